@@ -1,0 +1,97 @@
+"""`observer`: the console (`chat`), the Discord bot (`run`) and database upkeep (`db upgrade`).
+
+With no subcommand it runs the bot when DISCORD_TOKEN is set, and the console otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+
+from agent.errors import ConfigError
+from agent.logs import setup_logging
+from agent.settings import Settings, load_settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="observer", description=__doc__)
+    sub = parser.add_subparsers(dest="command")
+    chat = sub.add_parser("chat", help="talk to the bot in this terminal, through the same graph")
+    chat.add_argument("--once", metavar="TEXT", help="handle one message and exit")
+    chat.add_argument("--author", default="you", help="who says it (default: you)")
+    chat.add_argument("--channel", default="general", help="channel name; @name for a direct message")
+    chat.add_argument("--verbose", action="store_true", help="show decision, model, retrieval, tokens, timings")
+    sub.add_parser("run", help="connect to Discord with DISCORD_TOKEN")
+    db = sub.add_parser("db", help="database upkeep")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply migrations (also done at every start)")
+    return parser
+
+
+async def _chat(settings: Settings, args: argparse.Namespace) -> int:
+    from agent.console import ConsoleSession, repl
+    from agent.services import build_services
+
+    services = await build_services(settings)
+    try:
+        session = ConsoleSession(services, verbose=args.verbose)
+        session.author = args.author[:32]
+        session.channel = args.channel.lstrip("#")
+        if args.once is not None:
+            await session.send(args.once, session.author)
+        else:
+            await repl(session)
+    finally:
+        await services.close()
+    return 0
+
+
+async def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
+    from agent.memory.db import create_engine, current_revision, upgrade
+
+    engine = create_engine(settings.resolved_database_url())
+    try:
+        await upgrade(engine)
+        print(f"database at revision {await current_revision(engine)}")
+    finally:
+        await engine.dispose()
+    return 0
+
+
+async def _run_discord(settings: Settings, _args: argparse.Namespace) -> int:
+    if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
+        raise ConfigError("DISCORD_TOKEN: not set; create a bot in the Discord Developer Portal and export its token")
+    raise ConfigError(
+        "observer run: the Discord adapter is not part of this build yet; use `observer chat` for the console"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        setup_logging(settings.log_level)
+        command = args.command
+        if command is None:
+            command = "run" if settings.discord_token is not None else "chat"
+            if command == "chat":
+                args = _parser().parse_args(["chat"])
+        handlers: dict[str, Callable[[Settings, argparse.Namespace], Awaitable[int]]] = {
+            "chat": _chat,
+            "run": _run_discord,
+            "db": _db_upgrade,
+        }
+        return asyncio.run(handlers[command](settings, args))
+    except ConfigError as exc:
+        print(f"observer: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""The console door (`observer chat`): type as people in a channel, answered by the reply graph."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from agent.events import Event
+from agent.ids import new_snowflake, stable_id
+from agent.services import Services, bind
+from agent.state import Context
+
+_SPEAKER = re.compile(r"^([^\s:@/#][^\s:]{0,31}):\s+(.*)$", re.DOTALL)
+
+HELP = """Type a message, or `name: message` to speak as someone else for one line.
+  /as NAME         speak as NAME from now on
+  /channel NAME    move to #NAME (a name starting with @ is a direct message)
+  /mode MODE       set this channel's mode: off, mentions, auto, observe
+  /verbose         toggle decision, model, retrieval, token and timing details
+  /quit            leave"""
+
+
+@dataclass
+class RunOutcome:
+    reply: str = ""
+    reason: str = ""
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+class ConsoleSession:
+    def __init__(self, services: Services, out: TextIO = sys.stdout, *, verbose: bool = False) -> None:
+        self.services = services
+        self.out = out
+        self.verbose = verbose
+        self.author = "you"
+        self.channel = "general"
+        self.bot_name = services.settings.bot_name
+
+    @property
+    def prompt(self) -> str:
+        where = self.channel if self.channel.startswith("@") else f"#{self.channel}"
+        return f"{where}> "
+
+    def make_event(self, text: str, author: str) -> Event:
+        is_dm = self.channel.startswith("@")
+        return Event(
+            platform="console",
+            message_id=new_snowflake(),
+            guild_id=None if is_dm else stable_id("guild", "console"),
+            guild_name=None if is_dm else "console",
+            channel_id=stable_id("channel", self.channel),
+            channel_name=self.channel,
+            is_dm=is_dm,
+            author_id=stable_id("user", author),
+            author_name=author,
+            text=text,
+            mentions_bot=f"@{self.bot_name.lower()}" in text.lower(),
+            bot_user_id=self.services.bot_user_id,
+        )
+
+    async def handle_line(self, line: str) -> bool:
+        """Handle one typed line; False means the session should end."""
+        stripped = line.strip()
+        if stripped.startswith("/"):
+            return await self._command(stripped)
+        author, text = self.author, line
+        match = _SPEAKER.match(stripped)
+        if match:
+            author, text = match.group(1), match.group(2)
+        await self.send(text, author)
+        return True
+
+    async def _command(self, line: str) -> bool:
+        cmd, _, arg = line.partition(" ")
+        arg = arg.strip()
+        if cmd in ("/quit", "/exit"):
+            return False
+        if cmd == "/as" and arg:
+            self.author = arg.split()[0][:32]
+        elif cmd == "/channel" and arg:
+            self.channel = arg.lstrip("#").split()[0][:100]
+        elif cmd == "/mode" and arg:
+            event = self.make_event("", self.author)
+            await self.services.record.store_event(event)  # make sure the channel exists
+            try:
+                await self.services.record.set_channel_mode(event.channel_id, arg)
+            except ValueError as exc:
+                print(f"(error: {exc})", file=self.out)
+                return True
+            print(f"(#{self.channel} is now in {arg} mode)", file=self.out)
+        elif cmd == "/verbose":
+            self.verbose = not self.verbose
+        else:
+            print(HELP, file=self.out)
+        return True
+
+    async def send(self, text: str, author: str) -> RunOutcome:
+        from graphs.reply import graph
+
+        event = self.make_event(text, author)
+        outcome = RunOutcome()
+        started = False
+        with bind(self.services):
+            async for mode, chunk in graph.astream(
+                {"event": event},
+                context=Context(bot_name=self.bot_name, history_limit=self.services.settings.history_limit),
+                stream_mode=["custom", "values"],
+            ):
+                if mode == "custom" and isinstance(chunk, dict) and "token" in chunk:
+                    if not started:
+                        self.out.write(f"{self.bot_name}: ")
+                        started = True
+                    self.out.write(chunk["token"])
+                    self.out.flush()
+                elif mode == "values":
+                    outcome.state = dict(chunk)
+        state = outcome.state
+        outcome.reply = state.get("reply", "")
+        if started:
+            self.out.write("\n")
+        decision = state.get("decision")
+        if state.get("error"):
+            outcome.reason = state["error"]
+        elif decision is not None and not decision.respond:
+            outcome.reason = decision.reason or "judge declined"
+        if outcome.reason:
+            print(f"({'no reply' if not outcome.reply else 'reply cut short'}: {outcome.reason})", file=self.out)
+        if self.verbose:
+            self._print_details(state)
+        self.out.flush()
+        return outcome
+
+    def _print_details(self, state: dict[str, Any]) -> None:
+        decision = state.get("decision")
+        if decision is not None:
+            print(
+                f"  decision: respond={decision.respond} model={decision.model} voice={decision.voice} "
+                f"by={decision.source} reason={decision.reason!r}",
+                file=self.out,
+            )
+        if state.get("model"):
+            print(f"  model: {state['model']} ({state.get('model_reason', '')})", file=self.out)
+        for snippet in state.get("retrieved", []):
+            print(f"  retrieved [{snippet.score:.2f}] {snippet.text[:80]}", file=self.out)
+        usage = state.get("usage")
+        if usage:
+            print(
+                f"  tokens: in={usage['tokens_in']} out={usage['tokens_out']} cost=${usage['cost_usd']:.6f}",
+                file=self.out,
+            )
+        timings = state.get("timings") or {}
+        if timings:
+            print("  timings: " + ", ".join(f"{k}={v:.1f}" for k, v in sorted(timings.items())), file=self.out)
+
+
+async def repl(session: ConsoleSession) -> None:
+    print(f"Observer console. {session.bot_name} answers when you write @{session.bot_name}. /help for commands.")
+    while True:
+        try:
+            line = await asyncio.to_thread(input, session.prompt)
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return
+        if line.strip() and not await session.handle_line(line):
+            return

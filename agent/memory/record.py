@@ -1,0 +1,250 @@
+"""Queries over the record: store what was said, read the window the models see, log usage."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Table, and_, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from agent.events import ChatLine, Event
+from agent.ids import new_snowflake
+from agent.memory.tables import Channel, Guild, Message, Usage, User
+
+_guilds: Table = Guild.__table__  # type: ignore[assignment]
+_channels: Table = Channel.__table__  # type: ignore[assignment]
+_users: Table = User.__table__  # type: ignore[assignment]
+_messages: Table = Message.__table__  # type: ignore[assignment]
+_usage: Table = Usage.__table__  # type: ignore[assignment]
+
+CHANNEL_MODES = ("off", "mentions", "auto", "observe")
+
+
+class Record:
+    """The SQL record. One per process; safe to share between concurrent runs."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._dialect = engine.dialect.name
+        # Rows known to exist with these names: skips an upsert per message on busy channels.
+        self._known: set[tuple[str, int, str]] = set()
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    def _upsert(self, table: Table, values: dict[str, Any], update_cols: Sequence[str]) -> Any:
+        insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+        stmt = insert(table).values(**values)
+        if update_cols:
+            return stmt.on_conflict_do_update(
+                index_elements=["id"], set_={c: stmt.excluded[c] for c in update_cols}
+            )
+        return stmt.on_conflict_do_nothing(index_elements=["id"])
+
+    async def _ensure(self, conn: AsyncConnection, table: Table, values: dict[str, Any], names: Sequence[str]) -> None:
+        key = (table.name, int(values["id"]), "|".join(str(values[n]) for n in names))
+        if key in self._known:
+            return
+        await conn.execute(self._upsert(table, values, names))
+        self._known.add(key)
+
+    async def _ensure_place(self, conn: AsyncConnection, event: Event) -> None:
+        if event.guild_id is not None:
+            await self._ensure(conn, _guilds, {"id": event.guild_id, "name": event.guild_name or ""}, ["name"])
+        await self._ensure(
+            conn,
+            _channels,
+            {
+                "id": event.channel_id,
+                "guild_id": event.guild_id,
+                "name": event.channel_name,
+                "is_dm": event.is_dm,
+                "mode": "mentions",
+                "settings": {},
+            },
+            ["name"],
+        )
+
+    async def store_event(self, event: Event) -> str:
+        """Store the message (idempotent on its id) and return its channel's mode, in one transaction."""
+        async with self.engine.begin() as conn:
+            await self._ensure_place(conn, event)
+            await self._ensure(
+                conn,
+                _users,
+                {"id": event.author_id, "name": event.author_name, "is_bot": event.author_is_bot},
+                ["name"],
+            )
+            await conn.execute(
+                self._upsert(
+                    _messages,
+                    {
+                        "id": event.message_id,
+                        "channel_id": event.channel_id,
+                        "author_id": event.author_id,
+                        "content": event.text,
+                        "created_at": event.created_at,
+                        "reply_to_id": event.reply_to_id,
+                        "attachments": [a.model_dump(mode="json") for a in event.attachments],
+                    },
+                    [],
+                )
+            )
+            mode = await conn.scalar(select(_channels.c.mode).where(_channels.c.id == event.channel_id))
+        return str(mode or "mentions")
+
+    async def store_bot_reply(
+        self, answered: Event, text: str, bot_id: int, bot_name: str, message_id: int | None = None
+    ) -> int:
+        """Store the bot's reply, linked to the message it answers."""
+        reply_id = message_id or new_snowflake()
+        async with self.engine.begin() as conn:
+            await self._ensure_place(conn, answered)
+            await self._ensure(conn, _users, {"id": bot_id, "name": bot_name, "is_bot": True}, ["name"])
+            await conn.execute(
+                _messages.insert().values(
+                    id=reply_id,
+                    channel_id=answered.channel_id,
+                    author_id=bot_id,
+                    content=text,
+                    created_at=datetime.now(UTC),
+                    reply_to_id=answered.message_id,
+                    answers_id=answered.message_id,
+                    attachments=[],
+                )
+            )
+        return reply_id
+
+    async def set_channel_mode(self, channel_id: int, mode: str) -> None:
+        if mode not in CHANNEL_MODES:
+            raise ValueError(f"mode must be one of {', '.join(CHANNEL_MODES)}")
+        async with self.engine.begin() as conn:
+            await conn.execute(update(_channels).where(_channels.c.id == channel_id).values(mode=mode))
+
+    async def channel_mode(self, channel_id: int) -> str:
+        async with self.engine.connect() as conn:
+            mode = await conn.scalar(select(_channels.c.mode).where(_channels.c.id == channel_id))
+        return str(mode or "mentions")
+
+    def _lines_query(self) -> Any:
+        return select(
+            _messages.c.id,
+            _messages.c.content,
+            _messages.c.created_at,
+            _messages.c.attachments,
+            _users.c.name,
+            _users.c.is_bot,
+        ).join(_users, _users.c.id == _messages.c.author_id)
+
+    @staticmethod
+    def _line(row: Any) -> ChatLine:
+        text = row.content or ""
+        if row.attachments:
+            names = " ".join(f"[attachment: {a.get('filename', '?')}]" for a in row.attachments)
+            text = f"{text} {names}".strip()
+        return ChatLine(message_id=row.id, author=row.name, text=text, is_bot=row.is_bot, created_at=row.created_at)
+
+    async def window(self, channel_id: int, limit: int, before_id: int | None = None) -> list[ChatLine]:
+        """The last `limit` live messages of a channel before `before_id`, oldest first."""
+        query = self._lines_query().where(
+            and_(_messages.c.channel_id == channel_id, _messages.c.deleted_at.is_(None))
+        )
+        if before_id is not None:
+            query = query.where(_messages.c.id < before_id)
+        query = query.order_by(_messages.c.id.desc()).limit(limit)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [self._line(r) for r in reversed(rows)]
+
+    async def message(self, message_id: int) -> ChatLine | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(self._lines_query().where(_messages.c.id == message_id))).first()
+        return self._line(row) if row else None
+
+    async def reply_chain(self, reply_to_id: int | None, limit: int) -> list[ChatLine]:
+        """Walk reply references upward from `reply_to_id`; oldest first."""
+        chain: list[ChatLine] = []
+        seen: set[int] = set()
+        async with self.engine.connect() as conn:
+            while reply_to_id is not None and len(chain) < limit and reply_to_id not in seen:
+                seen.add(reply_to_id)
+                row = (
+                    await conn.execute(
+                        self._lines_query()
+                        .add_columns(_messages.c.reply_to_id)
+                        .where(_messages.c.id == reply_to_id)
+                    )
+                ).first()
+                if row is None:
+                    break
+                chain.append(self._line(row))
+                reply_to_id = row.reply_to_id
+        return list(reversed(chain))
+
+    async def mark_edited(self, message_id: int, text: str, at: datetime | None = None) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(_messages)
+                .where(_messages.c.id == message_id)
+                .values(content=text, edited_at=at or datetime.now(UTC))
+            )
+
+    async def mark_deleted(self, message_id: int, at: datetime | None = None) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(_messages).where(_messages.c.id == message_id).values(deleted_at=at or datetime.now(UTC))
+            )
+
+    async def record_usage(
+        self,
+        *,
+        purpose: str,
+        model: str,
+        event: Event | None,
+        tokens_in: int,
+        tokens_out: int,
+        cost_usd: float,
+        latency_ms: float,
+        ok: bool = True,
+        error: str | None = None,
+    ) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                _usage.insert().values(
+                    created_at=datetime.now(UTC),
+                    message_id=event.message_id if event else None,
+                    guild_id=event.guild_id if event else None,
+                    channel_id=event.channel_id if event else None,
+                    user_id=event.author_id if event else None,
+                    purpose=purpose,
+                    model=model,
+                    tokens_in=tokens_in,
+                    tokens_out=tokens_out,
+                    cost_usd=cost_usd,
+                    latency_ms=latency_ms,
+                    ok=ok,
+                    error=error,
+                )
+            )
+
+    async def usage_rows(self, message_id: int | None = None) -> list[dict[str, Any]]:
+        query = select(_usage).order_by(_usage.c.id)
+        if message_id is not None:
+            query = query.where(_usage.c.message_id == message_id)
+        async with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in (await conn.execute(query)).all()]
+
+    async def count_messages(self, channel_id: int | None = None) -> int:
+        query = select(func.count()).select_from(_messages)
+        if channel_id is not None:
+            query = query.where(_messages.c.channel_id == channel_id)
+        async with self.engine.connect() as conn:
+            return int(await conn.scalar(query) or 0)
+
+    async def stored_text(self, message_id: int) -> str | None:
+        async with self.engine.connect() as conn:
+            value = await conn.scalar(select(_messages.c.content).where(_messages.c.id == message_id))
+        return None if value is None else str(value)

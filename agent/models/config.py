@@ -1,0 +1,128 @@
+"""The model list: a TOML file naming every model the judge may pick, validated strictly."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from agent.errors import ConfigError
+
+LOCAL_MODEL_NAME = "local"
+
+
+class ModelSpec(BaseModel):
+    """One entry of `[[models]]`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+    provider: Literal["openai", "local"] = "openai"
+    model: str = ""
+    base_url: str | None = None
+    api_key_env: str | None = None
+    context_window: int = Field(default=8192, ge=256)
+    max_output_tokens: int = Field(default=512, ge=1)
+    cost_per_1k_input: float = Field(default=0.0, ge=0)
+    cost_per_1k_output: float = Field(default=0.0, ge=0)
+    about: str = ""
+    temperature: float = Field(default=0.7, ge=0, le=2)
+    timeout_s: float = Field(default=60.0, gt=0)
+    structured_output: Literal["json_schema", "function_calling", "json_mode"] = "json_schema"
+
+    @model_validator(mode="after")
+    def _remote_needs_endpoint(self) -> ModelSpec:
+        if self.provider == "openai" and not self.model:
+            raise ValueError("a remote model needs `model` (the provider's model id)")
+        return self
+
+    def cost(self, tokens_in: int, tokens_out: int) -> float:
+        return tokens_in / 1000 * self.cost_per_1k_input + tokens_out / 1000 * self.cost_per_1k_output
+
+    def api_key(self) -> str:
+        """The key from the named environment variable; local servers accept any placeholder."""
+        if not self.api_key_env:
+            return "not-needed"
+        return os.environ.get(self.api_key_env, "")
+
+
+def bundled_local_spec() -> ModelSpec:
+    return ModelSpec(
+        name=LOCAL_MODEL_NAME,
+        provider="local",
+        model="gemma-3-270m-q4_k_m",
+        context_window=2048,
+        max_output_tokens=160,
+        about="bundled offline model (Gemma 3 270M); always available, small and fast",
+    )
+
+
+class ModelsConfig(BaseModel):
+    """Top level of the TOML file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    judge_model: str | None = None
+    default_model: str | None = None
+    fallback_order: list[str] = Field(default_factory=list)
+    models: list[ModelSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check_names(self) -> ModelsConfig:
+        if not self.models:
+            self.models = [bundled_local_spec()]
+        names = [m.name for m in self.models]
+        dupes = {n for n in names if names.count(n) > 1}
+        if dupes:
+            raise ValueError(f"model names must be unique; repeated: {', '.join(sorted(dupes))}")
+        self.default_model = self.default_model or names[0]
+        self.judge_model = self.judge_model or self.default_model
+        for key in ("default_model", "judge_model"):
+            value = getattr(self, key)
+            if value not in names:
+                raise ValueError(f"{key} = {value!r} is not one of the models: {', '.join(names)}")
+        for name in self.fallback_order:
+            if name not in names:
+                raise ValueError(f"fallback_order names {name!r}, which is not one of the models")
+        return self
+
+    def spec(self, name: str) -> ModelSpec | None:
+        return next((m for m in self.models if m.name == name), None)
+
+
+def load_models_config(path: Path | None) -> ModelsConfig:
+    """Parse and validate the file; with no file, the bundled local model is the only entry."""
+    if path is None:
+        return ModelsConfig()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the file or unset OBSERVER_CONFIG") from None
+    try:
+        config = ModelsConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {_describe(exc)}") from None
+    for spec in config.models:
+        if spec.provider == "openai" and spec.api_key_env and not os.environ.get(spec.api_key_env):
+            raise ConfigError(
+                f"{path}: model {spec.name!r} reads its key from ${spec.api_key_env}, which is not set; "
+                "export it or remove api_key_env for a keyless local server"
+            )
+    return config
+
+
+def _describe(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    if err["type"] == "extra_forbidden":
+        field = str(err["loc"][-1])
+        known = ModelSpec.model_fields if "models" in loc else ModelsConfig.model_fields
+        close = difflib.get_close_matches(field, list(known), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"{loc}: unknown field{hint}"
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    return f"{loc}: {msg}" if loc else msg

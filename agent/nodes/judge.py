@@ -1,0 +1,118 @@
+"""judge: one structured decision {respond, model, voice, reason}; never crashes the run."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any, Literal
+
+from langchain_core.messages import HumanMessage
+from langgraph.runtime import Runtime
+from pydantic import BaseModel, Field, create_model
+
+from agent.events import ChatLine, Decision, Event
+from agent.models.tokens import approx_tokens, shorten_middle
+from agent.services import Services, get_services
+from agent.state import Context, State
+
+log = logging.getLogger(__name__)
+
+# The judge's prompt stays bounded however long the channel is.
+JUDGE_HISTORY_LINES = 12
+JUDGE_LINE_TOKENS = 80
+JUDGE_MESSAGE_TOKENS = 400
+
+
+def judge_schema(model_names: list[str]) -> type[BaseModel]:
+    """The output schema, with `model` limited to the configured names."""
+    names = tuple(model_names)
+    return create_model(
+        "JudgeOutput",
+        respond=(bool, ...),
+        model=(Literal[names], Field(description="which model writes the answer")),  # type: ignore[valid-type]
+        voice=(bool, False),
+        reason=(str, Field(default="", max_length=120)),
+    )
+
+
+def format_history(lines: list[ChatLine]) -> str:
+    recent = lines[-JUDGE_HISTORY_LINES:]
+    if not recent:
+        return "(no earlier messages)"
+    return "\n".join(f"{line.author}: {shorten_middle(line.text, JUDGE_LINE_TOKENS)}" for line in recent)
+
+
+def judge_prompt(services: Services, event: Event, history: list[ChatLine], bot_name: str) -> str:
+    return services.prompts.render(
+        "judge",
+        event.guild_id,
+        bot_name=bot_name,
+        models=services.registry.menu(),
+        history=format_history(history),
+        message=shorten_middle(event.text or event.describe_attachments(), JUDGE_MESSAGE_TOKENS),
+        author=event.author_name,
+        channel=event.channel_name or "dm",
+    )
+
+
+async def judge(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    started = time.perf_counter()
+    services = await get_services()
+    event = state["event"]
+    ctx = runtime.context
+    registry = services.registry
+    forced = state.get("rule") == "respond"
+    history = await services.record.window(event.channel_id, ctx.history_limit, before_id=event.message_id)
+    update: dict[str, Any] = {"history": history}
+    if forced and (len(registry.names) == 1 or ctx.model):
+        # Addressed directly and nothing to choose between: no model call.
+        update["timings"] = {"judge_ms": (time.perf_counter() - started) * 1000}
+        return update
+
+    prompt = judge_prompt(services, event, history, ctx.bot_name)
+    name = registry.judge_model
+    spec = registry.spec(name)
+    schema = judge_schema(registry.names)
+    model_started = time.perf_counter()
+    error: str | None = None
+    output: Any = None
+    try:
+        runnable = registry.chat_model(name).with_structured_output(schema, method=spec.structured_output)
+        output = await asyncio.wait_for(runnable.ainvoke([HumanMessage(prompt)]), timeout=spec.timeout_s)
+        if not isinstance(output, schema):
+            output = schema.model_validate(output)
+    except Exception as exc:  # unparseable output, unknown model, endpoint down: fall back, never crash
+        error = f"{type(exc).__name__}: {str(exc)[:200]}"
+    model_ms = (time.perf_counter() - model_started) * 1000
+    await services.record.record_usage(
+        purpose="judge",
+        model=name,
+        event=event,
+        tokens_in=approx_tokens(prompt),
+        tokens_out=0 if output is None else approx_tokens(output.model_dump_json()),
+        cost_usd=spec.cost(approx_tokens(prompt), 0),
+        latency_ms=model_ms,
+        ok=error is None,
+        error=error,
+    )
+    if error is not None:
+        log.warning("judge failed (%s); falling back", error)
+        decision = Decision(
+            respond=forced,
+            model=registry.default_model if forced else None,
+            reason=f"judge unusable ({error}); " + ("answering with the default model" if forced else "staying quiet"),
+            source="fallback",
+        )
+    else:
+        decision = Decision(
+            respond=forced or bool(output.respond),
+            model=output.model,
+            voice=bool(output.voice),
+            reason=output.reason or ("addressed directly" if forced else ""),
+            source="judge",
+        )
+    log.info("judge: respond=%s model=%s reason=%s", decision.respond, decision.model, decision.reason)
+    update["decision"] = decision
+    update["timings"] = {"judge_ms": (time.perf_counter() - started) * 1000, "judge_model_ms": model_ms}
+    return update

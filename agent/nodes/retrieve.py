@@ -1,0 +1,32 @@
+"""retrieve: persona (and later memory) snippets nearest to the message. Runs alongside the judge."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from agent.models.tokens import shorten_middle
+from agent.services import get_services
+from agent.state import Context, State
+
+PERSONA_SNIPPETS = 3
+
+
+async def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    started = time.perf_counter()
+    services = await get_services()
+    event = state["event"]
+    query = shorten_middle(event.text or event.describe_attachments(), 200)
+    embed_started = time.perf_counter()
+    vector = await asyncio.to_thread(services.embedder.embed_query, query)
+    embed_ms = (time.perf_counter() - embed_started) * 1000
+    snippets = await asyncio.to_thread(
+        services.persona.search_vector, runtime.context.persona, vector, PERSONA_SNIPPETS
+    )
+    return {
+        "retrieved": snippets,
+        "timings": {"retrieve_ms": (time.perf_counter() - started) * 1000, "embed_ms": embed_ms},
+    }

@@ -1,0 +1,130 @@
+"""Prompts are files in `prompts/`: named `{placeholders}`, checked at start, reloaded when edited.
+
+A guild can override any prompt with `OBSERVER_DATA_DIR/prompts/<guild id>/<name>.md`.
+Hot path cost: one `stat` of the prompt file (plus one of the guild's override folder); files are
+re-read only when their modification time or size changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import string
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+# Every prompt and exactly the values the code gives it. A prompt must use each of them.
+PROMPT_VARIABLES: dict[str, frozenset[str]] = {
+    "judge": frozenset({"bot_name", "models", "history", "message", "author", "channel"}),
+    "system": frozenset({"bot_name", "persona", "channel", "author", "date"}),
+    "persona": frozenset({"bot_name"}),
+}
+
+
+class PromptError(ConfigError):
+    """A prompt file that the code cannot fill: names the file and line."""
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    text: str
+    stamp: tuple[int, int]
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
+
+
+def check_template(name: str, path: Path, text: str) -> None:
+    """Raise PromptError for a placeholder the code does not provide or a provided value never used."""
+    expected = PROMPT_VARIABLES[name]
+    used: set[str] = set()
+    for lineno, line in enumerate(text.splitlines() or [""], start=1):
+        try:
+            fields = [f for _, f, _, _ in string.Formatter().parse(line) if f is not None]
+        except ValueError as exc:
+            raise PromptError(f"{path}:{lineno}: {exc}; write a literal brace as {{{{ or }}}}") from None
+        for field in fields:
+            if not field.isidentifier():
+                raise PromptError(f"{path}:{lineno}: placeholder {{{field}}} must be a plain name")
+            if field not in expected:
+                raise PromptError(
+                    f"{path}:{lineno}: unknown placeholder {{{field}}}; "
+                    f"{name} prompts may use {', '.join(sorted('{' + v + '}' for v in expected))}"
+                )
+            used.add(field)
+    unused = expected - used
+    if unused:
+        raise PromptError(
+            f"{path}:1: the code provides {', '.join(sorted('{' + v + '}' for v in unused))} "
+            f"but the {name} prompt never uses it"
+        )
+
+
+class PromptLibrary:
+    """Loads, checks and renders prompts; picks up edits on the next message."""
+
+    def __init__(self, base_dir: Path, override_root: Path | None = None) -> None:
+        self.base_dir = base_dir
+        self.override_root = override_root
+        self._cache: dict[Path, _Loaded] = {}
+        self.reads = 0  # file reads, for tests and the hot-path benchmark
+
+    def path_for(self, name: str, guild_id: int | None = None) -> Path:
+        if guild_id is not None and self.override_root is not None:
+            folder = self.override_root / str(guild_id)
+            if _stamp(folder) is not None:
+                candidate = folder / f"{name}.md"
+                if _stamp(candidate) is not None:
+                    return candidate
+        return self.base_dir / f"{name}.md"
+
+    def check_all(self) -> None:
+        """Start-up check of every prompt (and every guild override present)."""
+        for name in PROMPT_VARIABLES:
+            self._load(name, self.base_dir / f"{name}.md", strict=True)
+        if self.override_root is not None and self.override_root.is_dir():
+            for folder in sorted(p for p in self.override_root.iterdir() if p.is_dir()):
+                for name in PROMPT_VARIABLES:
+                    path = folder / f"{name}.md"
+                    if path.is_file():
+                        self._load(name, path, strict=True)
+
+    def _load(self, name: str, path: Path, strict: bool) -> str:
+        stamp = _stamp(path)
+        cached = self._cache.get(path)
+        if stamp is None:
+            if cached is not None and not strict:
+                log.error("prompt %s disappeared; still using the last good version", path)
+                return cached.text
+            raise PromptError(f"{path}: prompt file missing; restore it from the repository's prompts/")
+        if cached is not None and cached.stamp == stamp:
+            return cached.text
+        text = path.read_text(encoding="utf-8")
+        self.reads += 1
+        try:
+            check_template(name, path, text)
+        except PromptError as exc:
+            if strict or cached is None:
+                raise
+            # An operator's half-finished edit must not take the bot down mid-conversation.
+            log.error("%s; still using the last good version", exc)
+            self._cache[path] = _Loaded(cached.text, stamp)
+            return cached.text
+        self._cache[path] = _Loaded(text, stamp)
+        return text
+
+    def render(self, name: str, guild_id: int | None = None, **values: str) -> str:
+        expected = PROMPT_VARIABLES[name]
+        if set(values) != expected:
+            raise ValueError(f"{name} prompt takes {sorted(expected)}, got {sorted(values)}")
+        template = self._load(name, self.path_for(name, guild_id), strict=False)
+        return template.format_map(values)

@@ -1,0 +1,103 @@
+"""The long-lived things nodes use (record, models, prompts, Chroma), one set per process.
+
+Doors build them once and bind them for their runs; LangGraph Studio, which only imports the
+graph, gets a set built lazily from the environment on first use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from agent.ids import stable_id
+from agent.memory.db import create_engine, upgrade
+from agent.memory.embeddings import Embedder, LocalE5Embedder
+from agent.memory.persona import PersonaStore, open_chroma
+from agent.memory.record import Record
+from agent.models.config import load_models_config
+from agent.models.registry import ModelRegistry
+from agent.prompts import PromptLibrary
+from agent.settings import Settings, cached_settings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PERSONA = "observer"
+
+
+@dataclass
+class Services:
+    settings: Settings
+    record: Record
+    registry: ModelRegistry
+    prompts: PromptLibrary
+    persona: PersonaStore
+    embedder: Embedder
+    bot_user_id: int
+
+    async def close(self) -> None:
+        await self.record.close()
+
+
+async def build_services(settings: Settings, *, embedder: Embedder | None = None) -> Services:
+    """Validate config and prompts, migrate the database, open Chroma, seed the default persona."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    models = load_models_config(settings.resolved_config_path())
+    prompts = PromptLibrary(settings.prompts_dir, override_root=settings.data_dir / "prompts")
+    prompts.check_all()
+    engine = create_engine(settings.resolved_database_url())
+    await upgrade(engine)
+    embedder = embedder or LocalE5Embedder()
+    client = await asyncio.to_thread(open_chroma, settings.data_dir, settings.chroma_url)
+    persona = PersonaStore(client, embedder)
+    persona_text = prompts.render("persona", bot_name=settings.bot_name)
+    added = await asyncio.to_thread(persona.sync, DEFAULT_PERSONA, persona_text)
+    if added:
+        log.info("persona %r: embedded %d new chunks", DEFAULT_PERSONA, added)
+    registry = ModelRegistry(
+        models,
+        cache_dir=settings.data_dir / "models",
+        bot_name=settings.bot_name,
+        local_model_path=settings.local_model_path,
+        local_threads=settings.local_model_threads,
+        local_context=settings.local_context_tokens,
+    )
+    return Services(
+        settings=settings,
+        record=Record(engine),
+        registry=registry,
+        prompts=prompts,
+        persona=persona,
+        embedder=embedder,
+        bot_user_id=stable_id("user", settings.bot_name),
+    )
+
+
+_bound: ContextVar[Services | None] = ContextVar("observer_services", default=None)
+_default: Services | None = None
+_default_lock = asyncio.Lock()
+
+
+@contextlib.contextmanager
+def bind(services: Services) -> Iterator[Services]:
+    """Runs started inside this block (and tasks they spawn) use these services."""
+    token = _bound.set(services)
+    try:
+        yield services
+    finally:
+        _bound.reset(token)
+
+
+async def get_services() -> Services:
+    bound = _bound.get()
+    if bound is not None:
+        return bound
+    global _default
+    async with _default_lock:
+        if _default is None:
+            _default = await build_services(cached_settings())
+    return _default
+

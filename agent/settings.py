@@ -1,0 +1,88 @@
+"""Process settings from OBSERVER_* environment variables and `.env` (pydantic-settings)."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from agent.errors import ConfigError
+
+REPO_PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+
+
+class Settings(BaseSettings):
+    """Everything the process reads from its environment. Field `x` is `OBSERVER_X`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="OBSERVER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Path("./data")
+    config: Path | None = Field(default=None, description="TOML file with the model list")
+    database_url: str | None = None
+    prompts_dir: Path = REPO_PROMPTS_DIR
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "WARNING"
+    bot_name: str = Field(default="Observer", min_length=1, max_length=32)
+    history_limit: int = Field(default=20, ge=1, le=200)
+    chroma_url: str | None = Field(default=None, description="Chroma server URL; local files when unset")
+    local_model_path: Path | None = None
+    local_model_threads: int = Field(default=0, ge=0, le=256)
+    local_context_tokens: int = Field(default=2048, ge=256, le=131072)
+    discord_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("DISCORD_TOKEN", "OBSERVER_DISCORD_TOKEN")
+    )
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'observer.db').resolve()}"
+
+    def resolved_config_path(self) -> Path | None:
+        """The model-list file: OBSERVER_CONFIG, else ./observer.toml when present."""
+        if self.config is not None:
+            if not self.config.is_file():
+                raise ConfigError(
+                    f"OBSERVER_CONFIG: no file at {self.config}; point it at your observer.toml or unset it"
+                )
+            return self.config
+        default = Path("observer.toml")
+        return default if default.is_file() else None
+
+
+_ENV_NAMES = {name: f"OBSERVER_{name.upper()}" for name in Settings.model_fields}
+_ENV_NAMES["discord_token"] = "DISCORD_TOKEN"
+
+
+def load_settings() -> Settings:
+    """Read settings, turning the first validation problem into a one-line ConfigError."""
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = str(err["loc"][0]) if err["loc"] else "?"
+        env = _ENV_NAMES.get(field, field)
+        raise ConfigError(f"{env}: {err['msg']} (got {err.get('input')!r}); fix it in the environment or .env") from None
+    _warn_unknown_observer_vars()
+    return settings
+
+
+def _warn_unknown_observer_vars() -> None:
+    """A typo such as OBSERVER_DATA_DRI would silently do nothing: refuse it with a suggestion."""
+    known = set(_ENV_NAMES.values()) | {"OBSERVER_TEST_POSTGRES_URL"}
+    for name in os.environ:
+        if name.startswith("OBSERVER_") and name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f"; did you mean {close[0]}?" if close else "; remove it"
+            raise ConfigError(f"{name}: unknown setting{hint}")
+
+
+@lru_cache(maxsize=1)
+def cached_settings() -> Settings:
+    """Settings for code that has no explicit handle (LangGraph Studio loading the graph)."""
+    return load_settings()

@@ -1,0 +1,60 @@
+"""The reply graph's state and the per-run context (LangGraph `context_schema`)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Annotated, Literal, TypedDict
+
+from agent.events import ChatLine, Decision, Event, Snippet
+
+
+def merge_dicts(left: dict[str, float] | None, right: dict[str, float] | None) -> dict[str, float]:
+    """Reducer: judge and retrieve run in the same step and both add timings."""
+    return {**(left or {}), **(right or {})}
+
+
+class InputState(TypedDict, total=False):
+    """What a door hands the graph: a full `event`, or (in Studio) just text, author and channel."""
+
+    event: Event
+    text: str
+    author: str
+    channel: str
+
+
+class Usage(TypedDict):
+    model: str
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float
+    latency_ms: float
+
+
+class State(InputState, total=False):
+    rule: str
+    decision: Decision
+    history: list[ChatLine]
+    reply_chain: list[ChatLine]
+    retrieved: list[Snippet]
+    model: str
+    model_reason: str
+    reply: str
+    reply_message_id: int
+    usage: Usage
+    error: str
+    timings: Annotated[dict[str, float], merge_dicts]
+
+
+ChannelMode = Literal["off", "mentions", "auto", "observe"]
+
+
+@dataclass(kw_only=True)
+class Context:
+    """Per-run knobs; Studio shows and edits these. Unset fields fall back to the environment."""
+
+    bot_name: str = field(default_factory=lambda: os.environ.get("OBSERVER_BOT_NAME", "Observer"))
+    persona: str = "observer"
+    channel_mode: ChannelMode | None = None
+    model: str | None = None
+    history_limit: int = field(default_factory=lambda: int(os.environ.get("OBSERVER_HISTORY_LIMIT", "20")))

@@ -1,0 +1,1 @@
+"""Graphs built from the nodes in agent/nodes."""
