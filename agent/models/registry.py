@@ -87,7 +87,7 @@ class ModelRegistry:
             temperature=spec.temperature,
             max_completion_tokens=spec.max_output_tokens,
             timeout=spec.timeout_s,
-            max_retries=1,
+            max_retries=0,  # retries, cooldowns and fallbacks are the registry's job, not the client's
             streaming=True,
             stream_usage=True,
         )

@@ -12,6 +12,7 @@ from langgraph.runtime import Runtime
 
 from agent.events import ChatLine, Event
 from agent.models.config import ModelSpec
+from agent.models.failures import describe_failure
 from agent.models.tokens import approx_tokens, shorten_middle
 from agent.safety import defuse_mentions
 from agent.services import Services, get_services
@@ -110,7 +111,7 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
                 usage_in = max(usage_in, int(meta.get("input_tokens", 0)))
                 usage_out = max(usage_out, int(meta.get("output_tokens", 0)))
     except Exception as exc:  # the user's message is already stored; report, never drop silently
-        error = f"model {name!r} failed: {type(exc).__name__}: {str(exc)[:200]}"
+        error = f"model {name!r} failed: {describe_failure(exc)}"
         log.warning("%s", error)
     model_ms = (time.perf_counter() - model_started) * 1000
     reply = defuse_mentions("".join(parts).strip())

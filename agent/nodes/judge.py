@@ -12,6 +12,7 @@ from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field, create_model
 
 from agent.events import ChatLine, Decision, Event
+from agent.models.failures import describe_failure
 from agent.models.tokens import approx_tokens, shorten_middle
 from agent.services import Services, get_services
 from agent.state import Context, State
@@ -83,7 +84,7 @@ async def judge(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         if not isinstance(output, schema):
             output = schema.model_validate(output)
     except Exception as exc:  # unparseable output, unknown model, endpoint down: fall back, never crash
-        error = f"{type(exc).__name__}: {str(exc)[:200]}"
+        error = describe_failure(exc)
     model_ms = (time.perf_counter() - model_started) * 1000
     await services.record.record_usage(
         purpose="judge",

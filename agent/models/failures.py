@@ -1,0 +1,28 @@
+"""Model-call failures in words an operator can act on, whichever client raised them."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+
+def describe_failure(exc: BaseException) -> str:
+    status = getattr(exc, "status_code", None)
+    if status is None:
+        match = re.search(r"Error code: (\d{3})", str(exc))
+        status = int(match.group(1)) if match else None
+    name = type(exc).__name__
+    if status == 429:
+        retry = None
+        response = getattr(exc, "response", None)
+        if response is not None:
+            retry = response.headers.get("retry-after")
+        return "rate limited (HTTP 429" + (f", retry after {retry} s)" if retry else ")")
+    if status is not None:
+        return f"HTTP {status} from the endpoint"
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError) or "Timeout" in name:
+        return "timed out"
+    if "Connection" in name or isinstance(exc, ConnectionError | OSError):
+        return "cannot connect to the endpoint"
+    text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+    return f"{name}: {text}" if text else name

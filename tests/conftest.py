@@ -1,0 +1,129 @@
+"""Shared fixtures: real SQLite/PostgreSQL, real Chroma and embeddings, the fake model server."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.events import Event
+from agent.ids import new_snowflake, stable_id
+from agent.memory.embeddings import LocalE5Embedder
+from agent.services import Services, bind, build_services
+from agent.settings import Settings
+from agent.state import Context
+from tests.fakes.openai_server import FakeOpenAI
+
+POSTGRES_URL = os.environ.get("OBSERVER_TEST_POSTGRES_URL")
+DB_BACKENDS = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
+
+
+@pytest.fixture(scope="session")
+def embedder() -> LocalE5Embedder:
+    return LocalE5Embedder()
+
+
+async def reset_postgres(url: str) -> None:
+    import asyncpg
+
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://")
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=DB_BACKENDS)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "postgres":
+        assert POSTGRES_URL
+        await reset_postgres(POSTGRES_URL)
+        return POSTGRES_URL
+    return f"sqlite+aiosqlite:///{tmp_path / 'observer.db'}"
+
+
+@pytest.fixture
+async def fake_openai() -> AsyncIterator[FakeOpenAI]:
+    server = FakeOpenAI()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+def models_toml(base_url: str, names: tuple[str, ...] = ("chat",), **top: str) -> str:
+    lines = [f'{k} = "{v}"' for k, v in top.items()]
+    for i, name in enumerate(names):
+        lines += [
+            "[[models]]",
+            f'name = "{name}"',
+            f'model = "fake-{name}"',
+            f'base_url = "{base_url}"',
+            "context_window = 4096",
+            "max_output_tokens = 256",
+            f"cost_per_1k_input = {0.001 * (i + 1)}",
+            f"cost_per_1k_output = {0.002 * (i + 1)}",
+            f'about = "model {name}"',
+            "timeout_s = 2",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+async def make_services(
+    tmp_path: Path, database_url: str, embedder: LocalE5Embedder, toml: str | None
+) -> Services:
+    config = None
+    if toml is not None:
+        config = tmp_path / "observer.toml"
+        config.write_text(toml, encoding="utf-8")
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=tmp_path / "data",
+        config=config,
+        database_url=database_url,
+    )
+    return await build_services(settings, embedder=embedder)
+
+
+@pytest.fixture
+async def services(
+    tmp_path: Path, database_url: str, embedder: LocalE5Embedder, fake_openai: FakeOpenAI
+) -> AsyncIterator[Services]:
+    svc = await make_services(tmp_path, database_url, embedder, models_toml(fake_openai.base_url))
+    with bind(svc):
+        yield svc
+    await svc.close()
+
+
+def make_event(text: str, author: str = "alice", channel: str = "general", **kw: Any) -> Event:
+    values: dict[str, Any] = {
+        "message_id": new_snowflake(),
+        "guild_id": stable_id("guild", "test"),
+        "guild_name": "test",
+        "channel_id": stable_id("channel", channel),
+        "channel_name": channel,
+        "author_id": stable_id("user", author),
+        "author_name": author,
+        "text": text,
+    }
+    values.update(kw)
+    return Event(**values)
+
+
+async def run_graph(event: Event, context: Context | None = None) -> tuple[list[str], dict[str, Any]]:
+    """Run the reply graph as a door does; returns the streamed tokens and the final state."""
+    from graphs.reply import graph
+
+    tokens: list[str] = []
+    final: dict[str, Any] = {}
+    async for mode, chunk in graph.astream(
+        {"event": event}, context=context or Context(), stream_mode=["custom", "values"]
+    ):
+        if mode == "custom":
+            tokens.append(chunk["token"])
+        else:
+            final = dict(chunk)
+    return tokens, final

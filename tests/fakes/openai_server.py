@@ -1,0 +1,216 @@
+"""A fake OpenAI-compatible server on loopback: what the real `openai` client talks to in tests.
+
+Script it per request: `server.push(Reply("hi"), Fail(429, retry_after=3), Hang(5), Cut("half"))`.
+With the script empty it answers `default_reply`, or for structured output `default_json`.
+Every request body is kept in `server.requests` for assertions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class Reply:
+    text: str | None = None
+    json_obj: dict[str, Any] | None = None  # structured output: sent as the message content
+    tool_call: tuple[str, dict[str, Any]] | None = None  # (function name, arguments)
+    raw: str | None = None  # send this content verbatim (malformed JSON, for example)
+
+
+@dataclass
+class Fail:
+    status: int
+    retry_after: float | None = None
+    message: str = "fake failure"
+
+
+@dataclass
+class Hang:
+    seconds: float
+
+
+@dataclass
+class Cut:
+    """Stream `text`, then drop the connection without [DONE]."""
+
+    text: str
+
+
+@dataclass
+class FakeOpenAI:
+    default_reply: str = "Hello from the fake model. Nice to meet you!"
+    default_json: dict[str, Any] = field(default_factory=lambda: {"respond": False, "voice": False, "reason": "chatter"})
+    token_delay_s: float = 0.0
+    first_token_delay_s: float = 0.0
+    script: list[Any] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    _runner: web.AppRunner | None = None
+    base_url: str = ""
+
+    def push(self, *behaviours: Any) -> None:
+        self.script.extend(behaviours)
+
+    def chat_requests(self, model: str | None = None) -> list[dict[str, Any]]:
+        return [r for r in self.requests if model is None or r.get("model") == model]
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_get("/v1/models", self._models)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.base_url = f"http://127.0.0.1:{port}/v1"
+        return self.base_url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _models(self, _request: web.Request) -> web.Response:
+        return web.json_response({"object": "list", "data": [{"id": "fake-model", "object": "model"}]})
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        self.requests.append(body)
+        behaviour = self.script.pop(0) if self.script else None
+        if isinstance(behaviour, Fail):
+            headers = {"Retry-After": f"{behaviour.retry_after:g}"} if behaviour.retry_after is not None else {}
+            return web.json_response(
+                {"error": {"message": behaviour.message, "type": "fake", "code": behaviour.status}},
+                status=behaviour.status,
+                headers=headers,
+            )
+        if isinstance(behaviour, Hang):
+            await asyncio.sleep(behaviour.seconds)
+            behaviour = None
+        reply = behaviour if isinstance(behaviour, Reply | Cut) else None
+        content, tool_call = self._content_for(body, reply)
+        if body.get("stream"):
+            return await self._stream(request, body, content, tool_call, cut=isinstance(behaviour, Cut))
+        return web.json_response(self._completion(body, content, tool_call))
+
+    def _content_for(self, body: dict[str, Any], reply: Reply | Cut | None) -> tuple[str, Any]:
+        if isinstance(reply, Cut):
+            return reply.text, None
+        if reply is not None and reply.raw is not None:
+            return reply.raw, None
+        if reply is not None and reply.tool_call is not None:
+            return "", reply.tool_call
+        structured = body.get("response_format", {}).get("type") in ("json_schema", "json_object")
+        if reply is not None and reply.json_obj is not None:
+            return json.dumps(reply.json_obj), None
+        if structured:
+            return json.dumps(self._fill_defaults(body)), None
+        if body.get("tools") and body.get("tool_choice"):
+            name = body["tools"][0]["function"]["name"]
+            return "", (name, self._fill_defaults(body))
+        return (reply.text if reply is not None and reply.text is not None else self.default_reply), None
+
+    def _fill_defaults(self, body: dict[str, Any]) -> dict[str, Any]:
+        """default_json, with `model` filled from the schema's allowed names when not given."""
+        obj = dict(self.default_json)
+        if "model" not in obj:
+            schema = body.get("response_format", {}).get("json_schema", {}).get("schema") or (
+                body.get("tools") or [{}]
+            )[0].get("function", {}).get("parameters", {})
+            allowed = schema.get("properties", {}).get("model", {}).get("enum") or ["?"]
+            obj["model"] = allowed[0]
+        return obj
+
+    @staticmethod
+    def _usage(body: dict[str, Any], content: str) -> dict[str, int]:
+        prompt = sum(len(str(m.get("content", ""))) for m in body.get("messages", [])) // 4
+        completion = max(len(content) // 4, 1)
+        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+    def _completion(self, body: dict[str, Any], content: str, tool_call: Any) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": content or None}
+        if tool_call:
+            message["tool_calls"] = [
+                {"id": "call_1", "type": "function", "function": {"name": tool_call[0], "arguments": json.dumps(tool_call[1])}}
+            ]
+        return {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model", "fake"),
+            "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if tool_call else "stop"}],
+            "usage": self._usage(body, content),
+        }
+
+    async def _stream(
+        self, request: web.Request, body: dict[str, Any], content: str, tool_call: Any, cut: bool
+    ) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await resp.prepare(request)
+        model = body.get("model", "fake")
+
+        async def send(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> None:
+            chunk = {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion.chunk",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                **extra,
+            }
+            await resp.write(f"data: {json.dumps(chunk)}\n\n".encode())
+
+        if self.first_token_delay_s:
+            await asyncio.sleep(self.first_token_delay_s)
+        await send({"role": "assistant", "content": ""})
+        if tool_call:
+            args = json.dumps(tool_call[1])
+            await send({"tool_calls": [{"index": 0, "id": "call_1", "type": "function",
+                                        "function": {"name": tool_call[0], "arguments": ""}}]})
+            for i in range(0, len(args), 16):
+                await send({"tool_calls": [{"index": 0, "function": {"arguments": args[i : i + 16]}}]})
+        else:
+            pieces = _pieces(content)
+            for i, piece in enumerate(pieces):
+                if self.token_delay_s:
+                    await asyncio.sleep(self.token_delay_s)
+                await send({"content": piece})
+                if cut and i >= len(pieces) // 2:
+                    # Drop the socket mid-stream, as a crashed upstream would.
+                    assert request.transport is not None
+                    request.transport.close()
+                    return resp
+        await send({}, "tool_calls" if tool_call else "stop")
+        if body.get("stream_options", {}).get("include_usage"):
+            usage_chunk = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0,
+                           "model": model, "choices": [], "usage": self._usage(body, content)}
+            await resp.write(f"data: {json.dumps(usage_chunk)}\n\n".encode())
+        await resp.write(b"data: [DONE]\n\n")
+        await resp.write_eof()
+        return resp
+
+
+def _pieces(text: str) -> list[str]:
+    """Split like a tokenizer would, roughly: words with their spaces, CJK a character at a time."""
+    out: list[str] = []
+    word = ""
+    for ch in text:
+        if ord(ch) > 0x2E80:
+            if word:
+                out.append(word)
+                word = ""
+            out.append(ch)
+        elif ch == " " and word:
+            out.append(word)
+            word = ch
+        else:
+            word += ch
+    if word:
+        out.append(word)
+    return out
