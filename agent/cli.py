@@ -9,7 +9,8 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from agent.errors import ConfigError
 from agent.logs import setup_logging
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             command = "run" if settings.discord_token is not None else "chat"
             if command == "chat":
                 args = _parser().parse_args(["chat"])
-        handlers: dict[str, Callable[[Settings, argparse.Namespace], Awaitable[int]]] = {
+        handlers: dict[str, Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]] = {
             "chat": _chat,
             "run": _run_discord,
             "db": _db_upgrade,

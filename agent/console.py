@@ -115,7 +115,7 @@ class ConsoleSession:
                         started = True
                     self.out.write(chunk["token"])
                     self.out.flush()
-                elif mode == "values":
+                elif mode == "values" and isinstance(chunk, dict):
                     outcome.state = dict(chunk)
         state = outcome.state
         outcome.reply = state.get("reply", "")

@@ -100,4 +100,3 @@ async def get_services() -> Services:
         if _default is None:
             _default = await build_services(cached_settings())
     return _default
-

@@ -67,12 +67,14 @@ def load_settings() -> Settings:
         err = exc.errors()[0]
         field = str(err["loc"][0]) if err["loc"] else "?"
         env = _ENV_NAMES.get(field, field)
-        raise ConfigError(f"{env}: {err['msg']} (got {err.get('input')!r}); fix it in the environment or .env") from None
-    _warn_unknown_observer_vars()
+        raise ConfigError(
+            f"{env}: {err['msg']} (got {err.get('input')!r}); fix it in the environment or .env"
+        ) from None
+    _refuse_unknown_observer_vars()
     return settings
 
 
-def _warn_unknown_observer_vars() -> None:
+def _refuse_unknown_observer_vars() -> None:
     """A typo such as OBSERVER_DATA_DRI would silently do nothing: refuse it with a suggestion."""
     known = set(_ENV_NAMES.values()) | {"OBSERVER_TEST_POSTGRES_URL"}
     for name in os.environ:

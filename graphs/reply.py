@@ -32,7 +32,7 @@ def after_select(state: State) -> str:
     return "generate" if decision is not None and decision.respond and state.get("model") else END
 
 
-def build(checkpointer: Any = None, store: Any = None) -> CompiledStateGraph:
+def build(checkpointer: Any = None, store: Any = None) -> CompiledStateGraph[State, Context, InputState, State]:
     builder = StateGraph(State, context_schema=Context, input_schema=InputState)
     builder.add_node("ingest", ingest)
     builder.add_node("judge", judge)

@@ -72,9 +72,7 @@ def models_toml(base_url: str, names: tuple[str, ...] = ("chat",), **top: str) -
     return "\n".join(lines) + "\n"
 
 
-async def make_services(
-    tmp_path: Path, database_url: str, embedder: LocalE5Embedder, toml: str | None
-) -> Services:
+async def make_services(tmp_path: Path, database_url: str, embedder: LocalE5Embedder, toml: str | None) -> Services:
     config = None
     if toml is not None:
         config = tmp_path / "observer.toml"

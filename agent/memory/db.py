@@ -77,9 +77,7 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
         async with engine.begin() as conn:
             await conn.run_sync(_upgrade)
     except OSError as exc:
-        raise ConfigError(
-            f"OBSERVER_DATABASE_URL: cannot reach the database ({exc}); is the server running?"
-        ) from None
+        raise ConfigError(f"OBSERVER_DATABASE_URL: cannot reach the database ({exc}); is the server running?") from None
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

@@ -40,9 +40,7 @@ def split_paragraphs(text: str, max_chars: int = 800) -> list[str]:
     for para in re.split(r"\n\s*\n", text):
         para = para.strip()
         while len(para) > max_chars:
-            cut = max(
-                (m.end() for m in re.finditer(r"[.!?。！？]\s*", para[:max_chars])), default=max_chars
-            )
+            cut = max((m.end() for m in re.finditer(r"[.!?。！？]\s*", para[:max_chars])), default=max_chars)
             chunks.append(para[:cut].strip())
             para = para[cut:].strip()
         if para:

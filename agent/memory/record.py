@@ -39,9 +39,7 @@ class Record:
         insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
         stmt = insert(table).values(**values)
         if update_cols:
-            return stmt.on_conflict_do_update(
-                index_elements=["id"], set_={c: stmt.excluded[c] for c in update_cols}
-            )
+            return stmt.on_conflict_do_update(index_elements=["id"], set_={c: stmt.excluded[c] for c in update_cols})
         return stmt.on_conflict_do_nothing(index_elements=["id"])
 
     async def _ensure(self, conn: AsyncConnection, table: Table, values: dict[str, Any], names: Sequence[str]) -> None:
@@ -149,9 +147,7 @@ class Record:
 
     async def window(self, channel_id: int, limit: int, before_id: int | None = None) -> list[ChatLine]:
         """The last `limit` live messages of a channel before `before_id`, oldest first."""
-        query = self._lines_query().where(
-            and_(_messages.c.channel_id == channel_id, _messages.c.deleted_at.is_(None))
-        )
+        query = self._lines_query().where(and_(_messages.c.channel_id == channel_id, _messages.c.deleted_at.is_(None)))
         if before_id is not None:
             query = query.where(_messages.c.id < before_id)
         query = query.order_by(_messages.c.id.desc()).limit(limit)
@@ -173,9 +169,7 @@ class Record:
                 seen.add(reply_to_id)
                 row = (
                     await conn.execute(
-                        self._lines_query()
-                        .add_columns(_messages.c.reply_to_id)
-                        .where(_messages.c.id == reply_to_id)
+                        self._lines_query().add_columns(_messages.c.reply_to_id).where(_messages.c.id == reply_to_id)
                     )
                 ).first()
                 if row is None:

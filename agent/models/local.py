@@ -116,7 +116,9 @@ class LocalChatModel(BaseChatModel):
             tokens = tokens[:1] + tokens[-(room - 1) :]
         return tokens
 
-    def _completion_stream(self, prompt: str, stop: list[str], grammar: Any = None) -> Iterator[tuple[str, dict[str, int]]]:
+    def _completion_stream(
+        self, prompt: str, stop: list[str], grammar: Any = None
+    ) -> Iterator[tuple[str, dict[str, int]]]:
         lock = _LOCKS.setdefault(self.model_path, threading.Lock())
         with lock:
             llama = self.llama
@@ -166,7 +168,8 @@ class LocalChatModel(BaseChatModel):
         prompt, stops = self.render_transcript(messages)
         usage = {"input": 0, "output": 0}
         first = True
-        for text, usage in self._completion_stream(prompt, stops + list(stop or [])):
+        for text, counts in self._completion_stream(prompt, stops + list(stop or [])):
+            usage = counts
             if first:
                 text, first = text.lstrip(), not text.strip()
             if text:

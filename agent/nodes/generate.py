@@ -63,9 +63,7 @@ async def context_lines(services: Services, state: State, limit: int) -> list[Ch
         history = await record.window(event.channel_id, limit, before_id=event.message_id)
     seen = {line.message_id for line in history}
     chain = [
-        line
-        for line in await record.reply_chain(event.reply_to_id, REPLY_CHAIN_LIMIT)
-        if line.message_id not in seen
+        line for line in await record.reply_chain(event.reply_to_id, REPLY_CHAIN_LIMIT) if line.message_id not in seen
     ]
     return chain + history
 

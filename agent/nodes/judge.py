@@ -31,7 +31,7 @@ def judge_schema(model_names: list[str]) -> type[BaseModel]:
     return create_model(
         "JudgeOutput",
         respond=(bool, ...),
-        model=(Literal[names], Field(description="which model writes the answer")),  # type: ignore[valid-type]
+        model=(Literal[names], Field(description="which model writes the answer")),  # type: ignore[arg-type,valid-type]
         voice=(bool, False),
         reason=(str, Field(default="", max_length=120)),
     )

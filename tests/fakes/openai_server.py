@@ -46,7 +46,9 @@ class Cut:
 @dataclass
 class FakeOpenAI:
     default_reply: str = "Hello from the fake model. Nice to meet you!"
-    default_json: dict[str, Any] = field(default_factory=lambda: {"respond": False, "voice": False, "reason": "chatter"})
+    default_json: dict[str, Any] = field(
+        default_factory=lambda: {"respond": False, "voice": False, "reason": "chatter"}
+    )
     token_delay_s: float = 0.0
     first_token_delay_s: float = 0.0
     script: list[Any] = field(default_factory=list)
@@ -137,7 +139,11 @@ class FakeOpenAI:
         message: dict[str, Any] = {"role": "assistant", "content": content or None}
         if tool_call:
             message["tool_calls"] = [
-                {"id": "call_1", "type": "function", "function": {"name": tool_call[0], "arguments": json.dumps(tool_call[1])}}
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": tool_call[0], "arguments": json.dumps(tool_call[1])},
+                }
             ]
         return {
             "id": "chatcmpl-fake",
@@ -171,8 +177,18 @@ class FakeOpenAI:
         await send({"role": "assistant", "content": ""})
         if tool_call:
             args = json.dumps(tool_call[1])
-            await send({"tool_calls": [{"index": 0, "id": "call_1", "type": "function",
-                                        "function": {"name": tool_call[0], "arguments": ""}}]})
+            await send(
+                {
+                    "tool_calls": [
+                        {
+                            "index": 0,
+                            "id": "call_1",
+                            "type": "function",
+                            "function": {"name": tool_call[0], "arguments": ""},
+                        }
+                    ]
+                }
+            )
             for i in range(0, len(args), 16):
                 await send({"tool_calls": [{"index": 0, "function": {"arguments": args[i : i + 16]}}]})
         else:
@@ -188,8 +204,14 @@ class FakeOpenAI:
                     return resp
         await send({}, "tool_calls" if tool_call else "stop")
         if body.get("stream_options", {}).get("include_usage"):
-            usage_chunk = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0,
-                           "model": model, "choices": [], "usage": self._usage(body, content)}
+            usage_chunk = {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": model,
+                "choices": [],
+                "usage": self._usage(body, content),
+            }
             await resp.write(f"data: {json.dumps(usage_chunk)}\n\n".encode())
         await resp.write(b"data: [DONE]\n\n")
         await resp.write_eof()

@@ -104,7 +104,10 @@ async def test_mention_still_answered_when_the_judge_breaks(
 
 
 async def test_endpoint_errors_leave_the_message_stored_and_say_why(services: Services, fake_openai: FakeOpenAI):
-    for behaviour, expected in ((Fail(500), "HTTP 500"), (Fail(429, retry_after=30), "rate limited (HTTP 429, retry after 30 s)")):
+    for behaviour, expected in (
+        (Fail(500), "HTTP 500"),
+        (Fail(429, retry_after=30), "rate limited (HTTP 429, retry after 30 s)"),
+    ):
         fake_openai.push(behaviour)
         event = make_event("@Observer are you there?", mentions_bot=True)
         tokens, state = await run_graph(event)
@@ -192,6 +195,8 @@ async def test_channel_modes(services: Services, fake_openai: FakeOpenAI):
 async def test_studio_style_input_without_an_event(services: Services, fake_openai: FakeOpenAI):
     from graphs.reply import graph
 
-    state = await graph.ainvoke({"text": "@Observer hi from studio", "author": "erin", "channel": "lab"}, context=Context())
+    state = await graph.ainvoke(
+        {"text": "@Observer hi from studio", "author": "erin", "channel": "lab"}, context=Context()
+    )
     assert state["event"].author_name == "erin" and state["event"].channel_name == "lab"
     assert state["reply"] == fake_openai.default_reply

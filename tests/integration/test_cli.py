@@ -1,0 +1,84 @@
+"""`observer` as a user runs it: a subprocess, its output and exit code."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from tests.conftest import models_toml
+from tests.fakes.openai_server import FakeOpenAI, Reply
+
+
+async def observer(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+) -> tuple[int, str, str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("OBSERVER_") and k != "DISCORD_TOKEN"}
+    full_env.update({"OBSERVER_DATA_DIR": str(tmp_path / "data")})
+    full_env.update(env or {})
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "agent.cli",
+        *args,
+        cwd=tmp_path,
+        env=full_env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(stdin.encode() if stdin else None), timeout=300)
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+async def test_once_prints_the_streamed_reply(tmp_path: Path, fake_openai: FakeOpenAI):
+    (tmp_path / "observer.toml").write_text(models_toml(fake_openai.base_url))
+    fake_openai.push(Reply("Miso is a lovely name."))
+    code, out, err = await observer(tmp_path, "chat", "--once", "hey @Observer, name my cat?", "--author", "alice")
+    assert code == 0, err
+    assert out.strip() == "Observer: Miso is a lovely name."
+    assert fake_openai.requests[-1]["messages"][-1]["content"] == "alice: hey @Observer, name my cat?"
+
+
+async def test_once_not_addressed_and_verbose(tmp_path: Path, fake_openai: FakeOpenAI):
+    (tmp_path / "observer.toml").write_text(models_toml(fake_openai.base_url))
+    code, out, _ = await observer(tmp_path, "chat", "--once", "lol", "--author", "bob")
+    assert code == 0 and out.strip() == "(no reply: not addressed, judge skipped)"
+    code, out, _ = await observer(tmp_path, "chat", "--once", "@Observer hi", "--verbose")
+    assert code == 0
+    assert "decision: respond=True" in out and "model: chat" in out and "retrieved [" in out
+    assert "tokens: in=" in out and "timings:" in out
+
+
+async def test_repl_speakers_and_as(tmp_path: Path, fake_openai: FakeOpenAI):
+    (tmp_path / "observer.toml").write_text(models_toml(fake_openai.base_url))
+    script = "alice: hey @Observer, what should I name my cat?\nbob: lol\n/as carol\n@Observer hi from carol\n/quit\n"
+    code, out, err = await observer(tmp_path, "chat", stdin=script)
+    assert code == 0, err
+    assert out.count("Observer: Hello from the fake model.") == 2
+    assert "(no reply: not addressed, judge skipped)" in out
+    assert fake_openai.requests[-1]["messages"][-1]["content"] == "carol: @Observer hi from carol"
+
+
+async def test_endpoint_down_is_one_line_and_exit_zero(tmp_path: Path):
+    (tmp_path / "observer.toml").write_text(models_toml("http://127.0.0.1:9/v1"))
+    code, out, _ = await observer(tmp_path, "chat", "--once", "@Observer hi")
+    assert code == 0
+    assert out.strip() == "(no reply: model 'chat' failed: cannot connect to the endpoint)"
+
+
+async def test_config_mistakes_exit_2_with_one_line(tmp_path: Path):
+    (tmp_path / "observer.toml").write_text('[[models]]\nname = "a"\nmodel = "m"\ncontex_window = 1\n')
+    code, out, err = await observer(tmp_path, "chat", "--once", "hi")
+    assert code == 2 and out == ""
+    assert err.strip().count("\n") == 0 and "did you mean 'context_window'" in err
+    code, _, err = await observer(tmp_path, "chat", "--once", "hi", env={"OBSERVER_HISTORY_LIMIT": "-3"})
+    assert code == 2 and "OBSERVER_HISTORY_LIMIT" in err and "Traceback" not in err
+    code, _, err = await observer(tmp_path, "run")
+    assert code == 2 and "DISCORD_TOKEN" in err
+
+
+async def test_db_upgrade(tmp_path: Path):
+    code, out, _ = await observer(tmp_path, "db", "upgrade")
+    assert code == 0 and "revision 0001" in out

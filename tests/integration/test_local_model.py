@@ -1,0 +1,39 @@
+"""The real bundled Gemma 3 270M through llama.cpp: tokens stream, usage is recorded, the judge parses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent.services import bind
+from agent.state import Context
+from tests.conftest import make_event, make_services, run_graph
+
+pytestmark = pytest.mark.local_model
+
+
+@pytest.fixture
+async def local_services(tmp_path: Path, embedder):
+    svc = await make_services(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}", embedder, None)
+    with bind(svc):
+        yield svc
+    await svc.close()
+
+
+async def test_one_short_exchange_streams_tokens_and_records_usage(local_services):
+    event = make_event("@Observer what is a good name for a cat?", mentions_bot=True)
+    tokens, state = await run_graph(event)
+    assert state["model"] == "local"
+    assert len(tokens) >= 2, f"expected a stream, got {tokens!r}"
+    assert state["reply"] and await local_services.record.stored_text(state["reply_message_id"]) == state["reply"]
+    usage = [u for u in await local_services.record.usage_rows(event.message_id) if u["purpose"] == "reply"]
+    assert usage and usage[0]["ok"] and usage[0]["tokens_in"] > 20 and usage[0]["tokens_out"] >= 2
+
+
+async def test_the_judge_on_a_base_model_always_parses(local_services):
+    for text in ("lol", "can someone explain how tides work?", "日本語でも大丈夫？"):
+        _, state = await run_graph(make_event(text), Context(channel_mode="auto"))
+        decision = state["decision"]
+        assert decision.source == "judge", decision.reason
+        assert decision.model in (None, "local")

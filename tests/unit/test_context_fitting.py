@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agent.events import ChatLine
+from agent.models.config import ModelSpec
+from agent.models.tokens import approx_tokens, shorten_middle
+from agent.nodes.generate import build_messages
+from tests.conftest import make_event
+
+texts = st.text(alphabet=st.sampled_from(list("abc xyz猫日本語🐱。,\n")), min_size=0, max_size=3000)
+
+
+@settings(max_examples=60, deadline=None)
+@given(history=st.lists(texts, max_size=40), message=texts, window=st.integers(min_value=600, max_value=6000))
+def test_prompt_never_exceeds_the_window_and_keeps_the_message(history: list[str], message: str, window: int):
+    spec = ModelSpec(name="m", model="m", context_window=window, max_output_tokens=128)
+    lines = [ChatLine(message_id=i, author=f"u{i % 4}", text=t, is_bot=i % 5 == 0) for i, t in enumerate(history)]
+    event = make_event(message, author="asker")
+    messages, dropped = build_messages("system prompt", lines, event, spec, "Observer")
+    total = sum(approx_tokens(str(m.content)) + 4 for m in messages)
+    assert total + spec.max_output_tokens <= window
+    assert str(messages[-1].content).startswith("asker: ")
+    assert str(messages[0].content) == "system prompt"
+    kept = len(messages) - 2
+    assert kept + dropped == len(lines)
+    # What is kept is the newest context, in order.
+    if kept:
+        assert str(messages[-2].content).endswith(lines[-1].text)
+
+
+def test_shorten_middle_keeps_head_and_tail():
+    text = "start " + "x" * 50_000 + " end"
+    short = shorten_middle(text, 500)
+    assert short.startswith("start ") and short.endswith(" end") and "characters cut" in short
+    assert approx_tokens(short) <= 520
+
+
+def test_cjk_counts_one_token_per_character():
+    assert approx_tokens("猫猫猫猫") == 4
+    assert approx_tokens("abcdefgh") == 2
