@@ -70,6 +70,15 @@ async def _run_discord(settings: Settings, _args: argparse.Namespace) -> int:
     )
 
 
+def run_async(coro: Coroutine[Any, Any, int]) -> int:
+    """Run on uvloop where available: measurably less per-message overhead than the default loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -85,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             "run": _run_discord,
             "db": _db_upgrade,
         }
-        return asyncio.run(handlers[command](settings, args))
+        return run_async(handlers[command](settings, args))
     except ConfigError as exc:
         print(f"observer: {exc}", file=sys.stderr)
         return exc.exit_code

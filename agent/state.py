@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Annotated, Literal, TypedDict
+from typing import Annotated, Any, Literal, TypedDict
 
 from agent.events import ChatLine, Decision, Event, Snippet
 
@@ -58,3 +58,13 @@ class Context:
     channel_mode: ChannelMode | None = None
     model: str | None = None
     history_limit: int = field(default_factory=lambda: int(os.environ.get("OBSERVER_HISTORY_LIMIT", "20")))
+
+
+def context_of(runtime: Any) -> Context:
+    """The run's context, or the defaults when the caller passed none (LangGraph SDK, Studio)."""
+    ctx = getattr(runtime, "context", None)
+    if isinstance(ctx, Context):
+        return ctx
+    if isinstance(ctx, dict):
+        return Context(**{k: v for k, v in ctx.items() if k in Context.__dataclass_fields__})
+    return Context()

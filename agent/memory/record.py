@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +23,12 @@ _users: Table = User.__table__  # type: ignore[assignment]
 _messages: Table = Message.__table__  # type: ignore[assignment]
 _usage: Table = Usage.__table__  # type: ignore[assignment]
 
+log = logging.getLogger(__name__)
+
 CHANNEL_MODES = ("off", "mentions", "auto", "observe")
+# How long a process trusts its cached copy of a channel's mode. Another process sharing the
+# database (a second shard) sees a mode change within this time.
+MODE_CACHE_SECONDS = 2.0
 
 
 class Record:
@@ -31,9 +39,26 @@ class Record:
         self._dialect = engine.dialect.name
         # Rows known to exist with these names: skips an upsert per message on busy channels.
         self._known: set[tuple[str, int, str]] = set()
+        self._modes: dict[int, tuple[str, float]] = {}
+        # Group commit: writes arriving while one is in flight share the next transaction.
+        # Incoming messages wait for their write; the bot's replies and usage rows are written
+        # behind (the member already has the answer), and reads here flush them first.
+        self._pending_events: list[tuple[Event, asyncio.Future[str]]] = []
+        self._pending_rows: list[tuple[Table, dict[str, Any]]] = []
+        self._writer: asyncio.Task[None] | None = None
 
     async def close(self) -> None:
+        await self.flush()
         await self.engine.dispose()
+
+    async def flush(self) -> None:
+        """Wait until every write handed to the record so far is committed."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
+
+    def _start_writer(self) -> None:
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain())
 
     def _upsert(self, table: Table, values: dict[str, Any], update_cols: Sequence[str]) -> Any:
         insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
@@ -67,62 +92,134 @@ class Record:
         )
 
     async def store_event(self, event: Event) -> str:
-        """Store the message (idempotent on its id) and return its channel's mode, in one transaction."""
-        async with self.engine.begin() as conn:
-            await self._ensure_place(conn, event)
-            await self._ensure(
-                conn,
-                _users,
-                {"id": event.author_id, "name": event.author_name, "is_bot": event.author_is_bot},
-                ["name"],
-            )
-            await conn.execute(
-                self._upsert(
-                    _messages,
-                    {
-                        "id": event.message_id,
-                        "channel_id": event.channel_id,
-                        "author_id": event.author_id,
-                        "content": event.text,
-                        "created_at": event.created_at,
-                        "reply_to_id": event.reply_to_id,
-                        "attachments": [a.model_dump(mode="json") for a in event.attachments],
-                    },
-                    [],
-                )
-            )
-            mode = await conn.scalar(select(_channels.c.mode).where(_channels.c.id == event.channel_id))
-        return str(mode or "mentions")
+        """Store the message (idempotent on its id) and return its channel's mode.
 
-    async def store_bot_reply(
-        self, answered: Event, text: str, bot_id: int, bot_name: str, message_id: int | None = None
-    ) -> int:
-        """Store the bot's reply, linked to the message it answers."""
-        reply_id = message_id or new_snowflake()
+        Concurrent callers are written together in one transaction (group commit); a lone
+        caller is written at once, so no latency is added when the server is quiet.
+        """
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._pending_events.append((event, future))
+        self._start_writer()
+        return await future
+
+    async def _drain(self) -> None:
+        while self._pending_events or self._pending_rows:
+            events, self._pending_events = self._pending_events, []
+            rows, self._pending_rows = self._pending_rows, []
+            try:
+                modes = await self._store_batch([event for event, _ in events], rows)
+            except Exception as exc:
+                log.error("record: write of %d messages and %d rows failed: %s", len(events), len(rows), exc)
+                for _, future in events:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for event, future in events:
+                if not future.done():
+                    future.set_result(modes.get(event.channel_id, "mentions"))
+
+    async def _store_batch(self, events: list[Event], rows: list[tuple[Table, dict[str, Any]]]) -> dict[int, str]:
         async with self.engine.begin() as conn:
-            await self._ensure_place(conn, answered)
-            await self._ensure(conn, _users, {"id": bot_id, "name": bot_name, "is_bot": True}, ["name"])
-            await conn.execute(
-                _messages.insert().values(
-                    id=reply_id,
-                    channel_id=answered.channel_id,
-                    author_id=bot_id,
-                    content=text,
-                    created_at=datetime.now(UTC),
-                    reply_to_id=answered.message_id,
-                    answers_id=answered.message_id,
-                    attachments=[],
+            for table, values in rows:
+                if table is _messages:
+                    await self._ensure_place(conn, values.pop("_event"))
+                    await self._ensure(conn, _users, values.pop("_author"), ["name"])
+                await conn.execute(table.insert().values(**values))
+            if not events:
+                return {}
+            for event in events:
+                await self._ensure_place(conn, event)
+                await self._ensure(
+                    conn,
+                    _users,
+                    {"id": event.author_id, "name": event.author_name, "is_bot": event.author_is_bot},
+                    ["name"],
                 )
+            insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+            await conn.execute(
+                insert(_messages).on_conflict_do_nothing(index_elements=["id"]),
+                [
+                    {
+                        "id": e.message_id,
+                        "channel_id": e.channel_id,
+                        "author_id": e.author_id,
+                        "content": e.text,
+                        "created_at": e.created_at,
+                        "reply_to_id": e.reply_to_id,
+                        "answers_id": None,
+                        "edited_at": None,
+                        "deleted_at": None,
+                        "attachments": [a.model_dump(mode="json") for a in e.attachments],
+                    }
+                    for e in events
+                ],
             )
+            now = time.monotonic()
+            modes = {}
+            stale = set()
+            for event in events:
+                cached = self._modes.get(event.channel_id)
+                if cached is not None and now - cached[1] < MODE_CACHE_SECONDS:
+                    modes[event.channel_id] = cached[0]
+                else:
+                    stale.add(event.channel_id)
+            if stale:
+                found = await conn.execute(select(_channels.c.id, _channels.c.mode).where(_channels.c.id.in_(stale)))
+                for channel_id, mode in found:
+                    modes[channel_id] = mode
+                    self._modes[channel_id] = (mode, now)
+        return modes
+
+    def store_bot_reply(
+        self,
+        answered: Event,
+        text: str,
+        bot_id: int,
+        bot_name: str,
+        message_id: int | None = None,
+        usage: dict[str, Any] | None = None,
+    ) -> int:
+        """Queue the bot's reply (linked to what it answers) and the call's usage; returns the reply's id.
+
+        Written behind, in the next group commit; reads from this record see it at once.
+        """
+        reply_id = message_id or new_snowflake()
+        self._pending_rows.append(
+            (
+                _messages,
+                {
+                    "_event": answered,
+                    "_author": {"id": bot_id, "name": bot_name, "is_bot": True},
+                    "id": reply_id,
+                    "channel_id": answered.channel_id,
+                    "author_id": bot_id,
+                    "content": text,
+                    "created_at": datetime.now(UTC),
+                    "reply_to_id": answered.message_id,
+                    "answers_id": answered.message_id,
+                    "attachments": [],
+                },
+            )
+        )
+        if usage is not None:
+            self.queue_usage(answered, **usage)
+        self._start_writer()
         return reply_id
+
+    def queue_usage(self, event: Event | None, **usage: Any) -> None:
+        """Queue one model call's usage row (purpose, model, tokens, cost, latency, ok, error)."""
+        self._pending_rows.append((_usage, self._usage_values(event, **usage)))
+        self._start_writer()
 
     async def set_channel_mode(self, channel_id: int, mode: str) -> None:
         if mode not in CHANNEL_MODES:
             raise ValueError(f"mode must be one of {', '.join(CHANNEL_MODES)}")
         async with self.engine.begin() as conn:
             await conn.execute(update(_channels).where(_channels.c.id == channel_id).values(mode=mode))
+        self._modes[channel_id] = (mode, time.monotonic())
 
     async def channel_mode(self, channel_id: int) -> str:
+        await self.flush()
         async with self.engine.connect() as conn:
             mode = await conn.scalar(select(_channels.c.mode).where(_channels.c.id == channel_id))
         return str(mode or "mentions")
@@ -147,6 +244,7 @@ class Record:
 
     async def window(self, channel_id: int, limit: int, before_id: int | None = None) -> list[ChatLine]:
         """The last `limit` live messages of a channel before `before_id`, oldest first."""
+        await self.flush()
         query = self._lines_query().where(and_(_messages.c.channel_id == channel_id, _messages.c.deleted_at.is_(None)))
         if before_id is not None:
             query = query.where(_messages.c.id < before_id)
@@ -156,12 +254,14 @@ class Record:
         return [self._line(r) for r in reversed(rows)]
 
     async def message(self, message_id: int) -> ChatLine | None:
+        await self.flush()
         async with self.engine.connect() as conn:
             row = (await conn.execute(self._lines_query().where(_messages.c.id == message_id))).first()
         return self._line(row) if row else None
 
     async def reply_chain(self, reply_to_id: int | None, limit: int) -> list[ChatLine]:
         """Walk reply references upward from `reply_to_id`; oldest first."""
+        await self.flush()
         chain: list[ChatLine] = []
         seen: set[int] = set()
         async with self.engine.connect() as conn:
@@ -179,6 +279,7 @@ class Record:
         return list(reversed(chain))
 
     async def mark_edited(self, message_id: int, text: str, at: datetime | None = None) -> None:
+        await self.flush()
         async with self.engine.begin() as conn:
             await conn.execute(
                 update(_messages)
@@ -187,44 +288,43 @@ class Record:
             )
 
     async def mark_deleted(self, message_id: int, at: datetime | None = None) -> None:
+        await self.flush()
         async with self.engine.begin() as conn:
             await conn.execute(
                 update(_messages).where(_messages.c.id == message_id).values(deleted_at=at or datetime.now(UTC))
             )
 
-    async def record_usage(
-        self,
+    @staticmethod
+    def _usage_values(
+        event: Event | None,
         *,
         purpose: str,
         model: str,
-        event: Event | None,
         tokens_in: int,
         tokens_out: int,
         cost_usd: float,
         latency_ms: float,
         ok: bool = True,
         error: str | None = None,
-    ) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                _usage.insert().values(
-                    created_at=datetime.now(UTC),
-                    message_id=event.message_id if event else None,
-                    guild_id=event.guild_id if event else None,
-                    channel_id=event.channel_id if event else None,
-                    user_id=event.author_id if event else None,
-                    purpose=purpose,
-                    model=model,
-                    tokens_in=tokens_in,
-                    tokens_out=tokens_out,
-                    cost_usd=cost_usd,
-                    latency_ms=latency_ms,
-                    ok=ok,
-                    error=error,
-                )
-            )
+    ) -> dict[str, Any]:
+        return {
+            "created_at": datetime.now(UTC),
+            "message_id": event.message_id if event else None,
+            "guild_id": event.guild_id if event else None,
+            "channel_id": event.channel_id if event else None,
+            "user_id": event.author_id if event else None,
+            "purpose": purpose,
+            "model": model,
+            "tokens_in": tokens_in,
+            "tokens_out": tokens_out,
+            "cost_usd": cost_usd,
+            "latency_ms": latency_ms,
+            "ok": ok,
+            "error": error,
+        }
 
     async def usage_rows(self, message_id: int | None = None) -> list[dict[str, Any]]:
+        await self.flush()
         query = select(_usage).order_by(_usage.c.id)
         if message_id is not None:
             query = query.where(_usage.c.message_id == message_id)
@@ -232,6 +332,7 @@ class Record:
             return [dict(r._mapping) for r in (await conn.execute(query)).all()]
 
     async def count_messages(self, channel_id: int | None = None) -> int:
+        await self.flush()
         query = select(func.count()).select_from(_messages)
         if channel_id is not None:
             query = query.where(_messages.c.channel_id == channel_id)
@@ -239,6 +340,7 @@ class Record:
             return int(await conn.scalar(query) or 0)
 
     async def stored_text(self, message_id: int) -> str | None:
+        await self.flush()
         async with self.engine.connect() as conn:
             value = await conn.scalar(select(_messages.c.content).where(_messages.c.id == message_id))
         return None if value is None else str(value)

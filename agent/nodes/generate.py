@@ -16,7 +16,7 @@ from agent.models.failures import describe_failure
 from agent.models.tokens import approx_tokens, shorten_middle
 from agent.safety import defuse_mentions
 from agent.services import Services, get_services
-from agent.state import Context, State, Usage
+from agent.state import Context, State, Usage, context_of
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     started = time.perf_counter()
     services = await get_services()
     event = state["event"]
-    ctx = runtime.context
+    ctx = context_of(runtime)
     name = state["model"]
     spec = services.registry.spec(name)
     persona = "\n".join(s.text for s in state.get("retrieved", [])) or f"{ctx.bot_name} is a helpful member."
@@ -122,28 +122,27 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         cost_usd=spec.cost(usage_in, usage_out),
         latency_ms=round(model_ms, 1),
     )
-    await services.record.record_usage(
-        purpose="reply",
-        model=name,
-        event=event,
-        tokens_in=usage_in,
-        tokens_out=usage_out,
-        cost_usd=usage["cost_usd"],
-        latency_ms=model_ms,
-        ok=error is None,
-        error=error,
-    )
+    call = {
+        "purpose": "reply",
+        "model": name,
+        "tokens_in": usage_in,
+        "tokens_out": usage_out,
+        "cost_usd": usage["cost_usd"],
+        "latency_ms": model_ms,
+        "ok": error is None,
+        "error": error,
+    }
     update: dict[str, Any] = {"usage": usage, "reply": reply}
-    if error is not None and not reply:
-        update["error"] = error
+    if reply:
+        update["reply_message_id"] = services.record.store_bot_reply(
+            event, reply, event.bot_user_id or services.bot_user_id, ctx.bot_name, usage=call
+        )
+    else:
+        services.record.queue_usage(event, **call)
+    if error is not None:
+        update["error"] = error  # with a partial answer kept, the failure is still reported
     elif not reply:
         update["error"] = f"model {name!r} returned an empty answer"
-    else:
-        update["reply_message_id"] = await services.record.store_bot_reply(
-            event, reply, event.bot_user_id or services.bot_user_id, ctx.bot_name
-        )
-        if error is not None:
-            update["error"] = error  # partial answer kept, failure still reported
     timings = {"generate_ms": (time.perf_counter() - started) * 1000, "generate_model_ms": model_ms}
     if first_token_ms is not None:
         timings["first_token_ms"] = first_token_ms

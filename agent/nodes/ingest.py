@@ -11,7 +11,7 @@ from agent.events import Decision, Event
 from agent.ids import new_snowflake, stable_id
 from agent.rules import apply_rules
 from agent.services import get_services
-from agent.state import Context, State
+from agent.state import Context, State, context_of
 
 
 def event_from_fields(state: State, bot_name: str) -> Event:
@@ -38,11 +38,11 @@ def event_from_fields(state: State, bot_name: str) -> Event:
 async def ingest(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     started = time.perf_counter()
     services = await get_services()
-    event = state.get("event") or event_from_fields(state, runtime.context.bot_name)
+    event = state.get("event") or event_from_fields(state, context_of(runtime).bot_name)
     if not isinstance(event, Event):  # JSON input from Studio or a LangGraph server
         event = Event.model_validate(event)
     stored_mode = await services.record.store_event(event)
-    mode = runtime.context.channel_mode or stored_mode
+    mode = context_of(runtime).channel_mode or stored_mode
     outcome = apply_rules(event, mode, event.bot_user_id or services.bot_user_id)
     update: dict[str, Any] = {
         "event": event,

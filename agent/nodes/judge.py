@@ -15,7 +15,7 @@ from agent.events import ChatLine, Decision, Event
 from agent.models.failures import describe_failure
 from agent.models.tokens import approx_tokens, shorten_middle
 from agent.services import Services, get_services
-from agent.state import Context, State
+from agent.state import Context, State, context_of
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ async def judge(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     started = time.perf_counter()
     services = await get_services()
     event = state["event"]
-    ctx = runtime.context
+    ctx = context_of(runtime)
     registry = services.registry
     forced = state.get("rule") == "respond"
     history = await services.record.window(event.channel_id, ctx.history_limit, before_id=event.message_id)
@@ -86,10 +86,10 @@ async def judge(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     except Exception as exc:  # unparseable output, unknown model, endpoint down: fall back, never crash
         error = describe_failure(exc)
     model_ms = (time.perf_counter() - model_started) * 1000
-    await services.record.record_usage(
+    services.record.queue_usage(
+        event,
         purpose="judge",
         model=name,
-        event=event,
         tokens_in=approx_tokens(prompt),
         tokens_out=0 if output is None else approx_tokens(output.model_dump_json()),
         cost_usd=spec.cost(approx_tokens(prompt), 0),

@@ -8,9 +8,10 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from agent.events import Snippet
 from agent.models.tokens import shorten_middle
 from agent.services import get_services
-from agent.state import Context, State
+from agent.state import Context, State, context_of
 
 PERSONA_SNIPPETS = 3
 
@@ -20,12 +21,15 @@ async def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     services = await get_services()
     event = state["event"]
     query = shorten_middle(event.text or event.describe_attachments(), 200)
-    embed_started = time.perf_counter()
-    vector = await asyncio.to_thread(services.embedder.embed_query, query)
-    embed_ms = (time.perf_counter() - embed_started) * 1000
-    snippets = await asyncio.to_thread(
-        services.persona.search_vector, runtime.context.persona, vector, PERSONA_SNIPPETS
-    )
+    persona = context_of(runtime).persona
+
+    def embed_and_search() -> tuple[list[Snippet], float]:
+        embed_started = time.perf_counter()
+        vector = services.embedder.embed_query(query)
+        embed_ms = (time.perf_counter() - embed_started) * 1000
+        return services.persona.search_vector(persona, vector, PERSONA_SNIPPETS), embed_ms
+
+    snippets, embed_ms = await asyncio.to_thread(embed_and_search)
     return {
         "retrieved": snippets,
         "timings": {"retrieve_ms": (time.perf_counter() - started) * 1000, "embed_ms": embed_ms},

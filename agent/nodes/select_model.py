@@ -7,7 +7,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agent.services import get_services
-from agent.state import Context, State
+from agent.state import Context, State, context_of
 
 
 async def select_model(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -16,7 +16,7 @@ async def select_model(state: State, runtime: Runtime[Context]) -> dict[str, Any
         return {}
     registry = (await get_services()).registry
     names = registry.names
-    forced = runtime.context.model
+    forced = context_of(runtime).model
     if forced and forced in names:
         return {"model": forced, "model_reason": "set in the run's context"}
     if decision.model and decision.model in names:

@@ -236,3 +236,27 @@ def _pieces(text: str) -> list[str]:
     if word:
         out.append(word)
     return out
+
+
+async def _serve_forever(port: int, first_token_delay_s: float, token_delay_s: float) -> None:
+    server = FakeOpenAI(first_token_delay_s=first_token_delay_s, token_delay_s=token_delay_s)
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", server._chat)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    print(f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/v1", flush=True)  # type: ignore[union-attr]
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    # A separate process for benchmarks, so the server's own work is not counted as the bot's.
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--first-token-delay", type=float, default=0.02)
+    parser.add_argument("--token-delay", type=float, default=0.0)
+    a = parser.parse_args()
+    asyncio.run(_serve_forever(a.port, a.first_token_delay, a.token_delay))

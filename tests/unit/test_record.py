@@ -56,7 +56,7 @@ async def test_window_is_bounded_ordered_and_skips_deleted(record: Record):
 async def test_bot_replies_are_linked_and_reply_chains_walk_up(record: Record):
     q = make_event("what is 2+2?")
     await record.store_event(q)
-    reply_id = await record.store_bot_reply(q, "4", bot_id=1, bot_name="Observer")
+    reply_id = record.store_bot_reply(q, "4", bot_id=1, bot_name="Observer")
     follow = make_event("and times 3?", reply_to_id=reply_id)
     await record.store_event(follow)
     chain = await record.reply_chain(follow.reply_to_id, 10)
@@ -73,9 +73,7 @@ async def test_channel_mode_and_usage(record: Record):
     assert await record.channel_mode(event.channel_id) == "auto"
     with pytest.raises(ValueError, match="mode must be one of"):
         await record.set_channel_mode(event.channel_id, "loud")
-    await record.record_usage(
-        purpose="reply", model="m", event=event, tokens_in=10, tokens_out=5, cost_usd=0.01, latency_ms=12.5
-    )
+    record.queue_usage(event, purpose="reply", model="m", tokens_in=10, tokens_out=5, cost_usd=0.01, latency_ms=12.5)
     rows = await record.usage_rows(event.message_id)
     assert rows[0]["guild_id"] == event.guild_id and rows[0]["user_id"] == event.author_id
     assert rows[0]["tokens_in"] == 10 and rows[0]["cost_usd"] == pytest.approx(0.01)

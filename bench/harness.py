@@ -1,0 +1,68 @@
+"""Shared set-up for benchmarks: a temp data dir, real SQLite + Chroma + embeddings, the fake model server."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from agent.memory.embeddings import LocalE5Embedder
+from agent.services import Services, bind
+from tests.conftest import make_services, models_toml
+
+
+@asynccontextmanager
+async def fake_model_process(first_token_delay_s: float = 0.02, token_delay_s: float = 0.0) -> AsyncIterator[str]:
+    """The fake OpenAI-compatible server in its own process; yields its base URL."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.fakes.openai_server",
+        "--first-token-delay",
+        str(first_token_delay_s),
+        "--token-delay",
+        str(token_delay_s),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    base_url = (await proc.stdout.readline()).decode().strip()
+    try:
+        yield base_url
+    finally:
+        proc.terminate()
+        await proc.wait()
+
+
+@asynccontextmanager
+async def bench_services(
+    base_url: str | None = None, database_url: str | None = None
+) -> AsyncIterator[tuple[Services, Path]]:
+    with tempfile.TemporaryDirectory(prefix="observer-bench-") as tmp:
+        tmp_path = Path(tmp)
+        url = database_url or f"sqlite+aiosqlite:///{tmp_path / 'bench.db'}"
+        toml = models_toml(base_url) if base_url is not None else None
+        svc = await make_services(tmp_path, url, LocalE5Embedder(), toml)
+        try:
+            with bind(svc):
+                yield svc, tmp_path
+        finally:
+            await svc.close()
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summary(name: str, values: list[float], unit: str = "ms") -> str:
+    return (
+        f"{name}: n={len(values)} p50={percentile(values, 50):.2f}{unit} p90={percentile(values, 90):.2f}{unit} "
+        f"p99={percentile(values, 99):.2f}{unit} mean={statistics.fmean(values):.2f}{unit}"
+    )
