@@ -7,6 +7,7 @@ re-read only when their modification time or size changed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import string
@@ -121,6 +122,10 @@ class PromptLibrary:
             return cached.text
         self._cache[path] = _Loaded(text, stamp)
         return text
+
+    async def arender(self, name: str, guild_id: int | None = None, **values: str) -> str:
+        """`render` off the event loop: the stat (and a re-read after an edit) never blocks it."""
+        return await asyncio.to_thread(self.render, name, guild_id, **values)
 
     def render(self, name: str, guild_id: int | None = None, **values: str) -> str:
         expected = PROMPT_VARIABLES[name]

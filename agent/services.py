@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 from agent.ids import stable_id
 from agent.memory.db import create_engine, upgrade
@@ -42,21 +43,12 @@ class Services:
         await self.record.close()
 
 
-async def build_services(settings: Settings, *, embedder: Embedder | None = None) -> Services:
-    """Validate config and prompts, migrate the database, open Chroma, seed the default persona."""
+def _prepare(settings: Settings) -> tuple[ModelRegistry, PromptLibrary, Any]:
+    """The file-system half of start-up (config, prompts, Chroma files): run in a worker thread."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     models = load_models_config(settings.resolved_config_path())
     prompts = PromptLibrary(settings.prompts_dir, override_root=settings.data_dir / "prompts")
     prompts.check_all()
-    engine = create_engine(settings.resolved_database_url())
-    await upgrade(engine)
-    embedder = embedder or LocalE5Embedder()
-    client = await asyncio.to_thread(open_chroma, settings.data_dir, settings.chroma_url)
-    persona = PersonaStore(client, embedder)
-    persona_text = prompts.render("persona", bot_name=settings.bot_name)
-    added = await asyncio.to_thread(persona.sync, DEFAULT_PERSONA, persona_text)
-    if added:
-        log.info("persona %r: embedded %d new chunks", DEFAULT_PERSONA, added)
     registry = ModelRegistry(
         models,
         cache_dir=settings.data_dir / "models",
@@ -65,6 +57,20 @@ async def build_services(settings: Settings, *, embedder: Embedder | None = None
         local_threads=settings.local_model_threads,
         local_context=settings.local_context_tokens,
     )
+    return registry, prompts, open_chroma(settings.data_dir, settings.chroma_url)
+
+
+async def build_services(settings: Settings, *, embedder: Embedder | None = None) -> Services:
+    """Validate config and prompts, migrate the database, open Chroma, seed the default persona."""
+    registry, prompts, client = await asyncio.to_thread(_prepare, settings)
+    engine = await asyncio.to_thread(create_engine, settings.resolved_database_url())
+    await upgrade(engine)
+    embedder = embedder or LocalE5Embedder()
+    persona = PersonaStore(client, embedder)
+    persona_text = await prompts.arender("persona", bot_name=settings.bot_name)
+    added = await asyncio.to_thread(persona.sync, DEFAULT_PERSONA, persona_text)
+    if added:
+        log.info("persona %r: embedded %d new chunks", DEFAULT_PERSONA, added)
     return Services(
         settings=settings,
         record=Record(engine),
@@ -98,5 +104,5 @@ async def get_services() -> Services:
     global _default
     async with _default_lock:
         if _default is None:
-            _default = await build_services(cached_settings())
+            _default = await build_services(await asyncio.to_thread(cached_settings))
     return _default

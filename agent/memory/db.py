@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
-from alembic import command
 from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, event
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from agent.errors import ConfigError
+from agent.memory.tables import Base
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -59,19 +62,32 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _alembic_config(connection: Connection | None = None) -> Config:
+def _alembic_config() -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    if connection is not None:
-        cfg.attributes["connection"] = connection
     return cfg
 
 
+def _load_scripts(cfg: Config) -> ScriptDirectory:
+    """Read the migration files (file I/O: call from a worker thread)."""
+    scripts = ScriptDirectory.from_config(cfg)
+    scripts.get_revisions("heads")  # builds the revision map, importing every migration now
+    return scripts
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Apply migrations over one of our own connections (works inside a running event loop)."""
+    """Apply migrations over one of our own connections, without blocking the event loop."""
+    cfg = _alembic_config()
+    scripts = await asyncio.to_thread(_load_scripts, cfg)
 
     def _upgrade(sync_conn: Connection) -> None:
-        command.upgrade(_alembic_config(sync_conn), revision)
+        def steps(rev: Any, _context: Any) -> Any:
+            return scripts._upgrade_revs(revision, rev)
+
+        with EnvironmentContext(cfg, scripts, fn=steps, destination_rev=revision) as env:
+            env.configure(connection=sync_conn, target_metadata=Base.metadata, render_as_batch=True)
+            with env.begin_transaction():
+                env.run_migrations()
 
     try:
         async with engine.begin() as conn:

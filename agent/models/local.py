@@ -8,6 +8,7 @@ Generation runs in a worker thread; tokens cross to the event loop through a que
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -51,13 +52,27 @@ def _silence_llama_logs() -> None:
     llama_cpp.llama_log_set(_drop, ctypes.c_void_p())
 
 
+def _close_loaded_models() -> None:
+    # llama.cpp's own destructor fails if it runs during interpreter teardown; close first.
+    for model in _LOADED:
+        model.close()
+    _LOADED.clear()
+
+
+_LOADED: list[Any] = []
+
+
 @lru_cache(maxsize=4)
 def _load_llama(path: str, n_ctx: int, n_threads: int) -> Any:
     from llama_cpp import Llama
 
     _silence_llama_logs()
+    if not _LOADED:
+        atexit.register(_close_loaded_models)
     _LOCKS.setdefault(path, threading.Lock())
-    return Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads or None, verbose=False)
+    model = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads or None, verbose=False)
+    _LOADED.append(model)
+    return model
 
 
 class LocalChatModel(BaseChatModel):
@@ -65,7 +80,8 @@ class LocalChatModel(BaseChatModel):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    model_path: str
+    model_path: str = ""  # empty: the bundled model, assembled into `cache_dir` on first use
+    cache_dir: str = ""
     n_ctx: int = 2048
     n_threads: int = 0
     max_tokens: int = 160
@@ -80,7 +96,12 @@ class LocalChatModel(BaseChatModel):
 
     @property
     def llama(self) -> Any:
-        return _load_llama(self.model_path, self.n_ctx, self.n_threads)
+        """Loaded on first use, in the worker thread that needs it (file I/O stays off the event loop)."""
+        return _load_llama(self.resolved_path, self.n_ctx, self.n_threads)
+
+    @property
+    def resolved_path(self) -> str:
+        return self.model_path or str(bundled_model_path(Path(self.cache_dir)))
 
     def render_transcript(self, messages: list[BaseMessage]) -> tuple[str, list[str]]:
         """A chat as text a base model continues, plus the stop strings that end its turn."""
@@ -119,7 +140,7 @@ class LocalChatModel(BaseChatModel):
     def _completion_stream(
         self, prompt: str, stop: list[str], grammar: Any = None
     ) -> Iterator[tuple[str, dict[str, int]]]:
-        lock = _LOCKS.setdefault(self.model_path, threading.Lock())
+        lock = _LOCKS.setdefault(self.resolved_path, threading.Lock())
         with lock:
             llama = self.llama
             tokens = self._fit(prompt, self.max_tokens)
@@ -167,13 +188,19 @@ class LocalChatModel(BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         prompt, stops = self.render_transcript(messages)
         usage = {"input": 0, "output": 0}
-        first = True
-        for text, counts in self._completion_stream(prompt, stops + list(stop or [])):
-            usage = counts
-            if first:
-                text, first = text.lstrip(), not text.strip()
-            if text:
-                yield ChatGenerationChunk(message=AIMessageChunk(content=text))
+        # A base model sometimes opens its turn with a blank line, which is also where a turn
+        # stops: one retry with a nudge (a leading space) instead of an empty answer.
+        for attempt_prompt in (prompt, prompt + " "):
+            said = False
+            for text, counts in self._completion_stream(attempt_prompt, stops + list(stop or [])):
+                usage = counts
+                if not said:
+                    text = text.lstrip()
+                if text:
+                    said = True
+                    yield ChatGenerationChunk(message=AIMessageChunk(content=text))
+            if said:
+                break
         yield ChatGenerationChunk(message=AIMessageChunk(content="", usage_metadata=_usage(usage)))
 
     async def _astream(

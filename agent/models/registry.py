@@ -7,7 +7,7 @@ from pathlib import Path
 from langchain_core.language_models import BaseChatModel
 
 from agent.models.config import ModelsConfig, ModelSpec
-from agent.models.local import LocalChatModel, bundled_model_path
+from agent.models.local import LocalChatModel
 
 
 class ModelRegistry:
@@ -68,10 +68,10 @@ class ModelRegistry:
 
     def _build(self, spec: ModelSpec) -> BaseChatModel:
         if spec.provider == "local":
-            path = Path(spec.model) if spec.model.endswith(".gguf") else None
-            path = path or self._local_model_path or bundled_model_path(self._cache_dir)
+            path = Path(spec.model) if spec.model.endswith(".gguf") else self._local_model_path
             return LocalChatModel(
-                model_path=str(path),
+                model_path=str(path) if path else "",
+                cache_dir=str(self._cache_dir),
                 n_ctx=min(spec.context_window, self._local_context),
                 n_threads=self._local_threads,
                 max_tokens=spec.max_output_tokens,

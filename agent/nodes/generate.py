@@ -76,7 +76,7 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     name = state["model"]
     spec = services.registry.spec(name)
     persona = "\n".join(s.text for s in state.get("retrieved", [])) or f"{ctx.bot_name} is a helpful member."
-    system = services.prompts.render(
+    system = await services.prompts.arender(
         "system",
         event.guild_id,
         bot_name=ctx.bot_name,

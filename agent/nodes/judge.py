@@ -44,8 +44,8 @@ def format_history(lines: list[ChatLine]) -> str:
     return "\n".join(f"{line.author}: {shorten_middle(line.text, JUDGE_LINE_TOKENS)}" for line in recent)
 
 
-def judge_prompt(services: Services, event: Event, history: list[ChatLine], bot_name: str) -> str:
-    return services.prompts.render(
+async def judge_prompt(services: Services, event: Event, history: list[ChatLine], bot_name: str) -> str:
+    return await services.prompts.arender(
         "judge",
         event.guild_id,
         bot_name=bot_name,
@@ -71,7 +71,7 @@ async def judge(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         update["timings"] = {"judge_ms": (time.perf_counter() - started) * 1000}
         return update
 
-    prompt = judge_prompt(services, event, history, ctx.bot_name)
+    prompt = await judge_prompt(services, event, history, ctx.bot_name)
     name = registry.judge_model
     spec = registry.spec(name)
     schema = judge_schema(registry.names)

@@ -1,0 +1,119 @@
+"""`langgraph dev` serves the same reply graph: Studio's door, driven with langgraph-sdk."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from langgraph_sdk import get_client
+
+from tests.conftest import models_toml
+from tests.fakes.openai_server import FakeOpenAI, Reply
+
+REPO = Path(__file__).resolve().parents[2]
+NETGUARD = REPO / "tests" / "fakes" / "netguard"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_langgraph_dev_runs_the_reply_graph_offline(tmp_path: Path, fake_openai: FakeOpenAI):
+    cli = Path(sys.executable).with_name("langgraph")
+    if not cli.exists():
+        pytest.fail("langgraph-cli[inmem] is a dev dependency; install with pip install -e '.[dev]'")
+    (tmp_path / "observer.toml").write_text(models_toml(fake_openai.base_url))
+    netlog = tmp_path / "outbound.log"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OBSERVER_")}
+    env.update(
+        OBSERVER_DATA_DIR=str(tmp_path / "data"),
+        OBSERVER_CONFIG=str(tmp_path / "observer.toml"),
+        PYTHONPATH=str(NETGUARD),
+        NETGUARD_LOG=str(netlog),
+        LANGGRAPH_CLI_NO_ANALYTICS="1",
+    )
+    proc = await asyncio.create_subprocess_exec(
+        str(cli),
+        "dev",
+        "--no-browser",
+        "--no-reload",
+        "--port",
+        str(port),
+        cwd=REPO,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        started = time.perf_counter()
+        async with httpx.AsyncClient() as http:
+            for _ in range(600):
+                try:
+                    if (await http.get(f"{url}/ok", timeout=1)).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if proc.returncode is not None:
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                pytest.fail("langgraph dev never answered /ok")
+        assert proc.returncode is None, "langgraph dev exited early"
+        print(f"langgraph dev ready in {time.perf_counter() - started:.1f} s")
+
+        fake_openai.push(Reply("Hello Studio, nice to meet you."))
+        client = get_client(url=url)
+        tokens: list[str] = []
+        final: dict = {}
+        async for part in client.runs.stream(
+            None,
+            "reply",
+            input={"text": "@Observer hi from Studio", "author": "erin", "channel": "lab"},
+            stream_mode=["custom", "values"],
+        ):
+            if part.event == "custom":
+                tokens.append(part.data["token"])
+            elif part.event == "values":
+                final = part.data
+            elif part.event == "error":
+                pytest.fail(f"run failed in langgraph dev: {part.data}")
+        assert "".join(tokens) == "Hello Studio, nice to meet you." and len(tokens) > 3
+        assert final["reply"] == "Hello Studio, nice to meet you."
+        assert final["decision"]["respond"] is True and final["decision"]["reason"] == "mentioned"
+        assert final["model"] == "chat" and final["retrieved"], "judge, model choice and retrieval are visible"
+        assert final["event"]["author_name"] == "erin" and final["event"]["channel_name"] == "lab"
+
+        # The run's context is editable from Studio: here, the channel's mode.
+        quiet: dict = {}
+        async for part in client.runs.stream(
+            None,
+            "reply",
+            input={"text": "@Observer still there?", "author": "erin", "channel": "lab"},
+            context={"channel_mode": "observe"},
+            stream_mode="values",
+        ):
+            if part.event == "values":
+                quiet = part.data
+        assert quiet["decision"]["respond"] is False and "observation" in quiet["decision"]["reason"]
+        assert not netlog.exists() or netlog.read_text() == "", f"outbound attempts: {netlog.read_text()}"
+    finally:
+        if proc.returncode is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), 20)
+            except TimeoutError:
+                os.killpg(proc.pid, signal.SIGKILL)
+        stderr = (await proc.stderr.read()).decode() if proc.stderr else ""
+        assert "BlockingError" not in stderr, "the graph blocked the event loop"
