@@ -10,6 +10,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 from agent.errors import ConfigError
@@ -26,6 +27,10 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--channel", default="general", help="channel name; @name for a direct message")
     chat.add_argument("--verbose", action="store_true", help="show decision, model, retrieval, tokens, timings")
     sub.add_parser("run", help="connect to Discord with DISCORD_TOKEN")
+    rp = sub.add_parser("replay", help="run a recorded transcript (JSON Lines) through the graph")
+    rp.add_argument("transcript", type=Path, help="one message a line: author, text, reply_to, attachments")
+    rp.add_argument("--diff", metavar="OLD_PROMPTS_DIR", type=Path, help="show which decisions these prompts change")
+    rp.add_argument("--mode", default="auto", choices=["mentions", "auto"], help="channel mode (default: auto)")
     db = sub.add_parser("db", help="database upkeep")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations (also done at every start)")
@@ -47,6 +52,23 @@ async def _chat(settings: Settings, args: argparse.Namespace) -> int:
             await repl(session)
     finally:
         await services.close()
+    return 0
+
+
+async def _replay(settings: Settings, args: argparse.Namespace) -> int:
+    from agent.prompts import PromptLibrary
+    from agent.replay import print_diff, print_outcomes, read_transcript, replay
+
+    transcript = read_transcript(args.transcript)
+    outcomes = await replay(settings, transcript, mode=args.mode)
+    if args.diff is None:
+        print_outcomes(outcomes, settings.bot_name, sys.stdout)
+        return 0
+    if not args.diff.is_dir():
+        raise ConfigError(f"--diff: {args.diff} is not a folder of prompt files")
+    PromptLibrary(args.diff).check_all()
+    old = await replay(settings.model_copy(update={"prompts_dir": args.diff}), transcript, mode=args.mode)
+    print_diff(old, outcomes, sys.stdout)
     return 0
 
 
@@ -93,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             "chat": _chat,
             "run": _run_discord,
             "db": _db_upgrade,
+            "replay": _replay,
         }
         return run_async(handlers[command](settings, args))
     except ConfigError as exc:

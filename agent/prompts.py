@@ -1,8 +1,9 @@
 """Prompts are files in `prompts/`: named `{placeholders}`, checked at start, reloaded when edited.
 
 A guild can override any prompt with `OBSERVER_DATA_DIR/prompts/<guild id>/<name>.md`.
-Hot path cost: one `stat` of the prompt file (plus one of the guild's override folder); files are
-re-read only when their modification time or size changed.
+Hot path cost: one `stat` of the prompt file in use; files are re-read only when their modification
+time or size changed. Which guilds have override files is rescanned at most every
+OVERRIDE_RESCAN_SECONDS, so a new override file is picked up within that time.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import asyncio
 import logging
 import os
 import string
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +27,9 @@ PROMPT_VARIABLES: dict[str, frozenset[str]] = {
     "system": frozenset({"bot_name", "persona", "channel", "author", "date"}),
     "persona": frozenset({"bot_name"}),
 }
+
+
+OVERRIDE_RESCAN_SECONDS = 2.0
 
 
 class PromptError(ConfigError):
@@ -77,15 +83,30 @@ class PromptLibrary:
         self.base_dir = base_dir
         self.override_root = override_root
         self._cache: dict[Path, _Loaded] = {}
+        self._overrides: frozenset[tuple[str, str]] = frozenset()  # (guild id, prompt name)
+        self._overrides_scanned = float("-inf")
+        self._lock = threading.Lock()
         self.reads = 0  # file reads, for tests and the hot-path benchmark
+
+    def _override_index(self) -> frozenset[tuple[str, str]]:
+        now = time.monotonic()
+        if self.override_root is None or now - self._overrides_scanned < OVERRIDE_RESCAN_SECONDS:
+            return self._overrides
+        found: set[tuple[str, str]] = set()
+        try:
+            for folder in os.scandir(self.override_root):
+                if folder.is_dir():
+                    found.update((folder.name, f.name[:-3]) for f in os.scandir(folder.path) if f.name.endswith(".md"))
+        except FileNotFoundError:
+            pass
+        self._overrides = frozenset(found)
+        self._overrides_scanned = now
+        return self._overrides
 
     def path_for(self, name: str, guild_id: int | None = None) -> Path:
         if guild_id is not None and self.override_root is not None:
-            folder = self.override_root / str(guild_id)
-            if _stamp(folder) is not None:
-                candidate = folder / f"{name}.md"
-                if _stamp(candidate) is not None:
-                    return candidate
+            if (str(guild_id), name) in self._override_index():
+                return self.override_root / str(guild_id) / f"{name}.md"
         return self.base_dir / f"{name}.md"
 
     def check_all(self) -> None:
@@ -131,5 +152,6 @@ class PromptLibrary:
         expected = PROMPT_VARIABLES[name]
         if set(values) != expected:
             raise ValueError(f"{name} prompt takes {sorted(expected)}, got {sorted(values)}")
-        template = self._load(name, self.path_for(name, guild_id), strict=False)
+        with self._lock:  # renders run in worker threads
+            template = self._load(name, self.path_for(name, guild_id), strict=False)
         return template.format_map(values)

@@ -52,6 +52,8 @@ class FakeOpenAI:
     token_delay_s: float = 0.0
     first_token_delay_s: float = 0.0
     script: list[Any] = field(default_factory=list)
+    # Optional: decide the answer from the request itself (checked when the script is empty).
+    responder: Any = None
     requests: list[dict[str, Any]] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     base_url: str = ""
@@ -85,6 +87,8 @@ class FakeOpenAI:
         body = await request.json()
         self.requests.append(body)
         behaviour = self.script.pop(0) if self.script else None
+        if behaviour is None and self.responder is not None:
+            behaviour = self.responder(body)
         if isinstance(behaviour, Fail):
             headers = {"Retry-After": f"{behaviour.retry_after:g}"} if behaviour.retry_after is not None else {}
             return web.json_response(

@@ -75,7 +75,8 @@ def test_a_broken_edit_keeps_the_last_good_prompt(prompts_dir: Path):
     assert lib.render("system", **system_values()) == good
 
 
-def test_guild_override(prompts_dir: Path, tmp_path: Path):
+def test_guild_override(prompts_dir: Path, tmp_path: Path, monkeypatch):
+    monkeypatch.setattr("agent.prompts.OVERRIDE_RESCAN_SECONDS", 0.0)
     overrides = tmp_path / "overrides"
     (overrides / "42").mkdir(parents=True)
     (overrides / "42" / "persona.md").write_text("{bot_name} speaks like a pirate.")
@@ -90,3 +91,13 @@ def test_literal_braces_render(prompts_dir: Path):
     lib = PromptLibrary(prompts_dir)
     text = lib.render("judge", bot_name="O", models="- a", history="h", message="m", author="x", channel="c")
     assert '{"respond": true or false' in text
+
+
+def test_an_override_added_while_running_is_picked_up(prompts_dir: Path, tmp_path: Path, monkeypatch):
+    monkeypatch.setattr("agent.prompts.OVERRIDE_RESCAN_SECONDS", 0.0)
+    overrides = tmp_path / "overrides"
+    lib = PromptLibrary(prompts_dir, override_root=overrides)
+    assert "pirate" not in lib.render("persona", 42, bot_name="Obs")
+    (overrides / "42").mkdir(parents=True)
+    (overrides / "42" / "persona.md").write_text("{bot_name} speaks like a pirate.")
+    assert lib.render("persona", 42, bot_name="Obs") == "Obs speaks like a pirate."
