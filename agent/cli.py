@@ -31,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("transcript", type=Path, help="one message a line: author, text, reply_to, attachments")
     rp.add_argument("--diff", metavar="OLD_PROMPTS_DIR", type=Path, help="show which decisions these prompts change")
     rp.add_argument("--mode", default="auto", choices=["mentions", "auto"], help="channel mode (default: auto)")
+    rp.add_argument("--cadence", action="store_true", help="apply the auto-mode cadence (default: judge every message)")
     db = sub.add_parser("db", help="database upkeep")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations (also done at every start)")
@@ -60,14 +61,15 @@ async def _replay(settings: Settings, args: argparse.Namespace) -> int:
     from agent.replay import print_diff, print_outcomes, read_transcript, replay
 
     transcript = read_transcript(args.transcript)
-    outcomes = await replay(settings, transcript, mode=args.mode)
+    outcomes = await replay(settings, transcript, mode=args.mode, cadence=args.cadence)
     if args.diff is None:
         print_outcomes(outcomes, settings.bot_name, sys.stdout)
         return 0
     if not args.diff.is_dir():
         raise ConfigError(f"--diff: {args.diff} is not a folder of prompt files")
     PromptLibrary(args.diff).check_all()
-    old = await replay(settings.model_copy(update={"prompts_dir": args.diff}), transcript, mode=args.mode)
+    old_settings = settings.model_copy(update={"prompts_dir": args.diff})
+    old = await replay(old_settings, transcript, mode=args.mode, cadence=args.cadence)
     print_diff(old, outcomes, sys.stdout)
     return 0
 

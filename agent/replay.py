@@ -72,12 +72,21 @@ def _first_error(exc: ValidationError) -> str:
 
 
 async def replay(
-    settings: Settings, transcript: list[TranscriptLine], *, channel: str = "replay", mode: str = "mentions"
+    settings: Settings,
+    transcript: list[TranscriptLine],
+    *,
+    channel: str = "replay",
+    mode: str = "mentions",
+    cadence: bool = False,
 ) -> list[Outcome]:
+    """Run the transcript; without `cadence` the judge looks at every unprompted message."""
     from graphs.reply import graph
 
     with tempfile.TemporaryDirectory(prefix="observer-replay-") as tmp:
-        sandbox = settings.model_copy(update={"data_dir": Path(tmp), "database_url": None, "chroma_url": None})
+        update: dict[str, Any] = {"data_dir": Path(tmp), "database_url": None, "chroma_url": None}
+        if not cadence:
+            update["auto_every_n"] = 1
+        sandbox = settings.model_copy(update=update)
         services = await build_services(sandbox)
         try:
             return await _run(services, graph, transcript, channel, mode)

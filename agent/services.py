@@ -14,6 +14,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from agent.cadence import Cadence
 from agent.ids import stable_id
 from agent.memory.db import create_engine, upgrade
 from agent.memory.embeddings import Embedder, LocalE5Embedder
@@ -38,6 +39,7 @@ class Services:
     persona: PersonaStore
     embedder: Embedder
     bot_user_id: int
+    cadence: Cadence
 
     async def close(self) -> None:
         await self.record.close()
@@ -79,6 +81,7 @@ async def build_services(settings: Settings, *, embedder: Embedder | None = None
         persona=persona,
         embedder=embedder,
         bot_user_id=stable_id("user", settings.bot_name),
+        cadence=Cadence(settings.auto_every_n, settings.auto_quiet_seconds),
     )
 
 

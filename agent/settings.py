@@ -34,6 +34,16 @@ class Settings(BaseSettings):
     local_model_path: Path | None = None
     local_model_threads: int = Field(default=0, ge=0, le=256)
     local_context_tokens: int = Field(default=2048, ge=256, le=131072)
+    # Discord door
+    discord_api_base: str | None = Field(default=None, description="REST base of a Discord-compatible server")
+    discord_gateway_url: str | None = Field(default=None, description="gateway URL of a Discord-compatible server")
+    dev_guild_id: int | None = Field(default=None, description="sync slash commands to this guild only")
+    channel_queue_size: int = Field(default=5, ge=1, le=100)
+    edit_interval_seconds: float = Field(default=1.0, ge=0.2, le=10.0)
+    auto_every_n: int = Field(default=5, ge=1, le=1000)
+    auto_quiet_seconds: float = Field(default=120.0, ge=0)
+    reply_chain_limit: int = Field(default=6, ge=0, le=50)
+    context_tokens: int = Field(default=3000, ge=200, le=1_000_000)
     discord_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("DISCORD_TOKEN", "OBSERVER_DISCORD_TOKEN")
     )

@@ -15,13 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from agent.events import ChatLine, Event
 from agent.ids import new_snowflake
-from agent.memory.tables import Channel, Guild, Message, Usage, User
+from agent.memory.tables import Channel, Feedback, Guild, Message, Usage, User
 
 _guilds: Table = Guild.__table__  # type: ignore[assignment]
 _channels: Table = Channel.__table__  # type: ignore[assignment]
 _users: Table = User.__table__  # type: ignore[assignment]
 _messages: Table = Message.__table__  # type: ignore[assignment]
 _usage: Table = Usage.__table__  # type: ignore[assignment]
+_feedback: Table = Feedback.__table__  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -344,3 +345,95 @@ class Record:
         async with self.engine.connect() as conn:
             value = await conn.scalar(select(_messages.c.content).where(_messages.c.id == message_id))
         return None if value is None else str(value)
+
+    # ----- slash-command support -----
+    async def reset_window(self, channel_id: int) -> int:
+        """Forget the channel's window for the models; returns how many messages it hid."""
+        await self.flush()
+        async with self.engine.begin() as conn:
+            last = await conn.scalar(select(func.max(_messages.c.id)).where(_messages.c.channel_id == channel_id))
+            previous = await conn.scalar(select(_channels.c.window_after_id).where(_channels.c.id == channel_id))
+            hidden = await conn.scalar(
+                select(func.count())
+                .select_from(_messages)
+                .where(and_(_messages.c.channel_id == channel_id, _messages.c.id > (previous or 0)))
+            )
+            await conn.execute(update(_channels).where(_channels.c.id == channel_id).values(window_after_id=last))
+        return int(hidden or 0)
+
+    async def add_feedback(
+        self,
+        *,
+        kind: str,
+        user_id: int,
+        text: str,
+        message_id: int | None,
+        guild_id: int | None,
+        channel_id: int | None,
+    ) -> int:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                _feedback.insert().values(
+                    created_at=datetime.now(UTC),
+                    kind=kind,
+                    guild_id=guild_id,
+                    channel_id=channel_id,
+                    user_id=user_id,
+                    message_id=message_id,
+                    text=text,
+                )
+            )
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    async def feedback_rows(self) -> list[dict[str, Any]]:
+        async with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in (await conn.execute(select(_feedback).order_by(_feedback.c.id))).all()]
+
+    async def last_bot_reply(self, channel_id: int, to_user_id: int | None = None) -> int | None:
+        """The bot's most recent reply in a channel (to one member's message, when given)."""
+        await self.flush()
+        answered = _messages.alias("answered")
+        query = (
+            select(_messages.c.id)
+            .join(_users, _users.c.id == _messages.c.author_id)
+            .where(
+                and_(
+                    _messages.c.channel_id == channel_id, _users.c.is_bot.is_(True), _messages.c.answers_id.isnot(None)
+                )
+            )
+        )
+        if to_user_id is not None:
+            query = query.join(answered, answered.c.id == _messages.c.answers_id).where(
+                answered.c.author_id == to_user_id
+            )
+        async with self.engine.connect() as conn:
+            value = await conn.scalar(query.order_by(_messages.c.id.desc()).limit(1))
+        return None if value is None else int(value)
+
+    async def is_bot_message(self, message_id: int) -> bool:
+        await self.flush()
+        async with self.engine.connect() as conn:
+            value = await conn.scalar(
+                select(_users.c.is_bot)
+                .join(_messages, _messages.c.author_id == _users.c.id)
+                .where(_messages.c.id == message_id)
+            )
+        return bool(value)
+
+    async def set_privacy(self, user_id: int, name: str, mode: str) -> None:
+        if mode not in ("private", "public"):
+            raise ValueError("privacy must be private or public")
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                self._upsert(_users, {"id": user_id, "name": name, "is_bot": False, "privacy": mode}, ["privacy"])
+            )
+
+    async def privacy(self, user_id: int) -> str:
+        async with self.engine.connect() as conn:
+            value = await conn.scalar(select(_users.c.privacy).where(_users.c.id == user_id))
+        return str(value or "private")
+
+    async def ensure_channel(self, event: Event) -> None:
+        """Create the channel row (slash commands can come before any message)."""
+        async with self.engine.begin() as conn:
+            await self._ensure_place(conn, event)

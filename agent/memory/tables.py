@@ -41,6 +41,8 @@ class Channel(Base):
     is_dm: Mapped[bool] = mapped_column(Boolean, default=False)
     mode: Mapped[str] = mapped_column(String(16), default="mentions")
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # `/observer reset`: the models' window starts after this message (the record keeps everything).
+    window_after_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class User(Base):
@@ -48,6 +50,8 @@ class User(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     name: Mapped[str] = mapped_column(String(200), default="")
     is_bot: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Whether the member's /chat answers are ephemeral ("private") or visible ("public").
+    privacy: Mapped[str] = mapped_column(String(16), default="private")
 
 
 class Message(Base):
@@ -85,3 +89,17 @@ class Usage(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     __table_args__ = (Index("ix_model_usage_guild_created", "guild_id", "created_at"),)
+
+
+class Feedback(Base):
+    """`/feedback` and `/correct`: what members said about the bot's replies."""
+
+    __tablename__ = "feedback"
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(String(16))  # feedback | correction
+    guild_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    channel_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # the bot's reply it is about
+    text: Mapped[str] = mapped_column(Text)

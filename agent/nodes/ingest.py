@@ -9,7 +9,7 @@ from langgraph.runtime import Runtime
 
 from agent.events import Decision, Event
 from agent.ids import new_snowflake, stable_id
-from agent.rules import apply_rules
+from agent.rules import RuleOutcome, apply_rules
 from agent.services import get_services
 from agent.state import Context, State, context_of
 
@@ -44,6 +44,9 @@ async def ingest(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     stored_mode = await services.record.store_event(event)
     mode = context_of(runtime).channel_mode or stored_mode
     outcome = apply_rules(event, mode, event.bot_user_id or services.bot_user_id)
+    if outcome.verdict == "judge":
+        considered, why = services.cadence.consider(event.channel_id)
+        outcome = RuleOutcome("judge" if considered else "skip", why)
     update: dict[str, Any] = {
         "event": event,
         "rule": outcome.verdict,

@@ -81,4 +81,4 @@ async def test_config_mistakes_exit_2_with_one_line(tmp_path: Path):
 
 async def test_db_upgrade(tmp_path: Path):
     code, out, _ = await observer(tmp_path, "db", "upgrade")
-    assert code == 0 and "revision 0001" in out
+    assert code == 0 and "revision 0002" in out

@@ -1,0 +1,588 @@
+"""A fake Discord: REST (v10) and gateway on loopback, for the real discord.py client.
+
+Gateway: HELLO, IDENTIFY → READY + GUILD_CREATE, heartbeats, RESUME (replays what was missed),
+presence updates, and dispatch of MESSAGE_CREATE/UPDATE/DELETE and INTERACTION_CREATE.
+REST: messages (create, edit, delete, fetch, history), typing, command sync, interaction callbacks
+and follow-ups, with Discord-style rate-limit buckets that answer 429 + Retry-After when hit too fast.
+Everything the bot does is recorded for assertions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+_ids = itertools.count(1_300_000_000_000_000_000)
+ALL_PERMISSIONS = str((1 << 47) - 1)
+MANAGE_GUILD = 1 << 5
+
+
+def snowflake() -> str:
+    return str(next(_ids))
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+@dataclass
+class Bucket:
+    limit: int
+    per_s: float
+    hits: deque[float] = field(default_factory=deque)
+
+    def take(self) -> tuple[bool, int, float]:
+        """(allowed, remaining after this call, seconds until a slot frees)."""
+        now = time.monotonic()
+        while self.hits and now - self.hits[0] >= self.per_s:
+            self.hits.popleft()
+        if len(self.hits) >= self.limit:
+            return False, 0, self.per_s - (now - self.hits[0])
+        self.hits.append(now)
+        reset = self.per_s - (now - self.hits[0])
+        return True, self.limit - len(self.hits), reset
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    body: Any
+    at: float
+    status: int = 200
+
+
+class FakeDiscord:
+    def __init__(self, *, message_limit: tuple[int, float] = (5, 5.0)) -> None:
+        self.app_id = snowflake()
+        self.bot = {
+            "id": self.app_id,
+            "username": "Observer",
+            "discriminator": "0",
+            "global_name": "Observer",
+            "avatar": None,
+            "bot": True,
+        }
+        self.users: dict[str, dict[str, Any]] = {}
+        self.guild_id = snowflake()
+        self.owner = self.add_user("owner")
+        self.channels: dict[str, dict[str, Any]] = {}
+        self.messages: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+        self.members: dict[str, dict[str, Any]] = {}
+        self.requests: list[Request] = []
+        self.interaction_responses: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.commands: dict[str, list[dict[str, Any]]] = {}
+        self.presences: list[dict[str, Any]] = []
+        self.typing: list[str] = []
+        self.status_429 = 0
+        self.message_limit = message_limit
+        self._buckets: dict[str, Bucket] = {}
+        self._ws: web.WebSocketResponse | None = None
+        self._seq = 0
+        self._session_id = ""
+        self._backlog: list[dict[str, Any]] = []
+        self.identified = asyncio.Event()
+        self.resumed = 0
+        self.identifies = 0
+        self._runner: web.AppRunner | None = None
+        self.base = ""
+        self.message_waiters: list[tuple[Any, asyncio.Future[dict[str, Any]]]] = []
+        self.general = self.add_channel("general")
+
+    # ----- world building -----
+    def add_user(self, name: str, *, bot: bool = False) -> dict[str, Any]:
+        user = {
+            "id": snowflake(),
+            "username": name,
+            "discriminator": "0",
+            "global_name": name,
+            "avatar": None,
+            "bot": bot,
+        }
+        self.users[user["id"]] = user
+        return user
+
+    def member(self, user: dict[str, Any], *, manage_guild: bool = False) -> dict[str, Any]:
+        perms = ALL_PERMISSIONS if manage_guild or user["id"] == self.owner["id"] else str(1 << 11 | 1 << 10)
+        return {
+            "user": user,
+            "roles": [],
+            "joined_at": now_iso(),
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+            "permissions": perms,
+            "nick": None,
+        }
+
+    def add_channel(self, name: str) -> dict[str, Any]:
+        channel = {
+            "id": snowflake(),
+            "type": 0,
+            "name": name,
+            "guild_id": self.guild_id,
+            "position": len(self.channels),
+            "permission_overwrites": [],
+            "nsfw": False,
+            "parent_id": None,
+            "topic": None,
+            "last_message_id": None,
+            "rate_limit_per_user": 0,
+        }
+        self.channels[channel["id"]] = channel
+        return channel
+
+    def guild_payload(self) -> dict[str, Any]:
+        return {
+            "id": self.guild_id,
+            "name": "Test Guild",
+            "owner_id": self.owner["id"],
+            "icon": None,
+            "splash": None,
+            "discovery_splash": None,
+            "afk_channel_id": None,
+            "afk_timeout": 300,
+            "verification_level": 0,
+            "default_message_notifications": 0,
+            "explicit_content_filter": 0,
+            "features": [],
+            "mfa_level": 0,
+            "system_channel_id": None,
+            "system_channel_flags": 0,
+            "rules_channel_id": None,
+            "vanity_url_code": None,
+            "description": None,
+            "banner": None,
+            "premium_tier": 0,
+            "preferred_locale": "en-US",
+            "public_updates_channel_id": None,
+            "nsfw_level": 0,
+            "premium_progress_bar_enabled": False,
+            "roles": [
+                {
+                    "id": self.guild_id,
+                    "name": "@everyone",
+                    "permissions": str(1 << 11 | 1 << 10 | 1 << 16),
+                    "position": 0,
+                    "color": 0,
+                    "hoist": False,
+                    "managed": False,
+                    "mentionable": False,
+                    "flags": 0,
+                }
+            ],
+            "emojis": [],
+            "stickers": [],
+            "channels": list(self.channels.values()),
+            "threads": [],
+            "members": [self.member(self.bot)],
+            "voice_states": [],
+            "presences": [],
+            "member_count": 2,
+            "large": False,
+            "unavailable": False,
+            "joined_at": now_iso(),
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "soundboard_sounds": [],
+        }
+
+    # ----- lifecycle -----
+    async def start(self) -> str:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.base = f"http://127.0.0.1:{port}"
+        return self.base
+
+    @property
+    def api_base(self) -> str:
+        return f"{self.base}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        return self.base.replace("http://", "ws://") + "/gateway"
+
+    async def stop(self) -> None:
+        if self._ws is not None and not self._ws.closed:
+            await self._ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # ----- gateway -----
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(heartbeat=None, max_msg_size=16 * 1024 * 1024)
+        await ws.prepare(request)
+        self._ws = ws
+        await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 41250}, "s": None, "t": None}))
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                continue
+            payload = json.loads(msg.data)
+            op = payload.get("op")
+            if op == 1:
+                await ws.send_str(json.dumps({"op": 11, "d": None, "s": None, "t": None}))
+            elif op == 2:
+                self.identifies += 1
+                self._session_id = snowflake()
+                self._seq = 0
+                self._backlog.clear()
+                await self.dispatch(
+                    "READY",
+                    {
+                        "v": 10,
+                        "user": self.bot,
+                        "guilds": [{"id": self.guild_id, "unavailable": True}],
+                        "session_id": self._session_id,
+                        "resume_gateway_url": self.gateway_url,
+                        "shard": [0, 1],
+                        "application": {"id": self.app_id, "flags": 0},
+                        "private_channels": [],
+                        "relationships": [],
+                    },
+                )
+                await self.dispatch("GUILD_CREATE", self.guild_payload())
+                self.identified.set()
+            elif op == 6:
+                seq = payload["d"].get("seq") or 0
+                if payload["d"].get("session_id") != self._session_id:
+                    await ws.send_str(json.dumps({"op": 9, "d": False, "s": None, "t": None}))
+                    continue
+                self.resumed += 1
+                for event in [e for e in self._backlog if e["s"] > seq]:
+                    await ws.send_str(json.dumps(event))
+                await self.dispatch("RESUMED", {})
+                self.identified.set()
+            elif op == 3:
+                self.presences.append(payload["d"])
+        if self._ws is ws:
+            self._ws = None
+        return ws
+
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        self._seq += 1
+        payload = {"op": 0, "t": event, "s": self._seq, "d": data}
+        self._backlog.append(payload)
+        if self._ws is not None and not self._ws.closed:
+            try:
+                await self._ws.send_str(json.dumps(payload))
+            except ConnectionError:
+                pass  # delivered on RESUME
+
+    async def drop_connection(self) -> None:
+        """Close the socket with a resumable code, as Discord does when it cycles a gateway node."""
+        self.identified.clear()
+        if self._ws is not None:
+            await self._ws.close(code=4000, message=b"fake gateway restart")
+
+    # ----- what members do -----
+    def message_payload(self, channel_id: str, author: dict[str, Any], content: str, **extra: Any) -> dict[str, Any]:
+        mentions = [u for u in [self.bot, *self.users.values()] if f"<@{u['id']}>" in content]
+        msg = {
+            "id": snowflake(),
+            "channel_id": channel_id,
+            "author": author,
+            "content": content,
+            "timestamp": now_iso(),
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": "@everyone" in content,
+            "mentions": mentions,
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": [],
+            "pinned": False,
+            "type": 0,
+            "flags": 0,
+            "components": [],
+        }
+        if channel_id in self.channels:
+            msg["guild_id"] = self.guild_id
+            msg["member"] = {k: v for k, v in self.member(author).items() if k != "user"}
+        msg.update(extra)
+        return msg
+
+    async def send_as(
+        self,
+        author: dict[str, Any],
+        content: str,
+        *,
+        channel: dict[str, Any] | None = None,
+        reply_to: dict[str, Any] | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        channel = channel or self.general
+        if reply_to is not None:
+            extra.update(
+                type=19,
+                message_reference={
+                    "message_id": reply_to["id"],
+                    "channel_id": channel["id"],
+                    "guild_id": self.guild_id,
+                },
+                referenced_message=reply_to,
+            )
+        msg = self.message_payload(channel["id"], author, content, **extra)
+        self.messages[channel["id"]][msg["id"]] = msg
+        await self.dispatch("MESSAGE_CREATE", msg)
+        return msg
+
+    async def edit_as(self, msg: dict[str, Any], content: str) -> None:
+        msg.update(content=content, edited_timestamp=now_iso())
+        await self.dispatch("MESSAGE_UPDATE", msg)
+
+    async def delete(self, msg: dict[str, Any]) -> None:
+        self.messages[msg["channel_id"]].pop(msg["id"], None)
+        await self.dispatch(
+            "MESSAGE_DELETE", {"id": msg["id"], "channel_id": msg["channel_id"], "guild_id": self.guild_id}
+        )
+
+    async def slash(
+        self,
+        user: dict[str, Any],
+        name: str,
+        options: list[dict[str, Any]] | None = None,
+        *,
+        channel: dict[str, Any] | None = None,
+        manage_guild: bool = False,
+    ) -> str:
+        """Invoke a slash command as `user`; returns the interaction token."""
+        channel = channel or self.general
+        commands = self.commands.get(self.guild_id, []) + self.commands.get("global", [])
+        command = next(c for c in commands if c["name"] == name)
+        token = "tok" + snowflake()
+        member = self.member(user, manage_guild=manage_guild)
+        await self.dispatch(
+            "INTERACTION_CREATE",
+            {
+                "id": snowflake(),
+                "application_id": self.app_id,
+                "type": 2,
+                "token": token,
+                "version": 1,
+                "data": {"id": command["id"], "name": name, "type": 1, "options": options or []},
+                "guild_id": self.guild_id,
+                "channel_id": channel["id"],
+                "channel": channel,
+                "member": member,
+                "app_permissions": ALL_PERMISSIONS,
+                "locale": "en-US",
+                "guild_locale": "en-US",
+                "entitlements": [],
+                "authorizing_integration_owners": {"0": self.guild_id},
+                "context": 0,
+            },
+        )
+        return token
+
+    # ----- what the bot did -----
+    def bot_messages(self, channel: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        chans = [channel["id"]] if channel else list(self.messages)
+        out = [m for c in chans for m in self.messages[c].values() if m["author"]["id"] == self.bot["id"]]
+        return sorted(out, key=lambda m: int(m["id"]))
+
+    def calls(self, method: str, contains: str = "") -> list[Request]:
+        return [r for r in self.requests if r.method == method and contains in r.path]
+
+    async def wait_for_bot_message(self, predicate: Any = None, timeout: float = 30.0) -> dict[str, Any]:
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self.message_waiters.append((predicate or (lambda m: True), fut))
+        return await asyncio.wait_for(fut, timeout)
+
+    async def wait_until(self, check: Any, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not check():
+            if time.monotonic() > deadline:
+                raise TimeoutError("condition not met in time")
+            await asyncio.sleep(0.02)
+
+    def _notify(self, msg: dict[str, Any]) -> None:
+        for pred, fut in list(self.message_waiters):
+            if not fut.done() and pred(msg):
+                fut.set_result(msg)
+                self.message_waiters.remove((pred, fut))
+
+    # ----- REST -----
+    def _bucket_key(self, method: str, parts: list[str]) -> str | None:
+        if len(parts) >= 3 and parts[0] == "channels" and parts[2] == "messages":
+            return f"{method}:channels/{parts[1]}/messages"
+        return None
+
+    async def _rest(self, request: web.Request) -> web.StreamResponse:
+        path = request.match_info["tail"]
+        parts = path.split("/")
+        method = request.method
+        body = await self._body(request)
+        record = Request(method, path, body, time.monotonic())
+        self.requests.append(record)
+        headers: dict[str, str] = {}
+        key = self._bucket_key(method, parts)
+        if key is not None:
+            bucket = self._buckets.setdefault(key, Bucket(*self.message_limit))
+            allowed, remaining, reset_after = bucket.take()
+            headers = {
+                "X-RateLimit-Limit": str(bucket.limit),
+                "X-RateLimit-Remaining": str(remaining),
+                "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+                "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
+                "X-RateLimit-Bucket": key,
+            }
+            if not allowed:
+                self.status_429 += 1
+                record.status = 429
+                headers["Retry-After"] = f"{reset_after:.3f}"
+                headers["X-RateLimit-Scope"] = "user"
+                return web.json_response(
+                    {"message": "You are being rate limited.", "retry_after": reset_after, "global": False},
+                    status=429,
+                    headers=headers,
+                )
+        try:
+            result = await self._route(method, parts, body, request)
+        except KeyError:
+            record.status = 404
+            return web.json_response({"message": "Unknown", "code": 10008}, status=404, headers=headers)
+        if result is None:
+            record.status = 204
+            return web.Response(status=204, headers=headers)
+        return web.json_response(result, headers=headers)
+
+    async def _body(self, request: web.Request) -> Any:
+        if request.content_type == "application/json":
+            return await request.json()
+        if request.content_type.startswith("multipart/"):
+            data: dict[str, Any] = {"files": []}
+            reader = await request.multipart()
+            async for part in reader:
+                if part.name == "payload_json":
+                    data.update(json.loads(await part.text()))
+                else:
+                    content = await part.read()
+                    data["files"].append({"name": part.name, "filename": part.filename, "bytes": bytes(content)})
+            return data
+        return None
+
+    async def _route(self, method: str, p: list[str], body: Any, request: web.Request) -> Any:
+        if p == ["gateway"] or p == ["gateway", "bot"]:
+            return {
+                "url": self.gateway_url,
+                "shards": 1,
+                "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1},
+            }
+        if p == ["users", "@me"]:
+            return self.bot
+        if p[:2] == ["applications", self.app_id] and p[-1] == "commands" and method == "PUT":
+            scope = p[3] if len(p) == 5 else "global"
+            self.commands[scope] = [
+                {
+                    **c,
+                    "id": snowflake(),
+                    "application_id": self.app_id,
+                    "version": "1",
+                    "default_member_permissions": c.get("default_member_permissions"),
+                    "type": c.get("type", 1),
+                }
+                for c in body
+            ]
+            return self.commands[scope]
+        if p[:2] == ["applications", self.app_id] and p[-1] == "commands" and method == "GET":
+            return self.commands.get(p[3] if len(p) == 5 else "global", [])
+        if p[0] == "channels":
+            return await self._channel_route(method, p, body, request)
+        if p[0] == "interactions" and p[-1] == "callback":
+            self.interaction_responses[p[2]].append(body)
+            return None
+        if p[0] == "webhooks":
+            token = p[2]
+            if method == "PATCH" and p[-1] == "@original":
+                self.interaction_responses[token].append({"edit": body})
+                return {
+                    **self.message_payload(self.general["id"], self.bot, body.get("content") or ""),
+                    "id": snowflake(),
+                }
+            if method == "GET":
+                return self.message_payload(self.general["id"], self.bot, "")
+            if method == "POST":
+                self.interaction_responses[token].append({"followup": body})
+                return self.message_payload(self.general["id"], self.bot, body.get("content") or "")
+        raise KeyError(p)
+
+    async def _channel_route(self, method: str, p: list[str], body: Any, request: web.Request) -> Any:
+        channel_id = p[1]
+        if len(p) == 2 and method == "GET":
+            return self.channels[channel_id]
+        if p[2:] == ["typing"]:
+            self.typing.append(channel_id)
+            return None
+        if p[2] != "messages":
+            raise KeyError(p)
+        store = self.messages[channel_id]
+        if len(p) == 3 and method == "POST":
+            extra: dict[str, Any] = {}
+            ref = body.get("message_reference")
+            if ref:
+                target = store.get(str(ref["message_id"]))
+                extra = {
+                    "type": 19,
+                    "message_reference": {**ref, "channel_id": channel_id},
+                    "referenced_message": target,
+                }
+            msg = self.message_payload(channel_id, self.bot, body.get("content") or "", **extra)
+            msg["allowed_mentions"] = body.get("allowed_mentions")
+            msg["flags"] = body.get("flags", 0)
+            msg["attachments"] = [
+                {
+                    "id": snowflake(),
+                    "filename": f["filename"],
+                    "size": len(f["bytes"]),
+                    "url": "",
+                    "proxy_url": "",
+                    "content_type": "audio/ogg",
+                    **{
+                        k: v
+                        for k, v in (body.get("attachments") or [{}])[i].items()
+                        if k in ("duration_secs", "waveform")
+                    },
+                }
+                for i, f in enumerate(body.get("files", []))
+            ]
+            msg["_files"] = body.get("files", [])
+            store[msg["id"]] = msg
+            self._notify(msg)
+            await self.dispatch("MESSAGE_CREATE", {k: v for k, v in msg.items() if not k.startswith("_")})
+            return {k: v for k, v in msg.items() if not k.startswith("_")}
+        if len(p) == 3 and method == "GET":
+            limit = int(request.query.get("limit", 50))
+            before = request.query.get("before")
+            msgs = sorted(store.values(), key=lambda m: int(m["id"]), reverse=True)
+            if before:
+                msgs = [m for m in msgs if int(m["id"]) < int(before)]
+            return [{k: v for k, v in m.items() if not k.startswith("_")} for m in msgs[:limit]]
+        message_id = p[3]
+        if method == "GET":
+            return {k: v for k, v in store[message_id].items() if not k.startswith("_")}
+        if method == "PATCH":
+            msg = store[message_id]
+            if "content" in body:
+                msg["content"] = body["content"]
+            msg["edited_timestamp"] = now_iso()
+            msg.setdefault("_edits", []).append((time.monotonic(), body.get("content")))
+            await self.dispatch("MESSAGE_UPDATE", {k: v for k, v in msg.items() if not k.startswith("_")})
+            return {k: v for k, v in msg.items() if not k.startswith("_")}
+        if method == "DELETE":
+            store.pop(message_id)
+            return None
+        raise KeyError(p)
