@@ -87,11 +87,9 @@ async def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 async def _run_discord(settings: Settings, _args: argparse.Namespace) -> int:
-    if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
-        raise ConfigError("DISCORD_TOKEN: not set; create a bot in the Discord Developer Portal and export its token")
-    raise ConfigError(
-        "observer run: the Discord adapter is not part of this build yet; use `observer chat` for the console"
-    )
+    from discord_adapter.run import run_bot
+
+    return await run_bot(settings)
 
 
 def run_async(coro: Coroutine[Any, Any, int]) -> int:

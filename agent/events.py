@@ -36,6 +36,8 @@ class Event(BaseModel):
     mentions_bot: bool = False
     attachments: list[Attachment] = Field(default_factory=list)
     bot_user_id: int | None = None
+    # In a thread started from a message: that message, which frames the whole thread.
+    thread_starter_id: int | None = None
 
     def describe_attachments(self) -> str:
         return " ".join(f"[attachment: {a.filename}]" for a in self.attachments)

@@ -16,6 +16,11 @@ class RuleOutcome:
     reason: str
 
 
+def addresses_bot(event: Event) -> bool:
+    """A DM, a mention or a reply to the bot: the member is talking to it."""
+    return event.is_dm or event.mentions_bot or event.reply_to_bot
+
+
 def apply_rules(event: Event, mode: str, bot_user_id: int) -> RuleOutcome:
     if event.author_id == bot_user_id:
         return RuleOutcome("skip", "own message")

@@ -58,6 +58,8 @@ class Context:
     channel_mode: ChannelMode | None = None
     model: str | None = None
     history_limit: int = field(default_factory=lambda: int(os.environ.get("OBSERVER_HISTORY_LIMIT", "20")))
+    # False where the door records the delivered reply itself (Discord echoes it through the gateway).
+    store_reply: bool = True
 
 
 def context_of(runtime: Any) -> Context:

@@ -20,8 +20,6 @@ from agent.state import Context, State, Usage, context_of
 
 log = logging.getLogger(__name__)
 
-REPLY_CHAIN_LIMIT = 6
-
 
 def _as_message(line: ChatLine, bot_name: str) -> BaseMessage:
     if line.is_bot:
@@ -30,7 +28,12 @@ def _as_message(line: ChatLine, bot_name: str) -> BaseMessage:
 
 
 def build_messages(
-    system: str, context_lines: list[ChatLine], event: Event, spec: ModelSpec, bot_name: str
+    system: str,
+    context_lines: list[ChatLine],
+    event: Event,
+    spec: ModelSpec,
+    bot_name: str,
+    context_budget: int | None = None,
 ) -> tuple[list[BaseMessage], int]:
     """System prompt, as much recent context as fits (newest kept), and the message being answered.
 
@@ -42,6 +45,8 @@ def build_messages(
         text = f"{text} {event.describe_attachments()}"
     current = HumanMessage(content=f"{event.author_name}: {shorten_middle(text, max(budget // 2, 64))}")
     budget -= approx_tokens(str(current.content)) + 4
+    if context_budget is not None:
+        budget = min(budget, context_budget)
     kept: list[BaseMessage] = []
     for line in reversed(context_lines):
         msg = _as_message(line, bot_name)
@@ -54,7 +59,7 @@ def build_messages(
     return [SystemMessage(content=system), *reversed(kept), current], dropped
 
 
-async def context_lines(services: Services, state: State, limit: int) -> list[ChatLine]:
+async def context_lines(services: Services, state: State, limit: int, chain_limit: int) -> list[ChatLine]:
     """The reply chain the message belongs to, then the channel's recent window, without repeats."""
     event = state["event"]
     record = services.record
@@ -62,9 +67,11 @@ async def context_lines(services: Services, state: State, limit: int) -> list[Ch
     if history is None:
         history = await record.window(event.channel_id, limit, before_id=event.message_id)
     seen = {line.message_id for line in history}
-    chain = [
-        line for line in await record.reply_chain(event.reply_to_id, REPLY_CHAIN_LIMIT) if line.message_id not in seen
-    ]
+    chain = [line for line in await record.reply_chain(event.reply_to_id, chain_limit) if line.message_id not in seen]
+    if event.thread_starter_id is not None and event.thread_starter_id not in seen:
+        starter = await record.message(event.thread_starter_id)
+        if starter is not None and all(line.message_id != starter.message_id for line in chain):
+            chain.insert(0, starter)
     return chain + history
 
 
@@ -85,8 +92,10 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         author=event.author_name,
         date=datetime.now(UTC).strftime("%Y-%m-%d"),
     )
-    lines = await context_lines(services, state, ctx.history_limit)
-    messages, dropped = build_messages(system, lines, event, spec, ctx.bot_name)
+    lines = await context_lines(services, state, ctx.history_limit, services.settings.reply_chain_limit)
+    messages, dropped = build_messages(
+        system, lines, event, spec, ctx.bot_name, context_budget=services.settings.context_tokens
+    )
     if dropped:
         log.info("context cut: %d of %d earlier messages dropped to fit %s", dropped, len(lines), name)
 
@@ -133,12 +142,12 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         "error": error,
     }
     update: dict[str, Any] = {"usage": usage, "reply": reply}
-    if reply:
+    if reply and ctx.store_reply:
         update["reply_message_id"] = services.record.store_bot_reply(
             event, reply, event.bot_user_id or services.bot_user_id, ctx.bot_name, usage=call
         )
     else:
-        services.record.queue_usage(event, **call)
+        services.record.queue_usage(event, **call)  # the door records the reply it delivers
     if error is not None:
         update["error"] = error  # with a partial answer kept, the failure is still reported
     elif not reply:

@@ -25,6 +25,13 @@ ALL_PERMISSIONS = str((1 << 47) - 1)
 MANAGE_GUILD = 1 << 5
 
 
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    """JSON exactly as Discord sends it: discord.py checks for `application/json` with no charset."""
+    return web.Response(
+        body=json.dumps(data).encode(), status=status, headers={**(headers or {}), "Content-Type": "application/json"}
+    )
+
+
 def snowflake() -> str:
     return str(next(_ids))
 
@@ -282,6 +289,10 @@ class FakeDiscord:
             except ConnectionError:
                 pass  # delivered on RESUME
 
+    @property
+    def last_seq(self) -> int:
+        return self._seq
+
     async def drop_connection(self) -> None:
         """Close the socket with a resumable code, as Discord does when it cycles a gateway node."""
         self.identified.clear()
@@ -361,8 +372,11 @@ class FakeDiscord:
     ) -> str:
         """Invoke a slash command as `user`; returns the interaction token."""
         channel = channel or self.general
-        commands = self.commands.get(self.guild_id, []) + self.commands.get("global", [])
-        command = next(c for c in commands if c["name"] == name)
+        scope = self.guild_id if any(c["name"] == name for c in self.commands.get(self.guild_id, [])) else "global"
+        command = next(c for c in self.commands[scope] if c["name"] == name)
+        data: dict[str, Any] = {"id": command["id"], "name": name, "type": 1, "options": options or []}
+        if scope != "global":
+            data["guild_id"] = self.guild_id
         token = "tok" + snowflake()
         member = self.member(user, manage_guild=manage_guild)
         await self.dispatch(
@@ -373,12 +387,13 @@ class FakeDiscord:
                 "type": 2,
                 "token": token,
                 "version": 1,
-                "data": {"id": command["id"], "name": name, "type": 1, "options": options or []},
+                "data": data,
                 "guild_id": self.guild_id,
                 "channel_id": channel["id"],
                 "channel": channel,
                 "member": member,
                 "app_permissions": ALL_PERMISSIONS,
+                "attachment_size_limit": 10 * 1024 * 1024,
                 "locale": "en-US",
                 "guild_locale": "en-US",
                 "entitlements": [],
@@ -445,7 +460,7 @@ class FakeDiscord:
                 record.status = 429
                 headers["Retry-After"] = f"{reset_after:.3f}"
                 headers["X-RateLimit-Scope"] = "user"
-                return web.json_response(
+                return json_response(
                     {"message": "You are being rate limited.", "retry_after": reset_after, "global": False},
                     status=429,
                     headers=headers,
@@ -454,11 +469,11 @@ class FakeDiscord:
             result = await self._route(method, parts, body, request)
         except KeyError:
             record.status = 404
-            return web.json_response({"message": "Unknown", "code": 10008}, status=404, headers=headers)
+            return json_response({"message": "Unknown", "code": 10008}, status=404, headers=headers)
         if result is None:
             record.status = 204
             return web.Response(status=204, headers=headers)
-        return web.json_response(result, headers=headers)
+        return json_response(result, headers=headers)
 
     async def _body(self, request: web.Request) -> Any:
         if request.content_type == "application/json":
@@ -484,6 +499,22 @@ class FakeDiscord:
             }
         if p == ["users", "@me"]:
             return self.bot
+        if p == ["oauth2", "applications", "@me"] or p == ["applications", "@me"]:
+            return {
+                "id": self.app_id,
+                "name": "Observer",
+                "icon": None,
+                "description": "",
+                "rpc_origins": [],
+                "bot_public": True,
+                "bot_require_code_grant": False,
+                "owner": self.owner,
+                "summary": "",
+                "verify_key": "0" * 64,
+                "team": None,
+                "flags": 0,
+                "bot": self.bot,
+            }
         if p[:2] == ["applications", self.app_id] and p[-1] == "commands" and method == "PUT":
             scope = p[3] if len(p) == 5 else "global"
             self.commands[scope] = [
@@ -504,7 +535,25 @@ class FakeDiscord:
             return await self._channel_route(method, p, body, request)
         if p[0] == "interactions" and p[-1] == "callback":
             self.interaction_responses[p[2]].append(body)
-            return None
+            if request.query.get("with_response") not in ("true", "True", "1"):
+                return None
+            data = body.get("data") or {}
+            ephemeral = bool(data.get("flags", 0) & 64)
+            resource: dict[str, Any] = {"type": body["type"]}
+            if body["type"] in (4, 5):
+                resource["message"] = self.message_payload(
+                    self.general["id"], self.bot, data.get("content") or "", flags=data.get("flags", 0)
+                )
+            return {
+                "interaction": {
+                    "id": p[1],
+                    "type": 2,
+                    "response_message_id": resource.get("message", {}).get("id"),
+                    "response_message_loading": body["type"] == 5,
+                    "response_message_ephemeral": ephemeral,
+                },
+                "resource": resource,
+            }
         if p[0] == "webhooks":
             token = p[2]
             if method == "PATCH" and p[-1] == "@original":
@@ -534,6 +583,7 @@ class FakeDiscord:
             extra: dict[str, Any] = {}
             ref = body.get("message_reference")
             if ref:
+                ref = {k: str(v) if k.endswith("_id") and v is not None else v for k, v in ref.items()}
                 target = store.get(str(ref["message_id"]))
                 extra = {
                     "type": 19,

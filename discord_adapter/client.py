@@ -1,0 +1,229 @@
+"""The Discord client: translates gateway events into graph runs and the graph's stream into messages."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from agent.events import Event
+from agent.rules import addresses_bot
+from agent.services import Services, bind
+from agent.state import Context
+from discord_adapter.presence import Presence
+from discord_adapter.queues import ChannelQueues, Job
+from discord_adapter.sinks import ReplySink
+from discord_adapter.stream import EditBudget, Sink, StreamRenderer
+from discord_adapter.translate import to_event
+
+log = logging.getLogger(__name__)
+
+BUSY_REPLY = "I'm still working through earlier messages here. Please ask again in a moment."
+
+
+def intents() -> discord.Intents:
+    """Only what is used. `message_content` is privileged: enable it in the Developer Portal."""
+    wanted = discord.Intents.none()
+    wanted.guilds = True
+    wanted.guild_messages = True
+    wanted.dm_messages = True
+    wanted.message_content = True
+    return wanted
+
+
+class ObserverBot(discord.AutoShardedClient):
+    def __init__(self, services: Services, **options: Any) -> None:
+        super().__init__(
+            intents=intents(),
+            # Never @everyone, @here or roles; only the author we reply to is pinged.
+            allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=False, replied_user=True),
+            chunk_guilds_at_startup=False,
+            member_cache_flags=discord.MemberCacheFlags.none(),
+            **options,
+        )
+        settings = services.settings
+        self.services = services
+        self.started_at = time.monotonic()
+        self.tree = app_commands.CommandTree(self)
+        self.queues = ChannelQueues(settings.channel_queue_size, self._answer, self._busy, self._superseded)
+        self.edit_budget = EditBudget(settings.edit_interval_seconds)
+        self.presence = Presence(self._show_activity)
+        self.last_error: dict[int, str] = {}
+        from discord_adapter.commands import register
+
+        register(self)
+
+    # ----- lifecycle -----
+    async def setup_hook(self) -> None:
+        guild_id = self.services.settings.dev_guild_id
+        if guild_id:
+            guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("slash commands synced to guild %s (%d commands)", guild_id, len(synced))
+        else:
+            synced = await self.tree.sync()
+            log.info("slash commands synced globally (%d commands; may take up to an hour to appear)", len(synced))
+
+    async def on_ready(self) -> None:
+        log.info("connected as %s to %d guild(s)", self.user, len(self.guilds))
+
+    async def on_resumed(self) -> None:
+        log.info("gateway session resumed")
+
+    async def on_disconnect(self) -> None:
+        log.warning("gateway connection lost; discord.py reconnects and resumes")
+
+    async def on_shard_resumed(self, shard_id: int) -> None:
+        log.info("shard %s resumed", shard_id)
+
+    # ----- messages in -----
+    def event_for(self, message: discord.Message) -> Event:
+        assert self.user is not None
+        return to_event(message, self.user)
+
+    async def on_message(self, message: discord.Message) -> None:
+        event = self.event_for(message)
+        if message.author.bot:
+            # Our own echoes and other bots: recorded through the graph at once, never queued behind members.
+            await self.run_graph(event)
+            return
+        await self.queues.submit(Job(event, message))
+
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        if "content" not in payload.data:
+            return
+        text = self.event_for(payload.message).text if payload.message is not None else payload.data["content"]
+        await self.services.record.mark_edited(payload.message_id, text)
+
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        await self.services.record.mark_deleted(payload.message_id)
+
+    # ----- queue callbacks -----
+    async def _answer(self, job: Job) -> None:
+        message = job.message
+        assert isinstance(message, discord.Message)
+        await self.backfill_context(message)
+        await self.run_reply(job.event, ReplySink(message), message.channel)
+
+    async def _busy(self, job: Job) -> None:
+        """Queue full: the message is still recorded, and a member who asked is told, never ignored."""
+        await self.services.record.store_event(job.event)
+        if addresses_bot(job.event):
+            message = job.message
+            assert isinstance(message, discord.Message)
+            await message.reply(BUSY_REPLY, mention_author=False)
+        log.warning(
+            "queue full on channel %s; message %s recorded without a run", job.event.channel_id, job.event.message_id
+        )
+
+    async def _superseded(self, job: Job) -> None:
+        """The member asked again while this waited: keep it as context for the newer question."""
+        await self.services.record.store_event(job.event)
+        log.info("message %s superseded by a newer one from the same member", job.event.message_id)
+
+    # ----- context from Discord -----
+    async def backfill_context(self, message: discord.Message) -> None:
+        """Store replied-to messages (and a thread's starter) the record has not seen, up to the chain limit."""
+        record = self.services.record
+        limit = self.services.settings.reply_chain_limit
+        reference = message.reference
+        for depth in range(limit + 1):
+            if reference is None or reference.message_id is None:
+                return
+            if depth == limit:
+                log.info("reply chain of %s cut at %d messages", message.id, limit)
+                return
+            if await record.message(reference.message_id) is not None:
+                return
+            target = reference.resolved if isinstance(reference.resolved, discord.Message) else None
+            if target is None:
+                try:
+                    target = await message.channel.fetch_message(reference.message_id)
+                except discord.HTTPException:
+                    return
+            await record.store_event(self.event_for(target))
+            reference = target.reference
+        channel = message.channel
+        if isinstance(channel, discord.Thread) and channel.parent is not None:
+            if await record.message(channel.id) is None:
+                with contextlib.suppress(discord.HTTPException):
+                    starter = channel.starter_message or await channel.parent.fetch_message(channel.id)  # type: ignore[union-attr]
+                    await record.store_event(self.event_for(starter))
+
+    # ----- the graph -----
+    def context(self, *, store_reply: bool = False) -> Context:
+        settings = self.services.settings
+        return Context(bot_name=settings.bot_name, history_limit=settings.history_limit, store_reply=store_reply)
+
+    async def run_graph(self, event: Event) -> dict[str, Any]:
+        from graphs.reply import graph
+
+        with bind(self.services):
+            return dict(await graph.ainvoke({"event": event}, context=self.context()))
+
+    async def run_reply(self, event: Event, sink: Sink, typing_in: Any, *, store_reply: bool = False) -> dict[str, Any]:
+        """Run the graph for one message and stream the answer into `sink`."""
+        from graphs.reply import graph
+
+        stop_typing = asyncio.Event()
+        renderer = StreamRenderer(sink, self.edit_budget, event.channel_id, on_first_message=stop_typing.set)
+        typing_task: asyncio.Task[None] | None = None
+        state: dict[str, Any] = {}
+        activity = "thinking"
+        self.presence.enter(activity)
+        try:
+            with bind(self.services):
+                async for mode, chunk in graph.astream(
+                    {"event": event}, context=self.context(store_reply=store_reply), stream_mode=["custom", "values"]
+                ):
+                    if mode == "custom" and isinstance(chunk, dict) and "token" in chunk:
+                        if activity == "thinking":
+                            self.presence.leave(activity)
+                            activity = "talking"
+                            self.presence.enter(activity)
+                        renderer.feed(chunk["token"])
+                    elif mode == "values" and isinstance(chunk, dict):
+                        state = chunk
+                        decision = chunk.get("decision")
+                        if typing_task is None and decision is not None and decision.respond and typing_in is not None:
+                            typing_task = asyncio.create_task(self._typing(typing_in, stop_typing))
+        finally:
+            self.presence.leave(activity)
+            stop_typing.set()
+            if typing_task is not None:
+                await asyncio.gather(typing_task, return_exceptions=True)
+        decision = state.get("decision")
+        if decision is not None:
+            log.info(
+                "message %s: %s (%s: %s)",
+                event.message_id,
+                f"answered with {state.get('model')}" if decision.respond else "no reply",
+                decision.source,
+                decision.reason,
+            )
+        error = state.get("error")
+        if error:
+            self.last_error[event.channel_id] = error
+        if renderer.text:
+            await renderer.finish(note=f"\n-# (cut short: {error})" if error else "")
+        elif error:
+            await sink.send(f"Sorry, I couldn't answer that: {error}", first=True)
+        return state
+
+    @staticmethod
+    async def _typing(channel: Any, stop: asyncio.Event) -> None:
+        async with channel.typing():
+            await stop.wait()
+
+    async def _show_activity(self, activity: str | None) -> None:
+        game = None if activity is None else discord.CustomActivity(name=f"{activity}…")
+        await self.change_presence(activity=game)
+
+    def uptime(self) -> float:
+        return time.monotonic() - self.started_at

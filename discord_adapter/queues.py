@@ -1,0 +1,80 @@
+"""One run at a time per channel, with a bounded queue of waiting messages."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from agent.events import Event
+from agent.rules import addresses_bot
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Job:
+    event: Event
+    message: object  # the discord.Message, for replying
+
+
+Handler = Callable[[Job], Awaitable[None]]
+Overflow = Callable[[Job], Awaitable[None]]
+
+
+class ChannelQueues:
+    """Messages on one channel run in order, never overlapping; channels run side by side."""
+
+    def __init__(self, size: int, handle: Handler, overflow: Overflow, superseded: Handler) -> None:
+        self.size = size
+        self._handle = handle
+        self._overflow = overflow
+        self._superseded = superseded
+        self._queues: dict[int, asyncio.Queue[Job]] = {}
+        self._workers: dict[int, asyncio.Task[None]] = {}
+
+    def depth(self, channel_id: int) -> int:
+        queue = self._queues.get(channel_id)
+        return queue.qsize() if queue else 0
+
+    def depths(self) -> dict[int, int]:
+        return {cid: q.qsize() for cid, q in self._queues.items() if q.qsize()}
+
+    async def submit(self, job: Job) -> None:
+        channel_id = job.event.channel_id
+        queue = self._queues.setdefault(channel_id, asyncio.Queue(self.size))
+        try:
+            queue.put_nowait(job)
+        except asyncio.QueueFull:
+            await self._overflow(job)
+            return
+        worker = self._workers.get(channel_id)
+        if worker is None or worker.done():
+            self._workers[channel_id] = asyncio.create_task(self._work(channel_id, queue))
+
+    async def _work(self, channel_id: int, queue: asyncio.Queue[Job]) -> None:
+        while not queue.empty():
+            job = queue.get_nowait()
+            try:
+                if self._asked_again(job, queue):
+                    await self._superseded(job)
+                else:
+                    await self._handle(job)
+            except Exception:
+                log.exception("run failed on channel %s", channel_id)
+            finally:
+                queue.task_done()
+
+    @staticmethod
+    def _asked_again(job: Job, queue: asyncio.Queue[Job]) -> bool:
+        """The same member addressed the bot again while this waited: answer the newer one."""
+        if not addresses_bot(job.event):
+            return False
+        waiting = list(queue._queue)  # type: ignore[attr-defined]  # a peek; asyncio.Queue has no API for it
+        return any(later.event.author_id == job.event.author_id and addresses_bot(later.event) for later in waiting)
+
+    async def drain(self) -> None:
+        """Wait until every queued message has been handled (tests, shutdown)."""
+        for queue in list(self._queues.values()):
+            await queue.join()

@@ -1,0 +1,192 @@
+"""Behaviour a member of a Discord server sees, through the real discord.py client."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from pathlib import Path
+
+from tests.e2e.conftest import Harness, start_harness
+from tests.fakes.openai_server import Reply
+
+CAT_ANSWER = "How about Miso? It is short, warm and easy to call across the house. Mochi and Tofu work too."
+
+
+async def test_a_mention_gets_a_streamed_reply(harness: Harness):
+    d, model = harness.discord, harness.model
+    model.token_delay_s = 0.08  # ~2 s of streaming: several edits
+    model.push(Reply(CAT_ANSWER))
+    alice = d.add_user("alice")
+    asked = await d.send_as(alice, f"{harness.mention()} what should I name my cat?")
+    first = await d.wait_for_bot_message()
+    await harness.settle()
+
+    assert first["message_reference"]["message_id"] == asked["id"], "answers as a reply to the question"
+    assert first["allowed_mentions"] == {"parse": [], "replied_user": True}, "pings only the author"
+    assert d.general["id"] in d.typing, "shows typing first"
+    final = d.messages[d.general["id"]][first["id"]]
+    assert final["content"] == CAT_ANSWER, "the final edit has the whole answer without the marker"
+    edits = final.get("_edits", [])
+    assert len(edits) >= 2, "the text grows by edits"
+    assert any("▌" in (content or "") for _, content in edits[:-1])
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise(edits)]
+    assert all(gap >= 0.9 for gap in gaps), f"edits about once a second, got {gaps}"
+    # The model saw the question as the member wrote it, with the bot's name.
+    assert model.requests[-1]["messages"][-1]["content"] == "alice: @Observer what should I name my cat?"
+    # The record holds the question and, through the gateway echo and its edits, the final answer.
+    assert await harness.services.record.stored_text(int(asked["id"])) == "@Observer what should I name my cat?"
+    assert await harness.services.record.stored_text(int(first["id"])) == CAT_ANSWER
+
+
+async def test_long_answers_split_without_breaking_code_or_japanese(harness: Harness):
+    d, model = harness.discord, harness.model
+    code = "\n".join(f"    total += item_{i}  # 合計に加える" for i in range(90))
+    japanese = "これはとても長い説明です。" * 120
+    answer = f"Here it is:\n\n```python\ndef total():\n{code}\n```\n\n{japanese}"
+    model.push(Reply(answer))
+    bob = d.add_user("bob")
+    await d.send_as(bob, f"{harness.mention()} write me the code and explain in Japanese")
+    await d.wait_for_bot_message()
+    await harness.settle()
+    sent = d.bot_messages(d.general)
+    assert len(sent) >= 3
+    assert "message_reference" in sent[0] and all("message_reference" not in m for m in sent[1:])
+    for message in sent:
+        content = message["content"]
+        assert len(content) <= 2000 and "▌" not in content
+        assert content.count("```") % 2 == 0, "every message has balanced code fences"
+    assert sent[1]["content"].startswith("```python"), "the code block reopens with its language"
+    assert all(m["content"].endswith(("。", "```")) for m in sent[:-1] if "。" in m["content"])
+    joined = "".join(m["content"] for m in sent)
+    assert joined.count("これはとても長い説明です。") == 120
+
+
+async def test_the_judge_declining_sends_nothing(harness: Harness):
+    d, model = harness.discord, harness.model
+    mod = d.add_user("mod")
+    token = await d.slash(
+        mod,
+        "observer",
+        [{"name": "enable", "type": 1, "options": [{"name": "mode", "type": 3, "value": "auto"}]}],
+        manage_guild=True,
+    )
+    await d.wait_until(lambda: d.interaction_responses.get(token))
+    model.push(Reply(json_obj={"respond": False, "model": "chat", "voice": False, "reason": "people chatting"}))
+    carol = d.add_user("carol")
+    await d.send_as(carol, "anyone watching the match tonight?")
+    await harness.settle()
+    assert d.bot_messages() == []
+    assert len(model.requests) == 1 and "response_format" in model.requests[0], "one judge call, no generation"
+
+
+async def test_reply_chains_reach_the_model(harness: Harness):
+    d, model = harness.discord, harness.model
+    dave = d.add_user("dave")
+    # Said before the bot was listening: only Discord has it.
+    old = d.message_payload(d.general["id"], dave, "my sourdough starter smells like acetone")
+    d.messages[d.general["id"]][old["id"]] = old
+    erin = d.add_user("erin")
+    await d.send_as(erin, f"{harness.mention()} is that normal?", reply_to=old)
+    await d.wait_for_bot_message()
+    await harness.settle()
+    contents = [m["content"] for m in model.requests[-1]["messages"]]
+    assert "dave: my sourdough starter smells like acetone" in contents
+    assert contents[-1] == "erin: @Observer is that normal?"
+
+    # Replying to the bot's answer continues the chain.
+    answer = d.bot_messages()[-1]
+    await d.send_as(erin, "and how do I fix it?", reply_to=answer)
+    await d.wait_for_bot_message(
+        lambda m: m.get("message_reference", {}).get("message_id") != answer["message_reference"]["message_id"]
+    )
+    await harness.settle()
+    contents = [m["content"] for m in model.requests[-1]["messages"]]
+    assert contents[-1] == "erin: and how do I fix it?"
+    assert any(m["role"] == "assistant" for m in model.requests[-1]["messages"])
+
+
+async def test_edits_and_deletions_update_the_record(harness: Harness):
+    d = harness.discord
+    frank = d.add_user("frank")
+    msg = await d.send_as(frank, "the meeting is at 5")
+    await harness.settle()
+    await d.edit_as(msg, "the meeting is at 6")
+    await harness.settle()
+    record = harness.services.record
+    assert await record.stored_text(int(msg["id"])) == "the meeting is at 6"
+    await d.delete(msg)
+    await harness.settle()
+    window = await record.window(int(d.general["id"]), 10)
+    assert all(line.message_id != int(msg["id"]) for line in window)
+
+
+async def test_mass_mentions_never_ping(harness: Harness):
+    d, model = harness.discord, harness.model
+    model.push(Reply("Sure: @everyone and @here, listen up! <@&123> too."))
+    gina = d.add_user("gina")
+    await d.send_as(gina, f"{harness.mention()} announce it to everyone")
+    await d.wait_for_bot_message()
+    await harness.settle()
+    sent = d.bot_messages()[-1]
+    assert sent["allowed_mentions"]["parse"] == []
+    assert "@everyone" not in sent["content"] and "<@&123>" not in sent["content"]
+
+
+async def test_the_gateway_dropping_mid_stream_resumes_and_the_reply_completes(harness: Harness):
+    d, model = harness.discord, harness.model
+    model.token_delay_s = 0.1
+    model.push(Reply(CAT_ANSWER))
+    hana = d.add_user("hana")
+    await d.send_as(hana, f"{harness.mention()} cat names please")
+    first = await d.wait_for_bot_message()
+    await d.drop_connection()
+    await d.wait_until(lambda: d.resumed >= 1, timeout=20)
+    await harness.settle()
+    assert d.identifies == 1, "resumed the session instead of identifying again"
+    assert d.messages[d.general["id"]][first["id"]]["content"] == CAT_ANSWER
+    # An event sent while the socket was down arrives after the resume.
+    ivan = d.add_user("ivan")
+    later = await d.send_as(ivan, "hi all")
+    await harness.settle()
+    assert await harness.services.record.stored_text(int(later["id"])) == "hi all"
+
+
+async def test_a_burst_of_concurrent_streams_never_hits_a_rate_limit(harness: Harness):
+    d, model = harness.discord, harness.model
+    model.token_delay_s = 0.05
+    model.default_reply = " ".join(f"word{i}" for i in range(60))
+    channels = [d.general, *[d.add_channel(f"room{i}") for i in range(4)]]
+    # New channels need a GUILD_CREATE-like refresh for discord.py's cache.
+    await d.dispatch("GUILD_CREATE", d.guild_payload())
+    await asyncio.sleep(0.3)
+    people = [d.add_user(f"member{i}") for i in range(10)]
+    await asyncio.gather(
+        *(
+            d.send_as(people[i], f"{harness.mention()} tell me something #{i}", channel=channels[i % len(channels)])
+            for i in range(10)
+        )
+    )
+    await d.wait_until(lambda: len(d.bot_messages()) >= len(channels), timeout=30)
+    await harness.settle()
+    assert d.status_429 == 0, "the edit budget keeps every stream under Discord's limits"
+    finals = [m["content"] for m in d.bot_messages()]
+    assert finals.count(model.default_reply) == 10
+
+
+async def test_a_full_queue_answers_busy_and_loses_nothing(tmp_path: Path, embedder, fake_openai):
+    async for h in start_harness(tmp_path, embedder, fake_openai, channel_queue_size=1):
+        d = h.discord
+        fake_openai.first_token_delay_s = 1.5
+        people = [d.add_user(f"p{i}") for i in range(4)]
+        sent = []
+        for person in people:
+            sent.append(await d.send_as(person, f"{h.mention()} question from {person['username']}"))
+            await asyncio.sleep(0.05)
+        await d.wait_until(lambda d=d: any("still working" in m["content"] for m in d.bot_messages()))
+        await h.settle()
+        busy = next(m for m in d.bot_messages() if "still working" in m["content"])
+        assert busy["allowed_mentions"]["replied_user"] is False
+        for msg in sent:
+            assert await h.services.record.stored_text(int(msg["id"])) is not None, "every message is recorded"
+        answered = {m["message_reference"]["message_id"] for m in d.bot_messages() if "message_reference" in m}
+        assert {m["id"] for m in sent} <= answered, "each member got an answer or a busy reply"
