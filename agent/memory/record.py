@@ -246,7 +246,16 @@ class Record:
     async def window(self, channel_id: int, limit: int, before_id: int | None = None) -> list[ChatLine]:
         """The last `limit` live messages of a channel before `before_id`, oldest first."""
         await self.flush()
-        query = self._lines_query().where(and_(_messages.c.channel_id == channel_id, _messages.c.deleted_at.is_(None)))
+        window_start = (
+            select(func.coalesce(_channels.c.window_after_id, 0)).where(_channels.c.id == channel_id).scalar_subquery()
+        )
+        query = self._lines_query().where(
+            and_(
+                _messages.c.channel_id == channel_id,
+                _messages.c.deleted_at.is_(None),
+                _messages.c.id > func.coalesce(window_start, 0),
+            )
+        )
         if before_id is not None:
             query = query.where(_messages.c.id < before_id)
         query = query.order_by(_messages.c.id.desc()).limit(limit)
@@ -392,18 +401,20 @@ class Record:
     async def last_bot_reply(self, channel_id: int, to_user_id: int | None = None) -> int | None:
         """The bot's most recent reply in a channel (to one member's message, when given)."""
         await self.flush()
+        # A bot reply points at what it answers: `answers_id` where the graph stored it, the reply
+        # reference where the platform echoed it back (Discord); both set reply_to_id.
         answered = _messages.alias("answered")
         query = (
             select(_messages.c.id)
             .join(_users, _users.c.id == _messages.c.author_id)
             .where(
                 and_(
-                    _messages.c.channel_id == channel_id, _users.c.is_bot.is_(True), _messages.c.answers_id.isnot(None)
+                    _messages.c.channel_id == channel_id, _users.c.is_bot.is_(True), _messages.c.reply_to_id.isnot(None)
                 )
             )
         )
         if to_user_id is not None:
-            query = query.join(answered, answered.c.id == _messages.c.answers_id).where(
+            query = query.join(answered, answered.c.id == _messages.c.reply_to_id).where(
                 answered.c.author_id == to_user_id
             )
         async with self.engine.connect() as conn:

@@ -77,3 +77,34 @@ async def test_channel_mode_and_usage(record: Record):
     rows = await record.usage_rows(event.message_id)
     assert rows[0]["guild_id"] == event.guild_id and rows[0]["user_id"] == event.author_id
     assert rows[0]["tokens_in"] == 10 and rows[0]["cost_usd"] == pytest.approx(0.01)
+
+
+async def test_reset_hides_the_window_but_keeps_the_record(record: Record):
+    before = [make_event(f"old {i}") for i in range(3)]
+    for e in before:
+        await record.store_event(e)
+    assert await record.reset_window(before[0].channel_id) == 3
+    after = make_event("new")
+    await record.store_event(after)
+    assert [line.text for line in await record.window(after.channel_id, 10)] == ["new"]
+    assert await record.count_messages(after.channel_id) == 4
+
+
+async def test_feedback_links_to_the_bots_last_reply_to_that_member(record: Record):
+    question = make_event("2+2?", author="quinn")
+    await record.store_event(question)
+    # As Discord echoes it: a bot message replying to the question.
+    echo = make_event("4", author="Observer", author_is_bot=True, reply_to_id=question.message_id)
+    await record.store_event(echo)
+    assert await record.last_bot_reply(question.channel_id, question.author_id) == echo.message_id
+    assert await record.last_bot_reply(question.channel_id, 12345) is None
+    assert await record.is_bot_message(echo.message_id) and not await record.is_bot_message(question.message_id)
+    await record.add_feedback(
+        kind="feedback",
+        user_id=question.author_id,
+        text="good",
+        message_id=echo.message_id,
+        guild_id=question.guild_id,
+        channel_id=question.channel_id,
+    )
+    assert (await record.feedback_rows())[0]["text"] == "good"

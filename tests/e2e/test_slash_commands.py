@@ -1,0 +1,160 @@
+"""Slash commands through the real discord.py CommandTree: effects, permissions, bad arguments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.e2e.conftest import Harness
+from tests.fakes.openai_server import Reply
+
+
+def sub(name: str, **options: Any) -> list[dict[str, Any]]:
+    kinds = {bool: 5, int: 4, str: 3}
+    return [
+        {
+            "name": name,
+            "type": 1,
+            "options": [{"name": k, "type": kinds[type(v)], "value": v} for k, v in options.items()],
+        }
+    ]
+
+
+async def answer(h: Harness, token: str) -> str:
+    """The first visible text of an interaction's response (message, edit or follow-up)."""
+    await h.discord.wait_until(lambda: h.discord.interaction_responses.get(token))
+    await h.settle()
+    for item in h.discord.interaction_responses[token]:
+        body = item.get("data") or item.get("edit") or item.get("followup") or {}
+        if body.get("content"):
+            return str(body["content"])
+    return ""
+
+
+def final_edit(d: Any, token: str) -> bool:
+    edits = [r["edit"]["content"] for r in d.interaction_responses.get(token, []) if "edit" in r]
+    return bool(edits) and not edits[-1].endswith("▌")
+
+
+def ephemeral(h: Harness, token: str) -> bool:
+    first = h.discord.interaction_responses[token][0]
+    return bool((first.get("data") or {}).get("flags", 0) & 64)
+
+
+async def test_settings_need_manage_server(harness: Harness):
+    d = harness.discord
+    member, admin = d.add_user("member"), d.add_user("admin")
+    channel_id = int(d.general["id"])
+    token = await d.slash(member, "observer", sub("enable", mode="auto"))
+    assert await answer(harness, token) == "You need the Manage Server permission to change Observer's settings."
+    assert ephemeral(harness, token)
+    assert await harness.services.record.channel_mode(channel_id) == "mentions"
+
+    token = await d.slash(admin, "observer", sub("enable", mode="auto"), manage_guild=True)
+    assert await answer(harness, token) == "Observer is on in #general (auto mode)."
+    assert await harness.services.record.channel_mode(channel_id) == "auto"
+    token = await d.slash(admin, "observer", sub("read", enabled=True), manage_guild=True)
+    assert "observing silently" in await answer(harness, token)
+    assert await harness.services.record.channel_mode(channel_id) == "observe"
+    token = await d.slash(admin, "observer", sub("disable"), manage_guild=True)
+    await answer(harness, token)
+    assert await harness.services.record.channel_mode(channel_id) == "off"
+    # Off: a mention is recorded but not answered.
+    asked = await d.send_as(member, f"{harness.mention()} hello?")
+    await harness.settle()
+    assert d.bot_messages() == [] and await harness.services.record.stored_text(int(asked["id"])) is not None
+
+
+async def test_status_history_and_reset(harness: Harness):
+    d = harness.discord
+    jo = d.add_user("jo")
+    await d.send_as(jo, "first thing I said")
+    await d.send_as(jo, f"{harness.mention()} second thing")
+    await harness.settle()
+    token = await d.slash(jo, "observer", sub("status"))
+    status = await answer(harness, token)
+    assert "mode: mentions" in status and "model: chat" in status and "queue: 0 waiting" in status
+    token = await d.slash(jo, "observer", sub("history", count=5))
+    history = await answer(harness, token)
+    assert "**jo**: first thing I said" in history and "**Observer**:" in history and ephemeral(harness, token)
+
+    token = await d.slash(jo, "observer", sub("reset"))
+    assert "Manage Server" in await answer(harness, token)
+    admin = d.add_user("admin")
+    token = await d.slash(admin, "observer", sub("reset"), manage_guild=True)
+    assert "Forgot the conversation" in await answer(harness, token)
+    await d.send_as(jo, f"{harness.mention()} what did I say before?")
+    await harness.settle()
+    sent = [m["content"] for m in harness.model.requests[-1]["messages"]]
+    assert not any("first thing I said" in c for c in sent), "the reset window is out of the model's view"
+    assert await harness.services.record.count_messages(int(d.general["id"])) >= 4, "but the record keeps it"
+
+
+async def test_collect_backfills_history(harness: Harness):
+    d = harness.discord
+    old_timer = d.add_user("old_timer")
+    for i in range(30):
+        msg = d.message_payload(d.general["id"], old_timer, f"old message {i}")
+        d.messages[d.general["id"]][msg["id"]] = msg
+    admin = d.add_user("admin")
+    token = await d.slash(admin, "observer", sub("collect", limit=100), manage_guild=True)
+    await d.wait_until(lambda: any("Collected" in str(r) for r in d.interaction_responses.get(token, [])))
+    assert any("Collected 30 messages" in str(r) for r in d.interaction_responses[token])
+    lines = await harness.services.record.window(int(d.general["id"]), 50)
+    assert [line.text for line in lines][:3] == ["old message 0", "old message 1", "old message 2"]
+
+
+async def test_chat_streams_into_the_interaction_with_the_members_privacy(harness: Harness):
+    d, model = harness.discord, harness.model
+    kim = d.add_user("kim")
+    model.push(Reply("Tea: oolong in the afternoon."))
+    token = await d.slash(kim, "chat", [{"name": "prompt", "type": 3, "value": "which tea?"}])
+    await d.wait_until(lambda: final_edit(d, token))
+    responses = d.interaction_responses[token]
+    assert responses[0]["type"] == 5 and responses[0]["data"]["flags"] & 64, "private by default: ephemeral"
+    assert responses[-1]["edit"]["content"] == "Tea: oolong in the afternoon."
+    assert model.requests[-1]["messages"][-1]["content"] == "kim: which tea?"
+
+    token = await d.slash(kim, "privacy", sub("set", mode="public"))
+    assert "to everyone" in await answer(harness, token)
+    token = await d.slash(kim, "chat", [{"name": "prompt", "type": 3, "value": "and coffee?"}])
+    await d.wait_until(lambda: final_edit(d, token))
+    assert not (d.interaction_responses[token][0].get("data") or {}).get("flags", 0) & 64, "public: visible"
+
+
+async def test_ping_health_feedback_and_correct(harness: Harness):
+    d = harness.discord
+    lee = d.add_user("lee")
+    assert (await answer(harness, await d.slash(lee, "ping"))).startswith("pong")
+    health = await answer(harness, await d.slash(lee, "health"))
+    assert "uptime:" in health and "guilds: 1" in health and "models: chat" in health and "discord.py" in health
+
+    asked = await d.send_as(lee, f"{harness.mention()} capital of Australia?")
+    await harness.settle()
+    answer_msg = d.bot_messages()[-1]
+    assert answer_msg["message_reference"]["message_id"] == asked["id"]
+    token = await d.slash(lee, "feedback", [{"name": "text", "type": 3, "value": "too vague"}])
+    assert await answer(harness, token) == "Thanks, noted."
+    link = f"https://discord.com/channels/{d.guild_id}/{d.general['id']}/{answer_msg['id']}"
+    token = await d.slash(
+        lee,
+        "correct",
+        [{"name": "message", "type": 3, "value": link}, {"name": "text", "type": 3, "value": "It is Canberra."}],
+    )
+    assert "correction" in await answer(harness, token)
+    rows = await harness.services.record.feedback_rows()
+    assert [(r["kind"], r["text"], r["message_id"]) for r in rows] == [
+        ("feedback", "too vague", int(answer_msg["id"])),
+        ("correction", "It is Canberra.", int(answer_msg["id"])),
+    ]
+    token = await d.slash(
+        lee,
+        "correct",
+        [{"name": "message", "type": 3, "value": "not a link"}, {"name": "text", "type": 3, "value": "x"}],
+    )
+    assert "id or link" in await answer(harness, token)
+    token = await d.slash(
+        lee,
+        "correct",
+        [{"name": "message", "type": 3, "value": asked["id"]}, {"name": "text", "type": 3, "value": "x"}],
+    )
+    assert "not one of my answers" in await answer(harness, token)
