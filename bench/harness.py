@@ -16,7 +16,9 @@ from tests.conftest import make_services, models_toml
 
 
 @asynccontextmanager
-async def fake_model_process(first_token_delay_s: float = 0.02, token_delay_s: float = 0.0) -> AsyncIterator[str]:
+async def fake_model_process(
+    first_token_delay_s: float = 0.02, token_delay_s: float = 0.0, reply_words: int = 0
+) -> AsyncIterator[str]:
     """The fake OpenAI-compatible server in its own process; yields its base URL."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,

@@ -23,8 +23,16 @@ Handler = Callable[[Job], Awaitable[None]]
 Overflow = Callable[[Job], Awaitable[None]]
 
 
+# Chatter that the cheap rules settle is cheap to queue; this only guards memory in a flood.
+HARD_CAP = 1000
+
+
 class ChannelQueues:
-    """Messages on one channel run in order, never overlapping; channels run side by side."""
+    """Messages on one channel run in order, never overlapping; channels run side by side.
+
+    `size` bounds the messages waiting for an answer (addressed to the bot) per channel; other
+    messages always queue, up to HARD_CAP, so they are recorded in order through the graph.
+    """
 
     def __init__(self, size: int, handle: Handler, overflow: Overflow, superseded: Handler) -> None:
         self.size = size
@@ -33,6 +41,7 @@ class ChannelQueues:
         self._superseded = superseded
         self._queues: dict[int, asyncio.Queue[Job]] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
+        self._asking: dict[int, int] = {}
 
     def depth(self, channel_id: int) -> int:
         queue = self._queues.get(channel_id)
@@ -43,12 +52,14 @@ class ChannelQueues:
 
     async def submit(self, job: Job) -> None:
         channel_id = job.event.channel_id
-        queue = self._queues.setdefault(channel_id, asyncio.Queue(self.size))
-        try:
-            queue.put_nowait(job)
-        except asyncio.QueueFull:
+        queue = self._queues.setdefault(channel_id, asyncio.Queue(HARD_CAP))
+        asking = addresses_bot(job.event)
+        if (asking and self._asking.get(channel_id, 0) >= self.size) or queue.full():
             await self._overflow(job)
             return
+        if asking:
+            self._asking[channel_id] = self._asking.get(channel_id, 0) + 1
+        queue.put_nowait(job)
         worker = self._workers.get(channel_id)
         if worker is None or worker.done():
             self._workers[channel_id] = asyncio.create_task(self._work(channel_id, queue))
@@ -56,6 +67,8 @@ class ChannelQueues:
     async def _work(self, channel_id: int, queue: asyncio.Queue[Job]) -> None:
         while not queue.empty():
             job = queue.get_nowait()
+            if addresses_bot(job.event):
+                self._asking[channel_id] -= 1
             try:
                 if self._asked_again(job, queue):
                     await self._superseded(job)

@@ -242,8 +242,10 @@ def _pieces(text: str) -> list[str]:
     return out
 
 
-async def _serve_forever(port: int, first_token_delay_s: float, token_delay_s: float) -> None:
+async def _serve_forever(port: int, first_token_delay_s: float, token_delay_s: float, reply_words: int = 0) -> None:
     server = FakeOpenAI(first_token_delay_s=first_token_delay_s, token_delay_s=token_delay_s)
+    if reply_words:
+        server.default_reply = " ".join(f"word{i}" for i in range(reply_words))
     app = web.Application()
     app.router.add_post("/v1/chat/completions", server._chat)
     runner = web.AppRunner(app, access_log=None)
@@ -262,5 +264,6 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--first-token-delay", type=float, default=0.02)
     parser.add_argument("--token-delay", type=float, default=0.0)
+    parser.add_argument("--reply-words", type=int, default=0, help="answer with this many words instead")
     a = parser.parse_args()
-    asyncio.run(_serve_forever(a.port, a.first_token_delay, a.token_delay))
+    asyncio.run(_serve_forever(a.port, a.first_token_delay, a.token_delay, a.reply_words))

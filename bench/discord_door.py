@@ -1,0 +1,112 @@
+"""The Discord door's numbers (issue B), with the real discord.py client against the fake Discord server.
+
+1. First-message latency: MESSAGE_CREATE sent to the client → the bot's first message arriving at the
+   fake server, minus the model's time to first token as the bot saw it (target p50 <= 30 ms).
+2. Skipped messages through the adapter: gateway dispatch → stored in the record (target >= 500/s).
+3. 20 concurrent streams across 10 channels: responses with status 429 (target 0) and the shortest
+   gap between two edits of one message (target >= 1 s, i.e. at most one edit a second).
+
+    .venv/bin/python -m bench.discord_door
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from agent.cli import run_async
+from agent.memory.embeddings import LocalE5Embedder
+from bench.harness import fake_model_process, summary
+from tests.e2e.conftest import Harness, start_harness
+
+
+async def first_message_latency(h: Harness, n: int) -> None:
+    d = h.discord
+    first_token: dict[int, float] = {}
+    original = h.bot.run_reply
+
+    async def run_reply(event: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        state = await original(event, *args, **kwargs)
+        first_token[event.message_id] = state.get("timings", {}).get("first_token_ms", 0.0)
+        return state
+
+    h.bot.run_reply = run_reply  # type: ignore[method-assign]
+    person = d.add_user("asker")
+    latencies: list[float] = []
+    for i in range(n + 5):
+        arrived = asyncio.get_running_loop().create_future()
+        d.message_waiters.append((lambda m: True, arrived))
+        sent_at = time.perf_counter()
+        msg = await d.send_as(person, f"{h.mention()} quick question {i}")
+        await arrived
+        elapsed = (time.perf_counter() - sent_at) * 1000
+        await h.settle()
+        if i >= 5:
+            latencies.append(elapsed - first_token[int(msg["id"])])
+    print(summary("first bot message after MESSAGE_CREATE, minus model time to first token", latencies))
+
+
+async def skip_throughput(h: Harness, n: int) -> None:
+    d = h.discord
+    people = [d.add_user(f"chatter{i}") for i in range(20)]
+    channels = [d.add_channel(f"lobby{i}") for i in range(10)]
+    await d.dispatch("GUILD_CREATE", d.guild_payload())
+    await h.settle()
+    record = h.services.record
+    before = await record.count_messages()
+    started = time.perf_counter()
+    for i in range(n):
+        await d.send_as(people[i % 20], f"just chatting {i} おしゃべり", channel=channels[i % 10])
+    await h.settle()
+    elapsed = time.perf_counter() - started
+    stored = await record.count_messages() - before
+    print(
+        f"skipped messages in 10 channels, gateway dispatch to stored through the graph: {stored / elapsed:.0f}/s ({stored} of {n} in {elapsed:.2f} s)"
+    )
+
+
+async def concurrent_streams(h: Harness, model_url: str) -> None:
+    d = h.discord
+    channels = [d.general, *[d.add_channel(f"room{i}") for i in range(9)]]
+    await d.dispatch("GUILD_CREATE", d.guild_payload())
+    await h.settle()
+    people = [d.add_user(f"streamer{i}") for i in range(20)]
+    started = time.perf_counter()
+    await asyncio.gather(
+        *(d.send_as(people[i], f"{h.mention()} tell me a long story #{i}", channel=channels[i % 10]) for i in range(20))
+    )
+    await d.wait_until(lambda: len(d.bot_messages()) >= 20, timeout=120)
+    await h.settle()
+    elapsed = time.perf_counter() - started
+    gaps = []
+    for message in d.bot_messages():
+        edits = message.get("_edits", [])
+        gaps += [b[0] - a[0] for a, b in itertools.pairwise(edits)]
+    edits_total = sum(len(m.get("_edits", [])) for m in d.bot_messages())
+    print(
+        f"20 concurrent streams in 10 channels: {d.status_429} responses with status 429, {edits_total} edits, "
+        f"shortest gap between edits of one message {min(gaps):.2f} s, all answered in {elapsed:.1f} s"
+    )
+
+
+async def main() -> None:
+    embedder = LocalE5Embedder()
+    async with fake_model_process(first_token_delay_s=0.02) as url:
+        with tempfile.TemporaryDirectory() as tmp:
+            async for h in start_harness(Path(tmp), embedder, SimpleNamespace(base_url=url)):
+                await first_message_latency(h, 100)
+                await skip_throughput(h, 2000)
+    # Streams long enough to need many edits: 120 tokens at 40 ms each.
+    async with fake_model_process(first_token_delay_s=0.05, token_delay_s=0.04, reply_words=120) as url:
+        with tempfile.TemporaryDirectory() as tmp:
+            async for h in start_harness(Path(tmp), embedder, SimpleNamespace(base_url=url)):
+                await concurrent_streams(h, url)
+
+
+if __name__ == "__main__":
+    run_async(main())
