@@ -21,7 +21,9 @@ from agent.memory.embeddings import Embedder, LocalE5Embedder
 from agent.memory.persona import PersonaStore, open_chroma
 from agent.memory.record import Record
 from agent.models.config import load_models_config
+from agent.models.cooldowns import CooldownStore
 from agent.models.registry import ModelRegistry
+from agent.models.router import Router
 from agent.prompts import PromptLibrary
 from agent.settings import Settings, cached_settings
 
@@ -40,6 +42,7 @@ class Services:
     embedder: Embedder
     bot_user_id: int
     cadence: Cadence
+    router: Router
 
     async def close(self) -> None:
         await self.record.close()
@@ -73,15 +76,18 @@ async def build_services(settings: Settings, *, embedder: Embedder | None = None
     added = await asyncio.to_thread(persona.sync, DEFAULT_PERSONA, persona_text)
     if added:
         log.info("persona %r: embedded %d new chunks", DEFAULT_PERSONA, added)
+    record = Record(engine)
+    router = Router(registry, CooldownStore(engine), record, daily_budget_usd=settings.daily_budget_usd)
     return Services(
         settings=settings,
-        record=Record(engine),
+        record=record,
         registry=registry,
         prompts=prompts,
         persona=persona,
         embedder=embedder,
         bot_user_id=stable_id("user", settings.bot_name),
         cadence=Cadence(settings.auto_every_n, settings.auto_quiet_seconds),
+        router=router,
     )
 
 

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     local_model_path: Path | None = None
     local_model_threads: int = Field(default=0, ge=0, le=256)
     local_context_tokens: int = Field(default=2048, ge=256, le=131072)
+    # Model routing
+    daily_budget_usd: float | None = Field(default=None, ge=0, description="per guild, per UTC day")
+    max_busy_wait_seconds: float = Field(default=120.0, ge=0, le=3600)
+    model_retries: int = Field(default=2, ge=0, le=10)
     # Discord door
     discord_api_base: str | None = Field(default=None, description="REST base of a Discord-compatible server")
     discord_gateway_url: str | None = Field(default=None, description="gateway URL of a Discord-compatible server")

@@ -33,12 +33,14 @@ class Usage(TypedDict):
 
 class State(InputState, total=False):
     rule: str
+    channel_settings: dict[str, Any]
     decision: Decision
     history: list[ChatLine]
     reply_chain: list[ChatLine]
     retrieved: list[Snippet]
-    model: str
+    model: str | None
     model_reason: str
+    route_blocked: str
     reply: str
     reply_message_id: int
     usage: Usage

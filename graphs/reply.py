@@ -29,7 +29,7 @@ def after_ingest(state: State) -> list[str] | str:
 
 def after_select(state: State) -> str:
     decision = state.get("decision")
-    return "generate" if decision is not None and decision.respond and state.get("model") else END
+    return "generate" if decision is not None and decision.respond else END
 
 
 def build(checkpointer: Any = None, store: Any = None) -> CompiledStateGraph[State, Context, InputState, State]:

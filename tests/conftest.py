@@ -72,7 +72,10 @@ def models_toml(base_url: str, names: tuple[str, ...] = ("chat",), **top: str) -
     return "\n".join(lines) + "\n"
 
 
-async def make_services(tmp_path: Path, database_url: str, embedder: LocalE5Embedder, toml: str | None) -> Services:
+async def make_services(
+    tmp_path: Path, database_url: str, embedder: LocalE5Embedder, toml: str | None, **overrides: object
+) -> Services:
+    """Services on real storage. Tests do not wait for cooldowns unless they ask to (max_busy_wait_seconds)."""
     config = None
     if toml is not None:
         config = tmp_path / "observer.toml"
@@ -82,6 +85,7 @@ async def make_services(tmp_path: Path, database_url: str, embedder: LocalE5Embe
         data_dir=tmp_path / "data",
         config=config,
         database_url=database_url,
+        **{"max_busy_wait_seconds": 0.0, **overrides},
     )
     return await build_services(settings, embedder=embedder)
 

@@ -41,6 +41,7 @@ class Record:
         # Rows known to exist with these names: skips an upsert per message on busy channels.
         self._known: set[tuple[str, int, str]] = set()
         self._modes: dict[int, tuple[str, float]] = {}
+        self._settings: dict[int, tuple[dict[str, Any], float]] = {}
         # Group commit: writes arriving while one is in flight share the next transaction.
         # Incoming messages wait for their write; the bot's replies and usage rows are written
         # behind (the member already has the answer), and reads here flush them first.
@@ -448,3 +449,59 @@ class Record:
         """Create the channel row (slash commands can come before any message)."""
         async with self.engine.begin() as conn:
             await self._ensure_place(conn, event)
+
+    # ----- usage -----
+    async def spent_since(self, guild_id: int, since: datetime) -> float:
+        await self.flush()
+        async with self.engine.connect() as conn:
+            value = await conn.scalar(
+                select(func.coalesce(func.sum(_usage.c.cost_usd), 0.0)).where(
+                    and_(_usage.c.guild_id == guild_id, _usage.c.created_at >= since)
+                )
+            )
+        return float(value or 0.0)
+
+    async def usage_totals(self, guild_id: int, since: datetime) -> list[dict[str, Any]]:
+        """Per model: calls, tokens in and out, cost, since a time."""
+        await self.flush()
+        query = (
+            select(
+                _usage.c.model,
+                func.count().label("calls"),
+                func.coalesce(func.sum(_usage.c.tokens_in), 0).label("tokens_in"),
+                func.coalesce(func.sum(_usage.c.tokens_out), 0).label("tokens_out"),
+                func.coalesce(func.sum(_usage.c.cost_usd), 0.0).label("cost_usd"),
+            )
+            .where(and_(_usage.c.guild_id == guild_id, _usage.c.created_at >= since))
+            .group_by(_usage.c.model)
+            .order_by(_usage.c.model)
+        )
+        async with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in (await conn.execute(query)).all()]
+
+    async def channel_settings(self, channel_id: int) -> dict[str, Any]:
+        async with self.engine.connect() as conn:
+            value = await conn.scalar(select(_channels.c.settings).where(_channels.c.id == channel_id))
+        return dict(value or {})
+
+    async def update_channel_settings(self, channel_id: int, **changes: Any) -> dict[str, Any]:
+        """Merge changes into a channel's settings (None removes a key)."""
+        settings = await self.channel_settings(channel_id)
+        for key, value in changes.items():
+            if value is None:
+                settings.pop(key, None)
+            else:
+                settings[key] = value
+        async with self.engine.begin() as conn:
+            await conn.execute(update(_channels).where(_channels.c.id == channel_id).values(settings=settings))
+        self._settings[channel_id] = (settings, time.monotonic())
+        return settings
+
+    async def cached_channel_settings(self, channel_id: int) -> dict[str, Any]:
+        """Channel settings, trusted for MODE_CACHE_SECONDS (the hot path reads them every message)."""
+        cached = self._settings.get(channel_id)
+        if cached is not None and time.monotonic() - cached[1] < MODE_CACHE_SECONDS:
+            return cached[0]
+        settings = await self.channel_settings(channel_id)
+        self._settings[channel_id] = (settings, time.monotonic())
+        return settings

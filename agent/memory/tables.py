@@ -103,3 +103,13 @@ class Feedback(Base):
     user_id: Mapped[int] = mapped_column(BigInteger)
     message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # the bot's reply it is about
     text: Mapped[str] = mapped_column(Text)
+
+
+class ModelCooldown(Base):
+    """A model that answered 429 (or kept failing) rests until `until`; shared by every process."""
+
+    __tablename__ = "model_cooldowns"
+    model: Mapped[str] = mapped_column(String(64), primary_key=True)
+    until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str] = mapped_column(Text, default="")

@@ -31,7 +31,13 @@ class ModelSpec(BaseModel):
     cost_per_1k_output: float = Field(default=0.0, ge=0)
     about: str = ""
     temperature: float = Field(default=0.7, ge=0, le=2)
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
     timeout_s: float = Field(default=60.0, gt=0)
+    # "tiktoken", "tiktoken:<encoding>" or "approx"; default: tiktoken for OpenAI model ids, approx otherwise.
+    tokenizer: str | None = None
+    vision: bool = False
     structured_output: Literal["json_schema", "function_calling", "json_mode"] = "json_schema"
 
     @model_validator(mode="after")
@@ -39,6 +45,14 @@ class ModelSpec(BaseModel):
         if self.provider == "openai" and not self.model:
             raise ValueError("a remote model needs `model` (the provider's model id)")
         return self
+
+    @property
+    def free(self) -> bool:
+        return self.cost_per_1k_input == 0 and self.cost_per_1k_output == 0
+
+    @property
+    def unit_cost(self) -> float:
+        return self.cost_per_1k_input + self.cost_per_1k_output
 
     def cost(self, tokens_in: int, tokens_out: int) -> float:
         return tokens_in / 1000 * self.cost_per_1k_input + tokens_out / 1000 * self.cost_per_1k_output
@@ -69,6 +83,10 @@ class ModelsConfig(BaseModel):
     judge_model: str | None = None
     default_model: str | None = None
     fallback_order: list[str] = Field(default_factory=list)
+    # Members may name a model in /chat when true; channels can always be pinned by Manage Server.
+    member_model_choice: bool = False
+    # Daily budget in USD per guild id, overriding OBSERVER_DAILY_BUDGET_USD.
+    guild_budgets: dict[str, float] = Field(default_factory=dict)
     models: list[ModelSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")

@@ -26,3 +26,32 @@ def describe_failure(exc: BaseException) -> str:
         return "cannot connect to the endpoint"
     text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
     return f"{name}: {text}" if text else name
+
+
+def retry_after_seconds(exc: BaseException) -> float | None:
+    response = getattr(exc, "response", None)
+    value = response.headers.get("retry-after") if response is not None else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def classify(exc: BaseException) -> str:
+    """'rate_limit' (cool down, fall back), 'transient' (retry, then fall back) or 'fatal' (fall back)."""
+    status = getattr(exc, "status_code", None)
+    if status is None:
+        match = re.search(r"Error code: (\d{3})", str(exc))
+        status = int(match.group(1)) if match else None
+    if status == 429:
+        return "rate_limit"
+    if status is not None:
+        return "transient" if status >= 500 else "fatal"
+    name = type(exc).__name__
+    if (
+        isinstance(exc, asyncio.TimeoutError | TimeoutError | ConnectionError)
+        or "Timeout" in name
+        or "Connection" in name
+    ):
+        return "transient"
+    return "fatal"

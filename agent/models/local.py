@@ -138,7 +138,7 @@ class LocalChatModel(BaseChatModel):
         return tokens
 
     def _completion_stream(
-        self, prompt: str, stop: list[str], grammar: Any = None
+        self, prompt: str, stop: list[str], grammar: Any = None, temperature: float | None = None
     ) -> Iterator[tuple[str, dict[str, int]]]:
         lock = _LOCKS.setdefault(self.resolved_path, threading.Lock())
         with lock:
@@ -148,7 +148,7 @@ class LocalChatModel(BaseChatModel):
             for part in llama.create_completion(
                 tokens,
                 max_tokens=self.max_tokens,
-                temperature=self.temperature,
+                temperature=self.temperature if temperature is None else temperature,
                 repeat_penalty=self.repeat_penalty,
                 stop=stop,
                 stream=True,
@@ -192,7 +192,10 @@ class LocalChatModel(BaseChatModel):
         # stops: one retry with a nudge (a leading space) instead of an empty answer.
         for attempt_prompt in (prompt, prompt + " "):
             said = False
-            for text, counts in self._completion_stream(attempt_prompt, stops + list(stop or [])):
+            stream = self._completion_stream(
+                attempt_prompt, stops + list(stop or []), temperature=kwargs.get("temperature")
+            )
+            for text, counts in stream:
                 usage = counts
                 if not said:
                     text = text.lstrip()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
@@ -61,10 +62,12 @@ class ModelRegistry:
             lines.append(f"- {m.name}: {m.about or 'general model'} ({price})")
         return "\n".join(lines)
 
-    def chat_model(self, name: str) -> BaseChatModel:
+    def chat_model(self, name: str, temperature: float | None = None) -> Any:
+        """The model's chat interface; `temperature` overrides its sampling for one call (a channel's setting)."""
         if name not in self._chat_models:
             self._chat_models[name] = self._build(self.spec(name))
-        return self._chat_models[name]
+        model = self._chat_models[name]
+        return model if temperature is None else model.bind(temperature=temperature)
 
     def _build(self, spec: ModelSpec) -> BaseChatModel:
         if spec.provider == "local":
@@ -85,6 +88,9 @@ class ModelRegistry:
             base_url=spec.base_url,
             api_key=spec.api_key(),  # type: ignore[arg-type]
             temperature=spec.temperature,
+            top_p=spec.top_p,
+            presence_penalty=spec.presence_penalty,
+            frequency_penalty=spec.frequency_penalty,
             max_completion_tokens=spec.max_output_tokens,
             timeout=spec.timeout_s,
             max_retries=0,  # retries, cooldowns and fallbacks are the registry's job, not the client's

@@ -11,8 +11,9 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langgraph.runtime import Runtime
 
 from agent.events import ChatLine, Event
+from agent.models.calls import stream_answer
 from agent.models.config import ModelSpec
-from agent.models.failures import describe_failure
+from agent.models.tokenizers import Counter, counter_for
 from agent.models.tokens import approx_tokens, shorten_middle
 from agent.safety import defuse_mentions
 from agent.services import Services, get_services
@@ -20,11 +21,21 @@ from agent.state import Context, State, Usage, context_of
 
 log = logging.getLogger(__name__)
 
+# What an image costs in a prompt, roughly (OpenAI's low-detail price), when fitting the window.
+IMAGE_TOKENS = 85
+BUDGET_REPLY = (
+    "I've reached today's spending limit for this server, so I can't answer right now. I'll be back tomorrow."
+)
+
 
 def _as_message(line: ChatLine, bot_name: str) -> BaseMessage:
     if line.is_bot:
         return AIMessage(content=line.text, name=bot_name)
     return HumanMessage(content=f"{line.author}: {line.text}")
+
+
+def _images(event: Event) -> list[str]:
+    return [a.url for a in event.attachments if a.url and (a.content_type or "").startswith("image/")]
 
 
 def build_messages(
@@ -34,23 +45,33 @@ def build_messages(
     spec: ModelSpec,
     bot_name: str,
     context_budget: int | None = None,
+    count: Counter = approx_tokens,
 ) -> tuple[list[BaseMessage], int]:
     """System prompt, as much recent context as fits (newest kept), and the message being answered.
 
-    Returns the messages and how many context lines were dropped to fit the window.
+    Counts with the model's tokenizer. Images go to vision models as image inputs; other models
+    read a note that an image was there. Returns the messages and how many context lines were dropped.
     """
-    budget = spec.context_window - spec.max_output_tokens - approx_tokens(system) - 16
+    budget = spec.context_window - spec.max_output_tokens - count(system) - 16
     text = event.text.strip() or "(sent no text)"
+    images = _images(event) if spec.vision else []
     if event.attachments:
         text = f"{text} {event.describe_attachments()}"
-    current = HumanMessage(content=f"{event.author_name}: {shorten_middle(text, max(budget // 2, 64))}")
-    budget -= approx_tokens(str(current.content)) + 4
+    body = f"{event.author_name}: {shorten_middle(text, max(budget // 2, 64))}"
+    budget -= count(body) + 4 + IMAGE_TOKENS * len(images)
+    current: HumanMessage
+    if images:
+        parts: list[str | dict[str, Any]] = [{"type": "text", "text": body}]
+        parts += [{"type": "image_url", "image_url": {"url": url}} for url in images]
+        current = HumanMessage(content=parts)
+    else:
+        current = HumanMessage(content=body)
     if context_budget is not None:
         budget = min(budget, context_budget)
     kept: list[BaseMessage] = []
     for line in reversed(context_lines):
         msg = _as_message(line, bot_name)
-        cost = approx_tokens(str(msg.content)) + 4
+        cost = count(str(msg.content)) + 4
         if cost > budget:
             break
         kept.append(msg)
@@ -80,8 +101,19 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     services = await get_services()
     event = state["event"]
     ctx = context_of(runtime)
-    name = state["model"]
-    spec = services.registry.spec(name)
+    writer = runtime.stream_writer
+    blocked = state.get("route_blocked")
+    if blocked:
+        # Over budget (or nothing can take the message): a polite answer, no model call.
+        reply = BUDGET_REPLY if "budget" in blocked else f"Sorry, I can't answer that: {blocked}."
+        writer({"token": reply})
+        update: dict[str, Any] = {"reply": reply, "error": blocked}
+        if ctx.store_reply:
+            update["reply_message_id"] = services.record.store_bot_reply(
+                event, reply, event.bot_user_id or services.bot_user_id, ctx.bot_name
+            )
+        return update
+
     persona = "\n".join(s.text for s in state.get("retrieved", [])) or f"{ctx.bot_name} is a helpful member."
     system = await services.prompts.arender(
         "system",
@@ -93,67 +125,69 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         date=datetime.now(UTC).strftime("%Y-%m-%d"),
     )
     lines = await context_lines(services, state, ctx.history_limit, services.settings.reply_chain_limit)
-    messages, dropped = build_messages(
-        system, lines, event, spec, ctx.bot_name, context_budget=services.settings.context_tokens
-    )
-    if dropped:
-        log.info("context cut: %d of %d earlier messages dropped to fit %s", dropped, len(lines), name)
 
-    writer = runtime.stream_writer
-    parts: list[str] = []
-    usage_in = usage_out = 0
-    model_started = time.perf_counter()
-    first_token_ms: float | None = None
-    error: str | None = None
-    try:
-        async for chunk in services.registry.chat_model(name).astream(messages):
-            text = chunk.text if isinstance(chunk.text, str) else ""
-            if text:
-                if first_token_ms is None:
-                    first_token_ms = (time.perf_counter() - model_started) * 1000
-                parts.append(text)
-                writer({"token": text})
-            meta = getattr(chunk, "usage_metadata", None)
-            if meta:
-                usage_in = max(usage_in, int(meta.get("input_tokens", 0)))
-                usage_out = max(usage_out, int(meta.get("output_tokens", 0)))
-    except Exception as exc:  # the user's message is already stored; report, never drop silently
-        error = f"model {name!r} failed: {describe_failure(exc)}"
-        log.warning("%s", error)
-    model_ms = (time.perf_counter() - model_started) * 1000
-    reply = defuse_mentions("".join(parts).strip())
-    usage_in = usage_in or sum(approx_tokens(str(m.content)) for m in messages)
-    usage_out = usage_out or approx_tokens(reply)
-    usage = Usage(
-        model=name,
-        tokens_in=usage_in,
-        tokens_out=usage_out,
-        cost_usd=spec.cost(usage_in, usage_out),
-        latency_ms=round(model_ms, 1),
-    )
-    call = {
-        "purpose": "reply",
-        "model": name,
-        "tokens_in": usage_in,
-        "tokens_out": usage_out,
-        "cost_usd": usage["cost_usd"],
-        "latency_ms": model_ms,
-        "ok": error is None,
-        "error": error,
-    }
-    update: dict[str, Any] = {"usage": usage, "reply": reply}
-    if reply and ctx.store_reply:
-        update["reply_message_id"] = services.record.store_bot_reply(
-            event, reply, event.bot_user_id or services.bot_user_id, ctx.bot_name, usage=call
+    def build(spec: ModelSpec) -> list[BaseMessage]:
+        messages, dropped = build_messages(
+            system, lines, event, spec, ctx.bot_name, services.settings.context_tokens, counter_for(spec)
         )
-    else:
-        services.record.queue_usage(event, **call)  # the door records the reply it delivers
-    if error is not None:
-        update["error"] = error  # with a partial answer kept, the failure is still reported
+        if dropped:
+            log.info("context cut: %d of %d earlier messages dropped to fit %s", dropped, len(lines), spec.name)
+        return messages
+
+    def record_call(**call: Any) -> None:
+        services.record.queue_usage(event, purpose="reply", latency_ms=0.0, **call)
+
+    settings = services.settings
+    temperature = (state.get("channel_settings") or {}).get("temperature")
+    answer = await stream_answer(
+        services.router,
+        state.get("model"),
+        build,
+        writer,
+        event,
+        record_call=record_call,
+        retries=settings.model_retries,
+        max_wait_s=settings.max_busy_wait_seconds,
+        temperature=temperature,
+    )
+    reply = defuse_mentions(answer.text.strip())
+    update = {"reply": reply}
+    if answer.route_notes:
+        update["model_reason"] = "; ".join([state.get("model_reason", ""), *answer.route_notes]).strip("; ")
+    if answer.model is not None:
+        update["model"] = answer.model
+        usage = Usage(
+            model=answer.model,
+            tokens_in=answer.tokens_in,
+            tokens_out=answer.tokens_out,
+            cost_usd=answer.cost_usd,
+            latency_ms=round(answer.model_ms, 1),
+        )
+        update["usage"] = usage
+        call = {
+            "purpose": "reply",
+            "model": answer.model,
+            "tokens_in": answer.tokens_in,
+            "tokens_out": answer.tokens_out,
+            "cost_usd": answer.cost_usd,
+            "latency_ms": answer.model_ms,
+            "ok": answer.error is None,
+            "error": answer.error,
+        }
+        # Failed attempts were recorded as they happened; this is the successful call.
+        success = call if answer.error is None else None
+        if reply and ctx.store_reply:
+            update["reply_message_id"] = services.record.store_bot_reply(
+                event, reply, event.bot_user_id or services.bot_user_id, ctx.bot_name, usage=success
+            )
+        elif success is not None:
+            services.record.queue_usage(event, **success)  # the door records the reply it delivers
+    if answer.error is not None:
+        update["error"] = answer.error  # with a partial answer kept, the failure is still reported
     elif not reply:
-        update["error"] = f"model {name!r} returned an empty answer"
-    timings = {"generate_ms": (time.perf_counter() - started) * 1000, "generate_model_ms": model_ms}
-    if first_token_ms is not None:
-        timings["first_token_ms"] = first_token_ms
+        update["error"] = f"model {answer.model!r} returned an empty answer"
+    timings = {"generate_ms": (time.perf_counter() - started) * 1000, "generate_model_ms": answer.model_ms}
+    if answer.first_token_ms is not None:
+        timings["first_token_ms"] = answer.first_token_ms
     update["timings"] = timings
     return update

@@ -50,6 +50,9 @@ async def ingest(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     update: dict[str, Any] = {
         "event": event,
         "rule": outcome.verdict,
+        "channel_settings": await services.record.cached_channel_settings(event.channel_id)
+        if outcome.verdict != "skip"
+        else {},
         "timings": {"ingest_ms": (time.perf_counter() - started) * 1000},
     }
     if outcome.verdict != "judge":

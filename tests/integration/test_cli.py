@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -15,7 +16,7 @@ async def observer(
     tmp_path: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None
 ) -> tuple[int, str, str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("OBSERVER_") and k != "DISCORD_TOKEN"}
-    full_env.update({"OBSERVER_DATA_DIR": str(tmp_path / "data")})
+    full_env.update({"OBSERVER_DATA_DIR": str(tmp_path / "data"), "OBSERVER_MAX_BUSY_WAIT_SECONDS": "0"})
     full_env.update(env or {})
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -65,7 +66,10 @@ async def test_endpoint_down_is_one_line_and_exit_zero(tmp_path: Path):
     (tmp_path / "observer.toml").write_text(models_toml("http://127.0.0.1:9/v1"))
     code, out, _ = await observer(tmp_path, "chat", "--once", "@Observer hi")
     assert code == 0
-    assert out.strip() == "(no reply: model 'chat' failed: cannot connect to the endpoint)"
+    assert re.fullmatch(
+        r"\(no reply: model 'chat' failed: cannot connect to the endpoint; all models are busy; try again in ~1\d s\)",
+        out.strip(),
+    ), out
 
 
 async def test_config_mistakes_exit_2_with_one_line(tmp_path: Path):
@@ -81,4 +85,4 @@ async def test_config_mistakes_exit_2_with_one_line(tmp_path: Path):
 
 async def test_db_upgrade(tmp_path: Path):
     code, out, _ = await observer(tmp_path, "db", "upgrade")
-    assert code == 0 and "revision 0002" in out
+    assert code == 0 and "revision 0003" in out

@@ -103,23 +103,34 @@ async def test_mention_still_answered_when_the_judge_breaks(
         await svc.close()
 
 
-async def test_endpoint_errors_leave_the_message_stored_and_say_why(services: Services, fake_openai: FakeOpenAI):
-    for behaviour, expected in (
-        (Fail(500), "HTTP 500"),
-        (Fail(429, retry_after=30), "rate limited (HTTP 429, retry after 30 s)"),
-    ):
-        fake_openai.push(behaviour)
+async def test_a_passing_server_error_is_retried_and_answered(services: Services, fake_openai: FakeOpenAI):
+    fake_openai.push(Fail(500), Reply("Back on my feet."))
+    event = make_event("@Observer are you there?", mentions_bot=True)
+    _, state = await run_graph(event)
+    assert state["reply"] == "Back on my feet." and "error" not in state
+    usage = [(u["ok"], u["error"]) for u in await services.record.usage_rows(event.message_id)]
+    assert usage == [(False, "HTTP 500 from the endpoint"), (True, None)], "the failed attempt is on record too"
+
+
+async def test_errors_that_persist_leave_the_message_stored_and_say_why(services: Services, fake_openai: FakeOpenAI):
+    cases = (
+        ([Fail(500)] * 3, "model 'chat' failed: HTTP 500 from the endpoint"),
+        ([Fail(429, retry_after=30)], "model 'chat' failed: rate limited (HTTP 429, retry after 30 s)"),
+    )
+    for behaviours, expected in cases:
+        await services.router.cooldowns.clear("chat")
+        fake_openai.push(*behaviours)
         event = make_event("@Observer are you there?", mentions_bot=True)
         tokens, state = await run_graph(event)
         assert tokens == [] and not state.get("reply_message_id")
-        assert expected in state["error"]
+        assert state["error"].startswith(expected) and "all models are busy" in state["error"]
         assert await services.record.stored_text(event.message_id) == event.text
-    failed = [u for u in await services.record.usage_rows() if not u["ok"]]
-    assert len(failed) == 2
+    cooling = await services.router.cooling()
+    assert 25 < cooling["chat"].seconds_left() <= 30, "Retry-After is honoured"
 
 
 async def test_a_hanging_endpoint_times_out(services: Services, fake_openai: FakeOpenAI):
-    fake_openai.push(Hang(2.5))
+    fake_openai.push(Hang(2.5), Hang(2.5), Hang(2.5))
     event = make_event("@Observer hello?", mentions_bot=True)
     _, state = await run_graph(event)
     assert "timed out" in state["error"]

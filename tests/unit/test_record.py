@@ -22,7 +22,7 @@ async def test_migrations_are_applied_and_idempotent(database_url: str):
     engine = create_engine(database_url)
     await upgrade(engine)
     await upgrade(engine)
-    assert await current_revision(engine) == "0002"
+    assert await current_revision(engine) == "0003"
     await engine.dispose()
 
 
