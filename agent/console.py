@@ -115,6 +115,8 @@ class ConsoleSession:
                         started = True
                     self.out.write(chunk["token"])
                     self.out.flush()
+                elif mode == "custom" and isinstance(chunk, dict) and "notice" in chunk:
+                    print(f"({chunk['notice']})", file=self.out, flush=True)
                 elif mode == "values" and isinstance(chunk, dict):
                     outcome.state = dict(chunk)
         state = outcome.state

@@ -62,6 +62,7 @@ def _prepare(settings: Settings) -> tuple[ModelRegistry, PromptLibrary, Any]:
         local_threads=settings.local_model_threads,
         local_context=settings.local_context_tokens,
     )
+    registry.warm()
     return registry, prompts, open_chroma(settings.data_dir, settings.chroma_url)
 
 

@@ -17,7 +17,11 @@ from tests.conftest import make_services, models_toml
 
 @asynccontextmanager
 async def fake_model_process(
-    first_token_delay_s: float = 0.02, token_delay_s: float = 0.0, reply_words: int = 0
+    first_token_delay_s: float = 0.02,
+    token_delay_s: float = 0.0,
+    reply_words: int = 0,
+    outage_model: str = "",
+    outage_seconds: float = 0.0,
 ) -> AsyncIterator[str]:
     """The fake OpenAI-compatible server in its own process; yields its base URL."""
     proc = await asyncio.create_subprocess_exec(
@@ -28,6 +32,12 @@ async def fake_model_process(
         str(first_token_delay_s),
         "--token-delay",
         str(token_delay_s),
+        "--reply-words",
+        str(reply_words),
+        "--outage-model",
+        outage_model,
+        "--outage-seconds",
+        str(outage_seconds),
         stdout=asyncio.subprocess.PIPE,
     )
     assert proc.stdout is not None

@@ -157,9 +157,11 @@ class ObserverBot(discord.AutoShardedClient):
                     await record.store_event(self.event_for(starter))
 
     # ----- the graph -----
-    def context(self, *, store_reply: bool = False) -> Context:
+    def context(self, *, store_reply: bool = False, model: str | None = None) -> Context:
         settings = self.services.settings
-        return Context(bot_name=settings.bot_name, history_limit=settings.history_limit, store_reply=store_reply)
+        return Context(
+            bot_name=settings.bot_name, history_limit=settings.history_limit, store_reply=store_reply, model=model
+        )
 
     async def run_graph(self, event: Event) -> dict[str, Any]:
         from graphs.reply import graph
@@ -167,7 +169,9 @@ class ObserverBot(discord.AutoShardedClient):
         with bind(self.services):
             return dict(await graph.ainvoke({"event": event}, context=self.context()))
 
-    async def run_reply(self, event: Event, sink: Sink, typing_in: Any, *, store_reply: bool = False) -> dict[str, Any]:
+    async def run_reply(
+        self, event: Event, sink: Sink, typing_in: Any, *, store_reply: bool = False, model: str | None = None
+    ) -> dict[str, Any]:
         """Run the graph for one message and stream the answer into `sink`."""
         from graphs.reply import graph
 
@@ -180,7 +184,9 @@ class ObserverBot(discord.AutoShardedClient):
         try:
             with bind(self.services):
                 async for mode, chunk in graph.astream(
-                    {"event": event}, context=self.context(store_reply=store_reply), stream_mode=["custom", "values"]
+                    {"event": event},
+                    context=self.context(store_reply=store_reply, model=model),
+                    stream_mode=["custom", "values"],
                 ):
                     if mode == "custom" and isinstance(chunk, dict) and "token" in chunk:
                         if activity == "thinking":
@@ -188,6 +194,8 @@ class ObserverBot(discord.AutoShardedClient):
                             activity = "talking"
                             self.presence.enter(activity)
                         renderer.feed(chunk["token"])
+                    elif mode == "custom" and isinstance(chunk, dict) and "notice" in chunk:
+                        renderer.show_notice(chunk["notice"])
                     elif mode == "values" and isinstance(chunk, dict):
                         state = chunk
                         decision = chunk.get("decision")
@@ -213,7 +221,8 @@ class ObserverBot(discord.AutoShardedClient):
         if renderer.text:
             await renderer.finish(note=f"\n-# (cut short: {error})" if error else "")
         elif error:
-            await sink.send(f"Sorry, I couldn't answer that: {error}", first=True)
+            renderer.text = f"Sorry, I couldn't answer that: {error}"
+            await renderer.finish()  # replaces a busy notice if one was shown
         return state
 
     @staticmethod

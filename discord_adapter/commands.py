@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import platform
 import re
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Literal
 
@@ -97,11 +98,17 @@ def register(bot: ObserverBot) -> None:
     async def status(interaction: discord.Interaction) -> None:
         event = await channel_event(interaction)
         registry = bot.services.registry
+        settings = await record.channel_settings(event.channel_id)
+        cooling = await bot.services.router.cooling()
+        resting = ", ".join(f"{n} for {c.seconds_left():.0f} s ({c.reason})" for n, c in cooling.items()) or "none"
+        pinned = settings.get("model")
         lines = [
             f"**Observer in #{event.channel_name}**",
             f"mode: {await record.channel_mode(event.channel_id)}",
             "persona: observer",
-            f"model: {registry.default_model} (judge: {registry.judge_model}; available: {', '.join(registry.names)})",
+            f"model: {pinned + ' (pinned here)' if pinned else registry.default_model} "
+            f"(judge: {registry.judge_model}; available: {', '.join(registry.names)})",
+            f"cooling down: {resting}",
             f"queue: {bot.queues.depth(event.channel_id)} waiting",
             f"last error: {bot.last_error.get(event.channel_id, 'none')}",
         ]
@@ -140,14 +147,82 @@ def register(bot: ObserverBot) -> None:
                 await interaction.edit_original_response(content=f"Collecting… {stored} messages so far")
         await interaction.edit_original_response(content=f"Collected {stored} messages from this channel.")
 
+    @observer.command(name="usage", description="Tokens and cost today and this month in this server")
+    async def usage(interaction: discord.Interaction) -> None:
+        guild_id = interaction.guild_id
+        assert guild_id is not None  # guild_only group
+        now = datetime.now(UTC)
+        day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        lines = []
+        for label, since in (("today", day), ("this month", day.replace(day=1))):
+            rows = await record.usage_totals(guild_id, since)
+            total = sum(r["cost_usd"] for r in rows)
+            lines.append(f"**{label}**: ${total:.4f} in {sum(r['calls'] for r in rows)} calls")
+            lines += [
+                f"- {r['model']}: {r['calls']} calls, {r['tokens_in']} in / {r['tokens_out']} out, ${r['cost_usd']:.4f}"
+                for r in rows
+            ]
+        budget = bot.services.router.budget_for(guild_id)
+        if budget is not None:
+            lines.append(f"daily budget: ${budget:.2f}")
+        await reply(interaction, "\n".join(lines))
+
     tree.add_command(observer)
 
+    model_group = app_commands.Group(name="model", description="Which model answers here", guild_only=True)
+
+    @model_group.command(name="list", description="The models Observer can use")
+    async def model_list(interaction: discord.Interaction) -> None:
+        cooling = await bot.services.router.cooling()
+        lines = [
+            f"**{m.name}**: {m.about or 'general model'} (context {m.context_window}, "
+            f"${m.cost_per_1k_input:g}/${m.cost_per_1k_output:g} per 1k)"
+            + (f" — cooling down {cooling[m.name].seconds_left():.0f} s" if m.name in cooling else "")
+            for m in bot.services.registry.config.models
+        ]
+        await reply(interaction, "\n".join(lines))
+
+    @model_group.command(name="set", description="Pin a model (and its temperature) for this channel")
+    @app_commands.describe(name="a model from /model list, or 'auto' to let the judge choose")
+    @MANAGE
+    async def model_set(
+        interaction: discord.Interaction, name: str, temperature: app_commands.Range[float, 0.0, 2.0] | None = None
+    ) -> None:
+        event = await channel_event(interaction)
+        names = bot.services.registry.names
+        if name != "auto" and name not in names:
+            await reply(interaction, f"No model called {name!r}; choose one of: {', '.join(names)}, or auto.")
+            return
+        await record.update_channel_settings(
+            event.channel_id, model=None if name == "auto" else name, temperature=temperature
+        )
+        chosen = "the judge chooses" if name == "auto" else f"{name} answers"
+        extra = f" at temperature {temperature:g}" if temperature is not None else ""
+        await reply(interaction, f"In #{event.channel_name}, {chosen}{extra}.")
+
+    @model_set.autocomplete("name")
+    async def model_names(_interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        options = ["auto", *bot.services.registry.names]
+        return [app_commands.Choice(name=n, value=n) for n in options if current.lower() in n.lower()][:25]
+
+    tree.add_command(model_group)
+
     @tree.command(name="chat", description="Ask Observer directly")
-    async def chat(interaction: discord.Interaction, prompt: app_commands.Range[str, 1, 4000]) -> None:
+    @app_commands.describe(model="a model by name, where the server allows choosing")
+    async def chat(
+        interaction: discord.Interaction, prompt: app_commands.Range[str, 1, 4000], model: str | None = None
+    ) -> None:
+        registry = bot.services.registry
+        if model is not None and not registry.config.member_model_choice:
+            await reply(interaction, "This server does not let members choose the model.")
+            return
+        if model is not None and model not in registry.names:
+            await reply(interaction, f"No model called {model!r}; see /model list.")
+            return
         event = interaction_event(interaction, prompt)
         private = await record.privacy(interaction.user.id) == "private"
         await interaction.response.defer(ephemeral=private, thinking=True)
-        await bot.run_reply(event, InteractionSink(interaction, private), None, store_reply=private)
+        await bot.run_reply(event, InteractionSink(interaction, private), None, store_reply=private, model=model)
 
     privacy = app_commands.Group(name="privacy", description="Your privacy with Observer")
 

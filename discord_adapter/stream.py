@@ -62,6 +62,7 @@ class StreamRenderer:
         self.channel_id = channel_id
         self.limit = limit
         self.text = ""
+        self.notice = ""  # shown until the answer starts (e.g. "all models are busy…")
         self.sent: list[list[Any]] = []  # [handle, content shown]
         self._on_first = on_first_message
         self._dirty = asyncio.Event()
@@ -74,6 +75,13 @@ class StreamRenderer:
 
     def feed(self, token: str) -> None:
         self.text += token
+        self._wake()
+
+    def show_notice(self, notice: str) -> None:
+        self.notice = notice
+        self._wake()
+
+    def _wake(self) -> None:
         self._dirty.set()
         if self._pump is None:
             self._pump = asyncio.create_task(self._run())
@@ -89,6 +97,8 @@ class StreamRenderer:
     def _chunks(self, final: bool, note: str = "") -> list[str]:
         # Rendered from the whole text each time, so a mention split across tokens is still caught.
         text = defuse_mentions(self.text.rstrip()) + note
+        if not self.text and self.notice and not final:
+            return [f"-# {self.notice}{IN_PROGRESS}"]
         if final:
             return split_message(text, self.limit) if text.strip() else []
         chunks = split_message(text, self.limit - len(IN_PROGRESS))

@@ -62,6 +62,15 @@ class ModelRegistry:
             lines.append(f"- {m.name}: {m.about or 'general model'} ({price})")
         return "\n".join(lines)
 
+    def warm(self) -> None:
+        """Build every remote client now (imports, HTTP setup), so the first message does not pay for it.
+
+        The local model stays lazy: loading weights is only worth it when it is used.
+        """
+        for spec in self.config.models:
+            if spec.provider != "local":
+                self.chat_model(spec.name)
+
     def chat_model(self, name: str, temperature: float | None = None) -> Any:
         """The model's chat interface; `temperature` overrides its sampling for one call (a channel's setting)."""
         if name not in self._chat_models:

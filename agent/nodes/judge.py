@@ -75,7 +75,8 @@ async def judge(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     forced = state.get("rule") == "respond"
     history = await services.record.window(event.channel_id, ctx.history_limit, before_id=event.message_id)
     update: dict[str, Any] = {"history": history}
-    if forced and (len(registry.names) == 1 or ctx.model):
+    pinned = (state.get("channel_settings") or {}).get("model") in registry.names
+    if forced and (len(registry.names) == 1 or ctx.model or pinned):
         # Addressed directly and nothing to choose between: no model call.
         update["timings"] = {"judge_ms": (time.perf_counter() - started) * 1000}
         return update

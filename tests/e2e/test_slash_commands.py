@@ -8,11 +8,11 @@ from tests.e2e.conftest import Harness
 from tests.fakes.openai_server import Reply
 
 
-def sub(name: str, **options: Any) -> list[dict[str, Any]]:
-    kinds = {bool: 5, int: 4, str: 3}
+def sub(command: str, **options: Any) -> list[dict[str, Any]]:
+    kinds = {bool: 5, int: 4, str: 3, float: 10}
     return [
         {
-            "name": name,
+            "name": command,
             "type": 1,
             "options": [{"name": k, "type": kinds[type(v)], "value": v} for k, v in options.items()],
         }
@@ -158,3 +158,48 @@ async def test_ping_health_feedback_and_correct(harness: Harness):
         [{"name": "message", "type": 3, "value": asked["id"]}, {"name": "text", "type": 3, "value": "x"}],
     )
     assert "not one of my answers" in await answer(harness, token)
+
+
+async def test_model_list_set_and_usage(harness: Harness):
+    d, model = harness.discord, harness.model
+    member, admin = d.add_user("member"), d.add_user("admin")
+    listing = await answer(harness, await d.slash(member, "model", sub("list")))
+    assert listing.startswith("**chat**: model chat (context 4096")
+    token = await d.slash(member, "model", sub("set", name="chat"))
+    assert "Manage Server" in await answer(harness, token)
+    token = await d.slash(admin, "model", sub("set", name="nope"), manage_guild=True)
+    assert "No model called 'nope'" in await answer(harness, token)
+    token = await d.slash(
+        admin,
+        "model",
+        [
+            {
+                "name": "set",
+                "type": 1,
+                "options": [
+                    {"name": "name", "type": 3, "value": "chat"},
+                    {"name": "temperature", "type": 10, "value": 0.2},
+                ],
+            }
+        ],
+        manage_guild=True,
+    )
+    assert await answer(harness, token) == "In #general, chat answers at temperature 0.2."
+    await d.send_as(member, f"{harness.mention()} hi")
+    await harness.settle()
+    assert model.requests[-1]["temperature"] == 0.2
+
+    await harness.services.router.cooldowns.cool("chat", retry_after=30, reason="rate limited (HTTP 429)")
+    status = await answer(harness, await d.slash(member, "observer", sub("status")))
+    assert "model: chat (pinned here)" in status and "cooling down: chat for" in status
+    usage = await answer(harness, await d.slash(member, "observer", sub("usage")))
+    assert usage.startswith("**today**: $") and "- chat: 1 calls" in usage and "**this month**" in usage
+
+
+async def test_chat_model_choice_only_where_allowed(harness: Harness):
+    d = harness.discord
+    kim = d.add_user("kim")
+    token = await d.slash(
+        kim, "chat", [{"name": "prompt", "type": 3, "value": "hi"}, {"name": "model", "type": 3, "value": "chat"}]
+    )
+    assert await answer(harness, token) == "This server does not let members choose the model."

@@ -242,10 +242,25 @@ def _pieces(text: str) -> list[str]:
     return out
 
 
-async def _serve_forever(port: int, first_token_delay_s: float, token_delay_s: float, reply_words: int = 0) -> None:
+async def _serve_forever(
+    port: int,
+    first_token_delay_s: float,
+    token_delay_s: float,
+    reply_words: int = 0,
+    outage_model: str = "",
+    outage_s: float = 0.0,
+) -> None:
     server = FakeOpenAI(first_token_delay_s=first_token_delay_s, token_delay_s=token_delay_s)
     if reply_words:
         server.default_reply = " ".join(f"word{i}" for i in range(reply_words))
+    if outage_model:
+        ends = time.monotonic() + outage_s
+
+        def outage(body: dict[str, Any]) -> Any:
+            left = ends - time.monotonic()
+            return Fail(429, retry_after=round(left, 1)) if body.get("model") == outage_model and left > 0 else None
+
+        server.responder = outage
     app = web.Application()
     app.router.add_post("/v1/chat/completions", server._chat)
     runner = web.AppRunner(app, access_log=None)
@@ -265,5 +280,9 @@ if __name__ == "__main__":
     parser.add_argument("--first-token-delay", type=float, default=0.02)
     parser.add_argument("--token-delay", type=float, default=0.0)
     parser.add_argument("--reply-words", type=int, default=0, help="answer with this many words instead")
+    parser.add_argument("--outage-model", default="", help="this model id answers 429 ...")
+    parser.add_argument("--outage-seconds", type=float, default=0.0, help="... for this long after start")
     a = parser.parse_args()
-    asyncio.run(_serve_forever(a.port, a.first_token_delay, a.token_delay, a.reply_words))
+    asyncio.run(
+        _serve_forever(a.port, a.first_token_delay, a.token_delay, a.reply_words, a.outage_model, a.outage_seconds)
+    )
