@@ -24,6 +24,7 @@ from agent.models.config import load_models_config
 from agent.models.cooldowns import CooldownStore
 from agent.models.registry import ModelRegistry
 from agent.models.router import Router
+from agent.profiles import ProfileRefresher
 from agent.prompts import PromptLibrary
 from agent.settings import Settings, cached_settings
 
@@ -43,8 +44,10 @@ class Services:
     bot_user_id: int
     cadence: Cadence
     router: Router
+    profiles: ProfileRefresher
 
     async def close(self) -> None:
+        await self.profiles.drain()
         await self.record.close()
 
 
@@ -89,6 +92,7 @@ async def build_services(settings: Settings, *, embedder: Embedder | None = None
         bot_user_id=stable_id("user", settings.bot_name),
         cadence=Cadence(settings.auto_every_n, settings.auto_quiet_seconds),
         router=router,
+        profiles=ProfileRefresher(settings.profile_every_n),
     )
 
 

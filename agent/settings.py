@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     daily_budget_usd: float | None = Field(default=None, ge=0, description="per guild, per UTC day")
     max_busy_wait_seconds: float = Field(default=120.0, ge=0, le=3600)
     model_retries: int = Field(default=2, ge=0, le=10)
+    # Member profiles: refreshed in the background every N messages from a member (0: never)
+    profile_every_n: int = Field(default=20, ge=0, le=10_000)
     # Discord door
     discord_api_base: str | None = Field(default=None, description="REST base of a Discord-compatible server")
     discord_gateway_url: str | None = Field(default=None, description="gateway URL of a Discord-compatible server")

@@ -38,6 +38,8 @@ class State(InputState, total=False):
     history: list[ChatLine]
     reply_chain: list[ChatLine]
     retrieved: list[Snippet]
+    member_profile: str
+    profile_temperature: float | None
     model: str | None
     model_reason: str
     route_blocked: str

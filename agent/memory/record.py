@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from agent.events import ChatLine, Event
 from agent.ids import new_snowflake
-from agent.memory.tables import Channel, Feedback, Guild, Message, Usage, User
+from agent.memory.tables import Channel, Feedback, Guild, MemberProfile, Message, Usage, User
 
 _guilds: Table = Guild.__table__  # type: ignore[assignment]
 _channels: Table = Channel.__table__  # type: ignore[assignment]
@@ -23,6 +23,7 @@ _users: Table = User.__table__  # type: ignore[assignment]
 _messages: Table = Message.__table__  # type: ignore[assignment]
 _usage: Table = Usage.__table__  # type: ignore[assignment]
 _feedback: Table = Feedback.__table__  # type: ignore[assignment]
+_profiles: Table = MemberProfile.__table__  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class Record:
         self._known: set[tuple[str, int, str]] = set()
         self._modes: dict[int, tuple[str, float]] = {}
         self._settings: dict[int, tuple[dict[str, Any], float]] = {}
+        self._profile_cache: dict[tuple[int, int], tuple[dict[str, Any], float]] = {}
         # Group commit: writes arriving while one is in flight share the next transaction.
         # Incoming messages wait for their write; the bot's replies and usage rows are written
         # behind (the member already has the answer), and reads here flush them first.
@@ -505,3 +507,58 @@ class Record:
         settings = await self.channel_settings(channel_id)
         self._settings[channel_id] = (settings, time.monotonic())
         return settings
+
+    # ----- member profiles -----
+    async def member_messages(self, user_id: int, guild_id: int | None, limit: int = 30) -> list[str]:
+        """A member's latest messages in one guild (or in DMs), oldest first."""
+        await self.flush()
+        query = (
+            select(_messages.c.content)
+            .join(_channels, _channels.c.id == _messages.c.channel_id)
+            .where(and_(_messages.c.author_id == user_id, _messages.c.deleted_at.is_(None), _messages.c.content != ""))
+        )
+        if guild_id is None:
+            query = query.where(_channels.c.is_dm.is_(True))
+        else:
+            query = query.where(_channels.c.guild_id == guild_id)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query.order_by(_messages.c.id.desc()).limit(limit))).all()
+        return [r.content for r in reversed(rows)]
+
+    async def save_profile(
+        self, user_id: int, guild_id: int | None, *, profile: str, language: str, temperature: float | None, seen: int
+    ) -> None:
+        values = {
+            "user_id": user_id,
+            "guild_id": guild_id or 0,
+            "profile": profile,
+            "language": language[:32],
+            "temperature": temperature,
+            "messages_seen": seen,
+            "updated_at": datetime.now(UTC),
+        }
+        insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+        stmt = insert(_profiles).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["user_id", "guild_id"],
+            set_={k: stmt.excluded[k] for k in values if k not in ("user_id", "guild_id")},
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(stmt)
+        self._profile_cache[(user_id, guild_id or 0)] = (dict(values), time.monotonic())
+
+    async def profile(self, user_id: int, guild_id: int | None) -> dict[str, Any] | None:
+        """The member's profile in this guild (DM profiles are separate), cached briefly."""
+        key = (user_id, guild_id or 0)
+        cached = self._profile_cache.get(key)
+        if cached is not None and time.monotonic() - cached[1] < MODE_CACHE_SECONDS:
+            return cached[0] or None
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(_profiles).where(and_(_profiles.c.user_id == key[0], _profiles.c.guild_id == key[1]))
+                )
+            ).first()
+        value = dict(row._mapping) if row else {}
+        self._profile_cache[key] = (value, time.monotonic())
+        return value or None

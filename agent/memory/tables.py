@@ -113,3 +113,16 @@ class ModelCooldown(Base):
     until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     failures: Mapped[int] = mapped_column(Integer, default=0)
     reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class MemberProfile(Base):
+    """What the bot has learned about how a member likes to be answered, per guild (0 for DMs)."""
+
+    __tablename__ = "member_profiles"
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    guild_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    profile: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str] = mapped_column(String(32), default="")
+    temperature: Mapped[float | None] = mapped_column(Float, nullable=True)
+    messages_seen: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -123,6 +123,7 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         channel=event.channel_name or "dm",
         author=event.author_name,
         date=datetime.now(UTC).strftime("%Y-%m-%d"),
+        member_profile=state.get("member_profile") or "(nothing yet)",
     )
     lines = await context_lines(services, state, ctx.history_limit, services.settings.reply_chain_limit)
 
@@ -138,7 +139,10 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         services.record.queue_usage(event, purpose="reply", latency_ms=0.0, **call)
 
     settings = services.settings
+    # A channel's setting wins; otherwise the member's profile adapts the sampling temperature.
     temperature = (state.get("channel_settings") or {}).get("temperature")
+    if temperature is None:
+        temperature = state.get("profile_temperature")
     answer = await stream_answer(
         services.router,
         state.get("model"),

@@ -10,7 +10,7 @@ from langgraph.runtime import Runtime
 from agent.events import Decision, Event
 from agent.ids import new_snowflake, stable_id
 from agent.rules import RuleOutcome, apply_rules
-from agent.services import get_services
+from agent.services import bind, get_services
 from agent.state import Context, State, context_of
 
 
@@ -55,6 +55,8 @@ async def ingest(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         else {},
         "timings": {"ingest_ms": (time.perf_counter() - started) * 1000},
     }
+    with bind(services):  # the background refresh runs with this run's services
+        services.profiles.note(event)
     if outcome.verdict != "judge":
         update["decision"] = Decision(respond=outcome.verdict == "respond", reason=outcome.reason, source="rule")
     return update

@@ -30,7 +30,10 @@ async def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         return services.persona.search_vector(persona, vector, PERSONA_SNIPPETS), embed_ms
 
     snippets, embed_ms = await asyncio.to_thread(embed_and_search)
+    profile = await services.record.profile(event.author_id, event.guild_id)
     return {
         "retrieved": snippets,
+        "member_profile": profile["profile"] if profile else "",
+        "profile_temperature": profile["temperature"] if profile else None,
         "timings": {"retrieve_ms": (time.perf_counter() - started) * 1000, "embed_ms": embed_ms},
     }

@@ -107,6 +107,22 @@ async def test_langgraph_dev_runs_the_reply_graph_offline(tmp_path: Path, fake_o
             if part.event == "values":
                 quiet = part.data
         assert quiet["decision"]["respond"] is False and "observation" in quiet["decision"]["reason"]
+        # The profile graph is exported too, and runs over what the reply graph recorded.
+        fake_openai.push(
+            Reply(
+                json_obj={
+                    "tone": "curious",
+                    "interests": "Studio",
+                    "language": "English",
+                    "answer_style": "short",
+                    "temperature": 0.4,
+                }
+            )
+        )
+        graphs = {a["graph_id"] for a in await client.assistants.search()}
+        assert graphs == {"reply", "profile"}
+        profile = await client.runs.wait(None, "profile", input={"member": "erin", "guild_id": None})
+        assert profile.get("error") == "no messages from this member yet" or profile["messages"]
         assert not netlog.exists() or netlog.read_text() == "", f"outbound attempts: {netlog.read_text()}"
     finally:
         if proc.returncode is None:

@@ -1,0 +1,46 @@
+"""Keeps member profiles fresh: every N new messages from a member, the profile graph runs in the
+background. Never on the reply path: a reply never waits for it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from agent.events import Event
+
+log = logging.getLogger(__name__)
+
+
+class ProfileRefresher:
+    def __init__(self, every_n: int) -> None:
+        self.every_n = every_n
+        self._counts: dict[tuple[int, int], int] = {}
+        self._running: dict[tuple[int, int], asyncio.Task[Any]] = {}
+
+    def note(self, event: Event) -> bool:
+        """Count a member's message; start a background refresh when due. True if one started."""
+        if event.author_is_bot or not self.every_n:
+            return False
+        key = (event.author_id, event.guild_id or 0)
+        self._counts[key] = self._counts.get(key, 0) + 1
+        if self._counts[key] < self.every_n or key in self._running:
+            return False
+        self._counts[key] = 0
+        task = asyncio.create_task(self._refresh(event))
+        self._running[key] = task
+        task.add_done_callback(lambda _t: self._running.pop(key, None))
+        return True
+
+    async def _refresh(self, event: Event) -> None:
+        from graphs.profile import graph
+
+        try:
+            await graph.ainvoke({"user_id": event.author_id, "guild_id": event.guild_id, "member": event.author_name})
+        except Exception:
+            log.exception("profile refresh for %s failed", event.author_name)
+
+    async def drain(self) -> None:
+        """Wait for refreshes in flight (shutdown, tests)."""
+        while self._running:
+            await asyncio.gather(*list(self._running.values()), return_exceptions=True)
