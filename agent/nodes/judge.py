@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import Annotated, Any
 
-from langchain_core.messages import HumanMessage
 from langgraph.runtime import Runtime
 from pydantic import AfterValidator, BaseModel, Field, create_model
 
 from agent.events import ChatLine, Decision, Event
-from agent.models.failures import classify, describe_failure, retry_after_seconds
-from agent.models.tokens import approx_tokens, shorten_middle
+from agent.models.structured import structured_call
+from agent.models.tokens import shorten_middle
 from agent.services import Services, get_services
 from agent.state import Context, State, context_of
 
@@ -85,39 +83,16 @@ async def judge(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     available = await services.router.available()
     if not await services.router.paid_calls_allowed(event.guild_id):
         available = [n for n in available if registry.spec(n).free]
-    error: str | None = None
-    output: Any = None
-    model_ms = 0.0
-    name = registry.judge_model if registry.judge_model in available else next(iter(available), None)
-    if name is None:
-        error = "no model can judge now (cooling down or over today's budget)"
-    else:
-        spec = registry.spec(name)
-        schema = judge_schema(available)
-        model_started = time.perf_counter()
-        try:
-            runnable = registry.chat_model(name).with_structured_output(schema, method=spec.structured_output)
-            output = await asyncio.wait_for(runnable.ainvoke([HumanMessage(prompt)]), timeout=spec.timeout_s)
-            if not isinstance(output, schema):
-                output = schema.model_validate(output)
-        except Exception as exc:  # unparseable output, unknown model, endpoint down: fall back, never crash
-            error = describe_failure(exc)
-            if classify(exc) == "rate_limit":
-                await services.router.cooldowns.cool(name, retry_after=retry_after_seconds(exc), reason=error)
-        model_ms = (time.perf_counter() - model_started) * 1000
-        tokens_in = approx_tokens(prompt)
-        tokens_out = 0 if output is None else approx_tokens(output.model_dump_json())
-        services.record.queue_usage(
-            event,
-            purpose="judge",
-            model=name,
-            tokens_in=tokens_in,
-            tokens_out=tokens_out,
-            cost_usd=spec.cost(tokens_in, tokens_out),
-            latency_ms=model_ms,
-            ok=error is None,
-            error=error,
-        )
+    result = await structured_call(
+        services,
+        judge_schema(available),
+        prompt,
+        preferred=registry.judge_model,
+        candidates=available,
+        purpose="judge",
+        event=event,
+    )
+    output, error, model_ms = result.output, result.error, result.model_ms
     if error is not None:
         log.warning("judge failed (%s); falling back", error)
         decision = Decision(

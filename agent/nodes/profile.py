@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any, TypedDict
 
-from langchain_core.messages import HumanMessage
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
 
 from agent.ids import stable_id
-from agent.models.failures import describe_failure
-from agent.models.tokens import approx_tokens, shorten_middle
+from agent.models.structured import structured_call
+from agent.models.tokens import shorten_middle
 from agent.services import get_services
 from agent.state import Context, context_of
 
@@ -59,11 +57,7 @@ async def analyze(state: ProfileState, runtime: Runtime[Context]) -> dict[str, A
     if not messages:
         return {"error": "no messages from this member yet"}
     services = await get_services()
-    available = await services.router.available()
     registry = services.registry
-    name = registry.judge_model if registry.judge_model in available else next(iter(available), None)
-    if name is None:
-        return {"error": "no model can write the profile now (all cooling down)"}
     prompt = await services.prompts.arender(
         "profile",
         state.get("guild_id"),
@@ -71,25 +65,19 @@ async def analyze(state: ProfileState, runtime: Runtime[Context]) -> dict[str, A
         member=state.get("member", "the member"),
         messages="\n".join(f"- {shorten_middle(m, 120)}" for m in messages),
     )
-    spec = registry.spec(name)
-    try:
-        runnable = registry.chat_model(name).with_structured_output(ProfileOutput, method=spec.structured_output)
-        out = await asyncio.wait_for(runnable.ainvoke([HumanMessage(prompt)]), timeout=spec.timeout_s)
-        if not isinstance(out, ProfileOutput):
-            out = ProfileOutput.model_validate(out)
-    except Exception as exc:
-        error = describe_failure(exc)
-        log.warning("profile for %s not written: %s", state.get("member"), error)
-        return {"error": error}
-    services.record.queue_usage(
-        None,
+    result = await structured_call(
+        services,
+        ProfileOutput,
+        prompt,
+        preferred=registry.judge_model,
+        candidates=await services.router.available(),
         purpose="profile",
-        model=name,
-        tokens_in=approx_tokens(prompt),
-        tokens_out=60,
-        cost_usd=spec.cost(approx_tokens(prompt), 60),
-        latency_ms=0.0,
+        event=None,
     )
+    if result.output is None:
+        log.warning("profile for %s not written: %s", state.get("member"), result.error)
+        return {"error": result.error}
+    out = result.output
     text = (
         f"Writes in a {out.tone} tone; interested in {out.interests}; writes in {out.language}; "
         f"likes answers that are {out.answer_style}."
