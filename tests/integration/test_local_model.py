@@ -15,7 +15,8 @@ pytestmark = pytest.mark.local_model
 
 @pytest.fixture
 async def local_services(tmp_path: Path, embedder):
-    svc = await make_services(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}", embedder, None)
+    # auto_every_n=1: the judge looks at every message here (the cadence rule has its own tests).
+    svc = await make_services(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}", embedder, None, auto_every_n=1)
     with bind(svc):
         yield svc
     await svc.close()
