@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from agent.memory.db import create_engine, current_revision, upgrade
+from agent.memory.db import create_engine, current_revision, head_revision, upgrade
 from agent.memory.record import Record
 from tests.conftest import make_event
 
@@ -22,7 +22,7 @@ async def test_migrations_are_applied_and_idempotent(database_url: str):
     engine = create_engine(database_url)
     await upgrade(engine)
     await upgrade(engine)
-    assert await current_revision(engine) == "0003"
+    assert await current_revision(engine) == head_revision()
     await engine.dispose()
 
 
