@@ -108,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         setup_logging(settings.log_level)
         command = args.command
         if command is None:
-            command = "run" if settings.discord_token is not None else "chat"
+            token = settings.discord_token.get_secret_value().strip() if settings.discord_token else ""
+            command = "run" if token else "chat"
             if command == "chat":
                 args = _parser().parse_args(["chat"])
         handlers: dict[str, Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]] = {
