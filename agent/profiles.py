@@ -1,5 +1,10 @@
-"""Keeps member profiles fresh: every N new messages from a member, the profile graph runs in the
-background. Never on the reply path: a reply never waits for it."""
+"""Keeps member profiles fresh: after N new messages from a member, the profile graph runs in the
+background. Never on the reply path: a reply never waits for it.
+
+Profiles only matter for members the bot answers, so the refresh starts on that member's next
+message addressed to the bot (mention, reply, DM); chatter from members who never talk to the bot
+costs no model call.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import logging
 from typing import Any
 
 from agent.events import Event
+from agent.rules import addresses_bot
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +30,7 @@ class ProfileRefresher:
             return False
         key = (event.author_id, event.guild_id or 0)
         self._counts[key] = self._counts.get(key, 0) + 1
-        if self._counts[key] < self.every_n or key in self._running:
+        if self._counts[key] < self.every_n or key in self._running or not addresses_bot(event):
             return False
         self._counts[key] = 0
         task = asyncio.create_task(self._refresh(event))

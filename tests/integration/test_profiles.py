@@ -45,12 +45,22 @@ async def test_profiles_refresh_in_the_background_and_shape_replies(
     svc = await make_services(tmp_path, database_url, embedder, models_toml(fake_openai.base_url), profile_every_n=3)
     try:
         with bind(svc):
-            fake_openai.push(Reply(json_obj=PROFILE))
             for text in ("hello", "I love cats", "what a game"):
                 _, state = await run_graph(make_event(text, author="mika"))
-                assert not state.get("reply"), "chatter is not answered, and the refresh never blocks a run"
+                assert not state.get("reply")
             await svc.profiles.drain()
             member = make_event("x", author="mika")
+            assert await svc.record.profile(member.author_id, member.guild_id) is None, (
+                "no refresh for members who have not talked to the bot"
+            )
+            # Mika asks the bot something: the refresh starts in the background, the reply does not wait.
+            # The refresh and the reply reach the server in either order: answer by the request's kind.
+            fake_openai.responder = lambda body: (
+                Reply(json_obj=PROFILE) if "response_format" in body else Reply("Cats sleep a lot.")
+            )
+            _, state = await run_graph(make_event("@Observer do cats sleep much?", author="mika", mentions_bot=True))
+            assert state["reply"] == "Cats sleep a lot."
+            await svc.profiles.drain()
             assert (await svc.record.profile(member.author_id, member.guild_id))["temperature"] == 0.9
 
             _, state = await run_graph(make_event("@Observer any cat facts?", author="mika", mentions_bot=True))
