@@ -98,13 +98,13 @@ async def main() -> None:
     embedder = LocalE5Embedder()
     async with fake_model_process(first_token_delay_s=0.02) as url:
         with tempfile.TemporaryDirectory() as tmp:
-            async for h in start_harness(Path(tmp), embedder, SimpleNamespace(base_url=url)):
+            async for h in start_harness(Path(tmp), embedder, SimpleNamespace(base_url=url), profile_every_n=0):
                 await first_message_latency(h, 100)
                 await skip_throughput(h, 2000)
     # Streams long enough to need many edits: 120 tokens at 40 ms each.
     async with fake_model_process(first_token_delay_s=0.05, token_delay_s=0.04, reply_words=120) as url:
         with tempfile.TemporaryDirectory() as tmp:
-            async for h in start_harness(Path(tmp), embedder, SimpleNamespace(base_url=url)):
+            async for h in start_harness(Path(tmp), embedder, SimpleNamespace(base_url=url), profile_every_n=0):
                 await concurrent_streams(h, url)
 
 

@@ -57,7 +57,8 @@ async def bench_services(
         tmp_path = Path(tmp)
         url = database_url or f"sqlite+aiosqlite:///{tmp_path / 'bench.db'}"
         toml = models_toml(base_url) if base_url is not None else None
-        svc = await make_services(tmp_path, url, LocalE5Embedder(), toml)
+        # Profile refresh off: it is a separate graph's background work, not the reply path measured here.
+        svc = await make_services(tmp_path, url, LocalE5Embedder(), toml, profile_every_n=0)
         try:
             with bind(svc):
                 yield svc, tmp_path

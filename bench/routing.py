@@ -82,7 +82,9 @@ async def outage(seconds: float) -> None:
         from tests.conftest import make_services
 
         with tempfile.TemporaryDirectory() as tmp:
-            svc = await make_services(Path(tmp), f"sqlite+aiosqlite:///{tmp}/o.db", LocalE5Embedder(), toml)
+            svc = await make_services(
+                Path(tmp), f"sqlite+aiosqlite:///{tmp}/o.db", LocalE5Embedder(), toml, profile_every_n=0
+            )
             try:
                 with bind(svc):
                     first = make_event("@Observer setup", mentions_bot=True, channel="ops")
