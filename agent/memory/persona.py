@@ -79,10 +79,6 @@ class PersonaStore:
             )
         return len(new_ids)
 
-    def search(self, persona: str, query: str, k: int = 3) -> list[Snippet]:
-        vector = self._embedder.embed_query(query)
-        return self.search_vector(persona, vector, k)
-
     def search_vector(self, persona: str, vector: list[float], k: int = 3) -> list[Snippet]:
         found = self._collection.query(
             query_embeddings=[vector], n_results=k, where={"persona": persona}, include=["documents", "distances"]
@@ -93,6 +89,3 @@ class PersonaStore:
             Snippet(text=doc, source=f"persona:{persona}", score=round(1.0 - float(dist), 4))
             for doc, dist in zip(docs, dists, strict=False)
         ]
-
-    def count(self) -> int:
-        return int(self._collection.count())

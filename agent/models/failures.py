@@ -6,11 +6,17 @@ import asyncio
 import re
 
 
-def describe_failure(exc: BaseException) -> str:
+def _http_status(exc: BaseException) -> int | None:
+    """The HTTP status of a failed call; streamed failures only carry it in their message."""
     status = getattr(exc, "status_code", None)
     if status is None:
         match = re.search(r"Error code: (\d{3})", str(exc))
         status = int(match.group(1)) if match else None
+    return status
+
+
+def describe_failure(exc: BaseException) -> str:
+    status = _http_status(exc)
     name = type(exc).__name__
     if status == 429:
         retry = None
@@ -39,10 +45,7 @@ def retry_after_seconds(exc: BaseException) -> float | None:
 
 def classify(exc: BaseException) -> str:
     """'rate_limit' (cool down, fall back), 'transient' (retry, then fall back) or 'fatal' (fall back)."""
-    status = getattr(exc, "status_code", None)
-    if status is None:
-        match = re.search(r"Error code: (\d{3})", str(exc))
-        status = int(match.group(1)) if match else None
+    status = _http_status(exc)
     if status == 429:
         return "rate_limit"
     if status is not None:
