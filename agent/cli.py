@@ -1,4 +1,4 @@
-"""`observer`: the console (`chat`), the Discord bot (`run`) and database upkeep (`db upgrade`).
+"""`observer`: the console (`chat`), the Discord bot (`run`), memory (`persona`, `dataset`) and `db upgrade`.
 
 With no subcommand it runs the bot when DISCORD_TOKEN is set, and the console otherwise.
 """
@@ -15,6 +15,8 @@ from typing import Any
 
 from agent.errors import ConfigError
 from agent.logs import setup_logging
+from agent.memory_cli import add_parsers as add_memory_parsers
+from agent.memory_cli import dataset_command, persona_command
 from agent.settings import Settings, load_settings
 
 
@@ -32,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--diff", metavar="OLD_PROMPTS_DIR", type=Path, help="show which decisions these prompts change")
     rp.add_argument("--mode", default="auto", choices=["mentions", "auto"], help="channel mode (default: auto)")
     rp.add_argument("--cadence", action="store_true", help="apply the auto-mode cadence (default: judge every message)")
+    add_memory_parsers(sub)
     db = sub.add_parser("db", help="database upkeep")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations (also done at every start)")
@@ -117,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
             "run": _run_discord,
             "db": _db_upgrade,
             "replay": _replay,
+            "persona": persona_command,
+            "dataset": dataset_command,
         }
         return run_async(handlers[command](settings, args))
     except ConfigError as exc:

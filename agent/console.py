@@ -145,8 +145,9 @@ class ConsoleSession:
             )
         if state.get("model"):
             print(f"  model: {state['model']} ({state.get('model_reason', '')})", file=self.out)
+        print(f"  persona: {state.get('persona', '?')}", file=self.out)
         for snippet in state.get("retrieved", []):
-            print(f"  retrieved [{snippet.score:.2f}] {snippet.text[:80]}", file=self.out)
+            print(f"  retrieved {snippet.kind} [{snippet.score:.2f}] {snippet.text[:80]}", file=self.out)
         usage = state.get("usage")
         if usage:
             print(

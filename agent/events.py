@@ -69,3 +69,5 @@ class Snippet(BaseModel):
     text: str
     source: str
     score: float
+    kind: str = "persona"  # persona | lore | knowledge | guidance
+    id: str = ""

@@ -24,8 +24,9 @@ log = logging.getLogger(__name__)
 # Every prompt and exactly the values the code gives it. A prompt must use each of them.
 PROMPT_VARIABLES: dict[str, frozenset[str]] = {
     "judge": frozenset({"bot_name", "models", "history", "message", "author", "channel"}),
-    "system": frozenset({"bot_name", "persona", "channel", "author", "date", "member_profile"}),
+    "system": frozenset({"bot_name", "persona", "memory", "channel", "author", "date", "member_profile"}),
     "persona": frozenset({"bot_name"}),
+    "voice": frozenset({"bot_name"}),
     "profile": frozenset({"bot_name", "member", "messages"}),
 }
 

@@ -9,16 +9,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 from agent.cadence import Cadence
+from agent.errors import ConfigError
 from agent.ids import stable_id
+from agent.memory.chroma import open_chroma
 from agent.memory.db import create_engine, upgrade
-from agent.memory.embeddings import Embedder, LocalE5Embedder
-from agent.memory.persona import PersonaStore, open_chroma
+from agent.memory.embeddings import Embedder, LocalE5Embedder, OpenAIEmbedder
+from agent.memory.knowledge import MemoryStore
+from agent.memory.persona_files import PersonaCard
+from agent.memory.personas import DEFAULT_PERSONA, PersonaCatalog
 from agent.memory.record import Record
 from agent.models.config import load_models_config
 from agent.models.cooldowns import CooldownStore
@@ -27,10 +32,10 @@ from agent.models.router import Router
 from agent.profiles import ProfileRefresher
 from agent.prompts import PromptLibrary
 from agent.settings import Settings, cached_settings
+from agent.voice.stt import Transcriber
+from agent.voice.tts import Speaker
 
 log = logging.getLogger(__name__)
-
-DEFAULT_PERSONA = "observer"
 
 
 @dataclass
@@ -39,12 +44,15 @@ class Services:
     record: Record
     registry: ModelRegistry
     prompts: PromptLibrary
-    persona: PersonaStore
+    memory: MemoryStore
+    personas: PersonaCatalog
     embedder: Embedder
     bot_user_id: int
     cadence: Cadence
     router: Router
     profiles: ProfileRefresher
+    transcriber: Transcriber
+    speaker: Speaker
 
     async def close(self) -> None:
         await self.profiles.drain()
@@ -69,17 +77,29 @@ def _prepare(settings: Settings) -> tuple[ModelRegistry, PromptLibrary, Any]:
     return registry, prompts, open_chroma(settings.data_dir, settings.chroma_url)
 
 
+def make_embedder(settings: Settings) -> Embedder:
+    if settings.embedding_provider == "local":
+        return LocalE5Embedder()
+    key = os.environ.get(settings.embedding_api_key_env)
+    if settings.embedding_base_url is None and not key:
+        raise ConfigError(
+            f"OBSERVER_EMBEDDING_PROVIDER=openai needs {settings.embedding_api_key_env} set "
+            "(or OBSERVER_EMBEDDING_BASE_URL for a local server)"
+        )
+    return OpenAIEmbedder(settings.embedding_model, settings.embedding_base_url, key)
+
+
 async def build_services(settings: Settings, *, embedder: Embedder | None = None) -> Services:
     """Validate config and prompts, migrate the database, open Chroma, seed the default persona."""
     registry, prompts, client = await asyncio.to_thread(_prepare, settings)
     engine = await asyncio.to_thread(create_engine, settings.resolved_database_url())
     await upgrade(engine)
-    embedder = embedder or LocalE5Embedder()
-    persona = PersonaStore(client, embedder)
+    embedder = embedder or make_embedder(settings)
+    memory = await asyncio.to_thread(MemoryStore, client, embedder)
+    personas = PersonaCatalog(engine)
+    # The default persona is prompts/persona.md, re-read at every start.
     persona_text = await prompts.arender("persona", bot_name=settings.bot_name)
-    added = await asyncio.to_thread(persona.sync, DEFAULT_PERSONA, persona_text)
-    if added:
-        log.info("persona %r: embedded %d new chunks", DEFAULT_PERSONA, added)
+    await personas.save(PersonaCard(DEFAULT_PERSONA, persona_text, source="prompts/persona.md"), "global")
     record = Record(engine)
     router = Router(registry, CooldownStore(engine), record, daily_budget_usd=settings.daily_budget_usd)
     return Services(
@@ -87,12 +107,20 @@ async def build_services(settings: Settings, *, embedder: Embedder | None = None
         record=record,
         registry=registry,
         prompts=prompts,
-        persona=persona,
+        memory=memory,
+        personas=personas,
         embedder=embedder,
         bot_user_id=stable_id("user", settings.bot_name),
         cadence=Cadence(settings.auto_every_n, settings.auto_quiet_seconds),
         router=router,
         profiles=ProfileRefresher(settings.profile_every_n),
+        transcriber=Transcriber(
+            settings.whisper_model,
+            settings.whisper_language,
+            settings.data_dir / "models" / "whisper",
+            settings.whisper_threads,
+        ),
+        speaker=Speaker(settings.piper_voice, settings.piper_voices),
     )
 
 

@@ -38,6 +38,25 @@ class Settings(BaseSettings):
     daily_budget_usd: float | None = Field(default=None, ge=0, description="per guild, per UTC day")
     max_busy_wait_seconds: float = Field(default=120.0, ge=0, le=3600)
     model_retries: int = Field(default=2, ge=0, le=10)
+    # Memory: embeddings (local = bundled multilingual-e5-small; openai = any compatible endpoint)
+    embedding_provider: Literal["local", "openai"] = "local"
+    embedding_model: str = "text-embedding-3-small"
+    embedding_base_url: str | None = None
+    embedding_api_key_env: str = Field(default="OPENAI_API_KEY", description="variable holding the key")
+    retrieval_tokens: int = Field(default=600, ge=0, le=20_000, description="lore, knowledge and guidance per reply")
+    # Voice: speech-to-text (faster-whisper) and text-to-speech (Piper)
+    whisper_model: str | None = Field(
+        default=None, description="size name (small, medium, ...) or a CTranslate2 folder; unset: bundled tiny.en"
+    )
+    whisper_language: str | None = Field(default=None, description="force a language code; unset: detect")
+    whisper_threads: int = Field(default=0, ge=0, le=256)
+    piper_voice: Path | None = Field(default=None, description="a Piper .onnx voice; unset: bundled en_US joe")
+    piper_voices: dict[str, Path] = Field(
+        default_factory=dict, description='voices by language, JSON: {"ja": "/voices/ja.onnx"}'
+    )
+    voice_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    voice_max_seconds: float = Field(default=300.0, ge=1.0)
+    voice_with_text: bool = Field(default=True, description="send the text along with a voice reply")
     # Member profiles: refreshed in the background every N messages from a member (0: never)
     profile_every_n: int = Field(default=20, ge=0, le=10_000)
     # Discord door

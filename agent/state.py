@@ -37,6 +37,13 @@ class State(InputState, total=False):
     decision: Decision
     history: list[ChatLine]
     reply_chain: list[ChatLine]
+    transcript: str
+    spoken_language: str
+    heard_voice: bool
+    voice_reply: dict[str, Any]
+    voice_error: str
+    persona: str
+    persona_text: str
     retrieved: list[Snippet]
     member_profile: str
     profile_temperature: float | None
@@ -58,7 +65,7 @@ class Context:
     """Per-run knobs; Studio shows and edits these. Unset fields fall back to the environment."""
 
     bot_name: str = field(default_factory=lambda: os.environ.get("OBSERVER_BOT_NAME", "Observer"))
-    persona: str = "observer"
+    persona: str | None = None  # unset: the channel's or guild's choice, else the default
     channel_mode: ChannelMode | None = None
     model: str | None = None
     history_limit: int = field(default_factory=lambda: int(os.environ.get("OBSERVER_HISTORY_LIMIT", "20")))

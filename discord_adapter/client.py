@@ -6,12 +6,14 @@ import asyncio
 import contextlib
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 import discord
 from discord import app_commands
 
 from agent.events import Event
+from agent.nodes.speak import wants_voice
 from agent.rules import addresses_bot
 from agent.services import Services, bind
 from agent.state import Context
@@ -20,6 +22,7 @@ from discord_adapter.queues import ChannelQueues, Job
 from discord_adapter.sinks import ReplySink
 from discord_adapter.stream import EditBudget, Sink, StreamRenderer
 from discord_adapter.translate import to_event
+from discord_adapter.voice import LiveSpeech, send_voice_message, voice_client_for
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,7 @@ def intents() -> discord.Intents:
     wanted.guild_messages = True
     wanted.dm_messages = True
     wanted.message_content = True
+    wanted.voice_states = True  # who is in which voice channel, for /join and speaking replies there
     return wanted
 
 
@@ -43,7 +47,7 @@ class ObserverBot(discord.AutoShardedClient):
             # Never @everyone, @here or roles; only the author we reply to is pinged.
             allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=False, replied_user=True),
             chunk_guilds_at_startup=False,
-            member_cache_flags=discord.MemberCacheFlags.none(),
+            member_cache_flags=discord.MemberCacheFlags.from_intents(intents()),
             **options,
         )
         settings = services.settings
@@ -180,6 +184,9 @@ class ObserverBot(discord.AutoShardedClient):
         typing_task: asyncio.Task[None] | None = None
         state: dict[str, Any] = {}
         activity = "thinking"
+        live: LiveSpeech | None = None
+        voice_reply: dict[str, Any] | None = None
+        held: list[str] = []  # text kept back when the operator wants voice replies without text
         self.presence.enter(activity)
         try:
             with bind(self.services):
@@ -193,7 +200,15 @@ class ObserverBot(discord.AutoShardedClient):
                             self.presence.leave(activity)
                             activity = "talking"
                             self.presence.enter(activity)
-                        renderer.feed(chunk["token"])
+                            live = self._live_speech(event, state)
+                        if live is not None:
+                            live.feed(chunk["token"])
+                        if not self.services.settings.voice_with_text and wants_voice(state):  # type: ignore[arg-type]
+                            held.append(chunk["token"])
+                        else:
+                            renderer.feed(chunk["token"])
+                    elif mode == "custom" and isinstance(chunk, dict) and "voice" in chunk:
+                        voice_reply = chunk["voice"]
                     elif mode == "custom" and isinstance(chunk, dict) and "notice" in chunk:
                         renderer.show_notice(chunk["notice"])
                     elif mode == "values" and isinstance(chunk, dict):
@@ -202,6 +217,8 @@ class ObserverBot(discord.AutoShardedClient):
                         if typing_task is None and decision is not None and decision.respond and typing_in is not None:
                             typing_task = asyncio.create_task(self._typing(typing_in, stop_typing))
         finally:
+            if live is not None:
+                live.finish()
             self.presence.leave(activity)
             stop_typing.set()
             if typing_task is not None:
@@ -218,12 +235,33 @@ class ObserverBot(discord.AutoShardedClient):
         error = state.get("error")
         if error:
             self.last_error[event.channel_id] = error
+        if held and voice_reply is None:
+            renderer.feed("".join(held))  # no voice after all (e.g. no voice for the language): send the text
+        if voice_reply is not None and isinstance(sink, ReplySink):
+            await self._deliver_voice(event, voice_reply)
         if renderer.text:
             await renderer.finish(note=f"\n-# (cut short: {error})" if error else "")
         elif error:
             renderer.text = f"Sorry, I couldn't answer that: {error}"
             await renderer.finish()  # replaces a busy notice if one was shown
         return state
+
+    def _live_speech(self, event: Event, state: dict[str, Any]) -> LiveSpeech | None:
+        voice_client = voice_client_for(self, event)
+        if voice_client is None:
+            return None
+        return LiveSpeech(voice_client, self.services.speaker, state.get("spoken_language"))
+
+    async def _deliver_voice(self, event: Event, voice: dict[str, Any]) -> None:
+        path = Path(voice["path"])
+        try:
+            await send_voice_message(
+                self.http, event.channel_id, path, voice["duration_s"], voice["waveform"], event.message_id
+            )
+        except discord.HTTPException as exc:
+            log.warning("voice message for %s not sent: %s", event.message_id, exc)
+        finally:
+            await asyncio.to_thread(path.unlink, True)
 
     @staticmethod
     async def _typing(channel: Any, stop: asyncio.Event) -> None:

@@ -14,8 +14,12 @@ from discord import app_commands
 
 from agent.events import Event
 from agent.ids import new_snowflake
+from agent.memory.guidance import learn
+from agent.memory.personas import DEFAULT_PERSONA
+from discord_adapter.memory_commands import register_memory_commands
+from discord_adapter.replies import reply
 from discord_adapter.sinks import InteractionSink
-from discord_adapter.split import split_message
+from discord_adapter.voice_commands import register_voice_commands
 
 if TYPE_CHECKING:
     from discord_adapter.client import ObserverBot
@@ -57,13 +61,6 @@ def register(bot: ObserverBot) -> None:
     tree = bot.tree
     record = bot.services.record
 
-    async def reply(interaction: discord.Interaction, text: str) -> None:
-        text = split_message(text)[0]
-        if interaction.response.is_done():
-            await interaction.followup.send(text, ephemeral=True)
-        else:
-            await interaction.response.send_message(text, ephemeral=True)
-
     async def channel_event(interaction: discord.Interaction) -> Event:
         event = interaction_event(interaction, "")
         await record.ensure_channel(event)
@@ -94,6 +91,14 @@ def register(bot: ObserverBot) -> None:
         state = "observing silently" if enabled else "back to answering mentions"
         await reply(interaction, f"#{event.channel_name}: {state}.")
 
+    @observer.command(name="voice", description="Answer with voice messages in this channel")
+    @MANAGE
+    async def voice(interaction: discord.Interaction, state: Literal["on", "off"]) -> None:
+        event = await channel_event(interaction)
+        await record.update_channel_settings(event.channel_id, voice=state == "on")
+        said = "with voice messages" if state == "on" else "in text (voice only when someone speaks to me by voice)"
+        await reply(interaction, f"#{event.channel_name}: I'll answer {said}.")
+
     @observer.command(name="status", description="Mode, persona, model, queue and last error here")
     async def status(interaction: discord.Interaction) -> None:
         event = await channel_event(interaction)
@@ -105,7 +110,7 @@ def register(bot: ObserverBot) -> None:
         lines = [
             f"**Observer in #{event.channel_name}**",
             f"mode: {await record.channel_mode(event.channel_id)}",
-            "persona: observer",
+            f"persona: {await bot.services.personas.chosen(event.guild_id, event.channel_id) or DEFAULT_PERSONA}",
             f"model: {pinned + ' (pinned here)' if pinned else registry.default_model} "
             f"(judge: {registry.judge_model}; available: {', '.join(registry.names)})",
             f"cooling down: {resting}",
@@ -256,7 +261,8 @@ def register(bot: ObserverBot) -> None:
     async def feedback(interaction: discord.Interaction, text: app_commands.Range[str, 1, 2000]) -> None:
         channel_id = interaction.channel_id or interaction.user.id
         about = await record.last_bot_reply(channel_id, interaction.user.id)
-        await record.add_feedback(
+        await learn(
+            bot.services,
             kind="feedback",
             user_id=interaction.user.id,
             text=text,
@@ -277,7 +283,8 @@ def register(bot: ObserverBot) -> None:
         if not await record.is_bot_message(message_id):
             await reply(interaction, "That is not one of my answers that I remember; copy the link of my message.")
             return
-        await record.add_feedback(
+        await learn(
+            bot.services,
             kind="correction",
             user_id=interaction.user.id,
             text=text,
@@ -286,6 +293,9 @@ def register(bot: ObserverBot) -> None:
             channel_id=interaction.channel_id,
         )
         await reply(interaction, "Thanks, I'll keep that correction in mind.")
+
+    register_memory_commands(bot)
+    register_voice_commands(bot)
 
     @tree.error
     async def on_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:

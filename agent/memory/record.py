@@ -300,6 +300,27 @@ class Record:
                 .values(content=text, edited_at=at or datetime.now(UTC))
             )
 
+    async def store_transcript(self, message_id: int, transcript: str) -> None:
+        """Keep what a voice message said with the message: its text, and on its audio attachment."""
+        await self.flush()
+        async with self.engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    select(_messages.c.content, _messages.c.attachments).where(_messages.c.id == message_id)
+                )
+            ).first()
+            if row is None:
+                return
+            attachments = [dict(a) for a in row.attachments or []]
+            for attachment in attachments:
+                if attachment.get("is_voice") or str(attachment.get("content_type") or "").startswith("audio/"):
+                    attachment["transcript"] = transcript
+                    break
+            content = f"{row.content}\n{transcript}" if row.content else transcript
+            await conn.execute(
+                update(_messages).where(_messages.c.id == message_id).values(content=content, attachments=attachments)
+            )
+
     async def mark_deleted(self, message_id: int, at: datetime | None = None) -> None:
         await self.flush()
         async with self.engine.begin() as conn:
@@ -423,6 +444,13 @@ class Record:
         async with self.engine.connect() as conn:
             value = await conn.scalar(query.order_by(_messages.c.id.desc()).limit(1))
         return None if value is None else int(value)
+
+    async def answered(self, message_id: int) -> ChatLine | None:
+        """The message a reply answers (the one it points at), if stored."""
+        await self.flush()
+        async with self.engine.connect() as conn:
+            reply_to = await conn.scalar(select(_messages.c.reply_to_id).where(_messages.c.id == message_id))
+        return None if reply_to is None else await self.message(int(reply_to))
 
     async def is_bot_message(self, message_id: int) -> bool:
         await self.flush()

@@ -126,3 +126,24 @@ class MemberProfile(Base):
     temperature: Mapped[float | None] = mapped_column(Float, nullable=True)
     messages_seen: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Persona(Base):
+    """A persona card: who the bot is. Lore and knowledge live in Chroma, keyed by the same name."""
+
+    __tablename__ = "personas"
+    scope: Mapped[str] = mapped_column(String(40), primary_key=True)  # global | guild:<id>
+    name: Mapped[str] = mapped_column(String(48), primary_key=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    style: Mapped[str] = mapped_column(Text, default="")
+    examples: Mapped[list[str]] = mapped_column(JSON, default=list)
+    source: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PersonaChoice(Base):
+    """`/persona use`: which persona speaks in a guild ("guild:<id>") or one channel ("channel:<id>")."""
+
+    __tablename__ = "persona_choices"
+    place: Mapped[str] = mapped_column(String(40), primary_key=True)
+    persona: Mapped[str] = mapped_column(String(48))

@@ -11,10 +11,12 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langgraph.runtime import Runtime
 
 from agent.events import ChatLine, Event
+from agent.memory.recall import render_memory
 from agent.models.calls import stream_answer
 from agent.models.config import ModelSpec
 from agent.models.tokenizers import Counter, counter_for
 from agent.models.tokens import approx_tokens, shorten_middle
+from agent.nodes.speak import wants_voice
 from agent.safety import defuse_mentions
 from agent.services import Services, get_services
 from agent.state import Context, State, Usage, context_of
@@ -114,17 +116,20 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             )
         return update
 
-    persona = "\n".join(s.text for s in state.get("retrieved", [])) or f"{ctx.bot_name} is a helpful member."
+    persona = state.get("persona_text") or f"{ctx.bot_name} is a helpful member."
     system = await services.prompts.arender(
         "system",
         event.guild_id,
         bot_name=ctx.bot_name,
         persona=persona,
+        memory=render_memory(state.get("retrieved", [])),
         channel=event.channel_name or "dm",
         author=event.author_name,
         date=datetime.now(UTC).strftime("%Y-%m-%d"),
         member_profile=state.get("member_profile") or "(nothing yet)",
     )
+    if wants_voice(state):
+        system += "\n\n" + await services.prompts.arender("voice", event.guild_id, bot_name=ctx.bot_name)
     lines = await context_lines(services, state, ctx.history_limit, services.settings.reply_chain_limit)
 
     def build(spec: ModelSpec) -> list[BaseMessage]:

@@ -1,4 +1,5 @@
-"""retrieve: persona (and later memory) snippets nearest to the message. Runs alongside the judge."""
+"""retrieve: who speaks (persona), what it knows that fits (lore, knowledge, guidance) and the
+member's profile. Runs alongside the judge, so its cost hides behind the judge's."""
 
 from __future__ import annotations
 
@@ -8,32 +9,57 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from agent.events import Snippet
+from agent.events import Event
+from agent.memory.knowledge import readable_scopes
+from agent.memory.personas import DEFAULT_PERSONA
+from agent.memory.recall import recall
 from agent.models.tokens import shorten_middle
-from agent.services import get_services
+from agent.services import Services, get_services
 from agent.state import Context, State, context_of
 
-PERSONA_SNIPPETS = 3
+# How many earlier messages are scanned for lore keywords (SillyTavern's "scan depth").
+KEYWORD_SCAN_DEPTH = 3
+
+
+async def persona_for(services: Services, event: Event, requested: str | None, bot_name: str) -> tuple[str, str]:
+    """(name, prompt text): the run's choice, else the channel's, else the guild's, else the default."""
+    scopes = readable_scopes(event.guild_id, event.author_id)
+    name = requested or await services.personas.chosen(event.guild_id, event.channel_id) or DEFAULT_PERSONA
+    if name != DEFAULT_PERSONA:
+        stored = await services.personas.find(name, scopes)
+        if stored is not None:
+            return stored.card.name, stored.card.prompt_text()
+    # The default persona is prompts/persona.md (hot-reloaded, overridable per guild).
+    return DEFAULT_PERSONA, await services.prompts.arender("persona", event.guild_id, bot_name=bot_name)
 
 
 async def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     started = time.perf_counter()
     services = await get_services()
     event = state["event"]
-    query = shorten_middle(event.text or event.describe_attachments(), 200)
-    persona = context_of(runtime).persona
-
-    def embed_and_search() -> tuple[list[Snippet], float]:
-        embed_started = time.perf_counter()
-        vector = services.embedder.embed_query(query)
-        embed_ms = (time.perf_counter() - embed_started) * 1000
-        return services.persona.search_vector(persona, vector, PERSONA_SNIPPETS), embed_ms
-
-    snippets, embed_ms = await asyncio.to_thread(embed_and_search)
+    ctx = context_of(runtime)
+    persona, persona_text = await persona_for(services, event, ctx.persona, ctx.bot_name)
+    recent = await services.record.window(event.channel_id, KEYWORD_SCAN_DEPTH, before_id=event.message_id)
+    recent_text = "\n".join([*(line.text for line in recent), event.text])
+    recalled = await asyncio.to_thread(
+        recall,
+        services.memory,
+        query=shorten_middle(event.text or event.describe_attachments(), 200),
+        recent_text=recent_text,
+        scopes=readable_scopes(event.guild_id, event.author_id),
+        persona=persona,
+        budget_tokens=services.settings.retrieval_tokens,
+    )
     profile = await services.record.profile(event.author_id, event.guild_id)
     return {
-        "retrieved": snippets,
+        "persona": persona,
+        "persona_text": persona_text,
+        "retrieved": recalled.snippets,
         "member_profile": profile["profile"] if profile else "",
         "profile_temperature": profile["temperature"] if profile else None,
-        "timings": {"retrieve_ms": (time.perf_counter() - started) * 1000, "embed_ms": embed_ms},
+        "timings": {
+            "retrieve_ms": (time.perf_counter() - started) * 1000,
+            "embed_ms": recalled.embed_ms,
+            "search_ms": recalled.search_ms,
+        },
     }

@@ -69,6 +69,8 @@ class Request:
 
 class FakeDiscord:
     def __init__(self, *, message_limit: tuple[int, float] = (5, 5.0)) -> None:
+        self.files: dict[str, bytes] = {}
+        self.file_downloads: list[str] = []
         self.app_id = snowflake()
         self.bot = {
             "id": self.app_id,
@@ -207,6 +209,7 @@ class FakeDiscord:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get("/gateway", self._gateway)
         app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
+        app.router.add_get("/attachments/{id}/{filename}", self._attachment)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -298,6 +301,28 @@ class FakeDiscord:
         self.identified.clear()
         if self._ws is not None:
             await self._ws.close(code=4000, message=b"fake gateway restart")
+
+    # ----- files members attach (served like Discord's CDN) -----
+    def attachment(self, filename: str, data: bytes, content_type: str = "audio/ogg", **extra: Any) -> dict[str, Any]:
+        """An attachment payload whose URL serves `data` from this server (extra: duration_secs, waveform)."""
+        attachment_id = snowflake()
+        self.files[attachment_id] = data
+        return {
+            "id": attachment_id,
+            "filename": filename,
+            "size": len(data),
+            "url": f"{self.base}/attachments/{attachment_id}/{filename}",
+            "proxy_url": f"{self.base}/attachments/{attachment_id}/{filename}",
+            "content_type": content_type,
+            **extra,
+        }
+
+    async def _attachment(self, request: web.Request) -> web.Response:
+        self.file_downloads.append(request.match_info["id"])
+        data = self.files.get(request.match_info["id"])
+        if data is None:
+            return web.Response(status=404)
+        return web.Response(body=data, content_type="application/octet-stream")
 
     # ----- what members do -----
     def message_payload(self, channel_id: str, author: dict[str, Any], content: str, **extra: Any) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,14 @@ class Cut:
     text: str
 
 
+def _bag_of_words(text: str, dims: int = 64) -> list[float]:
+    vec = [0.0] * dims
+    for word in text.lower().split():
+        vec[zlib.crc32(word.strip(".,!?").encode()) % dims] += 1.0
+    norm = sum(v * v for v in vec) ** 0.5 or 1.0
+    return [v / norm for v in vec]
+
+
 @dataclass
 class FakeOpenAI:
     default_reply: str = "Hello from the fake model. Nice to meet you!"
@@ -55,6 +64,7 @@ class FakeOpenAI:
     # Optional: decide the answer from the request itself (checked when the script is empty).
     responder: Any = None
     requests: list[dict[str, Any]] = field(default_factory=list)
+    embedding_requests: list[dict[str, Any]] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     base_url: str = ""
 
@@ -68,6 +78,7 @@ class FakeOpenAI:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_get("/v1/models", self._models)
+        app.router.add_post("/v1/embeddings", self._embeddings)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -79,6 +90,21 @@ class FakeOpenAI:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+    async def _embeddings(self, request: web.Request) -> web.Response:
+        """Hashed bag-of-words vectors (64-dim): texts sharing words land near each other."""
+        body = await request.json()
+        self.embedding_requests.append(body)
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        data = [{"object": "embedding", "index": i, "embedding": _bag_of_words(str(t))} for i, t in enumerate(inputs)]
+        return web.json_response(
+            {
+                "object": "list",
+                "data": data,
+                "model": body.get("model"),
+                "usage": {"prompt_tokens": 1, "total_tokens": 1},
+            }
+        )
 
     async def _models(self, _request: web.Request) -> web.Response:
         return web.json_response({"object": "list", "data": [{"id": "fake-model", "object": "model"}]})

@@ -49,7 +49,7 @@ async def test_once_not_addressed_and_verbose(tmp_path: Path, fake_openai: FakeO
     assert code == 0 and out.strip() == "(no reply: not addressed, judge skipped)"
     code, out, _ = await observer(tmp_path, "chat", "--once", "@Observer hi", "--verbose")
     assert code == 0
-    assert "decision: respond=True" in out and "model: chat" in out and "retrieved [" in out
+    assert "decision: respond=True" in out and "model: chat" in out and "persona: observer" in out
     assert "tokens: in=" in out and "timings:" in out
 
 

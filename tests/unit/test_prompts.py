@@ -25,6 +25,7 @@ def system_values(**over: str) -> dict[str, str]:
         "author": "alice",
         "date": "2026-01-01",
         "member_profile": "likes tea",
+        "memory": "- the ferry leaves at 8",
     }
     values.update(over)
     return values
@@ -67,7 +68,9 @@ def test_edit_takes_effect_without_restart_and_unchanged_files_are_not_reread(pr
         assert lib.render("system", **system_values()) == first
     assert lib.reads == reads, "unchanged prompt files must not be read again"
     path = prompts_dir / "system.md"
-    path.write_text("You are {bot_name} in #{channel} with {author} on {date}. Be brief. {persona} {member_profile}")
+    path.write_text(
+        "You are {bot_name} in #{channel} with {author} on {date}. Be brief. {persona} {memory} {member_profile}"
+    )
     os.utime(path, ns=(path.stat().st_mtime_ns + 10**9, path.stat().st_mtime_ns + 10**9))
     assert lib.render("system", **system_values()).startswith("You are Observer in #general with alice")
     assert lib.reads == reads + 1

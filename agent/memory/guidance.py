@@ -1,0 +1,54 @@
+"""Learning from `/correct` and `/feedback`: each is stored in the record and embedded by the
+situation it is about (the member's question), so a similar question later retrieves it."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from agent.memory.knowledge import Entry
+
+if TYPE_CHECKING:
+    from agent.services import Services
+
+
+def guidance_scope(guild_id: int | None, user_id: int) -> str:
+    """Guidance given in a guild serves that guild; given in a DM, only that member."""
+    return f"guild:{guild_id}" if guild_id is not None else f"user:{user_id}"
+
+
+async def learn(
+    services: Services,
+    *,
+    kind: str,
+    user_id: int,
+    text: str,
+    message_id: int | None,
+    guild_id: int | None,
+    channel_id: int | None,
+) -> int:
+    """Store the feedback first (never lost), then embed it as guidance. Returns the record's id."""
+    row_id = await services.record.add_feedback(
+        kind=kind, user_id=user_id, text=text, message_id=message_id, guild_id=guild_id, channel_id=channel_id
+    )
+    if message_id is None:
+        return row_id
+    question = await services.record.answered(message_id)
+    answer = await services.record.message(message_id)
+    situation = question.text if question and question.text else (answer.text if answer else "")
+    if not situation:
+        return row_id
+    if kind == "correction":
+        said = f"When asked “{situation}”, the right answer is: {text}"
+    else:
+        said = f"About an answer to “{situation}”, a member said: {text}"
+    entry = Entry(
+        kind="guidance",
+        scope=guidance_scope(guild_id, user_id),
+        persona="",
+        source=f"{kind}:{row_id}",
+        text=said,
+        embed_text=situation,
+    )
+    await asyncio.to_thread(services.memory.add, [entry])
+    return row_id

@@ -1,0 +1,126 @@
+"""`observer persona ingest` and `/persona add`: files in, persona cards and embedded chunks out.
+
+Every file is parsed before anything is written, so a malformed file stops the whole ingest with
+an error naming it and the field, and leaves the store as it was. The sync is by content hash:
+the same files twice add nothing, an edited entry replaces the old one, a removed one disappears.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agent.memory.knowledge import Entry, MemoryStore, Progress
+from agent.memory.persona_files import (
+    KnowledgeDoc,
+    PersonaCard,
+    PersonaFileError,
+    collect_files,
+    read_persona_or_knowledge,
+)
+from agent.memory.personas import PersonaCatalog
+
+
+@dataclass
+class IngestReport:
+    files: int = 0
+    personas: list[str] = field(default_factory=list)
+    documents: int = 0
+    chunks: int = 0
+    added: int = 0
+    removed: int = 0
+    kept: int = 0
+
+    def summary(self) -> str:
+        who = ", ".join(self.personas) or "none"
+        return (
+            f"{self.files} files: personas {who}; {self.documents} documents; "
+            f"{self.chunks} chunks ({self.added} new, {self.kept} unchanged, {self.removed} removed)"
+        )
+
+
+def card_entries(card: PersonaCard, scope: str, source: str) -> list[Entry]:
+    return [
+        Entry("lore", scope, card.name, source, lore.text, tuple(sorted({k.lower() for k in lore.keywords})))
+        for lore in card.lore
+    ]
+
+
+def doc_entries(doc: KnowledgeDoc, scope: str, persona: str, source: str) -> list[Entry]:
+    return [Entry("knowledge", scope, persona, source, chunk) for chunk in doc.chunks]
+
+
+def _parse(path: Path) -> list[PersonaCard | KnowledgeDoc]:
+    return [read_persona_or_knowledge(p) for p in collect_files(path)]
+
+
+async def ingest_path(
+    catalog: PersonaCatalog,
+    memory: MemoryStore,
+    path: Path,
+    *,
+    scope: str = "global",
+    persona: str | None = None,
+    label: str | None = None,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Sync a file or folder into `scope`. Knowledge attaches to `persona`, else to the folder's only
+    persona, else to every persona in the scope. `label` names the source instead of its path
+    (uploads from Discord, whose temporary path means nothing)."""
+    path = await asyncio.to_thread(path.resolve)
+    try:
+        parsed = await asyncio.to_thread(_parse, path)
+    except PersonaFileError as exc:
+        if label:
+            raise PersonaFileError(str(exc).replace(str(path), label)) from None
+        raise
+    cards = [p for p in parsed if isinstance(p, PersonaCard)]
+    docs = [p for p in parsed if isinstance(p, KnowledgeDoc)]
+    seen: dict[str, str] = {}
+    for card in cards:
+        if card.name.lower() in seen:
+            raise PersonaFileError(
+                f"{card.source}: name: {card.name!r} is already defined in {seen[card.name.lower()]}"
+            )
+        seen[card.name.lower()] = card.source
+    target = persona if persona is not None else (cards[0].name if len(cards) == 1 else "")
+    if persona is not None and persona.lower() not in seen and await catalog.find(persona, ["global", scope]) is None:
+        raise PersonaFileError(f"--persona: no persona named {persona!r}; ingest its file first or leave it out")
+
+    def source_of(original: str) -> str:
+        return label if label else original
+
+    entries: list[Entry] = []
+    for card in cards:
+        entries.extend(card_entries(card, scope, source_of(card.source)))
+    for doc in docs:
+        entries.extend(doc_entries(doc, scope, target, source_of(doc.source)))
+    owns = _owner(path, label)
+    result = await asyncio.to_thread(memory.sync, entries, scope=scope, owns=owns, progress=progress)
+    for card in cards:
+        card.source = source_of(card.source)
+        await catalog.save(card, scope)
+    gone = [p.card.name for p in await catalog.listing([scope]) if owns(p.card.source) and p.card.name.lower() not in seen]
+    await catalog.remove(scope, gone)
+    return IngestReport(
+        files=len(parsed),
+        personas=[c.name for c in cards],
+        documents=len(docs),
+        chunks=len(entries),
+        added=result.added,
+        removed=result.removed,
+        kept=result.kept,
+    )
+
+
+def _owner(path: Path, label: str | None) -> Callable[[str], bool]:
+    """Which stored sources this ingest speaks for: the file itself, or everything under the folder."""
+    if label:
+        return lambda source: source == label
+    if path.is_dir():
+        prefix = str(path) + os.sep
+        return lambda source: source.startswith(prefix)
+    return lambda source: source == str(path)

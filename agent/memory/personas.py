@@ -1,0 +1,112 @@
+"""Persona cards in the record, and which one speaks in each guild or channel."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Table, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from agent.memory.persona_files import PersonaCard
+from agent.memory.tables import Persona, PersonaChoice
+
+_personas: Table = Persona.__table__  # type: ignore[assignment]
+_choices: Table = PersonaChoice.__table__  # type: ignore[assignment]
+CACHE_SECONDS = 5.0
+DEFAULT_PERSONA = "observer"  # prompts/persona.md
+
+
+@dataclass(frozen=True)
+class StoredPersona:
+    scope: str
+    card: PersonaCard
+
+
+class PersonaCatalog:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._dialect = engine.dialect.name
+        self._cache: dict[tuple[str, ...], tuple[float, Any]] = {}
+
+    def _upsert(self, table: Table, values: dict[str, Any], keys: list[str]) -> Any:
+        insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+        stmt = insert(table).values(**values)
+        update = {c: stmt.excluded[c] for c in values if c not in keys}
+        return stmt.on_conflict_do_update(index_elements=keys, set_=update)
+
+    async def save(self, card: PersonaCard, scope: str) -> None:
+        values = {
+            "scope": scope,
+            "name": card.name,
+            "description": card.description,
+            "style": card.style,
+            "examples": card.examples,
+            "source": card.source,
+            "updated_at": datetime.now(UTC),
+        }
+        async with self.engine.begin() as conn:
+            await conn.execute(self._upsert(_personas, values, ["scope", "name"]))
+        self._cache.clear()
+
+    async def remove(self, scope: str, names: list[str]) -> None:
+        if not names:
+            return
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(_personas).where(_personas.c.scope == scope, _personas.c.name.in_(names)))
+        self._cache.clear()
+
+    async def listing(self, scopes: list[str]) -> list[StoredPersona]:
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(select(_personas).where(_personas.c.scope.in_(scopes)).order_by(_personas.c.name))
+            ).mappings()
+            return [StoredPersona(r["scope"], self._card(r)) for r in rows]
+
+    @staticmethod
+    def _card(row: Any) -> PersonaCard:
+        return PersonaCard(
+            name=row["name"],
+            description=row["description"],
+            style=row["style"],
+            examples=list(row["examples"] or []),
+            source=row["source"],
+        )
+
+    async def find(self, name: str, scopes: list[str]) -> StoredPersona | None:
+        """The persona by that name in the most specific readable scope (a guild's own beats global)."""
+        key = ("find", name.lower(), *scopes)
+        cached = self._cache.get(key)
+        if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
+            return cached[1]  # type: ignore[no-any-return]
+        found = [p for p in await self.listing(scopes) if p.card.name.lower() == name.lower()]
+        found.sort(key=lambda p: scopes.index(p.scope), reverse=True)
+        result = found[0] if found else None
+        self._cache[key] = (time.monotonic(), result)
+        return result
+
+    async def choose(self, place: str, persona: str | None) -> None:
+        """Set (or with None, clear) the persona for "guild:<id>" or "channel:<id>"."""
+        async with self.engine.begin() as conn:
+            if persona is None:
+                await conn.execute(delete(_choices).where(_choices.c.place == place))
+            else:
+                await conn.execute(self._upsert(_choices, {"place": place, "persona": persona}, ["place"]))
+        self._cache.clear()
+
+    async def chosen(self, guild_id: int | None, channel_id: int) -> str | None:
+        """The channel's choice, else the guild's, else None."""
+        key = ("chosen", str(guild_id), str(channel_id))
+        cached = self._cache.get(key)
+        if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
+            return cached[1]  # type: ignore[no-any-return]
+        places = [f"channel:{channel_id}"] + ([f"guild:{guild_id}"] if guild_id is not None else [])
+        async with self.engine.connect() as conn:
+            found = await conn.execute(select(_choices.c.place, _choices.c.persona).where(_choices.c.place.in_(places)))
+            rows: dict[str, str] = {str(p): str(n) for p, n in found.all()}
+        result = next((rows[p] for p in places if p in rows), None)
+        self._cache[key] = (time.monotonic(), result)
+        return result

@@ -1,0 +1,85 @@
+"""What one reply gets to know: keyword lore, nearest lore and knowledge, and past corrections,
+chosen under a token budget. Used by the retrieve node and by `observer persona search`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from agent.events import Snippet
+from agent.memory.knowledge import MemoryStore
+from agent.models.tokens import approx_tokens
+
+NEAREST = 8
+MAX_SNIPPETS = 6
+# Guidance is only worth quoting for a really similar situation. With the bundled, centred e5
+# embeddings a paraphrase scores about 0.7, the same question in another language 0.4, an
+# unrelated one under 0.2.
+GUIDANCE_MIN_SCORE = 0.35
+
+
+@dataclass
+class Recalled:
+    snippets: list[Snippet]
+    candidates: list[Snippet]  # everything considered, with scores (for `persona search`)
+    embed_ms: float
+    search_ms: float
+
+
+def choose(keyword_hits: Sequence[Snippet], nearest: Sequence[Snippet], budget_tokens: int) -> list[Snippet]:
+    """Keyword lore first (the members named it), then by similarity; each text once, all within budget."""
+    picked: list[Snippet] = []
+    seen: set[str] = set()
+    used = 0
+    ranked = list(keyword_hits) + sorted(
+        (s for s in nearest if s.kind != "guidance" or s.score >= GUIDANCE_MIN_SCORE),
+        key=lambda s: s.score,
+        reverse=True,
+    )
+    for snippet in ranked:
+        if snippet.text in seen or len(picked) >= MAX_SNIPPETS:
+            continue
+        cost = approx_tokens(snippet.text)
+        if used + cost > budget_tokens:
+            continue
+        picked.append(snippet)
+        seen.add(snippet.text)
+        used += cost
+    return picked
+
+
+def recall(
+    memory: MemoryStore,
+    *,
+    query: str,
+    recent_text: str,
+    scopes: Sequence[str],
+    persona: str,
+    budget_tokens: int,
+    k: int = NEAREST,
+) -> Recalled:
+    """Blocking (embedding and Chroma): call from a worker thread."""
+    started = time.perf_counter()
+    vector = memory.embedder.embed_query(query)
+    embedded = time.perf_counter()
+    nearest = memory.search(vector, scopes, persona, k)
+    keyword_hits = memory.keyword_lore(scopes, persona, recent_text)
+    done = time.perf_counter()
+    return Recalled(
+        snippets=choose(keyword_hits, nearest, budget_tokens),
+        candidates=keyword_hits + nearest,
+        embed_ms=(embedded - started) * 1000,
+        search_ms=(done - embedded) * 1000,
+    )
+
+
+def render_memory(snippets: Sequence[Snippet]) -> str:
+    """The {memory} block of the system prompt."""
+    lines = []
+    for s in snippets:
+        if s.kind == "guidance":
+            lines.append(f"- Learned from a member's correction: {s.text}")
+        else:
+            lines.append(f"- {s.text}")
+    return "\n".join(lines) or "(nothing relevant)"

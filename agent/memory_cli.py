@@ -1,0 +1,115 @@
+"""`observer persona …` and `observer dataset …`: the same code the slash commands use."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from agent.errors import ConfigError
+from agent.memory.personas import DEFAULT_PERSONA
+from agent.settings import Settings
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    persona = sub.add_parser("persona", help="persona files, lore and knowledge documents")
+    ps = persona.add_subparsers(dest="persona_command", required=True)
+    ingest = ps.add_parser("ingest", help="sync a persona file, card, document or folder into memory")
+    ingest.add_argument("path", type=Path, help=".toml .md .json .png persona files; .md .txt .pdf documents")
+    ingest.add_argument("--guild", type=int, help="only for this guild (default: every guild and DMs)")
+    ingest.add_argument("--persona", help="attach documents to this persona (default: the folder's only persona)")
+    search = ps.add_parser("search", help="show what a message would retrieve, with scores")
+    search.add_argument("query")
+    search.add_argument("--guild", type=int, help="as if asked in this guild (default: a DM)")
+    search.add_argument("--persona", default=DEFAULT_PERSONA)
+    listing = ps.add_parser("list", help="the personas you can use")
+    listing.add_argument("--guild", type=int)
+    dataset = sub.add_parser("dataset", help="export conversations for fine-tuning")
+    ds = dataset.add_subparsers(dest="dataset_command", required=True)
+    export = ds.add_parser("export", help="OpenAI fine-tuning chat JSONL, corrections applied")
+    export.add_argument("--out", type=Path, required=True, help="the .jsonl file to write")
+    export.add_argument("--guild", type=int, help="only this guild's conversations")
+
+
+class ProgressBar:
+    """One line on stderr, redrawn in place; silent when stderr is not a terminal except at the end."""
+
+    def __init__(self, out: TextIO = sys.stderr) -> None:
+        self.out = out
+        self.tty = out.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.tty or done == total:
+            width = 30
+            filled = width * done // max(total, 1)
+            end = "\n" if done == total else ""
+            self.out.write(f"\rembedding [{'#' * filled}{'.' * (width - filled)}] {done}/{total} chunks{end}")
+            self.out.flush()
+
+
+async def persona_command(settings: Settings, args: argparse.Namespace) -> int:
+    from agent.memory.ingest import ingest_path
+    from agent.memory.knowledge import readable_scopes, scope_of
+    from agent.memory.recall import recall
+    from agent.services import build_services
+
+    services = await build_services(settings)
+    try:
+        if args.persona_command == "ingest":
+            report = await ingest_path(
+                services.personas,
+                services.memory,
+                args.path,
+                scope=scope_of(args.guild),
+                persona=args.persona,
+                progress=ProgressBar(),
+            )
+            print(report.summary())
+        elif args.persona_command == "list":
+            for stored in await services.personas.listing(readable_scopes(args.guild, None)):
+                first = stored.card.description.strip().splitlines()[0][:80] if stored.card.description else ""
+                print(f"{stored.card.name}  [{stored.scope}]  {first}")
+        elif args.persona_command == "search":
+            scopes = readable_scopes(args.guild, None)
+            found = await asyncio.to_thread(
+                recall,
+                services.memory,
+                query=args.query,
+                recent_text=args.query,
+                scopes=scopes,
+                persona=args.persona,
+                budget_tokens=settings.retrieval_tokens,
+            )
+            chosen = {s.text for s in found.snippets}
+            print(
+                f"persona {args.persona}, scopes {', '.join(scopes)}; "
+                f"embed {found.embed_ms:.1f} ms, search {found.search_ms:.1f} ms"
+            )
+            for s in found.candidates:
+                mark = "*" if s.text in chosen else " "
+                how = "keyword" if s.id.startswith("kw:") else f"{s.score:.3f}"
+                print(f"{mark} {how:>7}  {s.kind:<9} {s.source.rsplit('/', 1)[-1]}: {s.text[:100]!r}")
+            print("(* = goes into the reply's prompt, within the token budget)")
+        return 0
+    finally:
+        await services.close()
+
+
+async def dataset_command(settings: Settings, args: argparse.Namespace) -> int:
+    if args.out.suffix != ".jsonl":
+        raise ConfigError(f"--out: {args.out} should end in .jsonl")
+    from agent.memory.export import export_conversations
+    from agent.services import build_services
+
+    services = await build_services(settings)
+    try:
+        lines = await export_conversations(services.record, settings.bot_name, args.guild)
+    finally:
+        await services.close()
+    tmp = args.out.with_suffix(".jsonl.tmp")
+    tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    tmp.replace(args.out)
+    print(f"wrote {len(lines)} conversations to {args.out}")
+    return 0

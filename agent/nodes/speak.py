@@ -1,0 +1,78 @@
+"""speak: the reply as a voice message (Ogg/Opus, 48 kHz mono, with duration and waveform), when
+the member spoke by voice, asked to hear the answer, or the channel is in voice mode."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from agent.services import get_services
+from agent.state import Context, State
+from agent.voice.audio import encode_voice_message
+from agent.voice.tts import NoVoiceForLanguage
+
+log = logging.getLogger(__name__)
+
+# "say it", "read it out loud", "voice message", 声で, 読み上げ, голосом, por voz, em áudio...
+_ASKS_FOR_VOICE = re.compile(
+    r"\b(say it|out loud|aloud|voice (message|note|reply)|speak|read (it|this) (to me|out))\b"
+    r"|声で|読み上げ|音声で|голосом|вслух|por voz|em áudio|em voz alta",
+    re.IGNORECASE,
+)
+
+
+def wants_voice(state: State) -> bool:
+    decision = state.get("decision")
+    event = state.get("event")
+    return bool(
+        (decision is not None and decision.voice)
+        or state.get("heard_voice")
+        or (state.get("channel_settings") or {}).get("voice")
+        or (event is not None and _ASKS_FOR_VOICE.search(event.text or ""))
+    )
+
+
+def speakable(text: str) -> str:
+    """What a voice should read: no Markdown marks, links, custom emoji or code."""
+    text = re.sub(r"```.*?```", " ", text, flags=re.DOTALL)
+    text = re.sub(r"<a?:\w+:\d+>", " ", text)
+    text = re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", text)
+    text = re.sub(r"https?://\S+", " ", text)
+    text = re.sub(r"^-# .*$", " ", text, flags=re.MULTILINE)
+    text = re.sub(r"[*_`~>#|]+", "", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+async def speak(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    started = time.perf_counter()
+    services = await get_services()
+    text = speakable(state.get("reply") or "")
+    if not text or state.get("error"):
+        return {}
+    event = state["event"]
+    try:
+        speech = await asyncio.to_thread(services.speaker.synthesize, text, state.get("spoken_language"))
+    except NoVoiceForLanguage as exc:
+        log.info("no voice reply for message %s: %s", event.message_id, exc)
+        return {"voice_error": str(exc)}
+    clip = await asyncio.to_thread(encode_voice_message, speech.samples, speech.rate)
+    name = f"{state.get('reply_message_id') or event.message_id}.ogg"
+    folder = services.settings.data_dir / "voice"
+    path = folder / name
+
+    def write() -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = Path(f"{path}.tmp")
+        tmp.write_bytes(clip.data)
+        tmp.replace(path)
+
+    await asyncio.to_thread(write)
+    voice = {"path": str(path), "duration_s": clip.duration_s, "waveform": clip.waveform, "language": speech.language}
+    runtime.stream_writer({"voice": voice})
+    return {"voice_reply": voice, "timings": {"speak_ms": (time.perf_counter() - started) * 1000}}

@@ -1,0 +1,1 @@
+"""Speech: decoding and encoding audio, speech-to-text (faster-whisper), text-to-speech (Piper)."""

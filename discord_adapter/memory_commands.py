@@ -1,0 +1,123 @@
+"""/persona and /dataset: personas and knowledge documents uploaded as attachments (Manage Server)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import discord
+from discord import app_commands
+
+from agent.memory.ingest import ingest_path
+from agent.memory.knowledge import readable_scopes, scope_of
+from agent.memory.persona_files import KNOWLEDGE_SUFFIXES, PERSONA_SUFFIXES, PersonaFileError
+from agent.memory.personas import DEFAULT_PERSONA
+from discord_adapter.replies import reply
+
+if TYPE_CHECKING:
+    from discord_adapter.client import ObserverBot
+
+MAX_UPLOAD_BYTES = 8 * 1024 * 1024
+MANAGE = app_commands.checks.has_permissions(manage_guild=True)
+
+
+def safe_filename(name: str) -> str:
+    """Only the base name, only harmless characters: an upload never picks a path."""
+    base = Path(name.replace("\\", "/")).name
+    cleaned = re.sub(r"[^\w.\-]", "_", base).lstrip(".")
+    return cleaned[:100] or "upload"
+
+
+def register_memory_commands(bot: ObserverBot) -> None:
+    services = bot.services
+    persona_group = app_commands.Group(name="persona", description="Who Observer is here", guild_only=True)
+    dataset_group = app_commands.Group(name="dataset", description="What Observer knows here", guild_only=True)
+
+    async def ingest_upload(
+        interaction: discord.Interaction, file: discord.Attachment, allowed: set[str], persona: str | None
+    ) -> str:
+        name = safe_filename(file.filename)
+        suffix = Path(name).suffix.lower()
+        if suffix not in allowed:
+            return f"{name}: use one of {', '.join(sorted(allowed))}."
+        if file.size > MAX_UPLOAD_BYTES:
+            return f"{name} is {file.size // 1024} KB; the limit is {MAX_UPLOAD_BYTES // 1024 // 1024} MB."
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        data = await file.read()
+        with tempfile.TemporaryDirectory(prefix="observer-upload-") as tmp:
+            path = Path(tmp) / name
+            path.write_bytes(data)
+            try:
+                report = await ingest_path(
+                    services.personas,
+                    services.memory,
+                    path,
+                    scope=scope_of(interaction.guild_id),
+                    persona=persona,
+                    label=f"discord:{name}",
+                )
+            except PersonaFileError as exc:
+                return f"Nothing was added. {exc}"
+        return f"Added {name}: {report.summary()}."
+
+    @persona_group.command(name="add", description="Add or update a persona (TOML, Markdown, character card JSON/PNG)")
+    @MANAGE
+    async def persona_add(interaction: discord.Interaction, file: discord.Attachment) -> None:
+        await reply(interaction, await ingest_upload(interaction, file, PERSONA_SUFFIXES | {".md"}, None))
+
+    @persona_group.command(name="list", description="Personas available here")
+    async def persona_list(interaction: discord.Interaction) -> None:
+        chosen = await services.personas.chosen(interaction.guild_id, interaction.channel_id or 0) or DEFAULT_PERSONA
+        stored = await services.personas.listing(readable_scopes(interaction.guild_id, None))
+        lines = [
+            f"{'▶' if p.card.name == chosen else '•'} **{p.card.name}**"
+            f"{' (this server)' if p.scope != 'global' else ''}: {p.card.description.strip()[:90]}"
+            for p in stored
+        ]
+        await reply(interaction, "\n".join(lines) or "No personas yet.")
+
+    @persona_group.command(name="use", description="Choose who speaks in this channel or the whole server")
+    @app_commands.describe(name="a persona from /persona list", where="this channel, or the whole server")
+    @MANAGE
+    async def persona_use(
+        interaction: discord.Interaction, name: str, where: Literal["channel", "server"] = "channel"
+    ) -> None:
+        place = f"channel:{interaction.channel_id}" if where == "channel" else f"guild:{interaction.guild_id}"
+        found = await services.personas.find(name, readable_scopes(interaction.guild_id, None))
+        if found is None:
+            await reply(interaction, f"No persona named {name!r} here; see /persona list.")
+            return
+        await services.personas.choose(place, found.card.name)
+        here = "this channel" if where == "channel" else "this server"
+        await reply(interaction, f"{found.card.name} now speaks in {here}.")
+
+    @persona_use.autocomplete("name")
+    async def persona_names(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        stored = await services.personas.listing(readable_scopes(interaction.guild_id, None))
+        names = sorted({p.card.name for p in stored if current.lower() in p.card.name.lower()})
+        return [app_commands.Choice(name=n, value=n) for n in names[:25]]
+
+    @dataset_group.command(name="add", description="Add a document Observer can draw on (Markdown, text, PDF)")
+    @app_commands.describe(persona="only for this persona (default: every persona here)")
+    @MANAGE
+    async def dataset_add(
+        interaction: discord.Interaction, file: discord.Attachment, persona: str | None = None
+    ) -> None:
+        await reply(interaction, await ingest_upload(interaction, file, KNOWLEDGE_SUFFIXES, persona))
+
+    @dataset_group.command(name="list", description="Documents Observer knows in this server")
+    @MANAGE
+    async def dataset_list(interaction: discord.Interaction) -> None:
+        where = {"$and": [{"scope": scope_of(interaction.guild_id)}, {"kind": "knowledge"}]}
+        counts: dict[str, int] = {}
+        for _text, meta in await asyncio.to_thread(services.memory.entries, where):
+            source = str(meta.get("source", "")).removeprefix("discord:")
+            counts[source] = counts.get(source, 0) + 1
+        lines = [f"• {source}: {n} chunks" for source, n in sorted(counts.items())]
+        await reply(interaction, "\n".join(lines) or "No documents yet; add one with /dataset add.")
+
+    bot.tree.add_command(persona_group)
+    bot.tree.add_command(dataset_group)
