@@ -18,6 +18,8 @@ from agent.logs import setup_logging
 from agent.memory_cli import add_parsers as add_memory_parsers
 from agent.memory_cli import dataset_command, persona_command
 from agent.settings import Settings, load_settings
+from agent.voice_cli import add_parsers as add_voice_parsers
+from agent.voice_cli import voice_command
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--mode", default="auto", choices=["mentions", "auto"], help="channel mode (default: auto)")
     rp.add_argument("--cadence", action="store_true", help="apply the auto-mode cadence (default: judge every message)")
     add_memory_parsers(sub)
+    add_voice_parsers(sub)
     db = sub.add_parser("db", help="database upkeep")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations (also done at every start)")
@@ -122,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
             "replay": _replay,
             "persona": persona_command,
             "dataset": dataset_command,
+            "voice": voice_command,
         }
         return run_async(handlers[command](settings, args))
     except ConfigError as exc:

@@ -117,6 +117,9 @@ class ConsoleSession:
                     self.out.flush()
                 elif mode == "custom" and isinstance(chunk, dict) and "notice" in chunk:
                     print(f"({chunk['notice']})", file=self.out, flush=True)
+                elif mode == "custom" and isinstance(chunk, dict) and "voice" in chunk:
+                    voice = chunk["voice"]
+                    self.out.write(f"\n(voice reply, {voice['duration_s']:.1f} s: {voice['path']})")
                 elif mode == "values" and isinstance(chunk, dict):
                     outcome.state = dict(chunk)
         state = outcome.state

@@ -125,7 +125,8 @@ async def run_graph(event: Event, context: Context | None = None) -> tuple[list[
         {"event": event}, context=context or Context(), stream_mode=["custom", "values"]
     ):
         if mode == "custom":
-            tokens.append(chunk["token"])
+            if "token" in chunk:
+                tokens.append(chunk["token"])
         else:
             final = dict(chunk)
     return tokens, final

@@ -103,7 +103,8 @@ async def ingest_path(
     for card in cards:
         card.source = source_of(card.source)
         await catalog.save(card, scope)
-    gone = [p.card.name for p in await catalog.listing([scope]) if owns(p.card.source) and p.card.name.lower() not in seen]
+    stored = await catalog.listing([scope])
+    gone = [p.card.name for p in stored if owns(p.card.source) and p.card.name.lower() not in seen]
     await catalog.remove(scope, gone)
     return IngestReport(
         files=len(parsed),

@@ -92,7 +92,9 @@ async def test_langgraph_dev_runs_the_reply_graph_offline(tmp_path: Path, fake_o
         assert "".join(tokens) == "Hello Studio, nice to meet you." and len(tokens) > 3
         assert final["reply"] == "Hello Studio, nice to meet you."
         assert final["decision"]["respond"] is True and final["decision"]["reason"] == "mentioned"
-        assert final["model"] == "chat" and final["persona"] == "observer", "judge, model choice and persona are visible"
+        assert final["model"] == "chat" and final["persona"] == "observer", (
+            "judge, model choice and persona are visible"
+        )
         assert final["event"]["author_name"] == "erin" and final["event"]["channel_name"] == "lab"
 
         # The run's context is editable from Studio: here, the channel's mode.

@@ -4,11 +4,13 @@ real multilingual embeddings; the reply graph against the fake OpenAI-compatible
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 
+from agent.memory.export import export_conversations
 from agent.memory.guidance import learn
 from agent.memory.ingest import ingest_path
 from agent.memory.knowledge import readable_scopes
@@ -151,4 +153,31 @@ async def test_a_correction_is_retrieved_for_a_similar_question_in_the_same_guil
     await run_graph(make_event("@Observer tell me about cats", author="gen", mentions_bot=True))
     assert "10:00" not in fake_openai.chat_requests()[-1]["messages"][0]["content"], (
         "an unrelated question does not get it"
+    )
+
+
+async def test_dataset_export_puts_corrections_in_place_of_replies(services: Services, fake_openai: FakeOpenAI):
+    fake_openai.push(Reply("The shop opens at noon."))
+    ask = make_event("@Observer when does the shop open?", author="hana", mentions_bot=True)
+    _, state = await run_graph(ask)
+    fake_openai.push(Reply("Tea is good."))
+    await run_graph(make_event("@Observer thanks! and 日本茶は？", author="hana", mentions_bot=True))
+    await learn(
+        services,
+        kind="correction",
+        user_id=ask.author_id,
+        text="It opens at 10:00.",
+        message_id=state["reply_message_id"],
+        guild_id=ask.guild_id,
+        channel_id=ask.channel_id,
+    )
+    lines = [json.loads(line) for line in await export_conversations(services.record, "Observer")]
+    assert len(lines) == 2
+    first, second = (line["messages"] for line in lines)
+    assert [m["role"] for m in first] == ["system", "user", "assistant"]
+    assert first[2]["content"] == "It opens at 10:00.", "the correction replaces the original reply"
+    assert [m["role"] for m in second] == ["system", "user", "assistant", "user", "assistant"]
+    assert (
+        second[2]["content"] == "It opens at 10:00."
+        and second[3]["content"] == "hana: @Observer thanks! and 日本茶は？"
     )
