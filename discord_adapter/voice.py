@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -51,8 +52,10 @@ async def send_voice_message(
         allowed_mentions=discord.AllowedMentions.none(),
     )
     assert params.multipart is not None
-    params.payload["attachments"][0].update(duration_secs=duration_s, waveform=waveform)  # type: ignore[index]
-    params.multipart[0]["value"] = utils._to_json(params.payload)
+    # With files, discord.py has already serialised the payload into the first form part.
+    payload = json.loads(params.multipart[0]["value"])
+    payload["attachments"][0].update(duration_secs=duration_s, waveform=waveform)
+    params.multipart[0]["value"] = utils._to_json(payload)
     try:
         return await http.request(  # type: ignore[no-any-return]
             Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id),

@@ -394,6 +394,7 @@ class FakeDiscord:
         *,
         channel: dict[str, Any] | None = None,
         manage_guild: bool = False,
+        attachments: list[dict[str, Any]] | None = None,
     ) -> str:
         """Invoke a slash command as `user`; returns the interaction token."""
         channel = channel or self.general
@@ -402,6 +403,8 @@ class FakeDiscord:
         data: dict[str, Any] = {"id": command["id"], "name": name, "type": 1, "options": options or []}
         if scope != "global":
             data["guild_id"] = self.guild_id
+        if attachments:
+            data["resolved"] = {"attachments": {a["id"]: a for a in attachments}}
         token = "tok" + snowflake()
         member = self.member(user, manage_guild=manage_guild)
         await self.dispatch(
