@@ -111,9 +111,9 @@ def register_memory_commands(bot: ObserverBot) -> None:
     @dataset_group.command(name="list", description="Documents Observer knows in this server")
     @MANAGE
     async def dataset_list(interaction: discord.Interaction) -> None:
-        where = {"$and": [{"scope": scope_of(interaction.guild_id)}, {"kind": "knowledge"}]}
+        where = {"kind": "knowledge"}
         counts: dict[str, int] = {}
-        for _text, meta in await asyncio.to_thread(services.memory.entries, where):
+        for _text, meta in await asyncio.to_thread(services.memory.entries, scope_of(interaction.guild_id), where):
             source = str(meta.get("source", "")).removeprefix("discord:")
             counts[source] = counts.get(source, 0) + 1
         lines = [f"• {source}: {n} chunks" for source, n in sorted(counts.items())]

@@ -1,9 +1,11 @@
-"""What the bot knows, in one Chroma collection: lore, knowledge chunks and learned guidance.
+"""What the bot knows, in Chroma: lore, knowledge chunks and learned guidance.
 
-Every entry carries a scope: "global", "guild:<id>" or "user:<id>" (a member's own, from DMs).
-Searches name the scopes they may read, so one guild never sees another's entries. The collection
-is named after the embedder: switching embedding provider re-embeds into a new collection instead
-of mixing two vector spaces in one.
+Every entry has a scope: "global", "guild:<id>" or "user:<id>" (a member's own, from DMs), and
+each scope is its own collection. A reply searches only the collections it may read, so one guild
+never sees another's entries, and a search costs the same however many other guilds there are
+(a metadata filter over one shared collection made Chroma scan them all: ~170 ms at 100k vectors).
+Collection names carry the embedder: switching embedding provider re-embeds into new collections
+instead of mixing two vector spaces.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
+
+from chromadb.errors import NotFoundError
 
 from agent.events import Snippet
 from agent.memory.embeddings import Embedder
@@ -31,8 +35,12 @@ _SEP = "\x1f"
 Progress = Callable[[int, int], None]
 
 
-def collection_name(embedder: Embedder) -> str:
-    return COLLECTION_PREFIX + hashlib.sha256(embedder.name.encode()).hexdigest()[:12]
+def collection_prefix(embedder: Embedder) -> str:
+    return COLLECTION_PREFIX + hashlib.sha256(embedder.name.encode()).hexdigest()[:12] + "_"
+
+
+def collection_name(embedder: Embedder, scope: str) -> str:
+    return collection_prefix(embedder) + re.sub(r"[^a-zA-Z0-9]", "_", scope)
 
 
 def scope_of(guild_id: int | None) -> str:
@@ -98,21 +106,46 @@ class MemoryStore:
     def __init__(self, client: Any, embedder: Embedder) -> None:
         self._client = client
         self._embedder = embedder
-        self._collection = client.get_or_create_collection(
-            collection_name(embedder),
-            embedding_function=None,
-            metadata={"hnsw:space": "cosine", "embedder": embedder.name},
-        )
-        self._lock = threading.Lock()
+        self._prefix = collection_prefix(embedder)
+        self._collections: dict[str, Any] = {}
+        self._absent: dict[str, float] = {}
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="memory-search")
         self._keyword_cache: dict[str, tuple[float, list[tuple[re.Pattern[str], str, str, str]]]] = {}
         self._migrate_from_other_embedders()
+
+    def _names(self) -> list[str]:
+        return [c if isinstance(c, str) else c.name for c in self._client.list_collections()]
+
+    def _collection(self, scope: str, create: bool = False) -> Any | None:
+        """The scope's collection; None when it has never been written (checked again after a while,
+        since another process may create it)."""
+        found = self._collections.get(scope)
+        if found is not None:
+            return found
+        name = collection_name(self._embedder, scope)
+        if create:
+            found = self._client.get_or_create_collection(
+                name, embedding_function=None, metadata={"hnsw:space": "cosine", "embedder": self._embedder.name}
+            )
+        else:
+            checked = self._absent.get(scope)
+            if checked is not None and time.monotonic() - checked < _KEYWORD_CACHE_SECONDS:
+                return None
+            try:
+                found = self._client.get_collection(name, embedding_function=None)
+            except NotFoundError:
+                self._absent[scope] = time.monotonic()
+                return None
+        self._absent.pop(scope, None)
+        self._collections[scope] = found
+        return found
 
     @property
     def embedder(self) -> Embedder:
         return self._embedder
 
     def count(self) -> int:
-        return int(self._collection.count())
+        return sum(int(self._client.get_collection(n).count()) for n in self._names() if n.startswith(self._prefix))
 
     # ----- writing -----
 
@@ -130,19 +163,29 @@ class MemoryStore:
         unique = {e.id: e for e in entries}
         if not unique:
             return 0
-        present = set(self._collection.get(ids=list(unique), include=[])["ids"])
-        new = [e for i, e in unique.items() if i not in present]
-        if new:
-            vectors = self._embed(new, progress)  # everything embedded before anything is written
-            for start in range(0, len(new), _PAGE):
-                page = new[start : start + _PAGE]
-                self._collection.add(
-                    ids=[e.id for e in page],
-                    documents=[e.text for e in page],
-                    embeddings=vectors[start : start + _PAGE],  # type: ignore[arg-type]
-                    metadatas=[e.metadata() for e in page],  # type: ignore[arg-type]
+        new: list[Entry] = []
+        for scope in sorted({e.scope for e in unique.values()}):
+            ids = [i for i, e in unique.items() if e.scope == scope]
+            collection = self._collection(scope)
+            present = set(collection.get(ids=ids, include=[])["ids"]) if collection is not None else set()
+            new.extend(unique[i] for i in ids if i not in present)
+        if not new:
+            return 0
+        vectors = self._embed(new, progress)  # everything embedded before anything is written
+        for start in range(0, len(new), _PAGE):
+            page = new[start : start + _PAGE]
+            page_vectors = vectors[start : start + _PAGE]
+            for scope in sorted({e.scope for e in page}):
+                rows = [(e, v) for e, v in zip(page, page_vectors, strict=True) if e.scope == scope]
+                target = self._collection(scope, create=True)
+                assert target is not None
+                target.add(
+                    ids=[e.id for e, _ in rows],
+                    documents=[e.text for e, _ in rows],
+                    embeddings=[v for _, v in rows],  # type: ignore[arg-type]
+                    metadatas=[e.metadata() for e, _ in rows],  # type: ignore[arg-type]
                 )
-            self._forget_keywords({e.scope for e in new})
+        self._forget_keywords({e.scope for e in new})
         return len(new)
 
     def sync(
@@ -157,8 +200,11 @@ class MemoryStore:
 
         Unchanged entries are kept (same content hash), edited ones replaced, removed ones deleted.
         """
-        existing = self._collection.get(
-            where={"$and": [{"scope": scope}, {"kind": {"$in": ["lore", "knowledge"]}}]}, include=["metadatas"]
+        collection = self._collection(scope)
+        existing: dict[str, Any] = (
+            collection.get(where={"kind": {"$in": ["lore", "knowledge"]}}, include=["metadatas"])
+            if collection is not None
+            else {"ids": [], "metadatas": []}
         )
         owned = {
             i
@@ -169,34 +215,20 @@ class MemoryStore:
         added = self.add([e for e in entries if e.id not in owned], progress)
         stale = sorted(owned - wanted)
         for start in range(0, len(stale), _PAGE):
-            self._collection.delete(ids=stale[start : start + _PAGE])
+            assert collection is not None
+            collection.delete(ids=stale[start : start + _PAGE])
         self._forget_keywords({scope})
         return SyncResult(added=added, removed=len(stale), kept=len(owned & wanted))
 
-    def delete_where(self, where: dict[str, Any]) -> int:
-        ids = self._collection.get(where=where, include=[])["ids"]
-        if ids:
-            self._collection.delete(ids=ids)
-        self._keyword_cache.clear()
-        return len(ids)
-
-    def entries(self, where: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-        got = self._collection.get(where=where, include=["documents", "metadatas"])
-        return [
-            (doc, dict(meta or {})) for doc, meta in zip(got["documents"] or [], got["metadatas"] or [], strict=False)
-        ]
+    def entries(self, scope: str, where: dict[str, Any] | None = None) -> list[tuple[str, dict[str, Any]]]:
+        collection = self._collection(scope)
+        if collection is None:
+            return []
+        got = collection.get(where=where, include=["documents", "metadatas"])
+        docs, metas = got["documents"] or [], got["metadatas"] or []
+        return [(doc, dict(meta or {})) for doc, meta in zip(docs, metas, strict=False)]
 
     # ----- reading -----
-
-    @staticmethod
-    def _filter(scopes: Sequence[str], persona: str, kinds: Sequence[str]) -> dict[str, Any]:
-        return {
-            "$and": [
-                {"scope": {"$in": list(scopes)}},
-                {"persona": {"$in": [persona, ""]}},
-                {"kind": {"$in": list(kinds)}},
-            ]
-        }
 
     def search(
         self,
@@ -206,25 +238,50 @@ class MemoryStore:
         k: int,
         kinds: Sequence[str] = ("lore", "knowledge", "guidance"),
     ) -> list[Snippet]:
-        found = self._collection.query(
-            query_embeddings=[vector],
-            n_results=k,
-            where=self._filter(scopes, persona, kinds),
-            include=["documents", "metadatas", "distances"],
-        )
-        docs = (found.get("documents") or [[]])[0]
-        metas = (found.get("metadatas") or [[]])[0]
-        dists = (found.get("distances") or [[]])[0]
-        return [
-            Snippet(
-                text=doc,
-                source=str((meta or {}).get("source", "")),
-                score=round(1.0 - float(dist), 4),
-                kind=str((meta or {}).get("kind", "")),
-                id=entry_id,
+        """The k nearest entries for this persona across the readable scopes, best first."""
+        collections = [c for c in (self._collection(scope) for scope in scopes) if c is not None]
+        if len(collections) > 1:  # Chroma releases the GIL: the scopes are searched at the same time
+            batches = list(self._pool.map(lambda c: self._search_one(c, vector, persona, k, kinds), collections))
+        else:
+            batches = [self._search_one(c, vector, persona, k, kinds) for c in collections]
+        found = [hit for batch in batches for hit in batch]
+        found.sort(key=lambda s: s.score, reverse=True)
+        return found[:k]
+
+    @staticmethod
+    def _search_one(collection: Any, vector: list[float], persona: str, k: int, kinds: Sequence[str]) -> list[Snippet]:
+        # Unfiltered nearest-neighbour search is what HNSW is fast at; other personas' entries are
+        # dropped here. Only when they crowd out this persona's does Chroma filter (slower).
+        def run(n: int, where: dict[str, Any] | None) -> tuple[list[Snippet], int]:
+            got = collection.query(
+                query_embeddings=[vector], n_results=n, where=where, include=["documents", "metadatas", "distances"]
             )
-            for entry_id, doc, meta, dist in zip((found.get("ids") or [[]])[0], docs, metas, dists, strict=False)
-        ]
+            rows = list(
+                zip(
+                    (got.get("ids") or [[]])[0],
+                    (got.get("documents") or [[]])[0],
+                    (got.get("metadatas") or [[]])[0],
+                    (got.get("distances") or [[]])[0],
+                    strict=False,
+                )
+            )
+            return [
+                Snippet(
+                    text=doc,
+                    source=str((meta or {}).get("source", "")),
+                    score=round(1.0 - float(dist), 4),
+                    kind=str((meta or {}).get("kind", "")),
+                    id=entry_id,
+                )
+                for entry_id, doc, meta, dist in rows
+                if (meta or {}).get("persona", "") in (persona, "") and (meta or {}).get("kind") in kinds
+            ], len(rows)
+
+        wide = k * 3
+        hits, returned = run(wide, None)
+        if len(hits) < k and returned == wide:  # the collection has more: let Chroma filter
+            hits, _ = run(k, {"$and": [{"persona": {"$in": [persona, ""]}}, {"kind": {"$in": list(kinds)}}]})
+        return hits[:k]
 
     def keyword_lore(self, scopes: Sequence[str], persona: str, text: str) -> list[Snippet]:
         """Lore whose trigger words appear in the text (SillyTavern's World Info), in entry order."""
@@ -244,13 +301,8 @@ class MemoryStore:
         cached = self._keyword_cache.get(scope)
         if cached is not None and time.monotonic() - cached[0] < _KEYWORD_CACHE_SECONDS:
             return cached[1]
-        got = self._collection.get(
-            where={"$and": [{"scope": scope}, {"kind": "lore"}, {"keywords": {"$ne": ""}}]},
-            include=["documents", "metadatas"],
-        )
         entries = []
-        for doc, meta in zip(got["documents"] or [], got["metadatas"] or [], strict=False):
-            meta = meta or {}
+        for doc, meta in self.entries(scope, {"$and": [{"kind": "lore"}, {"keywords": {"$ne": ""}}]}):
             pattern = _keyword_pattern(str(meta.get("keywords", "")).split(_SEP))
             if pattern is not None:
                 entries.append((pattern, str(meta.get("persona", "")), doc, str(meta.get("source", ""))))
@@ -265,8 +317,7 @@ class MemoryStore:
 
     def _migrate_from_other_embedders(self) -> None:
         """Entries embedded by another provider are re-embedded here, then the old collection is dropped."""
-        names = [c if isinstance(c, str) else c.name for c in self._client.list_collections()]
-        others = [n for n in names if n.startswith(COLLECTION_PREFIX) and n != self._collection.name]
+        others = [n for n in self._names() if n.startswith(COLLECTION_PREFIX) and not n.startswith(self._prefix)]
         for name in others:
             old = self._client.get_collection(name)
             total = old.count()

@@ -10,6 +10,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from agent.voice.audio import FRAME_BYTES, to_discord_pcm
+from agent.voice.sentences import speech_pieces
 from agent.voice.tts import NoVoiceForLanguage, Speaker
 
 SILENCE = b"\x00" * FRAME_BYTES
@@ -29,7 +30,8 @@ class SpeechStream:
     def say(self, sentence: str) -> None:
         """Queue one sentence; returns at once."""
         if not self._stopped.is_set() and sentence.strip():
-            self._last = self._worker.submit(self._synthesize, sentence)
+            for piece in speech_pieces(sentence.strip()):
+                self._last = self._worker.submit(self._synthesize, piece)
 
     def _synthesize(self, sentence: str) -> None:
         if self._stopped.is_set():

@@ -50,3 +50,22 @@ class SentenceSplitter:
 def split_sentences(text: str) -> list[str]:
     splitter = SentenceSplitter()
     return splitter.feed(text) + splitter.flush()
+
+
+_CLAUSE = re.compile(r"(?<=[,;:、，；：])\s*")
+CLAUSE_SPLIT_CHARS = 60
+
+
+def speech_pieces(sentence: str, min_chars: int = 20) -> list[str]:
+    """A long sentence in clause-sized pieces, so speech starts after the first clause is synthesised
+    rather than the whole sentence; short sentences stay whole (a pause at every comma sounds odd)."""
+    if len(sentence) <= CLAUSE_SPLIT_CHARS:
+        return [sentence]
+    pieces: list[str] = []
+    for part in _CLAUSE.split(sentence):
+        if pieces and (len(pieces[-1]) < min_chars or len(part) < min_chars):
+            joiner = "" if re.search(r"[、，；：]$", pieces[-1]) else " "  # CJK clauses join without a space
+            pieces[-1] = f"{pieces[-1]}{joiner}{part}".strip()
+        elif part:
+            pieces.append(part)
+    return pieces

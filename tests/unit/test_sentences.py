@@ -49,3 +49,16 @@ def test_numbers_and_short_bits_do_not_make_tiny_sentences():
         "Version 3.5 is out.",
         "Ok. Now update everything please.",  # a two-letter sentence waits for the next one
     ]
+
+
+def test_long_sentences_are_spoken_clause_by_clause_short_ones_whole():
+    from agent.voice.sentences import speech_pieces
+
+    long = "The lighthouse has two hundred and fourteen steps, and the view from the top is worth every one of them."
+    assert speech_pieces(long) == [
+        "The lighthouse has two hundred and fourteen steps,",
+        "and the view from the top is worth every one of them.",
+    ]
+    assert speech_pieces("Yes, sure, at eight.") == ["Yes, sure, at eight."]
+    japanese = "灯台には二百十四段の階段があり、頂上からの眺めは本当に素晴らしくて一段一段の価値があります、ぜひ登ってみてくださいね。"
+    assert "".join(speech_pieces(japanese)) == japanese
