@@ -101,3 +101,21 @@ async def test_a_broken_upload_names_the_field_and_adds_nothing(harness: Harness
     assert text.startswith("Nothing was added.") and "discord:bad.toml: description: is missing" in text
     assert "/tmp" not in text, "no server paths leak into Discord"
     assert harness.services.memory.count() == 0
+
+
+async def test_voice_mode_makes_text_questions_get_voice_messages(harness: Harness):
+    d, model = harness.discord, harness.model
+    admin, bob = d.add_user("admin"), d.add_user("bob")
+    voice_on = [{"name": "voice", "type": 1, "options": [{"name": "state", "type": 3, "value": "on"}]}]
+    token = await d.slash(bob, "observer", voice_on)
+    assert "Manage Server" in await answer(harness, token)
+    token = await d.slash(admin, "observer", voice_on, manage_guild=True)
+    assert "voice messages" in await answer(harness, token)
+
+    model.push(Reply("The market opens on Tuesdays and Saturdays."))
+    await d.send_as(bob, f"{harness.mention()} when is the market open?")
+    voice = await d.wait_for_bot_message(lambda m: m["flags"] & 8192)
+    await harness.settle()
+    assert voice["attachments"][0]["duration_secs"] > 1.0
+    assert any(m["content"].startswith("The market opens") for m in d.bot_messages()), "the text comes too"
+    assert "spoken aloud" in model.requests[-1]["messages"][0]["content"]

@@ -181,3 +181,28 @@ async def test_dataset_export_puts_corrections_in_place_of_replies(services: Ser
         second[2]["content"] == "It opens at 10:00."
         and second[3]["content"] == "hana: @Observer thanks! and 日本茶は？"
     )
+
+
+async def test_switching_embedding_provider_re_embeds_instead_of_mixing(
+    tmp_path: Path, database_url: str, embedder, fake_openai: FakeOpenAI
+):
+    from agent.memory.embeddings import OpenAIEmbedder
+    from tests.conftest import make_services, models_toml
+
+    local = await make_services(tmp_path, database_url, embedder, models_toml(fake_openai.base_url))
+    await ingest_path(local.personas, local.memory, _copy_data(tmp_path))
+    stored = local.memory.count()
+    await local.close()
+
+    remote = OpenAIEmbedder("fake-embedding", fake_openai.base_url, "sk-test")
+    switched = await make_services(tmp_path, database_url, remote, models_toml(fake_openai.base_url))
+    try:
+        assert switched.memory.count() == stored, "every entry is re-embedded with the new provider"
+        sent = sum(len(r["input"]) for r in fake_openai.embedding_requests)
+        assert sent >= stored
+        names = [c.name for c in switched.memory._client.list_collections()]
+        assert all(n.startswith(switched.memory._prefix) for n in names), "the old vector space is gone"
+        found = await _search(switched, "moderators Mika Tomas Aiko", guild=None)
+        assert any("Moderators are Mika, Tomas and Aiko" in s.text for s in found.candidates)
+    finally:
+        await switched.close()
