@@ -55,36 +55,30 @@ async def transcribe(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     attachment = audio_attachment(event)
     if attachment is None or attachment.url is None:
         return {}
+    refusal: tuple[str, str] | None = None
     too_long = attachment.duration_s is not None and attachment.duration_s > settings.voice_max_seconds
+    over_limit = (
+        f"That recording is too long for me to listen to (limit: {_limits(services)}).",
+        "audio over the size or duration limit",
+    )
     if attachment.size > settings.voice_max_bytes or too_long:
-        return await _refuse(
-            services, state, ctx, runtime.stream_writer,
-            f"That recording is too long for me to listen to (limit: {_limits(services)}).",
-            "audio over the size or duration limit",
-        )  # fmt: skip
-    try:
-        data = await fetch(attachment.url, settings.voice_max_bytes)
-        samples = await asyncio.to_thread(decode, data)
-        if samples.size / WHISPER_RATE > settings.voice_max_seconds:
-            raise TooLarge("duration")
-        heard: Transcript = await asyncio.to_thread(services.transcriber.transcribe, samples)
-    except TooLarge:
-        return await _refuse(
-            services, state, ctx, runtime.stream_writer,
-            f"That recording is too long for me to listen to (limit: {_limits(services)}).",
-            "audio over the size or duration limit",
-        )  # fmt: skip
-    except AudioError as exc:
-        return await _refuse(
-            services, state, ctx, runtime.stream_writer,
-            f"I couldn't listen to {attachment.filename}: {exc}.", f"audio: {exc}",
-        )  # fmt: skip
-    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-        log.warning("audio download failed for message %s: %s", event.message_id, exc)
-        return await _refuse(
-            services, state, ctx, runtime.stream_writer,
-            f"I couldn't download {attachment.filename}; please try again.", "audio download failed",
-        )  # fmt: skip
+        refusal = over_limit  # refused before downloading anything
+    else:
+        try:
+            data = await fetch(attachment.url, settings.voice_max_bytes)
+            samples = await asyncio.to_thread(decode, data)
+            if samples.size / WHISPER_RATE > settings.voice_max_seconds:
+                raise TooLarge("duration")
+            heard: Transcript = await asyncio.to_thread(services.transcriber.transcribe, samples)
+        except TooLarge:
+            refusal = over_limit
+        except AudioError as exc:
+            refusal = (f"I couldn't listen to {attachment.filename}: {exc}.", f"audio: {exc}")
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            log.warning("audio download failed for message %s: %s", event.message_id, exc)
+            refusal = (f"I couldn't download {attachment.filename}; please try again.", "audio download failed")
+    if refusal is not None:
+        return await _refuse(services, state, ctx, runtime.stream_writer, *refusal)
     transcript = heard.text or "(no speech heard)"
     await services.record.store_transcript(event.message_id, transcript)
     text = f"{event.text}\n{transcript}".strip() if event.text else transcript

@@ -119,3 +119,14 @@ async def test_voice_mode_makes_text_questions_get_voice_messages(harness: Harne
     assert voice["attachments"][0]["duration_secs"] > 1.0
     assert any(m["content"].startswith("The market opens") for m in d.bot_messages()), "the text comes too"
     assert "spoken aloud" in model.requests[-1]["messages"][0]["content"]
+
+
+async def test_join_asks_the_member_to_be_in_a_voice_channel_first(harness: Harness):
+    d = harness.discord
+    carol = d.add_user("carol")
+    token = await d.slash(carol, "join")
+    assert "Join a voice channel first" in await answer(harness, token)
+    token = await d.slash(carol, "stop")
+    assert "I'm not speaking" in await answer(harness, token)
+    token = await d.slash(carol, "leave")
+    assert "not in a voice channel" in await answer(harness, token)
