@@ -96,6 +96,9 @@ async def build_services(settings: Settings, *, embedder: Embedder | None = None
     await upgrade(engine)
     embedder = embedder or make_embedder(settings)
     memory = await asyncio.to_thread(MemoryStore, client, embedder)
+    if isinstance(embedder, LocalE5Embedder):
+        # Loading the model (~0.5 s) at start, not on the first member's message.
+        await asyncio.to_thread(embedder.embed_query, "warm up")
     personas = PersonaCatalog(engine)
     # The default persona is prompts/persona.md, re-read at every start.
     persona_text = await prompts.arender("persona", bot_name=settings.bot_name)
