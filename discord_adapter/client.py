@@ -187,6 +187,7 @@ class ObserverBot(discord.AutoShardedClient):
         live: LiveSpeech | None = None
         voice_reply: dict[str, Any] | None = None
         held: list[str] = []  # text kept back when the operator wants voice replies without text
+        hold_text = False
         self.presence.enter(activity)
         try:
             with bind(self.services):
@@ -201,9 +202,11 @@ class ObserverBot(discord.AutoShardedClient):
                             activity = "talking"
                             self.presence.enter(activity)
                             live = self._live_speech(event, state)
+                            # Decided once: by the first token the judge and transcription are done.
+                            hold_text = not self.services.settings.voice_with_text and wants_voice(state)  # type: ignore[arg-type]
                         if live is not None:
                             live.feed(chunk["token"])
-                        if not self.services.settings.voice_with_text and wants_voice(state):  # type: ignore[arg-type]
+                        if hold_text:
                             held.append(chunk["token"])
                         else:
                             renderer.feed(chunk["token"])

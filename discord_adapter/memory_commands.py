@@ -49,7 +49,7 @@ def register_memory_commands(bot: ObserverBot) -> None:
         data = await file.read()
         with tempfile.TemporaryDirectory(prefix="observer-upload-") as tmp:
             path = Path(tmp) / name
-            path.write_bytes(data)
+            await asyncio.to_thread(path.write_bytes, data)
             try:
                 report = await ingest_path(
                     services.personas,

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, Table, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -111,3 +113,16 @@ def head_revision() -> str:
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     assert head is not None
     return head
+
+
+def dialect_insert(dialect: str) -> Any:
+    """The INSERT that knows ON CONFLICT for this database (SQLite or PostgreSQL)."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def upsert(dialect: str, table: Table, values: dict[str, Any], keys: Sequence[str]) -> Any:
+    """Insert the row, or on a clash of `keys` update every other column given."""
+    stmt = dialect_insert(dialect)(table).values(**values)
+    return stmt.on_conflict_do_update(
+        index_elements=list(keys), set_={c: stmt.excluded[c] for c in values if c not in keys}
+    )

@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 COLLECTION_PREFIX = "memory_"
 EMBED_BATCH = 64
 _PAGE = 2000
-_KEYWORD_CACHE_SECONDS = 30.0
+# Keyword lists and "this scope has no collection" are re-read after this long (another process may write).
+_RECHECK_SECONDS = 30.0
 _SEP = "\x1f"
 
 Progress = Callable[[int, int], None]
@@ -129,7 +130,7 @@ class MemoryStore:
             )
         else:
             checked = self._absent.get(scope)
-            if checked is not None and time.monotonic() - checked < _KEYWORD_CACHE_SECONDS:
+            if checked is not None and time.monotonic() - checked < _RECHECK_SECONDS:
                 return None
             try:
                 found = self._client.get_collection(name, embedding_function=None)
@@ -299,7 +300,7 @@ class MemoryStore:
 
     def _keyword_entries(self, scope: str) -> list[tuple[re.Pattern[str], str, str, str]]:
         cached = self._keyword_cache.get(scope)
-        if cached is not None and time.monotonic() - cached[0] < _KEYWORD_CACHE_SECONDS:
+        if cached is not None and time.monotonic() - cached[0] < _RECHECK_SECONDS:
             return cached[1]
         entries = []
         for doc, meta in self.entries(scope, {"$and": [{"kind": "lore"}, {"keywords": {"$ne": ""}}]}):

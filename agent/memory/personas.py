@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from agent.memory.db import upsert
 from agent.memory.persona_files import PersonaCard
 from agent.memory.tables import Persona, PersonaChoice
 
@@ -32,12 +32,6 @@ class PersonaCatalog:
         self._dialect = engine.dialect.name
         self._cache: dict[tuple[str, ...], tuple[float, Any]] = {}
 
-    def _upsert(self, table: Table, values: dict[str, Any], keys: list[str]) -> Any:
-        insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
-        stmt = insert(table).values(**values)
-        update = {c: stmt.excluded[c] for c in values if c not in keys}
-        return stmt.on_conflict_do_update(index_elements=keys, set_=update)
-
     async def save(self, card: PersonaCard, scope: str) -> None:
         values = {
             "scope": scope,
@@ -49,7 +43,7 @@ class PersonaCatalog:
             "updated_at": datetime.now(UTC),
         }
         async with self.engine.begin() as conn:
-            await conn.execute(self._upsert(_personas, values, ["scope", "name"]))
+            await conn.execute(upsert(self._dialect, _personas, values, ["scope", "name"]))
         self._cache.clear()
 
     async def remove(self, scope: str, names: list[str]) -> None:
@@ -94,7 +88,7 @@ class PersonaCatalog:
             if persona is None:
                 await conn.execute(delete(_choices).where(_choices.c.place == place))
             else:
-                await conn.execute(self._upsert(_choices, {"place": place, "persona": persona}, ["place"]))
+                await conn.execute(upsert(self._dialect, _choices, {"place": place, "persona": persona}, ["place"]))
         self._cache.clear()
 
     async def chosen(self, guild_id: int | None, channel_id: int) -> str | None:

@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table, and_, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from agent.events import ChatLine, Event
 from agent.ids import new_snowflake
+from agent.memory.db import dialect_insert, upsert
 from agent.memory.tables import Channel, Feedback, Guild, MemberProfile, Message, Usage, User
 
 _guilds: Table = Guild.__table__  # type: ignore[assignment]
@@ -65,8 +65,7 @@ class Record:
             self._writer = asyncio.create_task(self._drain())
 
     def _upsert(self, table: Table, values: dict[str, Any], update_cols: Sequence[str]) -> Any:
-        insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
-        stmt = insert(table).values(**values)
+        stmt = dialect_insert(self._dialect)(table).values(**values)
         if update_cols:
             return stmt.on_conflict_do_update(index_elements=["id"], set_={c: stmt.excluded[c] for c in update_cols})
         return stmt.on_conflict_do_nothing(index_elements=["id"])
@@ -139,9 +138,8 @@ class Record:
                     {"id": event.author_id, "name": event.author_name, "is_bot": event.author_is_bot},
                     ["name"],
                 )
-            insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
             await conn.execute(
-                insert(_messages).on_conflict_do_nothing(index_elements=["id"]),
+                dialect_insert(self._dialect)(_messages).on_conflict_do_nothing(index_elements=["id"]),
                 [
                     {
                         "id": e.message_id,
@@ -565,12 +563,7 @@ class Record:
             "messages_seen": seen,
             "updated_at": datetime.now(UTC),
         }
-        insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
-        stmt = insert(_profiles).values(**values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["user_id", "guild_id"],
-            set_={k: stmt.excluded[k] for k in values if k not in ("user_id", "guild_id")},
-        )
+        stmt = upsert(self._dialect, _profiles, values, ["user_id", "guild_id"])
         async with self.engine.begin() as conn:
             await conn.execute(stmt)
         self._profile_cache[(user_id, guild_id or 0)] = (dict(values), time.monotonic())

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from agent.memory.db import upsert
 from agent.memory.tables import ModelCooldown
 
 _table: Table = ModelCooldown.__table__  # type: ignore[assignment]
@@ -60,9 +60,7 @@ class CooldownStore:
         failures = (previous.failures if previous is not None else 0) + 1
         until = datetime.now(UTC) + timedelta(seconds=backoff_seconds(failures, retry_after))
         values: dict[str, Any] = {"model": model, "until": until, "failures": failures, "reason": reason[:500]}
-        insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
-        stmt = insert(_table).values(**values)
-        stmt = stmt.on_conflict_do_update(index_elements=["model"], set_={k: stmt.excluded[k] for k in values})
+        stmt = upsert(self._dialect, _table, values, ["model"])
         async with self.engine.begin() as conn:
             await conn.execute(stmt)
         cooldown = Cooldown(model, until, failures, reason)

@@ -21,9 +21,10 @@ from agent.state import Context, State, context_of
 KEYWORD_SCAN_DEPTH = 3
 
 
-async def persona_for(services: Services, event: Event, requested: str | None, bot_name: str) -> tuple[str, str]:
+async def persona_for(
+    services: Services, event: Event, scopes: list[str], requested: str | None, bot_name: str
+) -> tuple[str, str]:
     """(name, prompt text): the run's choice, else the channel's, else the guild's, else the default."""
-    scopes = readable_scopes(event.guild_id, event.author_id)
     name = requested or await services.personas.chosen(event.guild_id, event.channel_id) or DEFAULT_PERSONA
     if name != DEFAULT_PERSONA:
         stored = await services.personas.find(name, scopes)
@@ -38,7 +39,8 @@ async def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     services = await get_services()
     event = state["event"]
     ctx = context_of(runtime)
-    persona, persona_text = await persona_for(services, event, ctx.persona, ctx.bot_name)
+    scopes = readable_scopes(event.guild_id, event.author_id)
+    persona, persona_text = await persona_for(services, event, scopes, ctx.persona, ctx.bot_name)
     recent = await services.record.window(event.channel_id, KEYWORD_SCAN_DEPTH, before_id=event.message_id)
     recent_text = "\n".join([*(line.text for line in recent), event.text])
     recalled = await asyncio.to_thread(
@@ -46,7 +48,7 @@ async def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         services.memory,
         query=shorten_middle(event.text or event.describe_attachments(), 200),
         recent_text=recent_text,
-        scopes=readable_scopes(event.guild_id, event.author_id),
+        scopes=scopes,
         persona=persona,
         budget_tokens=services.settings.retrieval_tokens,
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 
 from agent.voice.audio import FRAME_BYTES, to_discord_pcm
 from agent.voice.sentences import speech_pieces
@@ -23,7 +23,6 @@ class SpeechStream:
         self._frames: queue.Queue[bytes | None] = queue.Queue()
         self._pending = b""
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="speech")
-        self._last: Future[None] | None = None
         self._stopped = threading.Event()
         self._finished = False
 
@@ -31,7 +30,7 @@ class SpeechStream:
         """Queue one sentence; returns at once."""
         if not self._stopped.is_set() and sentence.strip():
             for piece in speech_pieces(sentence.strip()):
-                self._last = self._worker.submit(self._synthesize, piece)
+                self._worker.submit(self._synthesize, piece)
 
     def _synthesize(self, sentence: str) -> None:
         if self._stopped.is_set():

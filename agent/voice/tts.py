@@ -3,6 +3,7 @@ language, so a Japanese reply is never read out by an English voice."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -47,6 +48,7 @@ def text_language(text: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=32)
 def voice_language(model: Path) -> str:
     """The language code from the voice's .onnx.json config (e.g. "en" for en_US)."""
     config = Path(f"{model}.json")
