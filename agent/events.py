@@ -51,6 +51,8 @@ class Decision(BaseModel):
     voice: bool = False
     reason: str = ""
     source: str = "rule"
+    # How the judge's JSON was obtained from the server (json_schema, json_mode, function_calling, grammar).
+    method: str | None = None
 
 
 class ChatLine(BaseModel):

@@ -54,7 +54,17 @@ async def fake_openai() -> AsyncIterator[FakeOpenAI]:
     await server.stop()
 
 
-def models_toml(base_url: str, names: tuple[str, ...] = ("chat",), **top: str) -> str:
+def models_toml(
+    base_url: str,
+    names: tuple[str, ...] = ("chat",),
+    *,
+    timeout_s: float = 600,
+    max_output_tokens: int = 256,
+    context_window: int = 4096,
+    **top: str,
+) -> str:
+    """A model list on the fake server. The timeout is generous: a slow, busy machine must not trip it;
+    tests of hanging servers pass a short one with a hang far longer."""
     lines = [f'{k} = "{v}"' for k, v in top.items()]
     for i, name in enumerate(names):
         lines += [
@@ -62,12 +72,12 @@ def models_toml(base_url: str, names: tuple[str, ...] = ("chat",), **top: str) -
             f'name = "{name}"',
             f'model = "fake-{name}"',
             f'base_url = "{base_url}"',
-            "context_window = 4096",
-            "max_output_tokens = 256",
+            f"context_window = {context_window}",
+            f"max_output_tokens = {max_output_tokens}",
             f"cost_per_1k_input = {0.001 * (i + 1)}",
             f"cost_per_1k_output = {0.002 * (i + 1)}",
             f'about = "model {name}"',
-            "timeout_s = 2",
+            f"timeout_s = {timeout_s:g}",
         ]
     return "\n".join(lines) + "\n"
 

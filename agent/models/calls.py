@@ -2,10 +2,14 @@
 
 - 429: the model cools down until its Retry-After (or an exponential backoff) and the next model
   that can serve takes over.
-- 5xx, timeouts, refused connections: retried with backoff a bounded number of times, then the model
+- 5xx and refused connections: retried with backoff a bounded number of times, then the model
   cools down briefly and the next one takes over.
-- Nothing can serve: the member is told how long, and the call waits for the first model to free up
-  (up to `max_busy_wait_seconds`).
+- No token within `timeout_s`, or a response that is not a valid stream (an HTML page): no retry;
+  the model cools down and the next one takes over at once, never waited for.
+- Nothing can serve: the member is told how long, and the call waits for the first model to free up,
+  as long as the time spent so far (trying models included) stays within `max_busy_wait_seconds`.
+- Every reply is bounded: at most `max_output_tokens` (counted here too, for servers that ignore the
+  request's limit) and at most `max_reply_seconds`; either way it ends cleanly where it is.
 - A stream that fails after text was sent is not retried (that would repeat it): it ends with what was
   said, and the failure is reported.
 """
@@ -13,6 +17,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -23,8 +28,9 @@ from langchain_core.messages import BaseMessage
 
 from agent.events import Event
 from agent.models.config import ModelSpec
-from agent.models.failures import classify, describe_failure, retry_after_seconds
+from agent.models.failures import InvalidResponse, classify, describe_failure, retry_after_seconds
 from agent.models.router import AllBusy, OverBudget, Pick, Router
+from agent.models.tokenizers import counter_for
 from agent.models.tokens import approx_tokens
 
 log = logging.getLogger(__name__)
@@ -43,6 +49,9 @@ class Answer:
     model_ms: float = 0.0
     first_token_ms: float | None = None
     error: str | None = None
+    # Why the reply stopped early, if it did: "length" (max_output_tokens) or "time" (max_reply_seconds).
+    capped: str | None = None
+    chunks: int = 0  # streamed pieces with text: one token each on llama.cpp, Ollama, LM Studio
     route_notes: list[str] = field(default_factory=list)
 
 
@@ -54,32 +63,59 @@ class _Failed(Exception):
 
 
 async def _stream_once(
-    model: Any, messages: list[BaseMessage], writer: Writer, answer: Answer, idle_timeout_s: float
+    model: Any, messages: list[BaseMessage], writer: Writer, answer: Answer, spec: ModelSpec
 ) -> None:
     started = time.perf_counter()
+    deadline = time.monotonic() + spec.max_reply_seconds
     parts: list[str] = []
+    chunks = received = 0
+    stream = model.astream(messages)
     try:
-        stream = model.astream(messages)
         while True:
+            wait = min(spec.timeout_s, deadline - time.monotonic())
             try:
-                chunk = await asyncio.wait_for(anext(stream), idle_timeout_s)
+                chunk = await asyncio.wait_for(anext(stream), max(wait, 0.001))
             except StopAsyncIteration:
                 break
+            except TimeoutError:
+                if parts and time.monotonic() >= deadline:
+                    answer.capped = "time"
+                    break
+                raise
+            received += 1
             text = chunk.text if isinstance(chunk.text, str) else ""
             if text:
                 if answer.first_token_ms is None:
                     answer.first_token_ms = (time.perf_counter() - started) * 1000
                 parts.append(text)
+                chunks += 1
+                answer.chunks = chunks
                 writer({"token": text})
             meta = getattr(chunk, "usage_metadata", None)
             if meta:
                 answer.tokens_in = max(answer.tokens_in, int(meta.get("input_tokens", 0)))
                 answer.tokens_out = max(answer.tokens_out, int(meta.get("output_tokens", 0)))
+            # Every server sends at least one token per chunk: this cap holds where `max_tokens` is ignored.
+            if chunks >= spec.max_output_tokens:
+                answer.capped = "length"
+                break
+            if parts and time.monotonic() >= deadline:
+                answer.capped = "time"
+                break
     except Exception as exc:
         answer.text += "".join(parts)
+        if not received and classify(exc) == "fatal":
+            # Not an HTTP error, a timeout or a refused connection, and nothing parsed: the server
+            # answered something that is not a completion stream (HTML, garbage).
+            exc = InvalidResponse(describe_failure(exc))
         raise _Failed(exc, partial=bool(parts)) from exc
     finally:
         answer.model_ms += (time.perf_counter() - started) * 1000
+        with contextlib.suppress(Exception):
+            await stream.aclose()  # closes the HTTP response: the server stops generating
+    if not received:
+        # An HTML page or other garbage parses as an SSE stream with no events at all.
+        raise _Failed(InvalidResponse("the stream carried no completion"), partial=False)
     answer.text += "".join(parts)
 
 
@@ -98,7 +134,7 @@ async def stream_answer(
     registry = router.registry
     answer = Answer()
     tried: list[str] = []
-    waited = 0.0
+    started = time.monotonic()
     name = first
     while True:
         if name is None:
@@ -114,23 +150,23 @@ async def stream_answer(
             else:
                 assert isinstance(route, AllBusy)
                 wait = route.seconds + 0.05
-                if waited + wait > max_wait_s:
+                # Time already spent trying models counts: the member's wait is bounded as a whole.
+                if time.monotonic() - started + wait > max_wait_s:
                     busy = f"all models are busy; try again in ~{int(route.seconds) + 1} s"
                     answer.error = f"{answer.error}; {busy}" if answer.error else busy
                     return answer
                 writer({"notice": f"All models are busy; I'll answer in ~{int(wait) + 1} s."})
                 answer.route_notes.append(f"all models busy: waited {wait:.1f} s")
                 await asyncio.sleep(wait)
-                waited += wait
                 tried = []
                 continue
         spec = registry.spec(name)
         messages = build(spec)
         model = registry.chat_model(name, temperature=temperature)
         for attempt in range(retries + 1):
-            answer.tokens_in = answer.tokens_out = 0
+            answer.tokens_in = answer.tokens_out = answer.chunks = 0
             try:
-                await _stream_once(model, messages, writer, answer, spec.timeout_s)
+                await _stream_once(model, messages, writer, answer, spec)
             except _Failed as failed:
                 kind = classify(failed.exc)
                 reason = describe_failure(failed.exc)
@@ -139,7 +175,8 @@ async def stream_answer(
                 if failed.partial:
                     answer.model, answer.error = name, f"model {name!r} failed: {reason}"
                     return answer
-                if kind == "transient" and attempt < retries:
+                timed_out = isinstance(failed.exc, TimeoutError)
+                if kind == "transient" and not timed_out and attempt < retries:
                     await asyncio.sleep(0.25 * 2**attempt)
                     continue
                 retry_after = retry_after_seconds(failed.exc) if kind == "rate_limit" else None
@@ -147,15 +184,30 @@ async def stream_answer(
                     retry_after = TRANSIENT_COOLDOWN_SECONDS
                 await router.cooldowns.cool(name, retry_after=retry_after, reason=reason)
                 answer.error = f"model {name!r} failed: {reason}"
+                if kind == "invalid" or timed_out:
+                    # Not busy but broken: worth another model, never worth waiting for.
+                    max_wait_s = 0.0
                 break
             else:
                 answer.model, answer.error = name, None
-                # Servers that do not report usage: count it ourselves.
-                answer.tokens_in = answer.tokens_in or sum(approx_tokens(str(m.content)) for m in messages)
-                answer.tokens_out = answer.tokens_out or approx_tokens(answer.text)
+                # Servers that do not report usage: count with the model's tokenizer, or where only the
+                # approximation is at hand, by streamed pieces (a piece is at least one token).
+                count = counter_for(spec)
+                answer.tokens_in = answer.tokens_in or sum(count(str(m.content)) for m in messages)
+                if not answer.tokens_out:
+                    answer.tokens_out = (
+                        answer.chunks if count is approx_tokens and answer.chunks else count(answer.text)
+                    )
                 answer.cost_usd = spec.cost(answer.tokens_in, answer.tokens_out)
                 router.note_spend(event.guild_id, answer.cost_usd)
                 await router.cooldowns.clear(name)
+                if answer.capped:
+                    limit = (
+                        f"{spec.max_output_tokens} tokens"
+                        if answer.capped == "length"
+                        else f"{spec.max_reply_seconds:g} s"
+                    )
+                    log.info("reply from %s stopped at its limit (%s)", name, limit)
                 return answer
         tried.append(name)
         name = None

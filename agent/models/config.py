@@ -7,6 +7,7 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -34,17 +35,37 @@ class ModelSpec(BaseModel):
     top_p: float | None = Field(default=None, gt=0, le=1)
     presence_penalty: float | None = Field(default=None, ge=-2, le=2)
     frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    # Longest wait for the next token (the first included) before the call counts as failed.
     timeout_s: float = Field(default=60.0, gt=0)
+    # Longest a whole reply may take, however steadily tokens arrive; it then ends where it is.
+    max_reply_seconds: float = Field(default=120.0, gt=0)
+    # Which request field carries max_output_tokens. auto: `max_completion_tokens` for OpenAI's own
+    # API, `max_tokens` elsewhere (llama.cpp, Ollama and LM Studio read only that; vLLM reads both).
+    token_limit_param: Literal["auto", "max_tokens", "max_completion_tokens"] = "auto"
     # "tiktoken", "tiktoken:<encoding>" or "approx"; default: tiktoken for OpenAI model ids, approx otherwise.
     tokenizer: str | None = None
     vision: bool = False
-    structured_output: Literal["json_schema", "function_calling", "json_mode"] = "json_schema"
+    # How the judge gets JSON out of this model. auto: JSON schema, else JSON mode with the schema
+    # in the prompt, else an unstreamed tool call; what worked is remembered for the model.
+    structured_output: Literal["auto", "json_schema", "json_mode", "function_calling"] = "auto"
 
     @model_validator(mode="after")
     def _remote_needs_endpoint(self) -> ModelSpec:
         if self.provider == "openai" and not self.model:
             raise ValueError("a remote model needs `model` (the provider's model id)")
         return self
+
+    @property
+    def is_openai_api(self) -> bool:
+        """OpenAI's own endpoint (no base_url, or api.openai.com), as opposed to a compatible server."""
+        if self.provider != "openai":
+            return False
+        return self.base_url is None or urlparse(self.base_url).hostname == "api.openai.com"
+
+    def token_limit_field(self) -> str:
+        if self.token_limit_param != "auto":
+            return self.token_limit_param
+        return "max_completion_tokens" if self.is_openai_api else "max_tokens"
 
     @property
     def free(self) -> bool:

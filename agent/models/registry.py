@@ -28,7 +28,8 @@ class ModelRegistry:
         self._local_model_path = local_model_path
         self._local_threads = local_threads
         self._local_context = local_context
-        self._chat_models: dict[str, BaseChatModel] = {}
+        self._chat_models: dict[tuple[str, bool], BaseChatModel] = {}
+        self._structured_methods: dict[str, str] = {}
 
     @property
     def names(self) -> list[str]:
@@ -62,6 +63,13 @@ class ModelRegistry:
             lines.append(f"- {m.name}: {m.about or 'general model'} ({price})")
         return "\n".join(lines)
 
+    def structured_method(self, name: str) -> str | None:
+        """The structured-output method that last worked for this model (auto mode), if any."""
+        return self._structured_methods.get(name)
+
+    def remember_structured_method(self, name: str, method: str) -> None:
+        self._structured_methods[name] = method
+
     def warm(self) -> None:
         """Build every remote client now (imports, HTTP setup), so the first message does not pay for it.
 
@@ -70,15 +78,21 @@ class ModelRegistry:
         for spec in self.config.models:
             if spec.provider != "local":
                 self.chat_model(spec.name)
+                self.chat_model(spec.name, streaming=False)
 
-    def chat_model(self, name: str, temperature: float | None = None) -> Any:
-        """The model's chat interface; `temperature` overrides its sampling for one call (a channel's setting)."""
-        if name not in self._chat_models:
-            self._chat_models[name] = self._build(self.spec(name))
-        model = self._chat_models[name]
+    def chat_model(self, name: str, temperature: float | None = None, *, streaming: bool = True) -> Any:
+        """The model's chat interface; `temperature` overrides its sampling for one call (a channel's setting).
+
+        Unstreamed clients serve structured output: some servers (llama.cpp's) garble streamed tool calls.
+        """
+        spec = self.spec(name)
+        key = (name, streaming or spec.provider == "local")
+        if key not in self._chat_models:
+            self._chat_models[key] = self._build(spec, streaming=key[1])
+        model = self._chat_models[key]
         return model if temperature is None else model.bind(temperature=temperature)
 
-    def _build(self, spec: ModelSpec) -> BaseChatModel:
+    def _build(self, spec: ModelSpec, *, streaming: bool) -> BaseChatModel:
         if spec.provider == "local":
             path = Path(spec.model) if spec.model.endswith(".gguf") else self._local_model_path
             return LocalChatModel(
@@ -90,9 +104,20 @@ class ModelRegistry:
                 temperature=spec.temperature,
                 ai_name=self._bot_name,
             )
+        import httpx
         from langchain_openai import ChatOpenAI
 
+        # The reply-length cap goes in the field this server reads (extra_body reaches the wire as is).
+        limit_field = spec.token_limit_field()
+        limit: dict[str, Any] = (
+            {"max_completion_tokens": spec.max_output_tokens}
+            if limit_field == "max_completion_tokens"
+            else {"extra_body": {"max_tokens": spec.max_output_tokens}}
+        )
         return ChatOpenAI(
+            # A client of our own: LangChain's shared default is cached per process and bound to the first
+            # event loop that used it.
+            http_async_client=httpx.AsyncClient(timeout=spec.timeout_s),
             model=spec.model,
             base_url=spec.base_url,
             api_key=spec.api_key(),  # type: ignore[arg-type]
@@ -100,9 +125,9 @@ class ModelRegistry:
             top_p=spec.top_p,
             presence_penalty=spec.presence_penalty,
             frequency_penalty=spec.frequency_penalty,
-            max_completion_tokens=spec.max_output_tokens,
             timeout=spec.timeout_s,
             max_retries=0,  # retries, cooldowns and fallbacks are the registry's job, not the client's
-            streaming=True,
-            stream_usage=True,
+            streaming=streaming,
+            stream_usage=True,  # ask for usage in the stream; servers that ignore it are counted by tokenizer
+            **limit,
         )

@@ -1,34 +1,123 @@
 """One structured-output call (the judge's decision, a member profile) through the router.
 
-Uses the preferred model when it can serve, else the first that can; records usage; a 429 cools
-the model. Never raises: the caller gets the parsed output or the reason there is none.
+OpenAI-compatible servers differ in what they accept for structured output: OpenAI, vLLM, Ollama
+and LM Studio take a JSON schema; llama.cpp's servers refuse it but take JSON mode (and read a
+`schema` beside it to constrain the output); some only manage a tool call, and only unstreamed.
+With `structured_output = "auto"` (the default) the methods are tried in that order, the first whose
+output validates is remembered for the model, and a refusal moves on to the next method. Never
+raises: the caller gets the parsed output or the reason there is none.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from langchain_core.messages import HumanMessage
-from pydantic import BaseModel
+from langchain_core.messages import BaseMessage, HumanMessage
+from pydantic import BaseModel, ValidationError
 
 from agent.events import Event
-from agent.models.failures import classify, describe_failure, retry_after_seconds
-from agent.models.tokens import approx_tokens
+from agent.models.failures import classify, describe_failure, retry_after_seconds, server_reason
+from agent.models.registry import ModelRegistry
+from agent.models.tokenizers import counter_for
+
+METHODS = ("json_schema", "json_mode", "function_calling")
+
+
+class UsageSink(Protocol):
+    def queue_usage(self, event: Event | None, **usage: Any) -> None: ...
+
+
+class Cooler(Protocol):
+    async def cool(self, model: str, *, retry_after: float | None, reason: str) -> object: ...
 
 
 @dataclass
 class StructuredResult:
     output: Any = None
     model: str | None = None
+    method: str | None = None
     error: str | None = None
     model_ms: float = 0.0
 
 
+class _BadOutput(Exception):
+    """The server answered, but not with JSON of the schema's shape."""
+
+    def __init__(self, reason: str, message: BaseMessage | None) -> None:
+        super().__init__(reason)
+        self.message = message
+
+
+def schema_instructions(schema: type[BaseModel]) -> str:
+    """JSON mode constrains syntax only: the prompt has to say which fields."""
+    return "\n\nAnswer with one JSON object only, no other text, matching this JSON schema:\n" + json.dumps(
+        schema.model_json_schema(), ensure_ascii=False
+    )
+
+
+def parse_json_reply(text: str, schema: type[BaseModel]) -> BaseModel:
+    """The schema's object from a reply that may wrap it in prose or a code fence."""
+    match = re.search(r"\{.*\}", text, flags=re.DOTALL)
+    if match is None:
+        raise ValueError("no JSON object in the reply")
+    return schema.model_validate_json(match.group(0))
+
+
+async def _attempt(
+    model: Any, method: str, schema: type[BaseModel], prompt: str
+) -> tuple[BaseModel, BaseMessage | None]:
+    """One call with one method; the parsed output and the raw message (for its usage)."""
+    if method == "json_mode":
+        bound = model.bind(response_format={"type": "json_object", "schema": schema.model_json_schema()})
+        message = await bound.ainvoke([HumanMessage(prompt + schema_instructions(schema))])
+        try:
+            return parse_json_reply(str(message.content), schema), message
+        except (ValueError, ValidationError) as exc:
+            raise _BadOutput(f"JSON of the wrong shape ({_first_line(exc)})", message) from exc
+    runnable = model.with_structured_output(schema, method=method, include_raw=True)
+    result = await runnable.ainvoke([HumanMessage(prompt)])
+    raw = result.get("raw")
+    if result.get("parsing_error") is not None or result.get("parsed") is None:
+        raise _BadOutput(f"output did not parse ({_first_line(result.get('parsing_error'))})", raw)
+    parsed = result["parsed"]
+    return (parsed if isinstance(parsed, schema) else schema.model_validate(parsed)), raw
+
+
+def _first_line(exc: Any) -> str:
+    text = str(exc or "no output").strip()
+    return text.splitlines()[0][:160] if text else "no output"
+
+
+_ABOUT_THE_REQUEST = re.compile(r"response_format|json|schema|tool|function|input should|support|valid", re.IGNORECASE)
+
+
+def _refused(exc: BaseException) -> bool:
+    """The server turned this request's form down (another method may be accepted), as opposed to being
+    busy or down. 4xx says so; llama-cpp-python answers an unsupported format with a 500 naming it."""
+    status = getattr(exc, "status_code", None)
+    if status is None or status in (408, 429):
+        return False
+    if 400 <= status < 500:
+        return True
+    return status == 500 and bool(_ABOUT_THE_REQUEST.search(server_reason(exc) or ""))
+
+
+def _usage_of(message: BaseMessage | None) -> tuple[int, int] | None:
+    meta = getattr(message, "usage_metadata", None)
+    if not meta:
+        return None
+    return int(meta.get("input_tokens", 0)), int(meta.get("output_tokens", 0))
+
+
 async def structured_call(
-    services: Any,
+    registry: ModelRegistry,
+    cooldowns: Cooler,
+    usage: UsageSink,
     schema: type[BaseModel],
     prompt: str,
     *,
@@ -37,25 +126,56 @@ async def structured_call(
     purpose: str,
     event: Event | None,
 ) -> StructuredResult:
-    registry = services.registry
     name = preferred if preferred in candidates else next(iter(candidates), None)
     if name is None:
         return StructuredResult(error="no model can answer now (cooling down or over today's budget)")
     spec = registry.spec(name)
+    count = counter_for(spec)
     result = StructuredResult(model=name)
+    if spec.provider == "local":
+        methods: tuple[str, ...] = ("grammar",)
+    elif spec.structured_output != "auto":
+        methods = (spec.structured_output,)
+    else:
+        known = registry.structured_method(name)
+        methods = (known,) if known else METHODS
+    model = registry.chat_model(name, streaming=False)
     started = time.perf_counter()
-    try:
-        runnable = registry.chat_model(name).with_structured_output(schema, method=spec.structured_output)
-        output = await asyncio.wait_for(runnable.ainvoke([HumanMessage(prompt)]), timeout=spec.timeout_s)
-        result.output = output if isinstance(output, schema) else schema.model_validate(output)
-    except Exception as exc:  # unparseable output, unknown model, endpoint down: the caller falls back
-        result.error = describe_failure(exc)
-        if classify(exc) == "rate_limit":
-            await services.router.cooldowns.cool(name, retry_after=retry_after_seconds(exc), reason=result.error)
+    tokens_in = tokens_out = 0
+    for method in methods:
+        message: BaseMessage | None = None
+        try:
+            if method == "grammar":
+                output = await asyncio.wait_for(
+                    model.with_structured_output(schema).ainvoke([HumanMessage(prompt)]), spec.timeout_s
+                )
+            else:
+                output, message = await asyncio.wait_for(_attempt(model, method, schema, prompt), spec.timeout_s)
+        except _BadOutput as bad:
+            result.error = f"{method}: {bad}"
+            message = bad.message
+        except Exception as exc:  # refused, unparseable, endpoint down: the caller falls back
+            result.error = describe_failure(exc)
+            if classify(exc) == "rate_limit":
+                await cooldowns.cool(name, retry_after=retry_after_seconds(exc), reason=result.error)
+            if not _refused(exc):
+                break  # busy, down or timed out: another method would fare no better
+            continue  # refused: the server charged nothing
+        else:
+            result.output, result.method, result.error = output, method, None
+            if method != "grammar" and len(methods) > 1:
+                registry.remember_structured_method(name, method)
+        # The server did the work (valid output or not): count it, from its own usage when reported.
+        reported = _usage_of(message)
+        if reported is not None:
+            tokens_in, tokens_out = tokens_in + reported[0], tokens_out + reported[1]
+        else:
+            tokens_in += count(prompt)
+            tokens_out += count(result.output.model_dump_json()) if result.output is not None else 0
+        if result.output is not None:
+            break
     result.model_ms = (time.perf_counter() - started) * 1000
-    tokens_in = approx_tokens(prompt)
-    tokens_out = 0 if result.output is None else approx_tokens(result.output.model_dump_json())
-    services.record.queue_usage(
+    usage.queue_usage(
         event,
         purpose=purpose,
         model=name,

@@ -122,7 +122,7 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         event.guild_id,
         bot_name=ctx.bot_name,
         persona=persona,
-        memory=render_memory(state.get("retrieved", [])),
+        memory=render_memory(state.get("retrieved") or []),
         channel=event.channel_name or "dm",
         author=event.author_name,
         date=datetime.now(UTC).strftime("%Y-%m-%d"),
@@ -162,7 +162,7 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     reply = defuse_mentions(answer.text.strip())
     update = {"reply": reply}
     if answer.route_notes:
-        update["model_reason"] = "; ".join([state.get("model_reason", ""), *answer.route_notes]).strip("; ")
+        update["model_reason"] = "; ".join([state.get("model_reason") or "", *answer.route_notes]).strip("; ")
     if answer.model is not None:
         update["model"] = answer.model
         usage = Usage(
@@ -191,6 +191,8 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             )
         elif success is not None:
             services.record.queue_usage(event, **success)  # the door records the reply it delivers
+    if answer.capped:
+        update["capped"] = answer.capped
     if answer.error is not None:
         update["error"] = answer.error  # with a partial answer kept, the failure is still reported
     elif not reply:

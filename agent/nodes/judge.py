@@ -84,7 +84,9 @@ async def judge(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     if not await services.router.paid_calls_allowed(event.guild_id):
         available = [n for n in available if registry.spec(n).free]
     result = await structured_call(
-        services,
+        registry,
+        services.router.cooldowns,
+        services.record,
         judge_schema(available),
         prompt,
         preferred=registry.judge_model,
@@ -108,8 +110,15 @@ async def judge(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             voice=bool(output.voice),
             reason=output.reason or ("addressed directly" if forced else ""),
             source="judge",
+            method=result.method,
         )
-    log.info("judge: respond=%s model=%s reason=%s", decision.respond, decision.model, decision.reason)
+    log.info(
+        "judge: respond=%s model=%s method=%s reason=%s",
+        decision.respond,
+        decision.model,
+        result.method,
+        decision.reason,
+    )
     update["decision"] = decision
     update["timings"] = {"judge_ms": (time.perf_counter() - started) * 1000, "judge_model_ms": model_ms}
     return update

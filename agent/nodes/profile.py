@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, TypedDict
+from typing import Any
 
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
+from typing_extensions import TypedDict  # pydantic (Studio's schema) needs it on Python < 3.12
 
 from agent.ids import stable_id
 from agent.models.structured import structured_call
@@ -66,7 +67,9 @@ async def analyze(state: ProfileState, runtime: Runtime[Context]) -> dict[str, A
         messages="\n".join(f"- {shorten_middle(m, 120)}" for m in messages),
     )
     result = await structured_call(
-        services,
+        registry,
+        services.router.cooldowns,
+        services.record,
         ProfileOutput,
         prompt,
         preferred=registry.judge_model,

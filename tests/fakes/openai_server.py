@@ -3,6 +3,14 @@
 Script it per request: `server.push(Reply("hi"), Fail(429, retry_after=3), Hang(5), Cut("half"))`.
 With the script empty it answers `default_reply`, or for structured output `default_json`.
 Every request body is kept in `server.requests` for assertions.
+
+`flavour` makes it as strict as a real server family:
+- "openai": honours `max_completion_tokens` (or `max_tokens`).
+- "ollama" / "lmstudio": honour only `max_tokens`.
+- "llamacpp": honours only `max_tokens`; refuses `json_schema` response formats with HTTP 500 as
+  llama-cpp-python's server does; JSON mode without a `schema` answers JSON of the wrong shape;
+  streamed tool calls repeat the function name in every chunk.
+- "unbounded": honours no limit at all.
 """
 
 from __future__ import annotations
@@ -38,6 +46,21 @@ class Hang:
 
 
 @dataclass
+class Html:
+    """HTTP 200 with an HTML page, as a captive portal or a misconfigured proxy answers."""
+
+    page: str = "<html><body><h1>Welcome to nginx!</h1></body></html>"
+
+
+@dataclass
+class Drip:
+    """Stream `text` one piece every `every_s` seconds (a model server crawling under load)."""
+
+    text: str
+    every_s: float
+
+
+@dataclass
 class Cut:
     """Stream `text`, then drop the connection without [DONE]."""
 
@@ -60,6 +83,7 @@ class FakeOpenAI:
     )
     token_delay_s: float = 0.0
     first_token_delay_s: float = 0.0
+    flavour: str = "openai"
     script: list[Any] = field(default_factory=list)
     # Optional: decide the answer from the request itself (checked when the script is empty).
     responder: Any = None
@@ -125,20 +149,49 @@ class FakeOpenAI:
         if isinstance(behaviour, Hang):
             await asyncio.sleep(behaviour.seconds)
             behaviour = None
-        reply = behaviour if isinstance(behaviour, Reply | Cut) else None
+        if isinstance(behaviour, Html):
+            return web.Response(text=behaviour.page, content_type="text/html")
+        response_format = body.get("response_format") or {}
+        if self.flavour == "llamacpp" and response_format.get("type") not in (None, "text", "json_object"):
+            return web.json_response(
+                {
+                    "error": {
+                        "message": "1 validation error: response_format.type: Input should be 'text' or 'json_object'",
+                        "type": "internal_server_error",
+                    }
+                },
+                status=500,
+            )
+        reply = behaviour if isinstance(behaviour, Reply | Cut | Drip) else None
         content, tool_call = self._content_for(body, reply)
         if body.get("stream"):
-            return await self._stream(request, body, content, tool_call, cut=isinstance(behaviour, Cut))
+            every = behaviour.every_s if isinstance(behaviour, Drip) else None
+            return await self._stream(request, body, content, tool_call, cut=isinstance(behaviour, Cut), every_s=every)
         return web.json_response(self._completion(body, content, tool_call))
 
-    def _content_for(self, body: dict[str, Any], reply: Reply | Cut | None) -> tuple[str, Any]:
-        if isinstance(reply, Cut):
+    def token_limit(self, body: dict[str, Any]) -> int | None:
+        """The output cap this server family reads from the request."""
+        if self.flavour == "unbounded":
+            return None
+        if self.flavour in ("ollama", "lmstudio", "llamacpp"):
+            return body.get("max_tokens")
+        return body.get("max_completion_tokens") or body.get("max_tokens")
+
+    def _content_for(self, body: dict[str, Any], reply: Reply | Cut | Drip | None) -> tuple[str, Any]:
+        if isinstance(reply, Cut | Drip):
             return reply.text, None
         if reply is not None and reply.raw is not None:
             return reply.raw, None
         if reply is not None and reply.tool_call is not None:
             return "", reply.tool_call
-        structured = body.get("response_format", {}).get("type") in ("json_schema", "json_object")
+        response_format = body.get("response_format") or {}
+        structured = response_format.get("type") in ("json_schema", "json_object")
+        if (
+            self.flavour == "llamacpp"
+            and response_format.get("type") == "json_object"
+            and "schema" not in response_format
+        ):
+            return json.dumps({"answer": "yes", "confidence": 0.9}), None  # valid JSON, not the caller's shape
         if reply is not None and reply.json_obj is not None:
             return json.dumps(reply.json_obj), None
         if structured:
@@ -152,9 +205,12 @@ class FakeOpenAI:
         """default_json, with `model` filled from the schema's allowed names when not given."""
         obj = dict(self.default_json)
         if "model" not in obj:
-            schema = body.get("response_format", {}).get("json_schema", {}).get("schema") or (
-                body.get("tools") or [{}]
-            )[0].get("function", {}).get("parameters", {})
+            response_format = body.get("response_format") or {}
+            schema = (
+                response_format.get("json_schema", {}).get("schema")
+                or response_format.get("schema")  # llama.cpp's JSON mode with a schema
+                or (body.get("tools") or [{}])[0].get("function", {}).get("parameters", {})
+            )
             allowed = schema.get("properties", {}).get("model", {}).get("enum") or ["?"]
             obj["model"] = allowed[0]
         return obj
@@ -185,7 +241,13 @@ class FakeOpenAI:
         }
 
     async def _stream(
-        self, request: web.Request, body: dict[str, Any], content: str, tool_call: Any, cut: bool
+        self,
+        request: web.Request,
+        body: dict[str, Any],
+        content: str,
+        tool_call: Any,
+        cut: bool,
+        every_s: float | None = None,
     ) -> web.StreamResponse:
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await resp.prepare(request)
@@ -202,50 +264,62 @@ class FakeOpenAI:
             }
             await resp.write(f"data: {json.dumps(chunk)}\n\n".encode())
 
-        if self.first_token_delay_s:
-            await asyncio.sleep(self.first_token_delay_s)
-        await send({"role": "assistant", "content": ""})
-        if tool_call:
-            args = json.dumps(tool_call[1])
-            await send(
-                {
-                    "tool_calls": [
-                        {
-                            "index": 0,
-                            "id": "call_1",
-                            "type": "function",
-                            "function": {"name": tool_call[0], "arguments": ""},
-                        }
-                    ]
+        try:
+            if self.first_token_delay_s:
+                await asyncio.sleep(self.first_token_delay_s)
+            await send({"role": "assistant", "content": ""})
+            if tool_call:
+                args = json.dumps(tool_call[1])
+                await send(
+                    {
+                        "tool_calls": [
+                            {
+                                "index": 0,
+                                "id": "call_1",
+                                "type": "function",
+                                "function": {"name": tool_call[0], "arguments": ""},
+                            }
+                        ]
+                    }
+                )
+                for i in range(0, len(args), 16):
+                    function: dict[str, Any] = {"arguments": args[i : i + 16]}
+                    if self.flavour == "llamacpp":
+                        function["name"] = tool_call[0]  # llama.cpp repeats it; clients that concatenate break
+                    await send({"tool_calls": [{"index": 0, "function": function}]})
+            else:
+                pieces = _pieces(content)
+                limit = self.token_limit(body)
+                if limit is not None:
+                    pieces = pieces[:limit]
+                    content = "".join(pieces)
+                for i, piece in enumerate(pieces):
+                    if every_s is not None:
+                        await asyncio.sleep(every_s)
+                    elif self.token_delay_s:
+                        await asyncio.sleep(self.token_delay_s)
+                    await send({"content": piece})
+                    if cut and i >= len(pieces) // 2:
+                        # Drop the socket mid-stream, as a crashed upstream would.
+                        assert request.transport is not None
+                        request.transport.close()
+                        return resp
+            await send({}, "tool_calls" if tool_call else "stop")
+            if body.get("stream_options", {}).get("include_usage"):
+                usage_chunk = {
+                    "id": "chatcmpl-fake",
+                    "object": "chat.completion.chunk",
+                    "created": 0,
+                    "model": model,
+                    "choices": [],
+                    "usage": self._usage(body, content),
                 }
-            )
-            for i in range(0, len(args), 16):
-                await send({"tool_calls": [{"index": 0, "function": {"arguments": args[i : i + 16]}}]})
-        else:
-            pieces = _pieces(content)
-            for i, piece in enumerate(pieces):
-                if self.token_delay_s:
-                    await asyncio.sleep(self.token_delay_s)
-                await send({"content": piece})
-                if cut and i >= len(pieces) // 2:
-                    # Drop the socket mid-stream, as a crashed upstream would.
-                    assert request.transport is not None
-                    request.transport.close()
-                    return resp
-        await send({}, "tool_calls" if tool_call else "stop")
-        if body.get("stream_options", {}).get("include_usage"):
-            usage_chunk = {
-                "id": "chatcmpl-fake",
-                "object": "chat.completion.chunk",
-                "created": 0,
-                "model": model,
-                "choices": [],
-                "usage": self._usage(body, content),
-            }
-            await resp.write(f"data: {json.dumps(usage_chunk)}\n\n".encode())
-        await resp.write(b"data: [DONE]\n\n")
-        await resp.write_eof()
-        return resp
+                await resp.write(f"data: {json.dumps(usage_chunk)}\n\n".encode())
+            await resp.write(b"data: [DONE]\n\n")
+            await resp.write_eof()
+            return resp
+        except ConnectionResetError:  # the client went away mid-stream (a killed bot): nothing to finish
+            return resp
 
 
 def _pieces(text: str) -> list[str]:

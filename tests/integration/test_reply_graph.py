@@ -109,12 +109,12 @@ async def test_a_passing_server_error_is_retried_and_answered(services: Services
     _, state = await run_graph(event)
     assert state["reply"] == "Back on my feet." and "error" not in state
     usage = [(u["ok"], u["error"]) for u in await services.record.usage_rows(event.message_id)]
-    assert usage == [(False, "HTTP 500 from the endpoint"), (True, None)], "the failed attempt is on record too"
+    assert usage == [(False, "HTTP 500 from the endpoint: fake failure"), (True, None)], "the failed attempt is on record too"
 
 
 async def test_errors_that_persist_leave_the_message_stored_and_say_why(services: Services, fake_openai: FakeOpenAI):
     cases = (
-        ([Fail(500)] * 3, "model 'chat' failed: HTTP 500 from the endpoint"),
+        ([Fail(500)] * 3, "model 'chat' failed: HTTP 500 from the endpoint: fake failure"),
         ([Fail(429, retry_after=30)], "model 'chat' failed: rate limited (HTTP 429, retry after 30 s)"),
     )
     for behaviours, expected in cases:
@@ -129,12 +129,18 @@ async def test_errors_that_persist_leave_the_message_stored_and_say_why(services
     assert 25 < cooling["chat"].seconds_left() <= 30, "Retry-After is honoured"
 
 
-async def test_a_hanging_endpoint_times_out(services: Services, fake_openai: FakeOpenAI):
-    fake_openai.push(Hang(2.5), Hang(2.5), Hang(2.5))
-    event = make_event("@Observer hello?", mentions_bot=True)
-    _, state = await run_graph(event)
-    assert "timed out" in state["error"]
-    assert await services.record.stored_text(event.message_id) == event.text
+async def test_a_hanging_endpoint_times_out(tmp_path: Path, database_url: str, embedder, fake_openai: FakeOpenAI):
+    svc = await make_services(tmp_path, database_url, embedder, models_toml(fake_openai.base_url, timeout_s=1))
+    try:
+        with bind(svc):
+            fake_openai.push(Hang(6))
+            event = make_event("@Observer hello?", mentions_bot=True)
+            _, state = await run_graph(event)
+        assert "timed out" in state["error"]
+        assert len(fake_openai.requests) == 1, "a silent server is not asked again: the member hears at once"
+        assert await svc.record.stored_text(event.message_id) == event.text
+    finally:
+        await svc.close()
 
 
 async def test_a_stream_cut_halfway_keeps_what_was_said(services: Services, fake_openai: FakeOpenAI):

@@ -73,20 +73,29 @@ async def test_429_without_retry_after_backs_off_exponentially(routed, fake_open
     assert cooled.failures == 2 and 3.5 < cooled.seconds_left() <= 4.0
 
 
-async def test_server_errors_and_timeouts_retry_then_fall_back(routed, fake_openai: FakeOpenAI):
-    fake_openai.responder = only_model("a", Fail(503))
-    event = make_event("@Observer hello", mentions_bot=True)
-    _, state = await run_graph(event)
-    assert state["model"] == "b" and state["reply"]
-    generation = [r for r in fake_openai.chat_requests("fake-a") if "response_format" not in r]
-    assert len(generation) == 3, "one call and two retries"
-    await routed.router.cooldowns.clear("a")
-    fake_openai.responder = only_model("a", Hang(2.5))
-    _, state = await run_graph(make_event("@Observer hello again", mentions_bot=True))
-    assert state["model"] == "b" and state["reply"]
-    failures = [u for u in await routed.record.usage_rows() if not u["ok"]]
-    replies = [u["error"] for u in failures if u["purpose"] == "reply"]
-    assert replies == ["HTTP 503 from the endpoint"] * 3 + ["timed out"] * 3
+async def test_server_errors_retry_then_fall_back_and_timeouts_fall_back_at_once(
+    tmp_path: Path, database_url: str, embedder, fake_openai: FakeOpenAI
+):
+    svc = await make_services(
+        tmp_path, database_url, embedder, models_toml(fake_openai.base_url, ("a", "b"), timeout_s=1)
+    )
+    try:
+        with bind(svc):
+            fake_openai.responder = only_model("a", Fail(503))
+            _, state = await run_graph(make_event("@Observer hello", mentions_bot=True))
+            assert state["model"] == "b" and state["reply"]
+            generation = [r for r in fake_openai.chat_requests("fake-a") if "response_format" not in r]
+            assert len(generation) == 3, "one call and two retries"
+            await svc.router.cooldowns.clear("a")
+            fake_openai.responder = only_model("a", Hang(6))
+            _, state = await run_graph(make_event("@Observer hello again", mentions_bot=True))
+            assert state["model"] == "b" and state["reply"]
+        failures = [u for u in await svc.record.usage_rows() if not u["ok"]]
+        replies = [u["error"] for u in failures if u["purpose"] == "reply"]
+        # A silent server is not asked again (each try would cost the member another timeout).
+        assert replies == ["HTTP 503 from the endpoint: fake failure"] * 3 + ["timed out"]
+    finally:
+        await svc.close()
 
 
 async def test_cooldowns_survive_a_restart(tmp_path: Path, database_url: str, embedder, fake_openai: FakeOpenAI):

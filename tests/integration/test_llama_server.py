@@ -1,0 +1,77 @@
+"""Observer against llama.cpp's real OpenAI-compatible server (llama-cpp-python[server]) on the bundled
+GGUF: the judge's structured output, a capped streamed reply, and usage, with the model list's defaults."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agent.models.local import bundled_model_path
+from agent.services import bind
+from agent.state import Context
+from tests.conftest import make_event, make_services, run_graph
+from tests.servers import llama_server
+
+pytestmark = pytest.mark.local_model
+
+
+@pytest.fixture(scope="module")
+def llama_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    tmp = tmp_path_factory.mktemp("llama")
+    with llama_server(tmp, bundled_model_path(tmp)) as url:
+        yield url
+
+
+def toml_for(url: str, max_output_tokens: int = 64) -> str:
+    # Defaults only (no structured_output, no token_limit_param): what a new user writes.
+    return f"""
+[[models]]
+name = "gemma"
+model = "gemma"
+base_url = "{url}"
+context_window = 2048
+max_output_tokens = {max_output_tokens}
+about = "small local model"
+
+[[models]]
+name = "gemma-b"
+model = "gemma"
+base_url = "{url}"
+context_window = 2048
+max_output_tokens = {max_output_tokens}
+about = "the same model, second entry"
+"""
+
+
+async def test_the_judge_decides_on_llama_server(tmp_path: Path, database_url: str, embedder, llama_url: str):
+    svc = await make_services(tmp_path, database_url, embedder, toml_for(llama_url), auto_every_n=1)
+    try:
+        with bind(svc):
+            for text in ("what time does the raid start tonight?", "今日のイベントは何時から？"):
+                _, state = await run_graph(make_event(text, channel="lobby"), Context(channel_mode="auto"))
+                decision = state["decision"]
+                assert decision.source == "judge", f"judge failed on the real server: {decision.reason}"
+                assert decision.method == "json_mode" and decision.model in ("gemma", "gemma-b")
+        assert svc.registry.structured_method("gemma") == "json_mode", "remembered for the next message"
+        judged = [u for u in await svc.record.usage_rows() if u["purpose"] == "judge"]
+        assert judged and all(u["ok"] for u in judged) and all(u["tokens_in"] > 0 for u in judged)
+    finally:
+        await svc.close()
+
+
+async def test_a_streamed_reply_stays_within_max_output_tokens(
+    tmp_path: Path, database_url: str, embedder, llama_url: str
+):
+    svc = await make_services(tmp_path, database_url, embedder, toml_for(llama_url, max_output_tokens=8))
+    try:
+        with bind(svc):
+            event = make_event("@Observer tell me a very long story about dragons", mentions_bot=True)
+            tokens, state = await run_graph(event, Context(model="gemma"))
+        assert 0 < len(tokens) <= 8, f"{len(tokens)} tokens streamed with max_output_tokens = 8"
+        assert state["reply"] and not state.get("error")
+        [usage] = [u for u in await svc.record.usage_rows(event.message_id) if u["purpose"] == "reply"]
+        assert usage["ok"] and usage["model"] == "gemma" and 0 < usage["tokens_out"] <= 8 and usage["tokens_in"] > 0
+    finally:
+        await svc.close()
