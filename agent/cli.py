@@ -16,7 +16,7 @@ from typing import Any
 from agent.errors import ConfigError
 from agent.logs import setup_logging
 from agent.memory_cli import add_parsers as add_memory_parsers
-from agent.memory_cli import dataset_command, persona_command
+from agent.memory_cli import dataset_command, memory_command, persona_command
 from agent.settings import Settings, load_settings
 from agent.voice_cli import add_parsers as add_voice_parsers
 from agent.voice_cli import voice_command
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
-        setup_logging(settings.log_level)
+        setup_logging(settings.log_level, log_content=settings.log_content)
         command = args.command
         if command is None:
             token = settings.discord_token.get_secret_value().strip() if settings.discord_token else ""
@@ -125,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
             "replay": _replay,
             "persona": persona_command,
             "dataset": dataset_command,
+            "memory": memory_command,
             "voice": voice_command,
         }
         return run_async(handlers[command](settings, args))

@@ -123,7 +123,7 @@ class ConsoleSession:
                 elif mode == "values" and isinstance(chunk, dict):
                     outcome.state = dict(chunk)
         state = outcome.state
-        outcome.reply = state.get("reply", "")
+        outcome.reply = state.get("reply") or ""
         if started:
             self.out.write("\n")
         decision = state.get("decision")
@@ -149,7 +149,7 @@ class ConsoleSession:
         if state.get("model"):
             print(f"  model: {state['model']} ({state.get('model_reason', '')})", file=self.out)
         print(f"  persona: {state.get('persona', '?')}", file=self.out)
-        for snippet in state.get("retrieved", []):
+        for snippet in state.get("retrieved") or []:
             print(f"  retrieved {snippet.kind} [{snippet.score:.2f}] {snippet.text[:80]}", file=self.out)
         usage = state.get("usage")
         if usage:

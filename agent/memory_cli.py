@@ -26,6 +26,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     search.add_argument("--persona", default=DEFAULT_PERSONA)
     listing = ps.add_parser("list", help="the personas you can use")
     listing.add_argument("--guild", type=int)
+    memory = sub.add_parser("memory", help="the embedded memory store")
+    ms = memory.add_subparsers(dest="memory_command", required=True)
+    ms.add_parser(
+        "migrate",
+        help="re-embed memory written with other embedding settings using the current ones (OBSERVER_EMBEDDING_*)",
+    )
     dataset = sub.add_parser("dataset", help="export conversations for fine-tuning")
     ds = dataset.add_subparsers(dest="dataset_command", required=True)
     export = ds.add_parser("export", help="OpenAI fine-tuning chat JSONL, corrections applied")
@@ -95,6 +101,25 @@ async def persona_command(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     finally:
         await services.close()
+
+
+async def memory_command(settings: Settings, args: argparse.Namespace) -> int:
+    """`observer memory migrate`: the one place memory from another embedder is re-embedded and dropped."""
+    from agent.memory.chroma import open_chroma
+    from agent.memory.knowledge import MemoryStore
+    from agent.services import make_embedder
+
+    embedder = make_embedder(settings)
+    client = await asyncio.to_thread(open_chroma, settings.data_dir, settings.chroma_url)
+    memory = await asyncio.to_thread(MemoryStore, client, embedder, check_embedder=False)
+    others = sorted(set(memory.other_embedders().values()))
+    if not others:
+        print(f"nothing to migrate: all memory is embedded with {embedder.name}")
+        return 0
+    print(f"re-embedding memory from {', '.join(others)} with {embedder.name}", file=sys.stderr)
+    moved = await asyncio.to_thread(memory.migrate_embedder, ProgressBar())
+    print(f"migrated {moved} entries to {embedder.name}")
+    return 0
 
 
 async def dataset_command(settings: Settings, args: argparse.Namespace) -> int:

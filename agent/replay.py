@@ -137,7 +137,7 @@ async def _run(
                     respond=decision.respond,
                     reason=decision.reason,
                     model=state.get("model"),
-                    reply=state.get("reply", ""),
+                    reply=state.get("reply") or "",
                     error=state.get("error"),
                 )
             )

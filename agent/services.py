@@ -86,7 +86,13 @@ def make_embedder(settings: Settings) -> Embedder:
             f"OBSERVER_EMBEDDING_PROVIDER=openai needs {settings.embedding_api_key_env} set "
             "(or OBSERVER_EMBEDDING_BASE_URL for a local server)"
         )
-    return OpenAIEmbedder(settings.embedding_model, settings.embedding_base_url, key)
+    return OpenAIEmbedder(
+        settings.embedding_model,
+        settings.embedding_base_url,
+        key,
+        query_prefix=settings.embedding_query_prefix,
+        passage_prefix=settings.embedding_passage_prefix,
+    )
 
 
 async def build_services(settings: Settings, *, embedder: Embedder | None = None) -> Services:

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Annotated, Any, Literal
+
+from typing_extensions import TypedDict  # pydantic (Studio's schema) needs it on Python < 3.12
 
 from agent.events import ChatLine, Decision, Event, Snippet
 
 
-def merge_dicts(left: dict[str, float] | None, right: dict[str, float] | None) -> dict[str, float]:
-    """Reducer: judge and retrieve run in the same step and both add timings."""
+def merge_timings(left: dict[str, float] | None, right: dict[str, float] | None) -> dict[str, float]:
+    """Reducer: judge and retrieve run in the same step and both add timings. Ingest's entry starts
+    a new run, so on a thread (LangGraph server, Studio) the previous run's timings are dropped."""
+    if right and "ingest_ms" in right:
+        return dict(right)
     return {**(left or {}), **(right or {})}
 
 
@@ -52,9 +57,16 @@ class State(InputState, total=False):
     route_blocked: str
     reply: str
     reply_message_id: int
+    capped: str  # the reply stopped at its model's limit: "length" or "time"
     usage: Usage
     error: str
-    timings: Annotated[dict[str, float], merge_dicts]
+    timings: Annotated[dict[str, float], merge_timings]
+
+
+# What one run decides and produces. On a thread the state outlives a run, so ingest clears these:
+# the next message is judged, retrieved for and answered afresh, never with the last one's leftovers.
+INPUT_KEYS = frozenset(InputState.__annotations__)
+RUN_KEYS = frozenset(State.__annotations__) - INPUT_KEYS - {"timings"}
 
 
 ChannelMode = Literal["off", "mentions", "auto", "observe"]

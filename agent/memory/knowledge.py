@@ -4,8 +4,9 @@ Every entry has a scope: "global", "guild:<id>" or "user:<id>" (a member's own, 
 each scope is its own collection. A reply searches only the collections it may read, so one guild
 never sees another's entries, and a search costs the same however many other guilds there are
 (a metadata filter over one shared collection made Chroma scan them all: ~170 ms at 100k vectors).
-Collection names carry the embedder: switching embedding provider re-embeds into new collections
-instead of mixing two vector spaces.
+Collection names carry the embedder, so two vector spaces never mix. A process whose embedder
+differs from the one the store was written with refuses to start (nothing is deleted implicitly:
+other processes may share the Chroma server); `observer memory migrate` re-embeds on purpose.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 from chromadb.errors import NotFoundError
 
+from agent.errors import ConfigError
 from agent.events import Snippet
 from agent.memory.embeddings import Embedder
 
@@ -104,7 +106,7 @@ def _keyword_pattern(keywords: Iterable[str]) -> re.Pattern[str] | None:
 
 
 class MemoryStore:
-    def __init__(self, client: Any, embedder: Embedder) -> None:
+    def __init__(self, client: Any, embedder: Embedder, *, check_embedder: bool = True) -> None:
         self._client = client
         self._embedder = embedder
         self._prefix = collection_prefix(embedder)
@@ -112,7 +114,8 @@ class MemoryStore:
         self._absent: dict[str, float] = {}
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="memory-search")
         self._keyword_cache: dict[str, tuple[float, list[tuple[re.Pattern[str], str, str, str]]]] = {}
-        self._migrate_from_other_embedders()
+        if check_embedder:
+            self._refuse_other_embedders()
 
     def _names(self) -> list[str]:
         return [c if isinstance(c, str) else c.name for c in self._client.list_collections()]
@@ -316,10 +319,32 @@ class MemoryStore:
 
     # ----- switching embedders -----
 
-    def _migrate_from_other_embedders(self) -> None:
-        """Entries embedded by another provider are re-embedded here, then the old collection is dropped."""
-        others = [n for n in self._names() if n.startswith(COLLECTION_PREFIX) and not n.startswith(self._prefix)]
-        for name in others:
+    def other_embedders(self) -> dict[str, str]:
+        """Collections written by another embedder: name → that embedder's name (as stored with it)."""
+        found: dict[str, str] = {}
+        for collection in self._client.list_collections():
+            name = collection if isinstance(collection, str) else collection.name
+            if name.startswith(COLLECTION_PREFIX) and not name.startswith(self._prefix):
+                metadata = getattr(collection, "metadata", None) or {}
+                found[name] = str(metadata.get("embedder") or "an unknown embedder")
+        return found
+
+    def _refuse_other_embedders(self) -> None:
+        others = sorted(set(self.other_embedders().values()))
+        if others:
+            raise ConfigError(
+                f"memory: the Chroma store was embedded with {', '.join(others)}, but this process embeds with "
+                f"{self._embedder.name} (OBSERVER_EMBEDDING_*); make the settings match, or run "
+                "`observer memory migrate` once to re-embed everything with the current settings"
+            )
+
+    def migrate_embedder(self, progress: Progress | None = None) -> int:
+        """Re-embed every entry written by another embedder with this one, then drop the old collections.
+
+        Returns how many entries moved. Entries are added before their old collection is dropped, so a
+        migration that stops half-way loses nothing and can be run again."""
+        moved = 0
+        for name in self.other_embedders():
             old = self._client.get_collection(name)
             total = old.count()
             log.warning("re-embedding %d memory entries from %s with %s", total, name, self._embedder.name)
@@ -340,4 +365,8 @@ class MemoryStore:
                 ]
                 self.add(entries)
                 offset += _PAGE
+                moved += len(entries)
+                if progress:
+                    progress(min(offset, total), total)
             self._client.delete_collection(name)
+        return moved

@@ -11,7 +11,7 @@ from agent.events import Decision, Event
 from agent.ids import new_snowflake, stable_id
 from agent.rules import RuleOutcome, apply_rules
 from agent.services import bind, get_services
-from agent.state import Context, State, context_of
+from agent.state import INPUT_KEYS, RUN_KEYS, Context, State, context_of
 
 
 def event_from_fields(state: State, bot_name: str) -> Event:
@@ -35,12 +35,21 @@ def event_from_fields(state: State, bot_name: str) -> Event:
     )
 
 
+def this_runs_event(state: State, bot_name: str) -> Event:
+    """The message this run was given. Typed fields win: on a thread the previous run's `event` is
+    still in the state, and ingest clears the fields after use, so present fields are always new."""
+    if any(state.get(key) is not None for key in ("text", "author", "channel")):
+        return event_from_fields(state, bot_name)
+    event = state.get("event")
+    if event is None:
+        return event_from_fields(state, bot_name)
+    return event if isinstance(event, Event) else Event.model_validate(event)  # JSON from a LangGraph server
+
+
 async def ingest(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     started = time.perf_counter()
     services = await get_services()
-    event = state.get("event") or event_from_fields(state, context_of(runtime).bot_name)
-    if not isinstance(event, Event):  # JSON input from Studio or a LangGraph server
-        event = Event.model_validate(event)
+    event = this_runs_event(state, context_of(runtime).bot_name)
     stored_mode = await services.record.store_event(event)
     mode = context_of(runtime).channel_mode or stored_mode
     outcome = apply_rules(event, mode, event.bot_user_id or services.bot_user_id)
@@ -48,6 +57,7 @@ async def ingest(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         considered, why = services.cadence.consider(event.channel_id)
         outcome = RuleOutcome("judge" if considered else "skip", why)
     update: dict[str, Any] = {
+        **{key: None for key in RUN_KEYS | (INPUT_KEYS - {"event"}) if state.get(key) is not None},
         "event": event,
         "rule": outcome.verdict,
         "channel_settings": await services.record.cached_channel_settings(event.channel_id)

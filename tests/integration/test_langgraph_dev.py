@@ -109,6 +109,30 @@ async def test_langgraph_dev_runs_the_reply_graph_offline(tmp_path: Path, fake_o
             if part.event == "values":
                 quiet = part.data
         assert quiet["decision"]["respond"] is False and "observation" in quiet["decision"]["reason"]
+        # Studio's form: the reply graph's input schema has the fields a person types into.
+        assistants = {a["graph_id"]: a for a in await client.assistants.search()}
+        schemas = await client.assistants.get_schemas(assistants["reply"]["assistant_id"])
+        assert {"text", "author", "channel"} <= set(schemas["input_schema"]["properties"])
+
+        # Studio's default: runs on one thread. Each run answers the message it was given.
+        thread = await client.threads.create()
+        runs: list[dict] = []
+        for text in ("@Observer first question", "@Observer second question"):
+            fake_openai.push(Reply(f"answer to {text.split()[1]}"))
+            runs.append(
+                await client.runs.wait(
+                    thread["thread_id"], "reply", input={"text": text, "author": "erin", "channel": "lab"}
+                )
+            )
+        assert runs[0]["event"]["text"] == "@Observer first question" and runs[0]["reply"] == "answer to first"
+        assert runs[1]["event"]["text"] == "@Observer second question" and runs[1]["reply"] == "answer to second"
+        assert runs[1]["event"]["message_id"] != runs[0]["event"]["message_id"]
+        assert runs[1].get("text") is None, "the typed fields are consumed: nothing stale for the next run"
+        last_prompt = fake_openai.requests[-1]["messages"]
+        assert "first question" in str(last_prompt) and last_prompt[-1]["content"].endswith("second question"), (
+            "the first message is in the record (the window), the second is the one answered"
+        )
+
         # The profile graph is exported too, and runs over what the reply graph recorded.
         fake_openai.push(
             Reply(

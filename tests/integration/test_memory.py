@@ -183,10 +183,12 @@ async def test_dataset_export_puts_corrections_in_place_of_replies(services: Ser
     )
 
 
-async def test_switching_embedding_provider_re_embeds_instead_of_mixing(
+async def test_switching_embedding_provider_refuses_to_start_until_migrated(
     tmp_path: Path, database_url: str, embedder, fake_openai: FakeOpenAI
 ):
+    from agent.errors import ConfigError
     from agent.memory.embeddings import OpenAIEmbedder
+    from agent.memory.knowledge import MemoryStore
     from tests.conftest import make_services, models_toml
 
     local = await make_services(tmp_path, database_url, embedder, models_toml(fake_openai.base_url))
@@ -195,11 +197,16 @@ async def test_switching_embedding_provider_re_embeds_instead_of_mixing(
     await local.close()
 
     remote = OpenAIEmbedder("fake-embedding", fake_openai.base_url, "sk-test")
+    with pytest.raises(ConfigError) as refused:
+        await make_services(tmp_path, database_url, remote, models_toml(fake_openai.base_url))
+    assert "observer memory migrate" in str(refused.value) and embedder.name in str(refused.value)
+    assert fake_openai.embedding_requests == [], "nothing was re-embedded or deleted implicitly"
+
+    client = local.memory._client
+    await asyncio.to_thread(MemoryStore(client, remote, check_embedder=False).migrate_embedder)
     switched = await make_services(tmp_path, database_url, remote, models_toml(fake_openai.base_url))
     try:
         assert switched.memory.count() == stored, "every entry is re-embedded with the new provider"
-        sent = sum(len(r["input"]) for r in fake_openai.embedding_requests)
-        assert sent >= stored
         names = [c.name for c in switched.memory._client.list_collections()]
         assert all(n.startswith(switched.memory._prefix) for n in names), "the old vector space is gone"
         found = await _search(switched, "moderators Mika Tomas Aiko", guild=None)
