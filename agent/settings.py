@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agent.errors import ConfigError
@@ -28,6 +30,8 @@ class Settings(BaseSettings):
     database_url: str | None = None
     prompts_dir: Path = REPO_PROMPTS_DIR
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "WARNING"
+    # Members' words (gateway events, SQL parameters, request bodies) stay out of logs unless true.
+    log_content: bool = False
     bot_name: str = Field(default="Observer", min_length=1, max_length=32)
     history_limit: int = Field(default=20, ge=1, le=200)
     chroma_url: str | None = Field(default=None, description="Chroma server URL; local files when unset")
@@ -43,6 +47,9 @@ class Settings(BaseSettings):
     embedding_model: str = "text-embedding-3-small"
     embedding_base_url: str | None = None
     embedding_api_key_env: str = Field(default="OPENAI_API_KEY", description="variable holding the key")
+    # Unset: "query: " / "passage: " for e5 models (which need them), nothing for others.
+    embedding_query_prefix: str | None = None
+    embedding_passage_prefix: str | None = None
     retrieval_tokens: int = Field(default=600, ge=0, le=20_000, description="lore, knowledge and guidance per reply")
     # Voice: speech-to-text (faster-whisper) and text-to-speech (Piper)
     whisper_model: str | None = Field(
@@ -69,6 +76,22 @@ class Settings(BaseSettings):
     auto_quiet_seconds: float = Field(default=120.0, ge=0)
     reply_chain_limit: int = Field(default=6, ge=0, le=50)
     context_tokens: int = Field(default=3000, ge=200, le=1_000_000)
+    # Crashes and restarts: unfinished questions younger than this are answered after a restart,
+    # older ones are closed with a note ("900", "900s", "15m", "1h" or ISO 8601 "PT15M").
+    resume_window: timedelta = Field(default=timedelta(minutes=15))
+
+    @field_validator("resume_window", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        if isinstance(value, str):
+            match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h)?\s*", value, flags=re.IGNORECASE)
+            if match:
+                unit = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}[(match.group(2) or "s").lower()]
+                return timedelta(seconds=float(match.group(1)) * unit)
+        return value
+
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0, le=600, description="SIGTERM: time to finish replies")
+    catchup_messages: int = Field(default=200, ge=0, le=5000, description="per channel, read after downtime")
     discord_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("DISCORD_TOKEN", "OBSERVER_DISCORD_TOKEN")
     )

@@ -11,22 +11,26 @@ from typing import Any
 
 import discord
 from discord import app_commands
+from langchain_core.runnables import RunnableConfig
 
 from agent.events import Event
+from agent.memory.progress import Progress
 from agent.nodes.speak import wants_voice
 from agent.rules import addresses_bot
 from agent.services import Services, bind
-from agent.state import Context
+from agent.state import Context, InputState
 from discord_adapter.presence import Presence
 from discord_adapter.queues import ChannelQueues, Job
+from discord_adapter.recovery import catch_up, resume_unfinished
 from discord_adapter.sinks import ReplySink
-from discord_adapter.stream import EditBudget, Sink, StreamRenderer
+from discord_adapter.stream import ChannelBudget, Sink, StreamRenderer
 from discord_adapter.translate import to_event
 from discord_adapter.voice import LiveSpeech, send_voice_message, voice_client_for
 
 log = logging.getLogger(__name__)
 
 BUSY_REPLY = "I'm still working through earlier messages here. Please ask again in a moment."
+FAILED_REPLY = "Sorry, something went wrong on my side while answering this. Please ask again."
 
 
 def intents() -> discord.Intents:
@@ -41,7 +45,7 @@ def intents() -> discord.Intents:
 
 
 class ObserverBot(discord.AutoShardedClient):
-    def __init__(self, services: Services, **options: Any) -> None:
+    def __init__(self, services: Services, *, checkpointer: Any = None, **options: Any) -> None:
         super().__init__(
             intents=intents(),
             # Never @everyone, @here or roles; only the author we reply to is pinged.
@@ -55,7 +59,19 @@ class ObserverBot(discord.AutoShardedClient):
         self.started_at = time.monotonic()
         self.tree = app_commands.CommandTree(self)
         self.queues = ChannelQueues(settings.channel_queue_size, self._answer, self._busy, self._superseded)
-        self.edit_budget = EditBudget(settings.edit_interval_seconds)
+        self.budget = ChannelBudget(settings.edit_interval_seconds)
+        self.progress = Progress(services.record.engine)
+        # Reply runs are checkpointed (when a checkpointer is given): a restart resumes, not repeats.
+        self.checkpointer = checkpointer
+        from graphs.reply import build, graph
+
+        self.graph = build(checkpointer=checkpointer) if checkpointer is not None else graph
+        # Live messages wait here while a recovery pass queues older ones, so each channel stays in order.
+        self._recovering = False
+        self._held: list[Job] = []
+        # Messages this process took in and has not finished: a recovery pass never queues them again.
+        self.in_hand: set[int] = set()
+        self._recovery: asyncio.Task[None] | None = None
         self.presence = Presence(self._show_activity)
         self.last_error: dict[int, str] = {}
         from discord_adapter.commands import register
@@ -75,7 +91,40 @@ class ObserverBot(discord.AutoShardedClient):
             log.info("slash commands synced globally (%d commands; may take up to an hour to appear)", len(synced))
 
     async def on_ready(self) -> None:
+        """Every READY (a start, or a gateway session that could not be resumed): recover what was missed."""
         log.info("connected as %s to %d guild(s)", self.user, len(self.guilds))
+        if self._recovery is None or self._recovery.done():
+            self._recovering = True
+            self._recovery = asyncio.create_task(self.recover())
+
+    async def recover(self) -> None:
+        """Resume interrupted questions, then read what was missed; live messages wait until both are queued."""
+        try:
+            resumed, expired = await resume_unfinished(self)
+            recorded, queued = await catch_up(self)
+            if resumed or expired or recorded:
+                log.info(
+                    "recovery: %d question(s) resumed, %d too old and closed; %d missed message(s) recorded, "
+                    "%d to answer",
+                    resumed,
+                    expired,
+                    recorded,
+                    queued,
+                )
+        except Exception:
+            log.exception("recovery after start failed; live messages are still answered")
+        finally:
+            self._recovering = False
+            held, self._held = self._held, []
+            for job in held:
+                await self.queues.submit(job)
+
+    async def shutdown(self, grace_s: float) -> None:
+        """SIGTERM: no new runs; replies in flight get `grace_s` to finish; the rest resume at the next start."""
+        cancelled = await self.queues.stop(grace_s)
+        if cancelled:
+            log.warning("%d reply run(s) did not finish in %.0f s; they resume at the next start", cancelled, grace_s)
+        await self.services.record.flush()
 
     async def on_resumed(self) -> None:
         log.info("gateway session resumed")
@@ -97,7 +146,14 @@ class ObserverBot(discord.AutoShardedClient):
             # Our own echoes and other bots: recorded through the graph at once, never queued behind members.
             await self.run_graph(event)
             return
-        await self.queues.submit(Job(event, message))
+        # In the record before it waits in any queue: whatever kills the process, it is not lost.
+        self.in_hand.add(event.message_id)
+        await self.services.record.store_event(event, state="waiting")
+        job = Job(event, message)
+        if self._recovering:
+            self._held.append(job)
+        else:
+            await self.queues.submit(job)
 
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
         if "content" not in payload.data:
@@ -113,11 +169,25 @@ class ObserverBot(discord.AutoShardedClient):
         message = job.message
         assert isinstance(message, discord.Message)
         await self.backfill_context(message)
-        await self.run_reply(job.event, ReplySink(message), message.channel)
+        resume = [message.channel.get_partial_message(part) for part in job.resume_parts]  # type: ignore[union-attr]
+        self.in_hand.add(job.event.message_id)
+        try:
+            await self.run_reply(job.event, ReplySink(message), message.channel, resume=resume, track=True)
+        except Exception:
+            # Never silent: the member hears that it failed, and the record says so.
+            log.exception("reply to %s failed", job.event.message_id)
+            await self.progress.mark(job.event.message_id, "failed")
+            if addresses_bot(job.event):
+                with contextlib.suppress(discord.HTTPException):
+                    await message.reply(FAILED_REPLY, mention_author=False)
+        finally:
+            self.in_hand.discard(job.event.message_id)
 
     async def _busy(self, job: Job) -> None:
         """Queue full: the message is still recorded, and a member who asked is told, never ignored."""
         await self.services.record.store_event(job.event)
+        await self.progress.mark(job.event.message_id, "failed")
+        self.in_hand.discard(job.event.message_id)
         if addresses_bot(job.event):
             message = job.message
             assert isinstance(message, discord.Message)
@@ -129,6 +199,8 @@ class ObserverBot(discord.AutoShardedClient):
     async def _superseded(self, job: Job) -> None:
         """The member asked again while this waited: keep it as context for the newer question."""
         await self.services.record.store_event(job.event)
+        await self.progress.mark(job.event.message_id, "skipped")
+        self.in_hand.discard(job.event.message_id)
         log.info("message %s superseded by a newer one from the same member", job.event.message_id)
 
     # ----- context from Discord -----
@@ -168,19 +240,49 @@ class ObserverBot(discord.AutoShardedClient):
         )
 
     async def run_graph(self, event: Event) -> dict[str, Any]:
-        from graphs.reply import graph
+        from graphs.reply import graph  # bots' and our own messages: recorded, never checkpointed
 
         with bind(self.services):
             return dict(await graph.ainvoke({"event": event}, context=self.context()))
 
-    async def run_reply(
-        self, event: Event, sink: Sink, typing_in: Any, *, store_reply: bool = False, model: str | None = None
-    ) -> dict[str, Any]:
-        """Run the graph for one message and stream the answer into `sink`."""
-        from graphs.reply import graph
+    async def _graph_input(self, event: Event, config: RunnableConfig) -> InputState | None:
+        """None resumes the message's checkpointed run where it stopped; otherwise a fresh run's input."""
+        if self.checkpointer is not None:
+            saved = await self.graph.aget_state(config)
+            if saved.next:
+                log.info("message %s: resuming its run at %s", event.message_id, ", ".join(saved.next))
+                return None
+        return InputState(event=event)
 
+    async def run_reply(
+        self,
+        event: Event,
+        sink: Sink,
+        typing_in: Any,
+        *,
+        store_reply: bool = False,
+        model: str | None = None,
+        resume: list[Any] | None = None,
+        track: bool = False,
+    ) -> dict[str, Any]:
+        """Run the graph for one message and stream the answer into `sink`.
+
+        `track`: keep the message's progress in the record (answering with the parts posted, then
+        answered, skipped or failed) so a restart can resume it; `resume` are parts already posted."""
         stop_typing = asyncio.Event()
-        renderer = StreamRenderer(sink, self.edit_budget, event.channel_id, on_first_message=stop_typing.set)
+
+        async def posted(handles: list[Any]) -> None:
+            await self.progress.note_reply_parts(event.message_id, [h.id for h in handles if h is not None])
+
+        renderer = StreamRenderer(
+            sink,
+            self.budget,
+            event.channel_id,
+            on_first_message=stop_typing.set,
+            on_posted=posted if track else None,
+            resume=resume,
+        )
+        config = RunnableConfig(configurable={"thread_id": f"reply:{event.message_id}"})
         typing_task: asyncio.Task[None] | None = None
         state: dict[str, Any] = {}
         activity = "thinking"
@@ -191,10 +293,12 @@ class ObserverBot(discord.AutoShardedClient):
         self.presence.enter(activity)
         try:
             with bind(self.services):
-                async for mode, chunk in graph.astream(
-                    {"event": event},
+                async for mode, chunk in self.graph.astream(
+                    await self._graph_input(event, config),
+                    config,
                     context=self.context(store_reply=store_reply, model=model),
                     stream_mode=["custom", "values"],
+                    durability="async" if self.checkpointer is not None else None,
                 ):
                     if mode == "custom" and isinstance(chunk, dict) and "token" in chunk:
                         if activity == "thinking":
@@ -247,6 +351,11 @@ class ObserverBot(discord.AutoShardedClient):
         elif error:
             renderer.text = f"Sorry, I couldn't answer that: {error}"
             await renderer.finish()  # replaces a busy notice if one was shown
+        if track:
+            answered = decision is not None and decision.respond
+            await self.progress.mark(event.message_id, ("failed" if error else "answered") if answered else "skipped")
+        if self.checkpointer is not None:
+            await self.checkpointer.adelete_thread(f"reply:{event.message_id}")
         return state
 
     def _live_speech(self, event: Event, state: dict[str, Any]) -> LiveSpeech | None:

@@ -17,6 +17,8 @@ log = logging.getLogger(__name__)
 class Job:
     event: Event
     message: object  # the discord.Message, for replying
+    # Platform ids of reply parts posted before a restart: the resumed run edits them in place.
+    resume_parts: tuple[int, ...] = ()
 
 
 Handler = Callable[[Job], Awaitable[None]]
@@ -42,6 +44,8 @@ class ChannelQueues:
         self._queues: dict[int, asyncio.Queue[Job]] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._asking: dict[int, int] = {}
+        self._current: dict[int, Job] = {}  # the job each channel's worker is running
+        self.accepting = True
 
     def depth(self, channel_id: int) -> int:
         queue = self._queues.get(channel_id)
@@ -50,7 +54,29 @@ class ChannelQueues:
     def depths(self) -> dict[int, int]:
         return {cid: q.qsize() for cid, q in self._queues.items() if q.qsize()}
 
+    def pending_ids(self) -> set[int]:
+        """Messages queued or running now (a second resume pass must not queue them twice)."""
+        waiting = {job.event.message_id for q in self._queues.values() for job in list(q._queue)}  # type: ignore[attr-defined]
+        return waiting | {job.event.message_id for job in self._current.values()}
+
+    async def stop(self, grace_s: float) -> int:
+        """Stop starting runs; wait up to `grace_s` for the running ones, then cancel them.
+
+        Returns how many were cancelled. Queued jobs stay unstarted (their messages stay `waiting` in
+        the record, and the next start resumes them)."""
+        self.accepting = False
+        running = [w for w in self._workers.values() if not w.done()]
+        if not running:
+            return 0
+        _, late = await asyncio.wait(running, timeout=grace_s)
+        for worker in late:
+            worker.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+        return len(late)
+
     async def submit(self, job: Job) -> None:
+        if not self.accepting:
+            return  # shutting down: the message is stored as waiting, and the next start resumes it
         channel_id = job.event.channel_id
         queue = self._queues.setdefault(channel_id, asyncio.Queue(HARD_CAP))
         asking = addresses_bot(job.event)
@@ -65,8 +91,9 @@ class ChannelQueues:
             self._workers[channel_id] = asyncio.create_task(self._work(channel_id, queue))
 
     async def _work(self, channel_id: int, queue: asyncio.Queue[Job]) -> None:
-        while not queue.empty():
+        while not queue.empty() and self.accepting:
             job = queue.get_nowait()
+            self._current[channel_id] = job
             if addresses_bot(job.event):
                 self._asking[channel_id] -= 1
             try:
@@ -77,6 +104,7 @@ class ChannelQueues:
             except Exception:
                 log.exception("run failed on channel %s", channel_id)
             finally:
+                self._current.pop(channel_id, None)
                 queue.task_done()
 
     @staticmethod

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
 from typing import Any
 
 import discord
@@ -10,6 +13,7 @@ import yarl
 from discord.gateway import DiscordWebSocket
 
 from agent.errors import ConfigError
+from agent.memory.checkpoints import open_checkpointer
 from agent.services import build_services
 from agent.settings import Settings
 from discord_adapter.client import ObserverBot
@@ -38,10 +42,33 @@ async def run_bot(settings: Settings) -> int:
     if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
         raise ConfigError("DISCORD_TOKEN: not set; create a bot in the Discord Developer Portal and export its token")
     services = await build_services(settings)
-    bot = ObserverBot(services)
-    point_at(settings, bot)
     try:
-        await bot.start(settings.discord_token.get_secret_value())
+        async with open_checkpointer(settings) as checkpointer:
+            bot = ObserverBot(services, checkpointer=checkpointer)
+            point_at(settings, bot)
+            await _run_until_stopped(bot, settings)
+    finally:
+        await services.close()
+    return 0
+
+
+async def _run_until_stopped(bot: ObserverBot, settings: Settings) -> None:
+    """Run the bot; SIGTERM or SIGINT drains it (replies in flight finish, writes are flushed) and returns."""
+    assert settings.discord_token is not None
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):  # Windows
+            loop.add_signal_handler(signum, stopping.set)
+    runner = asyncio.create_task(bot.start(settings.discord_token.get_secret_value()))
+    stop = asyncio.create_task(stopping.wait())
+    try:
+        await asyncio.wait({runner, stop}, return_when=asyncio.FIRST_COMPLETED)
+        if runner.done():
+            runner.result()  # start-up failed (bad token, intents): raise it
+        else:
+            log.warning("stopping: finishing replies in flight (up to %.0f s)", settings.shutdown_grace_seconds)
+            await bot.shutdown(settings.shutdown_grace_seconds)
     except discord.LoginFailure:
         raise ConfigError(
             "DISCORD_TOKEN: Discord rejected the token; copy it again from the Developer Portal"
@@ -52,6 +79,11 @@ async def run_bot(settings: Settings) -> int:
             "Privileged Gateway Intents in the Developer Portal"
         ) from None
     finally:
+        stop.cancel()
         await bot.close()
-        await services.close()
-    return 0
+        runner.cancel()
+        with contextlib.suppress(BaseException):
+            await runner
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(signum)

@@ -21,6 +21,9 @@ class ReplySink:
     async def edit(self, handle: Any, content: str) -> None:
         await handle.edit(content=content)
 
+    async def delete(self, handle: Any) -> None:
+        await handle.delete()
+
 
 class InteractionSink:
     """A deferred interaction: the original response, then follow-ups (ephemeral or not)."""
@@ -40,3 +43,7 @@ class InteractionSink:
             await self.interaction.edit_original_response(content=content)
         else:
             await handle.edit(content=content)
+
+    async def delete(self, handle: Any) -> None:
+        if handle is not None:
+            await handle.delete()

@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from agent.safety import defuse_mentions
@@ -18,25 +19,39 @@ log = logging.getLogger(__name__)
 IN_PROGRESS = " ▌"
 
 
-class EditBudget:
-    """One budget per channel, shared by every stream there: edits at least `interval` apart.
+class ChannelBudget:
+    """One budget per channel for every message call there, posts and edits alike, shared by all streams.
 
-    Discord allows about five message edits per five seconds per channel; one a second per channel
-    keeps every stream under that, and each message at most one edit a second.
+    Discord allows 5 message calls per 5 s per channel, counting posts and edits together; this keeps
+    to `calls` per `per` seconds (4 per 5 s: a margin for a member's slash command or clock skew), and
+    spaces interim edits at least `interval` apart so a stream never spends the budget on tiny changes.
     """
 
-    def __init__(self, interval: float) -> None:
+    def __init__(self, interval: float, calls: int = 4, per: float = 5.0) -> None:
         self.interval = interval
-        self._next: dict[int, float] = {}
+        self.calls = calls
+        self.per = per
+        self._recent: dict[int, deque[float]] = {}
+        self._last_interim: dict[int, float] = {}
         self._locks: dict[int, asyncio.Lock] = {}
 
-    async def wait_turn(self, channel_id: int) -> None:
+    async def wait_turn(self, channel_id: int, *, interim: bool = False) -> None:
         lock = self._locks.setdefault(channel_id, asyncio.Lock())
         async with lock:
-            delay = self._next.get(channel_id, 0.0) - time.monotonic()
-            if delay > 0:
+            recent = self._recent.setdefault(channel_id, deque())
+            while True:
+                now = time.monotonic()
+                while recent and now - recent[0] >= self.per:
+                    recent.popleft()
+                delay = self.per - (now - recent[0]) if len(recent) >= self.calls else 0.0
+                if interim:
+                    delay = max(delay, self._last_interim.get(channel_id, float("-inf")) + self.interval - now)
+                if delay <= 0:
+                    break
                 await asyncio.sleep(delay)
-            self._next[channel_id] = time.monotonic() + self.interval
+            recent.append(now)
+            if interim:
+                self._last_interim[channel_id] = now
 
 
 class Sink(Protocol):
@@ -46,16 +61,20 @@ class Sink(Protocol):
 
     async def edit(self, handle: Any, content: str) -> None: ...
 
+    async def delete(self, handle: Any) -> None: ...
+
 
 class StreamRenderer:
     def __init__(
         self,
         sink: Sink,
-        budget: EditBudget,
+        budget: ChannelBudget,
         channel_id: int,
         *,
         limit: int = DISCORD_LIMIT,
         on_first_message: Callable[[], None] | None = None,
+        on_posted: Callable[[list[Any]], Awaitable[None]] | None = None,
+        resume: list[Any] | None = None,
     ) -> None:
         self.sink = sink
         self.budget = budget
@@ -63,8 +82,10 @@ class StreamRenderer:
         self.limit = limit
         self.text = ""
         self.notice = ""  # shown until the answer starts (e.g. "all models are busy…")
-        self.sent: list[list[Any]] = []  # [handle, content shown]
+        # [handle, content shown]; a resumed reply starts with the parts posted before the restart.
+        self.sent: list[list[Any]] = [[handle, None] for handle in resume or []]
         self._on_first = on_first_message
+        self._on_posted = on_posted
         self._dirty = asyncio.Event()
         self._closing = False
         self._pump: asyncio.Task[None] | None = None
@@ -106,18 +127,28 @@ class StreamRenderer:
         return chunks
 
     async def _render(self, final: bool, note: str = "") -> None:
-        for i, content in enumerate(self._chunks(final, note)):
+        chunks = self._chunks(final, note)
+        for i, content in enumerate(chunks):
             if i < len(self.sent):
                 if self.sent[i][1] == content:
                     continue
-                await self.budget.wait_turn(self.channel_id)
+                await self.budget.wait_turn(self.channel_id, interim=not final)
                 await self.sink.edit(self.sent[i][0], content)
                 self.sent[i][1] = content
             else:
+                await self.budget.wait_turn(self.channel_id)
                 handle = await self.sink.send(content, first=i == 0)
                 self.sent.append([handle, content])
                 if i == 0 and self._on_first is not None:
                     self._on_first()
+                if self._on_posted is not None:
+                    await self._on_posted([h for h, _ in self.sent])
+        if final and chunks:
+            # A regenerated (resumed) answer shorter than the one cut off: drop the extra parts.
+            while len(self.sent) > len(chunks):
+                handle, _ = self.sent.pop()
+                await self.budget.wait_turn(self.channel_id)
+                await self.sink.delete(handle)
 
     async def finish(self, note: str = "") -> None:
         """Final edits: no marker, every chunk in place; `note` (a failure) is appended visibly."""

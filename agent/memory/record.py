@@ -47,7 +47,7 @@ class Record:
         # Group commit: writes arriving while one is in flight share the next transaction.
         # Incoming messages wait for their write; the bot's replies and usage rows are written
         # behind (the member already has the answer), and reads here flush them first.
-        self._pending_events: list[tuple[Event, asyncio.Future[str]]] = []
+        self._pending_events: list[tuple[Event, str | None, asyncio.Future[str]]] = []
         self._pending_rows: list[tuple[Table, dict[str, Any]]] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -94,14 +94,15 @@ class Record:
             ["name"],
         )
 
-    async def store_event(self, event: Event) -> str:
+    async def store_event(self, event: Event, state: str | None = None) -> str:
         """Store the message (idempotent on its id) and return its channel's mode.
 
+        `state` starts the message's progress (a door that tracks it stores "waiting" on arrival).
         Concurrent callers are written together in one transaction (group commit); a lone
         caller is written at once, so no latency is added when the server is quiet.
         """
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self._pending_events.append((event, future))
+        self._pending_events.append((event, state, future))
         self._start_writer()
         return await future
 
@@ -110,18 +111,22 @@ class Record:
             events, self._pending_events = self._pending_events, []
             rows, self._pending_rows = self._pending_rows, []
             try:
-                modes = await self._store_batch([event for event, _ in events], rows)
+                modes = await self._store_batch([(event, state) for event, state, _ in events], rows)
             except Exception as exc:
                 log.error("record: write of %d messages and %d rows failed: %s", len(events), len(rows), exc)
-                for _, future in events:
+                for _, _, future in events:
                     if not future.done():
                         future.set_exception(exc)
                 continue
-            for event, future in events:
+            for event, _, future in events:
                 if not future.done():
                     future.set_result(modes.get(event.channel_id, "mentions"))
 
-    async def _store_batch(self, events: list[Event], rows: list[tuple[Table, dict[str, Any]]]) -> dict[int, str]:
+    async def _store_batch(
+        self, stored: list[tuple[Event, str | None]], rows: list[tuple[Table, dict[str, Any]]]
+    ) -> dict[int, str]:
+        events = [event for event, _ in stored]
+        arrived = datetime.now(UTC)
         async with self.engine.begin() as conn:
             for table, values in rows:
                 if table is _messages:
@@ -152,8 +157,10 @@ class Record:
                         "edited_at": None,
                         "deleted_at": None,
                         "attachments": [a.model_dump(mode="json") for a in e.attachments],
+                        "state": state,
+                        "state_at": arrived if state else None,
                     }
-                    for e in events
+                    for e, state in stored
                 ],
             )
             now = time.monotonic()

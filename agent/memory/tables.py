@@ -67,8 +67,17 @@ class Message(Base):
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Members' messages through a door that tracks them: waiting, answering, answered, skipped,
+    # failed, expired (agent/memory/progress.py). Null for the bot's own and untracked messages.
+    state: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    state_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Platform ids of the reply's messages posted so far: a resumed run edits them, never posts twice.
+    reply_parts: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)
 
-    __table_args__ = (Index("ix_messages_channel_id_id", "channel_id", "id"),)
+    __table_args__ = (
+        Index("ix_messages_channel_id_id", "channel_id", "id"),
+        Index("ix_messages_state", "state"),
+    )
 
 
 class Usage(Base):

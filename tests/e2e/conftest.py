@@ -56,7 +56,8 @@ async def start_harness(
     fake = FakeDiscord()
     await fake.start()
     config = tmp_path / "observer.toml"
-    config.write_text(models_toml(fake_openai.base_url))
+    # Room for the long answers the splitting tests ask for (the fake server honours max_tokens).
+    config.write_text(models_toml(fake_openai.base_url, max_output_tokens=4096, context_window=16384))
     values: dict[str, Any] = {
         "data_dir": tmp_path / "data",
         "config": config,

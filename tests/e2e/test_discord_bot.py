@@ -191,3 +191,17 @@ async def test_a_full_queue_answers_busy_and_loses_nothing(tmp_path: Path, embed
             assert await h.services.record.stored_text(int(msg["id"])) is not None, "every message is recorded"
         answered = {m["message_reference"]["message_id"] for m in d.bot_messages() if "message_reference" in m}
         assert {m["id"] for m in sent} <= answered, "each member got an answer or a busy reply"
+
+
+async def test_a_long_split_answer_posts_and_edits_inside_the_channel_budget(harness: Harness):
+    """Discord counts posts and edits in a channel together (5 per 5 s); the fake does too."""
+    d, model = harness.discord, harness.model
+    model.token_delay_s = 0.001
+    paragraph = " ".join(f"w{i}" for i in range(120))
+    model.push(Reply("\n\n".join(f"{n}: {paragraph}" for n in range(14))))  # ~8,000 characters, 5 parts
+    await d.send_as(d.add_user("lena"), f"{harness.mention()} write a lot")
+    await d.wait_for_bot_message()
+    await harness.settle()
+    sent = d.bot_messages(d.general)
+    assert len(sent) >= 4 and all("▌" not in m["content"] for m in sent)
+    assert d.status_429 == 0, "posts of follow-up parts count against the same budget as edits"

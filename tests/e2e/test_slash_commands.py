@@ -164,7 +164,7 @@ async def test_model_list_set_and_usage(harness: Harness):
     d, model = harness.discord, harness.model
     member, admin = d.add_user("member"), d.add_user("admin")
     listing = await answer(harness, await d.slash(member, "model", sub("list")))
-    assert listing.startswith("**chat**: model chat (context 4096")
+    assert listing.startswith("**chat**: model chat (context 16384")
     token = await d.slash(member, "model", sub("set", name="chat"))
     assert "Manage Server" in await answer(harness, token)
     token = await d.slash(admin, "model", sub("set", name="nope"), manage_guild=True)

@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-_ids = itertools.count(1_300_000_000_000_000_000)
+_ids = itertools.count()
 ALL_PERMISSIONS = str((1 << 47) - 1)
 MANAGE_GUILD = 1 << 5
 
@@ -32,8 +32,15 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     )
 
 
+_last_snowflake = 0
+
+
 def snowflake() -> str:
-    return str(next(_ids))
+    """Time-ordered like Discord's: discord.py reads a message's creation time from its id."""
+    global _last_snowflake
+    value = max(((int(time.time() * 1000) - 1_420_070_400_000) << 22) | (next(_ids) & 0xFFF), _last_snowflake + 1)
+    _last_snowflake = value
+    return str(value)
 
 
 def now_iso() -> str:
@@ -460,8 +467,9 @@ class FakeDiscord:
 
     # ----- REST -----
     def _bucket_key(self, method: str, parts: list[str]) -> str | None:
-        if len(parts) >= 3 and parts[0] == "channels" and parts[2] == "messages":
-            return f"{method}:channels/{parts[1]}/messages"
+        # As on Discord: posting and editing messages in one channel share one bucket.
+        if len(parts) >= 3 and parts[0] == "channels" and parts[2] == "messages" and method in ("POST", "PATCH"):
+            return f"channels/{parts[1]}/messages"
         return None
 
     async def _rest(self, request: web.Request) -> web.StreamResponse:
@@ -487,6 +495,7 @@ class FakeDiscord:
                 self.status_429 += 1
                 record.status = 429
                 headers["Retry-After"] = f"{reset_after:.3f}"
+                headers["Via"] = "1.1 google"  # real 429s come through Discord's proxy; discord.py checks it
                 headers["X-RateLimit-Scope"] = "user"
                 return json_response(
                     {"message": "You are being rate limited.", "retry_after": reset_after, "global": False},
@@ -643,12 +652,18 @@ class FakeDiscord:
             await self.dispatch("MESSAGE_CREATE", {k: v for k, v in msg.items() if not k.startswith("_")})
             return {k: v for k, v in msg.items() if not k.startswith("_")}
         if len(p) == 3 and method == "GET":
-            limit = int(request.query.get("limit", 50))
-            before = request.query.get("before")
-            msgs = sorted(store.values(), key=lambda m: int(m["id"]), reverse=True)
+            # Discord's history: newest first before `before`; with `after`, the oldest `limit` after it
+            # (still listed newest first); `limit` at most 100.
+            limit = min(int(request.query.get("limit", 50)), 100)
+            before, after = request.query.get("before"), request.query.get("after")
+            msgs = sorted(store.values(), key=lambda m: int(m["id"]))
             if before:
                 msgs = [m for m in msgs if int(m["id"]) < int(before)]
-            return [{k: v for k, v in m.items() if not k.startswith("_")} for m in msgs[:limit]]
+            if after:
+                msgs = [m for m in msgs if int(m["id"]) > int(after)][:limit]
+            else:
+                msgs = msgs[-limit:]
+            return [{k: v for k, v in m.items() if not k.startswith("_")} for m in reversed(msgs)]
         message_id = p[3]
         if method == "GET":
             return {k: v for k, v in store[message_id].items() if not k.startswith("_")}

@@ -1,0 +1,48 @@
+"""LangGraph checkpointers for reply runs, from the official packages: a SQLite file in the data dir,
+or PostgreSQL when the record is on PostgreSQL (the same database). A run killed mid-way resumes from
+its last finished step instead of starting over."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy.engine.url import make_url
+
+from agent.settings import Settings
+
+CHECKPOINT_FILE = "checkpoints.db"
+# Another advisory-lock key than the record's migrations: processes set the tables up one at a time.
+SETUP_LOCK_KEY = 0x0B5E_2BE3
+
+
+def _psycopg_dsn(url: str) -> str:
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@contextlib.asynccontextmanager
+async def open_checkpointer(settings: Settings) -> AsyncIterator[Any]:
+    url = settings.resolved_database_url()
+    if make_url(url).get_backend_name() == "postgresql":
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+        from psycopg import AsyncConnection
+
+        dsn = _psycopg_dsn(url)
+        async with await AsyncConnection.connect(dsn, autocommit=True) as lock_conn:
+            await lock_conn.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK_KEY,))
+            try:
+                async with AsyncPostgresSaver.from_conn_string(dsn) as saver:
+                    await saver.setup()
+            finally:
+                await lock_conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK_KEY,))
+        async with AsyncPostgresSaver.from_conn_string(dsn) as saver:
+            yield saver
+        return
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    async with AsyncSqliteSaver.from_conn_string(str(settings.data_dir / CHECKPOINT_FILE)) as saver:
+        await saver.setup()
+        yield saver

@@ -1,0 +1,106 @@
+"""Where each member's message stands, in the record, so no question is lost to a crash or a restart.
+
+waiting (stored on arrival, queued) → answering (its run started) → answered | skipped | failed;
+a message still waiting or answering after a restart is resumed while it is younger than the resume
+window, and expired after. The reply's posted parts are kept with it, so a resumed run finishes the
+half-written message in place instead of posting a second answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from sqlalchemy import Table, and_, func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from agent.memory.tables import Channel, Message
+
+_messages: Table = Message.__table__  # type: ignore[assignment]
+_channels: Table = Channel.__table__  # type: ignore[assignment]
+
+State = Literal["waiting", "answering", "answered", "skipped", "failed", "expired"]
+UNFINISHED = ("waiting", "answering")
+
+
+@dataclass(frozen=True)
+class Unfinished:
+    message_id: int
+    channel_id: int
+    created_at: datetime
+    state: str
+    reply_parts: tuple[int, ...]
+
+
+class Progress:
+    """Reads and writes message states. Writes go straight to the database (not behind): a state must
+    survive a `kill -9` right after it is set."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def mark(self, message_id: int, state: State) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(_messages).where(_messages.c.id == message_id).values(state=state, state_at=datetime.now(UTC))
+            )
+
+    async def note_reply_parts(self, message_id: int, parts: list[int]) -> None:
+        """The reply's messages posted so far (written the moment a part is posted)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(update(_messages).where(_messages.c.id == message_id).values(reply_parts=parts))
+
+    async def state(self, message_id: int) -> str | None:
+        async with self.engine.connect() as conn:
+            value = await conn.scalar(select(_messages.c.state).where(_messages.c.id == message_id))
+        return None if value is None else str(value)
+
+    async def unfinished(self) -> list[Unfinished]:
+        """Messages whose run did not finish, oldest first."""
+        query = (
+            select(
+                _messages.c.id,
+                _messages.c.channel_id,
+                _messages.c.created_at,
+                _messages.c.state,
+                _messages.c.reply_parts,
+            )
+            .where(_messages.c.state.in_(UNFINISHED))
+            .order_by(_messages.c.id)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            Unfinished(
+                message_id=int(r.id),
+                channel_id=int(r.channel_id),
+                created_at=_aware(r.created_at),
+                state=str(r.state),
+                reply_parts=tuple(int(p) for p in (r.reply_parts or [])),
+            )
+            for r in rows
+        ]
+
+    async def latest_per_channel(self, since: datetime) -> dict[int, int]:
+        """The newest recorded message id of every channel that had a message after `since`."""
+        query = (
+            select(_messages.c.channel_id, func.max(_messages.c.id))
+            .join(_channels, _channels.c.id == _messages.c.channel_id)
+            .where(and_(_messages.c.created_at >= since, _channels.c.mode != "off"))
+            .group_by(_messages.c.channel_id)
+        )
+        async with self.engine.connect() as conn:
+            return {int(c): int(m) for c, m in (await conn.execute(query)).all()}
+
+    async def known(self, message_ids: list[int]) -> set[int]:
+        if not message_ids:
+            return set()
+        async with self.engine.connect() as conn:
+            found = await conn.execute(select(_messages.c.id).where(_messages.c.id.in_(message_ids)))
+            return {int(i) for (i,) in found.all()}
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes: they were stored in UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
