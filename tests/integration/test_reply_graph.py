@@ -109,7 +109,9 @@ async def test_a_passing_server_error_is_retried_and_answered(services: Services
     _, state = await run_graph(event)
     assert state["reply"] == "Back on my feet." and "error" not in state
     usage = [(u["ok"], u["error"]) for u in await services.record.usage_rows(event.message_id)]
-    assert usage == [(False, "HTTP 500 from the endpoint: fake failure"), (True, None)], "the failed attempt is on record too"
+    assert usage == [(False, "HTTP 500 from the endpoint: fake failure"), (True, None)], (
+        "the failed attempt is on record too"
+    )
 
 
 async def test_errors_that_persist_leave_the_message_stored_and_say_why(services: Services, fake_openai: FakeOpenAI):
