@@ -10,6 +10,9 @@ from langchain_core.language_models import BaseChatModel
 from agent.models.config import ModelsConfig, ModelSpec
 from agent.models.local import LocalChatModel
 
+# Enough for the judge's decision or a member profile (their schemas bound every string).
+STRUCTURED_MIN_TOKENS = 256
+
 
 class ModelRegistry:
     def __init__(
@@ -108,11 +111,13 @@ class ModelRegistry:
         from langchain_openai import ChatOpenAI
 
         # The reply-length cap goes in the field this server reads (extra_body reaches the wire as is).
-        limit_field = spec.token_limit_field()
+        # Structured output (unstreamed) gets room for a whole JSON decision even under a tiny reply cap:
+        # a cut-off object parses as nothing.
+        tokens = spec.max_output_tokens if streaming else max(spec.max_output_tokens, STRUCTURED_MIN_TOKENS)
         limit: dict[str, Any] = (
-            {"max_completion_tokens": spec.max_output_tokens}
-            if limit_field == "max_completion_tokens"
-            else {"extra_body": {"max_tokens": spec.max_output_tokens}}
+            {"max_completion_tokens": tokens}
+            if spec.token_limit_field() == "max_completion_tokens"
+            else {"extra_body": {"max_tokens": tokens}}
         )
         return ChatOpenAI(
             # A client of our own: LangChain's shared default is cached per process and bound to the first

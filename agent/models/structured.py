@@ -26,6 +26,7 @@ from agent.models.registry import ModelRegistry
 from agent.models.tokenizers import counter_for
 
 METHODS = ("json_schema", "json_mode", "function_calling")
+BAD_OUTPUT_TRIES = 2
 
 
 class UsageSink(Protocol):
@@ -78,7 +79,7 @@ async def _attempt(
         try:
             return parse_json_reply(str(message.content), schema), message
         except (ValueError, ValidationError) as exc:
-            raise _BadOutput(f"JSON of the wrong shape ({_first_line(exc)})", message) from exc
+            raise _BadOutput(f"JSON of the wrong shape ({_validation_summary(exc)})", message) from exc
     runnable = model.with_structured_output(schema, method=method, include_raw=True)
     result = await runnable.ainvoke([HumanMessage(prompt)])
     raw = result.get("raw")
@@ -86,6 +87,15 @@ async def _attempt(
         raise _BadOutput(f"output did not parse ({_first_line(result.get('parsing_error'))})", raw)
     parsed = result["parsed"]
     return (parsed if isinstance(parsed, schema) else schema.model_validate(parsed)), raw
+
+
+def _validation_summary(exc: Exception) -> str:
+    """Which field was wrong, in one line (pydantic's first line only counts the errors)."""
+    if isinstance(exc, ValidationError):
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "the object"
+        return f"{where}: {err['msg']}"[:160]
+    return _first_line(exc)
 
 
 def _first_line(exc: Any) -> str:
@@ -138,11 +148,17 @@ async def structured_call(
         methods = (spec.structured_output,)
     else:
         known = registry.structured_method(name)
-        methods = (known,) if known else METHODS
+        # What worked first; the others only if it botches this object twice.
+        methods = (known, *(m for m in METHODS if m != known)) if known else METHODS
     model = registry.chat_model(name, streaming=False)
     started = time.perf_counter()
     tokens_in = tokens_out = 0
-    for method in methods:
+    refused: set[str] = set()
+    # A sampled model can botch one object: each method gets a second try before the next is used.
+    tries = 1 if spec.provider == "local" else BAD_OUTPUT_TRIES  # the local grammar cannot botch it
+    for method in (m for m in methods for _ in range(tries)):
+        if method in refused:
+            continue
         message: BaseMessage | None = None
         try:
             if method == "grammar":
@@ -160,6 +176,7 @@ async def structured_call(
                 await cooldowns.cool(name, retry_after=retry_after_seconds(exc), reason=result.error)
             if not _refused(exc):
                 break  # busy, down or timed out: another method would fare no better
+            refused.add(method)
             continue  # refused: the server charged nothing
         else:
             result.output, result.method, result.error = output, method, None

@@ -7,7 +7,7 @@ import time
 from typing import Annotated, Any
 
 from langgraph.runtime import Runtime
-from pydantic import AfterValidator, BaseModel, Field, create_model
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, create_model
 
 from agent.events import ChatLine, Decision, Event
 from agent.models.structured import structured_call
@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 JUDGE_HISTORY_LINES = 12
 JUDGE_LINE_TOKENS = 80
 JUDGE_MESSAGE_TOKENS = 400
+REASON_CHARS = 120
 
 
 def judge_schema(model_names: list[str]) -> type[BaseModel]:
@@ -40,7 +41,11 @@ def judge_schema(model_names: list[str]) -> type[BaseModel]:
             Field(description="which model writes the answer", json_schema_extra={"enum": list[Any](names)}),
         ),
         voice=(bool, False),
-        reason=(str, Field(default="", max_length=120)),
+        # A small model may ramble past the limit: keep the start rather than lose the decision.
+        reason=(
+            Annotated[str, BeforeValidator(lambda v: v[:REASON_CHARS] if isinstance(v, str) else v)],
+            Field(default="", json_schema_extra={"maxLength": REASON_CHARS}),
+        ),
     )
 
 

@@ -53,8 +53,11 @@ async def test_the_judge_decides_on_llama_server(tmp_path: Path, database_url: s
                 _, state = await run_graph(make_event(text, channel="lobby"), Context(channel_mode="auto"))
                 decision = state["decision"]
                 assert decision.source == "judge", f"judge failed on the real server: {decision.reason}"
-                assert decision.method == "json_mode" and decision.model in ("gemma", "gemma-b")
-        assert svc.registry.structured_method("gemma") == "json_mode", "remembered for the next message"
+                # llama.cpp's server refuses a JSON schema; JSON mode (or, if the small model botches it,
+                # an unstreamed tool call) works.
+                assert decision.method in ("json_mode", "function_calling") and decision.model in ("gemma", "gemma-b")
+        remembered = svc.registry.structured_method("gemma")
+        assert remembered in ("json_mode", "function_calling"), "remembered for the next message"
         judged = [u for u in await svc.record.usage_rows() if u["purpose"] == "judge"]
         assert judged and all(u["ok"] for u in judged) and all(u["tokens_in"] > 0 for u in judged)
     finally:
