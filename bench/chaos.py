@@ -51,7 +51,10 @@ async def main(seconds: float) -> None:
                 await asyncio.sleep(rng.uniform(1.0, 4.0))
                 addressed = rng.random() < 0.35
                 text = f"<@{discord.bot['id']}> question {len(sent)}" if addressed else f"chatter {len(sent)}"
-                msg = await discord.send_as(rng.choice(members), text, channel=channel)
+                # Each question from its own member: a member who asks again while waiting is answered
+                # once, for the newer question (by design), which would blur the count here.
+                author = discord.add_user(f"asker{len(sent)}") if addressed else rng.choice(members)
+                msg = await discord.send_as(author, text, channel=channel)
                 sent.append(msg)
                 if addressed:
                     asked.append(msg)
