@@ -67,10 +67,15 @@ class ObserverBot(discord.AutoShardedClient):
 
         self.graph = build(checkpointer=checkpointer) if checkpointer is not None else graph
         # Live messages wait here while a recovery pass queues older ones, so each channel stays in order.
-        self._recovering = False
+        # From start-up until the first READY's recovery pass, and while the gateway is away, live messages
+        # are stored at once but held: messages dispatched before on_ready must not overtake older ones.
+        self._recovering = True
         self._held: list[Job] = []
         # Messages this process took in and has not finished: a recovery pass never queues them again.
         self.in_hand: set[int] = set()
+        # The first message each channel delivered live since the gateway (re)connected: catch-up reads
+        # history from the last recorded message before it, whatever arrived live meanwhile.
+        self.first_live: dict[int, int] = {}
         self._recovery: asyncio.Task[None] | None = None
         self.presence = Presence(self._show_activity)
         self.last_error: dict[int, str] = {}
@@ -114,10 +119,13 @@ class ObserverBot(discord.AutoShardedClient):
         except Exception:
             log.exception("recovery after start failed; live messages are still answered")
         finally:
-            self._recovering = False
-            held, self._held = self._held, []
-            for job in held:
-                await self.queues.submit(job)
+            await self._release_held()
+
+    async def _release_held(self) -> None:
+        self._recovering = False
+        held, self._held = self._held, []
+        for job in held:
+            await self.queues.submit(job)
 
     async def shutdown(self, grace_s: float) -> None:
         """SIGTERM: no new runs; replies in flight get `grace_s` to finish; the rest resume at the next start."""
@@ -128,8 +136,14 @@ class ObserverBot(discord.AutoShardedClient):
 
     async def on_resumed(self) -> None:
         log.info("gateway session resumed")
+        if self._recovery is None or self._recovery.done():
+            await self._release_held()
 
     async def on_disconnect(self) -> None:
+        # Nothing arrives while disconnected; what comes after the next READY is live again, and waits
+        # until we know whether the session resumed or a recovery pass must read the gap first.
+        self.first_live.clear()
+        self._recovering = True
         log.warning("gateway connection lost; discord.py reconnects and resumes")
 
     async def on_shard_resumed(self, shard_id: int) -> None:
@@ -142,6 +156,7 @@ class ObserverBot(discord.AutoShardedClient):
 
     async def on_message(self, message: discord.Message) -> None:
         event = self.event_for(message)
+        self.first_live.setdefault(event.channel_id, event.message_id)
         if message.author.bot:
             # Our own echoes and other bots: recorded through the graph at once, never queued behind members.
             await self.run_graph(event)
@@ -270,6 +285,8 @@ class ObserverBot(discord.AutoShardedClient):
         `track`: keep the message's progress in the record (answering with the parts posted, then
         answered, skipped or failed) so a restart can resume it; `resume` are parts already posted."""
         stop_typing = asyncio.Event()
+        if track:  # before anything is posted: a restart looks for a reply only when one may exist
+            await self.progress.mark(event.message_id, "answering")
 
         async def posted(handles: list[Any]) -> None:
             await self.progress.note_reply_parts(event.message_id, [h.id for h in handles if h is not None])

@@ -19,6 +19,8 @@ class Job:
     message: object  # the discord.Message, for replying
     # Platform ids of reply parts posted before a restart: the resumed run edits them in place.
     resume_parts: tuple[int, ...] = ()
+    # Accepted before a restart: it is queued whatever the bound, never turned away a second time.
+    resumed: bool = False
 
 
 Handler = Callable[[Job], Awaitable[None]]
@@ -80,7 +82,9 @@ class ChannelQueues:
         channel_id = job.event.channel_id
         queue = self._queues.setdefault(channel_id, asyncio.Queue(HARD_CAP))
         asking = addresses_bot(job.event)
-        if (asking and self._asking.get(channel_id, 0) >= self.size) or queue.full():
+        # `size` counts messages waiting behind a run; on an idle channel the first one runs at once.
+        room = self.size if channel_id in self._current else self.size + 1
+        if (asking and not job.resumed and self._asking.get(channel_id, 0) >= room) or queue.full():
             await self._overflow(job)
             return
         if asking:

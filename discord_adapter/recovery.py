@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 EXPIRED_NOTE = "\n-# (interrupted by a restart; ask again if you still need an answer)"
 # Channels with a recorded message this recent are read for what was missed while the bot was down.
 CATCH_UP_DAYS = 7
+# How far after an interrupted question to look for a reply posted just before the crash.
+REPLY_SEARCH = 50
 
 
 async def fetch_message(bot: ObserverBot, channel_id: int, message_id: int) -> discord.Message | None:
@@ -53,10 +55,27 @@ async def resume_unfinished(bot: ObserverBot) -> tuple[int, int]:
         if message is None:  # deleted, or the channel is gone: nobody to answer
             await bot.progress.mark(row.message_id, "skipped")
             continue
+        parts = row.reply_parts
+        if row.state == "answering" and not parts:
+            parts = await posted_before_the_crash(bot, message)
         bot.in_hand.add(row.message_id)
-        await bot.queues.submit(Job(bot.event_for(message), message, row.reply_parts))
+        await bot.queues.submit(Job(bot.event_for(message), message, parts, resumed=True))
         resumed += 1
     return resumed, expired
+
+
+async def posted_before_the_crash(bot: ObserverBot, question: discord.Message) -> tuple[int, ...]:
+    """A reply Discord accepted just before a kill, before its id reached the record: found in the
+    channel's history, so the resumed run finishes it in place instead of posting a second answer."""
+    assert bot.user is not None
+    try:
+        async for message in question.channel.history(after=question, limit=REPLY_SEARCH, oldest_first=True):
+            reference = message.reference
+            if message.author.id == bot.user.id and reference is not None and reference.message_id == question.id:
+                return (message.id,)
+    except discord.HTTPException as exc:
+        log.warning("could not look for an interrupted reply to %s: %s", question.id, exc)
+    return ()
 
 
 async def expire(bot: ObserverBot, row: Unfinished) -> None:
@@ -84,7 +103,7 @@ async def catch_up(bot: ObserverBot) -> tuple[int, int]:
     if limit == 0:
         return 0, 0
     now = datetime.now(UTC)
-    latest = await bot.progress.latest_per_channel(now - timedelta(days=CATCH_UP_DAYS))
+    latest = await bot.progress.latest_per_channel(now - timedelta(days=CATCH_UP_DAYS), bot.first_live)
     recorded = queued = 0
     for channel_id, last_id in sorted(latest.items()):
         channel = bot.get_channel(channel_id)

@@ -8,6 +8,7 @@ half-written message in place instead of posting a second answer.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -82,8 +83,11 @@ class Progress:
             for r in rows
         ]
 
-    async def latest_per_channel(self, since: datetime) -> dict[int, int]:
-        """The newest recorded message id of every channel that had a message after `since`."""
+    async def latest_per_channel(self, since: datetime, below: Mapping[int, int]) -> dict[int, int]:
+        """The newest message id recorded since `since` in every channel that is not off.
+
+        `below` maps a channel to the first message that arrived live after a (re)connect: the answer
+        for that channel is the newest message before it, so live traffic cannot hide a downtime gap."""
         query = (
             select(_messages.c.channel_id, func.max(_messages.c.id))
             .join(_channels, _channels.c.id == _messages.c.channel_id)
@@ -91,7 +95,23 @@ class Progress:
             .group_by(_messages.c.channel_id)
         )
         async with self.engine.connect() as conn:
-            return {int(c): int(m) for c, m in (await conn.execute(query)).all()}
+            latest = {int(c): int(m) for c, m in (await conn.execute(query)).all()}
+            for channel_id, first_live in below.items():
+                if latest.get(channel_id, -1) < first_live:
+                    continue
+                before = select(func.max(_messages.c.id)).where(
+                    and_(
+                        _messages.c.channel_id == channel_id,
+                        _messages.c.id < first_live,
+                        _messages.c.created_at >= since,
+                    )
+                )
+                anchor = (await conn.execute(before)).scalar()
+                if anchor is None:  # the channel's first message in the window came live: no gap to read
+                    del latest[channel_id]
+                else:
+                    latest[channel_id] = int(anchor)
+        return latest
 
     async def known(self, message_ids: list[int]) -> set[int]:
         if not message_ids:

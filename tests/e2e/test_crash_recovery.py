@@ -8,9 +8,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from agent.memory.db import create_engine
 from agent.memory.progress import Progress
+from agent.memory.tables import Message
 from tests.e2e.bot_process import IN_PROGRESS, BotProcess
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.openai_server import FakeOpenAI
@@ -65,6 +67,28 @@ async def test_kill_9_mid_stream_finishes_the_same_message_after_restart(
     assert [m["id"] for m in bot.replies_to(question)] == [half["id"]], "finished in place: never two answers"
     assert await bot.terminate() == 0
     assert await states(tmp_path, question) == ["answered"]
+
+
+async def test_a_reply_posted_in_the_instant_before_the_kill_is_finished_in_place(
+    tmp_path: Path, bot: BotProcess, discord: FakeDiscord, fake_openai: FakeOpenAI
+):
+    """Discord accepted the first part, but the kill came before its id reached the record."""
+    fake_openai.token_delay_s = 0.25
+    await bot.start()
+    question = await discord.send_as(discord.add_user("gus"), mention(discord, "tell me a story"))
+    await bot.wait_until(lambda: bot.streaming(question), "the answer never started streaming")
+    await bot.kill9()
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'data' / 'observer.db'}")
+    async with engine.begin() as conn:
+        await conn.execute(update(Message).where(Message.id == int(question["id"])).values(reply_parts=None))
+    await engine.dispose()
+    [half] = bot.replies_to(question)
+
+    fake_openai.token_delay_s = 0.0
+    await bot.start()
+    await bot.wait_until(lambda: bot.answered(question, STORY), "the interrupted answer was never finished")
+    assert [m["id"] for m in bot.replies_to(question)] == [half["id"]], "found on Discord and finished in place"
+    assert await bot.terminate() == 0
 
 
 async def test_queued_questions_survive_kill_9_and_a_second_kill_during_the_resumed_run(
@@ -123,6 +147,35 @@ async def test_messages_sent_while_the_bot_was_down_are_recorded_and_answered_in
         "skipped",
         "answered",
     ]
+
+
+async def test_downtime_is_caught_up_even_when_live_messages_arrive_during_recovery(
+    tmp_path: Path, bot: BotProcess, discord: FakeDiscord, fake_openai: FakeOpenAI
+):
+    fake_openai.token_delay_s = 0.25
+    await bot.start()
+    alice, bob = discord.add_user("alice"), discord.add_user("bob")
+    interrupted = await discord.send_as(alice, mention(discord, "tell me a story"))
+    await bot.wait_until(lambda: bot.streaming(interrupted), "the answer never started")
+    await bot.kill9()
+    while_down = await discord.send_as(bob, mention(discord, "asked while you were down"))
+
+    # Recovery is held at its first read of Discord; meanwhile a live question arrives and is stored.
+    fake_openai.token_delay_s = 0.0
+    discord.reads_open = asyncio.Event()
+    await bot.start()
+    live = await discord.send_as(alice, mention(discord, "asked after the restart"))
+    while (await states(tmp_path, live)) == [None]:  # noqa: ASYNC110 - polling another process's database
+        await asyncio.sleep(0.05)
+    discord.reads_open.set()
+
+    asked = [interrupted, while_down, live]
+    await bot.wait_until(lambda: all(bot.answered(q, STORY) for q in asked), "a question was lost")
+    firsts = [int(bot.replies_to(q)[0]["id"]) for q in asked]
+    assert firsts == sorted(firsts), "answered in the order they were asked"
+    assert [len(bot.replies_to(q)) for q in asked] == [1, 1, 1]
+    assert await bot.terminate() == 0
+    assert await states(tmp_path, *asked) == ["answered"] * 3
 
 
 async def test_sigterm_lets_a_streaming_reply_finish_and_exits_0(

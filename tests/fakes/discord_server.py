@@ -100,6 +100,8 @@ class FakeDiscord:
         self.typing: list[str] = []
         self.status_429 = 0
         self.message_limit = message_limit
+        # Set to an unset Event to hold every read of channel messages until the test sets it.
+        self.reads_open: asyncio.Event | None = None
         self._buckets: dict[str, Bucket] = {}
         self._ws: web.WebSocketResponse | None = None
         self._seq = 0
@@ -502,6 +504,8 @@ class FakeDiscord:
                     status=429,
                     headers=headers,
                 )
+        if self.reads_open is not None and method == "GET" and parts[0] == "channels" and "messages" in parts:
+            await self.reads_open.wait()
         try:
             result = await self._route(method, parts, body, request)
         except KeyError:
