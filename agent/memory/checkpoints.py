@@ -8,6 +8,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from sqlalchemy.engine.url import make_url
 
 from agent.settings import Settings
@@ -15,6 +16,14 @@ from agent.settings import Settings
 CHECKPOINT_FILE = "checkpoints.db"
 # Another advisory-lock key than the record's migrations: processes set the tables up one at a time.
 SETUP_LOCK_KEY = 0x0B5E_2BE3
+
+
+# The only of our types a reply run's state holds: a checkpoint never revives anything else.
+STATE_TYPES = [("agent.events", name) for name in ("Attachment", "Event", "Decision", "ChatLine", "Snippet")]
+
+
+def serializer() -> JsonPlusSerializer:
+    return JsonPlusSerializer(allowed_msgpack_modules=STATE_TYPES)
 
 
 def _psycopg_dsn(url: str) -> str:
@@ -37,12 +46,13 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator[Any]:
                     await saver.setup()
             finally:
                 await lock_conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK_KEY,))
-        async with AsyncPostgresSaver.from_conn_string(dsn) as saver:
+        async with AsyncPostgresSaver.from_conn_string(dsn, serde=serializer()) as saver:
             yield saver
         return
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     async with AsyncSqliteSaver.from_conn_string(str(settings.data_dir / CHECKPOINT_FILE)) as saver:
+        saver.serde = serializer()  # this constructor takes no serde
         await saver.setup()
         yield saver
