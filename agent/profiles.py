@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from agent.events import Event
 from agent.rules import addresses_bot
 
 log = logging.getLogger(__name__)
+
+# Runs the profile graph for the member who sent this event (given by the graph that notes it).
+Refresh = Callable[[Event], Awaitable[Any]]
 
 
 class ProfileRefresher:
@@ -24,8 +28,8 @@ class ProfileRefresher:
         self._counts: dict[tuple[int, int], int] = {}
         self._running: dict[tuple[int, int], asyncio.Task[Any]] = {}
 
-    def note(self, event: Event) -> bool:
-        """Count a member's message; start a background refresh when due. True if one started."""
+    def note(self, event: Event, refresh: Refresh) -> bool:
+        """Count a member's message; start `refresh` in the background when due. True if one started."""
         if event.author_is_bot or not self.every_n:
             return False
         key = (event.author_id, event.guild_id or 0)
@@ -33,16 +37,14 @@ class ProfileRefresher:
         if self._counts[key] < self.every_n or key in self._running or not addresses_bot(event):
             return False
         self._counts[key] = 0
-        task = asyncio.create_task(self._refresh(event))
+        task = asyncio.create_task(self._refresh(event, refresh))
         self._running[key] = task
         task.add_done_callback(lambda _t: self._running.pop(key, None))
         return True
 
-    async def _refresh(self, event: Event) -> None:
-        from graphs.profile import graph
-
+    async def _refresh(self, event: Event, refresh: Refresh) -> None:
         try:
-            await graph.ainvoke({"user_id": event.author_id, "guild_id": event.guild_id, "member": event.author_name})
+            await refresh(event)
         except Exception:
             log.exception("profile refresh for %s failed", event.author_name)
 

@@ -1,17 +1,14 @@
 """The long-lived things nodes use (record, models, prompts, Chroma), one set per process.
 
-Doors build them once and bind them for their runs; LangGraph Studio, which only imports the
-graph, gets a set built lazily from the environment on first use.
+Doors build them once and hand them to `graphs.reply.build`, which gives each node only the
+collaborators it uses; LangGraph Studio gets its set from `graphs.studio`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
-from collections.abc import Iterator
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +28,7 @@ from agent.models.registry import ModelRegistry
 from agent.models.router import Router
 from agent.profiles import ProfileRefresher
 from agent.prompts import PromptLibrary
-from agent.settings import Settings, cached_settings
+from agent.settings import Settings
 from agent.voice.stt import Transcriber
 from agent.voice.tts import Speaker
 
@@ -131,29 +128,3 @@ async def build_services(settings: Settings, *, embedder: Embedder | None = None
         ),
         speaker=Speaker(settings.piper_voice, settings.piper_voices),
     )
-
-
-_bound: ContextVar[Services | None] = ContextVar("observer_services", default=None)
-_default: Services | None = None
-_default_lock = asyncio.Lock()
-
-
-@contextlib.contextmanager
-def bind(services: Services) -> Iterator[Services]:
-    """Runs started inside this block (and tasks they spawn) use these services."""
-    token = _bound.set(services)
-    try:
-        yield services
-    finally:
-        _bound.reset(token)
-
-
-async def get_services() -> Services:
-    bound = _bound.get()
-    if bound is not None:
-        return bound
-    global _default
-    async with _default_lock:
-        if _default is None:
-            _default = await build_services(await asyncio.to_thread(cached_settings))
-    return _default

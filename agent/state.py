@@ -56,6 +56,7 @@ class State(InputState, total=False):
     model_reason: str
     route_blocked: str
     reply: str
+    spoken: bool  # the reply also becomes a voice message (decided once, in generate)
     reply_message_id: int
     capped: str  # the reply stopped at its model's limit: "length" or "time"
     usage: Usage

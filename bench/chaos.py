@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from agent.cli import run_async
+from agent.loop import run_async
 from agent.memory.db import create_engine
 from agent.memory.tables import Message
 from bench.harness import summary

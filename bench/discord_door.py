@@ -19,7 +19,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from agent.cli import run_async
+from agent.loop import run_async
 from agent.memory.embeddings import LocalE5Embedder
 from bench.harness import fake_model_process, summary
 from tests.e2e.conftest import Harness, start_harness

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 import time
 
-from agent.cli import run_async
+from agent.loop import run_async
 from agent.state import Context
 from bench.harness import bench_services, fake_model_process, summary
 from tests.conftest import make_event, run_graph
@@ -60,13 +60,14 @@ async def main(n: int) -> None:
 
     from graphs.reply import build
 
-    async def plain(event):
-        return (await run_graph(event))[1]
+    async with fake_model_process(first_token_delay_s=0.02) as base_url, bench_services(base_url) as (svc, tmp):
 
-    async with fake_model_process(first_token_delay_s=0.02) as base_url, bench_services(base_url) as (_svc, tmp):
+        async def plain(event):
+            return (await run_graph(svc, event))[1]
+
         async with AsyncSqliteSaver.from_conn_string(str(tmp / "checkpoints.db")) as saver:
             await saver.setup()
-            graph = build(checkpointer=saver)
+            graph = build(svc, checkpointer=saver)
 
             async def checkpointed(event):
                 return await checkpointed_run(graph, event)

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from agent.memory.embeddings import LocalE5Embedder
-from agent.services import Services, bind
+from agent.services import Services
 from tests.conftest import make_services, models_toml
 
 
@@ -60,8 +60,7 @@ async def bench_services(
         # Profile refresh off: it is a separate graph's background work, not the reply path measured here.
         svc = await make_services(tmp_path, url, LocalE5Embedder(), toml, profile_every_n=0)
         try:
-            with bind(svc):
-                yield svc, tmp_path
+            yield svc, tmp_path
         finally:
             await svc.close()
 

@@ -16,11 +16,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from agent.cli import run_async
+from agent.loop import run_async
 from agent.memory.embeddings import LocalE5Embedder
 from agent.models.structured import structured_call
 from agent.nodes.judge import judge_prompt, judge_schema
-from agent.services import bind
 from agent.state import Context
 from bench.harness import summary
 from tests.conftest import make_event, make_services, run_graph
@@ -113,7 +112,7 @@ async def judge_bench(svc) -> None:
     latencies: list[float] = []
     for text in MESSAGES:
         event = make_event(text, channel="lobby")
-        prompt = await judge_prompt(svc, event, [], "Observer")
+        prompt = await judge_prompt(svc.prompts, svc.registry, event, [], "Observer")
         result = await structured_call(
             svc.registry,
             svc.router.cooldowns,
@@ -145,8 +144,7 @@ async def length_bench(svc, rounds: int = 12) -> None:
     for i in range(rounds):
         event = make_event(f"@Observer tell me a very long story about dragons, part {i}", mentions_bot=True)
         started = time.perf_counter()
-        with bind(svc):
-            tokens, state = await run_graph(event, Context(model="gemma"))
+        tokens, state = await run_graph(svc, event, Context(model="gemma"))
         durations.append((time.perf_counter() - started) * 1000)
         usage = [u for u in await svc.record.usage_rows(event.message_id) if u["purpose"] == "reply"]
         most_pieces = max(most_pieces, len(tokens))

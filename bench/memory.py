@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agent.cli import run_async
+from agent.loop import run_async
 from agent.memory.ingest import ingest_path
 from agent.memory.recall import recall
 from bench.harness import bench_services, summary

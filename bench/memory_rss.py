@@ -28,7 +28,7 @@ def main() -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("OBSERVER_") and k != "DISCORD_TOKEN"}
         env["OBSERVER_DATA_DIR"] = str(Path(tmp) / "data")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "agent.cli", "chat"],
+            [sys.executable, "-m", "command_line", "chat"],
             cwd=tmp,
             env=env,
             stdin=subprocess.PIPE,

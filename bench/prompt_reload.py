@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from agent.cli import run_async
+from agent.loop import run_async
 from agent.settings import REPO_PROMPTS_DIR
 from bench.harness import bench_services, fake_model_process
 from tests.conftest import make_event, run_graph
@@ -42,12 +42,12 @@ async def main(n: int) -> None:
             svc.prompts.base_dir = prompts_dir
             _watched.extend([str(prompts_dir), str(svc.prompts.override_root)])
             os.stat = counting_stat
-            await run_graph(make_event("@Observer warm up", mentions_bot=True))
+            await run_graph(svc, make_event("@Observer warm up", mentions_bot=True))
             stats, reads = 0, svc.prompts.reads
             renders = 0
             started = time.perf_counter()
             for i in range(n):
-                await run_graph(make_event(f"@Observer question {i}", mentions_bot=True))
+                await run_graph(svc, make_event(f"@Observer question {i}", mentions_bot=True))
                 renders += 1  # system prompt (the judge is skipped for a mention with one model)
             elapsed = time.perf_counter() - started
             print(
@@ -59,8 +59,8 @@ async def main(n: int) -> None:
             st = path.stat()
             os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
             reads = svc.prompts.reads
-            await run_graph(make_event("@Observer after the edit", mentions_bot=True))
-            await run_graph(make_event("@Observer and once more", mentions_bot=True))
+            await run_graph(svc, make_event("@Observer after the edit", mentions_bot=True))
+            await run_graph(svc, make_event("@Observer and once more", mentions_bot=True))
             print(f"after editing system.md: {svc.prompts.reads - reads} file read over the next 2 messages")
             print(f"(messages ran at {n / elapsed:.0f}/s against an instant fake model)")
 

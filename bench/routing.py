@@ -17,8 +17,8 @@ import asyncio
 import time
 from datetime import UTC, datetime
 
-from agent.cli import run_async
 from agent.events import ChatLine
+from agent.loop import run_async
 from agent.models.tokenizers import counter_for
 from agent.models.tokens import approx_tokens
 from agent.nodes.generate import build_messages
@@ -43,7 +43,7 @@ async def judge_prompt_bound() -> None:
                 stored += len(batch)
             event = make_event("does anyone know a good board game?", channel=channel)
             history = await svc.record.window(event.channel_id, svc.settings.history_limit, before_id=event.message_id)
-            prompt = await judge_prompt(svc, event, history, "Observer")
+            prompt = await judge_prompt(svc.prompts, svc.registry, event, history, "Observer")
             print(f"judge prompt with {target:>7,} stored messages: {approx_tokens(prompt)} tokens")
 
 
@@ -78,7 +78,6 @@ async def outage(seconds: float) -> None:
         from pathlib import Path
 
         from agent.memory.embeddings import LocalE5Embedder
-        from agent.services import bind
         from tests.conftest import make_services
 
         with tempfile.TemporaryDirectory() as tmp:
@@ -86,27 +85,26 @@ async def outage(seconds: float) -> None:
                 Path(tmp), f"sqlite+aiosqlite:///{tmp}/o.db", LocalE5Embedder(), toml, profile_every_n=0
             )
             try:
-                with bind(svc):
-                    first = make_event("@Observer setup", mentions_bot=True, channel="ops")
-                    await svc.record.store_event(first)
-                    await svc.record.update_channel_settings(first.channel_id, model="primary")
-                    extra, answered, lost = [], 0, 0
-                    started = time.monotonic()
-                    i = 0
-                    while time.monotonic() - started < seconds:
-                        event = make_event(f"@Observer question {i}", mentions_bot=True, channel="ops")
-                        t0 = time.perf_counter()
-                        _, state = await run_graph(event)
-                        total = (time.perf_counter() - t0) * 1000
-                        if not state.get("reply"):
-                            lost += 1
-                        elif state.get("model") == "fallback":
-                            answered += 1
-                            # beyond the fallback's own latency (its one successful call)
-                            extra.append(total - state["usage"]["latency_ms"])
-                        i += 1
-                        await asyncio.sleep(0.4)
-                    stored = await svc.record.count_messages(event.channel_id)
+                first = make_event("@Observer setup", mentions_bot=True, channel="ops")
+                await svc.record.store_event(first)
+                await svc.record.update_channel_settings(first.channel_id, model="primary")
+                extra, answered, lost = [], 0, 0
+                started = time.monotonic()
+                i = 0
+                while time.monotonic() - started < seconds:
+                    event = make_event(f"@Observer question {i}", mentions_bot=True, channel="ops")
+                    t0 = time.perf_counter()
+                    _, state = await run_graph(svc, event)
+                    total = (time.perf_counter() - t0) * 1000
+                    if not state.get("reply"):
+                        lost += 1
+                    elif state.get("model") == "fallback":
+                        answered += 1
+                        # beyond the fallback's own latency (its one successful call)
+                        extra.append(total - state["usage"]["latency_ms"])
+                    i += 1
+                    await asyncio.sleep(0.4)
+                stored = await svc.record.count_messages(event.channel_id)
             finally:
                 await svc.close()
         print(

@@ -13,16 +13,16 @@ import asyncio
 import sys
 import time
 
-from agent.cli import run_async
 from agent.events import Event
+from agent.loop import run_async
 from bench.harness import bench_services
-from graphs.reply import graph
+from graphs.reply import ReplyGraph, build
 from tests.conftest import make_event
 
 CHANNELS = 10
 
 
-async def run_channel(events: list[Event]) -> None:
+async def run_channel(graph: ReplyGraph, events: list[Event]) -> None:
     for e in events:
         state = await graph.ainvoke({"event": e})
         assert state["decision"].respond is False
@@ -30,6 +30,7 @@ async def run_channel(events: list[Event]) -> None:
 
 async def main(n: int) -> None:
     async with bench_services() as (svc, _):
+        graph = build(svc)
 
         def batch(tag: str) -> list[Event]:
             return [
@@ -37,16 +38,16 @@ async def main(n: int) -> None:
                 for i in range(n)
             ]
 
-        await run_channel(batch("warm-up")[:100])
+        await run_channel(graph, batch("warm-up")[:100])
         events = batch("sequential")
         started = time.perf_counter()
-        await run_channel(events)
+        await run_channel(graph, events)
         sequential = n / (time.perf_counter() - started)
 
         events = batch("concurrent")
         per_channel = [events[c::CHANNELS] for c in range(CHANNELS)]
         started = time.perf_counter()
-        await asyncio.gather(*(run_channel(chunk) for chunk in per_channel))
+        await asyncio.gather(*(run_channel(graph, chunk) for chunk in per_channel))
         concurrent = n / (time.perf_counter() - started)
         stored = await svc.record.count_messages()
     print(f"skipped messages, one at a time:        {sequential:.0f}/s (n={n})")

@@ -15,10 +15,10 @@ from langchain_core.runnables import RunnableConfig
 
 from agent.events import Event
 from agent.memory.progress import Progress
-from agent.nodes.speak import wants_voice
 from agent.rules import addresses_bot
-from agent.services import Services, bind
+from agent.services import Services
 from agent.state import Context, InputState
+from agent.stream import Notice, ReplyStart, StateUpdate, Token, VoiceClip, reply_events
 from discord_adapter.presence import Presence
 from discord_adapter.queues import ChannelQueues, Job
 from discord_adapter.recovery import catch_up, resume_unfinished
@@ -63,9 +63,10 @@ class ObserverBot(discord.AutoShardedClient):
         self.progress = Progress(services.record.engine)
         # Reply runs are checkpointed (when a checkpointer is given): a restart resumes, not repeats.
         self.checkpointer = checkpointer
-        from graphs.reply import build, graph
+        from graphs.reply import build
 
-        self.graph = build(checkpointer=checkpointer) if checkpointer is not None else graph
+        self.graph = build(services, checkpointer=checkpointer)
+        self.unchecked_graph = build(services)  # bots' and our own messages: recorded, never checkpointed
         # Live messages wait here while a recovery pass queues older ones, so each channel stays in order.
         # From start-up until the first READY's recovery pass, and while the gateway is away, live messages
         # are stored at once but held: messages dispatched before on_ready must not overtake older ones.
@@ -255,10 +256,7 @@ class ObserverBot(discord.AutoShardedClient):
         )
 
     async def run_graph(self, event: Event) -> dict[str, Any]:
-        from graphs.reply import graph  # bots' and our own messages: recorded, never checkpointed
-
-        with bind(self.services):
-            return dict(await graph.ainvoke({"event": event}, context=self.context()))
+        return dict(await self.unchecked_graph.ainvoke({"event": event}, context=self.context()))
 
     async def _graph_input(self, event: Event, config: RunnableConfig) -> InputState | None:
         """None resumes the message's checkpointed run where it stopped; otherwise a fresh run's input."""
@@ -304,42 +302,43 @@ class ObserverBot(discord.AutoShardedClient):
         state: dict[str, Any] = {}
         activity = "thinking"
         live: LiveSpeech | None = None
-        voice_reply: dict[str, Any] | None = None
+        voice_reply: VoiceClip | None = None
         held: list[str] = []  # text kept back when the operator wants voice replies without text
         hold_text = False
         self.presence.enter(activity)
         try:
-            with bind(self.services):
-                async for mode, chunk in self.graph.astream(
-                    await self._graph_input(event, config),
-                    config,
-                    context=self.context(store_reply=store_reply, model=model),
-                    stream_mode=["custom", "values"],
-                    durability="async" if self.checkpointer is not None else None,
-                ):
-                    if mode == "custom" and isinstance(chunk, dict) and "token" in chunk:
-                        if activity == "thinking":
-                            self.presence.leave(activity)
-                            activity = "talking"
-                            self.presence.enter(activity)
-                            live = self._live_speech(event, state)
-                            # Decided once: by the first token the judge and transcription are done.
-                            hold_text = not self.services.settings.voice_with_text and wants_voice(state)  # type: ignore[arg-type]
-                        if live is not None:
-                            live.feed(chunk["token"])
-                        if hold_text:
-                            held.append(chunk["token"])
-                        else:
-                            renderer.feed(chunk["token"])
-                    elif mode == "custom" and isinstance(chunk, dict) and "voice" in chunk:
-                        voice_reply = chunk["voice"]
-                    elif mode == "custom" and isinstance(chunk, dict) and "notice" in chunk:
-                        renderer.show_notice(chunk["notice"])
-                    elif mode == "values" and isinstance(chunk, dict):
-                        state = chunk
-                        decision = chunk.get("decision")
-                        if typing_task is None and decision is not None and decision.respond and typing_in is not None:
-                            typing_task = asyncio.create_task(self._typing(typing_in, stop_typing))
+            stream = self.graph.astream(
+                await self._graph_input(event, config),
+                config,
+                context=self.context(store_reply=store_reply, model=model),
+                stream_mode=["custom", "values"],
+                durability="async" if self.checkpointer is not None else None,
+            )
+            async for item in reply_events(stream):
+                if isinstance(item, ReplyStart):
+                    # The graph decided whether the answer is spoken; the operator whether text shows too.
+                    hold_text = item.spoken and not self.services.settings.voice_with_text
+                elif isinstance(item, Token):
+                    if activity == "thinking":
+                        self.presence.leave(activity)
+                        activity = "talking"
+                        self.presence.enter(activity)
+                        live = self._live_speech(event, state)
+                    if live is not None:
+                        live.feed(item.text)
+                    if hold_text:
+                        held.append(item.text)
+                    else:
+                        renderer.feed(item.text)
+                elif isinstance(item, VoiceClip):
+                    voice_reply = item
+                elif isinstance(item, Notice):
+                    renderer.show_notice(item.text)
+                elif isinstance(item, StateUpdate):
+                    state = item.state
+                    decision = state.get("decision")
+                    if typing_task is None and decision is not None and decision.respond and typing_in is not None:
+                        typing_task = asyncio.create_task(self._typing(typing_in, stop_typing))
         finally:
             if live is not None:
                 live.finish()
@@ -381,11 +380,11 @@ class ObserverBot(discord.AutoShardedClient):
             return None
         return LiveSpeech(voice_client, self.services.speaker, state.get("spoken_language"))
 
-    async def _deliver_voice(self, event: Event, voice: dict[str, Any]) -> None:
-        path = Path(voice["path"])
+    async def _deliver_voice(self, event: Event, voice: VoiceClip) -> None:
+        path = Path(voice.path)
         try:
             await send_voice_message(
-                self.http, event.channel_id, path, voice["duration_s"], voice["waveform"], event.message_id
+                self.http, event.channel_id, path, voice.duration_s, voice.waveform, event.message_id
             )
         except discord.HTTPException as exc:
             log.warning("voice message for %s not sent: %s", event.message_id, exc)

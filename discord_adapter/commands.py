@@ -262,7 +262,8 @@ def register(bot: ObserverBot) -> None:
         channel_id = interaction.channel_id or interaction.user.id
         about = await record.last_bot_reply(channel_id, interaction.user.id)
         await learn(
-            bot.services,
+            bot.services.record,
+            bot.services.memory,
             kind="feedback",
             user_id=interaction.user.id,
             text=text,
@@ -284,7 +285,8 @@ def register(bot: ObserverBot) -> None:
             await reply(interaction, "That is not one of my answers that I remember; copy the link of my message.")
             return
         await learn(
-            bot.services,
+            bot.services.record,
+            bot.services.memory,
             kind="correction",
             user_id=interaction.user.id,
             text=text,

@@ -1,7 +1,8 @@
 """The reply graph: ingest → [transcribe] → (judge ∥ retrieve) → select_model → generate → [speak].
 
-`graph` is what langgraph.json exports and every door runs. Persistence (checkpointer, store)
-is attached by whoever compiles it for the bot, so a LangGraph server can attach its own.
+`build(services)` wires each node to the collaborators it uses; every door builds the graph this
+way (Studio through `graphs.studio`). Persistence (checkpointer, store) is attached by whoever
+compiles it for the bot, so a LangGraph server can attach its own.
 """
 
 from __future__ import annotations
@@ -11,14 +12,17 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from agent.nodes.generate import generate
-from agent.nodes.ingest import ingest
-from agent.nodes.judge import judge
-from agent.nodes.retrieve import retrieve
-from agent.nodes.select_model import select_model
-from agent.nodes.speak import speak, wants_voice
-from agent.nodes.transcribe import audio_attachment, transcribe
+from agent.events import Event
+from agent.nodes.generate import Generate
+from agent.nodes.ingest import Ingest
+from agent.nodes.judge import Judge
+from agent.nodes.retrieve import Retrieve
+from agent.nodes.select_model import SelectModel
+from agent.nodes.speak import Speak
+from agent.nodes.transcribe import Transcribe, audio_attachment
+from agent.services import Services
 from agent.state import Context, InputState, State
+from graphs import profile
 
 
 def after_ingest(state: State) -> list[str] | str:
@@ -37,7 +41,7 @@ def after_transcribe(state: State) -> list[str] | str:
 
 
 def after_generate(state: State) -> str:
-    return "speak" if state.get("reply") and not state.get("error") and wants_voice(state) else END
+    return "speak" if state.get("reply") and not state.get("error") and state.get("spoken") else END
 
 
 def after_select(state: State) -> str:
@@ -45,15 +49,27 @@ def after_select(state: State) -> str:
     return "generate" if decision is not None and decision.respond else END
 
 
-def build(checkpointer: Any = None, store: Any = None) -> CompiledStateGraph[State, Context, InputState, State]:
+ReplyGraph = CompiledStateGraph[State, Context, InputState, State]
+
+
+def build(services: Services, checkpointer: Any = None, store: Any = None) -> ReplyGraph:
+    s = services
+    profiles = profile.build(services)
+
+    async def refresh_profile(event: Event) -> None:
+        await profiles.ainvoke({"user_id": event.author_id, "guild_id": event.guild_id, "member": event.author_name})
+
     builder = StateGraph(State, context_schema=Context, input_schema=InputState)
-    builder.add_node("ingest", ingest)
-    builder.add_node("judge", judge)
-    builder.add_node("retrieve", retrieve)
-    builder.add_node("select_model", select_model)
-    builder.add_node("generate", generate)
-    builder.add_node("transcribe", transcribe)
-    builder.add_node("speak", speak)
+    builder.add_node("ingest", Ingest(s.record, s.cadence, s.profiles, s.bot_user_id, refresh_profile))
+    builder.add_node("judge", Judge(s.record, s.registry, s.router, s.prompts))
+    builder.add_node("retrieve", Retrieve(s.record, s.personas, s.prompts, s.memory, s.settings.retrieval_tokens))
+    builder.add_node("select_model", SelectModel(s.registry, s.router))
+    builder.add_node("generate", Generate(s.record, s.prompts, s.router, s.settings, s.bot_user_id))
+    builder.add_node(
+        "transcribe",
+        Transcribe(s.record, s.transcriber, s.settings.voice_max_seconds, s.settings.voice_max_bytes, s.bot_user_id),
+    )
+    builder.add_node("speak", Speak(s.speaker, s.settings.data_dir / "voice"))
     builder.add_edge(START, "ingest")
     builder.add_conditional_edges("ingest", after_ingest, ["transcribe", "judge", "retrieve", END])
     builder.add_conditional_edges("transcribe", after_transcribe, ["judge", "retrieve", END])
@@ -63,6 +79,3 @@ def build(checkpointer: Any = None, store: Any = None) -> CompiledStateGraph[Sta
     builder.add_conditional_edges("generate", after_generate, ["speak", END])
     builder.add_edge("speak", END)
     return builder.compile(checkpointer=checkpointer, store=store, name="reply")
-
-
-graph = build()

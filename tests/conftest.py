@@ -12,9 +12,10 @@ import pytest
 from agent.events import Event
 from agent.ids import new_snowflake, stable_id
 from agent.memory.embeddings import LocalE5Embedder
-from agent.services import Services, bind, build_services
+from agent.services import Services, build_services
 from agent.settings import Settings
 from agent.state import Context
+from agent.stream import StateUpdate, Token, reply_events
 from tests.fakes.openai_server import FakeOpenAI
 
 POSTGRES_URL = os.environ.get("OBSERVER_TEST_POSTGRES_URL")
@@ -105,8 +106,7 @@ async def services(
     tmp_path: Path, database_url: str, embedder: LocalE5Embedder, fake_openai: FakeOpenAI
 ) -> AsyncIterator[Services]:
     svc = await make_services(tmp_path, database_url, embedder, models_toml(fake_openai.base_url))
-    with bind(svc):
-        yield svc
+    yield svc
     await svc.close()
 
 
@@ -125,18 +125,30 @@ def make_event(text: str, author: str = "alice", channel: str = "general", **kw:
     return Event(**values)
 
 
-async def run_graph(event: Event, context: Context | None = None) -> tuple[list[str], dict[str, Any]]:
+_last_graph: list[tuple[Services, Any]] = []
+
+
+def reply_graph(services: Services) -> Any:
+    """The reply graph wired to these services (built once per set, as a door does at start)."""
+    from graphs.reply import build
+
+    if not _last_graph or _last_graph[0][0] is not services:
+        _last_graph[:] = [(services, build(services))]
+    return _last_graph[0][1]
+
+
+async def run_graph(
+    services: Services, event: Event, context: Context | None = None
+) -> tuple[list[str], dict[str, Any]]:
     """Run the reply graph as a door does; returns the streamed tokens and the final state."""
-    from graphs.reply import graph
+    graph = reply_graph(services)
 
     tokens: list[str] = []
     final: dict[str, Any] = {}
-    async for mode, chunk in graph.astream(
-        {"event": event}, context=context or Context(), stream_mode=["custom", "values"]
-    ):
-        if mode == "custom":
-            if "token" in chunk:
-                tokens.append(chunk["token"])
-        else:
-            final = dict(chunk)
+    stream = graph.astream({"event": event}, context=context or Context(), stream_mode=["custom", "values"])
+    async for item in reply_events(stream):
+        if isinstance(item, Token):
+            tokens.append(item.text)
+        elif isinstance(item, StateUpdate):
+            final = item.state
     return tokens, final

@@ -4,12 +4,9 @@ situation it is about (the member's question), so a similar question later retri
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
 
-from agent.memory.knowledge import Entry
-
-if TYPE_CHECKING:
-    from agent.services import Services
+from agent.memory.knowledge import Entry, MemoryStore
+from agent.memory.record import Record
 
 
 def guidance_scope(guild_id: int | None, user_id: int) -> str:
@@ -18,7 +15,8 @@ def guidance_scope(guild_id: int | None, user_id: int) -> str:
 
 
 async def learn(
-    services: Services,
+    record: Record,
+    memory: MemoryStore,
     *,
     kind: str,
     user_id: int,
@@ -28,13 +26,13 @@ async def learn(
     channel_id: int | None,
 ) -> int:
     """Store the feedback first (never lost), then embed it as guidance. Returns the record's id."""
-    row_id = await services.record.add_feedback(
+    row_id = await record.add_feedback(
         kind=kind, user_id=user_id, text=text, message_id=message_id, guild_id=guild_id, channel_id=channel_id
     )
     if message_id is None:
         return row_id
-    question = await services.record.answered(message_id)
-    answer = await services.record.message(message_id)
+    question = await record.answered(message_id)
+    answer = await record.message(message_id)
     situation = question.text if question and question.text else (answer.text if answer else "")
     if not situation:
         return row_id
@@ -50,5 +48,5 @@ async def learn(
         text=said,
         embed_text=situation,
     )
-    await asyncio.to_thread(services.memory.add, [entry])
+    await asyncio.to_thread(memory.add, [entry])
     return row_id

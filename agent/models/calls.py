@@ -32,6 +32,7 @@ from agent.models.failures import InvalidResponse, classify, describe_failure, r
 from agent.models.router import AllBusy, OverBudget, Pick, Router
 from agent.models.tokenizers import counter_for
 from agent.models.tokens import approx_tokens
+from agent.stream import Notice, Token
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ async def _stream_once(
                 parts.append(text)
                 chunks += 1
                 answer.chunks = chunks
-                writer({"token": text})
+                writer(Token(text=text))
             meta = getattr(chunk, "usage_metadata", None)
             if meta:
                 answer.tokens_in = max(answer.tokens_in, int(meta.get("input_tokens", 0)))
@@ -155,7 +156,7 @@ async def stream_answer(
                     busy = f"all models are busy; try again in ~{int(route.seconds) + 1} s"
                     answer.error = f"{answer.error}; {busy}" if answer.error else busy
                     return answer
-                writer({"notice": f"All models are busy; I'll answer in ~{int(wait) + 1} s."})
+                writer(Notice(text=f"All models are busy; I'll answer in ~{int(wait) + 1} s."))
                 answer.route_notes.append(f"all models busy: waited {wait:.1f} s")
                 await asyncio.sleep(wait)
                 tried = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,14 +13,18 @@ from langgraph.runtime import Runtime
 
 from agent.events import ChatLine, Event
 from agent.memory.recall import render_memory
+from agent.memory.record import Record
 from agent.models.calls import stream_answer
 from agent.models.config import ModelSpec
+from agent.models.router import Router
 from agent.models.tokenizers import Counter, counter_for
 from agent.models.tokens import approx_tokens, shorten_middle
 from agent.nodes.speak import wants_voice
+from agent.prompts import PromptLibrary
 from agent.safety import defuse_mentions
-from agent.services import Services, get_services
+from agent.settings import Settings
 from agent.state import Context, State, Usage, context_of
+from agent.stream import ReplyStart, Token
 
 log = logging.getLogger(__name__)
 
@@ -82,10 +87,9 @@ def build_messages(
     return [SystemMessage(content=system), *reversed(kept), current], dropped
 
 
-async def context_lines(services: Services, state: State, limit: int, chain_limit: int) -> list[ChatLine]:
+async def context_lines(record: Record, state: State, limit: int, chain_limit: int) -> list[ChatLine]:
     """The reply chain the message belongs to, then the channel's recent window, without repeats."""
     event = state["event"]
-    record = services.record
     history = state.get("history")
     if history is None:
         history = await record.window(event.channel_id, limit, before_id=event.message_id)
@@ -98,107 +102,120 @@ async def context_lines(services: Services, state: State, limit: int, chain_limi
     return chain + history
 
 
-async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    started = time.perf_counter()
-    services = await get_services()
-    event = state["event"]
-    ctx = context_of(runtime)
-    writer = runtime.stream_writer
-    blocked = state.get("route_blocked")
-    if blocked:
-        # Over budget (or nothing can take the message): a polite answer, no model call.
-        reply = BUDGET_REPLY if "budget" in blocked else f"Sorry, I can't answer that: {blocked}."
-        writer({"token": reply})
-        update: dict[str, Any] = {"reply": reply, "error": blocked}
-        if ctx.store_reply:
-            update["reply_message_id"] = services.record.store_bot_reply(
-                event, reply, event.bot_user_id or services.bot_user_id, ctx.bot_name
+@dataclass
+class Generate:
+    """Writes the answer, streaming it."""
+
+    record: Record
+    prompts: PromptLibrary
+    router: Router
+    settings: Settings
+    bot_user_id: int
+
+    async def __call__(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        started = time.perf_counter()
+        event = state["event"]
+        ctx = context_of(runtime)
+        writer = runtime.stream_writer
+        blocked = state.get("route_blocked")
+        if blocked:
+            # Over budget (or nothing can take the message): a polite answer, no model call.
+            reply = BUDGET_REPLY if "budget" in blocked else f"Sorry, I can't answer that: {blocked}."
+            writer(Token(text=reply))
+            update: dict[str, Any] = {"reply": reply, "error": blocked}
+            if ctx.store_reply:
+                update["reply_message_id"] = self.record.store_bot_reply(
+                    event, reply, event.bot_user_id or self.bot_user_id, ctx.bot_name
+                )
+            return update
+
+        persona = state.get("persona_text") or f"{ctx.bot_name} is a helpful member."
+        system = await self.prompts.arender(
+            "system",
+            event.guild_id,
+            bot_name=ctx.bot_name,
+            persona=persona,
+            memory=render_memory(state.get("retrieved") or []),
+            channel=event.channel_name or "dm",
+            author=event.author_name,
+            date=datetime.now(UTC).strftime("%Y-%m-%d"),
+            member_profile=state.get("member_profile") or "(nothing yet)",
+        )
+        # Decided once, here: the prompt, the door (holding text back, if so configured) and the
+        # graph's route to `speak` all follow this.
+        spoken = wants_voice(state)
+        if spoken:
+            system += "\n\n" + await self.prompts.arender("voice", event.guild_id, bot_name=ctx.bot_name)
+        lines = await context_lines(self.record, state, ctx.history_limit, self.settings.reply_chain_limit)
+
+        def build(spec: ModelSpec) -> list[BaseMessage]:
+            messages, dropped = build_messages(
+                system, lines, event, spec, ctx.bot_name, self.settings.context_tokens, counter_for(spec)
             )
+            if dropped:
+                log.info("context cut: %d of %d earlier messages dropped to fit %s", dropped, len(lines), spec.name)
+            return messages
+
+        def record_call(**call: Any) -> None:
+            self.record.queue_usage(event, purpose="reply", latency_ms=0.0, **call)
+
+        settings = self.settings
+        # A channel's setting wins; otherwise the member's profile adapts the sampling temperature.
+        temperature = (state.get("channel_settings") or {}).get("temperature")
+        if temperature is None:
+            temperature = state.get("profile_temperature")
+        writer(ReplyStart(spoken=spoken))
+        answer = await stream_answer(
+            self.router,
+            state.get("model"),
+            build,
+            writer,
+            event,
+            record_call=record_call,
+            retries=settings.model_retries,
+            max_wait_s=settings.max_busy_wait_seconds,
+            temperature=temperature,
+        )
+        reply = defuse_mentions(answer.text.strip())
+        update = {"reply": reply, "spoken": spoken}
+        if answer.route_notes:
+            update["model_reason"] = "; ".join([state.get("model_reason") or "", *answer.route_notes]).strip("; ")
+        if answer.model is not None:
+            update["model"] = answer.model
+            usage = Usage(
+                model=answer.model,
+                tokens_in=answer.tokens_in,
+                tokens_out=answer.tokens_out,
+                cost_usd=answer.cost_usd,
+                latency_ms=round(answer.model_ms, 1),
+            )
+            update["usage"] = usage
+            call = {
+                "purpose": "reply",
+                "model": answer.model,
+                "tokens_in": answer.tokens_in,
+                "tokens_out": answer.tokens_out,
+                "cost_usd": answer.cost_usd,
+                "latency_ms": answer.model_ms,
+                "ok": answer.error is None,
+                "error": answer.error,
+            }
+            # Failed attempts were recorded as they happened; this is the successful call.
+            success = call if answer.error is None else None
+            if reply and ctx.store_reply:
+                update["reply_message_id"] = self.record.store_bot_reply(
+                    event, reply, event.bot_user_id or self.bot_user_id, ctx.bot_name, usage=success
+                )
+            elif success is not None:
+                self.record.queue_usage(event, **success)  # the door records the reply it delivers
+        if answer.capped:
+            update["capped"] = answer.capped
+        if answer.error is not None:
+            update["error"] = answer.error  # with a partial answer kept, the failure is still reported
+        elif not reply:
+            update["error"] = f"model {answer.model!r} returned an empty answer"
+        timings = {"generate_ms": (time.perf_counter() - started) * 1000, "generate_model_ms": answer.model_ms}
+        if answer.first_token_ms is not None:
+            timings["first_token_ms"] = answer.first_token_ms
+        update["timings"] = timings
         return update
-
-    persona = state.get("persona_text") or f"{ctx.bot_name} is a helpful member."
-    system = await services.prompts.arender(
-        "system",
-        event.guild_id,
-        bot_name=ctx.bot_name,
-        persona=persona,
-        memory=render_memory(state.get("retrieved") or []),
-        channel=event.channel_name or "dm",
-        author=event.author_name,
-        date=datetime.now(UTC).strftime("%Y-%m-%d"),
-        member_profile=state.get("member_profile") or "(nothing yet)",
-    )
-    if wants_voice(state):
-        system += "\n\n" + await services.prompts.arender("voice", event.guild_id, bot_name=ctx.bot_name)
-    lines = await context_lines(services, state, ctx.history_limit, services.settings.reply_chain_limit)
-
-    def build(spec: ModelSpec) -> list[BaseMessage]:
-        messages, dropped = build_messages(
-            system, lines, event, spec, ctx.bot_name, services.settings.context_tokens, counter_for(spec)
-        )
-        if dropped:
-            log.info("context cut: %d of %d earlier messages dropped to fit %s", dropped, len(lines), spec.name)
-        return messages
-
-    def record_call(**call: Any) -> None:
-        services.record.queue_usage(event, purpose="reply", latency_ms=0.0, **call)
-
-    settings = services.settings
-    # A channel's setting wins; otherwise the member's profile adapts the sampling temperature.
-    temperature = (state.get("channel_settings") or {}).get("temperature")
-    if temperature is None:
-        temperature = state.get("profile_temperature")
-    answer = await stream_answer(
-        services.router,
-        state.get("model"),
-        build,
-        writer,
-        event,
-        record_call=record_call,
-        retries=settings.model_retries,
-        max_wait_s=settings.max_busy_wait_seconds,
-        temperature=temperature,
-    )
-    reply = defuse_mentions(answer.text.strip())
-    update = {"reply": reply}
-    if answer.route_notes:
-        update["model_reason"] = "; ".join([state.get("model_reason") or "", *answer.route_notes]).strip("; ")
-    if answer.model is not None:
-        update["model"] = answer.model
-        usage = Usage(
-            model=answer.model,
-            tokens_in=answer.tokens_in,
-            tokens_out=answer.tokens_out,
-            cost_usd=answer.cost_usd,
-            latency_ms=round(answer.model_ms, 1),
-        )
-        update["usage"] = usage
-        call = {
-            "purpose": "reply",
-            "model": answer.model,
-            "tokens_in": answer.tokens_in,
-            "tokens_out": answer.tokens_out,
-            "cost_usd": answer.cost_usd,
-            "latency_ms": answer.model_ms,
-            "ok": answer.error is None,
-            "error": answer.error,
-        }
-        # Failed attempts were recorded as they happened; this is the successful call.
-        success = call if answer.error is None else None
-        if reply and ctx.store_reply:
-            update["reply_message_id"] = services.record.store_bot_reply(
-                event, reply, event.bot_user_id or services.bot_user_id, ctx.bot_name, usage=success
-            )
-        elif success is not None:
-            services.record.queue_usage(event, **success)  # the door records the reply it delivers
-    if answer.capped:
-        update["capped"] = answer.capped
-    if answer.error is not None:
-        update["error"] = answer.error  # with a partial answer kept, the failure is still reported
-    elif not reply:
-        update["error"] = f"model {answer.model!r} returned an empty answer"
-    timings = {"generate_ms": (time.perf_counter() - started) * 1000, "generate_model_ms": answer.model_ms}
-    if answer.first_token_ms is not None:
-        timings["first_token_ms"] = answer.first_token_ms
-    update["timings"] = timings
-    return update

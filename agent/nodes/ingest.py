@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from langgraph.runtime import Runtime
 
+from agent.cadence import Cadence
 from agent.events import Decision, Event
 from agent.ids import new_snowflake, stable_id
+from agent.memory.record import Record
+from agent.profiles import ProfileRefresher, Refresh
 from agent.rules import RuleOutcome, apply_rules
-from agent.services import bind, get_services
 from agent.state import INPUT_KEYS, RUN_KEYS, Context, State, context_of
 
 
@@ -46,27 +49,35 @@ def this_runs_event(state: State, bot_name: str) -> Event:
     return event if isinstance(event, Event) else Event.model_validate(event)  # JSON from a LangGraph server
 
 
-async def ingest(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    started = time.perf_counter()
-    services = await get_services()
-    event = this_runs_event(state, context_of(runtime).bot_name)
-    stored_mode = await services.record.store_event(event)
-    mode = context_of(runtime).channel_mode or stored_mode
-    outcome = apply_rules(event, mode, event.bot_user_id or services.bot_user_id)
-    if outcome.verdict == "judge":
-        considered, why = services.cadence.consider(event.channel_id)
-        outcome = RuleOutcome("judge" if considered else "skip", why)
-    update: dict[str, Any] = {
-        **{key: None for key in RUN_KEYS | (INPUT_KEYS - {"event"}) if state.get(key) is not None},
-        "event": event,
-        "rule": outcome.verdict,
-        "channel_settings": await services.record.cached_channel_settings(event.channel_id)
-        if outcome.verdict != "skip"
-        else {},
-        "timings": {"ingest_ms": (time.perf_counter() - started) * 1000},
-    }
-    with bind(services):  # the background refresh runs with this run's services
-        services.profiles.note(event)
-    if outcome.verdict != "judge":
-        update["decision"] = Decision(respond=outcome.verdict == "respond", reason=outcome.reason, source="rule")
-    return update
+@dataclass
+class Ingest:
+    """Stores the message, then applies the cheap rules."""
+
+    record: Record
+    cadence: Cadence
+    profiles: ProfileRefresher
+    bot_user_id: int
+    refresh_profile: Refresh
+
+    async def __call__(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        started = time.perf_counter()
+        event = this_runs_event(state, context_of(runtime).bot_name)
+        stored_mode = await self.record.store_event(event)
+        mode = context_of(runtime).channel_mode or stored_mode
+        outcome = apply_rules(event, mode, event.bot_user_id or self.bot_user_id)
+        if outcome.verdict == "judge":
+            considered, why = self.cadence.consider(event.channel_id)
+            outcome = RuleOutcome("judge" if considered else "skip", why)
+        update: dict[str, Any] = {
+            **{key: None for key in RUN_KEYS | (INPUT_KEYS - {"event"}) if state.get(key) is not None},
+            "event": event,
+            "rule": outcome.verdict,
+            "channel_settings": await self.record.cached_channel_settings(event.channel_id)
+            if outcome.verdict != "skip"
+            else {},
+            "timings": {"ingest_ms": (time.perf_counter() - started) * 1000},
+        }
+        self.profiles.note(event, self.refresh_profile)
+        if outcome.verdict != "judge":
+            update["decision"] = Decision(respond=outcome.verdict == "respond", reason=outcome.reason, source="rule")
+        return update

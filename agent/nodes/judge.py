@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from langgraph.runtime import Runtime
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, create_model
 
 from agent.events import ChatLine, Decision, Event
+from agent.memory.record import Record
+from agent.models.registry import ModelRegistry
+from agent.models.router import Router
 from agent.models.structured import structured_call
 from agent.models.tokens import shorten_middle
-from agent.services import Services, get_services
+from agent.prompts import PromptLibrary
 from agent.state import Context, State, context_of
 
 log = logging.getLogger(__name__)
@@ -56,12 +60,14 @@ def format_history(lines: list[ChatLine]) -> str:
     return "\n".join(f"{line.author}: {shorten_middle(line.text, JUDGE_LINE_TOKENS)}" for line in recent)
 
 
-async def judge_prompt(services: Services, event: Event, history: list[ChatLine], bot_name: str) -> str:
-    return await services.prompts.arender(
+async def judge_prompt(
+    prompts: PromptLibrary, registry: ModelRegistry, event: Event, history: list[ChatLine], bot_name: str
+) -> str:
+    return await prompts.arender(
         "judge",
         event.guild_id,
         bot_name=bot_name,
-        models=services.registry.menu(),
+        models=registry.menu(),
         history=format_history(history),
         message=shorten_middle(event.text or event.describe_attachments(), JUDGE_MESSAGE_TOKENS),
         author=event.author_name,
@@ -69,61 +75,70 @@ async def judge_prompt(services: Services, event: Event, history: list[ChatLine]
     )
 
 
-async def judge(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    started = time.perf_counter()
-    services = await get_services()
-    event = state["event"]
-    ctx = context_of(runtime)
-    registry = services.registry
-    forced = state.get("rule") == "respond"
-    history = await services.record.window(event.channel_id, ctx.history_limit, before_id=event.message_id)
-    update: dict[str, Any] = {"history": history}
-    pinned = (state.get("channel_settings") or {}).get("model") in registry.names
-    if forced and (len(registry.names) == 1 or ctx.model or pinned):
-        # Addressed directly and nothing to choose between: no model call.
-        update["timings"] = {"judge_ms": (time.perf_counter() - started) * 1000}
-        return update
+@dataclass
+class Judge:
+    """Decides whether to answer, with which model, and whether by voice."""
 
-    prompt = await judge_prompt(services, event, history, ctx.bot_name)
-    available = await services.router.available()
-    if not await services.router.paid_calls_allowed(event.guild_id):
-        available = [n for n in available if registry.spec(n).free]
-    result = await structured_call(
-        registry,
-        services.router.cooldowns,
-        services.record,
-        judge_schema(available),
-        prompt,
-        preferred=registry.judge_model,
-        candidates=available,
-        purpose="judge",
-        event=event,
-    )
-    output, error, model_ms = result.output, result.error, result.model_ms
-    if error is not None:
-        log.warning("judge failed (%s); falling back", error)
-        decision = Decision(
-            respond=forced,
-            model=registry.default_model if forced else None,
-            reason=f"judge unusable ({error}); " + ("answering with the default model" if forced else "staying quiet"),
-            source="fallback",
+    record: Record
+    registry: ModelRegistry
+    router: Router
+    prompts: PromptLibrary
+
+    async def __call__(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        started = time.perf_counter()
+        event = state["event"]
+        ctx = context_of(runtime)
+        registry = self.registry
+        forced = state.get("rule") == "respond"
+        history = await self.record.window(event.channel_id, ctx.history_limit, before_id=event.message_id)
+        update: dict[str, Any] = {"history": history}
+        pinned = (state.get("channel_settings") or {}).get("model") in registry.names
+        if forced and (len(registry.names) == 1 or ctx.model or pinned):
+            # Addressed directly and nothing to choose between: no model call.
+            update["timings"] = {"judge_ms": (time.perf_counter() - started) * 1000}
+            return update
+
+        prompt = await judge_prompt(self.prompts, registry, event, history, ctx.bot_name)
+        available = await self.router.available()
+        if not await self.router.paid_calls_allowed(event.guild_id):
+            available = [n for n in available if registry.spec(n).free]
+        result = await structured_call(
+            registry,
+            self.router.cooldowns,
+            self.record,
+            judge_schema(available),
+            prompt,
+            preferred=registry.judge_model,
+            candidates=available,
+            purpose="judge",
+            event=event,
         )
-    else:
-        decision = Decision(
-            respond=forced or bool(output.respond),
-            model=output.model,
-            voice=bool(output.voice),
-            reason=output.reason or ("addressed directly" if forced else ""),
-            source="judge",
-            method=result.method,
+        output, error, model_ms = result.output, result.error, result.model_ms
+        if error is not None:
+            log.warning("judge failed (%s); falling back", error)
+            decision = Decision(
+                respond=forced,
+                model=registry.default_model if forced else None,
+                reason=f"judge unusable ({error}); "
+                + ("answering with the default model" if forced else "staying quiet"),
+                source="fallback",
+            )
+        else:
+            decision = Decision(
+                respond=forced or bool(output.respond),
+                model=output.model,
+                voice=bool(output.voice),
+                reason=output.reason or ("addressed directly" if forced else ""),
+                source="judge",
+                method=result.method,
+            )
+        log.info(
+            "judge: respond=%s model=%s method=%s reason=%s",
+            decision.respond,
+            decision.model,
+            result.method,
+            decision.reason,
         )
-    log.info(
-        "judge: respond=%s model=%s method=%s reason=%s",
-        decision.respond,
-        decision.model,
-        result.method,
-        decision.reason,
-    )
-    update["decision"] = decision
-    update["timings"] = {"judge_ms": (time.perf_counter() - started) * 1000, "judge_model_ms": model_ms}
-    return update
+        update["decision"] = decision
+        update["timings"] = {"judge_ms": (time.perf_counter() - started) * 1000, "judge_model_ms": model_ms}
+        return update

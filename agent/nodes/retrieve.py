@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from langgraph.runtime import Runtime
 
 from agent.events import Event
-from agent.memory.knowledge import readable_scopes
-from agent.memory.personas import DEFAULT_PERSONA
+from agent.memory.knowledge import MemoryStore, readable_scopes
+from agent.memory.personas import DEFAULT_PERSONA, PersonaCatalog
 from agent.memory.recall import recall
+from agent.memory.record import Record
 from agent.models.tokens import shorten_middle
-from agent.services import Services, get_services
+from agent.prompts import PromptLibrary
 from agent.state import Context, State, context_of
 
 # How many earlier messages are scanned for lore keywords (SillyTavern's "scan depth").
@@ -22,46 +24,60 @@ KEYWORD_SCAN_DEPTH = 3
 
 
 async def persona_for(
-    services: Services, event: Event, scopes: list[str], requested: str | None, bot_name: str
+    personas: PersonaCatalog,
+    prompts: PromptLibrary,
+    event: Event,
+    scopes: list[str],
+    requested: str | None,
+    bot_name: str,
 ) -> tuple[str, str]:
     """(name, prompt text): the run's choice, else the channel's, else the guild's, else the default."""
-    name = requested or await services.personas.chosen(event.guild_id, event.channel_id) or DEFAULT_PERSONA
+    name = requested or await personas.chosen(event.guild_id, event.channel_id) or DEFAULT_PERSONA
     if name != DEFAULT_PERSONA:
-        stored = await services.personas.find(name, scopes)
+        stored = await personas.find(name, scopes)
         if stored is not None:
             return stored.card.name, stored.card.prompt_text()
     # The default persona is prompts/persona.md (hot-reloaded, overridable per guild).
-    return DEFAULT_PERSONA, await services.prompts.arender("persona", event.guild_id, bot_name=bot_name)
+    return DEFAULT_PERSONA, await prompts.arender("persona", event.guild_id, bot_name=bot_name)
 
 
-async def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    started = time.perf_counter()
-    services = await get_services()
-    event = state["event"]
-    ctx = context_of(runtime)
-    scopes = readable_scopes(event.guild_id, event.author_id)
-    persona, persona_text = await persona_for(services, event, scopes, ctx.persona, ctx.bot_name)
-    recent = await services.record.window(event.channel_id, KEYWORD_SCAN_DEPTH, before_id=event.message_id)
-    recent_text = "\n".join([*(line.text for line in recent), event.text])
-    recalled = await asyncio.to_thread(
-        recall,
-        services.memory,
-        query=shorten_middle(event.text or event.describe_attachments(), 200),
-        recent_text=recent_text,
-        scopes=scopes,
-        persona=persona,
-        budget_tokens=services.settings.retrieval_tokens,
-    )
-    profile = await services.record.profile(event.author_id, event.guild_id)
-    return {
-        "persona": persona,
-        "persona_text": persona_text,
-        "retrieved": recalled.snippets,
-        "member_profile": profile["profile"] if profile else "",
-        "profile_temperature": profile["temperature"] if profile else None,
-        "timings": {
-            "retrieve_ms": (time.perf_counter() - started) * 1000,
-            "embed_ms": recalled.embed_ms,
-            "search_ms": recalled.search_ms,
-        },
-    }
+@dataclass
+class Retrieve:
+    """Persona, memory and the member profile for this message."""
+
+    record: Record
+    personas: PersonaCatalog
+    prompts: PromptLibrary
+    memory: MemoryStore
+    retrieval_tokens: int
+
+    async def __call__(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        started = time.perf_counter()
+        event = state["event"]
+        ctx = context_of(runtime)
+        scopes = readable_scopes(event.guild_id, event.author_id)
+        persona, persona_text = await persona_for(self.personas, self.prompts, event, scopes, ctx.persona, ctx.bot_name)
+        recent = await self.record.window(event.channel_id, KEYWORD_SCAN_DEPTH, before_id=event.message_id)
+        recent_text = "\n".join([*(line.text for line in recent), event.text])
+        recalled = await asyncio.to_thread(
+            recall,
+            self.memory,
+            query=shorten_middle(event.text or event.describe_attachments(), 200),
+            recent_text=recent_text,
+            scopes=scopes,
+            persona=persona,
+            budget_tokens=self.retrieval_tokens,
+        )
+        profile = await self.record.profile(event.author_id, event.guild_id)
+        return {
+            "persona": persona,
+            "persona_text": persona_text,
+            "retrieved": recalled.snippets,
+            "member_profile": profile["profile"] if profile else "",
+            "profile_temperature": profile["temperature"] if profile else None,
+            "timings": {
+                "retrieve_ms": (time.perf_counter() - started) * 1000,
+                "embed_ms": recalled.embed_ms,
+                "search_ms": recalled.search_ms,
+            },
+        }

@@ -2,43 +2,52 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from langgraph.runtime import Runtime
 
-from agent.models.router import AllBusy, OverBudget
+from agent.models.registry import ModelRegistry
+from agent.models.router import AllBusy, OverBudget, Router
 from agent.models.tokens import approx_tokens
-from agent.services import get_services
 from agent.state import Context, State, context_of
 
 # Room the system prompt and persona need besides the message itself, when checking what fits.
 PROMPT_OVERHEAD_TOKENS = 400
 
 
-async def select_model(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    decision = state.get("decision")
-    if decision is None or not decision.respond:
-        return {}
-    services = await get_services()
-    registry = services.registry
-    event = state["event"]
-    wanted = [
-        (context_of(runtime).model, "set in the run's context"),
-        ((state.get("channel_settings") or {}).get("model"), "pinned for this channel"),
-        (decision.model, f"picked by the {decision.source}"),
-        (registry.default_model, "default model"),
-    ]
-    preferred, why = next(((n, w) for n, w in wanted if n in registry.names), (registry.default_model, "default model"))
-    unknown = [n for n, _ in wanted[:3] if n and n not in registry.names]
-    route = await services.router.pick(
-        preferred, needed_tokens=approx_tokens(event.text) + PROMPT_OVERHEAD_TOKENS, guild_id=event.guild_id
-    )
-    if isinstance(route, OverBudget):
-        return {"model": None, "model_reason": route.reason, "route_blocked": route.reason}
-    if isinstance(route, AllBusy):
-        # generate waits for the first model to free up and tells the member how long.
-        return {"model": None, "model_reason": f"{route.reason} (~{route.seconds:.0f} s)"}
-    reason = why if route.name == preferred else route.reason
-    if unknown:
-        reason += f"; {', '.join(repr(n) for n in unknown)} is not configured"
-    return {"model": route.name, "model_reason": reason}
+@dataclass
+class SelectModel:
+    """The node; collaborators are given when the graph is built."""
+
+    registry: ModelRegistry
+    router: Router
+
+    async def __call__(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        decision = state.get("decision")
+        if decision is None or not decision.respond:
+            return {}
+        registry = self.registry
+        event = state["event"]
+        wanted = [
+            (context_of(runtime).model, "set in the run's context"),
+            ((state.get("channel_settings") or {}).get("model"), "pinned for this channel"),
+            (decision.model, f"picked by the {decision.source}"),
+            (registry.default_model, "default model"),
+        ]
+        preferred, why = next(
+            ((n, w) for n, w in wanted if n in registry.names), (registry.default_model, "default model")
+        )
+        unknown = [n for n, _ in wanted[:3] if n and n not in registry.names]
+        route = await self.router.pick(
+            preferred, needed_tokens=approx_tokens(event.text) + PROMPT_OVERHEAD_TOKENS, guild_id=event.guild_id
+        )
+        if isinstance(route, OverBudget):
+            return {"model": None, "model_reason": route.reason, "route_blocked": route.reason}
+        if isinstance(route, AllBusy):
+            # generate waits for the first model to free up and tells the member how long.
+            return {"model": None, "model_reason": f"{route.reason} (~{route.seconds:.0f} s)"}
+        reason = why if route.name == preferred else route.reason
+        if unknown:
+            reason += f"; {', '.join(repr(n) for n in unknown)} is not configured"
+        return {"model": route.name, "model_reason": reason}

@@ -7,15 +7,16 @@ import asyncio
 import logging
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from langgraph.runtime import Runtime
 
-from agent.services import get_services
 from agent.state import Context, State
+from agent.stream import VoiceClip
 from agent.voice.audio import encode_voice_message
-from agent.voice.tts import NoVoiceForLanguage
+from agent.voice.tts import NoVoiceForLanguage, Speaker
 
 log = logging.getLogger(__name__)
 
@@ -49,30 +50,36 @@ def speakable(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-async def speak(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    started = time.perf_counter()
-    services = await get_services()
-    text = speakable(state.get("reply") or "")
-    if not text or state.get("error"):
-        return {}
-    event = state["event"]
-    try:
-        speech = await asyncio.to_thread(services.speaker.synthesize, text, state.get("spoken_language"))
-    except NoVoiceForLanguage as exc:
-        log.info("no voice reply for message %s: %s", event.message_id, exc)
-        return {"voice_error": str(exc)}
-    clip = await asyncio.to_thread(encode_voice_message, speech.samples, speech.rate)
-    name = f"{state.get('reply_message_id') or event.message_id}.ogg"
-    folder = services.settings.data_dir / "voice"
-    path = folder / name
+@dataclass
+class Speak:
+    """Turns the reply into a voice message."""
 
-    def write() -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = Path(f"{path}.tmp")
-        tmp.write_bytes(clip.data)
-        tmp.replace(path)
+    speaker: Speaker
+    voice_dir: Path
 
-    await asyncio.to_thread(write)
-    voice = {"path": str(path), "duration_s": clip.duration_s, "waveform": clip.waveform, "language": speech.language}
-    runtime.stream_writer({"voice": voice})
-    return {"voice_reply": voice, "timings": {"speak_ms": (time.perf_counter() - started) * 1000}}
+    async def __call__(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        started = time.perf_counter()
+        text = speakable(state.get("reply") or "")
+        if not text or state.get("error"):
+            return {}
+        event = state["event"]
+        try:
+            speech = await asyncio.to_thread(self.speaker.synthesize, text, state.get("spoken_language"))
+        except NoVoiceForLanguage as exc:
+            log.info("no voice reply for message %s: %s", event.message_id, exc)
+            return {"voice_error": str(exc)}
+        clip = await asyncio.to_thread(encode_voice_message, speech.samples, speech.rate)
+        name = f"{state.get('reply_message_id') or event.message_id}.ogg"
+        folder = self.voice_dir
+        path = folder / name
+
+        def write() -> None:
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = Path(f"{path}.tmp")
+            tmp.write_bytes(clip.data)
+            tmp.replace(path)
+
+        await asyncio.to_thread(write)
+        voice = VoiceClip(path=str(path), duration_s=clip.duration_s, waveform=clip.waveform, language=speech.language)
+        runtime.stream_writer(voice)
+        return {"voice_reply": voice.model_dump(), "timings": {"speak_ms": (time.perf_counter() - started) * 1000}}

@@ -7,17 +7,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 from langgraph.runtime import Runtime
 
 from agent.events import Attachment, Decision, Event
-from agent.services import Services, get_services
+from agent.memory.record import Record
 from agent.state import Context, State, context_of
+from agent.stream import Token
 from agent.voice.audio import WHISPER_RATE, AudioError, decode
 from agent.voice.fetch import TooLarge, fetch, is_audio
-from agent.voice.stt import Transcript
+from agent.voice.stt import Transcriber, Transcript
 
 log = logging.getLogger(__name__)
 
@@ -26,69 +28,74 @@ def audio_attachment(event: Event) -> Attachment | None:
     return next((a for a in event.attachments if is_audio(a) and a.url), None)
 
 
-def _limits(services: Services) -> str:
-    settings = services.settings
-    return f"{settings.voice_max_seconds / 60:g} min, {settings.voice_max_bytes / 1024 / 1024:g} MB"
+@dataclass
+class Transcribe:
+    """Turns a voice message or audio file into text."""
 
+    record: Record
+    transcriber: Transcriber
+    max_seconds: float
+    max_bytes: int
+    bot_user_id: int
 
-async def _refuse(services: Services, state: State, ctx: Context, writer: Any, text: str, why: str) -> dict[str, Any]:
-    event = state["event"]
-    writer({"token": text})
-    update: dict[str, Any] = {
-        "reply": text,
-        "error": why,
-        "decision": Decision(respond=False, reason=why, source="transcribe"),
-    }
-    if ctx.store_reply:
-        update["reply_message_id"] = services.record.store_bot_reply(
-            event, text, event.bot_user_id or services.bot_user_id, ctx.bot_name
+    async def __call__(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        started = time.perf_counter()
+        event = state["event"]
+        ctx = context_of(runtime)
+        attachment = audio_attachment(event)
+        if attachment is None or attachment.url is None:
+            return {}
+        refusal: tuple[str, str] | None = None
+        too_long = attachment.duration_s is not None and attachment.duration_s > self.max_seconds
+        over_limit = (
+            f"That recording is too long for me to listen to (limit: {self.limits()}).",
+            "audio over the size or duration limit",
         )
-    return update
+        if attachment.size > self.max_bytes or too_long:
+            refusal = over_limit  # refused before downloading anything
+        else:
+            try:
+                data = await fetch(attachment.url, self.max_bytes)
+                samples = await asyncio.to_thread(decode, data)
+                if samples.size / WHISPER_RATE > self.max_seconds:
+                    raise TooLarge("duration")
+                heard: Transcript = await asyncio.to_thread(self.transcriber.transcribe, samples)
+            except TooLarge:
+                refusal = over_limit
+            except AudioError as exc:
+                refusal = (f"I couldn't listen to {attachment.filename}: {exc}.", f"audio: {exc}")
+            except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                log.warning("audio download failed for message %s: %s", event.message_id, exc)
+                refusal = (f"I couldn't download {attachment.filename}; please try again.", "audio download failed")
+        if refusal is not None:
+            return self.refuse(state, ctx, runtime.stream_writer, *refusal)
+        transcript = heard.text or "(no speech heard)"
+        await self.record.store_transcript(event.message_id, transcript)
+        text = f"{event.text}\n{transcript}".strip() if event.text else transcript
+        return {
+            "event": event.model_copy(update={"text": text}),
+            "transcript": heard.text,
+            "spoken_language": heard.language,
+            "heard_voice": attachment.is_voice,
+            "timings": {
+                "transcribe_ms": (time.perf_counter() - started) * 1000,
+                "audio_s": heard.duration_s,
+            },
+        }
 
+    def limits(self) -> str:
+        return f"{self.max_seconds / 60:g} min, {self.max_bytes / 1024 / 1024:g} MB"
 
-async def transcribe(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    started = time.perf_counter()
-    services = await get_services()
-    settings = services.settings
-    event = state["event"]
-    ctx = context_of(runtime)
-    attachment = audio_attachment(event)
-    if attachment is None or attachment.url is None:
-        return {}
-    refusal: tuple[str, str] | None = None
-    too_long = attachment.duration_s is not None and attachment.duration_s > settings.voice_max_seconds
-    over_limit = (
-        f"That recording is too long for me to listen to (limit: {_limits(services)}).",
-        "audio over the size or duration limit",
-    )
-    if attachment.size > settings.voice_max_bytes or too_long:
-        refusal = over_limit  # refused before downloading anything
-    else:
-        try:
-            data = await fetch(attachment.url, settings.voice_max_bytes)
-            samples = await asyncio.to_thread(decode, data)
-            if samples.size / WHISPER_RATE > settings.voice_max_seconds:
-                raise TooLarge("duration")
-            heard: Transcript = await asyncio.to_thread(services.transcriber.transcribe, samples)
-        except TooLarge:
-            refusal = over_limit
-        except AudioError as exc:
-            refusal = (f"I couldn't listen to {attachment.filename}: {exc}.", f"audio: {exc}")
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            log.warning("audio download failed for message %s: %s", event.message_id, exc)
-            refusal = (f"I couldn't download {attachment.filename}; please try again.", "audio download failed")
-    if refusal is not None:
-        return await _refuse(services, state, ctx, runtime.stream_writer, *refusal)
-    transcript = heard.text or "(no speech heard)"
-    await services.record.store_transcript(event.message_id, transcript)
-    text = f"{event.text}\n{transcript}".strip() if event.text else transcript
-    return {
-        "event": event.model_copy(update={"text": text}),
-        "transcript": heard.text,
-        "spoken_language": heard.language,
-        "heard_voice": attachment.is_voice,
-        "timings": {
-            "transcribe_ms": (time.perf_counter() - started) * 1000,
-            "audio_s": heard.duration_s,
-        },
-    }
+    def refuse(self, state: State, ctx: Context, writer: Any, text: str, why: str) -> dict[str, Any]:
+        event = state["event"]
+        writer(Token(text=text))
+        update: dict[str, Any] = {
+            "reply": text,
+            "error": why,
+            "decision": Decision(respond=False, reason=why, source="transcribe"),
+        }
+        if ctx.store_reply:
+            update["reply_message_id"] = self.record.store_bot_reply(
+                event, text, event.bot_user_id or self.bot_user_id, ctx.bot_name
+            )
+        return update

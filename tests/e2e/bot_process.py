@@ -58,7 +58,7 @@ class BotProcess:
         self.starts += 1
         with self.log_path().open("wb") as log:
             self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "agent.cli", "run", stdout=log, stderr=log, cwd=self.tmp, env=env
+                sys.executable, "-m", "command_line", "run", stdout=log, stderr=log, cwd=self.tmp, env=env
             )
         await self.wait_until(lambda: self.discord.identifies > identified, "the bot never identified")
 

@@ -22,7 +22,7 @@ async def observer(
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "agent.cli",
+        "command_line",
         *args,
         cwd=tmp_path,
         env=full_env,

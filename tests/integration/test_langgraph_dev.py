@@ -83,8 +83,8 @@ async def test_langgraph_dev_runs_the_reply_graph_offline(tmp_path: Path, fake_o
             input={"text": "@Observer hi from Studio", "author": "erin", "channel": "lab"},
             stream_mode=["custom", "values"],
         ):
-            if part.event == "custom":
-                tokens.append(part.data["token"])
+            if part.event == "custom" and part.data["kind"] == "token":
+                tokens.append(part.data["text"])  # the typed stream events arrive as JSON with their kind
             elif part.event == "values":
                 final = part.data
             elif part.event == "error":

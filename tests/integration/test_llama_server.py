@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from agent.models.local import bundled_model_path
-from agent.services import bind
 from agent.state import Context
 from tests.conftest import make_event, make_services, run_graph
 from tests.servers import llama_server
@@ -48,14 +47,13 @@ about = "the same model, second entry"
 async def test_the_judge_decides_on_llama_server(tmp_path: Path, database_url: str, embedder, llama_url: str):
     svc = await make_services(tmp_path, database_url, embedder, toml_for(llama_url), auto_every_n=1)
     try:
-        with bind(svc):
-            for text in ("what time does the raid start tonight?", "今日のイベントは何時から？"):
-                _, state = await run_graph(make_event(text, channel="lobby"), Context(channel_mode="auto"))
-                decision = state["decision"]
-                assert decision.source == "judge", f"judge failed on the real server: {decision.reason}"
-                # llama.cpp's server refuses a JSON schema; JSON mode (or, if the small model botches it,
-                # an unstreamed tool call) works.
-                assert decision.method in ("json_mode", "function_calling") and decision.model in ("gemma", "gemma-b")
+        for text in ("what time does the raid start tonight?", "今日のイベントは何時から？"):
+            _, state = await run_graph(svc, make_event(text, channel="lobby"), Context(channel_mode="auto"))
+            decision = state["decision"]
+            assert decision.source == "judge", f"judge failed on the real server: {decision.reason}"
+            # llama.cpp's server refuses a JSON schema; JSON mode (or, if the small model botches it,
+            # an unstreamed tool call) works.
+            assert decision.method in ("json_mode", "function_calling") and decision.model in ("gemma", "gemma-b")
         remembered = svc.registry.structured_method("gemma")
         assert remembered in ("json_mode", "function_calling"), "remembered for the next message"
         judged = [u for u in await svc.record.usage_rows() if u["purpose"] == "judge"]
@@ -69,9 +67,8 @@ async def test_a_streamed_reply_stays_within_max_output_tokens(
 ):
     svc = await make_services(tmp_path, database_url, embedder, toml_for(llama_url, max_output_tokens=8))
     try:
-        with bind(svc):
-            event = make_event("@Observer tell me a very long story about dragons", mentions_bot=True)
-            tokens, state = await run_graph(event, Context(model="gemma"))
+        event = make_event("@Observer tell me a very long story about dragons", mentions_bot=True)
+        tokens, state = await run_graph(svc, event, Context(model="gemma"))
         assert 0 < len(tokens) <= 8, f"{len(tokens)} tokens streamed with max_output_tokens = 8"
         assert state["reply"] and not state.get("error")
         [usage] = [u for u in await svc.record.usage_rows(event.message_id) if u["purpose"] == "reply"]

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from agent.services import bind
 from agent.state import Context
 from tests.conftest import make_event, make_services, run_graph
 
@@ -17,14 +16,13 @@ pytestmark = pytest.mark.local_model
 async def local_services(tmp_path: Path, embedder):
     # auto_every_n=1: the judge looks at every message here (the cadence rule has its own tests).
     svc = await make_services(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}", embedder, None, auto_every_n=1)
-    with bind(svc):
-        yield svc
+    yield svc
     await svc.close()
 
 
 async def test_one_short_exchange_streams_tokens_and_records_usage(local_services):
     event = make_event("@Observer what is a good name for a cat?", mentions_bot=True)
-    tokens, state = await run_graph(event)
+    tokens, state = await run_graph(local_services, event)
     assert state["model"] == "local"
     assert len(tokens) >= 2, f"expected a stream, got {tokens!r}"
     assert state["reply"] and await local_services.record.stored_text(state["reply_message_id"]) == state["reply"]
@@ -34,7 +32,7 @@ async def test_one_short_exchange_streams_tokens_and_records_usage(local_service
 
 async def test_the_judge_on_a_base_model_always_parses(local_services):
     for text in ("lol", "can someone explain how tides work?", "日本語でも大丈夫？"):
-        _, state = await run_graph(make_event(text), Context(channel_mode="auto"))
+        _, state = await run_graph(local_services, make_event(text), Context(channel_mode="auto"))
         decision = state["decision"]
         assert decision.source == "judge", decision.reason
         assert decision.model in (None, "local")

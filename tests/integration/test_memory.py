@@ -90,10 +90,12 @@ async def test_labelled_set_recall_at_5_per_language(services: Services, tmp_pat
 
 async def test_keyword_lore_comes_from_recent_messages(services: Services, tmp_path: Path, fake_openai: FakeOpenAI):
     await ingest_path(services.personas, services.memory, _copy_data(tmp_path))
-    await run_graph(make_event("I met Captain Oren at the pier today", author="erin"))
+    await run_graph(services, make_event("I met Captain Oren at the pier today", author="erin"))
     fake_openai.push(Reply("Oh, him."))
     _, state = await run_graph(
-        make_event("@Observer what do you think of him?", author="erin", mentions_bot=True), Context(persona="Mika")
+        services,
+        make_event("@Observer what do you think of him?", author="erin", mentions_bot=True),
+        Context(persona="Mika"),
     )
     system = fake_openai.chat_requests()[-1]["messages"][0]["content"]
     assert state["persona"] == "Mika" and "Lantern Leaf tea shop" in system
@@ -106,10 +108,10 @@ async def test_persona_chosen_for_a_channel_speaks_there_only(
     await ingest_path(services.personas, services.memory, _copy_data(tmp_path))
     tea = make_event("@Observer is there a secret drink?", channel="tea-room", mentions_bot=True)
     await services.personas.choose(f"channel:{tea.channel_id}", "Mika")
-    _, state = await run_graph(tea)
+    _, state = await run_graph(services, tea)
     assert state["persona"] == "Mika"
     assert "Storm Latte" in fake_openai.chat_requests()[-1]["messages"][0]["content"]
-    _, other = await run_graph(make_event("@Observer hi", channel="general", mentions_bot=True))
+    _, other = await run_graph(services, make_event("@Observer hi", channel="general", mentions_bot=True))
     assert other["persona"] == "observer"
     assert "likes cats, board games" in fake_openai.chat_requests()[-1]["messages"][0]["content"]
 
@@ -130,9 +132,10 @@ async def test_a_correction_is_retrieved_for_a_similar_question_in_the_same_guil
 ):
     fake_openai.push(Reply("The shop opens at noon."))
     ask = make_event("@Observer when does the tea shop open in the morning?", author="fumi", mentions_bot=True)
-    _, state = await run_graph(ask)
+    _, state = await run_graph(services, ask)
     await learn(
-        services,
+        services.record,
+        services.memory,
         kind="correction",
         user_id=ask.author_id,
         text="It opens at 10:00, not noon.",
@@ -142,15 +145,18 @@ async def test_a_correction_is_retrieved_for_a_similar_question_in_the_same_guil
     )
     assert (await services.record.feedback_rows())[-1]["text"] == "It opens at 10:00, not noon."
     fake_openai.push(Reply("At ten."))
-    await run_graph(make_event("@Observer what time does the tea shop open?", author="gen", mentions_bot=True))
+    await run_graph(
+        services, make_event("@Observer what time does the tea shop open?", author="gen", mentions_bot=True)
+    )
     assert "It opens at 10:00, not noon." in fake_openai.chat_requests()[-1]["messages"][0]["content"]
     fake_openai.push(Reply("No idea."))
     await run_graph(
-        make_event("@Observer what time does the tea shop open?", author="gen", mentions_bot=True, guild_id=GUILD)
+        services,
+        make_event("@Observer what time does the tea shop open?", author="gen", mentions_bot=True, guild_id=GUILD),
     )
     assert "10:00" not in fake_openai.chat_requests()[-1]["messages"][0]["content"], "another guild never sees it"
     fake_openai.push(Reply("Cats!"))
-    await run_graph(make_event("@Observer tell me about cats", author="gen", mentions_bot=True))
+    await run_graph(services, make_event("@Observer tell me about cats", author="gen", mentions_bot=True))
     assert "10:00" not in fake_openai.chat_requests()[-1]["messages"][0]["content"], (
         "an unrelated question does not get it"
     )
@@ -159,11 +165,12 @@ async def test_a_correction_is_retrieved_for_a_similar_question_in_the_same_guil
 async def test_dataset_export_puts_corrections_in_place_of_replies(services: Services, fake_openai: FakeOpenAI):
     fake_openai.push(Reply("The shop opens at noon."))
     ask = make_event("@Observer when does the shop open?", author="hana", mentions_bot=True)
-    _, state = await run_graph(ask)
+    _, state = await run_graph(services, ask)
     fake_openai.push(Reply("Tea is good."))
-    await run_graph(make_event("@Observer thanks! and 日本茶は？", author="hana", mentions_bot=True))
+    await run_graph(services, make_event("@Observer thanks! and 日本茶は？", author="hana", mentions_bot=True))
     await learn(
-        services,
+        services.record,
+        services.memory,
         kind="correction",
         user_id=ask.author_id,
         text="It opens at 10:00.",

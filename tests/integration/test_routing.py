@@ -10,9 +10,9 @@ import pytest
 
 from agent.events import Attachment
 from agent.models.cooldowns import backoff_seconds
-from agent.services import bind
 from agent.state import Context
-from tests.conftest import make_event, make_services, models_toml, run_graph
+from agent.stream import Notice, StateUpdate, Token, reply_events
+from tests.conftest import make_event, make_services, models_toml, reply_graph, run_graph
 from tests.fakes.openai_server import Fail, FakeOpenAI, Hang, Reply
 
 
@@ -23,8 +23,7 @@ def two_models(base_url: str, **top: str) -> str:
 @pytest.fixture
 async def routed(tmp_path: Path, database_url: str, embedder, fake_openai: FakeOpenAI):
     svc = await make_services(tmp_path, database_url, embedder, two_models(fake_openai.base_url))
-    with bind(svc):
-        yield svc
+    yield svc
     await svc.close()
 
 
@@ -38,7 +37,7 @@ def only_model(model: str, behaviour: Any):
 async def test_429_cools_the_model_until_retry_after_and_falls_back(routed, fake_openai: FakeOpenAI):
     fake_openai.responder = only_model("a", Fail(429, retry_after=1.5))
     event = make_event("@Observer hi", mentions_bot=True)
-    _, state = await run_graph(event)
+    _, state = await run_graph(routed, event)
     # With two models the judge (model a) chooses the model even for a mention: it meets the 429 first.
     assert state["model"] == "b" and state["reply"] == fake_openai.default_reply
     assert "a is cooling down" in state["model_reason"]
@@ -47,7 +46,7 @@ async def test_429_cools_the_model_until_retry_after_and_falls_back(routed, fake
 
     # While a cools, the next message goes straight to b: no request to a at all.
     count_a = len(fake_openai.chat_requests("fake-a"))
-    _, state = await run_graph(make_event("@Observer again", mentions_bot=True))
+    _, state = await run_graph(routed, make_event("@Observer again", mentions_bot=True))
     assert state["model"] == "b"
     assert len(fake_openai.chat_requests("fake-a")) == count_a
 
@@ -57,7 +56,7 @@ async def test_429_cools_the_model_until_retry_after_and_falls_back(routed, fake
     import asyncio
 
     await asyncio.sleep(1.6)
-    _, state = await run_graph(make_event("@Observer and now?", mentions_bot=True))
+    _, state = await run_graph(routed, make_event("@Observer and now?", mentions_bot=True))
     assert state["model"] == "a"
     assert "a" not in await routed.router.cooling()
 
@@ -66,7 +65,7 @@ async def test_429_without_retry_after_backs_off_exponentially(routed, fake_open
     assert [backoff_seconds(n, None) for n in (1, 2, 3, 4)] == [2.0, 4.0, 8.0, 16.0]
     assert backoff_seconds(1, 30) == 30
     fake_openai.responder = only_model("a", Fail(429))
-    await run_graph(make_event("@Observer one", mentions_bot=True))
+    await run_graph(routed, make_event("@Observer one", mentions_bot=True))
     first = (await routed.router.cooling())["a"]
     assert first.failures == 1 and 1.5 < first.seconds_left() <= 2.0
     cooled = await routed.router.cooldowns.cool("a", retry_after=None, reason="again")
@@ -80,16 +79,15 @@ async def test_server_errors_retry_then_fall_back_and_timeouts_fall_back_at_once
         tmp_path, database_url, embedder, models_toml(fake_openai.base_url, ("a", "b"), timeout_s=1)
     )
     try:
-        with bind(svc):
-            fake_openai.responder = only_model("a", Fail(503))
-            _, state = await run_graph(make_event("@Observer hello", mentions_bot=True))
-            assert state["model"] == "b" and state["reply"]
-            generation = [r for r in fake_openai.chat_requests("fake-a") if "response_format" not in r]
-            assert len(generation) == 3, "one call and two retries"
-            await svc.router.cooldowns.clear("a")
-            fake_openai.responder = only_model("a", Hang(6))
-            _, state = await run_graph(make_event("@Observer hello again", mentions_bot=True))
-            assert state["model"] == "b" and state["reply"]
+        fake_openai.responder = only_model("a", Fail(503))
+        _, state = await run_graph(svc, make_event("@Observer hello", mentions_bot=True))
+        assert state["model"] == "b" and state["reply"]
+        generation = [r for r in fake_openai.chat_requests("fake-a") if "response_format" not in r]
+        assert len(generation) == 3, "one call and two retries"
+        await svc.router.cooldowns.clear("a")
+        fake_openai.responder = only_model("a", Hang(6))
+        _, state = await run_graph(svc, make_event("@Observer hello again", mentions_bot=True))
+        assert state["model"] == "b" and state["reply"]
         failures = [u for u in await svc.record.usage_rows() if not u["ok"]]
         replies = [u["error"] for u in failures if u["purpose"] == "reply"]
         # A silent server is not asked again (each try would cost the member another timeout).
@@ -107,8 +105,7 @@ async def test_cooldowns_survive_a_restart(tmp_path: Path, database_url: str, em
     try:
         cooling = await second.router.cooling()
         assert 55 < cooling["a"].seconds_left() <= 60
-        with bind(second):
-            _, state = await run_graph(make_event("@Observer hi", mentions_bot=True))
+        _, state = await run_graph(second, make_event("@Observer hi", mentions_bot=True))
         assert state["model"] == "b"
     finally:
         await second.close()
@@ -123,20 +120,20 @@ async def test_when_nothing_can_serve_the_member_is_told_and_the_message_is_answ
     try:
         await svc.router.cooldowns.cool("a", retry_after=1.0, reason="rate limited (HTTP 429)")
         await svc.router.cooldowns.cool("b", retry_after=1.2, reason="rate limited (HTTP 429)")
-        from graphs.reply import graph
-
         notices, tokens = [], []
-        with bind(svc):
-            async for mode, chunk in graph.astream(
-                {"event": make_event("@Observer anyone home?", mentions_bot=True)},
-                context=Context(),
-                stream_mode=["custom", "values"],
-            ):
-                if mode == "custom":
-                    (notices if "notice" in chunk else tokens).append(chunk)
-                else:
-                    state = chunk
-        assert notices and notices[0]["notice"].startswith("All models are busy; I'll answer in ~")
+        stream = reply_graph(svc).astream(
+            {"event": make_event("@Observer anyone home?", mentions_bot=True)},
+            context=Context(),
+            stream_mode=["custom", "values"],
+        )
+        async for item in reply_events(stream):
+            if isinstance(item, Notice):
+                notices.append(item.text)
+            elif isinstance(item, Token):
+                tokens.append(item.text)
+            elif isinstance(item, StateUpdate):
+                state = item.state
+        assert notices and notices[0].startswith("All models are busy; I'll answer in ~")
         assert state["reply"] == fake_openai.default_reply and tokens
     finally:
         await svc.close()
@@ -145,7 +142,7 @@ async def test_when_nothing_can_serve_the_member_is_told_and_the_message_is_answ
 async def test_the_judge_only_offers_models_that_can_serve(routed, fake_openai: FakeOpenAI):
     await routed.router.cooldowns.cool("b", retry_after=60, reason="rate limited (HTTP 429)")
     fake_openai.push(Reply(json_obj={"respond": False, "model": "a", "reason": "chatter"}))
-    await run_graph(make_event("random chatter"), Context(channel_mode="auto"))
+    await run_graph(routed, make_event("random chatter"), Context(channel_mode="auto"))
     schema = fake_openai.requests[-1]["response_format"]["json_schema"]["schema"]
     assert schema["properties"]["model"]["enum"] == ["a"]
 
@@ -159,23 +156,20 @@ async def test_budget_prefers_cheaper_models_then_stops_politely(
     fake_openai.default_json = {"respond": True, "model": "a", "voice": False, "reason": "judge likes a"}
     try:
         event = make_event("@Observer hi", mentions_bot=True)
-        with bind(svc):
-            _, state = await run_graph(event)
-            assert state["model"] == "a"
-            svc.record.queue_usage(
-                event, purpose="reply", model="a", tokens_in=0, tokens_out=0, cost_usd=0.85, latency_ms=1
-            )
-            await svc.record.flush()
-            svc.router._spent.clear()
-            _, state = await run_graph(make_event("@Observer hi again", mentions_bot=True))
-            assert state["model"] == "b" and "cheapest model first" in state["model_reason"]
-            svc.record.queue_usage(
-                event, purpose="reply", model="a", tokens_in=0, tokens_out=0, cost_usd=0.2, latency_ms=1
-            )
-            await svc.record.flush()
-            svc.router._spent.clear()
-            calls = len(fake_openai.requests)
-            tokens, state = await run_graph(make_event("@Observer one more?", mentions_bot=True))
+        _, state = await run_graph(svc, event)
+        assert state["model"] == "a"
+        svc.record.queue_usage(
+            event, purpose="reply", model="a", tokens_in=0, tokens_out=0, cost_usd=0.85, latency_ms=1
+        )
+        await svc.record.flush()
+        svc.router._spent.clear()
+        _, state = await run_graph(svc, make_event("@Observer hi again", mentions_bot=True))
+        assert state["model"] == "b" and "cheapest model first" in state["model_reason"]
+        svc.record.queue_usage(event, purpose="reply", model="a", tokens_in=0, tokens_out=0, cost_usd=0.2, latency_ms=1)
+        await svc.record.flush()
+        svc.router._spent.clear()
+        calls = len(fake_openai.requests)
+        tokens, state = await run_graph(svc, make_event("@Observer one more?", mentions_bot=True))
         assert "spending limit" in state["reply"] and "".join(tokens) == state["reply"]
         assert len(fake_openai.requests) == calls, "no model call at the limit"
         totals = await svc.record.usage_totals(event.guild_id, datetime.now(UTC).replace(hour=0, minute=0))
@@ -188,7 +182,7 @@ async def test_channel_pins_a_model_and_its_temperature(routed, fake_openai: Fak
     event = make_event("@Observer hi", mentions_bot=True, channel="quiet-room")
     await routed.record.store_event(event)
     await routed.record.update_channel_settings(event.channel_id, model="b", temperature=0.1)
-    _, state = await run_graph(make_event("@Observer hello", mentions_bot=True, channel="quiet-room"))
+    _, state = await run_graph(routed, make_event("@Observer hello", mentions_bot=True, channel="quiet-room"))
     assert state["model"] == "b" and state["model_reason"] == "pinned for this channel"
     assert fake_openai.requests[-1]["temperature"] == 0.1
 
@@ -203,19 +197,18 @@ async def test_images_go_to_vision_models_as_images(
     svc = await make_services(tmp_path, database_url, embedder, toml)
     try:
         image = Attachment(filename="cat.png", content_type="image/png", size=10, url="https://cdn.example/cat.png")
-        with bind(svc):
-            await run_graph(
-                make_event("@Observer what is this?", mentions_bot=True, attachments=[image]), Context(model="eyes")
-            )
-            parts = fake_openai.requests[-1]["messages"][-1]["content"]
-            assert parts[0]["type"] == "text" and parts[1] == {
-                "type": "image_url",
-                "image_url": {"url": "https://cdn.example/cat.png"},
-            }
-            await run_graph(
-                make_event("@Observer and this?", mentions_bot=True, attachments=[image]), Context(model="plain")
-            )
-            text = fake_openai.requests[-1]["messages"][-1]["content"]
-            assert isinstance(text, str) and "[attachment: cat.png]" in text
+        await run_graph(
+            svc, make_event("@Observer what is this?", mentions_bot=True, attachments=[image]), Context(model="eyes")
+        )
+        parts = fake_openai.requests[-1]["messages"][-1]["content"]
+        assert parts[0]["type"] == "text" and parts[1] == {
+            "type": "image_url",
+            "image_url": {"url": "https://cdn.example/cat.png"},
+        }
+        await run_graph(
+            svc, make_event("@Observer and this?", mentions_bot=True, attachments=[image]), Context(model="plain")
+        )
+        text = fake_openai.requests[-1]["messages"][-1]["content"]
+        assert isinstance(text, str) and "[attachment: cat.png]" in text
     finally:
         await svc.close()

@@ -9,7 +9,6 @@ import pytest
 
 from agent.models.structured import structured_call
 from agent.nodes.judge import judge_schema
-from agent.services import bind
 from agent.state import Context
 from tests.conftest import make_event, make_services, models_toml, run_graph
 from tests.fakes.openai_server import Drip, FakeOpenAI, Html, Reply
@@ -96,8 +95,7 @@ async def test_reply_length_is_capped_on_every_family(
     fake_openai.default_reply = " ".join(f"w{i}" for i in range(200))
     svc = await make_services(tmp_path, database_url, embedder, limited_toml(fake_openai.base_url, 12))
     try:
-        with bind(svc):
-            tokens, state = await run_graph(make_event("@Observer talk", mentions_bot=True))
+        tokens, state = await run_graph(svc, make_event("@Observer talk", mentions_bot=True))
         assert 0 < len(tokens) <= 12 and state["reply"].startswith("w0 w1")
         [request] = [r for r in fake_openai.requests if r.get("stream")]
         assert request.get("max_tokens") == 12, "a compatible server is sent the field it reads"
@@ -115,8 +113,7 @@ async def test_a_server_that_ignores_every_limit_is_capped_on_our_side(
     fake_openai.default_reply = " ".join(f"w{i}" for i in range(300))
     svc = await make_services(tmp_path, database_url, embedder, limited_toml(fake_openai.base_url, 20))
     try:
-        with bind(svc):
-            tokens, state = await run_graph(make_event("@Observer talk", mentions_bot=True))
+        tokens, state = await run_graph(svc, make_event("@Observer talk", mentions_bot=True))
         assert len(tokens) == 20 and state["capped"] == "length"
         assert not state.get("error"), "a capped reply ends cleanly, it is not a failure"
         assert state["reply"].endswith("w19")
@@ -131,9 +128,8 @@ async def test_a_dripping_model_stops_at_its_wall_clock_limit(
         tmp_path, database_url, embedder, limited_toml(fake_openai.base_url, 256, max_reply_seconds="1.5")
     )
     try:
-        with bind(svc):
-            fake_openai.push(Drip(" ".join(f"w{i}" for i in range(100)), every_s=0.4))
-            tokens, state = await run_graph(make_event("@Observer talk", mentions_bot=True))
+        fake_openai.push(Drip(" ".join(f"w{i}" for i in range(100)), every_s=0.4))
+        tokens, state = await run_graph(svc, make_event("@Observer talk", mentions_bot=True))
         assert 0 < len(tokens) < 100 and state["capped"] == "time" and not state.get("error")
     finally:
         await svc.close()
@@ -144,15 +140,13 @@ async def test_an_html_page_fails_over_at_once(tmp_path: Path, database_url: str
         tmp_path, database_url, embedder, models_toml(fake_openai.base_url), max_busy_wait_seconds=300.0
     )
     try:
-        with bind(svc):
-            fake_openai.push(Html())
-            tokens, state = await run_graph(make_event("@Observer hi", mentions_bot=True), Context())
+        fake_openai.push(Html())
+        tokens, state = await run_graph(svc, make_event("@Observer hi", mentions_bot=True), Context())
         assert tokens == [] and "not a valid response" in state["error"]
         assert len(fake_openai.requests) == 1, "garbage is not retried, and not waited for as if busy"
         fake_openai.push(Reply("Back again."))
         await svc.router.cooldowns.clear("chat")
-        with bind(svc):
-            _, state = await run_graph(make_event("@Observer hi", mentions_bot=True))
+        _, state = await run_graph(svc, make_event("@Observer hi", mentions_bot=True))
         assert state["reply"] == "Back again."
     finally:
         await svc.close()

@@ -75,7 +75,7 @@ async def test_voice_message_is_transcribed_stored_answered_and_spoken(
     event = voice_event(files, data, duration, is_dm=True, guild_id=None)
     fake_openai.push(Reply("The first ferry leaves at eight in the morning. The second one at half past three."))
 
-    tokens, state = await run_graph(event)
+    tokens, state = await run_graph(services, event)
 
     assert "ferry" in state["transcript"].lower() and state["heard_voice"] is True
     stored = await services.record.stored_text(event.message_id)
@@ -93,10 +93,12 @@ async def test_voice_message_is_transcribed_stored_answered_and_spoken(
 
 async def test_text_question_asking_for_voice_gets_a_voice_reply(services: Services, fake_openai: FakeOpenAI):
     fake_openai.push(Reply("Sure. The market opens on Tuesdays and Saturdays."))
-    _, state = await run_graph(make_event("@Observer say it out loud: when is the market?", mentions_bot=True))
+    _, state = await run_graph(
+        services, make_event("@Observer say it out loud: when is the market?", mentions_bot=True)
+    )
     assert Path(state["voice_reply"]["path"]).is_file()
     fake_openai.push(Reply("On Tuesdays."))
-    _, plain = await run_graph(make_event("@Observer when is the market?", mentions_bot=True))
+    _, plain = await run_graph(services, make_event("@Observer when is the market?", mentions_bot=True))
     assert "voice_reply" not in plain, "text questions get text only"
 
 
@@ -104,7 +106,7 @@ async def test_japanese_reply_without_a_japanese_voice_stays_text_and_says_why(
     services: Services, fake_openai: FakeOpenAI
 ):
     fake_openai.push(Reply("市場は火曜日と土曜日に開きます。"))
-    _, state = await run_graph(make_event("@Observer 声で教えて：市場はいつ？", mentions_bot=True))
+    _, state = await run_graph(services, make_event("@Observer 声で教えて：市場はいつ？", mentions_bot=True))
     assert state["reply"] == "市場は火曜日と土曜日に開きます。"
     assert "voice_reply" not in state and "OBSERVER_PIPER_VOICES" in state["voice_error"]
 
@@ -113,7 +115,7 @@ async def test_corrupt_audio_gets_a_one_line_reply_and_the_message_stays(
     services: Services, fake_openai: FakeOpenAI, files: FakeDiscord
 ):
     event = voice_event(files, b"OggS" + bytes(range(256)) * 20, 3.0, is_dm=True, guild_id=None)
-    tokens, state = await run_graph(event)
+    tokens, state = await run_graph(services, event)
     reply = "".join(tokens)
     assert reply.startswith("I couldn't listen to voice-message.ogg") and "\n" not in reply
     assert fake_openai.chat_requests() == [], "no model is called for audio nobody can hear"
@@ -126,11 +128,11 @@ async def test_oversized_audio_is_refused_before_download(
 ):
     data = b"\0" * 1024
     long_one = voice_event(files, data, services.settings.voice_max_seconds + 1, is_dm=True, guild_id=None)
-    tokens, _ = await run_graph(long_one)
+    tokens, _ = await run_graph(services, long_one)
     assert "too long" in "".join(tokens) and "5 min" in "".join(tokens)
     huge = voice_event(files, data, 2.0, is_dm=True, guild_id=None)
     huge.attachments[0].size = services.settings.voice_max_bytes + 1
-    tokens, _ = await run_graph(huge)
+    tokens, _ = await run_graph(services, huge)
     assert "too long" in "".join(tokens)
     assert files.file_downloads == [], "nothing was downloaded"
     assert fake_openai.chat_requests() == []

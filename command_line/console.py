@@ -10,8 +10,9 @@ from typing import Any, TextIO
 
 from agent.events import Event
 from agent.ids import new_snowflake, stable_id
-from agent.services import Services, bind
+from agent.services import Services
 from agent.state import Context
+from agent.stream import Notice, StateUpdate, Token, VoiceClip, reply_events
 
 _SPEAKER = re.compile(r"^([^\s:@/#][^\s:]{0,31}):\s+(.*)$", re.DOTALL)
 
@@ -32,7 +33,10 @@ class RunOutcome:
 
 class ConsoleSession:
     def __init__(self, services: Services, out: TextIO = sys.stdout, *, verbose: bool = False) -> None:
+        from graphs.reply import build
+
         self.services = services
+        self.graph = build(services)
         self.out = out
         self.verbose = verbose
         self.author = "you"
@@ -98,30 +102,27 @@ class ConsoleSession:
         return True
 
     async def send(self, text: str, author: str) -> RunOutcome:
-        from graphs.reply import graph
-
         event = self.make_event(text, author)
         outcome = RunOutcome()
         started = False
-        with bind(self.services):
-            async for mode, chunk in graph.astream(
-                {"event": event},
-                context=Context(bot_name=self.bot_name, history_limit=self.services.settings.history_limit),
-                stream_mode=["custom", "values"],
-            ):
-                if mode == "custom" and isinstance(chunk, dict) and "token" in chunk:
-                    if not started:
-                        self.out.write(f"{self.bot_name}: ")
-                        started = True
-                    self.out.write(chunk["token"])
-                    self.out.flush()
-                elif mode == "custom" and isinstance(chunk, dict) and "notice" in chunk:
-                    print(f"({chunk['notice']})", file=self.out, flush=True)
-                elif mode == "custom" and isinstance(chunk, dict) and "voice" in chunk:
-                    voice = chunk["voice"]
-                    self.out.write(f"\n(voice reply, {voice['duration_s']:.1f} s: {voice['path']})")
-                elif mode == "values" and isinstance(chunk, dict):
-                    outcome.state = dict(chunk)
+        stream = self.graph.astream(
+            {"event": event},
+            context=Context(bot_name=self.bot_name, history_limit=self.services.settings.history_limit),
+            stream_mode=["custom", "values"],
+        )
+        async for item in reply_events(stream):
+            if isinstance(item, Token):
+                if not started:
+                    self.out.write(f"{self.bot_name}: ")
+                    started = True
+                self.out.write(item.text)
+                self.out.flush()
+            elif isinstance(item, Notice):
+                print(f"({item.text})", file=self.out, flush=True)
+            elif isinstance(item, VoiceClip):
+                self.out.write(f"\n(voice reply, {item.duration_s:.1f} s: {item.path})")
+            elif isinstance(item, StateUpdate):
+                outcome.state = item.state
         state = outcome.state
         outcome.reply = state.get("reply") or ""
         if started:

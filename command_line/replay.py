@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field, ValidationError
 from agent.errors import ConfigError
 from agent.events import Attachment, Event
 from agent.ids import new_snowflake, stable_id
-from agent.services import Services, bind, build_services
+from agent.services import Services, build_services
 from agent.settings import Settings
 from agent.state import Context
 
@@ -80,7 +80,7 @@ async def replay(
     cadence: bool = False,
 ) -> list[Outcome]:
     """Run the transcript; without `cadence` the judge looks at every unprompted message."""
-    from graphs.reply import graph
+    from graphs.reply import build
 
     with tempfile.TemporaryDirectory(prefix="observer-replay-") as tmp:
         update: dict[str, Any] = {"data_dir": Path(tmp), "database_url": None, "chroma_url": None}
@@ -89,7 +89,7 @@ async def replay(
         sandbox = settings.model_copy(update=update)
         services = await build_services(sandbox)
         try:
-            return await _run(services, graph, transcript, channel, mode)
+            return await _run(services, build(services), transcript, channel, mode)
         finally:
             await services.close()
 
@@ -103,44 +103,43 @@ async def _run(
     bot_reply_ids: dict[int, int] = {}
     outcomes: list[Outcome] = []
     context = Context(bot_name=bot, channel_mode=mode)  # type: ignore[arg-type]
-    with bind(services):
-        for number, item in enumerate(transcript, start=1):
-            reply_to = None
-            if item.reply_to is not None:
-                reply_to = (bot_reply_ids if item.to_bot else message_ids).get(item.reply_to)
-            event = Event(
-                platform="replay",
-                message_id=new_snowflake(),
-                guild_id=guild_id,
-                guild_name="replay",
-                channel_id=stable_id("channel", channel),
-                channel_name=channel,
-                author_id=stable_id("user", item.author),
-                author_name=item.author,
+    for number, item in enumerate(transcript, start=1):
+        reply_to = None
+        if item.reply_to is not None:
+            reply_to = (bot_reply_ids if item.to_bot else message_ids).get(item.reply_to)
+        event = Event(
+            platform="replay",
+            message_id=new_snowflake(),
+            guild_id=guild_id,
+            guild_name="replay",
+            channel_id=stable_id("channel", channel),
+            channel_name=channel,
+            author_id=stable_id("user", item.author),
+            author_name=item.author,
+            text=item.text,
+            reply_to_id=reply_to,
+            reply_to_bot=item.to_bot and reply_to is not None,
+            mentions_bot=f"@{bot.lower()}" in item.text.lower(),
+            attachments=item.attachments,
+            bot_user_id=services.bot_user_id,
+        )
+        message_ids[number] = event.message_id
+        state = await graph.ainvoke({"event": event}, context=context)
+        decision = state["decision"]
+        if state.get("reply_message_id"):
+            bot_reply_ids[number] = state["reply_message_id"]
+        outcomes.append(
+            Outcome(
+                line=number,
+                author=item.author,
                 text=item.text,
-                reply_to_id=reply_to,
-                reply_to_bot=item.to_bot and reply_to is not None,
-                mentions_bot=f"@{bot.lower()}" in item.text.lower(),
-                attachments=item.attachments,
-                bot_user_id=services.bot_user_id,
+                respond=decision.respond,
+                reason=decision.reason,
+                model=state.get("model"),
+                reply=state.get("reply") or "",
+                error=state.get("error"),
             )
-            message_ids[number] = event.message_id
-            state = await graph.ainvoke({"event": event}, context=context)
-            decision = state["decision"]
-            if state.get("reply_message_id"):
-                bot_reply_ids[number] = state["reply_message_id"]
-            outcomes.append(
-                Outcome(
-                    line=number,
-                    author=item.author,
-                    text=item.text,
-                    respond=decision.respond,
-                    reason=decision.reason,
-                    model=state.get("model"),
-                    reply=state.get("reply") or "",
-                    error=state.get("error"),
-                )
-            )
+        )
     return outcomes
 
 

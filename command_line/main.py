@@ -6,8 +6,6 @@ With no subcommand it runs the bot when DISCORD_TOKEN is set, and the console ot
 from __future__ import annotations
 
 import argparse
-import asyncio
-import os
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -15,11 +13,12 @@ from typing import Any
 
 from agent.errors import ConfigError
 from agent.logs import setup_logging
-from agent.memory_cli import add_parsers as add_memory_parsers
-from agent.memory_cli import dataset_command, memory_command, persona_command
+from agent.loop import run_async
 from agent.settings import Settings, load_settings
-from agent.voice_cli import add_parsers as add_voice_parsers
-from agent.voice_cli import voice_command
+from command_line.memory import add_parsers as add_memory_parsers
+from command_line.memory import dataset_command, memory_command, persona_command
+from command_line.voice import add_parsers as add_voice_parsers
+from command_line.voice import voice_command
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,8 +44,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _chat(settings: Settings, args: argparse.Namespace) -> int:
-    from agent.console import ConsoleSession, repl
     from agent.services import build_services
+    from command_line.console import ConsoleSession, repl
 
     services = await build_services(settings)
     try:
@@ -64,7 +63,7 @@ async def _chat(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _replay(settings: Settings, args: argparse.Namespace) -> int:
     from agent.prompts import PromptLibrary
-    from agent.replay import print_diff, print_outcomes, read_transcript, replay
+    from command_line.replay import print_diff, print_outcomes, read_transcript, replay
 
     transcript = read_transcript(args.transcript)
     outcomes = await replay(settings, transcript, mode=args.mode, cadence=args.cadence)
@@ -98,15 +97,6 @@ async def _run_discord(settings: Settings, _args: argparse.Namespace) -> int:
     return await run_bot(settings)
 
 
-def run_async(coro: Coroutine[Any, Any, int]) -> int:
-    """Run on uvloop where available: measurably less per-message overhead than the default loop."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(coro)
-    return uvloop.run(coro)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -134,8 +124,3 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
-
-
-if __name__ == "__main__":
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    sys.exit(main())

@@ -1,0 +1,64 @@
+"""What the graph streams to a door while it runs: a small set of typed events.
+
+Nodes write them with `runtime.stream_writer(...)`; doors read them with `reply_events`, which also
+hands over each full state (LangGraph's "values" mode). A LangGraph server sends them as JSON with
+their `kind`, so remote clients read the same protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+
+class Token(BaseModel):
+    """A piece of the answer, in order."""
+
+    kind: Literal["token"] = "token"
+    text: str
+
+
+class Notice(BaseModel):
+    """A short status to show until the answer starts (replaced by it), e.g. a wait for a busy model."""
+
+    kind: Literal["notice"] = "notice"
+    text: str
+
+
+class ReplyStart(BaseModel):
+    """The answer is about to stream. `spoken`: it will also become a voice message (decided once)."""
+
+    kind: Literal["reply_start"] = "reply_start"
+    spoken: bool = False
+
+
+class VoiceClip(BaseModel):
+    """The answer as a voice message (Ogg/Opus), written to `path`."""
+
+    kind: Literal["voice_clip"] = "voice_clip"
+    path: str
+    duration_s: float
+    waveform: str  # base64 of at most 256 amplitude bytes, as Discord's voice messages want
+    language: str
+
+
+StreamEvent = Token | Notice | ReplyStart | VoiceClip
+
+
+@dataclass
+class StateUpdate:
+    """The run's whole state after a step."""
+
+    state: dict[str, Any]
+
+
+async def reply_events(stream: AsyncIterator[Any]) -> AsyncIterator[StreamEvent | StateUpdate]:
+    """Decode `graph.astream(..., stream_mode=["custom", "values"])` for a door."""
+    async for mode, chunk in stream:
+        if mode == "values" and isinstance(chunk, dict):
+            yield StateUpdate(dict(chunk))
+        elif mode == "custom" and isinstance(chunk, Token | Notice | ReplyStart | VoiceClip):
+            yield chunk
