@@ -148,9 +148,13 @@ def dialect_insert(dialect: str) -> Any:
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
-def upsert(dialect: str, table: Table, values: dict[str, Any], keys: Sequence[str]) -> Any:
-    """Insert the row, or on a clash of `keys` update every other column given."""
+def upsert(
+    dialect: str, table: Table, values: dict[str, Any], keys: Sequence[str], *, update: Sequence[str] | None = None
+) -> Any:
+    """Insert the row, or on a clash of `keys` update the `update` columns (default: every other column
+    given; none: leave the existing row as it is)."""
     stmt = dialect_insert(dialect)(table).values(**values)
-    return stmt.on_conflict_do_update(
-        index_elements=list(keys), set_={c: stmt.excluded[c] for c in values if c not in keys}
-    )
+    columns = [c for c in values if c not in keys] if update is None else list(update)
+    if not columns:
+        return stmt.on_conflict_do_nothing(index_elements=list(keys))
+    return stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in columns})

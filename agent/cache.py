@@ -1,0 +1,29 @@
+"""One small time-to-live cache for the hot path's reads (channel modes and settings, profiles)."""
+
+from __future__ import annotations
+
+import time
+from typing import Generic, TypeVar
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class TtlCache(Generic[K, V]):
+    """Values trusted for `ttl_s` after they were put; another process's change shows within that time."""
+
+    def __init__(self, ttl_s: float) -> None:
+        self.ttl_s = ttl_s
+        self._items: dict[K, tuple[V, float]] = {}
+
+    def get(self, key: K) -> V | None:
+        item = self._items.get(key)
+        if item is None or time.monotonic() - item[1] >= self.ttl_s:
+            return None
+        return item[0]
+
+    def __contains__(self, key: K) -> bool:
+        return self.get(key) is not None
+
+    def put(self, key: K, value: V) -> None:
+        self._items[key] = (value, time.monotonic())

@@ -1,0 +1,90 @@
+"""What answering cost (usage rows) and what members said about answers (feedback)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Table, and_, func, select
+
+from agent.memory.record.writes import RecordCore
+from agent.memory.tables import Channel, Feedback, Guild, MemberProfile, Message, Usage, User
+
+_guilds: Table = Guild.__table__  # type: ignore[assignment]
+_channels: Table = Channel.__table__  # type: ignore[assignment]
+_users: Table = User.__table__  # type: ignore[assignment]
+_messages: Table = Message.__table__  # type: ignore[assignment]
+_usage: Table = Usage.__table__  # type: ignore[assignment]
+_feedback: Table = Feedback.__table__  # type: ignore[assignment]
+_profiles: Table = MemberProfile.__table__  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
+
+
+class UsageLog(RecordCore):
+    """What answering cost (usage rows) and what members said about answers (feedback)."""
+
+    async def usage_rows(self, message_id: int | None = None) -> list[dict[str, Any]]:
+        await self.flush()
+        query = select(_usage).order_by(_usage.c.id)
+        if message_id is not None:
+            query = query.where(_usage.c.message_id == message_id)
+        async with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in (await conn.execute(query)).all()]
+
+    async def spent_since(self, guild_id: int, since: datetime) -> float:
+        await self.flush()
+        async with self.engine.connect() as conn:
+            value = await conn.scalar(
+                select(func.coalesce(func.sum(_usage.c.cost_usd), 0.0)).where(
+                    and_(_usage.c.guild_id == guild_id, _usage.c.created_at >= since)
+                )
+            )
+        return float(value or 0.0)
+
+    async def usage_totals(self, guild_id: int, since: datetime) -> list[dict[str, Any]]:
+        """Per model: calls, tokens in and out, cost, since a time."""
+        await self.flush()
+        query = (
+            select(
+                _usage.c.model,
+                func.count().label("calls"),
+                func.coalesce(func.sum(_usage.c.tokens_in), 0).label("tokens_in"),
+                func.coalesce(func.sum(_usage.c.tokens_out), 0).label("tokens_out"),
+                func.coalesce(func.sum(_usage.c.cost_usd), 0.0).label("cost_usd"),
+            )
+            .where(and_(_usage.c.guild_id == guild_id, _usage.c.created_at >= since))
+            .group_by(_usage.c.model)
+            .order_by(_usage.c.model)
+        )
+        async with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in (await conn.execute(query)).all()]
+
+    async def add_feedback(
+        self,
+        *,
+        kind: str,
+        user_id: int,
+        text: str,
+        message_id: int | None,
+        guild_id: int | None,
+        channel_id: int | None,
+    ) -> int:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                _feedback.insert().values(
+                    created_at=datetime.now(UTC),
+                    kind=kind,
+                    guild_id=guild_id,
+                    channel_id=channel_id,
+                    user_id=user_id,
+                    message_id=message_id,
+                    text=text,
+                )
+            )
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    async def feedback_rows(self) -> list[dict[str, Any]]:
+        async with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in (await conn.execute(select(_feedback).order_by(_feedback.c.id))).all()]
