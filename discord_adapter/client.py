@@ -80,9 +80,6 @@ class ObserverBot(discord.AutoShardedClient):
         self._recovery: asyncio.Task[None] | None = None
         self.presence = Presence(self._show_activity)
         self.last_error: dict[int, str] = {}
-        from discord_adapter.commands import register
-
-        register(self)
 
     # ----- lifecycle -----
     async def setup_hook(self) -> None:

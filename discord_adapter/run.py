@@ -14,9 +14,10 @@ from discord.gateway import DiscordWebSocket
 
 from agent.errors import ConfigError
 from agent.memory.checkpoints import open_checkpointer
-from agent.services import build_services
+from agent.services import Services, build_services
 from agent.settings import Settings
 from discord_adapter.client import ObserverBot
+from discord_adapter.commands import register_all
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +39,21 @@ def point_at(settings: Settings, bot: discord.Client | None = None) -> None:
             bot.http.get_bot_gateway = gateway_from_settings  # type: ignore[method-assign]
 
 
+def create_bot(services: Services, checkpointer: Any = None) -> ObserverBot:
+    """The client with its slash commands, pointed where the settings say (Discord, or a test double)."""
+    bot = ObserverBot(services, checkpointer=checkpointer)
+    register_all(bot)
+    point_at(services.settings, bot)
+    return bot
+
+
 async def run_bot(settings: Settings) -> int:
     if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
         raise ConfigError("DISCORD_TOKEN: not set; create a bot in the Discord Developer Portal and export its token")
     services = await build_services(settings)
     try:
         async with open_checkpointer(settings) as checkpointer:
-            bot = ObserverBot(services, checkpointer=checkpointer)
-            point_at(settings, bot)
+            bot = create_bot(services, checkpointer)
             await _run_until_stopped(bot, settings)
     finally:
         await services.close()

@@ -14,7 +14,7 @@ import pytest
 from agent.services import Services
 from agent.settings import Settings
 from discord_adapter.client import ObserverBot
-from discord_adapter.run import point_at
+from discord_adapter.run import create_bot
 from tests.conftest import models_toml
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.openai_server import FakeOpenAI
@@ -68,8 +68,7 @@ async def start_harness(
     }
     values.update(settings)
     svc = await build_services(Settings(_env_file=None, **values), embedder=embedder)  # type: ignore[call-arg]
-    bot = ObserverBot(svc)
-    point_at(svc.settings, bot)
+    bot = create_bot(svc)
     task = asyncio.create_task(bot.start("fake-token"))
     try:
         ready = asyncio.create_task(bot.wait_until_ready())

@@ -1,0 +1,132 @@
+"""`/observer …`: this channel's mode, status, window, history and usage."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Literal
+
+import discord
+from discord import app_commands
+
+from agent.memory.personas import DEFAULT_PERSONA
+from discord_adapter.commands.common import MANAGE, channel_event
+from discord_adapter.replies import reply
+
+if TYPE_CHECKING:
+    from discord_adapter.client import ObserverBot
+
+log = logging.getLogger(__name__)
+
+
+def register_channel_commands(bot: ObserverBot) -> None:
+    tree = bot.tree
+    record = bot.services.record
+
+    observer = app_commands.Group(name="observer", description="Observer in this channel", guild_only=True)
+
+    @observer.command(name="enable", description="Let Observer answer here")
+    @app_commands.describe(mode="mentions: only when addressed; auto: the judge may join in")
+    @MANAGE
+    async def enable(interaction: discord.Interaction, mode: Literal["mentions", "auto"] = "mentions") -> None:
+        event = await channel_event(record, interaction)
+        await record.set_channel_mode(event.channel_id, mode)
+        await reply(interaction, f"Observer is on in #{event.channel_name} ({mode} mode).")
+
+    @observer.command(name="disable", description="Stop Observer from answering here (messages are still recorded)")
+    @MANAGE
+    async def disable(interaction: discord.Interaction) -> None:
+        event = await channel_event(record, interaction)
+        await record.set_channel_mode(event.channel_id, "off")
+        await reply(interaction, f"Observer is off in #{event.channel_name}.")
+
+    @observer.command(name="read", description="Read-only observation: record messages, never speak")
+    @MANAGE
+    async def read(interaction: discord.Interaction, enabled: bool) -> None:
+        event = await channel_event(record, interaction)
+        await record.set_channel_mode(event.channel_id, "observe" if enabled else "mentions")
+        state = "observing silently" if enabled else "back to answering mentions"
+        await reply(interaction, f"#{event.channel_name}: {state}.")
+
+    @observer.command(name="voice", description="Answer with voice messages in this channel")
+    @MANAGE
+    async def voice(interaction: discord.Interaction, state: Literal["on", "off"]) -> None:
+        event = await channel_event(record, interaction)
+        await record.update_channel_settings(event.channel_id, voice=state == "on")
+        said = "with voice messages" if state == "on" else "in text (voice only when someone speaks to me by voice)"
+        await reply(interaction, f"#{event.channel_name}: I'll answer {said}.")
+
+    @observer.command(name="status", description="Mode, persona, model, queue and last error here")
+    async def status(interaction: discord.Interaction) -> None:
+        event = await channel_event(record, interaction)
+        registry = bot.services.registry
+        settings = await record.channel_settings(event.channel_id)
+        cooling = await bot.services.router.cooling()
+        resting = ", ".join(f"{n} for {c.seconds_left():.0f} s ({c.reason})" for n, c in cooling.items()) or "none"
+        pinned = settings.get("model")
+        lines = [
+            f"**Observer in #{event.channel_name}**",
+            f"mode: {await record.channel_mode(event.channel_id)}",
+            f"persona: {await bot.services.personas.chosen(event.guild_id, event.channel_id) or DEFAULT_PERSONA}",
+            f"model: {pinned + ' (pinned here)' if pinned else registry.default_model} "
+            f"(judge: {registry.judge_model}; available: {', '.join(registry.names)})",
+            f"cooling down: {resting}",
+            f"queue: {bot.queues.depth(event.channel_id)} waiting",
+            f"last error: {bot.last_error.get(event.channel_id, 'none')}",
+        ]
+        await reply(interaction, "\n".join(lines))
+
+    @observer.command(name="reset", description="Forget this channel's recent conversation (the record is kept)")
+    @MANAGE
+    async def reset(interaction: discord.Interaction) -> None:
+        event = await channel_event(record, interaction)
+        hidden = await record.reset_window(event.channel_id)
+        await reply(interaction, f"Forgot the conversation in #{event.channel_name} ({hidden} messages out of view).")
+
+    @observer.command(name="history", description="What Observer remembers of this channel")
+    async def history(interaction: discord.Interaction, count: app_commands.Range[int, 1, 50] = 10) -> None:
+        event = await channel_event(record, interaction)
+        lines = await record.window(event.channel_id, count)
+        if not lines:
+            await reply(interaction, "Nothing remembered here yet.")
+            return
+        text = "\n".join(f"**{line.author}**: {' '.join(line.text.split())[:200]}" for line in lines)
+        await reply(interaction, text)
+
+    @observer.command(name="collect", description="Backfill this channel's history from Discord into the record")
+    @MANAGE
+    async def collect(interaction: discord.Interaction, limit: app_commands.Range[int, 1, 5000] = 500) -> None:
+        channel = interaction.channel
+        if not isinstance(channel, discord.abc.Messageable):
+            await reply(interaction, "This channel's history cannot be read.")
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        stored = 0
+        async for message in channel.history(limit=limit):
+            await record.store_event(bot.event_for(message))
+            stored += 1
+            if stored % 100 == 0:
+                await interaction.edit_original_response(content=f"Collecting… {stored} messages so far")
+        await interaction.edit_original_response(content=f"Collected {stored} messages from this channel.")
+
+    @observer.command(name="usage", description="Tokens and cost today and this month in this server")
+    async def usage(interaction: discord.Interaction) -> None:
+        guild_id = interaction.guild_id
+        assert guild_id is not None  # guild_only group
+        now = datetime.now(UTC)
+        day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        lines = []
+        for label, since in (("today", day), ("this month", day.replace(day=1))):
+            rows = await record.usage_totals(guild_id, since)
+            total = sum(r["cost_usd"] for r in rows)
+            lines.append(f"**{label}**: ${total:.4f} in {sum(r['calls'] for r in rows)} calls")
+            lines += [
+                f"- {r['model']}: {r['calls']} calls, {r['tokens_in']} in / {r['tokens_out']} out, ${r['cost_usd']:.4f}"
+                for r in rows
+            ]
+        budget = bot.services.router.budget_for(guild_id)
+        if budget is not None:
+            lines.append(f"daily budget: ${budget:.2f}")
+        await reply(interaction, "\n".join(lines))
+
+    tree.add_command(observer)

@@ -1,0 +1,50 @@
+"""`/chat` (ask directly, privately or not) and `/privacy set`."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Literal
+
+import discord
+from discord import app_commands
+
+from discord_adapter.commands.common import interaction_event
+from discord_adapter.replies import reply
+from discord_adapter.sinks import InteractionSink
+
+if TYPE_CHECKING:
+    from discord_adapter.client import ObserverBot
+
+log = logging.getLogger(__name__)
+
+
+def register_chat_commands(bot: ObserverBot) -> None:
+    tree = bot.tree
+    record = bot.services.record
+
+    @tree.command(name="chat", description="Ask Observer directly")
+    @app_commands.describe(model="a model by name, where the server allows choosing")
+    async def chat(
+        interaction: discord.Interaction, prompt: app_commands.Range[str, 1, 4000], model: str | None = None
+    ) -> None:
+        registry = bot.services.registry
+        if model is not None and not registry.config.member_model_choice:
+            await reply(interaction, "This server does not let members choose the model.")
+            return
+        if model is not None and model not in registry.names:
+            await reply(interaction, f"No model called {model!r}; see /model list.")
+            return
+        event = interaction_event(interaction, prompt)
+        private = await record.privacy(interaction.user.id) == "private"
+        await interaction.response.defer(ephemeral=private, thinking=True)
+        await bot.run_reply(event, InteractionSink(interaction, private), None, store_reply=private, model=model)
+
+    privacy = app_commands.Group(name="privacy", description="Your privacy with Observer")
+
+    @privacy.command(name="set", description="Whether your /chat answers are visible to others")
+    async def privacy_set(interaction: discord.Interaction, mode: Literal["private", "public"]) -> None:
+        await record.set_privacy(interaction.user.id, interaction.user.display_name, mode)
+        shown = "only to you" if mode == "private" else "to everyone in the channel"
+        await reply(interaction, f"Your /chat answers will be shown {shown}.")
+
+    tree.add_command(privacy)

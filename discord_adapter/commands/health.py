@@ -1,0 +1,39 @@
+"""`/ping` and `/health`."""
+
+from __future__ import annotations
+
+import logging
+import platform
+from typing import TYPE_CHECKING
+
+import discord
+
+from discord_adapter.commands.common import package_version
+from discord_adapter.replies import reply
+
+if TYPE_CHECKING:
+    from discord_adapter.client import ObserverBot
+
+log = logging.getLogger(__name__)
+
+
+def register_health_commands(bot: ObserverBot) -> None:
+    tree = bot.tree
+
+    @tree.command(name="ping", description="Is Observer alive?")
+    async def ping(interaction: discord.Interaction) -> None:
+        await reply(interaction, f"pong ({bot.latency * 1000:.0f} ms gateway latency)")
+
+    @tree.command(name="health", description="Uptime, guilds, queues, models, versions")
+    async def health(interaction: discord.Interaction) -> None:
+        depths = bot.queues.depths()
+        hours, rest = divmod(int(bot.uptime()), 3600)
+        lines = [
+            f"uptime: {hours}h {rest // 60}m",
+            f"guilds: {len(bot.guilds)}",
+            f"queues: {sum(depths.values())} waiting in {len(depths)} channel(s)",
+            f"models: {', '.join(bot.services.registry.names)}",
+            f"versions: observer {package_version('observer-bot')}, discord.py {discord.__version__}, "
+            f"langgraph {package_version('langgraph')}, python {platform.python_version()}",
+        ]
+        await reply(interaction, "\n".join(lines))

@@ -1,0 +1,60 @@
+"""`/model list` and `/model set`: which model answers in a channel."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+
+from discord_adapter.commands.common import MANAGE, channel_event
+from discord_adapter.replies import reply
+
+if TYPE_CHECKING:
+    from discord_adapter.client import ObserverBot
+
+log = logging.getLogger(__name__)
+
+
+def register_model_commands(bot: ObserverBot) -> None:
+    tree = bot.tree
+    record = bot.services.record
+
+    model_group = app_commands.Group(name="model", description="Which model answers here", guild_only=True)
+
+    @model_group.command(name="list", description="The models Observer can use")
+    async def model_list(interaction: discord.Interaction) -> None:
+        cooling = await bot.services.router.cooling()
+        lines = [
+            f"**{m.name}**: {m.about or 'general model'} (context {m.context_window}, "
+            f"${m.cost_per_1k_input:g}/${m.cost_per_1k_output:g} per 1k)"
+            + (f" — cooling down {cooling[m.name].seconds_left():.0f} s" if m.name in cooling else "")
+            for m in bot.services.registry.config.models
+        ]
+        await reply(interaction, "\n".join(lines))
+
+    @model_group.command(name="set", description="Pin a model (and its temperature) for this channel")
+    @app_commands.describe(name="a model from /model list, or 'auto' to let the judge choose")
+    @MANAGE
+    async def model_set(
+        interaction: discord.Interaction, name: str, temperature: app_commands.Range[float, 0.0, 2.0] | None = None
+    ) -> None:
+        event = await channel_event(record, interaction)
+        names = bot.services.registry.names
+        if name != "auto" and name not in names:
+            await reply(interaction, f"No model called {name!r}; choose one of: {', '.join(names)}, or auto.")
+            return
+        await record.update_channel_settings(
+            event.channel_id, model=None if name == "auto" else name, temperature=temperature
+        )
+        chosen = "the judge chooses" if name == "auto" else f"{name} answers"
+        extra = f" at temperature {temperature:g}" if temperature is not None else ""
+        await reply(interaction, f"In #{event.channel_name}, {chosen}{extra}.")
+
+    @model_set.autocomplete("name")
+    async def model_names(_interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        options = ["auto", *bot.services.registry.names]
+        return [app_commands.Choice(name=n, value=n) for n in options if current.lower() in n.lower()][:25]
+
+    tree.add_command(model_group)
