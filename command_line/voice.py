@@ -42,8 +42,8 @@ def _transcribe(settings: Settings, path: Path) -> str:
 
 
 def _say(settings: Settings, text: str, out: Path) -> str:
-    from agent.nodes.speak import speakable
     from agent.voice.audio import encode_voice_message
+    from agent.voice.speakable import speakable
     from agent.voice.tts import NoVoiceForLanguage, Speaker
 
     if out.suffix.lower() not in (".ogg", ".oga", ".opus"):

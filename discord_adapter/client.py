@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 import discord
@@ -18,14 +17,14 @@ from agent.memory.progress import Progress
 from agent.rules import addresses_bot
 from agent.services import Services
 from agent.state import Context, InputState
-from agent.stream import Notice, ReplyStart, StateUpdate, Token, VoiceClip, reply_events
+from agent.stream import reply_events
 from discord_adapter.presence import Presence
 from discord_adapter.queues import ChannelQueues, Job
 from discord_adapter.recovery import catch_up, resume_unfinished
+from discord_adapter.reply_run import ReplyRun
 from discord_adapter.sinks import ReplySink
-from discord_adapter.stream import ChannelBudget, Sink, StreamRenderer
+from discord_adapter.stream import ChannelBudget, Sink
 from discord_adapter.translate import to_event
-from discord_adapter.voice import LiveSpeech, send_voice_message, voice_client_for
 
 log = logging.getLogger(__name__)
 
@@ -279,30 +278,10 @@ class ObserverBot(discord.AutoShardedClient):
 
         `track`: keep the message's progress in the record (answering with the parts posted, then
         answered, skipped or failed) so a restart can resume it; `resume` are parts already posted."""
-        stop_typing = asyncio.Event()
         if track:  # before anything is posted: a restart looks for a reply only when one may exist
             await self.progress.mark(event.message_id, "answering")
-
-        async def posted(handles: list[Any]) -> None:
-            await self.progress.note_reply_parts(event.message_id, [h.id for h in handles if h is not None])
-
-        renderer = StreamRenderer(
-            sink,
-            self.budget,
-            event.channel_id,
-            on_first_message=stop_typing.set,
-            on_posted=posted if track else None,
-            resume=resume,
-        )
+        run = ReplyRun(self, event, sink, typing_in, resume=resume, track=track)
         config = RunnableConfig(configurable={"thread_id": f"reply:{event.message_id}"})
-        typing_task: asyncio.Task[None] | None = None
-        state: dict[str, Any] = {}
-        activity = "thinking"
-        live: LiveSpeech | None = None
-        voice_reply: VoiceClip | None = None
-        held: list[str] = []  # text kept back when the operator wants voice replies without text
-        hold_text = False
-        self.presence.enter(activity)
         try:
             stream = self.graph.astream(
                 await self._graph_input(event, config),
@@ -312,37 +291,10 @@ class ObserverBot(discord.AutoShardedClient):
                 durability="async" if self.checkpointer is not None else None,
             )
             async for item in reply_events(stream):
-                if isinstance(item, ReplyStart):
-                    # The graph decided whether the answer is spoken; the operator whether text shows too.
-                    hold_text = item.spoken and not self.services.settings.voice_with_text
-                elif isinstance(item, Token):
-                    if activity == "thinking":
-                        self.presence.leave(activity)
-                        activity = "talking"
-                        self.presence.enter(activity)
-                        live = self._live_speech(event, state)
-                    if live is not None:
-                        live.feed(item.text)
-                    if hold_text:
-                        held.append(item.text)
-                    else:
-                        renderer.feed(item.text)
-                elif isinstance(item, VoiceClip):
-                    voice_reply = item
-                elif isinstance(item, Notice):
-                    renderer.show_notice(item.text)
-                elif isinstance(item, StateUpdate):
-                    state = item.state
-                    decision = state.get("decision")
-                    if typing_task is None and decision is not None and decision.respond and typing_in is not None:
-                        typing_task = asyncio.create_task(self._typing(typing_in, stop_typing))
+                run.on(item)
         finally:
-            if live is not None:
-                live.finish()
-            self.presence.leave(activity)
-            stop_typing.set()
-            if typing_task is not None:
-                await asyncio.gather(typing_task, return_exceptions=True)
+            await run.stop_streaming()
+        state = run.state
         decision = state.get("decision")
         if decision is not None:
             log.info(
@@ -352,46 +304,15 @@ class ObserverBot(discord.AutoShardedClient):
                 decision.source,
                 decision.reason,
             )
-        error = state.get("error")
+        error = await run.finish()
         if error:
             self.last_error[event.channel_id] = error
-        if held and voice_reply is None:
-            renderer.feed("".join(held))  # no voice after all (e.g. no voice for the language): send the text
-        if voice_reply is not None and isinstance(sink, ReplySink):
-            await self._deliver_voice(event, voice_reply)
-        if renderer.text:
-            await renderer.finish(note=f"\n-# (cut short: {error})" if error else "")
-        elif error:
-            renderer.text = f"Sorry, I couldn't answer that: {error}"
-            await renderer.finish()  # replaces a busy notice if one was shown
         if track:
             answered = decision is not None and decision.respond
             await self.progress.mark(event.message_id, ("failed" if error else "answered") if answered else "skipped")
         if self.checkpointer is not None:
             await self.checkpointer.adelete_thread(f"reply:{event.message_id}")
         return state
-
-    def _live_speech(self, event: Event, state: dict[str, Any]) -> LiveSpeech | None:
-        voice_client = voice_client_for(self, event)
-        if voice_client is None:
-            return None
-        return LiveSpeech(voice_client, self.services.speaker, state.get("spoken_language"))
-
-    async def _deliver_voice(self, event: Event, voice: VoiceClip) -> None:
-        path = Path(voice.path)
-        try:
-            await send_voice_message(
-                self.http, event.channel_id, path, voice.duration_s, voice.waveform, event.message_id
-            )
-        except discord.HTTPException as exc:
-            log.warning("voice message for %s not sent: %s", event.message_id, exc)
-        finally:
-            await asyncio.to_thread(path.unlink, True)
-
-    @staticmethod
-    async def _typing(channel: Any, stop: asyncio.Event) -> None:
-        async with channel.typing():
-            await stop.wait()
 
     async def _show_activity(self, activity: str | None) -> None:
         game = None if activity is None else discord.CustomActivity(name=f"{activity}…")

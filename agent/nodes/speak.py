@@ -16,6 +16,7 @@ from langgraph.runtime import Runtime
 from agent.state import Context, State
 from agent.stream import VoiceClip
 from agent.voice.audio import encode_voice_message
+from agent.voice.speakable import speakable
 from agent.voice.tts import NoVoiceForLanguage, Speaker
 
 log = logging.getLogger(__name__)
@@ -37,17 +38,6 @@ def wants_voice(state: State) -> bool:
         or (state.get("channel_settings") or {}).get("voice")
         or (event is not None and _ASKS_FOR_VOICE.search(event.text or ""))
     )
-
-
-def speakable(text: str) -> str:
-    """What a voice should read: no Markdown marks, links, custom emoji or code."""
-    text = re.sub(r"```.*?```", " ", text, flags=re.DOTALL)
-    text = re.sub(r"<a?:\w+:\d+>", " ", text)
-    text = re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", text)
-    text = re.sub(r"https?://\S+", " ", text)
-    text = re.sub(r"^-# .*$", " ", text, flags=re.MULTILINE)
-    text = re.sub(r"[*_`~>#|]+", "", text)
-    return re.sub(r"\s+", " ", text).strip()
 
 
 @dataclass

@@ -1,0 +1,133 @@
+"""One reply on Discord: the graph's typed stream rendered as a message that grows by edits, the typing
+indicator until it starts, the bot's presence, speech in a voice channel, the voice message at the end."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from agent.events import Event
+from agent.stream import Notice, ReplyStart, StateUpdate, StreamEvent, Token, VoiceClip
+from discord_adapter.sinks import ReplySink
+from discord_adapter.stream import Sink, StreamRenderer
+from discord_adapter.voice import LiveSpeech, send_voice_message, voice_client_for
+
+if TYPE_CHECKING:
+    from discord_adapter.client import ObserverBot
+
+log = logging.getLogger(__name__)
+
+
+class ReplyRun:
+    """Consumes one run's stream events; `finish` delivers what is left and says how it ended."""
+
+    def __init__(
+        self, bot: ObserverBot, event: Event, sink: Sink, typing_in: Any, *, resume: list[Any] | None, track: bool
+    ) -> None:
+        self.bot = bot
+        self.event = event
+        self.sink = sink
+        self.state: dict[str, Any] = {}
+        self.voice: VoiceClip | None = None
+        self._typing_in = typing_in
+        self._stop_typing = asyncio.Event()
+        self._typing: asyncio.Task[None] | None = None
+        self._activity = "thinking"
+        self._live: LiveSpeech | None = None
+        self._hold_text = False
+        self._held: list[str] = []  # text kept back when the operator wants voice replies without text
+        self.renderer = StreamRenderer(
+            sink,
+            bot.budget,
+            event.channel_id,
+            on_first_message=self._stop_typing.set,
+            on_posted=self._posted if track else None,
+            resume=resume,
+        )
+        bot.presence.enter(self._activity)
+
+    async def _posted(self, handles: list[Any]) -> None:
+        await self.bot.progress.note_reply_parts(self.event.message_id, [h.id for h in handles if h is not None])
+
+    def on(self, item: StreamEvent | StateUpdate) -> None:
+        if isinstance(item, ReplyStart):
+            # The graph decided whether the answer is spoken; the operator whether text shows too.
+            self._hold_text = item.spoken and not self.bot.services.settings.voice_with_text
+        elif isinstance(item, Token):
+            self._on_token(item.text)
+        elif isinstance(item, VoiceClip):
+            self.voice = item
+        elif isinstance(item, Notice):
+            self.renderer.show_notice(item.text)
+        else:
+            self._on_state(item.state)
+
+    def _on_token(self, text: str) -> None:
+        if self._activity == "thinking":
+            self._switch_activity("talking")
+            self._live = self._live_speech()
+        if self._live is not None:
+            self._live.feed(text)
+        if self._hold_text:
+            self._held.append(text)
+        else:
+            self.renderer.feed(text)
+
+    def _on_state(self, state: dict[str, Any]) -> None:
+        self.state = state
+        decision = state.get("decision")
+        if self._typing is None and decision is not None and decision.respond and self._typing_in is not None:
+            self._typing = asyncio.create_task(self._keep_typing(self._typing_in))
+
+    def _switch_activity(self, activity: str) -> None:
+        self.bot.presence.leave(self._activity)
+        self._activity = activity
+        self.bot.presence.enter(activity)
+
+    def _live_speech(self) -> LiveSpeech | None:
+        voice_client = voice_client_for(self.bot, self.event)
+        if voice_client is None:
+            return None
+        return LiveSpeech(voice_client, self.bot.services.speaker, self.state.get("spoken_language"))
+
+    async def _keep_typing(self, channel: Any) -> None:
+        async with channel.typing():
+            await self._stop_typing.wait()
+
+    async def stop_streaming(self) -> None:
+        """The stream ended (or failed): stop speaking, typing and showing an activity."""
+        if self._live is not None:
+            self._live.finish()
+        self.bot.presence.leave(self._activity)
+        self._stop_typing.set()
+        if self._typing is not None:
+            await asyncio.gather(self._typing, return_exceptions=True)
+
+    async def finish(self) -> str | None:
+        """Deliver the answer (text, voice message, or a one-line apology); returns the run's error."""
+        error = self.state.get("error")
+        if self._held and self.voice is None:
+            self.renderer.feed("".join(self._held))  # no voice after all (e.g. none for the language): the text
+        if self.voice is not None and isinstance(self.sink, ReplySink):
+            await self._deliver_voice(self.voice)
+        if self.renderer.text:
+            await self.renderer.finish(note=f"\n-# (cut short: {error})" if error else "")
+        elif error:
+            self.renderer.text = f"Sorry, I couldn't answer that: {error}"
+            await self.renderer.finish()  # replaces a busy notice if one was shown
+        return str(error) if error else None
+
+    async def _deliver_voice(self, voice: VoiceClip) -> None:
+        path = Path(voice.path)
+        try:
+            await send_voice_message(
+                self.bot.http, self.event.channel_id, path, voice.duration_s, voice.waveform, self.event.message_id
+            )
+        except discord.HTTPException as exc:
+            log.warning("voice message for %s not sent: %s", self.event.message_id, exc)
+        finally:
+            await asyncio.to_thread(path.unlink, True)
