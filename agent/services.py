@@ -22,6 +22,7 @@ from agent.memory.knowledge import MemoryStore
 from agent.memory.persona_files import PersonaCard
 from agent.memory.personas import DEFAULT_PERSONA, PersonaCatalog
 from agent.memory.record import Record
+from agent.memory.scopes import GLOBAL
 from agent.models.config import load_models_config
 from agent.models.cooldowns import CooldownStore
 from agent.models.registry import ModelRegistry
@@ -105,7 +106,7 @@ async def build_services(settings: Settings, *, embedder: Embedder | None = None
     personas = PersonaCatalog(engine)
     # The default persona is prompts/persona.md, re-read at every start.
     persona_text = await prompts.arender("persona", bot_name=settings.bot_name)
-    await personas.save(PersonaCard(DEFAULT_PERSONA, persona_text, source="prompts/persona.md"), "global")
+    await personas.save(PersonaCard(DEFAULT_PERSONA, persona_text, source="prompts/persona.md"), GLOBAL)
     record = Record(engine)
     router = Router(registry, CooldownStore(engine), record, daily_budget_usd=settings.daily_budget_usd)
     return Services(

@@ -57,8 +57,8 @@ class ProgressBar:
 
 async def persona_command(settings: Settings, args: argparse.Namespace) -> int:
     from agent.memory.ingest import ingest_path
-    from agent.memory.knowledge import readable_scopes, scope_of
     from agent.memory.recall import recall
+    from agent.memory.scopes import readable_scopes, scope_of
     from agent.services import build_services
 
     services = await build_services(settings)

@@ -7,11 +7,7 @@ import asyncio
 
 from agent.memory.knowledge import Entry, MemoryStore
 from agent.memory.record import Record
-
-
-def guidance_scope(guild_id: int | None, user_id: int) -> str:
-    """Guidance given in a guild serves that guild; given in a DM, only that member."""
-    return f"guild:{guild_id}" if guild_id is not None else f"user:{user_id}"
+from agent.memory.scopes import guidance_scope
 
 
 async def learn(

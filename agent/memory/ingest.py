@@ -22,6 +22,7 @@ from agent.memory.persona_files import (
     read_persona_or_knowledge,
 )
 from agent.memory.personas import PersonaCatalog
+from agent.memory.scopes import GLOBAL
 
 
 @dataclass
@@ -62,7 +63,7 @@ async def ingest_path(
     memory: MemoryStore,
     path: Path,
     *,
-    scope: str = "global",
+    scope: str = GLOBAL,
     persona: str | None = None,
     label: str | None = None,
     progress: Progress | None = None,
@@ -87,7 +88,7 @@ async def ingest_path(
             )
         seen[card.name.lower()] = card.source
     target = persona if persona is not None else (cards[0].name if len(cards) == 1 else "")
-    if persona is not None and persona.lower() not in seen and await catalog.find(persona, ["global", scope]) is None:
+    if persona is not None and persona.lower() not in seen and await catalog.find(persona, [GLOBAL, scope]) is None:
         raise PersonaFileError(f"--persona: no persona named {persona!r}; ingest its file first or leave it out")
 
     def source_of(original: str) -> str:

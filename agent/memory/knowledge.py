@@ -11,7 +11,6 @@ other processes may share the Chroma server); `observer memory migrate` re-embed
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import time
@@ -22,66 +21,19 @@ from typing import Any
 
 from chromadb.errors import NotFoundError
 
-from agent.errors import ConfigError
 from agent.events import Snippet
+from agent.memory.embedder_switch import EmbedderSwitch
 from agent.memory.embeddings import Embedder
+from agent.memory.entries import SEP, Entry, Progress, collection_name, collection_prefix
+
+__all__ = ["Entry", "MemoryStore", "Progress", "SyncResult"]
 
 log = logging.getLogger(__name__)
 
-COLLECTION_PREFIX = "memory_"
 EMBED_BATCH = 64
 _PAGE = 2000
 # Keyword lists and "this scope has no collection" are re-read after this long (another process may write).
 _RECHECK_SECONDS = 30.0
-_SEP = "\x1f"
-
-Progress = Callable[[int, int], None]
-
-
-def collection_prefix(embedder: Embedder) -> str:
-    return COLLECTION_PREFIX + hashlib.sha256(embedder.name.encode()).hexdigest()[:12] + "_"
-
-
-def collection_name(embedder: Embedder, scope: str) -> str:
-    return collection_prefix(embedder) + re.sub(r"[^a-zA-Z0-9]", "_", scope)
-
-
-def scope_of(guild_id: int | None) -> str:
-    return f"guild:{guild_id}" if guild_id is not None else "global"
-
-
-def readable_scopes(guild_id: int | None, user_id: int | None) -> list[str]:
-    """A guild reads global and its own entries; a DM reads global and the member's own."""
-    if guild_id is not None:
-        return ["global", f"guild:{guild_id}"]
-    return ["global", f"user:{user_id}"] if user_id is not None else ["global"]
-
-
-@dataclass(frozen=True)
-class Entry:
-    kind: str  # lore | knowledge | guidance
-    scope: str
-    persona: str  # "" applies to every persona in the scope
-    source: str
-    text: str
-    keywords: tuple[str, ...] = ()
-    # What is embedded when it differs from the text (guidance: the situation it is about).
-    embed_text: str = ""
-
-    @property
-    def id(self) -> str:
-        key = _SEP.join([self.kind, self.scope, self.persona, self.source, *self.keywords, self.embed_text, self.text])
-        return hashlib.sha256(key.encode()).hexdigest()[:32]
-
-    def metadata(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "scope": self.scope,
-            "persona": self.persona,
-            "source": self.source,
-            "keywords": _SEP.join(k.lower() for k in self.keywords),
-            "embedded": self.embed_text,
-        }
 
 
 @dataclass
@@ -105,7 +57,7 @@ def _keyword_pattern(keywords: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile("|".join(parts)) if parts else None
 
 
-class MemoryStore:
+class MemoryStore(EmbedderSwitch):
     def __init__(self, client: Any, embedder: Embedder, *, check_embedder: bool = True) -> None:
         self._client = client
         self._embedder = embedder
@@ -307,7 +259,7 @@ class MemoryStore:
             return cached[1]
         entries = []
         for doc, meta in self.entries(scope, {"$and": [{"kind": "lore"}, {"keywords": {"$ne": ""}}]}):
-            pattern = _keyword_pattern(str(meta.get("keywords", "")).split(_SEP))
+            pattern = _keyword_pattern(str(meta.get("keywords", "")).split(SEP))
             if pattern is not None:
                 entries.append((pattern, str(meta.get("persona", "")), doc, str(meta.get("source", ""))))
         self._keyword_cache[scope] = (time.monotonic(), entries)
@@ -316,57 +268,3 @@ class MemoryStore:
     def _forget_keywords(self, scopes: Iterable[str]) -> None:
         for scope in scopes:
             self._keyword_cache.pop(scope, None)
-
-    # ----- switching embedders -----
-
-    def other_embedders(self) -> dict[str, str]:
-        """Collections written by another embedder: name → that embedder's name (as stored with it)."""
-        found: dict[str, str] = {}
-        for collection in self._client.list_collections():
-            name = collection if isinstance(collection, str) else collection.name
-            if name.startswith(COLLECTION_PREFIX) and not name.startswith(self._prefix):
-                metadata = getattr(collection, "metadata", None) or {}
-                found[name] = str(metadata.get("embedder") or "an unknown embedder")
-        return found
-
-    def _refuse_other_embedders(self) -> None:
-        others = sorted(set(self.other_embedders().values()))
-        if others:
-            raise ConfigError(
-                f"memory: the Chroma store was embedded with {', '.join(others)}, but this process embeds with "
-                f"{self._embedder.name} (OBSERVER_EMBEDDING_*); make the settings match, or run "
-                "`observer memory migrate` once to re-embed everything with the current settings"
-            )
-
-    def migrate_embedder(self, progress: Progress | None = None) -> int:
-        """Re-embed every entry written by another embedder with this one, then drop the old collections.
-
-        Returns how many entries moved. Entries are added before their old collection is dropped, so a
-        migration that stops half-way loses nothing and can be run again."""
-        moved = 0
-        for name in self.other_embedders():
-            old = self._client.get_collection(name)
-            total = old.count()
-            log.warning("re-embedding %d memory entries from %s with %s", total, name, self._embedder.name)
-            offset = 0
-            while offset < total:
-                page = old.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
-                entries = [
-                    Entry(
-                        kind=str(m.get("kind", "")),
-                        scope=str(m.get("scope", "global")),
-                        persona=str(m.get("persona", "")),
-                        source=str(m.get("source", "")),
-                        text=doc,
-                        keywords=tuple(k for k in str(m.get("keywords", "")).split(_SEP) if k),
-                        embed_text=str(m.get("embedded", "")),
-                    )
-                    for doc, m in zip(page["documents"] or [], page["metadatas"] or [], strict=False)
-                ]
-                self.add(entries)
-                offset += _PAGE
-                moved += len(entries)
-                if progress:
-                    progress(min(offset, total), total)
-            self._client.delete_collection(name)
-        return moved

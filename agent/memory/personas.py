@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent.memory.db import upsert
 from agent.memory.persona_files import PersonaCard
+from agent.memory.scopes import persona_places
 from agent.memory.tables import Persona, PersonaChoice
 
 _personas: Table = Persona.__table__  # type: ignore[assignment]
@@ -97,7 +98,7 @@ class PersonaCatalog:
         cached = self._cache.get(key)
         if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
             return cached[1]  # type: ignore[no-any-return]
-        places = [f"channel:{channel_id}"] + ([f"guild:{guild_id}"] if guild_id is not None else [])
+        places = persona_places(guild_id, channel_id)
         async with self.engine.connect() as conn:
             found = await conn.execute(select(_choices.c.place, _choices.c.persona).where(_choices.c.place.in_(places)))
             rows: dict[str, str] = {str(p): str(n) for p, n in found.all()}

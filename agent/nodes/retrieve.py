@@ -11,10 +11,11 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agent.events import Event
-from agent.memory.knowledge import MemoryStore, readable_scopes
+from agent.memory.knowledge import MemoryStore
 from agent.memory.personas import DEFAULT_PERSONA, PersonaCatalog
 from agent.memory.recall import recall
 from agent.memory.record import Record
+from agent.memory.scopes import readable_scopes
 from agent.models.tokens import shorten_middle
 from agent.prompts import PromptLibrary
 from agent.state import Context, State, context_of

@@ -12,9 +12,9 @@ import discord
 from discord import app_commands
 
 from agent.memory.ingest import ingest_path
-from agent.memory.knowledge import readable_scopes, scope_of
 from agent.memory.persona_files import KNOWLEDGE_SUFFIXES, PERSONA_SUFFIXES, PersonaFileError
 from agent.memory.personas import DEFAULT_PERSONA
+from agent.memory.scopes import channel_place, guild_scope, readable_scopes, scope_of
 from discord_adapter.replies import reply
 
 if TYPE_CHECKING:
@@ -85,7 +85,8 @@ def register_memory_commands(bot: ObserverBot) -> None:
     async def persona_use(
         interaction: discord.Interaction, name: str, where: Literal["channel", "server"] = "channel"
     ) -> None:
-        place = f"channel:{interaction.channel_id}" if where == "channel" else f"guild:{interaction.guild_id}"
+        assert interaction.guild_id is not None and interaction.channel_id is not None  # guild_only
+        place = channel_place(interaction.channel_id) if where == "channel" else guild_scope(interaction.guild_id)
         found = await services.personas.find(name, readable_scopes(interaction.guild_id, None))
         if found is None:
             await reply(interaction, f"No persona named {name!r} here; see /persona list.")

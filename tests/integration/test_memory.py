@@ -13,9 +13,9 @@ import pytest
 from agent.memory.export import export_conversations
 from agent.memory.guidance import learn
 from agent.memory.ingest import ingest_path
-from agent.memory.knowledge import readable_scopes
 from agent.memory.persona_files import PersonaFileError
 from agent.memory.recall import recall
+from agent.memory.scopes import readable_scopes
 from agent.services import Services
 from agent.state import Context
 from tests.conftest import make_event, run_graph

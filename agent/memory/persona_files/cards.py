@@ -1,0 +1,136 @@
+"""Persona cards and knowledge documents as Observer keeps them, read from a plain mapping (TOML, front matter)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent.errors import ConfigError
+
+NAME_PATTERN = re.compile(r"^[\w][\w .'-]{0,47}$")
+
+
+class PersonaFileError(ConfigError):
+    """A persona file, card or document that cannot be read; the message names the file and field."""
+
+
+@dataclass
+class LoreEntry:
+    text: str
+    keywords: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PersonaCard:
+    name: str
+    description: str
+    style: str = ""
+    examples: list[str] = field(default_factory=list)
+    lore: list[LoreEntry] = field(default_factory=list)
+    source: str = ""
+
+    def prompt_text(self) -> str:
+        """What the system prompt says about who the bot is."""
+        parts = [self.description.strip()]
+        if self.style.strip():
+            parts.append(f"Speaking style: {self.style.strip()}")
+        if self.examples:
+            parts.append("Example exchanges:\n" + "\n---\n".join(e.strip() for e in self.examples))
+        return "\n\n".join(p for p in parts if p)
+
+
+@dataclass
+class KnowledgeDoc:
+    source: str
+    chunks: list[str]
+
+
+def fail(path: Path | str, fieldname: str, problem: str) -> PersonaFileError:
+    return PersonaFileError(f"{path}: {fieldname}: {problem}")
+
+
+def text_field(data: dict[str, Any], key: str, path: Path, *, required: bool = False) -> str:
+    value = data.get(key, "")
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise fail(path, key, f"must be text, got {type(value).__name__}")
+    if required and not value.strip():
+        raise fail(path, key, "is missing or empty")
+    return value.strip()
+
+
+def _examples(data: dict[str, Any], path: Path) -> list[str]:
+    raw = data.get("examples", [])
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list):
+        raise fail(path, "examples", "must be a list of example dialogues")
+    out: list[str] = []
+    for i, item in enumerate(raw):
+        if isinstance(item, str):
+            out.append(item.strip())
+        elif isinstance(item, dict) and isinstance(item.get("user"), str) and isinstance(item.get("bot"), str):
+            out.append(f"User: {item['user'].strip()}\n{{char}}: {item['bot'].strip()}")
+        else:
+            raise fail(path, f"examples[{i}]", "must be text or a table with `user` and `bot`")
+    return [e for e in out if e]
+
+
+def _lore(data: dict[str, Any], path: Path) -> list[LoreEntry]:
+    raw = data.get("lore", [])
+    if not isinstance(raw, list):
+        raise fail(path, "lore", "must be a list of entries with `text` and optional `keywords`")
+    entries: list[LoreEntry] = []
+    for i, item in enumerate(raw):
+        where = f"lore[{i}]"
+        if isinstance(item, str):
+            item = {"text": item}
+        if not isinstance(item, dict):
+            raise fail(path, where, "must be a table with `text` and optional `keywords`")
+        text = item.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise fail(path, f"{where}.text", "is missing or empty")
+        keywords = item.get("keywords", [])
+        if isinstance(keywords, str):
+            keywords = [k for k in keywords.split(",")]
+        if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
+            raise fail(path, f"{where}.keywords", "must be a list of words")
+        entries.append(LoreEntry(text.strip(), [k.strip() for k in keywords if k.strip()]))
+    return entries
+
+
+def card_from_mapping(data: dict[str, Any], path: Path) -> PersonaCard:
+    """Our own persona format (TOML, or Markdown front matter whose body is the description)."""
+    unknown = set(data) - {"name", "description", "style", "examples", "lore"}
+    if unknown:
+        raise fail(path, sorted(unknown)[0], "unknown field; use name, description, style, examples, lore")
+    name = text_field(data, "name", path, required=True)
+    if not NAME_PATTERN.match(name):
+        raise fail(path, "name", f"{name!r} must be 1-48 letters, digits, spaces, . ' - or _")
+    card = PersonaCard(
+        name=name,
+        description=text_field(data, "description", path, required=True),
+        style=text_field(data, "style", path),
+        examples=_examples(data, path),
+        lore=_lore(data, path),
+        source=str(path),
+    )
+    return fill_names(card)
+
+
+def fill_names(card: PersonaCard) -> PersonaCard:
+    """SillyTavern's {{char}} / {{user}} macros (also accepted in our own files)."""
+
+    def fill(text: str) -> str:
+        text = re.sub(r"\{\{\s*char\s*\}\}|\{char\}", card.name, text, flags=re.IGNORECASE)
+        return re.sub(r"\{\{\s*user\s*\}\}", "User", text, flags=re.IGNORECASE)
+
+    card.description = fill(card.description)
+    card.style = fill(card.style)
+    card.examples = [fill(e) for e in card.examples]
+    for entry in card.lore:
+        entry.text = fill(entry.text)
+    return card
