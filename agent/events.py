@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
+
+from agent.ids import new_snowflake, stable_id
 
 
 class Attachment(BaseModel):
@@ -73,3 +76,34 @@ class Snippet(BaseModel):
     score: float
     kind: str = "persona"  # persona | lore | knowledge | guidance
     id: str = ""
+
+
+def event_from_names(
+    platform: str,
+    *,
+    text: str,
+    author: str,
+    channel: str,
+    bot_name: str,
+    guild: str = "console",
+    bot_user_id: int | None = None,
+    **extra: Any,
+) -> Event:
+    """A message typed by name (console, replay, Studio): stable ids from the names, a channel named
+    `@someone` is a direct message, and `@<bot name>` in the text mentions the bot."""
+    is_dm = channel.startswith("@")
+    return Event(
+        platform=platform,
+        message_id=new_snowflake(),
+        guild_id=None if is_dm else stable_id("guild", guild),
+        guild_name=None if is_dm else guild,
+        channel_id=stable_id("channel", channel),
+        channel_name=channel,
+        is_dm=is_dm,
+        author_id=stable_id("user", author),
+        author_name=author,
+        text=text,
+        mentions_bot=f"@{bot_name.lower()}" in text.lower(),
+        bot_user_id=bot_user_id,
+        **extra,
+    )

@@ -8,8 +8,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from agent.events import Event
-from agent.ids import new_snowflake, stable_id
+from agent.events import Event, event_from_names
 from agent.services import Services
 from agent.state import Context
 from agent.stream import Notice, StateUpdate, Token, VoiceClip, reply_events
@@ -49,19 +48,12 @@ class ConsoleSession:
         return f"{where}> "
 
     def make_event(self, text: str, author: str) -> Event:
-        is_dm = self.channel.startswith("@")
-        return Event(
-            platform="console",
-            message_id=new_snowflake(),
-            guild_id=None if is_dm else stable_id("guild", "console"),
-            guild_name=None if is_dm else "console",
-            channel_id=stable_id("channel", self.channel),
-            channel_name=self.channel,
-            is_dm=is_dm,
-            author_id=stable_id("user", author),
-            author_name=author,
+        return event_from_names(
+            "console",
             text=text,
-            mentions_bot=f"@{self.bot_name.lower()}" in text.lower(),
+            author=author,
+            channel=self.channel,
+            bot_name=self.bot_name,
             bot_user_id=self.services.bot_user_id,
         )
 

@@ -17,8 +17,7 @@ from typing import Any, TextIO
 from pydantic import BaseModel, Field, ValidationError
 
 from agent.errors import ConfigError
-from agent.events import Attachment, Event
-from agent.ids import new_snowflake, stable_id
+from agent.events import Attachment, event_from_names
 from agent.services import Services, build_services
 from agent.settings import Settings
 from agent.state import Context
@@ -98,7 +97,6 @@ async def _run(
     services: Services, graph: Any, transcript: list[TranscriptLine], channel: str, mode: str
 ) -> list[Outcome]:
     bot = services.settings.bot_name
-    guild_id = stable_id("guild", "replay")
     message_ids: dict[int, int] = {}
     bot_reply_ids: dict[int, int] = {}
     outcomes: list[Outcome] = []
@@ -107,21 +105,17 @@ async def _run(
         reply_to = None
         if item.reply_to is not None:
             reply_to = (bot_reply_ids if item.to_bot else message_ids).get(item.reply_to)
-        event = Event(
-            platform="replay",
-            message_id=new_snowflake(),
-            guild_id=guild_id,
-            guild_name="replay",
-            channel_id=stable_id("channel", channel),
-            channel_name=channel,
-            author_id=stable_id("user", item.author),
-            author_name=item.author,
+        event = event_from_names(
+            "replay",
             text=item.text,
+            author=item.author,
+            channel=channel,
+            bot_name=bot,
+            guild="replay",
+            bot_user_id=services.bot_user_id,
             reply_to_id=reply_to,
             reply_to_bot=item.to_bot and reply_to is not None,
-            mentions_bot=f"@{bot.lower()}" in item.text.lower(),
             attachments=item.attachments,
-            bot_user_id=services.bot_user_id,
         )
         message_ids[number] = event.message_id
         state = await graph.ainvoke({"event": event}, context=context)

@@ -9,8 +9,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agent.cadence import Cadence
-from agent.events import Decision, Event
-from agent.ids import new_snowflake, stable_id
+from agent.events import Decision, Event, event_from_names
 from agent.memory.record import Record
 from agent.profiles import ProfileRefresher, Refresh
 from agent.rules import RuleOutcome, apply_rules
@@ -21,21 +20,7 @@ def event_from_fields(state: State, bot_name: str) -> Event:
     """Studio-friendly input: type a message as a member without building an Event by hand."""
     author = (state.get("author") or "studio").strip() or "studio"
     channel = (state.get("channel") or "general").lstrip("#").strip() or "general"
-    text = state.get("text") or ""
-    is_dm = channel.startswith("@")
-    return Event(
-        platform="studio",
-        message_id=new_snowflake(),
-        guild_id=None if is_dm else stable_id("guild", "console"),
-        guild_name=None if is_dm else "console",
-        channel_id=stable_id("channel", channel),
-        channel_name=channel,
-        is_dm=is_dm,
-        author_id=stable_id("user", author),
-        author_name=author,
-        text=text,
-        mentions_bot=f"@{bot_name.lower()}" in text.lower(),
-    )
+    return event_from_names("studio", text=state.get("text") or "", author=author, channel=channel, bot_name=bot_name)
 
 
 def this_runs_event(state: State, bot_name: str) -> Event:
