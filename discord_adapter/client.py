@@ -13,6 +13,7 @@ from discord import app_commands
 from langchain_core.runnables import RunnableConfig
 
 from agent.events import Event
+from agent.member_texts import BUSY_REPLY, FAILED_REPLY
 from agent.memory.progress import Progress
 from agent.rules import addresses_bot
 from agent.services import Services
@@ -27,9 +28,6 @@ from discord_adapter.stream import ChannelBudget, Sink
 from discord_adapter.translate import to_event
 
 log = logging.getLogger(__name__)
-
-BUSY_REPLY = "I'm still working through earlier messages here. Please ask again in a moment."
-FAILED_REPLY = "Sorry, something went wrong on my side while answering this. Please ask again."
 
 
 def intents() -> discord.Intents:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from agent.member_texts import EXPIRED_NOTE
 from agent.memory.progress import Unfinished
 from agent.rules import addresses_bot
 from discord_adapter.queues import Job
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EXPIRED_NOTE = "\n-# (interrupted by a restart; ask again if you still need an answer)"
 # Channels with a recorded message this recent are read for what was missed while the bot was down.
 CATCH_UP_DAYS = 7
 # How far after an interrupted question to look for a reply posted just before the crash.

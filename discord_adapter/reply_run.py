@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from agent.events import Event
+from agent.member_texts import could_not_answer, cut_short
 from agent.stream import Notice, ReplyStart, StateUpdate, StreamEvent, Token, VoiceClip
 from discord_adapter.sinks import ReplySink
 from discord_adapter.stream import Sink, StreamRenderer
@@ -115,9 +116,9 @@ class ReplyRun:
         if self.voice is not None and isinstance(self.sink, ReplySink):
             await self._deliver_voice(self.voice)
         if self.renderer.text:
-            await self.renderer.finish(note=f"\n-# (cut short: {error})" if error else "")
+            await self.renderer.finish(note=cut_short(error) if error else "")
         elif error:
-            self.renderer.text = f"Sorry, I couldn't answer that: {error}"
+            self.renderer.text = could_not_answer(error)
             await self.renderer.finish()  # replaces a busy notice if one was shown
         return str(error) if error else None
 

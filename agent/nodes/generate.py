@@ -12,6 +12,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langgraph.runtime import Runtime
 
 from agent.events import ChatLine, Event
+from agent.member_texts import cannot_answer
 from agent.memory.recall import render_memory
 from agent.memory.record import Record
 from agent.models.calls import stream_answer
@@ -30,9 +31,6 @@ log = logging.getLogger(__name__)
 
 # What an image costs in a prompt, roughly (OpenAI's low-detail price), when fitting the window.
 IMAGE_TOKENS = 85
-BUDGET_REPLY = (
-    "I've reached today's spending limit for this server, so I can't answer right now. I'll be back tomorrow."
-)
 
 
 def _as_message(line: ChatLine, bot_name: str) -> BaseMessage:
@@ -120,7 +118,7 @@ class Generate:
         blocked = state.get("route_blocked")
         if blocked:
             # Over budget (or nothing can take the message): a polite answer, no model call.
-            reply = BUDGET_REPLY if "budget" in blocked else f"Sorry, I can't answer that: {blocked}."
+            reply = cannot_answer(blocked)
             writer(Token(text=reply))
             update: dict[str, Any] = {"reply": reply, "error": blocked}
             if ctx.store_reply:

@@ -14,6 +14,7 @@ import aiohttp
 from langgraph.runtime import Runtime
 
 from agent.events import Attachment, Decision, Event
+from agent.member_texts import cannot_download, cannot_listen, recording_too_long
 from agent.memory.record import Record
 from agent.state import Context, State, context_of
 from agent.stream import Token
@@ -48,7 +49,7 @@ class Transcribe:
         refusal: tuple[str, str] | None = None
         too_long = attachment.duration_s is not None and attachment.duration_s > self.max_seconds
         over_limit = (
-            f"That recording is too long for me to listen to (limit: {self.limits()}).",
+            recording_too_long(self.limits()),
             "audio over the size or duration limit",
         )
         if attachment.size > self.max_bytes or too_long:
@@ -63,10 +64,10 @@ class Transcribe:
             except TooLarge:
                 refusal = over_limit
             except AudioError as exc:
-                refusal = (f"I couldn't listen to {attachment.filename}: {exc}.", f"audio: {exc}")
+                refusal = (cannot_listen(attachment.filename, str(exc)), f"audio: {exc}")
             except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
                 log.warning("audio download failed for message %s: %s", event.message_id, exc)
-                refusal = (f"I couldn't download {attachment.filename}; please try again.", "audio download failed")
+                refusal = (cannot_download(attachment.filename), "audio download failed")
         if refusal is not None:
             return self.refuse(state, ctx, runtime.stream_writer, *refusal)
         transcript = heard.text or "(no speech heard)"
