@@ -6,16 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import select
 
 from agent.events import ChatLine
+from agent.memory import tables
 from agent.memory.record import Record
-from agent.memory.tables import Channel, Feedback, Message, User
 
-_messages: Table = Message.__table__  # type: ignore[assignment]
-_users: Table = User.__table__  # type: ignore[assignment]
-_channels: Table = Channel.__table__  # type: ignore[assignment]
-_feedback: Table = Feedback.__table__  # type: ignore[assignment]
 CONTEXT_MESSAGES = 10
 
 
@@ -23,14 +19,18 @@ async def _bot_replies(record: Record, guild_id: int | None) -> list[tuple[int, 
     """(reply id, channel id) of every live bot reply, oldest first."""
     await record.flush()
     query = (
-        select(_messages.c.id, _messages.c.channel_id)
-        .join(_users, _users.c.id == _messages.c.author_id)
-        .join(_channels, _channels.c.id == _messages.c.channel_id)
-        .where(_users.c.is_bot.is_(True), _messages.c.deleted_at.is_(None), _messages.c.reply_to_id.isnot(None))
-        .order_by(_messages.c.id)
+        select(tables.messages.c.id, tables.messages.c.channel_id)
+        .join(tables.users, tables.users.c.id == tables.messages.c.author_id)
+        .join(tables.channels, tables.channels.c.id == tables.messages.c.channel_id)
+        .where(
+            tables.users.c.is_bot.is_(True),
+            tables.messages.c.deleted_at.is_(None),
+            tables.messages.c.reply_to_id.isnot(None),
+        )
+        .order_by(tables.messages.c.id)
     )
     if guild_id is not None:
-        query = query.where(_channels.c.guild_id == guild_id)
+        query = query.where(tables.channels.c.guild_id == guild_id)
     async with record.engine.connect() as conn:
         return [(int(r.id), int(r.channel_id)) for r in (await conn.execute(query)).all()]
 
@@ -39,9 +39,9 @@ async def _corrections(record: Record) -> dict[int, str]:
     """The latest correction of each corrected bot reply."""
     async with record.engine.connect() as conn:
         rows = await conn.execute(
-            select(_feedback.c.message_id, _feedback.c.text)
-            .where(_feedback.c.kind == "correction", _feedback.c.message_id.isnot(None))
-            .order_by(_feedback.c.id)
+            select(tables.feedback.c.message_id, tables.feedback.c.text)
+            .where(tables.feedback.c.kind == "correction", tables.feedback.c.message_id.isnot(None))
+            .order_by(tables.feedback.c.id)
         )
         return {int(r.message_id): r.text for r in rows}
 

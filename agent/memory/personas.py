@@ -7,16 +7,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from agent.memory import tables
 from agent.memory.db import upsert
 from agent.memory.persona_files import PersonaCard
 from agent.memory.scopes import persona_places
-from agent.memory.tables import Persona, PersonaChoice
 
-_personas: Table = Persona.__table__  # type: ignore[assignment]
-_choices: Table = PersonaChoice.__table__  # type: ignore[assignment]
 CACHE_SECONDS = 5.0
 DEFAULT_PERSONA = "observer"  # prompts/persona.md
 
@@ -44,20 +42,24 @@ class PersonaCatalog:
             "updated_at": datetime.now(UTC),
         }
         async with self.engine.begin() as conn:
-            await conn.execute(upsert(self._dialect, _personas, values, ["scope", "name"]))
+            await conn.execute(upsert(self._dialect, tables.personas, values, ["scope", "name"]))
         self._cache.clear()
 
     async def remove(self, scope: str, names: list[str]) -> None:
         if not names:
             return
         async with self.engine.begin() as conn:
-            await conn.execute(delete(_personas).where(_personas.c.scope == scope, _personas.c.name.in_(names)))
+            await conn.execute(
+                delete(tables.personas).where(tables.personas.c.scope == scope, tables.personas.c.name.in_(names))
+            )
         self._cache.clear()
 
     async def listing(self, scopes: list[str]) -> list[StoredPersona]:
         async with self.engine.connect() as conn:
             rows = (
-                await conn.execute(select(_personas).where(_personas.c.scope.in_(scopes)).order_by(_personas.c.name))
+                await conn.execute(
+                    select(tables.personas).where(tables.personas.c.scope.in_(scopes)).order_by(tables.personas.c.name)
+                )
             ).mappings()
             return [StoredPersona(r["scope"], self._card(r)) for r in rows]
 
@@ -87,9 +89,11 @@ class PersonaCatalog:
         """Set (or with None, clear) the persona for "guild:<id>" or "channel:<id>"."""
         async with self.engine.begin() as conn:
             if persona is None:
-                await conn.execute(delete(_choices).where(_choices.c.place == place))
+                await conn.execute(delete(tables.persona_choices).where(tables.persona_choices.c.place == place))
             else:
-                await conn.execute(upsert(self._dialect, _choices, {"place": place, "persona": persona}, ["place"]))
+                await conn.execute(
+                    upsert(self._dialect, tables.persona_choices, {"place": place, "persona": persona}, ["place"])
+                )
         self._cache.clear()
 
     async def chosen(self, guild_id: int | None, channel_id: int) -> str | None:
@@ -100,7 +104,11 @@ class PersonaCatalog:
             return cached[1]  # type: ignore[no-any-return]
         places = persona_places(guild_id, channel_id)
         async with self.engine.connect() as conn:
-            found = await conn.execute(select(_choices.c.place, _choices.c.persona).where(_choices.c.place.in_(places)))
+            found = await conn.execute(
+                select(tables.persona_choices.c.place, tables.persona_choices.c.persona).where(
+                    tables.persona_choices.c.place.in_(places)
+                )
+            )
             rows: dict[str, str] = {str(p): str(n) for p, n in found.all()}
         result = next((rows[p] for p in places if p in rows), None)
         self._cache[key] = (time.monotonic(), result)

@@ -13,13 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from sqlalchemy import Table, and_, func, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from agent.memory.tables import Channel, Message
-
-_messages: Table = Message.__table__  # type: ignore[assignment]
-_channels: Table = Channel.__table__  # type: ignore[assignment]
+from agent.memory import tables
 
 State = Literal["waiting", "answering", "answered", "skipped", "failed", "expired"]
 UNFINISHED = ("waiting", "answering")
@@ -44,31 +41,35 @@ class Progress:
     async def mark(self, message_id: int, state: State) -> None:
         async with self.engine.begin() as conn:
             await conn.execute(
-                update(_messages).where(_messages.c.id == message_id).values(state=state, state_at=datetime.now(UTC))
+                update(tables.messages)
+                .where(tables.messages.c.id == message_id)
+                .values(state=state, state_at=datetime.now(UTC))
             )
 
     async def note_reply_parts(self, message_id: int, parts: list[int]) -> None:
         """The reply's messages posted so far (written the moment a part is posted)."""
         async with self.engine.begin() as conn:
-            await conn.execute(update(_messages).where(_messages.c.id == message_id).values(reply_parts=parts))
+            await conn.execute(
+                update(tables.messages).where(tables.messages.c.id == message_id).values(reply_parts=parts)
+            )
 
     async def state(self, message_id: int) -> str | None:
         async with self.engine.connect() as conn:
-            value = await conn.scalar(select(_messages.c.state).where(_messages.c.id == message_id))
+            value = await conn.scalar(select(tables.messages.c.state).where(tables.messages.c.id == message_id))
         return None if value is None else str(value)
 
     async def unfinished(self) -> list[Unfinished]:
         """Messages whose run did not finish, oldest first."""
         query = (
             select(
-                _messages.c.id,
-                _messages.c.channel_id,
-                _messages.c.created_at,
-                _messages.c.state,
-                _messages.c.reply_parts,
+                tables.messages.c.id,
+                tables.messages.c.channel_id,
+                tables.messages.c.created_at,
+                tables.messages.c.state,
+                tables.messages.c.reply_parts,
             )
-            .where(_messages.c.state.in_(UNFINISHED))
-            .order_by(_messages.c.id)
+            .where(tables.messages.c.state.in_(UNFINISHED))
+            .order_by(tables.messages.c.id)
         )
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
@@ -89,21 +90,21 @@ class Progress:
         `below` maps a channel to the first message that arrived live after a (re)connect: the answer
         for that channel is the newest message before it, so live traffic cannot hide a downtime gap."""
         query = (
-            select(_messages.c.channel_id, func.max(_messages.c.id))
-            .join(_channels, _channels.c.id == _messages.c.channel_id)
-            .where(and_(_messages.c.created_at >= since, _channels.c.mode != "off"))
-            .group_by(_messages.c.channel_id)
+            select(tables.messages.c.channel_id, func.max(tables.messages.c.id))
+            .join(tables.channels, tables.channels.c.id == tables.messages.c.channel_id)
+            .where(and_(tables.messages.c.created_at >= since, tables.channels.c.mode != "off"))
+            .group_by(tables.messages.c.channel_id)
         )
         async with self.engine.connect() as conn:
             latest = {int(c): int(m) for c, m in (await conn.execute(query)).all()}
             for channel_id, first_live in below.items():
                 if latest.get(channel_id, -1) < first_live:
                     continue
-                before = select(func.max(_messages.c.id)).where(
+                before = select(func.max(tables.messages.c.id)).where(
                     and_(
-                        _messages.c.channel_id == channel_id,
-                        _messages.c.id < first_live,
-                        _messages.c.created_at >= since,
+                        tables.messages.c.channel_id == channel_id,
+                        tables.messages.c.id < first_live,
+                        tables.messages.c.created_at >= since,
                     )
                 )
                 anchor = (await conn.execute(before)).scalar()
@@ -117,7 +118,7 @@ class Progress:
         if not message_ids:
             return set()
         async with self.engine.connect() as conn:
-            found = await conn.execute(select(_messages.c.id).where(_messages.c.id.in_(message_ids)))
+            found = await conn.execute(select(tables.messages.c.id).where(tables.messages.c.id.in_(message_ids)))
             return {int(i) for (i,) in found.all()}
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -156,3 +157,22 @@ class PersonaChoice(Base):
     __tablename__ = "persona_choices"
     place: Mapped[str] = mapped_column(String(40), primary_key=True)
     persona: Mapped[str] = mapped_column(String(48))
+
+
+def _table(model: type[Base]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+# The Core tables, for queries written with `select`/`insert` rather than the ORM.
+guilds = _table(Guild)
+channels = _table(Channel)
+users = _table(User)
+messages = _table(Message)
+usage = _table(Usage)
+feedback = _table(Feedback)
+model_cooldowns = _table(ModelCooldown)
+member_profiles = _table(MemberProfile)
+personas = _table(Persona)
+persona_choices = _table(PersonaChoice)

@@ -7,13 +7,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from agent.memory import tables
 from agent.memory.db import upsert
-from agent.memory.tables import ModelCooldown
-
-_table: Table = ModelCooldown.__table__  # type: ignore[assignment]
 
 # Other processes' cooldowns are re-read at most this often; our own are seen at once.
 REFRESH_SECONDS = 1.0
@@ -49,7 +47,7 @@ class CooldownStore:
         """Models still cooling now."""
         if time.monotonic() - self._read_at >= REFRESH_SECONDS:
             async with self.engine.connect() as conn:
-                rows = (await conn.execute(select(_table))).all()
+                rows = (await conn.execute(select(tables.model_cooldowns))).all()
             self._cache = {r.model: Cooldown(r.model, _aware(r.until), r.failures, r.reason) for r in rows}
             self._read_at = time.monotonic()
         now = datetime.now(UTC)
@@ -60,7 +58,7 @@ class CooldownStore:
         failures = (previous.failures if previous is not None else 0) + 1
         until = datetime.now(UTC) + timedelta(seconds=backoff_seconds(failures, retry_after))
         values: dict[str, Any] = {"model": model, "until": until, "failures": failures, "reason": reason[:500]}
-        stmt = upsert(self._dialect, _table, values, ["model"])
+        stmt = upsert(self._dialect, tables.model_cooldowns, values, ["model"])
         async with self.engine.begin() as conn:
             await conn.execute(stmt)
         cooldown = Cooldown(model, until, failures, reason)
@@ -72,7 +70,7 @@ class CooldownStore:
         if model not in self._cache:
             return
         async with self.engine.begin() as conn:
-            await conn.execute(delete(_table).where(_table.c.model == model))
+            await conn.execute(delete(tables.model_cooldowns).where(tables.model_cooldowns.c.model == model))
         self._cache.pop(model, None)
 
 

@@ -5,19 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import select, update
 
 from agent.events import Event
+from agent.memory import tables
 from agent.memory.record.writes import RecordCore
-from agent.memory.tables import Channel, Feedback, Guild, MemberProfile, Message, Usage, User
-
-_guilds: Table = Guild.__table__  # type: ignore[assignment]
-_channels: Table = Channel.__table__  # type: ignore[assignment]
-_users: Table = User.__table__  # type: ignore[assignment]
-_messages: Table = Message.__table__  # type: ignore[assignment]
-_usage: Table = Usage.__table__  # type: ignore[assignment]
-_feedback: Table = Feedback.__table__  # type: ignore[assignment]
-_profiles: Table = MemberProfile.__table__  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +23,13 @@ class ChannelSettings(RecordCore):
         if mode not in CHANNEL_MODES:
             raise ValueError(f"mode must be one of {', '.join(CHANNEL_MODES)}")
         async with self.engine.begin() as conn:
-            await conn.execute(update(_channels).where(_channels.c.id == channel_id).values(mode=mode))
+            await conn.execute(update(tables.channels).where(tables.channels.c.id == channel_id).values(mode=mode))
         self._modes.put(channel_id, mode)
 
     async def channel_mode(self, channel_id: int) -> str:
         await self.flush()
         async with self.engine.connect() as conn:
-            mode = await conn.scalar(select(_channels.c.mode).where(_channels.c.id == channel_id))
+            mode = await conn.scalar(select(tables.channels.c.mode).where(tables.channels.c.id == channel_id))
         return str(mode or "mentions")
 
     async def ensure_channel(self, event: Event) -> None:
@@ -47,7 +39,7 @@ class ChannelSettings(RecordCore):
 
     async def channel_settings(self, channel_id: int) -> dict[str, Any]:
         async with self.engine.connect() as conn:
-            value = await conn.scalar(select(_channels.c.settings).where(_channels.c.id == channel_id))
+            value = await conn.scalar(select(tables.channels.c.settings).where(tables.channels.c.id == channel_id))
         return dict(value or {})
 
     async def update_channel_settings(self, channel_id: int, **changes: Any) -> dict[str, Any]:
@@ -59,7 +51,9 @@ class ChannelSettings(RecordCore):
             else:
                 settings[key] = value
         async with self.engine.begin() as conn:
-            await conn.execute(update(_channels).where(_channels.c.id == channel_id).values(settings=settings))
+            await conn.execute(
+                update(tables.channels).where(tables.channels.c.id == channel_id).values(settings=settings)
+            )
         self._settings.put(channel_id, settings)
         return settings
 

@@ -5,18 +5,10 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from sqlalchemy import Table, and_, func, select, update
+from sqlalchemy import and_, func, select, update
 
+from agent.memory import tables
 from agent.memory.record.writes import RecordCore
-from agent.memory.tables import Channel, Feedback, Guild, MemberProfile, Message, Usage, User
-
-_guilds: Table = Guild.__table__  # type: ignore[assignment]
-_channels: Table = Channel.__table__  # type: ignore[assignment]
-_users: Table = User.__table__  # type: ignore[assignment]
-_messages: Table = Message.__table__  # type: ignore[assignment]
-_usage: Table = Usage.__table__  # type: ignore[assignment]
-_feedback: Table = Feedback.__table__  # type: ignore[assignment]
-_profiles: Table = MemberProfile.__table__  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +20,8 @@ class MessageEdits(RecordCore):
         await self.flush()
         async with self.engine.begin() as conn:
             await conn.execute(
-                update(_messages)
-                .where(_messages.c.id == message_id)
+                update(tables.messages)
+                .where(tables.messages.c.id == message_id)
                 .values(content=text, edited_at=at or datetime.now(UTC))
             )
 
@@ -39,7 +31,9 @@ class MessageEdits(RecordCore):
         async with self.engine.begin() as conn:
             row = (
                 await conn.execute(
-                    select(_messages.c.content, _messages.c.attachments).where(_messages.c.id == message_id)
+                    select(tables.messages.c.content, tables.messages.c.attachments).where(
+                        tables.messages.c.id == message_id
+                    )
                 )
             ).first()
             if row is None:
@@ -51,26 +45,36 @@ class MessageEdits(RecordCore):
                     break
             content = f"{row.content}\n{transcript}" if row.content else transcript
             await conn.execute(
-                update(_messages).where(_messages.c.id == message_id).values(content=content, attachments=attachments)
+                update(tables.messages)
+                .where(tables.messages.c.id == message_id)
+                .values(content=content, attachments=attachments)
             )
 
     async def mark_deleted(self, message_id: int, at: datetime | None = None) -> None:
         await self.flush()
         async with self.engine.begin() as conn:
             await conn.execute(
-                update(_messages).where(_messages.c.id == message_id).values(deleted_at=at or datetime.now(UTC))
+                update(tables.messages)
+                .where(tables.messages.c.id == message_id)
+                .values(deleted_at=at or datetime.now(UTC))
             )
 
     async def reset_window(self, channel_id: int) -> int:
         """Forget the channel's window for the models; returns how many messages it hid."""
         await self.flush()
         async with self.engine.begin() as conn:
-            last = await conn.scalar(select(func.max(_messages.c.id)).where(_messages.c.channel_id == channel_id))
-            previous = await conn.scalar(select(_channels.c.window_after_id).where(_channels.c.id == channel_id))
+            last = await conn.scalar(
+                select(func.max(tables.messages.c.id)).where(tables.messages.c.channel_id == channel_id)
+            )
+            previous = await conn.scalar(
+                select(tables.channels.c.window_after_id).where(tables.channels.c.id == channel_id)
+            )
             hidden = await conn.scalar(
                 select(func.count())
-                .select_from(_messages)
-                .where(and_(_messages.c.channel_id == channel_id, _messages.c.id > (previous or 0)))
+                .select_from(tables.messages)
+                .where(and_(tables.messages.c.channel_id == channel_id, tables.messages.c.id > (previous or 0)))
             )
-            await conn.execute(update(_channels).where(_channels.c.id == channel_id).values(window_after_id=last))
+            await conn.execute(
+                update(tables.channels).where(tables.channels.c.id == channel_id).values(window_after_id=last)
+            )
         return int(hidden or 0)

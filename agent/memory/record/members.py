@@ -6,19 +6,11 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, select
+from sqlalchemy import and_, select
 
+from agent.memory import tables
 from agent.memory.db import upsert
 from agent.memory.record.writes import RecordCore
-from agent.memory.tables import Channel, Feedback, Guild, MemberProfile, Message, Usage, User
-
-_guilds: Table = Guild.__table__  # type: ignore[assignment]
-_channels: Table = Channel.__table__  # type: ignore[assignment]
-_users: Table = User.__table__  # type: ignore[assignment]
-_messages: Table = Message.__table__  # type: ignore[assignment]
-_usage: Table = Usage.__table__  # type: ignore[assignment]
-_feedback: Table = Feedback.__table__  # type: ignore[assignment]
-_profiles: Table = MemberProfile.__table__  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +25,7 @@ class MemberData(RecordCore):
             await conn.execute(
                 upsert(
                     self._dialect,
-                    _users,
+                    tables.users,
                     {"id": user_id, "name": name, "is_bot": False, "privacy": mode},
                     ["id"],
                     update=["privacy"],
@@ -42,23 +34,29 @@ class MemberData(RecordCore):
 
     async def privacy(self, user_id: int) -> str:
         async with self.engine.connect() as conn:
-            value = await conn.scalar(select(_users.c.privacy).where(_users.c.id == user_id))
+            value = await conn.scalar(select(tables.users.c.privacy).where(tables.users.c.id == user_id))
         return str(value or "private")
 
     async def member_messages(self, user_id: int, guild_id: int | None, limit: int = 30) -> list[str]:
         """A member's latest messages in one guild (or in DMs), oldest first."""
         await self.flush()
         query = (
-            select(_messages.c.content)
-            .join(_channels, _channels.c.id == _messages.c.channel_id)
-            .where(and_(_messages.c.author_id == user_id, _messages.c.deleted_at.is_(None), _messages.c.content != ""))
+            select(tables.messages.c.content)
+            .join(tables.channels, tables.channels.c.id == tables.messages.c.channel_id)
+            .where(
+                and_(
+                    tables.messages.c.author_id == user_id,
+                    tables.messages.c.deleted_at.is_(None),
+                    tables.messages.c.content != "",
+                )
+            )
         )
         if guild_id is None:
-            query = query.where(_channels.c.is_dm.is_(True))
+            query = query.where(tables.channels.c.is_dm.is_(True))
         else:
-            query = query.where(_channels.c.guild_id == guild_id)
+            query = query.where(tables.channels.c.guild_id == guild_id)
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(query.order_by(_messages.c.id.desc()).limit(limit))).all()
+            rows = (await conn.execute(query.order_by(tables.messages.c.id.desc()).limit(limit))).all()
         return [r.content for r in reversed(rows)]
 
     async def save_profile(
@@ -73,7 +71,7 @@ class MemberData(RecordCore):
             "messages_seen": seen,
             "updated_at": datetime.now(UTC),
         }
-        stmt = upsert(self._dialect, _profiles, values, ["user_id", "guild_id"])
+        stmt = upsert(self._dialect, tables.member_profiles, values, ["user_id", "guild_id"])
         async with self.engine.begin() as conn:
             await conn.execute(stmt)
         self._profile_cache.put((user_id, guild_id or 0), dict(values))
@@ -87,7 +85,9 @@ class MemberData(RecordCore):
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(
-                    select(_profiles).where(and_(_profiles.c.user_id == key[0], _profiles.c.guild_id == key[1]))
+                    select(tables.member_profiles).where(
+                        and_(tables.member_profiles.c.user_id == key[0], tables.member_profiles.c.guild_id == key[1])
+                    )
                 )
             ).first()
         value = dict(row._mapping) if row else {}

@@ -5,19 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import Table, and_, func, select
+from sqlalchemy import and_, func, select
 
 from agent.events import ChatLine
+from agent.memory import tables
 from agent.memory.record.writes import RecordCore
-from agent.memory.tables import Channel, Feedback, Guild, MemberProfile, Message, Usage, User
-
-_guilds: Table = Guild.__table__  # type: ignore[assignment]
-_channels: Table = Channel.__table__  # type: ignore[assignment]
-_users: Table = User.__table__  # type: ignore[assignment]
-_messages: Table = Message.__table__  # type: ignore[assignment]
-_usage: Table = Usage.__table__  # type: ignore[assignment]
-_feedback: Table = Feedback.__table__  # type: ignore[assignment]
-_profiles: Table = MemberProfile.__table__  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +19,13 @@ class MessageReads(RecordCore):
 
     def _lines_query(self) -> Any:
         return select(
-            _messages.c.id,
-            _messages.c.content,
-            _messages.c.created_at,
-            _messages.c.attachments,
-            _users.c.name,
-            _users.c.is_bot,
-        ).join(_users, _users.c.id == _messages.c.author_id)
+            tables.messages.c.id,
+            tables.messages.c.content,
+            tables.messages.c.created_at,
+            tables.messages.c.attachments,
+            tables.users.c.name,
+            tables.users.c.is_bot,
+        ).join(tables.users, tables.users.c.id == tables.messages.c.author_id)
 
     @staticmethod
     def _line(row: Any) -> ChatLine:
@@ -47,18 +39,20 @@ class MessageReads(RecordCore):
         """The last `limit` live messages of a channel before `before_id`, oldest first."""
         await self.flush()
         window_start = (
-            select(func.coalesce(_channels.c.window_after_id, 0)).where(_channels.c.id == channel_id).scalar_subquery()
+            select(func.coalesce(tables.channels.c.window_after_id, 0))
+            .where(tables.channels.c.id == channel_id)
+            .scalar_subquery()
         )
         query = self._lines_query().where(
             and_(
-                _messages.c.channel_id == channel_id,
-                _messages.c.deleted_at.is_(None),
-                _messages.c.id > func.coalesce(window_start, 0),
+                tables.messages.c.channel_id == channel_id,
+                tables.messages.c.deleted_at.is_(None),
+                tables.messages.c.id > func.coalesce(window_start, 0),
             )
         )
         if before_id is not None:
-            query = query.where(_messages.c.id < before_id)
-        query = query.order_by(_messages.c.id.desc()).limit(limit)
+            query = query.where(tables.messages.c.id < before_id)
+        query = query.order_by(tables.messages.c.id.desc()).limit(limit)
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [self._line(r) for r in reversed(rows)]
@@ -66,7 +60,7 @@ class MessageReads(RecordCore):
     async def message(self, message_id: int) -> ChatLine | None:
         await self.flush()
         async with self.engine.connect() as conn:
-            row = (await conn.execute(self._lines_query().where(_messages.c.id == message_id))).first()
+            row = (await conn.execute(self._lines_query().where(tables.messages.c.id == message_id))).first()
         return self._line(row) if row else None
 
     async def reply_chain(self, reply_to_id: int | None, limit: int) -> list[ChatLine]:
@@ -79,7 +73,9 @@ class MessageReads(RecordCore):
                 seen.add(reply_to_id)
                 row = (
                     await conn.execute(
-                        self._lines_query().add_columns(_messages.c.reply_to_id).where(_messages.c.id == reply_to_id)
+                        self._lines_query()
+                        .add_columns(tables.messages.c.reply_to_id)
+                        .where(tables.messages.c.id == reply_to_id)
                     )
                 ).first()
                 if row is None:
@@ -90,16 +86,16 @@ class MessageReads(RecordCore):
 
     async def count_messages(self, channel_id: int | None = None) -> int:
         await self.flush()
-        query = select(func.count()).select_from(_messages)
+        query = select(func.count()).select_from(tables.messages)
         if channel_id is not None:
-            query = query.where(_messages.c.channel_id == channel_id)
+            query = query.where(tables.messages.c.channel_id == channel_id)
         async with self.engine.connect() as conn:
             return int(await conn.scalar(query) or 0)
 
     async def stored_text(self, message_id: int) -> str | None:
         await self.flush()
         async with self.engine.connect() as conn:
-            value = await conn.scalar(select(_messages.c.content).where(_messages.c.id == message_id))
+            value = await conn.scalar(select(tables.messages.c.content).where(tables.messages.c.id == message_id))
         return None if value is None else str(value)
 
     async def last_bot_reply(self, channel_id: int, to_user_id: int | None = None) -> int | None:
@@ -107,37 +103,41 @@ class MessageReads(RecordCore):
         await self.flush()
         # A bot reply points at what it answers: `answers_id` where the graph stored it, the reply
         # reference where the platform echoed it back (Discord); both set reply_to_id.
-        answered = _messages.alias("answered")
+        answered = tables.messages.alias("answered")
         query = (
-            select(_messages.c.id)
-            .join(_users, _users.c.id == _messages.c.author_id)
+            select(tables.messages.c.id)
+            .join(tables.users, tables.users.c.id == tables.messages.c.author_id)
             .where(
                 and_(
-                    _messages.c.channel_id == channel_id, _users.c.is_bot.is_(True), _messages.c.reply_to_id.isnot(None)
+                    tables.messages.c.channel_id == channel_id,
+                    tables.users.c.is_bot.is_(True),
+                    tables.messages.c.reply_to_id.isnot(None),
                 )
             )
         )
         if to_user_id is not None:
-            query = query.join(answered, answered.c.id == _messages.c.reply_to_id).where(
+            query = query.join(answered, answered.c.id == tables.messages.c.reply_to_id).where(
                 answered.c.author_id == to_user_id
             )
         async with self.engine.connect() as conn:
-            value = await conn.scalar(query.order_by(_messages.c.id.desc()).limit(1))
+            value = await conn.scalar(query.order_by(tables.messages.c.id.desc()).limit(1))
         return None if value is None else int(value)
 
     async def answered(self, message_id: int) -> ChatLine | None:
         """The message a reply answers (the one it points at), if stored."""
         await self.flush()
         async with self.engine.connect() as conn:
-            reply_to = await conn.scalar(select(_messages.c.reply_to_id).where(_messages.c.id == message_id))
+            reply_to = await conn.scalar(
+                select(tables.messages.c.reply_to_id).where(tables.messages.c.id == message_id)
+            )
         return None if reply_to is None else await self.message(int(reply_to))
 
     async def is_bot_message(self, message_id: int) -> bool:
         await self.flush()
         async with self.engine.connect() as conn:
             value = await conn.scalar(
-                select(_users.c.is_bot)
-                .join(_messages, _messages.c.author_id == _users.c.id)
-                .where(_messages.c.id == message_id)
+                select(tables.users.c.is_bot)
+                .join(tables.messages, tables.messages.c.author_id == tables.users.c.id)
+                .where(tables.messages.c.id == message_id)
             )
         return bool(value)

@@ -6,18 +6,10 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, func, select
+from sqlalchemy import and_, func, select
 
+from agent.memory import tables
 from agent.memory.record.writes import RecordCore
-from agent.memory.tables import Channel, Feedback, Guild, MemberProfile, Message, Usage, User
-
-_guilds: Table = Guild.__table__  # type: ignore[assignment]
-_channels: Table = Channel.__table__  # type: ignore[assignment]
-_users: Table = User.__table__  # type: ignore[assignment]
-_messages: Table = Message.__table__  # type: ignore[assignment]
-_usage: Table = Usage.__table__  # type: ignore[assignment]
-_feedback: Table = Feedback.__table__  # type: ignore[assignment]
-_profiles: Table = MemberProfile.__table__  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +19,9 @@ class UsageLog(RecordCore):
 
     async def usage_rows(self, message_id: int | None = None) -> list[dict[str, Any]]:
         await self.flush()
-        query = select(_usage).order_by(_usage.c.id)
+        query = select(tables.usage).order_by(tables.usage.c.id)
         if message_id is not None:
-            query = query.where(_usage.c.message_id == message_id)
+            query = query.where(tables.usage.c.message_id == message_id)
         async with self.engine.connect() as conn:
             return [dict(r._mapping) for r in (await conn.execute(query)).all()]
 
@@ -37,8 +29,8 @@ class UsageLog(RecordCore):
         await self.flush()
         async with self.engine.connect() as conn:
             value = await conn.scalar(
-                select(func.coalesce(func.sum(_usage.c.cost_usd), 0.0)).where(
-                    and_(_usage.c.guild_id == guild_id, _usage.c.created_at >= since)
+                select(func.coalesce(func.sum(tables.usage.c.cost_usd), 0.0)).where(
+                    and_(tables.usage.c.guild_id == guild_id, tables.usage.c.created_at >= since)
                 )
             )
         return float(value or 0.0)
@@ -48,15 +40,15 @@ class UsageLog(RecordCore):
         await self.flush()
         query = (
             select(
-                _usage.c.model,
+                tables.usage.c.model,
                 func.count().label("calls"),
-                func.coalesce(func.sum(_usage.c.tokens_in), 0).label("tokens_in"),
-                func.coalesce(func.sum(_usage.c.tokens_out), 0).label("tokens_out"),
-                func.coalesce(func.sum(_usage.c.cost_usd), 0.0).label("cost_usd"),
+                func.coalesce(func.sum(tables.usage.c.tokens_in), 0).label("tokens_in"),
+                func.coalesce(func.sum(tables.usage.c.tokens_out), 0).label("tokens_out"),
+                func.coalesce(func.sum(tables.usage.c.cost_usd), 0.0).label("cost_usd"),
             )
-            .where(and_(_usage.c.guild_id == guild_id, _usage.c.created_at >= since))
-            .group_by(_usage.c.model)
-            .order_by(_usage.c.model)
+            .where(and_(tables.usage.c.guild_id == guild_id, tables.usage.c.created_at >= since))
+            .group_by(tables.usage.c.model)
+            .order_by(tables.usage.c.model)
         )
         async with self.engine.connect() as conn:
             return [dict(r._mapping) for r in (await conn.execute(query)).all()]
@@ -73,7 +65,7 @@ class UsageLog(RecordCore):
     ) -> int:
         async with self.engine.begin() as conn:
             result = await conn.execute(
-                _feedback.insert().values(
+                tables.feedback.insert().values(
                     created_at=datetime.now(UTC),
                     kind=kind,
                     guild_id=guild_id,
@@ -87,4 +79,7 @@ class UsageLog(RecordCore):
 
     async def feedback_rows(self) -> list[dict[str, Any]]:
         async with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in (await conn.execute(select(_feedback).order_by(_feedback.c.id))).all()]
+            return [
+                dict(r._mapping)
+                for r in (await conn.execute(select(tables.feedback).order_by(tables.feedback.c.id))).all()
+            ]

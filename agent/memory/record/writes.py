@@ -15,16 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from agent.cache import TtlCache
 from agent.events import Event
 from agent.ids import new_snowflake
+from agent.memory import tables
 from agent.memory.db import dialect_insert, upsert
-from agent.memory.tables import Channel, Feedback, Guild, MemberProfile, Message, Usage, User
-
-_guilds: Table = Guild.__table__  # type: ignore[assignment]
-_channels: Table = Channel.__table__  # type: ignore[assignment]
-_users: Table = User.__table__  # type: ignore[assignment]
-_messages: Table = Message.__table__  # type: ignore[assignment]
-_usage: Table = Usage.__table__  # type: ignore[assignment]
-_feedback: Table = Feedback.__table__  # type: ignore[assignment]
-_profiles: Table = MemberProfile.__table__  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +65,10 @@ class RecordCore:
 
     async def _ensure_place(self, conn: AsyncConnection, event: Event) -> None:
         if event.guild_id is not None:
-            await self._ensure(conn, _guilds, {"id": event.guild_id, "name": event.guild_name or ""}, ["name"])
+            await self._ensure(conn, tables.guilds, {"id": event.guild_id, "name": event.guild_name or ""}, ["name"])
         await self._ensure(
             conn,
-            _channels,
+            tables.channels,
             {
                 "id": event.channel_id,
                 "guild_id": event.guild_id,
@@ -123,9 +115,9 @@ class RecordCore:
         arrived = datetime.now(UTC)
         async with self.engine.begin() as conn:
             for table, values in rows:
-                if table is _messages:
+                if table is tables.messages:
                     await self._ensure_place(conn, values.pop("_event"))
-                    await self._ensure(conn, _users, values.pop("_author"), ["name"])
+                    await self._ensure(conn, tables.users, values.pop("_author"), ["name"])
                 await conn.execute(table.insert().values(**values))
             if not events:
                 return {}
@@ -133,12 +125,12 @@ class RecordCore:
                 await self._ensure_place(conn, event)
                 await self._ensure(
                     conn,
-                    _users,
+                    tables.users,
                     {"id": event.author_id, "name": event.author_name, "is_bot": event.author_is_bot},
                     ["name"],
                 )
             await conn.execute(
-                dialect_insert(self._dialect)(_messages).on_conflict_do_nothing(index_elements=["id"]),
+                dialect_insert(self._dialect)(tables.messages).on_conflict_do_nothing(index_elements=["id"]),
                 [
                     {
                         "id": e.message_id,
@@ -166,7 +158,9 @@ class RecordCore:
                 else:
                     stale.add(event.channel_id)
             if stale:
-                found = await conn.execute(select(_channels.c.id, _channels.c.mode).where(_channels.c.id.in_(stale)))
+                found = await conn.execute(
+                    select(tables.channels.c.id, tables.channels.c.mode).where(tables.channels.c.id.in_(stale))
+                )
                 for channel_id, mode in found:
                     modes[channel_id] = mode
                     self._modes.put(channel_id, mode)
@@ -188,7 +182,7 @@ class RecordCore:
         reply_id = message_id or new_snowflake()
         self._pending_rows.append(
             (
-                _messages,
+                tables.messages,
                 {
                     "_event": answered,
                     "_author": {"id": bot_id, "name": bot_name, "is_bot": True},
@@ -210,7 +204,7 @@ class RecordCore:
 
     def queue_usage(self, event: Event | None, **usage: Any) -> None:
         """Queue one model call's usage row (purpose, model, tokens, cost, latency, ok, error)."""
-        self._pending_rows.append((_usage, self._usage_values(event, **usage)))
+        self._pending_rows.append((tables.usage, self._usage_values(event, **usage)))
         self._start_writer()
 
     @staticmethod
