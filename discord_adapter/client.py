@@ -19,6 +19,7 @@ from agent.rules import addresses_bot
 from agent.services import Services
 from agent.state import Context, InputState
 from agent.stream import reply_events
+from discord_adapter.context import backfill_context
 from discord_adapter.presence import Presence
 from discord_adapter.queues import ChannelQueues, Job
 from discord_adapter.recovery import catch_up, resume_unfinished
@@ -178,7 +179,7 @@ class ObserverBot(discord.AutoShardedClient):
     async def _answer(self, job: Job) -> None:
         message = job.message
         assert isinstance(message, discord.Message)
-        await self.backfill_context(message)
+        await backfill_context(self, message)
         resume = [message.channel.get_partial_message(part) for part in job.resume_parts]  # type: ignore[union-attr]
         self.in_hand.add(job.event.message_id)
         try:
@@ -212,35 +213,6 @@ class ObserverBot(discord.AutoShardedClient):
         await self.progress.mark(job.event.message_id, "skipped")
         self.in_hand.discard(job.event.message_id)
         log.info("message %s superseded by a newer one from the same member", job.event.message_id)
-
-    # ----- context from Discord -----
-    async def backfill_context(self, message: discord.Message) -> None:
-        """Store replied-to messages (and a thread's starter) the record has not seen, up to the chain limit."""
-        record = self.services.record
-        limit = self.services.settings.reply_chain_limit
-        reference = message.reference
-        for depth in range(limit + 1):
-            if reference is None or reference.message_id is None:
-                return
-            if depth == limit:
-                log.info("reply chain of %s cut at %d messages", message.id, limit)
-                return
-            if await record.message(reference.message_id) is not None:
-                return
-            target = reference.resolved if isinstance(reference.resolved, discord.Message) else None
-            if target is None:
-                try:
-                    target = await message.channel.fetch_message(reference.message_id)
-                except discord.HTTPException:
-                    return
-            await record.store_event(self.event_for(target))
-            reference = target.reference
-        channel = message.channel
-        if isinstance(channel, discord.Thread) and channel.parent is not None:
-            if await record.message(channel.id) is None:
-                with contextlib.suppress(discord.HTTPException):
-                    starter = channel.starter_message or await channel.parent.fetch_message(channel.id)  # type: ignore[union-attr]
-                    await record.store_event(self.event_for(starter))
 
     # ----- the graph -----
     def context(self, *, store_reply: bool = False, model: str | None = None) -> Context:
