@@ -53,6 +53,10 @@ class ChannelBudget:
             if interim:
                 self._last_interim[channel_id] = now
 
+    def mark_interim(self, channel_id: int) -> None:
+        """A post of a streaming part counts as the latest interim update: the next edit waits its turn."""
+        self._last_interim[channel_id] = time.monotonic()
+
 
 class Sink(Protocol):
     """Where the messages go: a channel (replying to a member) or an interaction."""
@@ -89,6 +93,8 @@ class StreamRenderer:
         self._dirty = asyncio.Event()
         self._closing = False
         self._pump: asyncio.Task[None] | None = None
+        # True while a call to Discord is in flight: a post must finish so its handle is kept.
+        self._calling = False
 
     @property
     def messages_sent(self) -> int:
@@ -133,16 +139,26 @@ class StreamRenderer:
                 if self.sent[i][1] == content:
                     continue
                 await self.budget.wait_turn(self.channel_id, interim=not final)
-                await self.sink.edit(self.sent[i][0], content)
+                self._calling = True
+                try:
+                    await self.sink.edit(self.sent[i][0], content)
+                finally:
+                    self._calling = False
                 self.sent[i][1] = content
             else:
                 await self.budget.wait_turn(self.channel_id)
-                handle = await self.sink.send(content, first=i == 0)
-                self.sent.append([handle, content])
-                if i == 0 and self._on_first is not None:
-                    self._on_first()
-                if self._on_posted is not None:
-                    await self._on_posted([h for h, _ in self.sent])
+                self._calling = True
+                try:
+                    handle = await self.sink.send(content, first=i == 0)
+                    self.sent.append([handle, content])
+                    if not final:
+                        self.budget.mark_interim(self.channel_id)
+                    if i == 0 and self._on_first is not None:
+                        self._on_first()
+                    if self._on_posted is not None:
+                        await self._on_posted([h for h, _ in self.sent])
+                finally:
+                    self._calling = False
         if final and chunks:
             # A regenerated (resumed) answer shorter than the one cut off: drop the extra parts.
             while len(self.sent) > len(chunks):
@@ -155,8 +171,10 @@ class StreamRenderer:
         self._closing = True
         self._dirty.set()
         if self._pump is not None:
-            try:
-                await self._pump
-            except Exception as exc:  # a failed interim edit must not lose the final text
-                log.warning("stream edit failed: %s", exc)
+            if not self._calling:
+                # Waiting for its next interim slot: the final edit goes out now instead.
+                self._pump.cancel()
+            [outcome] = await asyncio.gather(self._pump, return_exceptions=True)
+            if isinstance(outcome, Exception):  # a failed interim edit must not lose the final text
+                log.warning("stream edit failed: %s", outcome)
         await self._render(final=True, note=note)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 from pathlib import Path
+from typing import Any
 
 from tests.e2e.conftest import Harness, start_harness
-from tests.fakes.openai_server import Reply
+from tests.fakes.openai_server import FakeOpenAI, Reply
 
 CAT_ANSWER = "How about Miso? It is short, warm and easy to call across the house. Mochi and Tofu work too."
 
@@ -29,8 +30,10 @@ async def test_a_mention_gets_a_streamed_reply(harness: Harness):
     edits = final.get("_edits", [])
     assert len(edits) >= 2, "the text grows by edits"
     assert any("▌" in (content or "") for _, content in edits[:-1])
-    gaps = [b[0] - a[0] for a, b in itertools.pairwise(edits)]
-    # Measured where the fake server receives them, so HTTP jitter on a busy machine shows up.
+    # Interim edits (with the marker) about once a second, measured where the fake server receives
+    # them so HTTP jitter on a busy machine shows up; the final edit goes out as soon as the answer is done.
+    interim = [(at, content) for at, content in [(final["_posted_at"], first["content"]), *edits] if "▌" in content]
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise(interim)]
     assert all(gap >= 0.7 for gap in gaps), f"edits about once a second, got {gaps}"
     # The model saw the question as the member wrote it, with the bot's name.
     assert model.requests[-1]["messages"][-1]["content"] == "alice: @Observer what should I name my cat?"
@@ -104,6 +107,24 @@ async def test_reply_chains_reach_the_model(harness: Harness):
     contents = [m["content"] for m in model.requests[-1]["messages"]]
     assert contents[-1] == "erin: and how do I fix it?"
     assert any(m["role"] == "assistant" for m in model.requests[-1]["messages"])
+
+
+async def test_the_final_text_does_not_wait_for_the_next_edit_slot(
+    tmp_path: Path, embedder: Any, fake_openai: FakeOpenAI
+):
+    """A short answer: one post at the first token, then the final edit as soon as the stream ends; no
+    interim edit spends the channel's budget on a few more words (interval far longer than the stream)."""
+    async for h in start_harness(tmp_path, embedder, fake_openai, edit_interval_seconds=10.0):
+        d = h.discord
+        fake_openai.token_delay_s = 0.01  # ~0.2 s of streaming, far inside the 10 s edit interval
+        fake_openai.push(Reply(CAT_ANSWER))
+        await d.send_as(d.add_user("bea"), f"{h.mention()} a cat name?")
+        first = await d.wait_for_bot_message()
+        shown = d.messages[d.general["id"]][first["id"]]
+        await d.wait_until(lambda shown=shown: "▌" not in shown["content"])
+        final = d.messages[d.general["id"]][first["id"]]
+        assert final["content"] == CAT_ANSWER
+        assert [content for _, content in final.get("_edits", [])] == [CAT_ANSWER], "one edit: the final one"
 
 
 async def test_edits_and_deletions_update_the_record(harness: Harness):

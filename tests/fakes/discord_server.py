@@ -651,6 +651,7 @@ class FakeDiscord:
                 for i, f in enumerate(body.get("files", []))
             ]
             msg["_files"] = body.get("files", [])
+            msg["_posted_at"] = time.monotonic()
             store[msg["id"]] = msg
             self._notify(msg)
             await self.dispatch("MESSAGE_CREATE", {k: v for k, v in msg.items() if not k.startswith("_")})
