@@ -51,6 +51,32 @@ async def first_message_latency(h: Harness, n: int) -> None:
     print(summary("first bot message after MESSAGE_CREATE, minus model time to first token", latencies))
 
 
+async def finish_time(h: Harness, n: int) -> None:
+    """MESSAGE_CREATE → the final text on Discord (no marker), and edits per reply (issue P's method:
+    60 tokens, 20 ms to the first, 10 ms apart: the stream itself ends ~0.6 s after the request)."""
+    d = h.discord
+    person = d.add_user("finisher")
+    channels = [d.general, *[d.add_channel(f"finish{i}") for i in range(4)]]  # 5 channels, as issue P did
+    await d.dispatch("GUILD_CREATE", d.guild_payload())
+    await h.settle()
+    totals: list[float] = []
+    edits: list[int] = []
+    for i in range(n + 3):
+        arrived = asyncio.get_running_loop().create_future()
+        d.message_waiters.append((lambda m: True, arrived))
+        sent_at = time.perf_counter()
+        msg = await d.send_as(person, f"{h.mention()} finish question {i}", channel=channels[i % 5])
+        reply = await arrived
+        stored = d.messages[msg["channel_id"]][reply["id"]]
+        await d.wait_until(lambda m=stored: "▌" not in m["content"], timeout=60)
+        if i >= 3:
+            totals.append((time.perf_counter() - sent_at) * 1000)
+            edits.append(len(stored.get("_edits", [])))
+        await h.settle()
+    print(summary("MESSAGE_CREATE → final text complete on Discord", totals))
+    print(f"edits per 60-token reply: mean {sum(edits) / len(edits):.1f}, max {max(edits)}")
+
+
 async def skip_throughput(h: Harness, n: int) -> None:
     d = h.discord
     people = [d.add_user(f"chatter{i}") for i in range(20)]
@@ -101,6 +127,10 @@ async def main() -> None:
             async for h in start_harness(Path(tmp), embedder, SimpleNamespace(base_url=url), profile_every_n=0):
                 await first_message_latency(h, 100)
                 await skip_throughput(h, 2000)
+    async with fake_model_process(first_token_delay_s=0.02, token_delay_s=0.01, reply_words=60) as url:
+        with tempfile.TemporaryDirectory() as tmp:
+            async for h in start_harness(Path(tmp), embedder, SimpleNamespace(base_url=url), profile_every_n=0):
+                await finish_time(h, 30)
     # Streams long enough to need many edits: 120 tokens at 40 ms each.
     async with fake_model_process(first_token_delay_s=0.05, token_delay_s=0.04, reply_words=120) as url:
         with tempfile.TemporaryDirectory() as tmp:
