@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import Any
 
 from chromadb.errors import NotFoundError
 
+from agent.cache import TtlCache
 from agent.events import Snippet
 from agent.memory.embedder_switch import EmbedderSwitch
 from agent.memory.embeddings import Embedder
@@ -63,9 +63,9 @@ class MemoryStore(EmbedderSwitch):
         self._embedder = embedder
         self._prefix = collection_prefix(embedder)
         self._collections: dict[str, Any] = {}
-        self._absent: dict[str, float] = {}
+        self._absent: TtlCache[str, bool] = TtlCache(_RECHECK_SECONDS)
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="memory-search")
-        self._keyword_cache: dict[str, tuple[float, list[tuple[re.Pattern[str], str, str, str]]]] = {}
+        self._keyword_cache: TtlCache[str, list[tuple[re.Pattern[str], str, str, str]]] = TtlCache(_RECHECK_SECONDS)
         if check_embedder:
             self._refuse_other_embedders()
 
@@ -84,15 +84,14 @@ class MemoryStore(EmbedderSwitch):
                 name, embedding_function=None, metadata={"hnsw:space": "cosine", "embedder": self._embedder.name}
             )
         else:
-            checked = self._absent.get(scope)
-            if checked is not None and time.monotonic() - checked < _RECHECK_SECONDS:
+            if scope in self._absent:
                 return None
             try:
                 found = self._client.get_collection(name, embedding_function=None)
             except NotFoundError:
-                self._absent[scope] = time.monotonic()
+                self._absent.put(scope, True)
                 return None
-        self._absent.pop(scope, None)
+        self._absent.forget(scope)
         self._collections[scope] = found
         return found
 
@@ -255,16 +254,16 @@ class MemoryStore(EmbedderSwitch):
 
     def _keyword_entries(self, scope: str) -> list[tuple[re.Pattern[str], str, str, str]]:
         cached = self._keyword_cache.get(scope)
-        if cached is not None and time.monotonic() - cached[0] < _RECHECK_SECONDS:
-            return cached[1]
+        if cached is not None:
+            return cached
         entries = []
         for doc, meta in self.entries(scope, {"$and": [{"kind": "lore"}, {"keywords": {"$ne": ""}}]}):
             pattern = _keyword_pattern(str(meta.get("keywords", "")).split(SEP))
             if pattern is not None:
                 entries.append((pattern, str(meta.get("persona", "")), doc, str(meta.get("source", ""))))
-        self._keyword_cache[scope] = (time.monotonic(), entries)
+        self._keyword_cache.put(scope, entries)
         return entries
 
     def _forget_keywords(self, scopes: Iterable[str]) -> None:
         for scope in scopes:
-            self._keyword_cache.pop(scope, None)
+            self._keyword_cache.forget(scope)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from agent.cache import TtlCache
 from agent.memory import tables
 from agent.memory.db import upsert
 from agent.memory.persona_files import PersonaCard
@@ -29,7 +29,8 @@ class PersonaCatalog:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._dialect = engine.dialect.name
-        self._cache: dict[tuple[str, ...], tuple[float, Any]] = {}
+        self._found: TtlCache[tuple[str, ...], StoredPersona | None] = TtlCache(CACHE_SECONDS)
+        self._chosen: TtlCache[tuple[int | None, int], str | None] = TtlCache(CACHE_SECONDS)
 
     async def save(self, card: PersonaCard, scope: str) -> None:
         values = {
@@ -43,7 +44,8 @@ class PersonaCatalog:
         }
         async with self.engine.begin() as conn:
             await conn.execute(upsert(self._dialect, tables.personas, values, ["scope", "name"]))
-        self._cache.clear()
+        self._found.clear()
+        self._chosen.clear()
 
     async def remove(self, scope: str, names: list[str]) -> None:
         if not names:
@@ -52,7 +54,8 @@ class PersonaCatalog:
             await conn.execute(
                 delete(tables.personas).where(tables.personas.c.scope == scope, tables.personas.c.name.in_(names))
             )
-        self._cache.clear()
+        self._found.clear()
+        self._chosen.clear()
 
     async def listing(self, scopes: list[str]) -> list[StoredPersona]:
         async with self.engine.connect() as conn:
@@ -75,14 +78,14 @@ class PersonaCatalog:
 
     async def find(self, name: str, scopes: list[str]) -> StoredPersona | None:
         """The persona by that name in the most specific readable scope (a guild's own beats global)."""
-        key = ("find", name.lower(), *scopes)
-        cached = self._cache.get(key)
-        if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
-            return cached[1]  # type: ignore[no-any-return]
+        key = (name.lower(), *scopes)
+        fresh, cached = self._found.lookup(key)
+        if fresh:
+            return cached
         found = [p for p in await self.listing(scopes) if p.card.name.lower() == name.lower()]
         found.sort(key=lambda p: scopes.index(p.scope), reverse=True)
         result = found[0] if found else None
-        self._cache[key] = (time.monotonic(), result)
+        self._found.put(key, result)
         return result
 
     async def choose(self, place: str, persona: str | None) -> None:
@@ -94,14 +97,15 @@ class PersonaCatalog:
                 await conn.execute(
                     upsert(self._dialect, tables.persona_choices, {"place": place, "persona": persona}, ["place"])
                 )
-        self._cache.clear()
+        self._found.clear()
+        self._chosen.clear()
 
     async def chosen(self, guild_id: int | None, channel_id: int) -> str | None:
         """The channel's choice, else the guild's, else None."""
-        key = ("chosen", str(guild_id), str(channel_id))
-        cached = self._cache.get(key)
-        if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
-            return cached[1]  # type: ignore[no-any-return]
+        key = (guild_id, channel_id)
+        fresh, cached = self._chosen.lookup(key)
+        if fresh:
+            return cached
         places = persona_places(guild_id, channel_id)
         async with self.engine.connect() as conn:
             found = await conn.execute(
@@ -111,5 +115,5 @@ class PersonaCatalog:
             )
             rows: dict[str, str] = {str(p): str(n) for p, n in found.all()}
         result = next((rows[p] for p in places if p in rows), None)
-        self._cache[key] = (time.monotonic(), result)
+        self._chosen.put(key, result)
         return result

@@ -8,11 +8,11 @@ preferred; at the budget only free models remain.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
+from agent.cache import TtlCache
 from agent.models.config import ModelSpec
 from agent.models.cooldowns import Cooldown, CooldownStore
 from agent.models.registry import ModelRegistry
@@ -58,7 +58,7 @@ class Router:
         self.cooldowns = cooldowns
         self._spend = spend
         self._daily_budget = daily_budget_usd
-        self._spent: dict[int, tuple[float, float, str]] = {}  # guild → (usd, read at, day)
+        self._spent: TtlCache[tuple[int, str], float] = TtlCache(SPEND_CACHE_SECONDS)  # (guild, day) → usd
 
     def budget_for(self, guild_id: int | None) -> float | None:
         if guild_id is None:
@@ -67,12 +67,12 @@ class Router:
 
     async def spent_today(self, guild_id: int) -> float:
         today = datetime.now(UTC).date().isoformat()
-        cached = self._spent.get(guild_id)
-        if cached is not None and cached[2] == today and time.monotonic() - cached[1] < SPEND_CACHE_SECONDS:
-            return cached[0]
+        cached = self._spent.get((guild_id, today))
+        if cached is not None:
+            return cached
         start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         usd = await self._spend.spent_since(guild_id, start)
-        self._spent[guild_id] = (usd, time.monotonic(), today)
+        self._spent.put((guild_id, today), usd)
         return usd
 
     async def paid_calls_allowed(self, guild_id: int | None) -> bool:
@@ -82,9 +82,12 @@ class Router:
 
     def note_spend(self, guild_id: int | None, usd: float) -> None:
         """Count a call's cost at once, before the cached total is re-read."""
-        if guild_id is not None and guild_id in self._spent:
-            total, read_at, day = self._spent[guild_id]
-            self._spent[guild_id] = (total + usd, read_at, day)
+        if guild_id is None:
+            return
+        key = (guild_id, datetime.now(UTC).date().isoformat())
+        total = self._spent.get(key)
+        if total is not None:
+            self._spent.amend(key, total + usd)
 
     def order(self, preferred: str | None) -> list[str]:
         config = self.registry.config

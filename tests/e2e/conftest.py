@@ -16,7 +16,7 @@ from agent.settings import Settings
 from discord_adapter.client import ObserverBot
 from discord_adapter.run import create_bot
 from tests.conftest import models_toml
-from tests.fakes.discord_server import FakeDiscord
+from tests.fakes.discord_server import GUARD_S, FakeDiscord
 from tests.fakes.openai_server import FakeOpenAI
 
 
@@ -72,7 +72,7 @@ async def start_harness(
     task = asyncio.create_task(bot.start("fake-token"))
     try:
         ready = asyncio.create_task(bot.wait_until_ready())
-        await asyncio.wait({ready, task}, timeout=20, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({ready, task}, timeout=GUARD_S, return_when=asyncio.FIRST_COMPLETED)
         if task.done():
             task.result()  # the bot stopped during start-up: show why
         if not ready.done():

@@ -162,7 +162,7 @@ async def test_the_gateway_dropping_mid_stream_resumes_and_the_reply_completes(h
     await d.send_as(hana, f"{harness.mention()} cat names please")
     first = await d.wait_for_bot_message()
     await d.drop_connection()
-    await d.wait_until(lambda: d.resumed >= 1, timeout=20)
+    await d.wait_until(lambda: d.resumed >= 1)
     await harness.settle()
     assert d.identifies == 1, "resumed the session instead of identifying again"
     assert d.messages[d.general["id"]][first["id"]]["content"] == CAT_ANSWER
@@ -188,7 +188,7 @@ async def test_a_burst_of_concurrent_streams_never_hits_a_rate_limit(harness: Ha
             for i in range(10)
         )
     )
-    await d.wait_until(lambda: len(d.bot_messages()) >= len(channels), timeout=30)
+    await d.wait_until(lambda: len(d.bot_messages()) >= len(channels))
     await harness.settle()
     assert d.status_429 == 0, "the edit budget keeps every stream under Discord's limits"
     finals = [m["content"] for m in d.bot_messages()]

@@ -25,6 +25,10 @@ ALL_PERMISSIONS = str((1 << 47) - 1)
 MANAGE_GUILD = 1 << 5
 
 
+# Waits guard against a bot that never answers; never a speed requirement (a busy machine waits longer).
+GUARD_S = 600.0
+
+
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     """JSON exactly as Discord sends it: discord.py checks for `application/json` with no charset."""
     return web.Response(
@@ -449,12 +453,12 @@ class FakeDiscord:
     def calls(self, method: str, contains: str = "") -> list[Request]:
         return [r for r in self.requests if r.method == method and contains in r.path]
 
-    async def wait_for_bot_message(self, predicate: Any = None, timeout: float = 30.0) -> dict[str, Any]:
+    async def wait_for_bot_message(self, predicate: Any = None, timeout: float = GUARD_S) -> dict[str, Any]:
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self.message_waiters.append((predicate or (lambda m: True), fut))
         return await asyncio.wait_for(fut, timeout)
 
-    async def wait_until(self, check: Any, timeout: float = 30.0) -> None:
+    async def wait_until(self, check: Any, timeout: float = GUARD_S) -> None:
         deadline = time.monotonic() + timeout
         while not check():
             if time.monotonic() > deadline:
