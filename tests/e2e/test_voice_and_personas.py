@@ -47,7 +47,7 @@ async def test_a_voice_message_gets_a_text_and_a_voice_reply(harness: Harness):
     assert voice["content"] == "" and len(voice["attachments"]) == 1
     sent = voice["attachments"][0]
     assert sent["filename"] == "voice-message.ogg"
-    assert 2.0 < sent["duration_secs"] < 10.0
+    assert 1.0 < sent["duration_secs"] < 10.0, "a spoken sentence (Piper varies its pace a little)"
     assert 0 < len(base64.b64decode(sent["waveform"])) <= 256
     ogg = d.messages[d.general["id"]][voice["id"]]["_files"][0]["bytes"]
     heard = services.transcriber.transcribe(decode(ogg))
