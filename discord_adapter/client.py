@@ -64,7 +64,8 @@ class ObserverBot(discord.AutoShardedClient):
         from graphs.reply import build
 
         self.graph = build(services, checkpointer=checkpointer)
-        self.unchecked_graph = build(services)  # bots' and our own messages: recorded, never checkpointed
+        # Bots' and our own messages: recorded, never checkpointed. The same graph without persistence.
+        self.unchecked_graph = self.graph if checkpointer is None else self.graph.copy(update={"checkpointer": None})
         # Live messages wait here while a recovery pass queues older ones, so each channel stays in order.
         # From start-up until the first READY's recovery pass, and while the gateway is away, live messages
         # are stored at once but held: messages dispatched before on_ready must not overtake older ones.
