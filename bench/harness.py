@@ -22,6 +22,7 @@ async def fake_model_process(
     reply_words: int = 0,
     outage_model: str = "",
     outage_seconds: float = 0.0,
+    request_log: Path | None = None,
 ) -> AsyncIterator[str]:
     """The fake OpenAI-compatible server in its own process; yields its base URL."""
     proc = await asyncio.create_subprocess_exec(
@@ -38,6 +39,8 @@ async def fake_model_process(
         outage_model,
         "--outage-seconds",
         str(outage_seconds),
+        "--request-log",
+        str(request_log or ""),
         stdout=asyncio.subprocess.PIPE,
     )
     assert proc.stdout is not None

@@ -39,6 +39,11 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
 _last_snowflake = 0
 
 
+def shown_text(msg: dict[str, Any]) -> str:
+    """What a member reads in a message: its content, or its embeds' text (bots that answer in embeds)."""
+    return msg.get("content") or "\n".join(e.get("description") or "" for e in msg.get("embeds") or [])
+
+
 def snowflake() -> str:
     """Time-ordered like Discord's: discord.py reads a message's creation time from its id."""
     global _last_snowflake
@@ -638,6 +643,7 @@ class FakeDiscord:
             msg = self.message_payload(channel_id, self.bot, body.get("content") or "", **extra)
             msg["allowed_mentions"] = body.get("allowed_mentions")
             msg["flags"] = body.get("flags", 0)
+            msg["embeds"] = body.get("embeds") or []
             msg["attachments"] = [
                 {
                     "id": snowflake(),
@@ -656,6 +662,7 @@ class FakeDiscord:
             ]
             msg["_files"] = body.get("files", [])
             msg["_posted_at"] = time.monotonic()
+            msg["_shown"] = [(msg["_posted_at"], shown_text(msg))]
             store[msg["id"]] = msg
             self._notify(msg)
             await self.dispatch("MESSAGE_CREATE", {k: v for k, v in msg.items() if not k.startswith("_")})
@@ -680,8 +687,11 @@ class FakeDiscord:
             msg = store[message_id]
             if "content" in body:
                 msg["content"] = body["content"]
+            if "embeds" in body:
+                msg["embeds"] = body["embeds"] or []
             msg["edited_timestamp"] = now_iso()
             msg.setdefault("_edits", []).append((time.monotonic(), body.get("content")))
+            msg.setdefault("_shown", []).append((time.monotonic(), shown_text(msg)))
             await self.dispatch("MESSAGE_UPDATE", {k: v for k, v in msg.items() if not k.startswith("_")})
             return {k: v for k, v in msg.items() if not k.startswith("_")}
         if method == "DELETE":

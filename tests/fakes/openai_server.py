@@ -20,6 +20,7 @@ import json
 import time
 import zlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -89,6 +90,10 @@ class FakeOpenAI:
     responder: Any = None
     requests: list[dict[str, Any]] = field(default_factory=list)
     embedding_requests: list[dict[str, Any]] = field(default_factory=list)
+    # Set to an unset Event to hold every chat request (once recorded) until the test sets it.
+    gate: asyncio.Event | None = None
+    # Benchmarks: one JSON line per streamed request (arrival, first token, the last user message's text).
+    request_log: Path | None = None
     _runner: web.AppRunner | None = None
     base_url: str = ""
 
@@ -134,8 +139,11 @@ class FakeOpenAI:
         return web.json_response({"object": "list", "data": [{"id": "fake-model", "object": "model"}]})
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
+        arrived = time.monotonic()
         body = await request.json()
         self.requests.append(body)
+        if self.gate is not None:
+            await self.gate.wait()
         behaviour = self.script.pop(0) if self.script else None
         if behaviour is None and self.responder is not None:
             behaviour = self.responder(body)
@@ -166,7 +174,9 @@ class FakeOpenAI:
         content, tool_call = self._content_for(body, reply)
         if body.get("stream"):
             every = behaviour.every_s if isinstance(behaviour, Drip) else None
-            return await self._stream(request, body, content, tool_call, cut=isinstance(behaviour, Cut), every_s=every)
+            return await self._stream(
+                request, body, content, tool_call, cut=isinstance(behaviour, Cut), every_s=every, arrived=arrived
+            )
         return web.json_response(self._completion(body, content, tool_call))
 
     def token_limit(self, body: dict[str, Any]) -> int | None:
@@ -248,6 +258,7 @@ class FakeOpenAI:
         tool_call: Any,
         cut: bool,
         every_s: float | None = None,
+        arrived: float = 0.0,
     ) -> web.StreamResponse:
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await resp.prepare(request)
@@ -299,6 +310,8 @@ class FakeOpenAI:
                     elif self.token_delay_s:
                         await asyncio.sleep(self.token_delay_s)
                     await send({"content": piece})
+                    if i == 0 and self.request_log is not None:
+                        self._log_request(body, arrived)
                     if cut and i >= len(pieces) // 2:
                         # Drop the socket mid-stream, as a crashed upstream would.
                         assert request.transport is not None
@@ -320,6 +333,14 @@ class FakeOpenAI:
             return resp
         except ConnectionResetError:  # the client went away mid-stream (a killed bot): nothing to finish
             return resp
+
+    def _log_request(self, body: dict[str, Any], arrived: float) -> None:
+        assert self.request_log is not None
+        users = [m for m in body.get("messages", []) if m.get("role") == "user"]
+        last = users[-1].get("content") if users else ""
+        line = {"arrived": arrived, "first_token": time.monotonic(), "last_user": json.dumps(last)}
+        with self.request_log.open("a") as log:
+            log.write(json.dumps(line) + "\n")
 
 
 def _pieces(text: str) -> list[str]:
@@ -349,8 +370,10 @@ async def _serve_forever(
     reply_words: int = 0,
     outage_model: str = "",
     outage_s: float = 0.0,
+    request_log: str = "",
 ) -> None:
     server = FakeOpenAI(first_token_delay_s=first_token_delay_s, token_delay_s=token_delay_s)
+    server.request_log = Path(request_log) if request_log else None
     if reply_words:
         server.default_reply = " ".join(f"word{i}" for i in range(reply_words))
     if outage_model:
@@ -382,7 +405,16 @@ if __name__ == "__main__":
     parser.add_argument("--reply-words", type=int, default=0, help="answer with this many words instead")
     parser.add_argument("--outage-model", default="", help="this model id answers 429 ...")
     parser.add_argument("--outage-seconds", type=float, default=0.0, help="... for this long after start")
+    parser.add_argument("--request-log", default="", help="append one JSON line per streamed request here")
     a = parser.parse_args()
     asyncio.run(
-        _serve_forever(a.port, a.first_token_delay, a.token_delay, a.reply_words, a.outage_model, a.outage_seconds)
+        _serve_forever(
+            a.port,
+            a.first_token_delay,
+            a.token_delay,
+            a.reply_words,
+            a.outage_model,
+            a.outage_seconds,
+            a.request_log,
+        )
     )
