@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     discord_gateway_url: str | None = Field(default=None, description="gateway URL of a Discord-compatible server")
     dev_guild_id: int | None = Field(default=None, description="sync slash commands to this guild only")
     channel_queue_size: int = Field(default=5, ge=1, le=100)
+    # Different members' questions in one channel are answered side by side (one member's stay in order)
+    channel_parallel_replies: int = Field(default=3, ge=1, le=20)
     edit_interval_seconds: float = Field(default=1.0, ge=0.2, le=10.0)
     auto_every_n: int = Field(default=5, ge=1, le=1000)
     auto_quiet_seconds: float = Field(default=120.0, ge=0)

@@ -56,7 +56,13 @@ class ObserverBot(discord.AutoShardedClient):
         self.services = services
         self.started_at = time.monotonic()
         self.tree = app_commands.CommandTree(self)
-        self.queues = ChannelQueues(settings.channel_queue_size, self._answer, self._busy, self._superseded)
+        self.queues = ChannelQueues(
+            settings.channel_queue_size,
+            self._answer,
+            self._busy,
+            self._superseded,
+            parallel=settings.channel_parallel_replies,
+        )
         self.budget = ChannelBudget(settings.edit_interval_seconds)
         self.progress = Progress(services.record.engine)
         # Reply runs are checkpointed (when a checkpointer is given): a restart resumes, not repeats.

@@ -1,11 +1,12 @@
-"""One run at a time per channel, with a bounded queue of waiting messages."""
+"""Per-channel scheduling: members' questions run side by side, each member's messages in order."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from agent.events import Event
 from agent.rules import addresses_bot
@@ -31,35 +32,46 @@ Overflow = Callable[[Job], Awaitable[None]]
 HARD_CAP = 1000
 
 
-class ChannelQueues:
-    """Messages on one channel run in order, never overlapping; channels run side by side.
+@dataclass
+class _Channel:
+    waiting: deque[Job] = field(default_factory=deque)
+    running: dict[int, tuple[Job, asyncio.Task[None]]] = field(default_factory=dict)  # by message id
+    asking: int = 0  # waiting messages addressed to the bot
+    idle: asyncio.Event = field(default_factory=asyncio.Event)
 
-    `size` bounds the messages waiting for an answer (addressed to the bot) per channel; other
-    messages always queue, up to HARD_CAP, so they are recorded in order through the graph.
+    def authors_running(self) -> set[int]:
+        return {job.event.author_id for job, _ in self.running.values()}
+
+
+class ChannelQueues:
+    """Up to `parallel` runs at once per channel, so one member's question never waits for another's
+    whole answer; one member's messages run in order, never overlapping; channels run side by side.
+
+    `size` bounds the questions (addressed to the bot) waiting per channel beyond those running; other
+    messages always queue, up to HARD_CAP, so they are recorded through the graph.
     """
 
-    def __init__(self, size: int, handle: Handler, overflow: Overflow, superseded: Handler) -> None:
+    def __init__(self, size: int, handle: Handler, overflow: Overflow, superseded: Handler, parallel: int = 3) -> None:
         self.size = size
+        self.parallel = parallel
         self._handle = handle
         self._overflow = overflow
         self._superseded = superseded
-        self._queues: dict[int, asyncio.Queue[Job]] = {}
-        self._workers: dict[int, asyncio.Task[None]] = {}
-        self._asking: dict[int, int] = {}
-        self._current: dict[int, Job] = {}  # the job each channel's worker is running
+        self._channels: dict[int, _Channel] = {}
         self.accepting = True
 
     def depth(self, channel_id: int) -> int:
-        queue = self._queues.get(channel_id)
-        return queue.qsize() if queue else 0
+        channel = self._channels.get(channel_id)
+        return len(channel.waiting) if channel else 0
 
     def depths(self) -> dict[int, int]:
-        return {cid: q.qsize() for cid, q in self._queues.items() if q.qsize()}
+        return {cid: len(c.waiting) for cid, c in self._channels.items() if c.waiting}
 
     def pending_ids(self) -> set[int]:
         """Messages queued or running now (a second resume pass must not queue them twice)."""
-        waiting = {job.event.message_id for q in self._queues.values() for job in list(q._queue)}  # type: ignore[attr-defined]
-        return waiting | {job.event.message_id for job in self._current.values()}
+        return {job.event.message_id for c in self._channels.values() for job in c.waiting} | {
+            message_id for c in self._channels.values() for message_id in c.running
+        }
 
     async def stop(self, grace_s: float) -> int:
         """Stop starting runs; wait up to `grace_s` for the running ones, then cancel them.
@@ -67,59 +79,66 @@ class ChannelQueues:
         Returns how many were cancelled. Queued jobs stay unstarted (their messages stay `waiting` in
         the record, and the next start resumes them)."""
         self.accepting = False
-        running = [w for w in self._workers.values() if not w.done()]
+        running = [task for c in self._channels.values() for _, task in c.running.values() if not task.done()]
         if not running:
             return 0
         _, late = await asyncio.wait(running, timeout=grace_s)
-        for worker in late:
-            worker.cancel()
+        for task in late:
+            task.cancel()
         await asyncio.gather(*late, return_exceptions=True)
         return len(late)
 
     async def submit(self, job: Job) -> None:
         if not self.accepting:
             return  # shutting down: the message is stored as waiting, and the next start resumes it
-        channel_id = job.event.channel_id
-        queue = self._queues.setdefault(channel_id, asyncio.Queue(HARD_CAP))
+        channel = self._channels.setdefault(job.event.channel_id, _Channel())
         asking = addresses_bot(job.event)
-        # `size` counts messages waiting behind a run; on an idle channel the first one runs at once.
-        room = self.size if channel_id in self._current else self.size + 1
-        if (asking and not job.resumed and self._asking.get(channel_id, 0) >= room) or queue.full():
+        starts_now = self._can_start(channel, job) and not channel.waiting
+        full = asking and not job.resumed and not starts_now and channel.asking >= self.size
+        if full or len(channel.waiting) >= HARD_CAP:
             await self._overflow(job)
             return
-        if asking:
-            self._asking[channel_id] = self._asking.get(channel_id, 0) + 1
-        queue.put_nowait(job)
-        worker = self._workers.get(channel_id)
-        if worker is None or worker.done():
-            self._workers[channel_id] = asyncio.create_task(self._work(channel_id, queue))
+        channel.asking += asking
+        channel.waiting.append(job)
+        channel.idle.clear()
+        self._start_what_can(job.event.channel_id, channel)
 
-    async def _work(self, channel_id: int, queue: asyncio.Queue[Job]) -> None:
-        while not queue.empty() and self.accepting:
-            job = queue.get_nowait()
-            self._current[channel_id] = job
-            if addresses_bot(job.event):
-                self._asking[channel_id] -= 1
-            try:
-                if self._asked_again(job, queue):
-                    await self._superseded(job)
-                else:
-                    await self._handle(job)
-            except Exception:
-                log.exception("run failed on channel %s", channel_id)
-            finally:
-                self._current.pop(channel_id, None)
-                queue.task_done()
+    def _can_start(self, channel: _Channel, job: Job) -> bool:
+        return len(channel.running) < self.parallel and job.event.author_id not in channel.authors_running()
+
+    def _start_what_can(self, channel_id: int, channel: _Channel) -> None:
+        """Start the oldest waiting messages whose authors have nothing running, up to `parallel`."""
+        while self.accepting and len(channel.running) < self.parallel:
+            busy = channel.authors_running()
+            job = next((j for j in channel.waiting if j.event.author_id not in busy), None)
+            if job is None:
+                break
+            channel.waiting.remove(job)
+            channel.asking -= addresses_bot(job.event)
+            superseded = self._asked_again(job, channel.waiting)
+            task = asyncio.create_task(self._run(channel_id, channel, job, superseded))
+            channel.running[job.event.message_id] = (job, task)
+        if not channel.running and not channel.waiting:
+            channel.idle.set()
+
+    async def _run(self, channel_id: int, channel: _Channel, job: Job, superseded: bool) -> None:
+        try:
+            await (self._superseded if superseded else self._handle)(job)
+        except Exception:
+            log.exception("run failed on channel %s", channel_id)
+        finally:
+            channel.running.pop(job.event.message_id, None)
+            self._start_what_can(channel_id, channel)
 
     @staticmethod
-    def _asked_again(job: Job, queue: asyncio.Queue[Job]) -> bool:
+    def _asked_again(job: Job, waiting: deque[Job]) -> bool:
         """The same member addressed the bot again while this waited: answer the newer one."""
         if not addresses_bot(job.event):
             return False
-        waiting = list(queue._queue)  # type: ignore[attr-defined]  # a peek; asyncio.Queue has no API for it
         return any(later.event.author_id == job.event.author_id and addresses_bot(later.event) for later in waiting)
 
     async def drain(self) -> None:
         """Wait until every queued message has been handled (tests, shutdown)."""
-        for queue in list(self._queues.values()):
-            await queue.join()
+        for channel in list(self._channels.values()):
+            if channel.running or channel.waiting:
+                await channel.idle.wait()

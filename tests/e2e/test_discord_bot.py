@@ -195,11 +195,44 @@ async def test_a_burst_of_concurrent_streams_never_hits_a_rate_limit(harness: Ha
     assert finals.count(model.default_reply) == 10
 
 
+async def test_members_asking_at_once_in_one_channel_are_answered_side_by_side(harness: Harness):
+    """Nobody waits for someone else's whole answer before the bot starts on theirs."""
+    d, model = harness.discord, harness.model
+    model.gate = asyncio.Event()  # the model holds every request until both have arrived
+    asked = [await d.send_as(d.add_user(name), f"{harness.mention()} a question from {name}") for name in ("ana", "bo")]
+    await d.wait_until(lambda: len(model.chat_requests()) == 2)
+    model.gate.set()
+    await harness.settle()
+    answered = {m["message_reference"]["message_id"] for m in d.bot_messages() if m.get("message_reference")}
+    assert answered == {m["id"] for m in asked}
+
+
+async def test_one_members_questions_are_answered_in_order_not_side_by_side(harness: Harness):
+    d, model = harness.discord, harness.model
+    model.gate = asyncio.Event()
+    kim = d.add_user("kim")
+    await d.send_as(kim, f"{harness.mention()} first question from kim")
+    await d.wait_until(lambda: len(model.chat_requests()) == 1)
+    await d.send_as(kim, f"{harness.mention()} kim's second question")
+    await d.send_as(d.add_user("lee"), f"{harness.mention()} lee's question")
+    await d.wait_until(lambda: len(model.chat_requests()) == 2)  # lee's runs beside kim's first
+    await asyncio.sleep(0.5)  # room for a wrong run of kim's second question to reach the model
+    model.gate.set()
+    await harness.settle()
+    asked = [str(r["messages"][-1]["content"]) for r in model.chat_requests()]
+    assert [("first question" in a, "lee's" in a, "second question" in a) for a in asked] == [
+        (True, False, False),
+        (False, True, False),
+        (False, False, True),
+    ], "kim's second question waited for her first answer"
+
+
 async def test_a_full_queue_answers_busy_and_loses_nothing(tmp_path: Path, embedder, fake_openai):
     async for h in start_harness(tmp_path, embedder, fake_openai, channel_queue_size=1):
         d = h.discord
         fake_openai.first_token_delay_s = 1.5
-        people = [d.add_user(f"p{i}") for i in range(4)]
+        # Three are answered side by side, one waits, the rest hear that the bot is busy.
+        people = [d.add_user(f"p{i}") for i in range(h.services.settings.channel_parallel_replies + 3)]
         sent = []
         for person in people:
             sent.append(await d.send_as(person, f"{h.mention()} question from {person['username']}"))
