@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ from agent.events import Snippet
 from agent.memory.embedder_switch import EmbedderSwitch
 from agent.memory.embeddings import Embedder
 from agent.memory.entries import SEP, Entry, Progress, collection_name, collection_prefix
+from agent.memory.query_vectors import QueryVectors
 
 __all__ = ["Entry", "MemoryStore", "Progress", "SyncResult"]
 
@@ -66,6 +67,7 @@ class MemoryStore(EmbedderSwitch):
         self._absent: TtlCache[str, bool] = TtlCache(_RECHECK_SECONDS)
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="memory-search")
         self._keyword_cache: TtlCache[str, list[tuple[re.Pattern[str], str, str, str]]] = TtlCache(_RECHECK_SECONDS)
+        self._queries = QueryVectors(self.has_entries)
         if check_embedder:
             self._refuse_other_embedders()
 
@@ -184,6 +186,14 @@ class MemoryStore(EmbedderSwitch):
         return [(doc, dict(meta or {})) for doc, meta in zip(docs, metas, strict=False)]
 
     # ----- reading -----
+
+    def has_entries(self, scopes: Sequence[str]) -> bool:
+        """Blocking: whether any of these scopes was ever written (a search could find something)."""
+        return any(self._collection(scope) is not None for scope in scopes)
+
+    def start_query(self, text: str, scopes: Sequence[str]) -> Future[list[float] | None]:
+        """Start embedding a question now (in a worker thread) for a search soon; None if nothing to search."""
+        return self._queries.start(self._embedder, text, scopes)
 
     def search(
         self,

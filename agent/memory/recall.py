@@ -7,9 +7,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from agent.events import Snippet
+from agent.events import Event, Snippet
 from agent.memory.knowledge import MemoryStore
-from agent.models.tokens import approx_tokens
+from agent.models.tokens import approx_tokens, shorten_middle
 
 NEAREST = 8
 MAX_SNIPPETS = 6
@@ -49,6 +49,11 @@ def choose(keyword_hits: Sequence[Snippet], nearest: Sequence[Snippet], budget_t
     return picked
 
 
+def query_of(event: Event) -> str:
+    """What a message searches memory with (ingest starts its embedding early; retrieve uses it)."""
+    return shorten_middle(event.text or event.describe_attachments(), 200)
+
+
 def recall(
     memory: MemoryStore,
     *,
@@ -61,9 +66,9 @@ def recall(
 ) -> Recalled:
     """Blocking (embedding and Chroma): call from a worker thread."""
     started = time.perf_counter()
-    vector = memory.embedder.embed_query(query)
+    vector = memory.start_query(query, scopes).result()  # often started by ingest, and done by now
     embedded = time.perf_counter()
-    nearest = memory.search(vector, scopes, persona, k)
+    nearest = memory.search(vector, scopes, persona, k) if vector is not None else []
     keyword_hits = memory.keyword_lore(scopes, persona, recent_text)
     done = time.perf_counter()
     return Recalled(

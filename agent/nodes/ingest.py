@@ -10,9 +10,12 @@ from langgraph.runtime import Runtime
 
 from agent.cadence import Cadence
 from agent.events import Decision, Event, event_from_names
+from agent.memory.knowledge import MemoryStore
+from agent.memory.recall import query_of
 from agent.memory.record import Record
+from agent.memory.scopes import readable_scopes
 from agent.profiles import ProfileRefresher, Refresh
-from agent.rules import RuleOutcome, apply_rules
+from agent.rules import RuleOutcome, addresses_bot, apply_rules
 from agent.state import INPUT_KEYS, RUN_KEYS, Context, State, context_of
 
 
@@ -39,6 +42,7 @@ class Ingest:
     """Stores the message, then applies the cheap rules."""
 
     record: Record
+    memory: MemoryStore
     cadence: Cadence
     profiles: ProfileRefresher
     bot_user_id: int
@@ -47,6 +51,9 @@ class Ingest:
     async def __call__(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         started = time.perf_counter()
         event = this_runs_event(state, context_of(runtime).bot_name)
+        if addresses_bot(event) and event.text.strip():
+            # Retrieval's slowest part starts now, in a thread, while the message is stored.
+            self.memory.start_query(query_of(event), readable_scopes(event.guild_id, event.author_id))
         stored_mode = await self.record.store_event(event)
         mode = context_of(runtime).channel_mode or stored_mode
         outcome = apply_rules(event, mode, event.bot_user_id or self.bot_user_id)

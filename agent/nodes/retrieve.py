@@ -13,10 +13,9 @@ from langgraph.runtime import Runtime
 from agent.events import Event
 from agent.memory.knowledge import MemoryStore
 from agent.memory.personas import DEFAULT_PERSONA, PersonaCatalog
-from agent.memory.recall import recall
+from agent.memory.recall import query_of, recall
 from agent.memory.record import Record
 from agent.memory.scopes import readable_scopes
-from agent.models.tokens import shorten_middle
 from agent.prompts import PromptLibrary
 from agent.state import Context, State, context_of
 
@@ -57,19 +56,23 @@ class Retrieve:
         event = state["event"]
         ctx = context_of(runtime)
         scopes = readable_scopes(event.guild_id, event.author_id)
-        persona, persona_text = await persona_for(self.personas, self.prompts, event, scopes, ctx.persona, ctx.bot_name)
-        recent = await self.record.window(event.channel_id, KEYWORD_SCAN_DEPTH, before_id=event.message_id)
-        recent_text = "\n".join([*(line.text for line in recent), event.text])
+        query = query_of(event)
+        self.memory.start_query(query, scopes)  # usually started by ingest already
+        # Independent reads side by side, while the question's embedding finishes in its thread.
+        (persona, persona_text), recent, profile = await asyncio.gather(
+            persona_for(self.personas, self.prompts, event, scopes, ctx.persona, ctx.bot_name),
+            self.record.window(event.channel_id, KEYWORD_SCAN_DEPTH, before_id=event.message_id),
+            self.record.profile(event.author_id, event.guild_id),
+        )
         recalled = await asyncio.to_thread(
             recall,
             self.memory,
-            query=shorten_middle(event.text or event.describe_attachments(), 200),
-            recent_text=recent_text,
+            query=query,
+            recent_text="\n".join([*(line.text for line in recent), event.text]),
             scopes=scopes,
             persona=persona,
             budget_tokens=self.retrieval_tokens,
         )
-        profile = await self.record.profile(event.author_id, event.guild_id)
         return {
             "persona": persona,
             "persona_text": persona_text,

@@ -220,3 +220,21 @@ async def test_switching_embedding_provider_refuses_to_start_until_migrated(
         assert any("Moderators are Mika, Tomas and Aiko" in s.text for s in found.candidates)
     finally:
         await switched.close()
+
+
+async def test_a_question_is_embedded_once_and_only_when_memory_holds_something(
+    services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Ingest starts the question's embedding while it stores the message; retrieve uses that vector."""
+    embedded: list[str] = []
+    embed = services.memory.embedder.embed_query
+    monkeypatch.setattr(services.memory.embedder, "embed_query", lambda text: embedded.append(text) or embed(text))
+    await run_graph(services, make_event("@Observer what is the Storm Latte?", mentions_bot=True))
+    assert embedded == [], "nothing in memory: the question is not embedded at all"
+
+    await ingest_path(services.personas, services.memory, _copy_data(tmp_path))
+    _, state = await run_graph(
+        services, make_event("@Observer is there a drink for stormy days?", mentions_bot=True), Context(persona="Mika")
+    )
+    assert len(embedded) == 1, "one embedding, shared by ingest and retrieve"
+    assert any("Storm Latte" in s.text for s in state["retrieved"])
