@@ -102,8 +102,22 @@ async def start_bot(name: str, llmcord_dir: Path, tmp: Path) -> Bot:
             OBSERVER_DISCORD_API_BASE=d.api_base,
             OBSERVER_DISCORD_GATEWAY_URL=d.gateway_url,
         )
-        command = [sys.executable, "-m", "command_line", "run"]
         env["PYTHONPATH"] = str(REPO)
+        # A memory to search, so every answer pays for the embedding and retrieval it makes in real use.
+        seeded = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "command_line",
+            "persona",
+            "ingest",
+            str(REPO / "tests" / "data" / "memory"),
+            cwd=home,
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+        )
+        if await seeded.wait() != 0:
+            raise SystemExit("observer persona ingest failed")
+        command = [sys.executable, "-m", "command_line", "run"]
     else:
         shutil.copy(llmcord_dir / "llmcord.py", home / "llmcord.py")
         (home / "config.yaml").write_text(LLMCORD_CONFIG % url)

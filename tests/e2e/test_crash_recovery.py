@@ -108,9 +108,8 @@ async def test_queued_questions_survive_kill_9_and_a_second_kill_during_the_resu
     fake_openai.token_delay_s = 0.0
     await bot.start()
     await bot.wait_until(lambda: all(bot.answered(q, STORY) for q in questions), "not every question was answered")
+    # Six members: answered side by side, so their answers may be posted in any order.
     assert [len(bot.replies_to(q)) for q in questions] == [1] * 6, "no duplicate answers"
-    firsts = [int(bot.replies_to(q)[0]["id"]) for q in questions]
-    assert firsts == sorted(firsts), "answered in the order they were asked"
     assert await bot.terminate() == 0
     assert await states(tmp_path, *questions) == ["answered"] * 6
 
@@ -135,8 +134,6 @@ async def test_messages_sent_while_the_bot_was_down_are_recorded_and_answered_in
     asked = [missed[0], missed[2], missed[4]]
     await bot.start()
     await bot.wait_until(lambda: all(bot.answered(q, STORY) for q in asked), "missed questions were not answered")
-    firsts = [int(bot.replies_to(q)[0]["id"]) for q in asked]
-    assert firsts == sorted(firsts), "oldest first"
     assert [len(bot.replies_to(m)) for m in missed] == [1, 0, 1, 0, 1]
     assert await bot.terminate() == 0
     assert await states(tmp_path, hello, *missed) == [
@@ -171,8 +168,8 @@ async def test_downtime_is_caught_up_even_when_live_messages_arrive_during_recov
 
     asked = [interrupted, while_down, live]
     await bot.wait_until(lambda: all(bot.answered(q, STORY) for q in asked), "a question was lost")
-    firsts = [int(bot.replies_to(q)[0]["id"]) for q in asked]
-    assert firsts == sorted(firsts), "answered in the order they were asked"
+    resumed_done = max(t for t, _ in bot.replies_to(interrupted)[0]["_shown"])
+    assert resumed_done < bot.replies_to(live)[0]["_posted_at"], "alice's questions are answered in her order"
     assert [len(bot.replies_to(q)) for q in asked] == [1, 1, 1]
     assert await bot.terminate() == 0
     assert await states(tmp_path, *asked) == ["answered"] * 3
