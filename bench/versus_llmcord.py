@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -81,14 +82,15 @@ class Bot:
         return cpu, int(hwm.split()[1]) / 1024
 
 
-async def start_bot(name: str, llmcord_dir: Path, tmp: Path) -> Bot:
+async def start_bot(name: str, llmcord_dir: Path, tmp: Path, stack: contextlib.AsyncExitStack) -> Bot:
     d = FakeDiscord()
     await d.start()
     for i in range(4):
         d.add_channel(f"bench{i}")
     log = tmp / f"{name}-model.jsonl"
-    model = fake_model_process(first_token_delay_s=0.02, token_delay_s=0.01, reply_words=60, request_log=log)
-    url = await model.__aenter__()
+    url = await stack.enter_async_context(
+        fake_model_process(first_token_delay_s=0.02, token_delay_s=0.01, reply_words=60, request_log=log)
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("OBSERVER_") and k != "DISCORD_TOKEN"}
     env["PYTHONUNBUFFERED"] = "1"
     home = tmp / name
@@ -128,7 +130,6 @@ async def start_bot(name: str, llmcord_dir: Path, tmp: Path) -> Bot:
     with (home / "bot.log").open("wb") as out:
         proc = await asyncio.create_subprocess_exec(*command, cwd=home, env=env, stdout=out, stderr=out)
     bot = Bot(name, d, log, proc, spawned, channels=list(d.channels.values()))
-    bot.model_exit = model  # type: ignore[attr-defined]
     while d.identifies == 0:
         if proc.returncode is not None:
             raise SystemExit(f"{name} exited:\n{(home / 'bot.log').read_text()[-3000:]}")
@@ -268,33 +269,35 @@ async def main() -> None:
     if "llmcord" in names and (a.llmcord is None or not (a.llmcord / "llmcord.py").exists()):
         raise SystemExit("give the folder of a jakobdylanc/llmcord clone (or --only observer)")
     with tempfile.TemporaryDirectory(prefix="observer-versus-") as tmp:
-        bots = [await start_bot(name, a.llmcord, Path(tmp)) for name in names]
-        try:
-            # Ten members: a member who asks twice in one channel before the answer gets one answer.
-            people = {b.name: [b.discord.add_user(f"asker{i}") for i in range(10)] for b in bots}
-            for b in bots:  # warm-up: imports, caches, the first connection to the model
-                await until_answered(
-                    b, [await ask(b, people[b.name][0], f"tag-warm{i}", b.channels[0]) for i in range(1)]
-                )
-                await asyncio.sleep(5)
-            for r in range(a.rounds):
-                for b in bots if r % 2 == 0 else bots[::-1]:
-                    others = {o.name: o.proc_stat()[0] for o in bots if o is not b}
-                    await round_for(b, people[b.name], r, a.sequential, a.burst)
-                    for o in bots:
-                        o.idle_cpu_s += o.proc_stat()[0] - others[o.name] if o.name in others else 0.0
-            report(bots)
-        finally:
-            for b in bots:
-                if b.proc.returncode is None:
-                    b.proc.terminate()
-                    await b.proc.wait()
-                if a.logs:
-                    a.logs.mkdir(parents=True, exist_ok=True)
-                    shutil.copy(Path(tmp) / b.name / "bot.log", a.logs / f"{b.name}.log")
-                    shutil.copy(b.model_log, a.logs / f"{b.name}-model.jsonl")
-                await b.model_exit.__aexit__(None, None, None)  # type: ignore[attr-defined]
-                await b.discord.stop()
+        async with contextlib.AsyncExitStack() as models:  # the fake-model processes, stopped last
+            await race(a, names, Path(tmp), models)
+
+
+async def race(a: argparse.Namespace, names: list[str], tmp: Path, models: contextlib.AsyncExitStack) -> None:
+    bots = [await start_bot(name, a.llmcord, tmp, models) for name in names]
+    try:
+        # Ten members: a member who asks twice in one channel before the answer gets one answer.
+        people = {b.name: [b.discord.add_user(f"asker{i}") for i in range(10)] for b in bots}
+        for b in bots:  # warm-up: imports, caches, the first connection to the model
+            await until_answered(b, [await ask(b, people[b.name][0], "tag-warm", b.channels[0])])
+            await asyncio.sleep(5)
+        for r in range(a.rounds):
+            for b in bots if r % 2 == 0 else bots[::-1]:
+                others = {o.name: o.proc_stat()[0] for o in bots if o is not b}
+                await round_for(b, people[b.name], r, a.sequential, a.burst)
+                for o in bots:
+                    o.idle_cpu_s += o.proc_stat()[0] - others[o.name] if o.name in others else 0.0
+        report(bots)
+    finally:
+        for b in bots:
+            if b.proc.returncode is None:
+                b.proc.terminate()
+                await b.proc.wait()
+            if a.logs:
+                a.logs.mkdir(parents=True, exist_ok=True)
+                shutil.copy(tmp / b.name / "bot.log", a.logs / f"{b.name}.log")
+                shutil.copy(b.model_log, a.logs / f"{b.name}-model.jsonl")
+            await b.discord.stop()
 
 
 if __name__ == "__main__":
