@@ -15,6 +15,7 @@ from langchain_core.runnables import RunnableConfig
 from agent.events import Event
 from agent.member_texts import BUSY_REPLY, FAILED_REPLY
 from agent.memory.progress import Progress
+from agent.nodes.ingest import foresee
 from agent.rules import addresses_bot
 from agent.services import Services
 from agent.state import Context, InputState
@@ -164,6 +165,7 @@ class ObserverBot(discord.AutoShardedClient):
             # Our own echoes and other bots: recorded through the graph at once, never queued behind members.
             await self.run_graph(event)
             return
+        foresee(event, self.services.memory)
         # In the record before it waits in any queue: whatever kills the process, it is not lost.
         self.in_hand.add(event.message_id)
         await self.services.record.store_event(event, state="waiting")

@@ -37,6 +37,15 @@ def this_runs_event(state: State, bot_name: str) -> Event:
     return event if isinstance(event, Event) else Event.model_validate(event)  # JSON from a LangGraph server
 
 
+def foresee(event: Event, memory: MemoryStore) -> None:
+    """Start retrieval's slowest part (the question's embedding) in a thread for a message to the bot.
+
+    Doors call it the moment a message arrives, ingest again (a no-op when already started), so the
+    embedding overlaps storing, queueing and the graph's first steps instead of following them."""
+    if addresses_bot(event) and event.text.strip():
+        memory.start_query(query_of(event), readable_scopes(event.guild_id, event.author_id))
+
+
 @dataclass
 class Ingest:
     """Stores the message, then applies the cheap rules."""
@@ -51,9 +60,7 @@ class Ingest:
     async def __call__(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         started = time.perf_counter()
         event = this_runs_event(state, context_of(runtime).bot_name)
-        if addresses_bot(event) and event.text.strip():
-            # Retrieval's slowest part starts now, in a thread, while the message is stored.
-            self.memory.start_query(query_of(event), readable_scopes(event.guild_id, event.author_id))
+        foresee(event, self.memory)
         stored_mode = await self.record.store_event(event)
         mode = context_of(runtime).channel_mode or stored_mode
         outcome = apply_rules(event, mode, event.bot_user_id or self.bot_user_id)
