@@ -41,6 +41,10 @@ class Event(BaseModel):
     bot_user_id: int | None = None
     # In a thread started from a message: that message, which frames the whole thread.
     thread_starter_id: int | None = None
+    # What the author may do, as the door read it from the platform's permissions (tools check these in
+    # code, never the model). None: the door does not restrict (the console's and Studio's operator).
+    author_can_manage: bool = False
+    readable_channel_ids: list[int] | None = None
 
     def describe_attachments(self) -> str:
         return " ".join(f"[attachment: {a.filename}]" for a in self.attachments)

@@ -30,6 +30,9 @@ from agent.models.router import Router
 from agent.profiles import ProfileRefresher
 from agent.prompts import PromptLibrary
 from agent.settings import Settings
+from agent.tools.builtin import builtin_tools
+from agent.tools.mcp import McpHub
+from agent.tools.toolbox import Toolbox
 from agent.voice.stt import Transcriber
 from agent.voice.tts import Speaker
 
@@ -51,8 +54,10 @@ class Services:
     profiles: ProfileRefresher
     transcriber: Transcriber
     speaker: Speaker
+    toolbox: Toolbox
 
     async def close(self) -> None:
+        await self.toolbox.hub.close()
         await self.profiles.drain()
         await self.record.close()
 
@@ -108,6 +113,9 @@ async def build_services(settings: Settings, *, embedder: Embedder | None = None
     persona_text = await prompts.arender("persona", bot_name=settings.bot_name)
     await personas.save(PersonaCard(DEFAULT_PERSONA, persona_text, source="prompts/persona.md"), GLOBAL)
     record = Record(engine)
+    hub = McpHub(registry.config.mcp_servers)
+    await hub.start()
+    toolbox = Toolbox(builtin_tools(record, memory), hub, result_tokens=registry.config.tool_result_tokens)
     router = Router(registry, CooldownStore(engine), record, daily_budget_usd=settings.daily_budget_usd)
     return Services(
         settings=settings,
@@ -128,4 +136,5 @@ async def build_services(settings: Settings, *, embedder: Embedder | None = None
             settings.whisper_threads,
         ),
         speaker=Speaker(settings.piper_voice, settings.piper_voices),
+        toolbox=toolbox,
     )

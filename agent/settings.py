@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     # Different members' questions in one channel are answered side by side (one member's stay in order)
     channel_parallel_replies: int = Field(default=3, ge=1, le=20)
     edit_interval_seconds: float = Field(default=1.0, ge=0.2, le=10.0)
+    # How long a tool call that changes something waits for a member's approval before it is denied.
+    approval_timeout_seconds: float = Field(default=300.0, gt=0, le=86400.0)
     auto_every_n: int = Field(default=5, ge=1, le=1000)
     auto_quiet_seconds: float = Field(default=120.0, ge=0)
     reply_chain_limit: int = Field(default=6, ge=0, le=50)

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
+from langchain_core.messages import BaseMessage
 from typing_extensions import TypedDict  # pydantic (Studio's schema) needs it on Python < 3.12
 
 from agent.events import ChatLine, Decision, Event, Snippet
@@ -60,6 +61,14 @@ class State(InputState, total=False):
     reply_message_id: int
     capped: str  # the reply stopped at its model's limit: "length" or "time"
     usage: Usage
+    # The agent loop: the model's tool-call turns and the tools' answers, this run only.
+    tool_turns: list[BaseMessage]
+    acting: bool  # the last generate asked for tools: the act node runs them next
+    # What each tool call did, for people (console --verbose, Studio): tool, source, arguments, outcome,
+    # result, ms.
+    tool_log: list[dict[str, Any]]
+    # Approval verdicts for this run's tool calls that change something, by call id.
+    approvals: dict[str, Any]
     error: str
     timings: Annotated[dict[str, float], merge_timings]
 
@@ -84,6 +93,8 @@ class Context:
     history_limit: int = field(default_factory=lambda: int(os.environ.get("OBSERVER_HISTORY_LIMIT", "20")))
     # False where the door records the delivered reply itself (Discord echoes it through the gateway).
     store_reply: bool = True
+    # The door can ask a member to approve a tool call that changes something; otherwise such calls are refused.
+    can_approve: bool = False
 
 
 def context_of(runtime: Any) -> Context:

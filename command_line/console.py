@@ -12,6 +12,7 @@ from agent.events import Event, event_from_names
 from agent.services import Services
 from agent.state import Context
 from agent.stream import Notice, StateUpdate, Token, VoiceClip, reply_events
+from agent.tools.describe import call_line
 
 _SPEAKER = re.compile(r"^([^\s:@/#][^\s:]{0,31}):\s+(.*)$", re.DOTALL)
 
@@ -144,6 +145,8 @@ class ConsoleSession:
         print(f"  persona: {state.get('persona', '?')}", file=self.out)
         for snippet in state.get("retrieved") or []:
             print(f"  retrieved {snippet.kind} [{snippet.score:.2f}] {snippet.text[:80]}", file=self.out)
+        for entry in state.get("tool_log") or []:
+            print(call_line(entry), file=self.out)
         usage = state.get("usage")
         if usage:
             print(

@@ -37,6 +37,11 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--cadence", action="store_true", help="apply the auto-mode cadence (default: judge every message)")
     add_memory_parsers(sub)
     add_voice_parsers(sub)
+    tools = sub.add_parser("tools", help="the tools the bot offers (built-in and MCP servers)")
+    tools_sub = tools.add_subparsers(dest="tools_command", required=True)
+    tl = tools_sub.add_parser("list", help="every tool, where it comes from, and whether a server is offered it")
+    tl.add_argument("--guild", help="a server id (Discord) or name (console): mark tools not offered there")
+    tl.add_argument("--admin", action="store_true", help="as a member with Manage Server")
     db = sub.add_parser("db", help="database upkeep")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations (also done at every start)")
@@ -91,6 +96,32 @@ async def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+async def _tools(settings: Settings, args: argparse.Namespace) -> int:
+    from agent.events import Event
+    from agent.ids import stable_id
+    from agent.services import build_services
+    from agent.tools.describe import server_lines, tool_line
+
+    services = await build_services(settings)
+    try:
+        event = None
+        if args.guild:
+            guild = int(args.guild) if args.guild.isdigit() else stable_id("guild", args.guild)
+            event = Event(message_id=0, guild_id=guild, channel_id=0, author_id=0, author_name="?")
+            event.author_can_manage = args.admin
+        for line in server_lines(services.toolbox.hub):
+            print(line)
+        tools = services.toolbox.all_tools()
+        print(f"{'tool':20} {'from':14} {'rules':22} description")
+        for tool in tools:
+            print(tool_line(tool, event))
+        offering = [m.name for m in services.registry.config.models if m.tools]
+        print(f"offered to models: {', '.join(offering) or 'none (set tools = true on a model)'}")
+    finally:
+        await services.close()
+    return 0
+
+
 async def _run_discord(settings: Settings, _args: argparse.Namespace) -> int:
     from discord_adapter.run import run_bot
 
@@ -117,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
             "dataset": dataset_command,
             "memory": memory_command,
             "voice": voice_command,
+            "tools": _tools,
         }
         return run_async(handlers[command](settings, args))
     except ConfigError as exc:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import discord
 
 from agent.events import Attachment, Event
@@ -56,4 +58,22 @@ def to_event(message: discord.Message, bot_user: discord.abc.User) -> Event:
         attachments=_attachments(message),
         bot_user_id=bot_user.id,
         thread_starter_id=thread_starter,
+        **member_rights(message),
     )
+
+
+def member_rights(message: discord.Message) -> dict[str, Any]:
+    """What the author may read and manage, from Discord's permissions: tools check these in code."""
+    author, guild = message.author, message.guild
+    if author.bot:
+        return {}
+    if guild is None or not isinstance(author, discord.Member):
+        return {"readable_channel_ids": [message.channel.id]}
+    readable = {c.id for c in guild.channels if c.permissions_for(author).read_messages}
+    # Threads follow their parent channel (private threads: only those the member was shown in).
+    readable |= {t.id for t in guild.threads if t.parent_id in readable and not t.is_private()}
+    readable.add(message.channel.id)
+    return {
+        "author_can_manage": author.guild_permissions.manage_guild,
+        "readable_channel_ids": sorted(readable),
+    }

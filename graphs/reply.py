@@ -1,4 +1,4 @@
-"""The reply graph: ingest → [transcribe] → (judge ∥ retrieve) → select_model → generate → [speak].
+"""The reply graph: ingest → [transcribe] → (judge ∥ retrieve) → select_model → generate ⇄ (approve →) act → [speak].
 
 `build(services)` wires each node to the collaborators it uses; every door builds the graph this
 way (Studio through `graphs.studio`). Persistence (checkpointer, store) is attached by whoever
@@ -13,6 +13,8 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from agent.events import Event
+from agent.nodes.act import Act
+from agent.nodes.approve import Approve, pending_approval
 from agent.nodes.generate import Generate
 from agent.nodes.ingest import Ingest
 from agent.nodes.judge import Judge
@@ -41,6 +43,8 @@ def after_transcribe(state: State) -> list[str] | str:
 
 
 def after_generate(state: State) -> str:
+    if state.get("acting"):
+        return "approve"
     return "speak" if state.get("reply") and not state.get("error") and state.get("spoken") else END
 
 
@@ -64,7 +68,12 @@ def build(services: Services, checkpointer: Any = None, store: Any = None) -> Re
     builder.add_node("judge", Judge(s.record, s.registry, s.router, s.prompts))
     builder.add_node("retrieve", Retrieve(s.record, s.personas, s.prompts, s.memory, s.settings.retrieval_tokens))
     builder.add_node("select_model", SelectModel(s.registry, s.router))
-    builder.add_node("generate", Generate(s.record, s.prompts, s.router, s.settings, s.bot_user_id))
+    builder.add_node(
+        "generate",
+        Generate(s.record, s.prompts, s.router, s.settings, s.bot_user_id, s.toolbox, s.registry.config.tool_rounds),
+    )
+    builder.add_node("approve", Approve(s.toolbox, s.settings.approval_timeout_seconds))
+    builder.add_node("act", Act(s.toolbox, s.record))
     builder.add_node(
         "transcribe",
         Transcribe(s.record, s.transcriber, s.settings.voice_max_seconds, s.settings.voice_max_bytes, s.bot_user_id),
@@ -76,6 +85,13 @@ def build(services: Services, checkpointer: Any = None, store: Any = None) -> Re
     # Waits for both: the judge's decision and the retrieved persona (discarded if it says no).
     builder.add_edge(["judge", "retrieve"], "select_model")
     builder.add_conditional_edges("select_model", after_select, ["generate", END])
-    builder.add_conditional_edges("generate", after_generate, ["speak", END])
+    builder.add_conditional_edges("generate", after_generate, ["approve", "speak", END])
+
+    def after_approve(state: State) -> str:
+        # One verdict per pass: each interrupt is the first of its node run.
+        return "approve" if pending_approval(state, s.toolbox) is not None else "act"
+
+    builder.add_conditional_edges("approve", after_approve, ["approve", "act"])
+    builder.add_edge("act", "generate")
     builder.add_edge("speak", END)
     return builder.compile(checkpointer=checkpointer, store=store, name="reply")

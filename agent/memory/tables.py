@@ -159,6 +159,27 @@ class PersonaChoice(Base):
     persona: Mapped[str] = mapped_column(String(48))
 
 
+class ToolCall(Base):
+    """One tool call the bot made while answering a message: what, with which arguments, what came back."""
+
+    __tablename__ = "tool_calls"
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    message_id: Mapped[int] = mapped_column(BigInteger)  # the member's message being answered
+    guild_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    channel_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    tool: Mapped[str] = mapped_column(String(128))
+    source: Mapped[str] = mapped_column(String(80))  # built-in | mcp:<server>
+    arguments: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # ok | failed | refused | denied | timed out
+    outcome: Mapped[str] = mapped_column(String(16))
+    result: Mapped[str] = mapped_column(Text, default="")  # what the model read, as stored (capped)
+    ms: Mapped[float] = mapped_column(Float, default=0.0)
+
+    __table_args__ = (Index("ix_tool_calls_message", "message_id"),)
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
@@ -176,3 +197,4 @@ model_cooldowns = _table(ModelCooldown)
 member_profiles = _table(MemberProfile)
 personas = _table(Persona)
 persona_choices = _table(PersonaChoice)
+tool_calls = _table(ToolCall)

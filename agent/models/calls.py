@@ -54,6 +54,19 @@ class Answer:
     capped: str | None = None
     chunks: int = 0  # streamed pieces with text: one token each on llama.cpp, Ollama, LM Studio
     route_notes: list[str] = field(default_factory=list)
+    # Tool calls the model asked for: {"id", "name", "arguments"} with the arguments as streamed (raw JSON).
+    tool_calls: list[dict[str, str]] = field(default_factory=list)
+
+
+def _gather_tool_call(calls: dict[int, dict[str, str]], piece: dict[str, Any]) -> None:
+    """Merge one streamed tool-call piece. The name is kept from its first piece: llama.cpp repeats it in
+    every piece, and concatenating (as generic chunk merging does) would make `namenamename`."""
+    entry = calls.setdefault(int(piece.get("index") or 0), {"id": "", "name": "", "arguments": ""})
+    if piece.get("id") and not entry["id"]:
+        entry["id"] = str(piece["id"])
+    if piece.get("name") and not entry["name"]:
+        entry["name"] = str(piece["name"])
+    entry["arguments"] += str(piece.get("args") or "")
 
 
 class _Failed(Exception):
@@ -70,6 +83,7 @@ async def _stream_once(
     deadline = time.monotonic() + spec.max_reply_seconds
     parts: list[str] = []
     chunks = received = 0
+    calls: dict[int, dict[str, str]] = {}
     stream = model.astream(messages)
     try:
         while True:
@@ -92,6 +106,8 @@ async def _stream_once(
                 chunks += 1
                 answer.chunks = chunks
                 writer(Token(text=text))
+            for piece in getattr(chunk, "tool_call_chunks", None) or ():
+                _gather_tool_call(calls, piece)
             meta = getattr(chunk, "usage_metadata", None)
             if meta:
                 answer.tokens_in = max(answer.tokens_in, int(meta.get("input_tokens", 0)))
@@ -118,6 +134,7 @@ async def _stream_once(
         # An HTML page or other garbage parses as an SSE stream with no events at all.
         raise _Failed(InvalidResponse("the stream carried no completion"), partial=False)
     answer.text += "".join(parts)
+    answer.tool_calls = [{**call, "id": call["id"] or f"call_{i}"} for i, call in sorted(calls.items()) if call["name"]]
 
 
 async def stream_answer(
@@ -131,6 +148,7 @@ async def stream_answer(
     retries: int,
     max_wait_s: float,
     temperature: float | None = None,
+    tools_for: Callable[[ModelSpec], list[dict[str, Any]]] | None = None,
 ) -> Answer:
     registry = router.registry
     answer = Answer()
@@ -164,6 +182,9 @@ async def stream_answer(
         spec = registry.spec(name)
         messages = build(spec)
         model = registry.chat_model(name, temperature=temperature)
+        offered = tools_for(spec) if tools_for is not None else []
+        if offered:
+            model = model.bind_tools(offered)
         for attempt in range(retries + 1):
             answer.tokens_in = answer.tokens_out = answer.chunks = 0
             try:

@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from agent.errors import ConfigError
+from agent.tools.config import McpServerSpec
 
 LOCAL_MODEL_NAME = "local"
 
@@ -48,11 +49,15 @@ class ModelSpec(BaseModel):
     # How the judge gets JSON out of this model. auto: JSON schema, else JSON mode with the schema
     # in the prompt, else an unstreamed tool call; what worked is remembered for the model.
     structured_output: Literal["auto", "json_schema", "json_mode", "function_calling"] = "auto"
+    # Offer tools (built-in and MCP) to this model; a model without tool calling (a base model): false.
+    tools: bool = False
 
     @model_validator(mode="after")
     def _remote_needs_endpoint(self) -> ModelSpec:
         if self.provider == "openai" and not self.model:
             raise ValueError("a remote model needs `model` (the provider's model id)")
+        if self.provider == "local" and self.tools:
+            raise ValueError("the bundled local model cannot call tools; set `tools = false` for it")
         return self
 
     @property
@@ -109,6 +114,11 @@ class ModelsConfig(BaseModel):
     # Daily budget in USD per guild id, overriding OBSERVER_DAILY_BUDGET_USD.
     guild_budgets: dict[str, float] = Field(default_factory=dict)
     models: list[ModelSpec] = Field(default_factory=list)
+    mcp_servers: list[McpServerSpec] = Field(default_factory=list)
+    # Tool rounds per reply (model asks, tools answer) before the model must answer with what it has.
+    tool_rounds: int = Field(default=4, ge=1, le=16)
+    # Longest tool result the model reads (tokens, roughly; the middle is cut).
+    tool_result_tokens: int = Field(default=1000, ge=50)
 
     @model_validator(mode="after")
     def _check_names(self) -> ModelsConfig:
@@ -124,6 +134,9 @@ class ModelsConfig(BaseModel):
             value = getattr(self, key)
             if value not in names:
                 raise ValueError(f"{key} = {value!r} is not one of the models: {', '.join(names)}")
+        servers = [s.name for s in self.mcp_servers]
+        if len(set(servers)) != len(servers):
+            raise ValueError("MCP server names must be unique")
         for name in self.fallback_order:
             if name not in names:
                 raise ValueError(f"fallback_order names {name!r}, which is not one of the models")

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages.tool import InvalidToolCall, ToolCall
 from langgraph.runtime import Runtime
 
 from agent.events import ChatLine, Event
 from agent.member_texts import cannot_answer
 from agent.memory.recall import render_memory
 from agent.memory.record import Record
-from agent.models.calls import stream_answer
+from agent.models.calls import Answer, stream_answer
 from agent.models.config import ModelSpec
 from agent.models.router import Router
 from agent.models.tokenizers import Counter, counter_for
@@ -26,6 +28,8 @@ from agent.safety import defuse_mentions
 from agent.settings import Settings
 from agent.state import Context, State, Usage, context_of
 from agent.stream import ReplyStart, Token
+from agent.tools.policy import parse_arguments
+from agent.tools.toolbox import Toolbox
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +55,16 @@ def build_messages(
     bot_name: str,
     context_budget: int | None = None,
     count: Counter = approx_tokens,
+    tool_turns: Sequence[BaseMessage] = (),
 ) -> tuple[list[BaseMessage], int]:
     """System prompt, as much recent context as fits (newest kept), and the message being answered.
 
     Counts with the model's tokenizer. Images go to vision models as image inputs; other models
-    read a note that an image was there. Returns the messages and how many context lines were dropped.
+    read a note that an image was there. This run's tool turns (calls and results) follow the message.
+    Returns the messages and how many context lines were dropped.
     """
-    budget = spec.context_window - spec.max_output_tokens - count(system) - 16
+    turns_cost = sum(count(str(m.content)) + count(str(getattr(m, "tool_calls", ""))) + 4 for m in tool_turns)
+    budget = spec.context_window - spec.max_output_tokens - count(system) - 16 - turns_cost
     text = event.text.strip() or "(sent no text)"
     images = _images(event) if spec.vision else []
     if event.attachments:
@@ -82,7 +89,7 @@ def build_messages(
         kept.append(msg)
         budget -= cost
     dropped = len(context_lines) - len(kept)
-    return [SystemMessage(content=system), *reversed(kept), current], dropped
+    return [SystemMessage(content=system), *reversed(kept), current, *tool_turns], dropped
 
 
 async def context_lines(record: Record, state: State, limit: int, chain_limit: int) -> list[ChatLine]:
@@ -109,6 +116,8 @@ class Generate:
     router: Router
     settings: Settings
     bot_user_id: int
+    toolbox: Toolbox | None = None
+    tool_rounds: int = 4
 
     async def __call__(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         started = time.perf_counter()
@@ -146,9 +155,20 @@ class Generate:
             system += "\n\n" + await self.prompts.arender("voice", event.guild_id, bot_name=ctx.bot_name)
         lines = await context_lines(self.record, state, ctx.history_limit, self.settings.reply_chain_limit)
 
+        # The agent loop: earlier rounds of this run asked for tools; their calls and results follow.
+        turns = list(state.get("tool_turns") or [])
+        rounds_done = sum(1 for m in turns if isinstance(m, AIMessage))
+        earlier = state.get("reply") or "" if turns else ""
+
+        def tools_for(spec: ModelSpec) -> list[dict[str, Any]]:
+            # The last allowed round offers none: the model answers with what it has.
+            if self.toolbox is None or not spec.tools or rounds_done >= self.tool_rounds:
+                return []
+            return [t.openai_schema() for t in self.toolbox.for_event(event)]
+
         def build(spec: ModelSpec) -> list[BaseMessage]:
             messages, dropped = build_messages(
-                system, lines, event, spec, ctx.bot_name, self.settings.context_tokens, counter_for(spec)
+                system, lines, event, spec, ctx.bot_name, self.settings.context_tokens, counter_for(spec), turns
             )
             if dropped:
                 log.info("context cut: %d of %d earlier messages dropped to fit %s", dropped, len(lines), spec.name)
@@ -162,20 +182,27 @@ class Generate:
         temperature = (state.get("channel_settings") or {}).get("temperature")
         if temperature is None:
             temperature = state.get("profile_temperature")
-        writer(ReplyStart(spoken=spoken))
+        if not turns:
+            writer(ReplyStart(spoken=spoken))
         answer = await stream_answer(
             self.router,
             state.get("model"),
             build,
-            writer,
+            _after(earlier, writer),
             event,
             record_call=record_call,
             retries=settings.model_retries,
             max_wait_s=settings.max_busy_wait_seconds,
             temperature=temperature,
+            tools_for=tools_for,
         )
-        reply = defuse_mentions(answer.text.strip())
-        update = {"reply": reply, "spoken": spoken}
+        text = (
+            f"{earlier.rstrip()}\n\n{answer.text}" if earlier.strip() and answer.text.strip() else earlier + answer.text
+        )
+        if answer.tool_calls and answer.error is None and answer.model is not None:
+            return self._asked_for_tools(state, event, answer, turns, text, started)
+        reply = defuse_mentions(text.strip())
+        update = {"reply": reply, "spoken": spoken, "acting": False}
         if answer.route_notes:
             update["model_reason"] = "; ".join([state.get("model_reason") or "", *answer.route_notes]).strip("; ")
         if answer.model is not None:
@@ -217,3 +244,63 @@ class Generate:
             timings["first_token_ms"] = answer.first_token_ms
         update["timings"] = timings
         return update
+
+    def _asked_for_tools(
+        self, state: State, event: Event, answer: Answer, turns: list[BaseMessage], text: str, started: float
+    ) -> dict[str, Any]:
+        """A round that ended in tool calls: keep them for the act node; this round's usage counts now."""
+        assert answer.model is not None
+        self.record.queue_usage(
+            event,
+            purpose="reply",
+            model=answer.model,
+            tokens_in=answer.tokens_in,
+            tokens_out=answer.tokens_out,
+            cost_usd=answer.cost_usd,
+            latency_ms=answer.model_ms,
+        )
+        timings = dict(state.get("timings") or {})
+        timings["generate_ms"] = timings.get("generate_ms", 0.0) + (time.perf_counter() - started) * 1000
+        timings["tool_rounds_model_ms"] = timings.get("tool_rounds_model_ms", 0.0) + answer.model_ms
+        return {
+            "tool_turns": [*turns, tool_call_message(answer)],
+            "acting": True,
+            "reply": text,
+            "model": answer.model,
+            "timings": timings,
+        }
+
+
+def tool_call_message(answer: Answer) -> AIMessage:
+    """The model's turn as the next request must repeat it; calls with broken JSON stay, marked invalid,
+    so the act node can answer each (the model reads why and may try again)."""
+    calls: list[ToolCall] = []
+    invalid: list[InvalidToolCall] = []
+    for call in answer.tool_calls:
+        try:
+            args = parse_arguments(call["arguments"])
+        except ValueError as exc:
+            invalid.append(
+                InvalidToolCall(
+                    name=call["name"], args=call["arguments"], id=call["id"], error=str(exc), type="invalid_tool_call"
+                )
+            )
+            continue
+        calls.append(ToolCall(name=call["name"], args=args, id=call["id"], type="tool_call"))
+    return AIMessage(content=answer.text, tool_calls=calls, invalid_tool_calls=invalid)
+
+
+def _after(earlier: str, writer: Any) -> Any:
+    """The stream writer for a later round: its first token is set apart from the earlier rounds' text."""
+    if not earlier.strip():
+        return writer
+    pending = True
+
+    def write(item: Any) -> None:
+        nonlocal pending
+        if pending and isinstance(item, Token) and item.text.strip():
+            pending = False
+            writer(Token(text="\n\n"))
+        writer(item)
+
+    return write

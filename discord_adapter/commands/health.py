@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from agent.tools.describe import server_lines
 from discord_adapter.commands.common import package_version
 from discord_adapter.replies import reply
 
@@ -33,6 +34,7 @@ def register_health_commands(bot: ObserverBot) -> None:
             f"guilds: {len(bot.guilds)}",
             f"queues: {sum(depths.values())} waiting in {len(depths)} channel(s)",
             f"models: {', '.join(bot.services.registry.names)}",
+            *server_lines(bot.services.toolbox.hub),
             f"versions: observer {package_version('observer-bot')}, discord.py {discord.__version__}, "
             f"langgraph {package_version('langgraph')}, python {platform.python_version()}",
         ]

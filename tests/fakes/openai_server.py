@@ -31,6 +31,8 @@ class Reply:
     text: str | None = None
     json_obj: dict[str, Any] | None = None  # structured output: sent as the message content
     tool_call: tuple[str, dict[str, Any]] | None = None  # (function name, arguments)
+    # Several calls in one turn: (function name, arguments, or a raw string such as broken JSON).
+    tool_calls: list[tuple[str, dict[str, Any] | str]] | None = None
     raw: str | None = None  # send this content verbatim (malformed JSON, for example)
 
 
@@ -147,6 +149,9 @@ class FakeOpenAI:
         behaviour = self.script.pop(0) if self.script else None
         if behaviour is None and self.responder is not None:
             behaviour = self.responder(body)
+        problem = _tool_turn_problem(body.get("messages") or [])
+        if problem is not None:  # as strict as OpenAI's own API
+            return web.json_response({"error": {"message": problem, "type": "invalid_request_error"}}, status=400)
         if isinstance(behaviour, Fail):
             headers = {"Retry-After": f"{behaviour.retry_after:g}"} if behaviour.retry_after is not None else {}
             return web.json_response(
@@ -192,8 +197,10 @@ class FakeOpenAI:
             return reply.text, None
         if reply is not None and reply.raw is not None:
             return reply.raw, None
+        if reply is not None and reply.tool_calls is not None:
+            return reply.text or "", [(n, a if isinstance(a, str) else json.dumps(a)) for n, a in reply.tool_calls]
         if reply is not None and reply.tool_call is not None:
-            return "", reply.tool_call
+            return "", [(reply.tool_call[0], json.dumps(reply.tool_call[1]))]
         response_format = body.get("response_format") or {}
         structured = response_format.get("type") in ("json_schema", "json_object")
         if (
@@ -208,7 +215,7 @@ class FakeOpenAI:
             return json.dumps(self._fill_defaults(body)), None
         if body.get("tools") and body.get("tool_choice"):
             name = body["tools"][0]["function"]["name"]
-            return "", (name, self._fill_defaults(body))
+            return "", [(name, json.dumps(self._fill_defaults(body)))]
         return (reply.text if reply is not None and reply.text is not None else self.default_reply), None
 
     def _fill_defaults(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -235,11 +242,8 @@ class FakeOpenAI:
         message: dict[str, Any] = {"role": "assistant", "content": content or None}
         if tool_call:
             message["tool_calls"] = [
-                {
-                    "id": "call_1",
-                    "type": "function",
-                    "function": {"name": tool_call[0], "arguments": json.dumps(tool_call[1])},
-                }
+                {"id": f"call_{i + 1}", "type": "function", "function": {"name": name, "arguments": args}}
+                for i, (name, args) in enumerate(tool_call)
             ]
         return {
             "id": "chatcmpl-fake",
@@ -280,24 +284,26 @@ class FakeOpenAI:
                 await asyncio.sleep(self.first_token_delay_s)
             await send({"role": "assistant", "content": ""})
             if tool_call:
-                args = json.dumps(tool_call[1])
-                await send(
-                    {
-                        "tool_calls": [
-                            {
-                                "index": 0,
-                                "id": "call_1",
-                                "type": "function",
-                                "function": {"name": tool_call[0], "arguments": ""},
-                            }
-                        ]
-                    }
-                )
-                for i in range(0, len(args), 16):
-                    function: dict[str, Any] = {"arguments": args[i : i + 16]}
-                    if self.flavour == "llamacpp":
-                        function["name"] = tool_call[0]  # llama.cpp repeats it; clients that concatenate break
-                    await send({"tool_calls": [{"index": 0, "function": function}]})
+                if content:  # some models say a few words before calling
+                    await send({"content": content})
+                for n, (name, args) in enumerate(tool_call):
+                    await send(
+                        {
+                            "tool_calls": [
+                                {
+                                    "index": n,
+                                    "id": f"call_{n + 1}",
+                                    "type": "function",
+                                    "function": {"name": name, "arguments": ""},
+                                }
+                            ]
+                        }
+                    )
+                    for i in range(0, len(args), 16):
+                        function: dict[str, Any] = {"arguments": args[i : i + 16]}
+                        if self.flavour == "llamacpp":
+                            function["name"] = name  # llama.cpp repeats it; clients that concatenate break
+                        await send({"tool_calls": [{"index": n, "function": function}]})
             else:
                 pieces = _pieces(content)
                 limit = self.token_limit(body)
@@ -341,6 +347,26 @@ class FakeOpenAI:
         line = {"arrived": arrived, "first_token": time.monotonic(), "last_user": json.dumps(last)}
         with self.request_log.open("a") as log:
             log.write(json.dumps(line) + "\n")
+
+
+def _tool_turn_problem(messages: list[dict[str, Any]]) -> str | None:
+    """OpenAI's rule: each `tool` message answers a call of the assistant message before it, and every
+    call of an assistant message is answered before the conversation goes on."""
+    open_calls: set[str] = set()
+    for message in messages:
+        role = message.get("role")
+        if role == "tool":
+            if message.get("tool_call_id") not in open_calls:
+                return "messages with role 'tool' must be a response to a preceding message with 'tool_calls'"
+            open_calls.discard(message["tool_call_id"])
+            continue
+        if open_calls:
+            return f"an assistant message with 'tool_calls' must be followed by tool messages: {sorted(open_calls)}"
+        if role == "assistant":
+            open_calls = {c["id"] for c in message.get("tool_calls") or []}
+    if open_calls:
+        return f"tool calls without answers: {sorted(open_calls)}"
+    return None
 
 
 def _pieces(text: str) -> list[str]:

@@ -87,3 +87,27 @@ async def test_config_mistakes_exit_2_with_one_line(tmp_path: Path):
 async def test_db_upgrade(tmp_path: Path):
     code, out, _ = await observer(tmp_path, "db", "upgrade")
     assert code == 0 and out.strip() == f"database at revision {head_revision()}"
+
+
+async def test_tools_list_and_a_verbose_tool_call(tmp_path: Path, fake_openai: FakeOpenAI):
+    toml = models_toml(fake_openai.base_url).replace("timeout_s = 600", "timeout_s = 600\ntools = true")
+    repo = Path(__file__).resolve().parents[2]
+    toml += (
+        f'[[mcp_servers]]\nname = "tides"\ncommand = "{sys.executable}"\nargs = ["-m", "tests.mcp.tide_server"]\n'
+        f'cwd = "{repo}"\nadmin_only = ["purge_cache"]\nconfirm = ["set_alarm"]\n'
+        '[[mcp_servers]]\nname = "gone"\nurl = "http://127.0.0.1:9/mcp"\n'
+    )
+    (tmp_path / "observer.toml").write_text(toml)
+    code, out, err = await observer(tmp_path, "tools", "list", "--guild", "home")
+    assert code == 0, err
+    assert "MCP tides (stdio): connected, 6 tools" in out
+    assert "MCP gone (http): down" in out
+    assert re.search(r"purge_cache\s+mcp:tides\s+admin only .*\[not offered here\]", out)
+    assert re.search(r"set_alarm\s+mcp:tides\s+confirm", out)
+    assert re.search(r"search_messages\s+built-in", out)
+
+    fake_openai.push(Reply(tool_calls=[("tide", {"port": "porto"})]), Reply("High tide at 08:03."))
+    code, out, err = await observer(tmp_path, "chat", "--once", "@Observer tide in porto?", "--verbose")
+    assert code == 0, err
+    assert "Observer: High tide at 08:03." in out
+    assert re.search(r"tool tide\(port='porto'\) \[mcp:tides\] ok in \d+ ms: porto: high tide 08:03", out)

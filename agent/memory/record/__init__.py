@@ -8,11 +8,12 @@ from agent.memory.record.channels import CHANNEL_MODES, ChannelSettings
 from agent.memory.record.edits import MessageEdits
 from agent.memory.record.members import MemberData
 from agent.memory.record.reads import MessageReads
+from agent.memory.record.tool_log import ToolLog
 from agent.memory.record.usage import UsageLog
 from agent.memory.record.writes import RecordCore
 
 __all__ = ["CHANNEL_MODES", "Record"]
 
 
-class Record(MessageReads, MessageEdits, ChannelSettings, UsageLog, MemberData, RecordCore):
+class Record(MessageReads, MessageEdits, ChannelSettings, UsageLog, ToolLog, MemberData, RecordCore):
     """The SQL record. One per process; safe to share between concurrent runs."""
