@@ -45,7 +45,16 @@ class VoiceClip(BaseModel):
     language: str
 
 
-StreamEvent = Token | Notice | ReplyStart | VoiceClip
+class ApprovalNeeded(BaseModel):
+    """The run paused: a tool call that changes something waits for a member's verdict. `request` is
+    agent.nodes.approve.ApprovalRequest as a dict (call_id, tool, arguments, asker_id, asker,
+    admins_may_approve, timeout_s). The door asks, checks who answers, and resumes the run."""
+
+    kind: Literal["approval"] = "approval"
+    request: dict[str, Any]
+
+
+StreamEvent = Token | Notice | ReplyStart | VoiceClip | ApprovalNeeded
 
 
 @dataclass
@@ -59,6 +68,10 @@ async def reply_events(stream: AsyncIterator[Any]) -> AsyncIterator[StreamEvent 
     """Decode `graph.astream(..., stream_mode=["custom", "values"])` for a door."""
     async for mode, chunk in stream:
         if mode == "values" and isinstance(chunk, dict):
-            yield StateUpdate(dict(chunk))
+            for pause in chunk.get("__interrupt__") or ():
+                value = getattr(pause, "value", None)
+                if isinstance(value, dict) and value.get("kind") == "approval":
+                    yield ApprovalNeeded(request=value)
+            yield StateUpdate({k: v for k, v in chunk.items() if k != "__interrupt__"})
         elif mode == "custom" and isinstance(chunk, Token | Notice | ReplyStart | VoiceClip):
             yield chunk

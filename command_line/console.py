@@ -8,10 +8,14 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command
+
 from agent.events import Event, event_from_names
 from agent.services import Services
 from agent.state import Context
-from agent.stream import Notice, StateUpdate, Token, VoiceClip, reply_events
+from agent.stream import ApprovalNeeded, Notice, StateUpdate, Token, VoiceClip, reply_events
 from agent.tools.describe import call_line
 
 _SPEAKER = re.compile(r"^([^\s:@/#][^\s:]{0,31}):\s+(.*)$", re.DOTALL)
@@ -36,7 +40,8 @@ class ConsoleSession:
         from graphs.reply import build
 
         self.services = services
-        self.graph = build(services)
+        # A checkpointer in memory: a tool call that changes something pauses the run for an approval.
+        self.graph = build(services, checkpointer=InMemorySaver())
         self.out = out
         self.verbose = verbose
         self.author = "you"
@@ -98,24 +103,34 @@ class ConsoleSession:
         event = self.make_event(text, author)
         outcome = RunOutcome()
         started = False
-        stream = self.graph.astream(
-            {"event": event},
-            context=Context(bot_name=self.bot_name, history_limit=self.services.settings.history_limit),
-            stream_mode=["custom", "values"],
-        )
-        async for item in reply_events(stream):
-            if isinstance(item, Token):
-                if not started:
-                    self.out.write(f"{self.bot_name}: ")
-                    started = True
-                self.out.write(item.text)
-                self.out.flush()
-            elif isinstance(item, Notice):
-                print(f"({item.text})", file=self.out, flush=True)
-            elif isinstance(item, VoiceClip):
-                self.out.write(f"\n(voice reply, {item.duration_s:.1f} s: {item.path})")
-            elif isinstance(item, StateUpdate):
-                outcome.state = item.state
+        config = RunnableConfig(configurable={"thread_id": f"console:{event.message_id}"})
+        run_input: Any = {"event": event}
+        while run_input is not None:
+            stream = self.graph.astream(
+                run_input,
+                config,
+                context=Context(
+                    bot_name=self.bot_name, history_limit=self.services.settings.history_limit, can_approve=True
+                ),
+                stream_mode=["custom", "values"],
+            )
+            run_input = None
+            async for item in reply_events(stream):
+                if isinstance(item, Token):
+                    if not started:
+                        self.out.write(f"{self.bot_name}: ")
+                        started = True
+                    self.out.write(item.text)
+                    self.out.flush()
+                elif isinstance(item, Notice):
+                    print(f"({item.text})", file=self.out, flush=True)
+                elif isinstance(item, VoiceClip):
+                    self.out.write(f"\n(voice reply, {item.duration_s:.1f} s: {item.path})")
+                elif isinstance(item, ApprovalNeeded):
+                    run_input = Command(resume=await self.ask_approval(item.request, author))
+                elif isinstance(item, StateUpdate):
+                    outcome.state = item.state
+        await self.graph.checkpointer.adelete_thread(config["configurable"]["thread_id"])  # type: ignore[union-attr]
         state = outcome.state
         outcome.reply = state.get("reply") or ""
         if started:
@@ -131,6 +146,20 @@ class ConsoleSession:
             self._print_details(state)
         self.out.flush()
         return outcome
+
+    async def ask_approval(self, request: dict[str, Any], author: str) -> dict[str, Any]:
+        """The console's operator answers for the member: y approves, anything else (or no input) denies."""
+        args = ", ".join(f"{k}={v!r}" for k, v in request["arguments"].items())
+        question = f"(approve {request['tool']}({args}) for {request['asker']}? [y/N]) "
+        self.out.write(question)
+        self.out.flush()
+        try:
+            answer = await asyncio.wait_for(asyncio.to_thread(sys.stdin.readline), request["timeout_s"])
+        except TimeoutError:
+            print("(no answer: denied)", file=self.out)
+            return {"approved": False, "by": "", "reason": f"no answer within {request['timeout_s']:g} s"}
+        approved = answer.strip().lower() in ("y", "yes")
+        return {"approved": approved, "by": author, "reason": "" if approved else f"{author} denied it"}
 
     def _print_details(self, state: dict[str, Any]) -> None:
         decision = state.get("decision")

@@ -11,6 +11,7 @@ from typing import Any
 import discord
 from discord import app_commands
 from langchain_core.runnables import RunnableConfig
+from langgraph.types import Command
 
 from agent.events import Event
 from agent.member_texts import BUSY_REPLY, FAILED_REPLY
@@ -20,6 +21,7 @@ from agent.rules import addresses_bot
 from agent.services import Services
 from agent.state import Context, InputState
 from agent.stream import reply_events
+from discord_adapter.approval_desk import ApprovalDesk
 from discord_adapter.context import backfill_context
 from discord_adapter.presence import Presence
 from discord_adapter.queues import ChannelQueues, Job
@@ -84,6 +86,7 @@ class ObserverBot(discord.AutoShardedClient):
         # history from the last recorded message before it, whatever arrived live meanwhile.
         self.first_live: dict[int, int] = {}
         self._recovery: asyncio.Task[None] | None = None
+        self.approvals = ApprovalDesk(self)
         self.presence = Presence(self._show_activity)
         self.last_error: dict[int, str] = {}
 
@@ -181,6 +184,10 @@ class ObserverBot(discord.AutoShardedClient):
         text = self.event_for(payload.message).text if payload.message is not None else payload.data["content"]
         await self.services.record.mark_edited(payload.message_id, text)
 
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        if interaction.type == discord.InteractionType.component:
+            await self.approvals.on_press(interaction)
+
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
         await self.services.record.mark_deleted(payload.message_id)
 
@@ -224,10 +231,14 @@ class ObserverBot(discord.AutoShardedClient):
         log.info("message %s superseded by a newer one from the same member", job.event.message_id)
 
     # ----- the graph -----
-    def context(self, *, store_reply: bool = False, model: str | None = None) -> Context:
+    def context(self, *, store_reply: bool = False, model: str | None = None, can_approve: bool = False) -> Context:
         settings = self.services.settings
         return Context(
-            bot_name=settings.bot_name, history_limit=settings.history_limit, store_reply=store_reply, model=model
+            bot_name=settings.bot_name,
+            history_limit=settings.history_limit,
+            store_reply=store_reply,
+            model=model,
+            can_approve=can_approve,
         )
 
     async def run_graph(self, event: Event) -> dict[str, Any]:
@@ -252,6 +263,7 @@ class ObserverBot(discord.AutoShardedClient):
         model: str | None = None,
         resume: list[Any] | None = None,
         track: bool = False,
+        command: Command | None = None,
     ) -> dict[str, Any]:
         """Run the graph for one message and stream the answer into `sink`.
 
@@ -261,11 +273,13 @@ class ObserverBot(discord.AutoShardedClient):
             await self.progress.mark(event.message_id, "answering")
         run = ReplyRun(self, event, sink, typing_in, resume=resume, track=track)
         config = RunnableConfig(configurable={"thread_id": f"reply:{event.message_id}"})
+        # Approval buttons need a paused run to come back to: a checkpointed reply to a channel message.
+        can_approve = self.checkpointer is not None and isinstance(sink, ReplySink)
         try:
             stream = self.graph.astream(
-                await self._graph_input(event, config),
+                command if command is not None else await self._graph_input(event, config),
                 config,
-                context=self.context(store_reply=store_reply, model=model),
+                context=self.context(store_reply=store_reply, model=model, can_approve=can_approve),
                 stream_mode=["custom", "values"],
                 durability="async" if self.checkpointer is not None else None,
             )
@@ -274,6 +288,11 @@ class ObserverBot(discord.AutoShardedClient):
         finally:
             await run.stop_streaming()
         state = run.state
+        if run.approval is not None and isinstance(sink, ReplySink):
+            # Paused: the run stays checkpointed (and the message "answering") until someone answers.
+            await run.finish()
+            await self.approvals.ask(event, sink.message, run.approval)
+            return state
         decision = state.get("decision")
         if decision is not None:
             log.info(

@@ -12,7 +12,7 @@ import discord
 
 from agent.events import Event
 from agent.member_texts import could_not_answer, cut_short
-from agent.stream import Notice, ReplyStart, StateUpdate, StreamEvent, Token, VoiceClip
+from agent.stream import ApprovalNeeded, Notice, ReplyStart, StateUpdate, StreamEvent, Token, VoiceClip
 from discord_adapter.sinks import ReplySink
 from discord_adapter.stream import Sink, StreamRenderer
 from discord_adapter.voice import LiveSpeech, send_voice_message, voice_client_for
@@ -41,6 +41,7 @@ class ReplyRun:
         self._live: LiveSpeech | None = None
         self._hold_text = False
         self._held: list[str] = []  # text kept back when the operator wants voice replies without text
+        self.approval: dict[str, Any] | None = None  # the run paused for a member's approval of a tool call
         self.renderer = StreamRenderer(
             sink,
             bot.budget,
@@ -64,6 +65,8 @@ class ReplyRun:
             self.voice = item
         elif isinstance(item, Notice):
             self.renderer.show_notice(item.text)
+        elif isinstance(item, ApprovalNeeded):
+            self.approval = item.request
         else:
             self._on_state(item.state)
 

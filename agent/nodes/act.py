@@ -59,7 +59,7 @@ class Act:
             for (call_id, _, _), o in zip(calls, outcomes, strict=True)
         ]
         rows = [o.as_row() for o in outcomes]
-        await self.record.store_tool_calls(event, rows)
+        self.record.queue_tool_calls(event, rows)
         timings = dict(state.get("timings") or {})
         timings["act_ms"] = timings.get("act_ms", 0.0) + (time.perf_counter() - started) * 1000
         return {

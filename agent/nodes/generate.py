@@ -200,7 +200,7 @@ class Generate:
             f"{earlier.rstrip()}\n\n{answer.text}" if earlier.strip() and answer.text.strip() else earlier + answer.text
         )
         if answer.tool_calls and answer.error is None and answer.model is not None:
-            return self._asked_for_tools(state, event, answer, turns, text, started)
+            return self._asked_for_tools(state, event, answer, turns, text, started, lines)
         reply = defuse_mentions(text.strip())
         update = {"reply": reply, "spoken": spoken, "acting": False}
         if answer.route_notes:
@@ -246,7 +246,14 @@ class Generate:
         return update
 
     def _asked_for_tools(
-        self, state: State, event: Event, answer: Answer, turns: list[BaseMessage], text: str, started: float
+        self,
+        state: State,
+        event: Event,
+        answer: Answer,
+        turns: list[BaseMessage],
+        text: str,
+        started: float,
+        lines: list[ChatLine],
     ) -> dict[str, Any]:
         """A round that ended in tool calls: keep them for the act node; this round's usage counts now."""
         assert answer.model is not None
@@ -263,6 +270,8 @@ class Generate:
         timings["generate_ms"] = timings.get("generate_ms", 0.0) + (time.perf_counter() - started) * 1000
         timings["tool_rounds_model_ms"] = timings.get("tool_rounds_model_ms", 0.0) + answer.model_ms
         return {
+            # The next round reads the same window: kept, not queried again.
+            "history": lines,
             "tool_turns": [*turns, tool_call_message(answer)],
             "acting": True,
             "reply": text,

@@ -5,6 +5,7 @@ these checks run on every call whatever the model was told, so such text changes
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -49,11 +50,23 @@ def refusal(tool: Tool | None, name: str, arguments: dict[str, Any], event: Even
         return f"{name} is not available in this place"
     if tool.admin_only and not (event.author_can_manage and not event.is_dm):
         return f"{name} is only for members with Manage Server; {event.author_name} does not have it"
-    try:
-        jsonschema.validate(arguments, tool.parameters or {"type": "object"})
-    except jsonschema.ValidationError as exc:
-        where = "/".join(str(p) for p in exc.absolute_path) or "the arguments"
-        return f"invalid arguments for {name}: {where}: {exc.message}"
-    except jsonschema.SchemaError:
+    validator = _validator(json.dumps(tool.parameters or {"type": "object"}, sort_keys=True))
+    if validator is None:
         return None  # the tool's own schema is broken: its server validates on its side
+    error = jsonschema.exceptions.best_match(validator.iter_errors(arguments))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "the arguments"
+        return f"invalid arguments for {name}: {where}: {error.message}"
     return None
+
+
+@functools.lru_cache(maxsize=256)
+def _validator(schema: str) -> Any:
+    """Checking a schema against its meta-schema costs milliseconds: once per schema, not per call."""
+    parsed = json.loads(schema)
+    cls = jsonschema.validators.validator_for(parsed)
+    try:
+        cls.check_schema(parsed)
+    except jsonschema.SchemaError:
+        return None
+    return cls(parsed)

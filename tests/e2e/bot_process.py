@@ -25,6 +25,7 @@ class BotProcess:
     discord: FakeDiscord
     model: FakeOpenAI
     env: dict[str, str] = field(default_factory=dict)
+    extra_toml: str = ""  # appended to the model list (tools, MCP servers)
     proc: asyncio.subprocess.Process | None = None
     starts: int = 0
 
@@ -65,7 +66,7 @@ class BotProcess:
     def models_toml(self) -> str:
         from tests.conftest import models_toml
 
-        return models_toml(self.model.base_url)
+        return models_toml(self.model.base_url) + self.extra_toml
 
     async def kill9(self) -> None:
         assert self.proc is not None

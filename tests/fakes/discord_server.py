@@ -104,6 +104,7 @@ class FakeDiscord:
         self.members: dict[str, dict[str, Any]] = {}
         self.requests: list[Request] = []
         self.interaction_responses: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._clicked: dict[str, dict[str, Any]] = {}  # interaction id → the message whose button was pressed
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.presences: list[dict[str, Any]] = []
         self.typing: list[str] = []
@@ -449,6 +450,43 @@ class FakeDiscord:
         )
         return token
 
+    async def click(
+        self, user: dict[str, Any], message: dict[str, Any], custom_id: str, *, manage_guild: bool = False
+    ) -> str:
+        """Press a button of `message` as `user` (a MESSAGE_COMPONENT interaction); returns its token.
+        As Discord does, only a custom id present on the message can be pressed."""
+        current = self.messages[message["channel_id"]][message["id"]]
+        ids = [c.get("custom_id") for row in current.get("components") or [] for c in row.get("components", [])]
+        assert custom_id in ids, f"no button {custom_id!r} on that message: {ids}"
+        token = "tok" + snowflake()
+        interaction_id = snowflake()
+        self._clicked[interaction_id] = current
+        channel = self.channels[message["channel_id"]]
+        await self.dispatch(
+            "INTERACTION_CREATE",
+            {
+                "id": interaction_id,
+                "application_id": self.app_id,
+                "type": 3,
+                "token": token,
+                "version": 1,
+                "data": {"custom_id": custom_id, "component_type": 2},
+                "message": {k: v for k, v in current.items() if not k.startswith("_")},
+                "guild_id": self.guild_id,
+                "channel_id": channel["id"],
+                "channel": channel,
+                "member": self.member(user, manage_guild=manage_guild),
+                "app_permissions": ALL_PERMISSIONS,
+                "attachment_size_limit": 10 * 1024 * 1024,
+                "locale": "en-US",
+                "guild_locale": "en-US",
+                "entitlements": [],
+                "authorizing_integration_owners": {"0": self.guild_id},
+                "context": 0,
+            },
+        )
+        return token
+
     # ----- what the bot did -----
     def bot_messages(self, channel: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         chans = [channel["id"]] if channel else list(self.messages)
@@ -585,6 +623,28 @@ class FakeDiscord:
             return await self._channel_route(method, p, body, request)
         if p[0] == "interactions" and p[-1] == "callback":
             self.interaction_responses[p[2]].append(body)
+            clicked = self._clicked.get(p[1])
+            if body["type"] == 7 and clicked is not None:  # UPDATE_MESSAGE: the clicked message changes
+                data = body.get("data") or {}
+                msg = self.messages[clicked["channel_id"]][clicked["id"]]
+                for key in ("content", "components", "embeds"):
+                    if key in data:
+                        msg[key] = data[key] or ([] if key != "content" else "")
+                msg.setdefault("_shown", []).append((time.monotonic(), shown_text(msg)))
+                shown = {k: v for k, v in msg.items() if not k.startswith("_")}
+                await self.dispatch("MESSAGE_UPDATE", shown)
+                if request.query.get("with_response") not in ("true", "True", "1"):
+                    return None
+                return {
+                    "interaction": {
+                        "id": p[1],
+                        "type": 3,
+                        "response_message_id": msg["id"],
+                        "response_message_loading": False,
+                        "response_message_ephemeral": False,
+                    },
+                    "resource": {"type": 7, "message": shown},
+                }
             if request.query.get("with_response") not in ("true", "True", "1"):
                 return None
             data = body.get("data") or {}
@@ -644,6 +704,7 @@ class FakeDiscord:
             msg["allowed_mentions"] = body.get("allowed_mentions")
             msg["flags"] = body.get("flags", 0)
             msg["embeds"] = body.get("embeds") or []
+            msg["components"] = body.get("components") or []
             msg["attachments"] = [
                 {
                     "id": snowflake(),
@@ -689,6 +750,8 @@ class FakeDiscord:
                 msg["content"] = body["content"]
             if "embeds" in body:
                 msg["embeds"] = body["embeds"] or []
+            if "components" in body:
+                msg["components"] = body["components"] or []
             msg["edited_timestamp"] = now_iso()
             msg.setdefault("_edits", []).append((time.monotonic(), body.get("content")))
             msg.setdefault("_shown", []).append((time.monotonic(), shown_text(msg)))

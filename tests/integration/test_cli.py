@@ -111,3 +111,26 @@ async def test_tools_list_and_a_verbose_tool_call(tmp_path: Path, fake_openai: F
     assert code == 0, err
     assert "Observer: High tide at 08:03." in out
     assert re.search(r"tool tide\(port='porto'\) \[mcp:tides\] ok in \d+ ms: porto: high tide 08:03", out)
+
+
+async def test_console_asks_before_a_tool_that_changes_something(tmp_path: Path, fake_openai: FakeOpenAI):
+    alarms = tmp_path / "alarms.txt"
+    repo = Path(__file__).resolve().parents[2]
+    toml = models_toml(fake_openai.base_url).replace("timeout_s = 600", "timeout_s = 600\ntools = true")
+    toml += (
+        f'[[mcp_servers]]\nname = "tides"\ncommand = "{sys.executable}"\nargs = ["-m", "tests.mcp.tide_server"]\n'
+        f'cwd = "{repo}"\nconfirm = ["set_alarm"]\nenv = {{ TIDE_ALARMS = "{alarms}" }}\n'
+    )
+    (tmp_path / "observer.toml").write_text(toml)
+    fake_openai.push(Reply(tool_calls=[("set_alarm", {"time": "07:30"})]), Reply("No alarm, then."))
+    code, out, err = await observer(tmp_path, "chat", "--once", "@Observer alarm at 7:30", stdin="n\n")
+    assert code == 0, err
+    assert "(approve set_alarm(time='07:30') for you? [y/N])" in out and "No alarm, then." in out
+    assert not alarms.exists()
+    assert "you denied it" in fake_openai.chat_requests()[-1]["messages"][-1]["content"]
+
+    fake_openai.push(Reply(tool_calls=[("set_alarm", {"time": "07:30"})]), Reply("Alarm set."))
+    code, out, err = await observer(tmp_path, "chat", "--once", "@Observer alarm at 7:30", stdin="y\n")
+    assert code == 0, err
+    assert "Alarm set." in out
+    assert alarms.read_text() == "07:30 \n"

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select
+from sqlalchemy import and_, func, select
 
 from agent.events import Event
 from agent.memory import tables
@@ -16,31 +16,25 @@ from agent.memory.record.writes import RecordCore
 class ToolLog(RecordCore):
     """What the agent's tools read from and write to the record."""
 
-    async def store_tool_calls(self, event: Event, calls: Sequence[dict[str, Any]]) -> None:
-        """Keep each call (tool, source, arguments, outcome, result, ms) with the message it answered."""
-        if not calls:
-            return
+    def queue_tool_calls(self, event: Event, calls: Sequence[dict[str, Any]]) -> None:
+        """Keep each call (tool, source, arguments, outcome, result, ms) with the message it answered.
+        Written behind, with the next group commit: the answer does not wait for it; reads flush it first."""
         now = datetime.now(UTC)
-        rows = [
-            {
+        for call in calls:
+            row = {
                 "created_at": now,
                 "message_id": event.message_id,
                 "guild_id": event.guild_id,
                 "channel_id": event.channel_id,
                 "user_id": event.author_id,
-                "tool": call["tool"],
-                "source": call["source"],
-                "arguments": call["arguments"],
-                "outcome": call["outcome"],
-                "result": call["result"],
-                "ms": call["ms"],
+                **{key: call[key] for key in ("tool", "source", "arguments", "outcome", "result", "ms")},
             }
-            for call in calls
-        ]
-        async with self.engine.begin() as conn:
-            await conn.execute(insert(tables.tool_calls), rows)
+            self._pending_rows.append((tables.tool_calls, row))
+        if calls:
+            self._start_writer()
 
     async def tool_calls_for(self, message_id: int) -> list[dict[str, Any]]:
+        await self.flush()
         query = select(tables.tool_calls).where(tables.tool_calls.c.message_id == message_id)
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query.order_by(tables.tool_calls.c.id))).all()

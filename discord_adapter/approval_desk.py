@@ -1,0 +1,123 @@
+"""Where paused runs wait for a member's verdict: posts the buttons, takes presses, denies on timeout."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+import discord
+from langchain_core.runnables import RunnableConfig
+from langgraph.types import Command
+
+from agent.events import Event
+from discord_adapter.approvals import buttons, call_key, decided, may_answer, parse_custom_id, prompt, who_may_answer
+from discord_adapter.sinks import ReplySink
+
+if TYPE_CHECKING:
+    from discord_adapter.client import ObserverBot
+
+log = logging.getLogger(__name__)
+
+
+class ApprovalDesk:
+    def __init__(self, bot: ObserverBot) -> None:
+        self.bot = bot
+        self._timers: dict[int, asyncio.Task[None]] = {}
+        self._resuming: set[int] = set()  # a second press while the first resumes changes nothing
+
+    async def ask(self, event: Event, message: discord.Message, request: dict[str, Any]) -> None:
+        """Post the request with its buttons (again after a restart: the old buttons keep working too)."""
+        await self.bot.budget.wait_turn(event.channel_id)
+        posted = await message.reply(
+            prompt(request),
+            view=buttons(event.message_id, request["call_id"]),
+            mention_author=False,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        timer = self._timers.pop(event.message_id, None)
+        if timer is not None:
+            timer.cancel()
+        self._timers[event.message_id] = asyncio.create_task(
+            self._deny_later(event.message_id, message, posted, request, float(request["timeout_s"]))
+        )
+
+    async def pending(self, message_id: int) -> tuple[dict[str, Any] | None, Event | None]:
+        """The request this message's paused run waits on, and the message's event (None when none waits)."""
+        config = RunnableConfig(configurable={"thread_id": f"reply:{message_id}"})
+        saved = await self.bot.graph.aget_state(config)
+        for pause in saved.interrupts:
+            value = pause.value
+            if isinstance(value, dict) and value.get("kind") == "approval":
+                event = saved.values.get("event")
+                return value, event if isinstance(event, Event) or event is None else Event.model_validate(event)
+        return None, None
+
+    async def on_press(self, interaction: discord.Interaction) -> None:
+        data: dict[str, Any] = dict(interaction.data or {})
+        parsed = parse_custom_id(str(data.get("custom_id", "")))
+        if parsed is None:
+            return
+        message_id, key, approve = parsed
+        request, event = await self.pending(message_id)
+        if message_id in self._resuming or message_id in self.bot.in_hand:
+            # Its run is moving right now (a restart resuming it, or another press): nothing to answer yet.
+            await interaction.response.send_message("One moment: this request is being handled.", ephemeral=True)
+            return
+        if request is None or event is None or call_key(request["call_id"]) != key:
+            await interaction.response.send_message("This request was already answered or has expired.", ephemeral=True)
+            return
+        if not may_answer(request, interaction.user):
+            await interaction.response.send_message(f"Only {who_may_answer(request)} can answer this.", ephemeral=True)
+            return
+        by = interaction.user.display_name
+        verdict = {"approved": approve, "by": by, "reason": "" if approve else f"{by} denied it"}
+        await interaction.response.edit_message(content=decided(request, approve, by), view=None)
+        channel = interaction.channel
+        if channel is None or not hasattr(channel, "fetch_message"):
+            return
+        try:
+            message = await channel.fetch_message(message_id)
+        except discord.HTTPException:
+            log.warning("approval for %s: the member's message is gone; the run is dropped", message_id)
+            return
+        await self.resume(event, message, verdict)
+
+    async def resume(self, event: Event, message: discord.Message, verdict: dict[str, Any]) -> None:
+        timer = self._timers.pop(event.message_id, None)
+        if timer is not None and timer is not asyncio.current_task():
+            timer.cancel()
+        self._resuming.add(event.message_id)
+        self.bot.in_hand.add(event.message_id)  # a recovery pass never starts it a second time
+        try:
+            await self.bot.run_reply(
+                event, ReplySink(message), message.channel, track=True, command=Command(resume=verdict)
+            )
+        except Exception:
+            log.exception("resuming %s after an approval failed", event.message_id)
+        finally:
+            self._resuming.discard(event.message_id)
+            self.bot.in_hand.discard(event.message_id)
+
+    async def _deny_later(
+        self,
+        message_id: int,
+        message: discord.Message,
+        posted: discord.Message,
+        request: dict[str, Any],
+        after: float,
+    ) -> None:
+        await asyncio.sleep(after)
+        current, event = await self.pending(message_id)
+        busy = message_id in self._resuming or message_id in self.bot.in_hand
+        if current is None or event is None or current["call_id"] != request["call_id"] or busy:
+            return
+        reason = f"no answer within {after / 60:.0f} min" if after >= 60 else f"no answer within {after:g} s"
+        with contextlib.suppress(discord.HTTPException):
+            await posted.edit(content=f"⌛ {decided(request, False, 'timeout')} ({reason})", view=None)
+        await self.resume(event, message, {"approved": False, "by": "", "reason": reason})
+
+    def close(self) -> None:
+        for timer in self._timers.values():
+            timer.cancel()
