@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 # How long a process trusts its cached copy of a channel's mode, settings or a profile. Another
 # process sharing the database (a second shard) sees a change within this time.
 CACHE_SECONDS = 2.0
+STORED_KEPT = 4096
 
 
 class RecordCore:
@@ -42,6 +44,8 @@ class RecordCore:
         self._pending_events: list[tuple[Event, str | None, asyncio.Future[str]]] = []
         self._pending_rows: list[tuple[Table, dict[str, Any]]] = []
         self._writer: asyncio.Task[None] | None = None
+        # Messages this process wrote lately: the graph's ingest finds a door's arrival write done.
+        self._stored: OrderedDict[int, None] = OrderedDict()
 
     async def close(self) -> None:
         await self.flush()
@@ -87,6 +91,10 @@ class RecordCore:
         Concurrent callers are written together in one transaction (group commit); a lone
         caller is written at once, so no latency is added when the server is quiet.
         """
+        if state is None and event.message_id in self._stored:
+            mode = self._modes.get(event.channel_id)
+            if mode is not None:
+                return mode  # already written on arrival (idempotent anyway): no second commit on the way
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._pending_events.append((event, state, future))
         self._start_writer()
@@ -105,8 +113,11 @@ class RecordCore:
                         future.set_exception(exc)
                 continue
             for event, _, future in events:
+                self._stored[event.message_id] = None
                 if not future.done():
                     future.set_result(modes.get(event.channel_id, "mentions"))
+            while len(self._stored) > STORED_KEPT:
+                self._stored.popitem(last=False)
 
     async def _store_batch(
         self, stored: list[tuple[Event, str | None]], rows: list[tuple[Table, dict[str, Any]]]
