@@ -34,23 +34,8 @@ class ChannelBudget:
         self._recent: dict[int, deque[float]] = {}
         self._last_interim: dict[int, float] = {}
         self._locks: dict[int, asyncio.Lock] = {}
-        self._streams: dict[int, int] = {}
 
-    def open_stream(self, channel_id: int) -> None:
-        self._streams[channel_id] = self._streams.get(channel_id, 0) + 1
-
-    def close_stream(self, channel_id: int) -> None:
-        self._streams[channel_id] = max(self._streams.get(channel_id, 0) - 1, 0)
-
-    async def wait_turn(self, channel_id: int, *, interim: bool = False) -> bool:
-        """Wait for a slot and take it. An interim edit is skipped (False) rather than take a slot that
-        a stream of this channel needs for its final edit: progress is decoration, the final text is not."""
-        if interim:
-            # Spacing progress edits is this stream's own wait, outside the lock: it never holds up another
-            # member's first post in the channel.
-            spacing = self._last_interim.get(channel_id, float("-inf")) + self.interval - time.monotonic()
-            if spacing > 0:
-                await asyncio.sleep(spacing)
+    async def wait_turn(self, channel_id: int, *, interim: bool = False) -> None:
         lock = self._locks.setdefault(channel_id, asyncio.Lock())
         async with lock:
             recent = self._recent.setdefault(channel_id, deque())
@@ -59,18 +44,14 @@ class ChannelBudget:
                 while recent and now - recent[0] >= self.per:
                     recent.popleft()
                 delay = self.per - (now - recent[0]) if len(recent) >= self.calls else 0.0
-                if interim and (
-                    self.calls - len(recent) <= self._streams.get(channel_id, 0)
-                    or now < self._last_interim.get(channel_id, float("-inf")) + self.interval
-                ):
-                    return False  # the slot is owed to a final edit, or another stream just showed progress
+                if interim:
+                    delay = max(delay, self._last_interim.get(channel_id, float("-inf")) + self.interval - now)
                 if delay <= 0:
                     break
                 await asyncio.sleep(delay)
             recent.append(now)
             if interim:
                 self._last_interim[channel_id] = now
-            return True
 
     def mark_interim(self, channel_id: int) -> None:
         """A post of a streaming part counts as the latest interim update: the next edit waits its turn."""
@@ -114,7 +95,6 @@ class StreamRenderer:
         self._pump: asyncio.Task[None] | None = None
         # True while a call to Discord is in flight: a post must finish so its handle is kept.
         self._calling = False
-        self._open = False  # counted among the channel's streams that still need a final edit
 
     @property
     def messages_sent(self) -> int:
@@ -158,8 +138,7 @@ class StreamRenderer:
             if i < len(self.sent):
                 if self.sent[i][1] == content:
                     continue
-                if not await self.budget.wait_turn(self.channel_id, interim=not final):
-                    return  # no slot to spare for progress now; a later token or the final edit shows it
+                await self.budget.wait_turn(self.channel_id, interim=not final)
                 self._calling = True
                 try:
                     await self.sink.edit(self.sent[i][0], content)
@@ -174,9 +153,6 @@ class StreamRenderer:
                     self.sent.append([handle, content])
                     if not final:
                         self.budget.mark_interim(self.channel_id)
-                        if not self._open:  # from now on this stream owes the channel a final edit
-                            self._open = True
-                            self.budget.open_stream(self.channel_id)
                     if i == 0 and self._on_first is not None:
                         self._on_first()
                     if self._on_posted is not None:
@@ -201,9 +177,4 @@ class StreamRenderer:
             [outcome] = await asyncio.gather(self._pump, return_exceptions=True)
             if isinstance(outcome, Exception):  # a failed interim edit must not lose the final text
                 log.warning("stream edit failed: %s", outcome)
-        try:
-            await self._render(final=True, note=note)
-        finally:
-            if self._open:
-                self._open = False
-                self.budget.close_stream(self.channel_id)
+        await self._render(final=True, note=note)
