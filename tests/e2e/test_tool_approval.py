@@ -4,8 +4,6 @@ a real FastMCP server over stdio, and a kill -9 between the question and the app
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,22 +13,13 @@ import pytest
 from tests.e2e.bot_process import BotProcess
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.openai_server import FakeOpenAI, Reply
+from tests.mcp import tide_server_toml
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def tools_toml(alarms: Path, **rules: Any) -> str:
-    lines = [
-        "[[mcp_servers]]",
-        'name = "tides"',
-        f"command = {json.dumps(sys.executable)}",
-        'args = ["-m", "tests.mcp.tide_server"]',
-        f"cwd = {json.dumps(str(REPO))}",
-        f"env = {{ TIDE_ALARMS = {json.dumps(str(alarms))} }}",
-        'confirm = ["set_alarm"]',
-    ]
-    lines += [f"{key} = {json.dumps(value)}" for key, value in rules.items()]
-    return "\n".join(lines) + "\n"
+def tools_toml(alarms: Path) -> str:
+    return tide_server_toml(alarms, confirm=["set_alarm"])
 
 
 @pytest.fixture

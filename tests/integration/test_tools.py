@@ -18,23 +18,13 @@ from agent.state import Context
 from agent.stream import Notice, StateUpdate, Token, reply_events
 from tests.conftest import make_event, make_services, models_toml, reply_graph
 from tests.fakes.openai_server import FakeOpenAI, Reply
+from tests.mcp import tide_server_toml
 
 REPO = Path(__file__).resolve().parents[2]
 BOT = "Observer"
 
 
-def tide_server(alarms: Path, **rules: Any) -> str:
-    """The stdio tide server; it writes what its side-effect tools did to `alarms` (passed in its env)."""
-    lines = [
-        "[[mcp_servers]]",
-        'name = "tides"',
-        f"command = {json.dumps(sys.executable)}",
-        'args = ["-m", "tests.mcp.tide_server"]',
-        f"cwd = {json.dumps(str(REPO))}",
-        f"env = {{ TIDE_ALARMS = {json.dumps(str(alarms))} }}",
-    ]
-    lines += [f"{key} = {json.dumps(value)}" for key, value in rules.items()]
-    return "\n".join(lines) + "\n"
+tide_server = tide_server_toml
 
 
 def with_tools(base_url: str, extra: str = "", **top: Any) -> str:
@@ -194,7 +184,7 @@ async def test_rounds_are_bounded_and_the_model_then_answers(agent: Services, fa
 async def test_a_dead_or_hanging_server_costs_a_line_not_the_reply(
     tmp_path: Path, database_url: str, embedder: Any, fake_openai: FakeOpenAI, alarms: Path
 ) -> None:
-    extra = tide_server(alarms, timeout_s=2) + '[[mcp_servers]]\nname = "gone"\ncommand = "/nonexistent/mcp-server"\n'
+    extra = tide_server(alarms, timeout_s=15) + '[[mcp_servers]]\nname = "gone"\ncommand = "/nonexistent/mcp-server"\n'
     services = await open_services(tmp_path, database_url, embedder, with_tools(fake_openai.base_url, extra))
     try:
         status = {s["name"]: s for s in services.toolbox.hub.status()}
