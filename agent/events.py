@@ -56,6 +56,8 @@ class Decision(BaseModel):
     respond: bool
     model: str | None = None
     voice: bool = False
+    # Whether the answer may use tools. Only the judge says "just talk"; every other path offers them.
+    act: bool = True
     reason: str = ""
     source: str = "rule"
     # How the judge's JSON was obtained from the server (json_schema, json_mode, function_calling, grammar).

@@ -29,6 +29,8 @@ PROMPT_VARIABLES: dict[str, frozenset[str]] = {
     "voice": frozenset({"bot_name"}),
     "profile": frozenset({"bot_name", "member", "messages"}),
 }
+# Offered to a prompt but not required of it: an operator's older judge prompt keeps working.
+OPTIONAL_VARIABLES: dict[str, frozenset[str]] = {"judge": frozenset({"tools"})}
 
 
 OVERRIDE_RESCAN_SECONDS = 2.0
@@ -55,6 +57,7 @@ def _stamp(path: Path) -> tuple[int, int] | None:
 def check_template(name: str, path: Path, text: str) -> None:
     """Raise PromptError for a placeholder the code does not provide or a provided value never used."""
     expected = PROMPT_VARIABLES[name]
+    optional = OPTIONAL_VARIABLES.get(name, frozenset())
     used: set[str] = set()
     for lineno, line in enumerate(text.splitlines() or [""], start=1):
         try:
@@ -64,10 +67,10 @@ def check_template(name: str, path: Path, text: str) -> None:
         for field in fields:
             if not field.isidentifier():
                 raise PromptError(f"{path}:{lineno}: placeholder {{{field}}} must be a plain name")
-            if field not in expected:
+            if field not in expected | optional:
                 raise PromptError(
                     f"{path}:{lineno}: unknown placeholder {{{field}}}; "
-                    f"{name} prompts may use {', '.join(sorted('{' + v + '}' for v in expected))}"
+                    f"{name} prompts may use {', '.join(sorted('{' + v + '}' for v in expected | optional))}"
                 )
             used.add(field)
     unused = expected - used
@@ -152,8 +155,12 @@ class PromptLibrary:
 
     def render(self, name: str, guild_id: int | None = None, **values: str) -> str:
         expected = PROMPT_VARIABLES[name]
-        if set(values) != expected:
-            raise ValueError(f"{name} prompt takes {sorted(expected)}, got {sorted(values)}")
+        optional = OPTIONAL_VARIABLES.get(name, frozenset())
+        if set(values) - optional != expected or not set(values) <= expected | optional:
+            raise ValueError(
+                f"{name} prompt takes {sorted(expected)} (and maybe {sorted(optional)}), got {sorted(values)}"
+            )
+        values = {**dict.fromkeys(optional, ""), **values}
         with self._lock:  # renders run in worker threads
             template = self._load(name, self.path_for(name, guild_id), strict=False)
         return template.format_map(values)

@@ -160,9 +160,13 @@ class Generate:
         rounds_done = sum(1 for m in turns if isinstance(m, AIMessage))
         earlier = state.get("reply") or "" if turns else ""
 
+        decision = state.get("decision")
+        acting = decision is None or decision.act
+
         def tools_for(spec: ModelSpec) -> list[dict[str, Any]]:
-            # The last allowed round offers none: the model answers with what it has.
-            if self.toolbox is None or not spec.tools or rounds_done >= self.tool_rounds:
+            # The last allowed round offers none: the model answers with what it has. Where the judge
+            # said it is just talk, none either (fewer prompt tokens, no stray calls).
+            if self.toolbox is None or not spec.tools or rounds_done >= self.tool_rounds or not acting:
                 return []
             return [t.openai_schema() for t in self.toolbox.for_event(event)]
 

@@ -18,6 +18,7 @@ from agent.models.structured import structured_call
 from agent.models.tokens import shorten_middle
 from agent.prompts import PromptLibrary
 from agent.state import Context, State, context_of
+from agent.tools.toolbox import Toolbox
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +29,11 @@ JUDGE_MESSAGE_TOKENS = 400
 REASON_CHARS = 120
 
 
-def judge_schema(model_names: list[str]) -> type[BaseModel]:
-    """The output schema, with `model` limited to the names that can serve (always a JSON-schema enum)."""
+def judge_schema(model_names: list[str], with_act: bool = False) -> type[BaseModel]:
+    """The output schema, with `model` limited to the names that can serve (always a JSON-schema enum);
+    `act` only where tools could be offered."""
     names = list(model_names)
+    extra: dict[str, Any] = {"act": (bool, True)} if with_act else {}
 
     def known(value: str) -> str:
         if value not in names:
@@ -45,6 +48,7 @@ def judge_schema(model_names: list[str]) -> type[BaseModel]:
             Field(description="which model writes the answer", json_schema_extra={"enum": list[Any](names)}),
         ),
         voice=(bool, False),
+        **extra,
         # A small model may ramble past the limit: keep the start rather than lose the decision.
         reason=(
             Annotated[str, BeforeValidator(lambda v: v[:REASON_CHARS] if isinstance(v, str) else v)],
@@ -60,8 +64,22 @@ def format_history(lines: list[ChatLine]) -> str:
     return "\n".join(f"{line.author}: {shorten_middle(line.text, JUDGE_LINE_TOKENS)}" for line in recent)
 
 
+def tools_note(tool_names: list[str]) -> str:
+    if not tool_names:
+        return ""
+    return (
+        f'\nTools the answer may use here: {", ".join(tool_names)}. Also give "act": true when answering needs '
+        "one of them (looking something up, doing something), false when it is just talk.\n"
+    )
+
+
 async def judge_prompt(
-    prompts: PromptLibrary, registry: ModelRegistry, event: Event, history: list[ChatLine], bot_name: str
+    prompts: PromptLibrary,
+    registry: ModelRegistry,
+    event: Event,
+    history: list[ChatLine],
+    bot_name: str,
+    tool_names: list[str] | None = None,
 ) -> str:
     return await prompts.arender(
         "judge",
@@ -72,6 +90,7 @@ async def judge_prompt(
         message=shorten_middle(event.text or event.describe_attachments(), JUDGE_MESSAGE_TOKENS),
         author=event.author_name,
         channel=event.channel_name or "dm",
+        tools=tools_note(tool_names or []),
     )
 
 
@@ -83,6 +102,13 @@ class Judge:
     registry: ModelRegistry
     router: Router
     prompts: PromptLibrary
+    toolbox: Toolbox | None = None
+
+    def _tools_here(self, event: Event, candidates: list[str]) -> list[str]:
+        """Tools an answer could use here: none unless a candidate model takes tools."""
+        if self.toolbox is None or not any(self.registry.spec(n).tools for n in candidates):
+            return []
+        return [t.name for t in self.toolbox.for_event(event)]
 
     async def __call__(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         started = time.perf_counter()
@@ -98,15 +124,16 @@ class Judge:
             update["timings"] = {"judge_ms": (time.perf_counter() - started) * 1000}
             return update
 
-        prompt = await judge_prompt(self.prompts, registry, event, history, ctx.bot_name)
         available = await self.router.available()
         if not await self.router.paid_calls_allowed(event.guild_id):
             available = [n for n in available if registry.spec(n).free]
+        tool_names = self._tools_here(event, available)
+        prompt = await judge_prompt(self.prompts, registry, event, history, ctx.bot_name, tool_names)
         result = await structured_call(
             registry,
             self.router.cooldowns,
             self.record,
-            judge_schema(available),
+            judge_schema(available, with_act=bool(tool_names)),
             prompt,
             preferred=registry.judge_model,
             candidates=available,
@@ -128,14 +155,16 @@ class Judge:
                 respond=forced or bool(output.respond),
                 model=output.model,
                 voice=bool(output.voice),
+                act=bool(getattr(output, "act", True)),
                 reason=output.reason or ("addressed directly" if forced else ""),
                 source="judge",
                 method=result.method,
             )
         log.info(
-            "judge: respond=%s model=%s method=%s reason=%s",
+            "judge: respond=%s model=%s act=%s method=%s reason=%s",
             decision.respond,
             decision.model,
+            decision.act,
             result.method,
             decision.reason,
         )

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from agent.events import Event
+from agent.models.registry import ModelRegistry
 from agent.tools.base import Tool
 from agent.tools.mcp import McpHub
 from agent.tools.policy import allowed_here
+from agent.tools.toolbox import Toolbox
 
 
 def server_lines(hub: McpHub) -> list[str]:
@@ -20,6 +22,15 @@ def server_lines(hub: McpHub) -> list[str]:
         else:
             lines.append(f"MCP {s['name']} ({s['transport']}): {s['state']}{' — ' + s['error'] if s['error'] else ''}")
     return lines
+
+
+def tools_here_line(toolbox: Toolbox, registry: ModelRegistry, event: Event) -> str:
+    """What `/observer status` says about tools for the member asking, in this channel."""
+    takers = [n for n in registry.names if registry.spec(n).tools]
+    if not takers:
+        return "tools: none (no model has `tools = true`)"
+    names = [t.name for t in toolbox.for_event(event)]
+    return f"tools for you here: {', '.join(names) or 'none'} (models that use them: {', '.join(takers)})"
 
 
 def tool_line(tool: Tool, event: Event | None = None) -> str:

@@ -10,6 +10,7 @@ import discord
 from discord import app_commands
 
 from agent.memory.personas import DEFAULT_PERSONA
+from agent.tools.describe import server_lines, tools_here_line
 from discord_adapter.commands.common import MANAGE, channel_event
 from discord_adapter.replies import reply
 
@@ -73,6 +74,8 @@ def register_channel_commands(bot: ObserverBot) -> None:
             f"cooling down: {resting}",
             f"queue: {bot.queues.depth(event.channel_id)} waiting",
             f"last error: {bot.last_error.get(event.channel_id, 'none')}",
+            tools_here_line(bot.services.toolbox, registry, event),
+            *server_lines(bot.services.toolbox.hub),
         ]
         await reply(interaction, "\n".join(lines))
 

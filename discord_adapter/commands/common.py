@@ -34,6 +34,8 @@ def interaction_event(interaction: discord.Interaction, text: str) -> Event:
         text=text,
         mentions_bot=True,
         bot_user_id=interaction.client.user.id if interaction.client.user else None,
+        # From Discord, so what a command shows about tools matches what a message would be offered.
+        author_can_manage=interaction.guild_id is not None and interaction.permissions.manage_guild,
     )
 
 

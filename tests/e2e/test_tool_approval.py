@@ -117,3 +117,11 @@ async def test_denied_and_timed_out_calls_never_run(
     assert "not run: no answer within 1 s" in result
     [prompt] = prompts(bot, question)
     assert prompt["content"].startswith("⌛ ❌ Denied by timeout") and not prompt["components"]
+
+    # `/observer status` names the tools this member is offered here and the MCP server behind them.
+    token = await discord.slash(alice, "observer", [{"type": 1, "name": "status", "options": []}])
+    await bot.wait_until(lambda: discord.interaction_responses.get(token), "/observer status got no answer")
+    status = discord.interaction_responses[token][0]["data"]["content"]
+    assert "tools for you here: search_messages" in status and "set_alarm" in status
+    assert "purge_cache" in status, "not admin-only in this configuration"
+    assert "MCP tides (stdio): connected" in status

@@ -3,11 +3,14 @@ GGUF: the judge's structured output, a capped streamed reply, and usage, with th
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from langchain_core.messages import HumanMessage
 
+from agent.models.calls import Answer, _stream_once
 from agent.models.local import bundled_model_path
 from agent.state import Context
 from tests.conftest import make_event, make_services, run_graph
@@ -73,5 +76,35 @@ async def test_a_streamed_reply_stays_within_max_output_tokens(
         assert state["reply"] and not state.get("error")
         [usage] = [u for u in await svc.record.usage_rows(event.message_id) if u["purpose"] == "reply"]
         assert usage["ok"] and usage["model"] == "gemma" and 0 < usage["tokens_out"] <= 8 and usage["tokens_in"] > 0
+    finally:
+        await svc.close()
+
+
+async def test_tools_on_the_real_server(tmp_path: Path, database_url: str, embedder, llama_url: str):
+    """What a user who sets `tools = true` on llama-cpp-python's server gets. With `tool_choice` "auto" (what
+    the agent loop sends) the server leaves the tools out of this model's chat template and the model just
+    answers; with a named `tool_choice` it constrains the output to a call, streamed in pieces that repeat
+    the function name, which Observer must gather into one call with valid JSON arguments."""
+    toml = toml_for(llama_url, max_output_tokens=24).replace(
+        "max_output_tokens = 24", "max_output_tokens = 24\ntools = true"
+    )
+    svc = await make_services(tmp_path, database_url, embedder, toml)
+    try:
+        event = make_event("@Observer what time is it in Tokyo?", mentions_bot=True)
+        _, state = await run_graph(svc, event, Context(model="gemma"))
+        assert state["reply"] and not state.get("error"), "tools offered, the reply still comes"
+        assert not state.get("tool_log"), "the server never produced a call in auto mode"
+
+        spec = svc.registry.spec("gemma")
+        [schema] = [t.openai_schema() for t in svc.toolbox.for_event(event) if t.name == "current_time"]
+        model = svc.registry.chat_model("gemma").bind_tools([schema], tool_choice="current_time")
+        answer = Answer()
+        await _stream_once(model, [HumanMessage("What time is it in Tokyo?")], lambda _: None, answer, spec)
+        [call] = answer.tool_calls
+        assert call["name"] == "current_time", "the repeated name is not concatenated"
+        arguments = json.loads(call["arguments"])
+        assert isinstance(arguments, dict)
+        tool, _, why = svc.toolbox.check(call["name"], call["arguments"], event)
+        assert tool is not None and (why is None or "timezone" in why)
     finally:
         await svc.close()

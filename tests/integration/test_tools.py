@@ -254,3 +254,50 @@ async def test_models_without_tools_are_offered_none(services: Services, fake_op
     text, _, _ = await ask(services, "hello")
     assert text
     assert "tools" not in fake_openai.chat_requests()[-1]
+
+
+@pytest.fixture
+async def judged(
+    tmp_path: Path, database_url: str, embedder: Any, fake_openai: FakeOpenAI, alarms: Path
+) -> AsyncIterator[Services]:
+    """Tools on, and in auto mode the judge sees every message."""
+    toml = with_tools(fake_openai.base_url, tide_server(alarms))
+    services = await make_services(tmp_path, database_url, embedder, toml, auto_every_n=1)
+    yield services
+    await services.close()
+
+
+async def test_the_judge_decides_between_acting_and_just_talking(judged: Services, fake_openai: FakeOpenAI) -> None:
+    graph = reply_graph(judged)
+    answers = {}
+    for text, act in (("can someone check when the tide is high in porto?", True), ("haha nice one", False)):
+        fake_openai.push(
+            Reply(json_obj={"respond": True, "model": "chat", "voice": False, "act": act, "reason": "r"}),
+            Reply("Here you go."),
+        )
+        before = len(fake_openai.chat_requests())
+        event = make_event(text, channel="lobby")
+        state = await graph.ainvoke({"event": event}, context=Context(bot_name=BOT, channel_mode="auto"))
+        judge, answer = fake_openai.chat_requests()[before:]
+        schema = judge["response_format"]["json_schema"]["schema"]
+        assert "act" in schema["properties"], "the judge is asked to choose"
+        assert "search_messages" in judge["messages"][-1]["content"], "and told which tools there are"
+        assert state["decision"].act is act and state["reply"] == "Here you go."
+        answers[act] = offered(answer)
+    assert "search_messages" in answers[True] and "tide" in answers[True]
+    assert answers[False] == [], "just talk: no tool schemas in the prompt"
+
+
+async def test_without_tools_the_judge_is_not_asked_to_choose(
+    tmp_path: Path, database_url: str, embedder: Any, fake_openai: FakeOpenAI
+) -> None:
+    services = await make_services(tmp_path, database_url, embedder, models_toml(fake_openai.base_url), auto_every_n=1)
+    fake_openai.push(Reply(json_obj={"respond": True, "model": "chat", "voice": False, "reason": "r"}), Reply("Hi."))
+    before = len(fake_openai.chat_requests())
+    await reply_graph(services).ainvoke(
+        {"event": make_event("anyone around?", channel="lobby")}, context=Context(bot_name=BOT, channel_mode="auto")
+    )
+    await services.close()
+    judge = fake_openai.chat_requests()[before]
+    assert "act" not in judge["response_format"]["json_schema"]["schema"]["properties"]
+    assert "Tools the answer may use" not in judge["messages"][-1]["content"]

@@ -111,3 +111,14 @@ def test_an_override_added_while_running_is_picked_up(prompts_dir: Path, tmp_pat
     (overrides / "42").mkdir(parents=True)
     (overrides / "42" / "persona.md").write_text("{bot_name} speaks like a pirate.")
     assert lib.render("persona", 42, bot_name="Obs") == "Obs speaks like a pirate."
+
+
+def test_a_judge_prompt_written_before_tools_keeps_working(prompts_dir: Path):
+    judge = prompts_dir / "judge.md"
+    judge.write_text(judge.read_text(encoding="utf-8").replace("{tools}\n", ""), encoding="utf-8")
+    lib = PromptLibrary(prompts_dir)
+    values = {"bot_name": "O", "models": "- a", "history": "h", "message": "m", "author": "x", "channel": "c"}
+    text = lib.render("judge", tools="Tools the answer may use here: current_time.", **values)
+    assert "current_time" not in text and "Newest message, from x" in text
+    with pytest.raises(ValueError, match="judge prompt takes"):
+        lib.render("judge", tool="typo", **values)
