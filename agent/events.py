@@ -45,6 +45,10 @@ class Event(BaseModel):
     # code, never the model). None: the door does not restrict (the console's and Studio's operator).
     author_can_manage: bool = False
     readable_channel_ids: list[int] | None = None
+    # For access lists and role quotas: the author's role ids (None: the door does not know roles) and
+    # the channel's parents (a thread's channel, the category).
+    author_role_ids: list[int] | None = None
+    channel_parents: list[int] = Field(default_factory=list)
 
     def describe_attachments(self) -> str:
         return " ".join(f"[attachment: {a.filename}]" for a in self.attachments)

@@ -10,8 +10,11 @@ import asyncio
 import logging
 import os
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from agent.access.gate import Gate
+from agent.access.ledger import DAY
 from agent.cadence import Cadence
 from agent.errors import ConfigError
 from agent.ids import stable_id
@@ -55,6 +58,7 @@ class Services:
     transcriber: Transcriber
     speaker: Speaker
     toolbox: Toolbox
+    gate: Gate
 
     async def close(self) -> None:
         await self.toolbox.hub.close()
@@ -117,6 +121,7 @@ async def build_services(settings: Settings, *, embedder: Embedder | None = None
     await hub.start()
     toolbox = Toolbox(builtin_tools(record, memory), hub, result_tokens=registry.config.tool_result_tokens)
     router = Router(registry, CooldownStore(engine), record, daily_budget_usd=settings.daily_budget_usd)
+    gate = await open_gate(registry, record)
     return Services(
         settings=settings,
         record=record,
@@ -137,4 +142,15 @@ async def build_services(settings: Settings, *, embedder: Embedder | None = None
         ),
         speaker=Speaker(settings.piper_voice, settings.piper_voices),
         toolbox=toolbox,
+        gate=gate,
     )
+
+
+async def open_gate(registry: ModelRegistry, record: Record) -> Gate:
+    """The access and quota gate, its ledger started from the record's last day (a restart resets no
+    one's quota) and then fed each usage row as it is queued."""
+    config = registry.config
+    gate = Gate(config.access, config.quotas, config.flood, record)
+    gate.ledger.seed(await record.member_usage_since(datetime.now(UTC) - timedelta(seconds=DAY)))
+    record.usage_listeners.append(gate.ledger.note)
+    return gate

@@ -70,6 +70,8 @@ class State(InputState, total=False):
     # Approval verdicts for this run's tool calls that change something, by call id.
     approvals: dict[str, Any]
     error: str
+    # A short note to the member instead of an answer (over a quota, flooding, blocked with a note).
+    member_note: str
     timings: Annotated[dict[str, float], merge_timings]
 
 

@@ -140,6 +140,8 @@ class ConsoleSession:
             outcome.reason = state["error"]
         elif decision is not None and not decision.respond:
             outcome.reason = decision.reason or "judge declined"
+        if state.get("member_note"):
+            print(f"{self.bot_name} (to {author}): {state['member_note']}", file=self.out)
         if outcome.reason:
             print(f"({'no reply' if not outcome.reply else 'reply cut short'}: {outcome.reason})", file=self.out)
         if self.verbose:

@@ -169,9 +169,13 @@ class ObserverBot(discord.AutoShardedClient):
             await self.run_graph(event)
             return
         foresee(event, self.services.memory)
-        # In the record before it waits in any queue: whatever kills the process, it is not lost.
+        gate = self.services.gate
+        if addresses_bot(event):
+            gate.arrived(event)  # flood control counts messages still waiting in a queue
         self.in_hand.add(event.message_id)
-        await self.services.record.store_event(event, state="waiting")
+        if not await gate.keeps_out_of_record(event):
+            # In the record before it waits in any queue: whatever kills the process, it is not lost.
+            await self.services.record.store_event(event, state="waiting")
         job = Job(event, message)
         if self._recovering:
             self._held.append(job)

@@ -120,6 +120,9 @@ class ReplyRun:
             await self._deliver_voice(self.voice)
         if self.renderer.text:
             await self.renderer.finish(note=cut_short(error) if error else "")
+        elif self.state.get("member_note") and not error:
+            self.renderer.text = self.state["member_note"]  # over a quota, flooding: said once, briefly
+            await self.renderer.finish()
         elif error:
             self.renderer.text = could_not_answer(error)
             await self.renderer.finish()  # replaces a busy notice if one was shown

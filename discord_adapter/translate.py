@@ -58,8 +58,22 @@ def to_event(message: discord.Message, bot_user: discord.abc.User) -> Event:
         attachments=_attachments(message),
         bot_user_id=bot_user.id,
         thread_starter_id=thread_starter,
+        channel_parents=channel_parents(channel),
         **member_rights(message),
     )
+
+
+def channel_parents(channel: Any) -> list[int]:
+    """A thread's channel and the category above: access lists name either."""
+    parents: list[int] = []
+    if isinstance(channel, discord.Thread):
+        if channel.parent_id:
+            parents.append(channel.parent_id)
+        channel = channel.parent
+    category_id = getattr(channel, "category_id", None)
+    if category_id:
+        parents.append(category_id)
+    return parents
 
 
 def member_rights(message: discord.Message) -> dict[str, Any]:
@@ -76,4 +90,5 @@ def member_rights(message: discord.Message) -> dict[str, Any]:
     return {
         "author_can_manage": author.guild_permissions.manage_guild,
         "readable_channel_ids": sorted(readable),
+        "author_role_ids": [role.id for role in author.roles if not role.is_default()],
     }

@@ -64,7 +64,9 @@ def build(services: Services, checkpointer: Any = None, store: Any = None) -> Re
         await profiles.ainvoke({"user_id": event.author_id, "guild_id": event.guild_id, "member": event.author_name})
 
     builder = StateGraph(State, context_schema=Context, input_schema=InputState)
-    builder.add_node("ingest", Ingest(s.record, s.memory, s.cadence, s.profiles, s.bot_user_id, refresh_profile))
+    builder.add_node(
+        "ingest", Ingest(s.record, s.memory, s.cadence, s.profiles, s.bot_user_id, refresh_profile, s.gate)
+    )
     builder.add_node("judge", Judge(s.record, s.registry, s.router, s.prompts, s.toolbox))
     builder.add_node("retrieve", Retrieve(s.record, s.personas, s.prompts, s.memory, s.settings.retrieval_tokens))
     builder.add_node("select_model", SelectModel(s.registry, s.router))

@@ -180,6 +180,16 @@ class ToolCall(Base):
     __table_args__ = (Index("ix_tool_calls_message", "message_id"),)
 
 
+class GuildSettings(Base):
+    """A server's own access lists and quotas (issue J), over the file's defaults."""
+
+    __tablename__ = "guild_settings"
+    guild_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # {"access": {...}, "quotas": {...}}: only what was changed here.
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
@@ -198,3 +208,4 @@ member_profiles = _table(MemberProfile)
 personas = _table(Persona)
 persona_choices = _table(PersonaChoice)
 tool_calls = _table(ToolCall)
+guild_settings = _table(GuildSettings)

@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from agent.access.policy import AccessPolicy, FloodPolicy, QuotaPolicy
 from agent.errors import ConfigError
 from agent.tools.config import McpServerSpec
 
@@ -119,6 +120,10 @@ class ModelsConfig(BaseModel):
     tool_rounds: int = Field(default=4, ge=1, le=16)
     # Longest tool result the model reads (tokens, roughly; the middle is cut).
     tool_result_tokens: int = Field(default=1000, ge=50)
+    # Who may talk to the bot and how much (per server, `/observer access` and `/observer quota` override).
+    access: AccessPolicy = Field(default_factory=AccessPolicy)
+    quotas: QuotaPolicy = Field(default_factory=QuotaPolicy)
+    flood: FloodPolicy = Field(default_factory=FloodPolicy)
 
     @model_validator(mode="after")
     def _check_names(self) -> ModelsConfig:

@@ -8,6 +8,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from agent.access.gate import Gate
 from agent.cadence import Cadence
 from agent.events import Decision, Event, event_from_names
 from agent.memory.knowledge import MemoryStore
@@ -56,15 +57,23 @@ class Ingest:
     profiles: ProfileRefresher
     bot_user_id: int
     refresh_profile: Refresh
+    gate: Gate
 
     async def __call__(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         started = time.perf_counter()
         event = this_runs_event(state, context_of(runtime).bot_name)
         foresee(event, self.memory)
-        stored_mode = await self.record.store_event(event)
+        if await self.gate.keeps_out_of_record(event):
+            stored_mode = await self.record.channel_mode(event.channel_id)
+        else:
+            stored_mode = await self.record.store_event(event)
         mode = context_of(runtime).channel_mode or stored_mode
         outcome = apply_rules(event, mode, event.bot_user_id or self.bot_user_id)
-        if outcome.verdict == "judge":
+        # Access lists, flood control and quotas: before the judge, so a refused message costs no model call.
+        admission = await self.gate.admit(event, outcome.verdict)
+        if admission.skip:
+            outcome = RuleOutcome("skip", admission.reason)
+        elif outcome.verdict == "judge":
             considered, why = self.cadence.consider(event.channel_id)
             outcome = RuleOutcome("judge" if considered else "skip", why)
         update: dict[str, Any] = {
@@ -76,6 +85,8 @@ class Ingest:
             else {},
             "timings": {"ingest_ms": (time.perf_counter() - started) * 1000},
         }
+        if admission.note:
+            update["member_note"] = admission.note
         self.profiles.note(event, self.refresh_profile)
         if outcome.verdict != "judge":
             update["decision"] = Decision(respond=outcome.verdict == "respond", reason=outcome.reason, source="rule")

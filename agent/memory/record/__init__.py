@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from agent.memory.record.channels import CHANNEL_MODES, ChannelSettings
 from agent.memory.record.edits import MessageEdits
+from agent.memory.record.guilds import GuildSettingsStore
 from agent.memory.record.members import MemberData
 from agent.memory.record.reads import MessageReads
 from agent.memory.record.tool_log import ToolLog
@@ -15,5 +16,7 @@ from agent.memory.record.writes import RecordCore
 __all__ = ["CHANNEL_MODES", "Record"]
 
 
-class Record(MessageReads, MessageEdits, ChannelSettings, UsageLog, ToolLog, MemberData, RecordCore):
+class Record(
+    MessageReads, MessageEdits, ChannelSettings, GuildSettingsStore, UsageLog, ToolLog, MemberData, RecordCore
+):
     """The SQL record. One per process; safe to share between concurrent runs."""

@@ -25,6 +25,20 @@ class UsageLog(RecordCore):
         async with self.engine.connect() as conn:
             return [dict(r._mapping) for r in (await conn.execute(query)).all()]
 
+    async def member_usage_since(self, since: datetime) -> list[dict[str, Any]]:
+        """Usage rows of members' messages since a time: what the quota ledger starts from."""
+        await self.flush()
+        u = tables.usage.c
+        query = select(
+            u.created_at, u.guild_id, u.user_id, u.message_id, u.purpose, u.tokens_in, u.tokens_out, u.cost_usd, u.ok
+        ).where(and_(u.created_at >= since, u.user_id.is_not(None)))
+        async with self.engine.connect() as conn:
+            rows = [dict(r._mapping) for r in (await conn.execute(query)).all()]
+        for row in rows:  # SQLite hands back naive datetimes
+            if row["created_at"].tzinfo is None:
+                row["created_at"] = row["created_at"].replace(tzinfo=UTC)
+        return rows
+
     async def spent_since(self, guild_id: int, since: datetime) -> float:
         await self.flush()
         async with self.engine.connect() as conn:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,6 +46,8 @@ class RecordCore:
         self._writer: asyncio.Task[None] | None = None
         # Messages this process wrote lately: the graph's ingest finds a door's arrival write done.
         self._stored: OrderedDict[int, None] = OrderedDict()
+        # Told of every usage row as it is queued (the quota ledger counts without a query).
+        self.usage_listeners: list[Callable[[dict[str, Any]], None]] = []
 
     async def close(self) -> None:
         await self.flush()
@@ -215,8 +217,11 @@ class RecordCore:
 
     def queue_usage(self, event: Event | None, **usage: Any) -> None:
         """Queue one model call's usage row (purpose, model, tokens, cost, latency, ok, error)."""
-        self._pending_rows.append((tables.usage, self._usage_values(event, **usage)))
+        values = self._usage_values(event, **usage)
+        self._pending_rows.append((tables.usage, values))
         self._start_writer()
+        for listener in self.usage_listeners:
+            listener(values)
 
     @staticmethod
     def _usage_values(
