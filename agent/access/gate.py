@@ -112,7 +112,7 @@ class Gate:
         if addressed:
             now = time.monotonic()
             self.flood.arrived(key, event.message_id, now)
-            if self.flood.flooding(key, self.flood_policy, now):
+            if self.flood.flooding(key, event.message_id, self.flood_policy, now):
                 first = self.flood.skip(key, self.flood_policy, now)
                 return Admission(True, "flood: too many messages in a few seconds", SLOW_DOWN if first else None)
         limits = policies.quotas.limits_for(event.author_role_ids)

@@ -11,6 +11,7 @@ from agent.events import Event
 
 ACCESS_LISTS = ("allow_roles", "block_users", "allow_channels", "block_channels", "admin_roles")
 LIMITS = ("replies_per_hour", "tokens_per_day", "usd_per_day")
+NO_LIMIT = "none"  # a server's stored "no limit", over a limit in the file
 
 
 class AccessPolicy(BaseModel):
@@ -72,12 +73,16 @@ def overlay_access(base: AccessPolicy, stored: dict[str, Any]) -> AccessPolicy:
     return base.model_copy(update={k: v for k, v in stored.items() if k in AccessPolicy.model_fields})
 
 
+def _unmarked(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: None if v == NO_LIMIT else v for k, v in values.items()}
+
+
 def overlay_quotas(base: QuotaPolicy, stored: dict[str, Any]) -> QuotaPolicy:
     """Stored values replace the file's; a stored role override replaces that role's whole entry."""
-    update: dict[str, Any] = {k: stored[k] for k in LIMITS if k in stored}
+    update: dict[str, Any] = _unmarked({k: stored[k] for k in LIMITS if k in stored})
     roles = {r.role: r for r in base.role}
     for entry in stored.get("role", []):
-        roles[int(entry["role"])] = RoleQuota.model_validate(entry)
+        roles[int(entry["role"])] = RoleQuota.model_validate(_unmarked(entry))
     update["role"] = list(roles.values())
     return base.model_copy(update=update)
 

@@ -1,9 +1,8 @@
-"""`/observer …`: this channel's mode, status, window, history and usage."""
+"""`/observer …`: this channel's mode, status, window and history (access, quotas and usage: `access.py`)."""
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
 import discord
@@ -11,6 +10,7 @@ from discord import app_commands
 
 from agent.memory.personas import DEFAULT_PERSONA
 from agent.tools.describe import server_lines, tools_here_line
+from discord_adapter.commands.access import register_access_commands
 from discord_adapter.commands.common import MANAGE, channel_event
 from discord_adapter.replies import reply
 
@@ -112,24 +112,5 @@ def register_channel_commands(bot: ObserverBot) -> None:
                 await interaction.edit_original_response(content=f"Collecting… {stored} messages so far")
         await interaction.edit_original_response(content=f"Collected {stored} messages from this channel.")
 
-    @observer.command(name="usage", description="Tokens and cost today and this month in this server")
-    async def usage(interaction: discord.Interaction) -> None:
-        guild_id = interaction.guild_id
-        assert guild_id is not None  # guild_only group
-        now = datetime.now(UTC)
-        day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        lines = []
-        for label, since in (("today", day), ("this month", day.replace(day=1))):
-            rows = await record.usage_totals(guild_id, since)
-            total = sum(r["cost_usd"] for r in rows)
-            lines.append(f"**{label}**: ${total:.4f} in {sum(r['calls'] for r in rows)} calls")
-            lines += [
-                f"- {r['model']}: {r['calls']} calls, {r['tokens_in']} in / {r['tokens_out']} out, ${r['cost_usd']:.4f}"
-                for r in rows
-            ]
-        budget = bot.services.router.budget_for(guild_id)
-        if budget is not None:
-            lines.append(f"daily budget: ${budget:.2f}")
-        await reply(interaction, "\n".join(lines))
-
+    register_access_commands(bot, observer)
     tree.add_command(observer)

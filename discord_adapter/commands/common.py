@@ -12,8 +12,24 @@ from agent.events import Event
 from agent.ids import new_snowflake
 from agent.memory.record import Record
 
+
+async def may_manage(interaction: discord.Interaction) -> bool:
+    """Manage Server, or a role the server named in `admin_roles` (read from the gate's policy)."""
+    if interaction.guild_id is None:
+        raise app_commands.NoPrivateMessage
+    if interaction.permissions.manage_guild:
+        return True
+    held = {role.id for role in getattr(interaction.user, "roles", [])}
+    services = getattr(interaction.client, "services", None)
+    if held and services is not None:
+        access = (await services.gate.policies(interaction.guild_id)).access
+        if held & set(access.admin_roles):
+            return True
+    raise app_commands.MissingPermissions(["manage_guild"])
+
+
 # Admin actions are checked against Discord's permissions in code, never left to a model.
-MANAGE = app_commands.checks.has_permissions(manage_guild=True)
+MANAGE = app_commands.check(may_manage)
 MESSAGE_LINK = re.compile(r"(?:channels/\d+/\d+/)?(\d{15,21})/?$")
 
 

@@ -22,7 +22,7 @@ def register_error_handler(bot: ObserverBot) -> None:
     @tree.error
     async def on_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         if isinstance(error, app_commands.MissingPermissions):
-            text = "You need the Manage Server permission to change Observer's settings."
+            text = "You need the Manage Server permission (or one of Observer's admin roles) to change its settings."
         elif isinstance(error, app_commands.NoPrivateMessage):
             text = "That command only works in a server."
         elif isinstance(error, app_commands.TransformerError | app_commands.CheckFailure):

@@ -15,13 +15,13 @@ from agent.memory.ingest import ingest_path
 from agent.memory.persona_files import KNOWLEDGE_SUFFIXES, PERSONA_SUFFIXES, PersonaFileError
 from agent.memory.personas import DEFAULT_PERSONA
 from agent.memory.scopes import channel_place, guild_scope, readable_scopes, scope_of
+from discord_adapter.commands.common import MANAGE
 from discord_adapter.replies import reply
 
 if TYPE_CHECKING:
     from discord_adapter.client import ObserverBot
 
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024
-MANAGE = app_commands.checks.has_permissions(manage_guild=True)
 
 
 def safe_filename(name: str) -> str:

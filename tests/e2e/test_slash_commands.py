@@ -45,7 +45,9 @@ async def test_settings_need_manage_server(harness: Harness):
     member, admin = d.add_user("member"), d.add_user("admin")
     channel_id = int(d.general["id"])
     token = await d.slash(member, "observer", sub("enable", mode="auto"))
-    assert await answer(harness, token) == "You need the Manage Server permission to change Observer's settings."
+    assert await answer(harness, token) == (
+        "You need the Manage Server permission (or one of Observer's admin roles) to change its settings."
+    )
     assert ephemeral(harness, token)
     assert await harness.services.record.channel_mode(channel_id) == "mentions"
 

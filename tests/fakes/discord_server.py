@@ -123,6 +123,8 @@ class FakeDiscord:
         self._runner: web.AppRunner | None = None
         self.base = ""
         self.message_waiters: list[tuple[Any, asyncio.Future[dict[str, Any]]]] = []
+        self.roles: list[dict[str, Any]] = [self._role(self.guild_id, "@everyone", str(1 << 11 | 1 << 10 | 1 << 16))]
+        self.member_roles: dict[str, list[str]] = defaultdict(list)
         self.general = self.add_channel("general")
 
     # ----- world building -----
@@ -138,11 +140,38 @@ class FakeDiscord:
         self.users[user["id"]] = user
         return user
 
+    @staticmethod
+    def _role(role_id: str, name: str, permissions: str = "0") -> dict[str, Any]:
+        return {
+            "id": role_id,
+            "name": name,
+            "permissions": permissions,
+            "position": 0 if name == "@everyone" else 1,
+            "color": 0,
+            "hoist": False,
+            "managed": False,
+            "mentionable": False,
+            "flags": 0,
+        }
+
+    def add_role(self, name: str) -> dict[str, Any]:
+        """A role with no permissions of its own (announce it with `refresh_guild` once the bot runs)."""
+        role = self._role(snowflake(), name)
+        self.roles.append(role)
+        return role
+
+    def give_role(self, user: dict[str, Any], role: dict[str, Any]) -> None:
+        self.member_roles[user["id"]].append(role["id"])
+
+    async def refresh_guild(self) -> None:
+        """Channels and roles added after the bot connected: what a GUILD_CREATE tells discord.py's cache."""
+        await self.dispatch("GUILD_CREATE", self.guild_payload())
+
     def member(self, user: dict[str, Any], *, manage_guild: bool = False) -> dict[str, Any]:
         perms = ALL_PERMISSIONS if manage_guild or user["id"] == self.owner["id"] else str(1 << 11 | 1 << 10)
         return {
             "user": user,
-            "roles": [],
+            "roles": list(self.member_roles.get(user["id"], [])),
             "joined_at": now_iso(),
             "deaf": False,
             "mute": False,
@@ -151,16 +180,19 @@ class FakeDiscord:
             "nick": None,
         }
 
-    def add_channel(self, name: str) -> dict[str, Any]:
+    def add_category(self, name: str) -> dict[str, Any]:
+        return self.add_channel(name, kind=4)
+
+    def add_channel(self, name: str, *, parent: dict[str, Any] | None = None, kind: int = 0) -> dict[str, Any]:
         channel = {
             "id": snowflake(),
-            "type": 0,
+            "type": kind,
             "name": name,
             "guild_id": self.guild_id,
             "position": len(self.channels),
             "permission_overwrites": [],
             "nsfw": False,
-            "parent_id": None,
+            "parent_id": parent["id"] if parent else None,
             "topic": None,
             "last_message_id": None,
             "rate_limit_per_user": 0,
@@ -194,19 +226,7 @@ class FakeDiscord:
             "public_updates_channel_id": None,
             "nsfw_level": 0,
             "premium_progress_bar_enabled": False,
-            "roles": [
-                {
-                    "id": self.guild_id,
-                    "name": "@everyone",
-                    "permissions": str(1 << 11 | 1 << 10 | 1 << 16),
-                    "position": 0,
-                    "color": 0,
-                    "hoist": False,
-                    "managed": False,
-                    "mentionable": False,
-                    "flags": 0,
-                }
-            ],
+            "roles": self.roles,
             "emojis": [],
             "stickers": [],
             "channels": list(self.channels.values()),
@@ -414,6 +434,7 @@ class FakeDiscord:
         channel: dict[str, Any] | None = None,
         manage_guild: bool = False,
         attachments: list[dict[str, Any]] | None = None,
+        roles: list[dict[str, Any]] | None = None,
     ) -> str:
         """Invoke a slash command as `user`; returns the interaction token."""
         channel = channel or self.general
@@ -424,6 +445,8 @@ class FakeDiscord:
             data["guild_id"] = self.guild_id
         if attachments:
             data["resolved"] = {"attachments": {a["id"]: a for a in attachments}}
+        if roles:  # role options: Discord sends the id as the value and the role under `resolved`
+            data.setdefault("resolved", {})["roles"] = {r["id"]: r for r in roles}
         token = "tok" + snowflake()
         member = self.member(user, manage_guild=manage_guild)
         await self.dispatch(

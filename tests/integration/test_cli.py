@@ -134,3 +134,20 @@ async def test_console_asks_before_a_tool_that_changes_something(tmp_path: Path,
     assert code == 0, err
     assert "Alarm set." in out
     assert alarms.read_text() == "07:30 \n"
+
+
+async def test_a_quota_holds_across_console_runs_by_author(tmp_path: Path, fake_openai: FakeOpenAI):
+    """Each `--once` is a new process: the quota is counted from the record, not from memory."""
+    (tmp_path / "observer.toml").write_text("[quotas]\nreplies_per_hour = 3\n" + models_toml(fake_openai.base_url))
+    for i in range(3):
+        code, out, err = await observer(tmp_path, "chat", "--once", f"@Observer question {i}", "--author", "ana")
+        assert code == 0 and out.startswith("Observer: "), err
+    asked = len(fake_openai.chat_requests())
+    code, out, err = await observer(tmp_path, "chat", "--once", "@Observer one more?", "--author", "ana")
+    assert code == 0, err
+    assert "Observer (to ana): You've reached your limit here (3 of 3 replies this hour)" in out
+    assert re.search(r"ask again in about (59 min|1 h)\.", out), out
+    assert "(no reply: quota: 3 of 3 replies this hour)" in out
+    assert len(fake_openai.chat_requests()) == asked, "no model call, the judge included"
+    code, out, err = await observer(tmp_path, "chat", "--once", "@Observer my turn", "--author", "bea")
+    assert code == 0 and out.startswith("Observer: "), "another member is answered"

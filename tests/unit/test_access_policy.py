@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import pytest
+
+from agent.access.ledger import UsageLedger
+from agent.access.policy import NO_LIMIT, AccessPolicy, QuotaPolicy, overlay_quotas, refusal
+from agent.access.quota import over_quota
+from agent.errors import ConfigError
+from agent.models.config import load_models_config
+from tests.conftest import make_event
+
+
+def test_a_members_limits_are_the_most_generous_of_their_roles() -> None:
+    policy = QuotaPolicy.model_validate(
+        {
+            "replies_per_hour": 20,
+            "tokens_per_day": 50000,
+            "role": [{"role": 1, "replies_per_hour": 100}, {"role": 2, "replies_per_hour": 50, "tokens_per_day": 9}],
+        }
+    )
+    assert policy.limits_for([1, 2]).replies_per_hour == 100
+    assert policy.limits_for([2]).tokens_per_day == 9, "a role's own value, even a lower one"
+    assert policy.limits_for([1]).tokens_per_day == 50000, "what a role leaves unset stays the default"
+    assert policy.limits_for(None).replies_per_hour == 20
+
+
+def test_a_server_can_lift_a_file_limit() -> None:
+    base = QuotaPolicy(replies_per_hour=3)
+    lifted = overlay_quotas(base, {"replies_per_hour": NO_LIMIT, "role": [{"role": 7, "usd_per_day": 1.5}]})
+    assert lifted.replies_per_hour is None and lifted.limits_for([7]).usd_per_day == 1.5
+
+
+def test_channel_lists_match_the_thread_parent_and_category() -> None:
+    policy = AccessPolicy(allow_channels=[500])
+    inside = make_event("hi", channel_parents=[400, 500])
+    assert refusal(policy, inside) is None
+    assert refusal(policy, make_event("hi")) == "the channel is not on the allow list"
+    assert refusal(AccessPolicy(block_channels=[500]), inside) == "the channel is blocked"
+    roles = AccessPolicy(allow_roles=[9])
+    assert refusal(roles, make_event("hi", author_role_ids=[]))
+    assert refusal(roles, make_event("hi")) is None, "a door that knows no roles (the console) is not held to them"
+
+
+def test_quota_waits_until_enough_old_spend_leaves_the_day() -> None:
+    ledger = UsageLedger()
+    row = {"guild_id": 1, "user_id": 2, "purpose": "reply", "ok": True, "cost_usd": 0.0}
+    ledger.note({**row, "message_id": 10, "tokens_in": 60, "tokens_out": 0}, when=1000.0)
+    ledger.note({**row, "message_id": 11, "tokens_in": 60, "tokens_out": 0}, when=2000.0)
+    over = over_quota(QuotaPolicy(tokens_per_day=100), ledger, (1, 2), now=3000.0)
+    assert over is not None and over.free_at == 1000.0 + 86400, "after the first call leaves the window: 60 < 100"
+    assert over_quota(QuotaPolicy(tokens_per_day=100), ledger, (1, 2), now=1000.0 + 86401) is None
+
+
+def test_quota_mistakes_in_the_file_are_one_clear_error(tmp_path) -> None:
+    path = tmp_path / "observer.toml"
+    path.write_text("[quotas]\nreplies_per_hour = -1\n")
+    with pytest.raises(ConfigError, match="replies_per_hour"):
+        load_models_config(path)
