@@ -9,6 +9,10 @@ BUDGET_REPLY = (
 )
 BUSY_REPLY = "I'm still working through earlier messages here. Please ask again in a moment."
 FAILED_REPLY = "Sorry, something went wrong on my side while answering this. Please ask again."
+SLOW_DOWN = (
+    "You're sending messages faster than I can answer them, so I'll skip these. Give me a moment, then ask again."
+)
+QUOTA_OFF = "Replies are turned off for you here, so I'll sit this one out."
 EXPIRED_NOTE = "\n-# (interrupted by a restart; ask again if you still need an answer)"
 
 
@@ -37,3 +41,8 @@ def cannot_listen(filename: str, problem: str) -> str:
 
 def cannot_download(filename: str) -> str:
     return f"I couldn't download {filename}; please try again."
+
+
+def over_quota_note(used: str, wait: str) -> str:
+    """A member over a quota, once per window: what they used and when they may ask again."""
+    return f"You've reached your limit here ({used}), so I'll sit this one out. You can ask again in about {wait}."

@@ -20,12 +20,10 @@ from agent.access.policy import (
 from agent.access.quota import over_quota, quota_note
 from agent.cache import TtlCache
 from agent.events import Event
+from agent.member_texts import SLOW_DOWN
 
 Verdict = Literal["respond", "skip", "judge"]
 POLICY_CACHE_SECONDS = 2.0  # another process sharing the database sees a change within this time
-SLOW_DOWN = (
-    "You're sending messages faster than I can answer them, so I'll skip these. Give me a moment, then ask again."
-)
 
 
 class GuildSettingsSource(Protocol):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from agent.access.ledger import DAY, HOUR, Key, UsageLedger
 from agent.access.policy import QuotaLimits
+from agent.member_texts import QUOTA_OFF, over_quota_note
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,5 @@ def wait_words(seconds: float) -> str:
 
 def quota_note(over: OverQuota, now: float) -> str:
     if over.free_at is None:
-        return "Replies are turned off for you here, so I'll sit this one out."
-    return (
-        f"You've reached your limit here ({over.used}), so I'll sit this one out. "
-        f"You can ask again in about {wait_words(over.free_at - now)}."
-    )
+        return QUOTA_OFF
+    return over_quota_note(over.used, wait_words(over.free_at - now))

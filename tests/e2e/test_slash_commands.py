@@ -195,6 +195,10 @@ async def test_model_list_set_and_usage(harness: Harness):
     status = await answer(harness, await d.slash(member, "observer", sub("status")))
     assert "model: chat (pinned here)" in status and "cooling down: chat for" in status
     usage = await answer(harness, await d.slash(member, "observer", sub("usage")))
+    assert usage.startswith("**Your usage here**") and "replies in the last hour: 1" in usage
+    usage = await answer(harness, await d.slash(member, "observer", sub("usage", scope="server")))
+    assert "Manage Server permission" in usage, "the server's totals are for admins"
+    usage = await answer(harness, await d.slash(d.owner, "observer", sub("usage")))
     assert usage.startswith("**today**: $") and "- chat: 1 calls" in usage and "**this month**" in usage
 
 
