@@ -49,6 +49,9 @@ class Event(BaseModel):
     # the channel's parents (a thread's channel, the category).
     author_role_ids: list[int] | None = None
     channel_parents: list[int] = Field(default_factory=list)
+    # A character's line handed back to the graph so another may chime in (issue I): how many
+    # character-to-character turns led here since a member spoke.
+    chain_depth: int = 0
 
     def describe_attachments(self) -> str:
         return " ".join(f"[attachment: {a.filename}]" for a in self.attachments)
@@ -62,6 +65,8 @@ class Decision(BaseModel):
     voice: bool = False
     # Whether the answer may use tools. Only the judge says "just talk"; every other path offers them.
     act: bool = True
+    # In a channel with a cast: which character speaks (None: the bot itself, or nobody).
+    speaker: str | None = None
     reason: str = ""
     source: str = "rule"
     # How the judge's JSON was obtained from the server (json_schema, json_mode, function_calling, grammar).

@@ -28,6 +28,8 @@ PROMPT_VARIABLES: dict[str, frozenset[str]] = {
     "persona": frozenset({"bot_name"}),
     "voice": frozenset({"bot_name"}),
     "profile": frozenset({"bot_name", "member", "messages"}),
+    "cast_judge": frozenset({"channel", "candidates", "history", "message", "author"}),
+    "cast": frozenset({"speaker", "others"}),
 }
 # Offered to a prompt but not required of it: an operator's older judge prompt keeps working.
 OPTIONAL_VARIABLES: dict[str, frozenset[str]] = {"judge": frozenset({"tools"})}

@@ -16,6 +16,7 @@ from typing import Any
 from agent.access.gate import Gate
 from agent.access.ledger import DAY
 from agent.cadence import Cadence
+from agent.cast.store import CastStore
 from agent.errors import ConfigError
 from agent.ids import stable_id
 from agent.memory.chroma import open_chroma
@@ -59,6 +60,7 @@ class Services:
     speaker: Speaker
     toolbox: Toolbox
     gate: Gate
+    casts: CastStore
 
     async def close(self) -> None:
         await self.toolbox.hub.close()
@@ -143,6 +145,7 @@ async def build_services(settings: Settings, *, embedder: Embedder | None = None
         speaker=Speaker(settings.piper_voice, settings.piper_voices),
         toolbox=toolbox,
         gate=gate,
+        casts=CastStore(engine),
     )
 
 

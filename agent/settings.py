@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     log_content: bool = False
     bot_name: str = Field(default="Observer", min_length=1, max_length=32)
     history_limit: int = Field(default=20, ge=1, le=200)
+    # In a channel with a cast: how many characters may answer each other after a member speaks.
+    cast_chain_turns: int = Field(default=2, ge=0, le=10)
     chroma_url: str | None = Field(default=None, description="Chroma server URL; local files when unset")
     local_model_path: Path | None = None
     local_model_threads: int = Field(default=0, ge=0, le=256)

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from langchain_core.messages import BaseMessage
 from typing_extensions import TypedDict  # pydantic (Studio's schema) needs it on Python < 3.12
 
+from agent.cast.speaker import Candidate
 from agent.events import ChatLine, Decision, Event, Snippet
 
 
@@ -72,6 +73,9 @@ class State(InputState, total=False):
     error: str
     # A short note to the member instead of an answer (over a quota, flooding, blocked with a note).
     member_note: str
+    # A channel with a cast (issue I): the candidates (Studio shows them) and the speaker's own model.
+    cast: list[Candidate]
+    speaker_model: str
     timings: Annotated[dict[str, float], merge_timings]
 
 

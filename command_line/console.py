@@ -13,6 +13,8 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
 from agent.events import Event, event_from_names
+from agent.ids import new_snowflake, stable_id
+from agent.memory.scopes import readable_scopes
 from agent.services import Services
 from agent.state import Context
 from agent.stream import ApprovalNeeded, Notice, StateUpdate, Token, VoiceClip, reply_events
@@ -24,6 +26,7 @@ HELP = """Type a message, or `name: message` to speak as someone else for one li
   /as NAME         speak as NAME from now on
   /channel NAME    move to #NAME (a name starting with @ is a direct message)
   /mode MODE       set this channel's mode: off, mentions, auto, observe
+  /cast            who is in this channel's cast; /cast add NAME [MODEL], /cast remove NAME
   /verbose         toggle decision, model, retrieval, token and timing details
   /quit            leave"""
 
@@ -32,6 +35,7 @@ HELP = """Type a message, or `name: message` to speak as someone else for one li
 class RunOutcome:
     reply: str = ""
     reason: str = ""
+    speaker: str | None = None  # the character who answered, in a channel with a cast
     state: dict[str, Any] = field(default_factory=dict)
 
 
@@ -93,14 +97,62 @@ class ConsoleSession:
                 print(f"(error: {exc})", file=self.out)
                 return True
             print(f"(#{self.channel} is now in {arg} mode)", file=self.out)
+        elif cmd == "/cast":
+            await self._cast(arg)
         elif cmd == "/verbose":
             self.verbose = not self.verbose
         else:
             print(HELP, file=self.out)
         return True
 
+    async def _cast(self, arg: str) -> None:
+        """`/cast`, `/cast add NAME [MODEL]`, `/cast remove NAME`: the characters in this channel."""
+        event = self.make_event("", self.author)
+        await self.services.record.store_event(event)  # make sure the channel exists
+        casts = self.services.casts
+        action, _, rest = arg.partition(" ")
+        name, _, model = rest.strip().partition(" ")
+        if action in ("add", "remove") and name:
+            stored = await self.services.personas.find(name, readable_scopes(event.guild_id, event.author_id))
+            if stored is None:
+                print(f"(no persona named {name}; add one with `observer persona ingest FILE`)", file=self.out)
+                return
+            if action == "add":
+                await casts.add(event.channel_id, stored.card.name, model.strip())
+            elif not await casts.remove(event.channel_id, stored.card.name):
+                print(f"({stored.card.name} is not in #{self.channel}'s cast)", file=self.out)
+                return
+        elif action:
+            print("(usage: /cast, /cast add NAME [MODEL], /cast remove NAME)", file=self.out)
+            return
+        members = await casts.members(event.channel_id)
+        names = ", ".join(m.persona + (f" (model {m.model})" if m.model else "") for m in members)
+        print(f"(#{self.channel}'s cast: {names or 'nobody; the bot speaks as itself'})", file=self.out)
+
     async def send(self, text: str, author: str) -> RunOutcome:
-        event = self.make_event(text, author)
+        """One member message, then as many characters chiming in as the chain allows."""
+        outcome = await self.run(self.make_event(text, author), author)
+        first = outcome
+        while outcome.reply and not outcome.state.get("error") and outcome.speaker:
+            event = outcome.state["event"]
+            line = event.model_copy(
+                update={
+                    "message_id": outcome.state.get("reply_message_id") or new_snowflake(),
+                    "author_id": stable_id("character", outcome.speaker),
+                    "author_name": outcome.speaker,
+                    "author_is_bot": True,
+                    "text": outcome.reply,
+                    "chain_depth": event.chain_depth + 1,
+                    "mentions_bot": False,
+                    "reply_to_id": None,
+                    "attachments": [],
+                }
+            )
+            outcome = await self.run(line, author, quiet=True)
+        return first
+
+    async def run(self, event: Event, author: str, quiet: bool = False) -> RunOutcome:
+        """`quiet`: a chain turn nobody took prints nothing."""
         outcome = RunOutcome()
         started = False
         config = RunnableConfig(configurable={"thread_id": f"console:{event.message_id}"})
@@ -118,7 +170,7 @@ class ConsoleSession:
             async for item in reply_events(stream):
                 if isinstance(item, Token):
                     if not started:
-                        self.out.write(f"{self.bot_name}: ")
+                        self.out.write(f"{outcome.speaker or self.bot_name}: ")
                         started = True
                     self.out.write(item.text)
                     self.out.flush()
@@ -130,6 +182,8 @@ class ConsoleSession:
                     run_input = Command(resume=await self.ask_approval(item.request, author))
                 elif isinstance(item, StateUpdate):
                     outcome.state = item.state
+                    decision = item.state.get("decision")
+                    outcome.speaker = decision.speaker if decision is not None else None
         await self.graph.checkpointer.adelete_thread(config["configurable"]["thread_id"])  # type: ignore[union-attr]
         state = outcome.state
         outcome.reply = state.get("reply") or ""
@@ -142,7 +196,7 @@ class ConsoleSession:
             outcome.reason = decision.reason or "judge declined"
         if state.get("member_note"):
             print(f"{self.bot_name} (to {author}): {state['member_note']}", file=self.out)
-        if outcome.reason:
+        if outcome.reason and not (quiet and not outcome.reply):
             print(f"({'no reply' if not outcome.reply else 'reply cut short'}: {outcome.reason})", file=self.out)
         if self.verbose:
             self._print_details(state)
@@ -168,9 +222,11 @@ class ConsoleSession:
         if decision is not None:
             print(
                 f"  decision: respond={decision.respond} model={decision.model} voice={decision.voice} "
-                f"by={decision.source} reason={decision.reason!r}",
+                f"act={decision.act} speaker={decision.speaker} by={decision.source} reason={decision.reason!r}",
                 file=self.out,
             )
+        for candidate in state.get("cast") or []:
+            print(f"  cast: {candidate.name} (talkativeness {candidate.talkativeness:.1f})", file=self.out)
         if state.get("model"):
             print(f"  model: {state['model']} ({state.get('model_reason', '')})", file=self.out)
         print(f"  persona: {state.get('persona', '?')}", file=self.out)

@@ -34,12 +34,25 @@ def after_ingest(state: State) -> list[str] | str:
         return END
     if audio_attachment(state["event"]) is not None:
         return "transcribe"
-    return ["judge", "retrieve"]
+    return after_transcribe(state)
 
 
 def after_transcribe(state: State) -> list[str] | str:
-    """A refused or undecodable recording was already answered in one line."""
-    return END if state.get("error") else ["judge", "retrieve"]
+    """A refused or undecodable recording was already answered in one line. With a cast and nobody
+    named yet, the judge picks the speaker before retrieval (whose persona it is)."""
+    if state.get("error"):
+        return END
+    if state.get("cast") and state.get("decision") is None:
+        return "judge"
+    return ["judge", "retrieve"]
+
+
+def after_judge(state: State) -> str:
+    """Only where the judge chose a character: retrieve for it now. Otherwise retrieve ran alongside."""
+    if state.get("cast") and state.get("rule") == "judge":
+        decision = state.get("decision")
+        return "retrieve" if decision is not None and decision.respond else END
+    return END
 
 
 def after_generate(state: State) -> str:
@@ -65,7 +78,19 @@ def build(services: Services, checkpointer: Any = None, store: Any = None) -> Re
 
     builder = StateGraph(State, context_schema=Context, input_schema=InputState)
     builder.add_node(
-        "ingest", Ingest(s.record, s.memory, s.cadence, s.profiles, s.bot_user_id, refresh_profile, s.gate)
+        "ingest",
+        Ingest(
+            s.record,
+            s.memory,
+            s.cadence,
+            s.profiles,
+            s.bot_user_id,
+            refresh_profile,
+            s.gate,
+            s.casts,
+            s.personas,
+            s.settings.cast_chain_turns,
+        ),
     )
     builder.add_node("judge", Judge(s.record, s.registry, s.router, s.prompts, s.toolbox))
     builder.add_node("retrieve", Retrieve(s.record, s.personas, s.prompts, s.memory, s.settings.retrieval_tokens))
@@ -83,6 +108,7 @@ def build(services: Services, checkpointer: Any = None, store: Any = None) -> Re
     builder.add_node("speak", Speak(s.speaker, s.settings.data_dir / "voice"))
     builder.add_edge(START, "ingest")
     builder.add_conditional_edges("ingest", after_ingest, ["transcribe", "judge", "retrieve", END])
+    builder.add_conditional_edges("judge", after_judge, ["retrieve", END])
     builder.add_conditional_edges("transcribe", after_transcribe, ["judge", "retrieve", END])
     # Waits for both: the judge's decision and the retrieved persona (discarded if it says no).
     builder.add_edge(["judge", "retrieve"], "select_model")

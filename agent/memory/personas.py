@@ -41,6 +41,9 @@ class PersonaCatalog:
             "examples": card.examples,
             "source": card.source,
             "updated_at": datetime.now(UTC),
+            "talkativeness": card.talkativeness,
+            "model": card.model,
+            "avatar": card.avatar,
         }
         async with self.engine.begin() as conn:
             await conn.execute(upsert(self._dialect, tables.personas, values, ["scope", "name"]))
@@ -74,6 +77,9 @@ class PersonaCatalog:
             style=row["style"],
             examples=list(row["examples"] or []),
             source=row["source"],
+            talkativeness=float(row["talkativeness"]),
+            model=row["model"] or "",
+            avatar=row["avatar"],
         )
 
     async def find(self, name: str, scopes: list[str]) -> StoredPersona | None:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -149,6 +150,19 @@ class Persona(Base):
     examples: Mapped[list[str]] = mapped_column(JSON, default=list)
     source: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    talkativeness: Mapped[float] = mapped_column(Float, default=0.5)
+    model: Mapped[str] = mapped_column(String(64), default="")
+    avatar: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # a card's PNG
+
+
+class CastMember(Base):
+    """A character in a channel's cast (issue I). It witnessed only what came after `joined_after_id`."""
+
+    __tablename__ = "cast_members"
+    channel_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    persona: Mapped[str] = mapped_column(String(48), primary_key=True)
+    joined_after_id: Mapped[int] = mapped_column(BigInteger)  # a snowflake of the moment it joined
+    model: Mapped[str] = mapped_column(String(64), default="")  # `/persona use … model:` for this cast
 
 
 class PersonaChoice(Base):
@@ -209,3 +223,4 @@ personas = _table(Persona)
 persona_choices = _table(PersonaChoice)
 tool_calls = _table(ToolCall)
 guild_settings = _table(GuildSettings)
+cast_members = _table(CastMember)

@@ -14,6 +14,7 @@ from langchain_core.messages.tool import InvalidToolCall, ToolCall
 from langgraph.runtime import Runtime
 
 from agent.events import ChatLine, Event
+from agent.ids import stable_id
 from agent.member_texts import cannot_answer
 from agent.memory.recall import render_memory
 from agent.memory.record import Record
@@ -37,7 +38,13 @@ log = logging.getLogger(__name__)
 IMAGE_TOKENS = 85
 
 
-def _as_message(line: ChatLine, bot_name: str) -> BaseMessage:
+def _as_message(line: ChatLine, bot_name: str, speaker: str | None = None) -> BaseMessage:
+    if speaker is not None:
+        # A cast: only the speaker's own lines are its turns; the other characters talk like members.
+        # (No `name`: OpenAI allows only ASCII letters, digits, _ and - there, and names may be ミカ.)
+        if line.is_bot and line.author == speaker:
+            return AIMessage(content=line.text)
+        return HumanMessage(content=f"{line.author}: {line.text}")
     if line.is_bot:
         return AIMessage(content=line.text, name=bot_name)
     return HumanMessage(content=f"{line.author}: {line.text}")
@@ -56,6 +63,7 @@ def build_messages(
     context_budget: int | None = None,
     count: Counter = approx_tokens,
     tool_turns: Sequence[BaseMessage] = (),
+    speaker: str | None = None,
 ) -> tuple[list[BaseMessage], int]:
     """System prompt, as much recent context as fits (newest kept), and the message being answered.
 
@@ -82,7 +90,7 @@ def build_messages(
         budget = min(budget, context_budget)
     kept: list[BaseMessage] = []
     for line in reversed(context_lines):
-        msg = _as_message(line, bot_name)
+        msg = _as_message(line, bot_name, speaker)
         cost = count(str(msg.content)) + 4
         if cost > budget:
             break
@@ -124,6 +132,10 @@ class Generate:
         event = state["event"]
         ctx = context_of(runtime)
         writer = runtime.stream_writer
+        decision = state.get("decision")
+        speaker = decision.speaker if decision is not None else None
+        # Who writes: the bot, or in a channel with a cast, the chosen character (stored under its name).
+        author_name, author_id = self._author(event, ctx.bot_name, speaker)
         blocked = state.get("route_blocked")
         if blocked:
             # Over budget (or nothing can take the message): a polite answer, no model call.
@@ -131,16 +143,14 @@ class Generate:
             writer(Token(text=reply))
             update: dict[str, Any] = {"reply": reply, "error": blocked}
             if ctx.store_reply:
-                update["reply_message_id"] = self.record.store_bot_reply(
-                    event, reply, event.bot_user_id or self.bot_user_id, ctx.bot_name
-                )
+                update["reply_message_id"] = self.record.store_bot_reply(event, reply, author_id, author_name)
             return update
 
-        persona = state.get("persona_text") or f"{ctx.bot_name} is a helpful member."
+        persona = state.get("persona_text") or f"{author_name} is a helpful member."
         system = await self.prompts.arender(
             "system",
             event.guild_id,
-            bot_name=ctx.bot_name,
+            bot_name=author_name,
             persona=persona,
             memory=render_memory(state.get("retrieved") or []),
             channel=event.channel_name or "dm",
@@ -154,6 +164,10 @@ class Generate:
         if spoken:
             system += "\n\n" + await self.prompts.arender("voice", event.guild_id, bot_name=ctx.bot_name)
         lines = await context_lines(self.record, state, ctx.history_limit, self.settings.reply_chain_limit)
+        if speaker is not None:
+            # A character knows only what it witnessed: nothing from before it joined the cast.
+            joined = next((c.joined_after_id for c in state.get("cast") or [] if c.name == speaker), 0)
+            lines = [line for line in lines if line.message_id > joined]
 
         # The agent loop: earlier rounds of this run asked for tools; their calls and results follow.
         turns = list(state.get("tool_turns") or [])
@@ -172,7 +186,15 @@ class Generate:
 
         def build(spec: ModelSpec) -> list[BaseMessage]:
             messages, dropped = build_messages(
-                system, lines, event, spec, ctx.bot_name, self.settings.context_tokens, counter_for(spec), turns
+                system,
+                lines,
+                event,
+                spec,
+                ctx.bot_name,
+                self.settings.context_tokens,
+                counter_for(spec),
+                turns,
+                speaker,
             )
             if dropped:
                 log.info("context cut: %d of %d earlier messages dropped to fit %s", dropped, len(lines), spec.name)
@@ -233,7 +255,7 @@ class Generate:
             success = call if answer.error is None else None
             if reply and ctx.store_reply:
                 update["reply_message_id"] = self.record.store_bot_reply(
-                    event, reply, event.bot_user_id or self.bot_user_id, ctx.bot_name, usage=success
+                    event, reply, author_id, author_name, usage=success
                 )
             elif success is not None:
                 self.record.queue_usage(event, **success)  # the door records the reply it delivers
@@ -248,6 +270,11 @@ class Generate:
             timings["first_token_ms"] = answer.first_token_ms
         update["timings"] = timings
         return update
+
+    def _author(self, event: Event, bot_name: str, speaker: str | None) -> tuple[str, int]:
+        if speaker is None:
+            return bot_name, event.bot_user_id or self.bot_user_id
+        return speaker, stable_id("character", speaker)
 
     def _asked_for_tools(
         self,

@@ -10,8 +10,12 @@ from langgraph.runtime import Runtime
 
 from agent.access.gate import Gate
 from agent.cadence import Cadence
+from agent.cast.scene import cheap_speaker, load_cast
+from agent.cast.speaker import Candidate
+from agent.cast.store import CastStore
 from agent.events import Decision, Event, event_from_names
 from agent.memory.knowledge import MemoryStore
+from agent.memory.personas import PersonaCatalog
 from agent.memory.recall import query_of
 from agent.memory.record import Record
 from agent.memory.scopes import readable_scopes
@@ -58,6 +62,9 @@ class Ingest:
     bot_user_id: int
     refresh_profile: Refresh
     gate: Gate
+    casts: CastStore
+    personas: PersonaCatalog
+    chain_turns: int = 2
 
     async def __call__(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         started = time.perf_counter()
@@ -69,11 +76,16 @@ class Ingest:
             stored_mode = await self.record.store_event(event)
         mode = context_of(runtime).channel_mode or stored_mode
         outcome = apply_rules(event, mode, event.bot_user_id or self.bot_user_id)
+        cast = await load_cast(self.casts, self.personas, event) if mode not in ("off", "observe") else []
+        speaker: tuple[str, str] | None = None
+        if cast:
+            outcome, speaker = await self._cast_rules(event, outcome, cast)
         # Access lists, flood control and quotas: before the judge, so a refused message costs no model call.
         admission = await self.gate.admit(event, outcome.verdict)
         if admission.skip:
             outcome = RuleOutcome("skip", admission.reason)
-        elif outcome.verdict == "judge":
+        elif outcome.verdict == "judge" and not cast:
+            # Auto mode's judge runs at most so often; a cast's scene asks it about every message.
             considered, why = self.cadence.consider(event.channel_id)
             outcome = RuleOutcome("judge" if considered else "skip", why)
         update: dict[str, Any] = {
@@ -88,6 +100,30 @@ class Ingest:
         if admission.note:
             update["member_note"] = admission.note
         self.profiles.note(event, self.refresh_profile)
+        if cast:
+            update["cast"] = cast
         if outcome.verdict != "judge":
-            update["decision"] = Decision(respond=outcome.verdict == "respond", reason=outcome.reason, source="rule")
+            update["decision"] = Decision(
+                respond=outcome.verdict == "respond",
+                reason=outcome.reason,
+                source="rule",
+                speaker=speaker[0] if speaker and outcome.verdict == "respond" else None,
+            )
         return update
+
+    async def _cast_rules(
+        self, event: Event, outcome: RuleOutcome, cast: list[Candidate]
+    ) -> tuple[RuleOutcome, tuple[str, str] | None]:
+        """In a channel with a cast: a character named or replied to speaks (no judge call); any other
+        member message, and a character's line while chain turns remain, goes to the judge, which
+        picks who speaks, if anyone."""
+        if event.chain_depth:
+            if event.chain_depth > self.chain_turns:
+                return RuleOutcome("skip", f"{self.chain_turns} character turns in a row: the members' turn"), None
+            return RuleOutcome("judge", "a character spoke: may another chime in?"), None
+        if event.author_is_bot or event.author_id == (event.bot_user_id or self.bot_user_id) or not event.text.strip():
+            return outcome, None
+        speaker = await cheap_speaker(self.record, event, cast)
+        if speaker is not None:
+            return RuleOutcome("respond", speaker[1]), speaker
+        return RuleOutcome("judge", "a cast is here: the judge picks who speaks"), None

@@ -10,6 +10,8 @@ from typing import Annotated, Any
 from langgraph.runtime import Runtime
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, create_model
 
+from agent.cast.choose import choose_speaker, model_for
+from agent.cast.speaker import Candidate
 from agent.events import ChatLine, Decision, Event
 from agent.memory.record import Record
 from agent.models.registry import ModelRegistry
@@ -17,6 +19,7 @@ from agent.models.router import Router
 from agent.models.structured import structured_call
 from agent.models.tokens import shorten_middle
 from agent.prompts import PromptLibrary
+from agent.rules import addresses_bot
 from agent.state import Context, State, context_of
 from agent.tools.toolbox import Toolbox
 
@@ -110,6 +113,30 @@ class Judge:
             return []
         return [t.name for t in self.toolbox.for_event(event)]
 
+    async def _cast_turn(
+        self,
+        state: State,
+        event: Event,
+        history: list[ChatLine],
+        cast: list[Candidate],
+        update: dict[str, Any],
+        started: float,
+    ) -> dict[str, Any]:
+        """A channel with a cast: the speaker is named by a cheap rule or chosen here."""
+        decision = state.get("decision")
+        model_ms = None
+        if decision is None or decision.speaker is None:
+            decision, model_ms = await choose_speaker(
+                self.router, self.record, self.prompts, event, history, cast, addressed=addresses_bot(event)
+            )
+            update["decision"] = decision
+            log.info("cast: speaker=%s source=%s reason=%s", decision.speaker, decision.source, decision.reason)
+        own = model_for(decision.speaker, cast, self.registry.names)
+        if own is not None:
+            update["speaker_model"] = own
+        update["timings"] = {"judge_ms": (time.perf_counter() - started) * 1000, "judge_model_ms": model_ms or 0.0}
+        return update
+
     async def __call__(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         started = time.perf_counter()
         event = state["event"]
@@ -118,6 +145,9 @@ class Judge:
         forced = state.get("rule") == "respond"
         history = await self.record.window(event.channel_id, ctx.history_limit, before_id=event.message_id)
         update: dict[str, Any] = {"history": history}
+        cast = state.get("cast") or []
+        if cast:
+            return await self._cast_turn(state, event, history, cast, update, started)
         pinned = (state.get("channel_settings") or {}).get("model") in registry.names
         if forced and (len(registry.names) == 1 or ctx.model or pinned):
             # Addressed directly and nothing to choose between: no model call.

@@ -59,8 +59,10 @@ class Retrieve:
         query = query_of(event)
         self.memory.start_query(query, scopes)  # usually started by ingest already
         # Independent reads side by side, while the question's embedding finishes in its thread.
+        decision = state.get("decision")
+        speaker = decision.speaker if decision is not None else None
         (persona, persona_text), recent, profile = await asyncio.gather(
-            persona_for(self.personas, self.prompts, event, scopes, ctx.persona, ctx.bot_name),
+            persona_for(self.personas, self.prompts, event, scopes, speaker or ctx.persona, ctx.bot_name),
             self.record.window(event.channel_id, KEYWORD_SCAN_DEPTH, before_id=event.message_id),
             self.record.profile(event.author_id, event.guild_id),
         )
@@ -73,6 +75,12 @@ class Retrieve:
             persona=persona,
             budget_tokens=self.retrieval_tokens,
         )
+        if speaker:
+            others = [c.name for c in state.get("cast") or [] if c.name != speaker]
+            scene = await self.prompts.arender(
+                "cast", event.guild_id, speaker=speaker, others=", ".join([*others, "the members"])
+            )
+            persona_text = f"{persona_text}\n\n{scene}"
         return {
             "persona": persona,
             "persona_text": persona_text,

@@ -31,6 +31,7 @@ class SelectModel:
         event = state["event"]
         wanted = [
             (context_of(runtime).model, "set in the run's context"),
+            (state.get("speaker_model"), f"{decision.speaker}'s own model"),
             ((state.get("channel_settings") or {}).get("model"), "pinned for this channel"),
             (decision.model, f"picked by the {decision.source}"),
             (registry.default_model, "default model"),
@@ -38,7 +39,7 @@ class SelectModel:
         preferred, why = next(
             ((n, w) for n, w in wanted if n in registry.names), (registry.default_model, "default model")
         )
-        unknown = [n for n, _ in wanted[:3] if n and n not in registry.names]
+        unknown = [n for n, _ in wanted[:4] if n and n not in registry.names]
         route = await self.router.pick(
             preferred, needed_tokens=approx_tokens(event.text) + PROMPT_OVERHEAD_TOKENS, guild_id=event.guild_id
         )

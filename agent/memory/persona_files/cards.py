@@ -30,6 +30,11 @@ class PersonaCard:
     examples: list[str] = field(default_factory=list)
     lore: list[LoreEntry] = field(default_factory=list)
     source: str = ""
+    # Group chats (issue I): how readily it speaks up when nobody is named (SillyTavern's field, 0-1),
+    # the model it speaks with (a name from the model list; empty: the usual choice), its face (PNG).
+    talkativeness: float = 0.5
+    model: str = ""
+    avatar: bytes | None = None
 
     def prompt_text(self) -> str:
         """What the system prompt says about who the bot is."""
@@ -104,9 +109,10 @@ def _lore(data: dict[str, Any], path: Path) -> list[LoreEntry]:
 
 def card_from_mapping(data: dict[str, Any], path: Path) -> PersonaCard:
     """Our own persona format (TOML, or Markdown front matter whose body is the description)."""
-    unknown = set(data) - {"name", "description", "style", "examples", "lore"}
+    known = {"name", "description", "style", "examples", "lore", "talkativeness", "model"}
+    unknown = set(data) - known
     if unknown:
-        raise fail(path, sorted(unknown)[0], "unknown field; use name, description, style, examples, lore")
+        raise fail(path, sorted(unknown)[0], f"unknown field; use {', '.join(sorted(known))}")
     name = text_field(data, "name", path, required=True)
     if not NAME_PATTERN.match(name):
         raise fail(path, "name", f"{name!r} must be 1-48 letters, digits, spaces, . ' - or _")
@@ -117,8 +123,21 @@ def card_from_mapping(data: dict[str, Any], path: Path) -> PersonaCard:
         examples=_examples(data, path),
         lore=_lore(data, path),
         source=str(path),
+        talkativeness=talkativeness_of(data.get("talkativeness", 0.5), path),
+        model=text_field(data, "model", path),
     )
     return fill_names(card)
+
+
+def talkativeness_of(value: Any, path: Path) -> float:
+    """0 to 1; SillyTavern stores it as a string ("0.5")."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise fail(path, "talkativeness", f"{value!r} is not a number from 0 to 1") from None
+    if not 0.0 <= number <= 1.0:
+        raise fail(path, "talkativeness", f"{number:g} is not between 0 and 1")
+    return number
 
 
 def fill_names(card: PersonaCard) -> PersonaCard:

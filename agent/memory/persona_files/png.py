@@ -57,4 +57,6 @@ def card_from_png(blob: bytes, path: Path) -> PersonaCard:
         data = json.loads(base64.b64decode(chunks[key], validate=False).decode("utf-8"))
     except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise fail(path, key, f"is not base64-encoded JSON ({exc})") from None
-    return card_from_tavern(data, path)
+    card = card_from_tavern(data, path)
+    card.avatar = blob  # the card's picture is the character's face on Discord
+    return card

@@ -6,7 +6,15 @@ import re
 from pathlib import Path
 from typing import Any
 
-from agent.memory.persona_files.cards import NAME_PATTERN, LoreEntry, PersonaCard, fail, fill_names, text_field
+from agent.memory.persona_files.cards import (
+    NAME_PATTERN,
+    LoreEntry,
+    PersonaCard,
+    fail,
+    fill_names,
+    talkativeness_of,
+    text_field,
+)
 
 
 def card_from_tavern(data: Any, path: Path) -> PersonaCard:
@@ -54,5 +62,15 @@ def card_from_tavern(data: Any, path: Path) -> PersonaCard:
         examples=examples,
         lore=lore,
         source=str(path),
+        talkativeness=talkativeness_of(_extension(body, "talkativeness", 0.5), path),
+        model=str(_extension(body, "observer_model", "") or ""),
     )
     return fill_names(card)
+
+
+def _extension(body: dict[str, Any], key: str, default: Any) -> Any:
+    """V2/V3 keep SillyTavern's own fields under `extensions`; V1 cards have them at the top."""
+    extensions = body.get("extensions")
+    if isinstance(extensions, dict) and key in extensions:
+        return extensions[key]
+    return body.get(key, default)
