@@ -115,7 +115,8 @@ async def main(n: int) -> None:
             "without": NoGate(access, quotas, FloodPolicy(), svc.record),
         }
         rates: dict[str, list[float]] = {name: [] for name in gates}
-        for round_no in range(6):
+        cpu: dict[str, list[float]] = {name: [] for name in gates}
+        for round_no in range(10):
             for name, gate in gates.items() if round_no % 2 == 0 else reversed(gates.items()):
                 svc.gate = gate
                 graph = build(svc)
@@ -124,15 +125,18 @@ async def main(n: int) -> None:
                     for i in range(n)
                 ]
                 per_channel = [events[c::CHANNELS] for c in range(CHANNELS)]
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
                 await asyncio.gather(*(run_channel(graph, chunk) for chunk in per_channel))
                 rates[name].append(n / (time.perf_counter() - started))
+                cpu[name].append((time.process_time() - cpu_started) / n * 1e6)
         for name, values in rates.items():
             print(
                 f"skipped messages/s, {name}: median {statistics.median(values):.0f} ({', '.join(f'{v:.0f}' for v in values)})"
             )
         ratio = statistics.median(rates["with checks"]) / statistics.median(rates["without"])
         print(f"throughput with checks / without: {ratio:.3f}")
+        for name, values in cpu.items():
+            print(f"CPU per skipped message, {name}: median {statistics.median(values):.0f} us")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -65,6 +66,7 @@ class Gate:
         self.ledger = ledger or UsageLedger()
         self.flood = FloodWatch()
         self._cache: TtlCache[int, Policies] = TtlCache(POLICY_CACHE_SECONDS)
+        self._loading: dict[int, asyncio.Future[Policies]] = {}
         # Who was told what, until when: a note once per window, not on every message.
         self._noted: dict[tuple[int, int, str], float] = {}
 
@@ -72,18 +74,28 @@ class Gate:
         if guild_id is None:
             return self.defaults
         cached = self._cache.get(guild_id)
-        if cached is None:
-            stored = await self.settings.guild_settings(guild_id)
-            cached = Policies(
-                overlay_access(self.defaults.access, stored.get("access", {})),
-                overlay_quotas(self.defaults.quotas, stored.get("quotas", {})),
-            )
-            self._cache.put(guild_id, cached)
-        return cached
+        if cached is not None:
+            return cached
+        # One read per guild at a time: messages arriving together share it.
+        loading = self._loading.get(guild_id)
+        if loading is None:
+            loading = self._loading[guild_id] = asyncio.ensure_future(self._load(guild_id))
+            loading.add_done_callback(lambda _: self._loading.pop(guild_id, None))
+        return await asyncio.shield(loading)
+
+    async def _load(self, guild_id: int) -> Policies:
+        stored = await self.settings.guild_settings(guild_id)
+        policies = Policies(
+            overlay_access(self.defaults.access, stored.get("access", {})),
+            overlay_quotas(self.defaults.quotas, stored.get("quotas", {})),
+        )
+        self._cache.put(guild_id, policies)
+        return policies
 
     def forget(self, guild_id: int) -> None:
         """A setting changed here: the next message reads it."""
         self._cache.forget(guild_id)
+        self._loading.pop(guild_id, None)
 
     async def keeps_out_of_record(self, event: Event) -> bool:
         """Blocked here and the operator wants blocked messages unrecorded: the door does not store it."""
