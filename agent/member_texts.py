@@ -13,6 +13,10 @@ SLOW_DOWN = (
     "You're sending messages faster than I can answer them, so I'll skip these. Give me a moment, then ask again."
 )
 QUOTA_OFF = "Replies are turned off for you here, so I'll sit this one out."
+NEEDS_MANAGE_WEBHOOKS = (
+    "-# I need the Manage Webhooks permission in this channel so characters can speak with their own names "
+    "and faces; until then they speak through me."
+)
 EXPIRED_NOTE = "\n-# (interrupted by a restart; ask again if you still need an answer)"
 
 

@@ -14,6 +14,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 
 from agent.events import Event
+from agent.ids import stable_id
 from agent.member_texts import BUSY_REPLY, FAILED_REPLY
 from agent.memory.progress import Progress
 from agent.nodes.ingest import foresee
@@ -22,6 +23,7 @@ from agent.services import Services
 from agent.state import Context, InputState
 from agent.stream import reply_events
 from discord_adapter.approval_desk import ApprovalDesk
+from discord_adapter.characters import CharacterDesk
 from discord_adapter.context import backfill_context
 from discord_adapter.presence import Presence
 from discord_adapter.queues import ChannelQueues, Job
@@ -87,6 +89,7 @@ class ObserverBot(discord.AutoShardedClient):
         self.first_live: dict[int, int] = {}
         self._recovery: asyncio.Task[None] | None = None
         self.approvals = ApprovalDesk(self)
+        self.characters = CharacterDesk(self)
         self.presence = Presence(self._show_activity)
         self.last_error: dict[int, str] = {}
 
@@ -203,7 +206,8 @@ class ObserverBot(discord.AutoShardedClient):
         resume = [message.channel.get_partial_message(part) for part in job.resume_parts]  # type: ignore[union-attr]
         self.in_hand.add(job.event.message_id)
         try:
-            await self.run_reply(job.event, ReplySink(message), message.channel, resume=resume, track=True)
+            state = await self.run_reply(job.event, ReplySink(message), message.channel, resume=resume, track=True)
+            await self._chime_in(job, state)
         except Exception:
             # Never silent: the member hears that it failed, and the record says so.
             log.exception("reply to %s failed", job.event.message_id)
@@ -213,6 +217,31 @@ class ObserverBot(discord.AutoShardedClient):
                     await message.reply(FAILED_REPLY, mention_author=False)
         finally:
             self.in_hand.discard(job.event.message_id)
+
+    async def _chime_in(self, job: Job, state: dict[str, Any]) -> None:
+        """A character spoke: its line goes back through the graph so another may answer it, up to
+        OBSERVER_CAST_CHAIN_TURNS in a row (ingest refuses beyond that), so two characters never loop."""
+        decision = state.get("decision")
+        posted = state.get("posted_ids") or []
+        if decision is None or not decision.speaker or not state.get("reply") or state.get("error") or not posted:
+            return
+        if job.event.chain_depth >= self.services.settings.cast_chain_turns:
+            return
+        line = job.event.model_copy(
+            update={
+                "message_id": posted[0],
+                "author_id": stable_id("character", decision.speaker),
+                "author_name": decision.speaker,
+                "author_is_bot": True,
+                "text": state["reply"],
+                "chain_depth": job.event.chain_depth + 1,
+                "mentions_bot": False,
+                "reply_to_id": None,
+                "reply_to_bot": False,
+                "attachments": [],
+            }
+        )
+        await self.queues.submit(Job(line, job.message))
 
     async def _busy(self, job: Job) -> None:
         """Queue full: the message is still recorded, and a member who asked is told, never ignored."""
@@ -314,7 +343,7 @@ class ObserverBot(discord.AutoShardedClient):
             await self.progress.mark(event.message_id, ("failed" if error else "answered") if answered else "skipped")
         if self.checkpointer is not None:
             await self.checkpointer.adelete_thread(f"reply:{event.message_id}")
-        return state
+        return {**state, "posted_ids": [handle.id for handle, _ in run.renderer.sent if handle is not None]}
 
     async def _show_activity(self, activity: str | None) -> None:
         game = None if activity is None else discord.CustomActivity(name=f"{activity}…")

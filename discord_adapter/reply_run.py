@@ -13,7 +13,9 @@ import discord
 from agent.events import Event
 from agent.member_texts import could_not_answer, cut_short
 from agent.stream import ApprovalNeeded, Notice, ReplyStart, StateUpdate, StreamEvent, Token, VoiceClip
+from discord_adapter.characters import CharacterSink
 from discord_adapter.sinks import ReplySink
+from discord_adapter.split import DISCORD_LIMIT
 from discord_adapter.stream import Sink, StreamRenderer
 from discord_adapter.voice import LiveSpeech, send_voice_message, voice_client_for
 
@@ -84,6 +86,12 @@ class ReplyRun:
     def _on_state(self, state: dict[str, Any]) -> None:
         self.state = state
         decision = state.get("decision")
+        if decision is not None and decision.speaker and isinstance(self.sink, ReplySink) and not self.renderer.sent:
+            # A character of the channel's cast answers: through its own webhook (name and face).
+            sink = CharacterSink(self.bot.characters, self.sink.message, decision.speaker)
+            self.sink = self.renderer.sink = sink
+            self.renderer.limit = DISCORD_LIMIT - len(sink.prefix)  # room for the name if it must be shown
+
         if self._typing is None and decision is not None and decision.respond and self._typing_in is not None:
             self._typing = asyncio.create_task(self._keep_typing(self._typing_in))
 

@@ -15,6 +15,7 @@ from agent.memory.ingest import ingest_path
 from agent.memory.persona_files import KNOWLEDGE_SUFFIXES, PERSONA_SUFFIXES, PersonaFileError
 from agent.memory.personas import DEFAULT_PERSONA
 from agent.memory.scopes import channel_place, guild_scope, readable_scopes, scope_of
+from discord_adapter.commands.cast import register_cast_commands
 from discord_adapter.commands.common import MANAGE
 from discord_adapter.replies import reply
 
@@ -120,5 +121,6 @@ def register_memory_commands(bot: ObserverBot) -> None:
         lines = [f"• {source}: {n} chunks" for source, n in sorted(counts.items())]
         await reply(interaction, "\n".join(lines) or "No documents yet; add one with /dataset add.")
 
+    register_cast_commands(bot, persona_group)
     bot.tree.add_command(persona_group)
     bot.tree.add_command(dataset_group)

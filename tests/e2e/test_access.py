@@ -16,9 +16,9 @@ from tests.e2e.test_slash_commands import answer, ephemeral, sub
 from tests.fakes.openai_server import FakeOpenAI
 
 
-def group(name: str, command: str, **options: Any) -> list[dict[str, Any]]:
-    """A subcommand of a subcommand group: `/observer <name> <command> …`."""
-    return [{"name": name, "type": 2, "options": sub(command, **options)}]
+def group(group_name: str, command: str, /, **options: Any) -> list[dict[str, Any]]:
+    """A subcommand of a subcommand group: `/observer <group_name> <command> …`."""
+    return [{"name": group_name, "type": 2, "options": sub(command, **options)}]
 
 
 def role_option(options: list[dict[str, Any]], role: dict[str, Any]) -> list[dict[str, Any]]:

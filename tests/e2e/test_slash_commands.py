@@ -8,7 +8,7 @@ from tests.e2e.conftest import Harness
 from tests.fakes.openai_server import Reply
 
 
-def sub(command: str, **options: Any) -> list[dict[str, Any]]:
+def sub(command: str, /, **options: Any) -> list[dict[str, Any]]:
     kinds = {bool: 5, int: 4, str: 3, float: 10}
     return [
         {

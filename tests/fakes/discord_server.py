@@ -125,6 +125,9 @@ class FakeDiscord:
         self.message_waiters: list[tuple[Any, asyncio.Future[dict[str, Any]]]] = []
         self.roles: list[dict[str, Any]] = [self._role(self.guild_id, "@everyone", str(1 << 11 | 1 << 10 | 1 << 16))]
         self.member_roles: dict[str, list[str]] = defaultdict(list)
+        # Channel webhooks (characters speak through them). False: the bot lacks Manage Webhooks (403s).
+        self.webhooks: dict[str, dict[str, Any]] = {}
+        self.webhooks_allowed = True
         self.general = self.add_channel("general")
 
     # ----- world building -----
@@ -542,6 +545,9 @@ class FakeDiscord:
         # As on Discord: posting and editing messages in one channel share one bucket.
         if len(parts) >= 3 and parts[0] == "channels" and parts[2] == "messages" and method in ("POST", "PATCH"):
             return f"channels/{parts[1]}/messages"
+        if len(parts) >= 3 and parts[0] == "webhooks" and parts[1] in self.webhooks and method in ("POST", "PATCH"):
+            # A webhook's posts and edits count against its channel, as the bot's own do.
+            return f"channels/{self.webhooks[parts[1]]['channel_id']}/messages"
         return None
 
     async def _rest(self, request: web.Request) -> web.StreamResponse:
@@ -687,6 +693,8 @@ class FakeDiscord:
                 },
                 "resource": resource,
             }
+        if p[0] == "webhooks" and p[1] in self.webhooks:
+            return await self._webhook_route(method, p, body, request)
         if p[0] == "webhooks":
             token = p[2]
             if method == "PATCH" and p[-1] == "@original":
@@ -702,10 +710,80 @@ class FakeDiscord:
                 return self.message_payload(self.general["id"], self.bot, body.get("content") or "")
         raise KeyError(p)
 
+    def _forbidden(self) -> web.HTTPForbidden:
+        return web.HTTPForbidden(
+            text=json.dumps({"message": "Missing Permissions", "code": 50013}), content_type="application/json"
+        )
+
+    async def _webhook_route(self, method: str, p: list[str], body: Any, request: web.Request) -> Any:
+        """Execute (`wait=true` returns the message) and edit a webhook's message, as Discord does."""
+        hook = self.webhooks[p[1]]
+        if len(p) < 3 or p[2] != hook["token"]:
+            raise web.HTTPUnauthorized(text=json.dumps({"message": "Invalid Webhook Token", "code": 50027}))
+        store = self.messages[hook["channel_id"]]
+        author = {
+            "id": hook["id"],
+            "username": body.get("username") or hook["name"] if body else hook["name"],
+            "discriminator": "0000",
+            "avatar": hook["avatar"],
+            "bot": True,
+        }
+        if len(p) == 3 and method == "POST":
+            msg = self.message_payload(hook["channel_id"], author, body.get("content") or "", webhook_id=hook["id"])
+            msg["allowed_mentions"] = body.get("allowed_mentions")
+            msg["_posted_at"] = time.monotonic()
+            msg["_shown"] = [(msg["_posted_at"], shown_text(msg))]
+            store[msg["id"]] = msg
+            self._notify(msg)
+            shown = {k: v for k, v in msg.items() if not k.startswith("_")}
+            await self.dispatch("MESSAGE_CREATE", shown)
+            return shown if request.query.get("wait") in ("true", "True", "1") else None
+        if len(p) == 5 and p[3] == "messages" and method == "PATCH":
+            msg = store[p[4]]
+            if msg.get("webhook_id") != hook["id"]:
+                raise KeyError(p)
+            msg.update(content=body.get("content") or "", edited_timestamp=now_iso())
+            msg["_shown"].append((time.monotonic(), shown_text(msg)))
+            shown = {k: v for k, v in msg.items() if not k.startswith("_")}
+            await self.dispatch("MESSAGE_UPDATE", shown)
+            return shown
+        if len(p) == 5 and p[3] == "messages" and method == "DELETE":
+            store.pop(p[4], None)
+            return None
+        raise KeyError(p)
+
+    def webhook_messages(self, channel: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        chans = [channel["id"]] if channel else list(self.messages)
+        out = [m for c in chans for m in self.messages[c].values() if m.get("webhook_id") in self.webhooks]
+        return sorted(out, key=lambda m: int(m["id"]))
+
     async def _channel_route(self, method: str, p: list[str], body: Any, request: web.Request) -> Any:
         channel_id = p[1]
         if len(p) == 2 and method == "GET":
             return self.channels[channel_id]
+        if p[2:] == ["webhooks"]:
+            if not self.webhooks_allowed:
+                raise self._forbidden()
+            if method == "GET":
+                return [
+                    {k: v for k, v in h.items() if not k.startswith("_")}
+                    for h in self.webhooks.values()
+                    if h["channel_id"] == channel_id
+                ]
+            hook = {
+                "id": snowflake(),
+                "type": 1,
+                "token": "wh" + snowflake(),
+                "channel_id": channel_id,
+                "guild_id": self.guild_id,
+                "name": body["name"],
+                "avatar": ("a" + snowflake()) if body.get("avatar") else None,
+                "application_id": self.app_id,
+                "user": self.bot,
+            }
+            hook["_avatar_data"] = body.get("avatar")
+            self.webhooks[hook["id"]] = hook
+            return {k: v for k, v in hook.items() if not k.startswith("_")}
         if p[2:] == ["typing"]:
             self.typing.append(channel_id)
             return None
