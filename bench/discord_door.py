@@ -21,7 +21,7 @@ from typing import Any
 
 from agent.loop import run_async
 from agent.memory.embeddings import LocalE5Embedder
-from bench.harness import fake_model_process, summary
+from bench.harness import NO_FLOOD, fake_model_process, summary
 from tests.e2e.conftest import Harness, start_harness
 
 
@@ -124,17 +124,23 @@ async def main() -> None:
     embedder = LocalE5Embedder()
     async with fake_model_process(first_token_delay_s=0.02) as url:
         with tempfile.TemporaryDirectory() as tmp:
-            async for h in start_harness(Path(tmp), embedder, SimpleNamespace(base_url=url), profile_every_n=0):
+            async for h in start_harness(
+                Path(tmp), embedder, SimpleNamespace(base_url=url), NO_FLOOD, profile_every_n=0
+            ):
                 await first_message_latency(h, 100)
                 await skip_throughput(h, 2000)
     async with fake_model_process(first_token_delay_s=0.02, token_delay_s=0.01, reply_words=60) as url:
         with tempfile.TemporaryDirectory() as tmp:
-            async for h in start_harness(Path(tmp), embedder, SimpleNamespace(base_url=url), profile_every_n=0):
+            async for h in start_harness(
+                Path(tmp), embedder, SimpleNamespace(base_url=url), NO_FLOOD, profile_every_n=0
+            ):
                 await finish_time(h, 30)
     # Streams long enough to need many edits: 120 tokens at 40 ms each.
     async with fake_model_process(first_token_delay_s=0.05, token_delay_s=0.04, reply_words=120) as url:
         with tempfile.TemporaryDirectory() as tmp:
-            async for h in start_harness(Path(tmp), embedder, SimpleNamespace(base_url=url), profile_every_n=0):
+            async for h in start_harness(
+                Path(tmp), embedder, SimpleNamespace(base_url=url), NO_FLOOD, profile_every_n=0
+            ):
                 await concurrent_streams(h, url)
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.harness import fake_model_process, percentile
+from bench.harness import NO_FLOOD, fake_model_process, percentile
 from tests.conftest import models_toml
 from tests.fakes.discord_server import FakeDiscord
 
@@ -96,7 +96,7 @@ async def start_bot(name: str, llmcord_dir: Path, tmp: Path, stack: contextlib.A
     home = tmp / name
     home.mkdir()
     if name == "observer":
-        (home / "observer.toml").write_text(models_toml(url))
+        (home / "observer.toml").write_text(NO_FLOOD + models_toml(url))
         env.update(
             DISCORD_TOKEN="fake-token",
             OBSERVER_DATA_DIR=str(home / "data"),

@@ -151,3 +151,29 @@ async def test_a_quota_holds_across_console_runs_by_author(tmp_path: Path, fake_
     assert len(fake_openai.chat_requests()) == asked, "no model call, the judge included"
     code, out, err = await observer(tmp_path, "chat", "--once", "@Observer my turn", "--author", "bea")
     assert code == 0 and out.startswith("Observer: "), "another member is answered"
+
+
+async def test_a_cast_in_the_console(tmp_path: Path, fake_openai: FakeOpenAI):
+    (tmp_path / "observer.toml").write_text(models_toml(fake_openai.base_url))
+    for name, about, talk in (("Mika", "keeps the tea shop", 0.8), ("Ren", "is the blacksmith", 0.3)):
+        (tmp_path / f"{name}.toml").write_text(
+            f'name = "{name}"\ndescription = "{name} {about}."\ntalkativeness = {talk}\n'
+        )
+        code, _, err = await observer(tmp_path, "persona", "ingest", str(tmp_path / f"{name}.toml"))
+        assert code == 0, err
+    code, out, err = await observer(
+        tmp_path, "chat", stdin="/channel teahouse\n/cast add Mika\n/cast add Ren\n/cast add Nobody\n/cast\n"
+    )
+    assert code == 0, err
+    assert "(#teahouse's cast: Mika, Ren)" in out and "(no persona named Nobody" in out
+
+    # Ren is named: he answers; his line goes back to the judge, which lets Mika chime in, then nobody.
+    fake_openai.push(
+        Reply("Three silver."),
+        Reply(json_obj={"speaker": "Mika", "reason": "she teases him"}),
+        Reply("He means two, for you."),
+        Reply(json_obj={"speaker": "none", "reason": "done"}),
+    )
+    code, out, err = await observer(tmp_path, "chat", "--once", "Ren, how much for a knife?", "--channel", "teahouse")
+    assert code == 0, err
+    assert out.splitlines() == ["Ren: Three silver.", "Mika: He means two, for you."]
