@@ -26,7 +26,7 @@ HELP = """Type a message, or `name: message` to speak as someone else for one li
   /as NAME         speak as NAME from now on
   /channel NAME    move to #NAME (a name starting with @ is a direct message)
   /mode MODE       set this channel's mode: off, mentions, auto, observe
-  /cast            who is in this channel's cast; /cast add NAME [MODEL], /cast remove NAME
+  /cast            who is in this channel's cast; /cast add NAME [MODEL], /cast remove NAME, /cast bots on|off
   /verbose         toggle decision, model, retrieval, token and timing details
   /quit            leave"""
 
@@ -112,6 +112,10 @@ class ConsoleSession:
         casts = self.services.casts
         action, _, rest = arg.partition(" ")
         name, _, model = rest.strip().partition(" ")
+        if action == "bots" and name in ("on", "off"):
+            await self.services.record.update_channel_settings(event.channel_id, allow_bots=name == "on" or None)
+            print(f"(characters in #{self.channel} {'answer' if name == 'on' else 'ignore'} other bots)", file=self.out)
+            return
         if action in ("add", "remove") and name:
             stored = await self.services.personas.find(name, readable_scopes(event.guild_id, event.author_id))
             if stored is None:

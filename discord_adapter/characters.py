@@ -33,6 +33,9 @@ class CharacterDesk:
         self._told: set[int] = set()
         self._locks: dict[int, asyncio.Lock] = {}
 
+    def owns(self, webhook_id: int | None) -> bool:
+        return webhook_id is not None and any(h.id == webhook_id for h in self._hooks.values())
+
     async def webhook(self, channel: Any, name: str) -> discord.Webhook | None:
         """The character's webhook in this channel (a thread uses its parent's); None without permission."""
         home = channel.parent if isinstance(channel, discord.Thread) else channel

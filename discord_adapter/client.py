@@ -168,6 +168,9 @@ class ObserverBot(discord.AutoShardedClient):
         event = self.event_for(message)
         self.first_live.setdefault(event.channel_id, event.message_id)
         if message.author.bot:
+            if await self._answers_bots(event, message):
+                await self.queues.submit(Job(event, message))  # a cast that may answer other bots
+                return
             # Our own echoes and other bots: recorded through the graph at once, never queued behind members.
             await self.run_graph(event)
             return
@@ -217,6 +220,13 @@ class ObserverBot(discord.AutoShardedClient):
                     await message.reply(FAILED_REPLY, mention_author=False)
         finally:
             self.in_hand.discard(job.event.message_id)
+
+    async def _answers_bots(self, event: Event, message: discord.Message) -> bool:
+        """Another bot's message where a cast may answer bots (`/persona cast bots`); never our own."""
+        if (self.user is not None and message.author.id == self.user.id) or self.characters.owns(message.webhook_id):
+            return False
+        settings = await self.services.record.cached_channel_settings(event.channel_id)
+        return bool(settings.get("allow_bots")) and bool(await self.services.casts.members(event.channel_id))
 
     async def _chime_in(self, job: Job, state: dict[str, Any]) -> None:
         """A character spoke: its line goes back through the graph so another may answer it, up to

@@ -111,6 +111,16 @@ class Ingest:
             )
         return update
 
+    async def _bots_in_a_row(self, event: Event) -> int:
+        """How many of the latest messages before this one came from bots or characters."""
+        recent = await self.record.window(event.channel_id, self.chain_turns + 1, before_id=event.message_id)
+        run = 0
+        for line in reversed(recent):
+            if not line.is_bot:
+                break
+            run += 1
+        return run
+
     async def _cast_rules(
         self, event: Event, outcome: RuleOutcome, cast: list[Candidate]
     ) -> tuple[RuleOutcome, tuple[str, str] | None]:
@@ -121,8 +131,16 @@ class Ingest:
             if event.chain_depth > self.chain_turns:
                 return RuleOutcome("skip", f"{self.chain_turns} character turns in a row: the members' turn"), None
             return RuleOutcome("judge", "a character spoke: may another chime in?"), None
-        if event.author_is_bot or event.author_id == (event.bot_user_id or self.bot_user_id) or not event.text.strip():
+        if not event.text.strip() or event.author_id == (event.bot_user_id or self.bot_user_id):
             return outcome, None
+        if event.author_is_bot:
+            # Our characters' own lines come back as chain turns; other bots only where allowed.
+            names = {c.name for c in cast}
+            allowed = (await self.record.cached_channel_settings(event.channel_id)).get("allow_bots")
+            if event.author_name in names or not allowed:
+                return outcome, None
+            if await self._bots_in_a_row(event) >= self.chain_turns:
+                return RuleOutcome("skip", f"bots and characters spoke {self.chain_turns} times in a row"), None
         speaker = await cheap_speaker(self.record, event, cast)
         if speaker is not None:
             return RuleOutcome("respond", speaker[1]), speaker

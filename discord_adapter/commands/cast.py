@@ -54,6 +54,14 @@ def register_cast_commands(bot: ObserverBot, persona_group: app_commands.Group) 
             return
         await reply(interaction, f"{found} left the cast.\n" + await listing(event.channel_id))
 
+    @cast.command(name="bots", description="Whether characters here answer other bots (same turn limit)")
+    @MANAGE
+    async def cast_bots(interaction: discord.Interaction, enabled: bool) -> None:
+        event = await channel_event(services.record, interaction)
+        await services.record.update_channel_settings(event.channel_id, allow_bots=enabled or None)
+        said = "answer other bots too" if enabled else "ignore other bots"
+        await reply(interaction, f"Characters in #{event.channel_name} {said}.")
+
     @cast.command(name="list", description="Who is in this channel's cast")
     async def cast_list(interaction: discord.Interaction) -> None:
         event = await channel_event(services.record, interaction)

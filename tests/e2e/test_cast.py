@@ -115,3 +115,18 @@ async def test_without_manage_webhooks_characters_speak_through_the_bot(harness:
     texts = [m["content"] for m in d.bot_messages()]
     assert sum("Manage Webhooks" in t for t in texts) == 1, "explained once"
     assert texts.count("**Ren**: Sure thing.") == 2 and not d.webhook_messages()
+
+
+async def test_characters_answer_other_bots_only_when_allowed(harness: Harness) -> None:
+    h, d = harness, harness.discord
+    admin = await open_scene(h)
+    h.model.default_reply = "I don't sing."
+    bard = d.add_user("bard", bot=True)
+    await d.send_as(bard, "Ren, sing along!")
+    await h.settle()
+    assert not d.webhook_messages(), "ignored by default"
+    token = await d.slash(admin, "persona", group("cast", "bots", enabled=True), manage_guild=True)
+    assert "answer other bots too" in await answer(h, token)
+    await d.send_as(bard, "Ren, sing along!")
+    await h.settle()
+    assert [m["content"] for m in by(h, "Ren")] == ["I don't sing."]

@@ -105,3 +105,24 @@ async def test_a_character_knows_only_what_it_witnessed(scene: Services, fake_op
     assert "plum blossom" in " ".join(str(m["content"]) for m in request["messages"]), "Mika was there"
     roles = [(m["role"], str(m["content"])[:10]) for m in request["messages"][1:]]
     assert ("user", "Ren: Hm.") in roles, "another character's line reads like a member's"
+
+
+async def test_other_bots_only_where_allowed_and_never_in_an_endless_loop(
+    scene: Services, fake_openai: FakeOpenAI
+) -> None:
+    channel_id = stable_id("channel", CHANNEL)
+    bard = {"author": "Bard", "author_is_bot": True}
+    state = await say(scene, "Ren, sing along with me!", **bard)
+    assert not state["decision"].respond, "other bots are ignored by default"
+
+    await scene.record.update_channel_settings(channel_id, allow_bots=True)
+    fake_openai.push(Reply("I don't sing."))
+    state = await say(scene, "Ren, sing along with me!", **bard)
+    assert state["decision"].speaker == "Ren"
+    # Bard answers again, and again: after OBSERVER_CAST_CHAIN_TURNS (2) bot lines in a row, nobody does.
+    state = await say(scene, "Ren, come on, one verse!", **bard)
+    assert not state["decision"].respond and "in a row" in state["decision"].reason
+    fake_openai.push(Reply(json_obj={"speaker": "none", "reason": "laughter"}))
+    await say(scene, "haha", author="aiko")
+    state = await say(scene, "Ren, now?", **bard)
+    assert state["decision"].speaker == "Ren", "a member spoke in between: the count starts again"
