@@ -81,10 +81,17 @@ def register_memory_commands(bot: ObserverBot) -> None:
         await reply(interaction, "\n".join(lines) or "No personas yet.")
 
     @persona_group.command(name="use", description="Choose who speaks in this channel or the whole server")
-    @app_commands.describe(name="a persona from /persona list", where="this channel, or the whole server")
+    @app_commands.describe(
+        name="a persona from /persona list",
+        where="this channel, or the whole server",
+        model="for a character of this channel's cast: the model it speaks with here",
+    )
     @MANAGE
     async def persona_use(
-        interaction: discord.Interaction, name: str, where: Literal["channel", "server"] = "channel"
+        interaction: discord.Interaction,
+        name: str,
+        where: Literal["channel", "server"] = "channel",
+        model: str | None = None,
     ) -> None:
         assert interaction.guild_id is not None and interaction.channel_id is not None  # guild_only
         place = channel_place(interaction.channel_id) if where == "channel" else guild_scope(interaction.guild_id)
@@ -92,9 +99,21 @@ def register_memory_commands(bot: ObserverBot) -> None:
         if found is None:
             await reply(interaction, f"No persona named {name!r} here; see /persona list.")
             return
+        if model is not None:
+            await reply(interaction, await character_model(interaction.channel_id, found.card.name, model))
+            return
         await services.personas.choose(place, found.card.name)
         here = "this channel" if where == "channel" else "this server"
         await reply(interaction, f"{found.card.name} now speaks in {here}.")
+
+    async def character_model(channel_id: int, name: str, model: str) -> str:
+        if model not in services.registry.names:
+            return f"No model named {model}; choose one of {', '.join(services.registry.names)}."
+        if not await services.casts.set_model(channel_id, name, model):
+            return (
+                f"{name} is not in this channel's cast (`/persona cast add`); for the channel's model use /model set."
+            )
+        return f"{name} speaks with {model} in this channel."
 
     @persona_use.autocomplete("name")
     async def persona_names(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:

@@ -79,6 +79,18 @@ async def test_named_and_replied_to_characters_speak_through_their_own_webhooks(
 
     token = await d.slash(member, "persona", group("cast", "list"))
     assert "- Mika" in await answer(h, token)
+    admin = d.add_user("admin2")
+    use = [
+        {
+            "name": "use",
+            "type": 1,
+            "options": [{"name": "name", "type": 3, "value": "Mika"}, {"name": "model", "type": 3, "value": "chat"}],
+        }
+    ]
+    token = await d.slash(admin, "persona", use, manage_guild=True)
+    assert await answer(h, token) == "Mika speaks with chat in this channel."
+    token = await d.slash(member, "persona", group("cast", "list"))
+    assert "- Mika (model chat)" in await answer(h, token)
 
 
 async def test_the_judge_picks_the_speaker_and_the_chain_is_bounded(harness: Harness) -> None:
