@@ -14,12 +14,12 @@ import tempfile
 import time
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
 from agent.loop import run_async
 from agent.memory.embeddings import LocalE5Embedder
 from agent.memory.persona_files import PersonaCard
 from agent.memory.scopes import GLOBAL
+from bench.discord_door import first_tokens
 from bench.harness import NO_FLOOD, fake_model_process, summary
 from tests.e2e.conftest import Harness, start_harness
 
@@ -32,15 +32,7 @@ async def character_latency(h: Harness, n: int) -> None:
     for card in (PersonaCard("Mika", "Mika keeps the tea shop."), PersonaCard("Ren", "Ren is the blacksmith.")):
         await h.services.personas.save(card, GLOBAL)
         await h.services.casts.add(int(d.general["id"]), card.name)
-    first_token: dict[int, float] = {}
-    original = h.bot.run_reply
-
-    async def run_reply(event: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        state = await original(event, *args, **kwargs)
-        first_token[event.message_id] = state.get("timings", {}).get("first_token_ms", 0.0)
-        return state
-
-    h.bot.run_reply = run_reply  # type: ignore[method-assign]
+    first_token = first_tokens(h)
     person = d.add_user("aiko")
     latencies: list[float] = []
     for i in range(n + WARM_UP):

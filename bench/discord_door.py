@@ -25,8 +25,8 @@ from bench.harness import NO_FLOOD, fake_model_process, summary
 from tests.e2e.conftest import Harness, start_harness
 
 
-async def first_message_latency(h: Harness, n: int) -> None:
-    d = h.discord
+def first_tokens(h: Harness) -> dict[int, float]:
+    """The model's time to first token per answered message, as the bot saw it (filled as runs end)."""
     first_token: dict[int, float] = {}
     original = h.bot.run_reply
 
@@ -36,6 +36,12 @@ async def first_message_latency(h: Harness, n: int) -> None:
         return state
 
     h.bot.run_reply = run_reply  # type: ignore[method-assign]
+    return first_token
+
+
+async def first_message_latency(h: Harness, n: int) -> None:
+    d = h.discord
+    first_token = first_tokens(h)
     person = d.add_user("asker")
     latencies: list[float] = []
     for i in range(n + 5):

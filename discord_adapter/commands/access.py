@@ -91,6 +91,14 @@ def register_access_commands(bot: ObserverBot, observer: app_commands.Group) -> 
     access = app_commands.Group(name="access", description="Who may talk to Observer here", parent=observer)
     quota = app_commands.Group(name="quota", description="How much each member may ask here", parent=observer)
 
+    async def save(guild_id: int, section: str, changes: dict[str, Any] | None) -> None:
+        """Store a server's change (None: back to the file's) and drop the gate's cached copy at once."""
+        if changes is None:
+            await record.reset_guild_section(guild_id, section)
+        else:
+            await record.update_guild_section(guild_id, section, changes)
+        gate.forget(guild_id)
+
     async def current_access(guild_id: int) -> AccessPolicy:
         return (await gate.policies(guild_id)).access
 
@@ -114,8 +122,7 @@ def register_access_commands(bot: ObserverBot, observer: app_commands.Group) -> 
             ids.append(value)
         elif not add and value in ids:
             ids.remove(value)
-        await record.update_guild_section(interaction.guild_id, "access", {name: ids})
-        gate.forget(interaction.guild_id)
+        await save(interaction.guild_id, "access", {name: ids})
         await reply(interaction, f"{name}: {shown(ids, _WANTS[name])}")
 
     @access.command(name="add", description="Add a role, member or channel to an access list")
@@ -141,16 +148,14 @@ def register_access_commands(bot: ObserverBot, observer: app_commands.Group) -> 
             changes["record_blocked"] = record_blocked
         if note is not None:
             changes["blocked_note"] = "" if note.strip().lower() == "none" else note.strip()[:300]
-        await record.update_guild_section(interaction.guild_id, "access", changes)
-        gate.forget(interaction.guild_id)
+        await save(interaction.guild_id, "access", changes)
         await reply(interaction, "\n".join(access_lines(await current_access(interaction.guild_id))[-2:]))
 
     @access.command(name="reset", description="Back to the access lists in observer.toml")
     @MANAGE
     async def access_reset(interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
-        await record.reset_guild_section(interaction.guild_id, "access")
-        gate.forget(interaction.guild_id)
+        await save(interaction.guild_id, "access", None)
         await reply(interaction, "Access lists are back to the file's defaults.")
 
     async def current_quotas(guild_id: int) -> QuotaPolicy:
@@ -185,7 +190,7 @@ def register_access_commands(bot: ObserverBot, observer: app_commands.Group) -> 
         # Stored: a number, or NO_LIMIT; "default" removes the server's value (the file's applies).
         stored_value = None if parsed == "default" else NO_LIMIT if parsed is None else parsed
         if role is None:
-            await record.update_guild_section(interaction.guild_id, "quotas", {limit: stored_value})
+            await save(interaction.guild_id, "quotas", {limit: stored_value})
         else:
             stored = (await record.guild_settings(interaction.guild_id)).get("quotas", {})
             roles = {int(r["role"]): r for r in stored.get("role", [])}
@@ -194,16 +199,14 @@ def register_access_commands(bot: ObserverBot, observer: app_commands.Group) -> 
                 entry.pop(limit, None)
             else:
                 entry[limit] = stored_value
-            await record.update_guild_section(interaction.guild_id, "quotas", {"role": list(roles.values())})
-        gate.forget(interaction.guild_id)
+            await save(interaction.guild_id, "quotas", {"role": list(roles.values())})
         await reply(interaction, "\n".join(quota_lines(await current_quotas(interaction.guild_id))))
 
     @quota.command(name="reset", description="Back to the quotas in observer.toml")
     @MANAGE
     async def quota_reset(interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
-        await record.reset_guild_section(interaction.guild_id, "quotas")
-        gate.forget(interaction.guild_id)
+        await save(interaction.guild_id, "quotas", None)
         await reply(interaction, "Quotas are back to the file's defaults.")
 
     @observer.command(name="usage", description="Your usage against your limits; for admins, the server's")
