@@ -25,37 +25,81 @@ class ChannelBudget:
     Discord allows 5 message calls per 5 s per channel, counting posts and edits together; this keeps
     to `calls` per `per` seconds (4 per 5 s: a margin for a member's slash command or clock skew), and
     spaces interim edits at least `interval` apart so a stream never spends the budget on tiny changes.
+
+    Calls a member is waiting for (a reply's first post, a final edit) go before progress edits, which
+    take turns in the order they asked, so every stream in a busy channel keeps moving. No waiter holds
+    the channel while it sleeps: one dispatcher per channel hands out each slot when it opens.
     """
 
     def __init__(self, interval: float, calls: int = 4, per: float = 5.0) -> None:
         self.interval = interval
         self.calls = calls
         self.per = per
-        self._recent: dict[int, deque[float]] = {}
-        self._last_interim: dict[int, float] = {}
-        self._locks: dict[int, asyncio.Lock] = {}
+        self._channels: dict[int, _ChannelTurns] = {}
 
     async def wait_turn(self, channel_id: int, *, interim: bool = False) -> None:
-        lock = self._locks.setdefault(channel_id, asyncio.Lock())
-        async with lock:
-            recent = self._recent.setdefault(channel_id, deque())
-            while True:
-                now = time.monotonic()
-                while recent and now - recent[0] >= self.per:
-                    recent.popleft()
-                delay = self.per - (now - recent[0]) if len(recent) >= self.calls else 0.0
-                if interim:
-                    delay = max(delay, self._last_interim.get(channel_id, float("-inf")) + self.interval - now)
-                if delay <= 0:
-                    break
-                await asyncio.sleep(delay)
-            recent.append(now)
-            if interim:
-                self._last_interim[channel_id] = now
+        turns = self._channels.get(channel_id)
+        if turns is None:
+            turns = self._channels[channel_id] = _ChannelTurns(self)
+        await turns.wait(interim)
 
     def mark_interim(self, channel_id: int) -> None:
         """A post of a streaming part counts as the latest interim update: the next edit waits its turn."""
-        self._last_interim[channel_id] = time.monotonic()
+        turns = self._channels.get(channel_id)
+        if turns is not None:
+            turns.last_interim = time.monotonic()
+
+
+class _ChannelTurns:
+    """The waiting lines of one channel and the timer that serves them."""
+
+    def __init__(self, budget: ChannelBudget) -> None:
+        self.budget = budget
+        self.recent: deque[float] = deque()  # when the last `calls` calls went out
+        self.last_interim = float("-inf")
+        self.urgent: deque[asyncio.Future[None]] = deque()
+        self.interim: deque[asyncio.Future[None]] = deque()
+        self._timer: asyncio.TimerHandle | None = None
+
+    async def wait(self, interim: bool) -> None:
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        (self.interim if interim else self.urgent).append(turn)
+        self._serve()
+        try:
+            await turn
+        except asyncio.CancelledError:
+            # Given up (a stream finishing skips its pending progress edit): the slot goes to the next.
+            for line in (self.urgent, self.interim):
+                if turn in line:
+                    line.remove(turn)
+            self._serve()
+            raise
+
+    def _serve(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        budget = self.budget
+        while True:
+            for line in (self.urgent, self.interim):
+                while line and line[0].done():
+                    line.popleft()
+            if not self.urgent and not self.interim:
+                return
+            now = time.monotonic()
+            while self.recent and now - self.recent[0] >= budget.per:
+                self.recent.popleft()
+            delay = budget.per - (now - self.recent[0]) if len(self.recent) >= budget.calls else 0.0
+            line = self.urgent if self.urgent else self.interim
+            if line is self.interim:
+                delay = max(delay, self.last_interim + budget.interval - now)
+            if delay > 0:
+                self._timer = asyncio.get_running_loop().call_later(delay, self._serve)
+                return
+            line.popleft().set_result(None)
+            self.recent.append(now)
+            if line is self.interim:
+                self.last_interim = now
 
 
 class Sink(Protocol):
