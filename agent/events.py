@@ -39,6 +39,9 @@ class Event(BaseModel):
     mentions_bot: bool = False
     attachments: list[Attachment] = Field(default_factory=list)
     bot_user_id: int | None = None
+    # How the door wrote the bot's own mention into `text` ("@Observer"): left out of memory searches,
+    # where it only costs embedding time and pulls toward entries that name the bot.
+    bot_mention: str = ""
     # In a thread started from a message: that message, which frames the whole thread.
     thread_starter_id: int | None = None
     # What the author may do, as the door read it from the platform's permissions (tools check these in
@@ -120,5 +123,6 @@ def event_from_names(
         text=text,
         mentions_bot=f"@{bot_name.lower()}" in text.lower(),
         bot_user_id=bot_user_id,
+        bot_mention=f"@{bot_name}",
         **extra,
     )

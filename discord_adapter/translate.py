@@ -57,6 +57,7 @@ def to_event(message: discord.Message, bot_user: discord.abc.User) -> Event:
         mentions_bot=any(user.id == bot_user.id for user in message.mentions),
         attachments=_attachments(message),
         bot_user_id=bot_user.id,
+        bot_mention=f"@{bot_user.name}",
         thread_starter_id=thread_starter,
         channel_parents=channel_parents(channel),
         **member_rights(message),

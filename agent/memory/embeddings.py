@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from agent.memory.openmp import leave_a_core_to_the_loop
+
 
 class Embedder(Protocol):
     name: str
@@ -116,7 +118,8 @@ class LocalE5Embedder:
         text = text or " "
         with self._lock:
             model, centering = self._get()
-            vec = model.query(text)
+            with leave_a_core_to_the_loop():
+                vec = model.query(text)
         return centering.apply(vec, [text], 0)[0]
 
     def embed_passages(self, texts: list[str]) -> list[list[float]]:
