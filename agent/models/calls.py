@@ -89,7 +89,9 @@ async def _stream_once(
         while True:
             wait = min(spec.timeout_s, deadline - time.monotonic())
             try:
-                chunk = await asyncio.wait_for(anext(stream), max(wait, 0.001))
+                # A timeout scope, not wait_for: on Python 3.11 wait_for starts a task for every chunk.
+                async with asyncio.timeout(max(wait, 0.001)):
+                    chunk = await anext(stream)
             except StopAsyncIteration:
                 break
             except TimeoutError:
