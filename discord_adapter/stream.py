@@ -81,9 +81,7 @@ class _ChannelTurns:
             self._timer = None
         budget = self.budget
         while True:
-            for line in (self.urgent, self.interim):
-                while line and line[0].done():
-                    line.popleft()
+            # A waiter that gave up has left its line already (see `wait`): every turn here is wanted.
             if not self.urgent and not self.interim:
                 return
             now = time.monotonic()
