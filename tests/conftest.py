@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,11 @@ async def services(
     svc = await make_services(tmp_path, database_url, embedder, models_toml(fake_openai.base_url))
     yield svc
     await svc.close()
+
+
+def words(text: str) -> set[str]:
+    """The Latin-script words of a text, lower case: to compare what was said with what was heard."""
+    return set(re.findall(r"[a-z]+", text.lower()))
 
 
 def make_event(text: str, author: str = "alice", channel: str = "general", **kw: Any) -> Event:

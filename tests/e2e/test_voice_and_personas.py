@@ -6,6 +6,7 @@ import base64
 from pathlib import Path
 
 from agent.voice.audio import decode, encode_voice_message
+from tests.conftest import words
 from tests.e2e.conftest import Harness
 from tests.e2e.test_slash_commands import answer as first_answer
 from tests.fakes.openai_server import Reply
@@ -33,7 +34,8 @@ async def test_a_voice_message_gets_a_text_and_a_voice_reply(harness: Harness):
     greeting = await d.wait_for_bot_message()
     await harness.settle()
 
-    speech = services.speaker.synthesize("What time does the ferry leave tomorrow morning?")
+    said = "What time does the ferry leave tomorrow morning?"
+    speech = services.speaker.synthesize(said)
     clip = encode_voice_message(speech.samples, speech.rate)
     attachment = d.attachment("voice-message.ogg", clip.data, duration_secs=clip.duration_s, waveform=clip.waveform)
     model.push(Reply("The first ferry leaves at eight in the morning."))
@@ -54,8 +56,12 @@ async def test_a_voice_message_gets_a_text_and_a_voice_reply(harness: Harness):
     assert "morning" in heard.text.lower()
     assert attachment["id"] in d.file_downloads, "the bot fetched the member's audio from the CDN URL"
     stored = await services.record.stored_text(int(spoken["id"]))
-    assert stored is not None and "ferry" in stored.lower(), "the transcript is stored with the message"
-    assert "ferry" in model.requests[-1]["messages"][-1]["content"].lower()
+    # Piper adds random noise to every synthesis: now and then tiny.en hears "fairy". One word may differ.
+    assert stored is not None and len(words(said) & words(stored)) >= len(words(said)) - 1, (
+        "the transcript is stored with the message"
+    )
+    asked = model.requests[-1]["messages"][-1]["content"]
+    assert len(words(said) & words(asked)) >= len(words(said)) - 1, asked
 
 
 async def test_persona_and_dataset_uploads_need_manage_server_and_take_effect(harness: Harness):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import io
-import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pytest
 from agent.events import Attachment
 from agent.services import Services
 from agent.voice.audio import decode, encode_voice_message
-from tests.conftest import make_event, run_graph
+from tests.conftest import make_event, run_graph, words
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.openai_server import FakeOpenAI, Reply
 
@@ -28,10 +27,6 @@ async def files() -> AsyncIterator[FakeDiscord]:
     await server.start()
     yield server
     await server.stop()
-
-
-def words(text: str) -> set[str]:
-    return set(re.findall(r"[a-z]+", text.lower()))
 
 
 def voice_bytes(services: Services, text: str) -> tuple[bytes, float]:
@@ -71,16 +66,20 @@ def test_round_trip_piper_to_voice_message_to_whisper(services: Services):
 async def test_voice_message_is_transcribed_stored_answered_and_spoken(
     services: Services, fake_openai: FakeOpenAI, files: FakeDiscord
 ):
-    data, duration = voice_bytes(services, "Hello Observer, what time does the ferry leave tomorrow?")
+    said = "Hello Observer, what time does the ferry leave tomorrow?"
+    data, duration = voice_bytes(services, said)
     event = voice_event(files, data, duration, is_dm=True, guild_id=None)
     fake_openai.push(Reply("The first ferry leaves at eight in the morning. The second one at half past three."))
 
     tokens, state = await run_graph(services, event)
 
-    assert "ferry" in state["transcript"].lower() and state["heard_voice"] is True
+    # Piper adds random noise to every synthesis: now and then tiny.en hears "fairy". One word may differ.
+    heard = state["transcript"]
+    assert len(words(said) & words(heard)) >= len(words(said)) - 1, heard
+    assert state["heard_voice"] is True
     stored = await services.record.stored_text(event.message_id)
-    assert stored is not None and "ferry" in stored.lower(), "the transcript is stored with the message"
-    assert "ferry" in fake_openai.chat_requests()[-1]["messages"][-1]["content"].lower()
+    assert stored is not None and heard in stored, "the transcript is stored with the message"
+    assert heard in fake_openai.chat_requests()[-1]["messages"][-1]["content"]
     assert "spoken aloud" in fake_openai.chat_requests()[-1]["messages"][0]["content"], "the voice style prompt"
     assert "".join(tokens).startswith("The first ferry")
     voice = state["voice_reply"]
