@@ -50,3 +50,13 @@ def cannot_download(filename: str) -> str:
 def over_quota_note(used: str, wait: str) -> str:
     """A member over a quota, once per window: what they used and when they may ask again."""
     return f"You've reached your limit here ({used}), so I'll sit this one out. You can ask again in about {wait}."
+
+
+def persona_file_added(name: str, summary: str, warnings: list[str], shown: int = 5) -> str:
+    """/persona add, /dataset add: what was added, and the optional fields read with their defaults."""
+    text = f"Added {name}: {summary}."
+    if warnings:
+        lines = "\n".join(f"- {w}" for w in warnings[:shown])
+        more = f"\n- …and {len(warnings) - shown} more" if len(warnings) > shown else ""
+        text += f"\nRead with defaults (the file still loaded):\n{lines}{more}"
+    return text
