@@ -97,6 +97,7 @@ def _text_chunks(text: str, path: Path, limits: FileLimits) -> list[str]:
 def _pdf_chunks(path: Path, limits: FileLimits) -> list[str]:
     """Page by page, counting pages before extracting and text while extracting."""
     from pypdf import PdfReader
+    from pypdf.errors import LimitReachedError
 
     try:
         reader = PdfReader(str(path))
@@ -110,7 +111,11 @@ def _pdf_chunks(path: Path, limits: FileLimits) -> list[str]:
     for number, page in enumerate(reader.pages, start=1):
         try:
             text = page.extract_text() or ""
-        except Exception as exc:  # one damaged page: the others are still read
+        except LimitReachedError:
+            raise fail(
+                path, f"pdf page {number}", "inflates past the PDF reader's own limit (a decompression bomb?)"
+            ) from None
+        except Exception as exc:  # pypdf raises many types for damaged files
             raise fail(path, f"pdf page {number}", f"cannot be read ({type(exc).__name__})") from None
         total += len(text)
         if total > limits.document_chars:
