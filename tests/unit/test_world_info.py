@@ -6,6 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from agent.memory.persona_files import PersonaCard, WorldBook, read_persona_or_knowledge
 from agent.memory.world_info.activation import Candidate, Scan, activate, key_pattern
@@ -208,3 +211,24 @@ def test_a_card_lorebook_uses_the_same_engine(tmp_path: Path):
     assert rule.logic == Logic.AND_ALL and rule.scan_depth == 1 and rule.order == 7
     fired = activate([Candidate(rule, "", 1)], ["Is your SWORD steel?"], Scan())
     assert fired and not activate([Candidate(rule, "", 1)], ["Is your SWORD steel?", "ok"], Scan())
+
+
+@hyp_settings(max_examples=300, deadline=None)
+@given(
+    keys=st.lists(
+        st.text(alphabet=st.sampled_from(list("/ab()[]*+?\\^$|.iu大阪 ")) | st.characters(), max_size=12), max_size=4
+    ),
+    message=st.text(max_size=100),
+    logic=st.sampled_from(list(Logic)),
+    whole=st.booleans() | st.none(),
+    case=st.booleans() | st.none(),
+)
+def test_activation_never_crashes_on_any_keys_or_text(
+    keys: list[str], message: str, logic: Logic, whole: bool | None, case: bool | None
+):
+    rule = Rule(keys=tuple(keys), secondary=tuple(keys[:1]), logic=logic, whole_words=whole, case_sensitive=case)
+    fired = activate([Candidate(rule, message, 1)], [message], Scan())
+    plain = [k for k in keys if k.strip() and not (k.strip().startswith("/") and k.strip().endswith("/"))]
+    first = plain[0] if plain and plain[0] == keys[0] and plain[0].isascii() else None
+    if first and logic == Logic.AND_ANY and whole is False and not case and first.strip().lower() in message.lower():
+        assert fired  # a plain key (and its own secondary) inside the message always fires
