@@ -14,7 +14,7 @@ from langgraph.types import Command
 
 from agent.events import Event
 from agent.ids import stable_id
-from agent.member_texts import BUSY_REPLY, FAILED_REPLY
+from agent.member_texts import FAILED_REPLY
 from agent.memory.progress import Progress
 from agent.nodes.ingest import foresee
 from agent.rules import addresses_bot
@@ -23,6 +23,7 @@ from agent.state import Context, InputState
 from agent.stream import reply_events
 from discord_adapter import event_guard
 from discord_adapter.approval_desk import ApprovalDesk
+from discord_adapter.busy_notes import BusyNotes
 from discord_adapter.characters import CharacterDesk
 from discord_adapter.context import backfill_context
 from discord_adapter.presence import Presence
@@ -71,6 +72,7 @@ class ObserverBot(discord.AutoShardedClient):
             parallel=settings.channel_parallel_replies,
         )
         self.budget = ChannelBudget(settings.edit_interval_seconds)
+        self.busy_notes = BusyNotes(self.budget)  # every call to Discord in a channel takes a turn of its budget
         self.progress = Progress(services.record.engine)
         # Reply runs are checkpointed (when a checkpointer is given): a restart resumes, not repeats.
         self.checkpointer = checkpointer
@@ -202,6 +204,7 @@ class ObserverBot(discord.AutoShardedClient):
             await self.progress.mark(job.event.message_id, "failed")
             if addresses_bot(job.event):
                 with contextlib.suppress(discord.HTTPException):
+                    await self.budget.wait_turn(job.event.channel_id)
                     await message.reply(FAILED_REPLY, mention_author=False)
         finally:
             self.in_hand.discard(job.event.message_id)
@@ -244,9 +247,8 @@ class ObserverBot(discord.AutoShardedClient):
         await self.progress.mark(job.event.message_id, "failed")
         self.in_hand.discard(job.event.message_id)
         if addresses_bot(job.event):
-            message = job.message
-            assert isinstance(message, discord.Message)
-            await message.reply(BUSY_REPLY, mention_author=False)
+            assert isinstance(job.message, discord.Message)
+            self.busy_notes.tell(job.message)
         log.warning(
             "queue full on channel %s; message %s recorded without a run", job.event.channel_id, job.event.message_id
         )
