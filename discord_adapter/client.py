@@ -181,6 +181,9 @@ class ObserverBot(discord.AutoShardedClient):
         text = self.event_for(payload.message).text if payload.message is not None else payload.data["content"]
         await self.services.record.mark_edited(payload.message_id, text)
 
+    async def on_partial_message_edit(self, message_id: int, text: str) -> None:
+        await self.services.record.mark_edited(message_id, text)  # an edit discord.py could not parse
+
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         if interaction.type == discord.InteractionType.component:
             await self.approvals.on_press(interaction)

@@ -49,12 +49,26 @@ def dropped(event: str, exc: BaseException) -> None:
     log.warning("gateway event %s dropped: malformed or unexpected (%s)", event, describe(exc))
 
 
-def _guarded_parser(event: str, parse: Callable[[Any], None]) -> Callable[[Any], None]:
+def _salvage_edit(state: Any, data: Any) -> None:
+    """discord.py builds a whole Message from every MESSAGE_UPDATE, so a partial one (a member's edit
+    of a message it never cached, with no author) fails there; the new text is still kept in the record."""
+    if not isinstance(data, dict) or not isinstance(data.get("content"), str):
+        return
+    try:
+        message_id = int(data["id"])
+    except (KeyError, TypeError, ValueError):
+        return
+    state.dispatch("partial_message_edit", message_id, data["content"])
+
+
+def _guarded_parser(state: Any, event: str, parse: Callable[[Any], None]) -> Callable[[Any], None]:
     def parse_or_drop(data: Any) -> None:
         try:
             parse(data)
         except Exception as exc:
             dropped(event, exc)
+            if event == "MESSAGE_UPDATE":
+                _salvage_edit(state, data)
 
     parse_or_drop.__wrapped__ = parse  # type: ignore[attr-defined]
     return parse_or_drop
@@ -81,7 +95,7 @@ def _guard_socket(ws: Any) -> None:
 def guard_state(state: Any) -> Any:
     """Install both seams on a discord.py ConnectionState (from the client's `_get_state`)."""
     for event, parse in list(state.parsers.items()):
-        state.parsers[event] = _guarded_parser(event, parse)
+        state.parsers[event] = _guarded_parser(state, event, parse)
     update_references = state._update_references
 
     def update_and_guard(ws: Any) -> None:

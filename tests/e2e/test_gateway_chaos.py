@@ -9,7 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from agent.memory import tables
+from agent.memory.db import create_engine
 from tests.e2e.bot_process import BotProcess
 from tests.fakes.discord_server import FakeDiscord, snowflake
 from tests.fakes.openai_server import FakeOpenAI
@@ -94,7 +97,9 @@ RAW_PAYLOADS = [
 ]
 
 
-async def test_malformed_gateway_events_are_dropped_and_the_bot_keeps_answering(bot: BotProcess, discord: FakeDiscord):
+async def test_malformed_gateway_events_are_dropped_and_the_bot_keeps_answering(
+    tmp_path: Path, bot: BotProcess, discord: FakeDiscord
+):
     await bot.start()
     alice = discord.add_user("alice")
     before = await discord.send_as(alice, f"<@{discord.bot['id']}> hello")
@@ -105,6 +110,8 @@ async def test_malformed_gateway_events_are_dropped_and_the_bot_keeps_answering(
         await discord.dispatch(event, data)
     for raw in RAW_PAYLOADS:
         await discord.send_raw(raw)
+    # A partial edit of a message the bot knows (no author: discord.py cannot build a Message from it).
+    await discord.dispatch("MESSAGE_UPDATE", {"id": before["id"], "channel_id": before["channel_id"], "content": "hi!"})
 
     after = await discord.send_as(alice, f"<@{discord.bot['id']}> are you still there?")
     await bot.wait_until(lambda: bot.answered(after, "still here"), "the bot stopped answering after the chaos")
@@ -120,3 +127,14 @@ async def test_malformed_gateway_events_are_dropped_and_the_bot_keeps_answering(
     again = await discord.send_as(alice, f"<@{discord.bot['id']}> one more")
     await bot.wait_until(lambda: bot.answered(again, "still here"), "a third question after the chaos")
     assert await bot.terminate() == 0
+    assert await stored_text(tmp_path, before) == "hi!", "the partial edit's new text reached the record"
+
+
+async def stored_text(tmp_path: Path, msg: dict[str, Any]) -> str | None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'data' / 'observer.db'}")
+    try:
+        async with engine.connect() as conn:
+            value = await conn.scalar(select(tables.messages.c.content).where(tables.messages.c.id == int(msg["id"])))
+        return None if value is None else str(value)
+    finally:
+        await engine.dispose()
