@@ -50,7 +50,7 @@ async def main() -> None:
             print(f"  bot messages posted: {len(discord.bot_messages())}")
             assert bot.proc is not None
             print(f"  process still running: {bot.proc.returncode is None}")
-            for refused in [r for r in discord.requests if r.status == 429]:
+            for refused in [r for r in discord.requests if r.status == 429][:3]:  # the first few, to see why
                 print(f"  429: {refused.method} /{refused.path} at +{refused.at - started:.2f} s")
                 near = [r for r in discord.requests if "messages" in r.path and abs(r.at - refused.at) < 5.0]
                 print("   nearby: " + ", ".join(f"{r.method}@{r.at - started:.2f}" for r in near))
