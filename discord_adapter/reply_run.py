@@ -139,6 +139,7 @@ class ReplyRun:
     async def _deliver_voice(self, voice: VoiceClip) -> None:
         path = Path(voice.path)
         try:
+            await self.bot.budget.wait_turn(self.event.channel_id)
             await send_voice_message(
                 self.bot.http, self.event.channel_id, path, voice.duration_s, voice.waveform, self.event.message_id
             )
