@@ -38,6 +38,7 @@ from agent.models.failures import (
     classify,
     describe_failure,
     failure_kind,
+    http_status,
     retry_after_seconds,
     window_in,
 )
@@ -146,7 +147,7 @@ async def _stream_once(
                 break
     except Exception as exc:
         answer.text += "".join(parts)
-        if not received and classify(exc) == "fatal":
+        if not received and classify(exc) == "fatal" and http_status(exc) is None:
             # Not an HTTP error, a timeout or a refused connection, and nothing parsed: the server
             # answered something that is not a completion stream (HTML, garbage).
             exc = InvalidResponse(describe_failure(exc))

@@ -47,6 +47,9 @@ def _reason_in(body: Any) -> str | None:
     return None
 
 
+http_status = _http_status
+
+
 def server_reason(exc: BaseException) -> str | None:
     """One line of what the server said about the refusal, if it said anything."""
     reason = _reason_in(getattr(exc, "body", None))
@@ -136,6 +139,7 @@ _OVERFLOW = re.compile(
     r"|input length exceeds the (?:maximum )?context length|exceeds? (?:the )?(?:model'?s? )?context (?:length|window)"
     r"|context length of only \d+|greater than the context length|n_keep: ?\d+ ?>= ?n_ctx"
     r"|(?:prompt|input) is too long|too many tokens|maximum number of tokens allowed"
+    r"|reduce the length of the (?:messages|prompt|input)"
 )
 # Where the server names its real window: OpenAI/vLLM, llama.cpp, LM Studio, others.
 _WINDOW = (
