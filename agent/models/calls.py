@@ -284,10 +284,10 @@ async def stream_answer(
                     continue
                 kinds[name] = kind
                 if kind not in NEVER_COOLS:
-                    retry_after = retry_after_seconds(failed.exc) if kind == "busy" else None
-                    await router.cooldowns.cool(
-                        name, retry_after=retry_after or TRANSIENT_COOLDOWN_SECONDS, reason=reason
-                    )
+                    # A 429 rests for its Retry-After (or an exponential backoff); other failures briefly.
+                    rate_limited = classify(failed.exc) == "rate_limit"
+                    retry_after = retry_after_seconds(failed.exc) if rate_limited else TRANSIENT_COOLDOWN_SECONDS
+                    await router.cooldowns.cool(name, retry_after=retry_after, reason=reason)
                 break
             else:
                 answer.model, answer.error, answer.failure = name, None, None
