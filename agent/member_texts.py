@@ -4,6 +4,8 @@ In one place so they read alike and can be changed (or translated) without hunti
 
 from __future__ import annotations
 
+import re
+
 BUDGET_REPLY = (
     "I've reached today's spending limit for this server, so I can't answer right now. I'll be back tomorrow."
 )
@@ -20,19 +22,63 @@ NEEDS_MANAGE_WEBHOOKS = (
 EXPIRED_NOTE = "\n-# (interrupted by a restart; ask again if you still need an answer)"
 
 
-def cannot_answer(reason: str) -> str:
-    """No model call could be made (over budget, nothing can take the message)."""
-    return BUDGET_REPLY if "budget" in reason else f"Sorry, I can't answer that: {reason}."
+# A failed model call, by kind (agent/models/failures.py FailureKind): never the server's own words,
+# which may carry a key; those go to the log, redacted, and to /observer status for admins.
+FAILURE_TEXTS = {
+    "busy": "All my models are busy right now. Please ask again in a minute.",
+    "unavailable": "I can't reach my model right now. Please ask again in a little while.",
+    "timeout": "My model took too long to answer. Please ask again in a moment.",
+    "invalid_response": "My model sent something I couldn't read. An admin can find the details in the log.",
+    "misconfigured": (
+        "My model is misconfigured, so I can't answer right now. An admin can see why in /observer status."
+    ),
+    "too_long": "Your message is too long for me to read in one go. Please send a shorter one (or split it).",
+    "refused": "My model refused this request. Please rephrase it, or ask an admin to check the log.",
+    "over_budget": BUDGET_REPLY,
+    "failed": FAILED_REPLY,
+}
+# Appended to a reply that stopped at a bound; shown by the door, never stored as the model's words.
+CAPPED_TIME = "\n-# (cut: took longer than {limit})"
+CAPPED_LENGTH = "\n-# (cut: reached the length limit)"
 
 
-def could_not_answer(error: str) -> str:
+def failure_text(kind: str | None) -> str:
+    return FAILURE_TEXTS.get(kind or "failed", FAILED_REPLY)
+
+
+def cannot_answer(kind: str | None) -> str:
+    """No model call could be made (over budget, too long, nothing can take the message)."""
+    return failure_text(kind)
+
+
+def could_not_answer(kind: str | None) -> str:
     """The model call failed before any text arrived."""
-    return f"Sorry, I couldn't answer that: {error}"
+    return failure_text(kind)
 
 
-def cut_short(error: str) -> str:
+def cut_short(kind: str | None) -> str:
     """Appended to a partial answer when the model failed half-way."""
-    return f"\n-# (cut short: {error})"
+    reason = {"timeout": "my model stopped answering", "busy": "my model is overloaded"}.get(
+        kind or "", "my model stopped"
+    )
+    return f"\n-# (cut short: {reason})"
+
+
+def capped_note(capped: str | None, seconds: float | None = None) -> str:
+    """A reply that stopped at max_reply_seconds ("time") or max_output_tokens ("length")."""
+    if capped == "time":
+        return CAPPED_TIME.format(limit=f"{seconds:g} s" if seconds else "the time limit")
+    if capped == "length":
+        return CAPPED_LENGTH
+    return ""
+
+
+_NOTE_LINE = re.compile(r"(?:\n-# \((?:cut|cut short|interrupted by a restart)[^\n]*\))+\s*$")
+
+
+def without_notes(text: str) -> str:
+    """A bot message as the models should read it: without the notes the door appended."""
+    return _NOTE_LINE.sub("", text)
 
 
 def recording_too_long(limits: str) -> str:

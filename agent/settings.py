@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./data")
     config: Path | None = Field(default=None, description="TOML file with the model list")
     database_url: str | None = None
+    # At start, how long a SQLite record locked by another writer is waited for before one clear line.
+    start_lock_wait_seconds: float = Field(default=10.0, ge=0, le=600)
     prompts_dir: Path = REPO_PROMPTS_DIR
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "WARNING"
     # Members' words (gateway events, SQL parameters, request bodies) stay out of logs unless true.

@@ -14,7 +14,9 @@ from langgraph.types import Command
 
 from agent.events import Event, event_from_names
 from agent.ids import new_snowflake, stable_id
+from agent.member_texts import capped_note
 from agent.memory.scopes import readable_scopes
+from agent.redact import redact
 from agent.services import Services
 from agent.state import Context
 from agent.stream import ApprovalNeeded, Notice, StateUpdate, Token, VoiceClip, reply_events
@@ -94,7 +96,7 @@ class ConsoleSession:
             try:
                 await self.services.record.set_channel_mode(event.channel_id, arg)
             except ValueError as exc:
-                print(f"(error: {exc})", file=self.out)
+                print(f"(error: {redact(str(exc))})", file=self.out)
                 return True
             print(f"(#{self.channel} is now in {arg} mode)", file=self.out)
         elif cmd == "/cast":
@@ -192,10 +194,11 @@ class ConsoleSession:
         state = outcome.state
         outcome.reply = state.get("reply") or ""
         if started:
-            self.out.write("\n")
+            note = capped_note(state.get("capped"), state.get("capped_seconds")) if outcome.reply else ""
+            self.out.write(f"{note}\n")
         decision = state.get("decision")
         if state.get("error"):
-            outcome.reason = state["error"]
+            outcome.reason = redact(str(state["error"]))  # the operator's console: the detail, redacted
         elif decision is not None and not decision.respond:
             outcome.reason = decision.reason or "judge declined"
         if state.get("member_note"):

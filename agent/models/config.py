@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from agent.access.policy import AccessPolicy, FloodPolicy, QuotaPolicy
 from agent.errors import ConfigError
+from agent.redact import remember_env_secrets
 from agent.tools.config import McpServerSpec
 
 LOCAL_MODEL_NAME = "local"
@@ -169,6 +170,8 @@ def load_models_config(path: Path | None) -> ModelsConfig:
                 f"{path}: model {spec.name!r} reads its key from ${spec.api_key_env}, which is not set; "
                 "export it or remove api_key_env for a keyless local server"
             )
+    # Whatever a server or an exception later says, these values are never shown (agent/redact.py).
+    remember_env_secrets(spec.api_key_env for spec in config.models)
     return config
 
 

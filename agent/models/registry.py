@@ -33,6 +33,7 @@ class ModelRegistry:
         self._local_context = local_context
         self._chat_models: dict[tuple[str, bool], BaseChatModel] = {}
         self._structured_methods: dict[str, str] = {}
+        self._windows: dict[str, int] = {}  # real context windows learned from servers, this process
 
     @property
     def names(self) -> list[str]:
@@ -52,7 +53,14 @@ class ModelRegistry:
         spec = self.config.spec(name)
         if spec is None:
             raise KeyError(f"unknown model {name!r}; known: {', '.join(self.names)}")
+        learned = self._windows.get(name)
+        if learned is not None and learned < spec.context_window:
+            return spec.model_copy(update={"context_window": learned})
         return spec
+
+    def learn_window(self, name: str, tokens: int) -> None:
+        """The server said (or showed) that this model's window is smaller than configured: fit to it."""
+        self._windows[name] = min(tokens, self._windows.get(name, tokens))
 
     def menu(self) -> str:
         """One line per model for the judge: name, what it is for, what it costs."""

@@ -11,6 +11,14 @@ Every request body is kept in `server.requests` for assertions.
   llama-cpp-python's server does; JSON mode without a `schema` answers JSON of the wrong shape;
   streamed tool calls repeat the function name in every chunk.
 - "unbounded": honours no limit at all.
+
+Faults real servers have: `reject_keys` answers every chat request 401 echoing the key it received
+(as some proxies do: `Invalid API key in header 'Authorization: Bearer sk-…'`); `context_window` makes
+the server's real window smaller than configured: a request whose prompt (≈ characters / 4) plus its
+output cap does not fit is refused with HTTP 400 in the family's own words (`overflow_family`:
+"openai", "vllm", "llamacpp", "ollama", "lmstudio"; the flavour's by default). With `report_window`
+the window is also on the family's info endpoint: llama.cpp `GET /props`, Ollama `POST /api/show`,
+vLLM `GET /v1/models` (`max_model_len`), LM Studio `GET /api/v0/models` (`loaded_context_length`).
 """
 
 from __future__ import annotations
@@ -96,6 +104,11 @@ class FakeOpenAI:
     gate: asyncio.Event | None = None
     # Benchmarks: one JSON line per streamed request (arrival, first token, the last user message's text).
     request_log: Path | None = None
+    reject_keys: bool = False
+    context_window: int | None = None
+    overflow_family: str | None = None
+    report_window: bool = False
+    overflows: int = 0  # requests refused as too long
     _runner: web.AppRunner | None = None
     base_url: str = ""
 
@@ -110,6 +123,9 @@ class FakeOpenAI:
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_get("/v1/models", self._models)
         app.router.add_post("/v1/embeddings", self._embeddings)
+        app.router.add_get("/props", self._props)
+        app.router.add_post("/api/show", self._show)
+        app.router.add_get("/api/v0/models", self._lmstudio_models)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -137,8 +153,128 @@ class FakeOpenAI:
             }
         )
 
+    def _family(self) -> str:
+        return self.overflow_family or {"llamacpp": "llamacpp", "ollama": "ollama", "lmstudio": "lmstudio"}.get(
+            self.flavour, "openai"
+        )
+
+    def _reports(self, family: str) -> int | None:
+        return self.context_window if self.report_window and self._family() == family else None
+
     async def _models(self, _request: web.Request) -> web.Response:
-        return web.json_response({"object": "list", "data": [{"id": "fake-model", "object": "model"}]})
+        entry: dict[str, Any] = {"id": "fake-model", "object": "model"}
+        window = self._reports("vllm")
+        if window is not None:
+            models = {r.get("model") for r in self.requests} | {"fake-model"}
+            data = [{"id": m, "object": "model", "max_model_len": window} for m in sorted(filter(None, models))]
+            return web.json_response({"object": "list", "data": data})
+        return web.json_response({"object": "list", "data": [entry]})
+
+    async def _props(self, _request: web.Request) -> web.Response:
+        window = self._reports("llamacpp")
+        if window is None:
+            return web.json_response({"error": {"code": 404, "message": "File Not Found"}}, status=404)
+        return web.json_response({"default_generation_settings": {"n_ctx": window}, "total_slots": 1})
+
+    async def _show(self, request: web.Request) -> web.Response:
+        window = self._reports("ollama")
+        if window is None:
+            return web.Response(status=404, text="404 page not found")
+        body = await request.json()
+        return web.json_response(
+            {
+                "parameters": f"num_ctx                        {window}",
+                "model_info": {"general.architecture": "llama", "llama.context_length": 131072},
+                "details": {"family": "llama"},
+                "model": body.get("model"),
+            }
+        )
+
+    async def _lmstudio_models(self, _request: web.Request) -> web.Response:
+        window = self._reports("lmstudio")
+        if window is None:
+            return web.json_response({"error": "Unexpected endpoint or method. (GET /api/v0/models)"}, status=404)
+        models = {r.get("model") for r in self.requests} | {"fake-model"}
+        data = [
+            {
+                "id": m,
+                "object": "model",
+                "state": "loaded",
+                "max_context_length": 131072,
+                "loaded_context_length": window,
+            }
+            for m in sorted(filter(None, models))
+        ]
+        return web.json_response({"object": "list", "data": data})
+
+    def _overflow(self, body: dict[str, Any]) -> web.Response | None:
+        """HTTP 400 in the family's words when the prompt and the output cap exceed the real window."""
+        if self.context_window is None:
+            return None
+        prompt = sum(len(str(m.get("content", ""))) for m in body.get("messages", [])) // 4
+        wanted = int(body.get("max_completion_tokens") or body.get("max_tokens") or 0)
+        window = self.context_window
+        if prompt + wanted <= window:
+            return None
+        self.overflows += 1
+        family = self._family()
+        if family == "llamacpp":
+            error: Any = {
+                "code": 400,
+                "message": f"request ({prompt} tokens) exceeds the available context size ({window} tokens), "
+                "try increasing it",
+                "type": "exceed_context_size_error",
+                "n_prompt_tokens": prompt,
+                "n_ctx": window,
+            }
+            if self.report_window:  # older builds say only this; /props tells the window
+                error = {
+                    "code": 400,
+                    "message": "the request exceeds the available context size, try increasing it",
+                    "type": "exceed_context_size_error",
+                }
+            return web.json_response({"error": error}, status=400)
+        if family == "vllm":
+            message = (
+                f"This model's maximum context length is {window} tokens. However, you requested "
+                f"{prompt + wanted} tokens ({prompt} in the messages, {wanted} in the completion). "
+                "Please reduce the length of the messages or completion."
+            )
+            if self.report_window:
+                message = "Please reduce the length of the messages or completion."
+                return web.json_response(
+                    {"object": "error", "message": message, "type": "BadRequestError", "code": 400}, status=400
+                )
+            return web.json_response(
+                {"object": "error", "message": message, "type": "BadRequestError", "param": None, "code": 400},
+                status=400,
+            )
+        if family == "ollama":
+            return web.json_response(
+                {"error": {"message": "the input length exceeds the context length", "type": "api_error"}},
+                status=400,
+            )
+        if family == "lmstudio":
+            return web.json_response(
+                {
+                    "error": f"Trying to keep the first {prompt} tokens when context the overflows. However, the "
+                    f"model is loaded with context length of only {window} tokens, which is not enough. Try to "
+                    "load the model with a larger context length, or provide a shorter input"
+                },
+                status=400,
+            )
+        return web.json_response(
+            {
+                "error": {
+                    "message": f"This model's maximum context length is {window} tokens. However, your messages "
+                    f"resulted in {prompt + wanted} tokens. Please reduce the length of the messages.",
+                    "type": "invalid_request_error",
+                    "param": "messages",
+                    "code": "context_length_exceeded",
+                }
+            },
+            status=400,
+        )
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         arrived = time.monotonic()
@@ -149,6 +285,22 @@ class FakeOpenAI:
         behaviour = self.script.pop(0) if self.script else None
         if behaviour is None and self.responder is not None:
             behaviour = self.responder(body)
+        if self.reject_keys:
+            # Some servers and proxies echo the key they were sent: it must go no further than the bot's log.
+            sent = request.headers.get("Authorization", "")
+            return web.json_response(
+                {
+                    "error": {
+                        "message": f"Invalid API key in header 'Authorization: {sent}'",
+                        "type": "invalid_request_error",
+                        "code": "invalid_api_key",
+                    }
+                },
+                status=401,
+            )
+        overflow = self._overflow(body)
+        if overflow is not None:
+            return overflow
         problem = _tool_turn_problem(body.get("messages") or [])
         if problem is not None:  # as strict as OpenAI's own API
             return web.json_response({"error": {"message": problem, "type": "invalid_request_error"}}, status=400)

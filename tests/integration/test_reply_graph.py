@@ -166,12 +166,19 @@ async def test_bad_input_gets_clear_outcomes(services: Services, fake_openai: Fa
     assert state["decision"].reason == "empty message"
     assert await services.record.stored_text(empty.message_id) == ""
 
+    # Too long on its own for every model (issue L): the member is told so in one line, no model is asked.
     huge = make_event("@Observer " + "word " * 20_000, mentions_bot=True)
+    asked = len(fake_openai.requests)
     _, state = await run_graph(services, huge)
-    assert state["reply"]
+    assert state["failure"] == "too_long" and not state.get("reply")
+    assert len(fake_openai.requests) == asked and await services.router.cooling() == {}
     assert await services.record.stored_text(huge.message_id) == huge.text, "stored in full"
+    # Longer than half the room but not than the window: shortened in the middle, with a note.
+    long = make_event("@Observer " + "word " * 3_000, mentions_bot=True)
+    _, state = await run_graph(services, long)
+    assert state["reply"]
     sent = fake_openai.requests[-1]["messages"][-1]["content"]
-    assert "characters cut" in sent and len(sent) < len(huge.text)
+    assert "characters cut" in sent and len(sent) < len(long.text)
 
     japanese = make_event("@Observer 猫の名前を考えてください 🐱✨", mentions_bot=True)
     fake_openai.push(Reply("「みそ」はどうですか？🐱"))
