@@ -23,7 +23,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
 
 
 def _transcribe(settings: Settings, path: Path) -> str:
-    from agent.voice.audio import AudioError, decode
+    from agent.member_texts import recording_too_long
+    from agent.voice.decoding import AudioError, AudioTooLong, decode
     from agent.voice.stt import Transcriber
 
     if not path.is_file():
@@ -31,7 +32,10 @@ def _transcribe(settings: Settings, path: Path) -> str:
     if path.stat().st_size > settings.voice_max_bytes:
         raise ConfigError(f"{path}: larger than OBSERVER_VOICE_MAX_BYTES ({settings.voice_max_bytes})")
     try:
-        samples = decode(path.read_bytes())
+        samples = decode(path.read_bytes(), settings.voice_max_seconds)
+    except AudioTooLong:
+        limit = f"{settings.voice_max_seconds / 60:g} min, OBSERVER_VOICE_MAX_SECONDS"
+        raise ConfigError(f"{path}: {recording_too_long(limit)}") from None
     except AudioError as exc:
         raise ConfigError(f"{path}: {exc}") from None
     cache = settings.data_dir / "models" / "whisper"
