@@ -47,11 +47,13 @@ def _transcribe(settings: Settings, path: Path) -> str:
 
 def _say(settings: Settings, text: str, out: Path) -> str:
     from agent.voice.audio import encode_voice_message
-    from agent.voice.speakable import speakable
+    from agent.voice.speakable import has_sounds, speakable
     from agent.voice.tts import NoVoiceForLanguage, Speaker
 
     if out.suffix.lower() not in (".ogg", ".oga", ".opus"):
         raise ConfigError(f"--out: {out} should end in .ogg")
+    if not has_sounds(text):
+        raise ConfigError("TEXT has nothing to say aloud (only punctuation, emoji, symbols or code)")
     try:
         speech = Speaker(settings.piper_voice, settings.piper_voices).synthesize(speakable(text))
     except NoVoiceForLanguage as exc:

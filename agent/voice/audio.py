@@ -45,6 +45,8 @@ def waveform(samples: np.ndarray, points: int = WAVEFORM_POINTS) -> str:
 
 def encode_voice_message(samples: np.ndarray, rate: int, bitrate: int = 32_000) -> VoiceClip:
     """float32 or int16 mono samples to an Ogg/Opus 48 kHz mono voice message."""
+    if samples.size == 0:
+        raise ValueError("no samples to encode: a voice message needs at least one sound")
     if samples.dtype != np.int16:
         samples = (np.clip(samples, -1.0, 1.0) * 32767).astype(np.int16)
     out_buf = io.BytesIO()
