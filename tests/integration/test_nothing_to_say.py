@@ -15,17 +15,17 @@ from tests.conftest import make_event, models_toml, run_graph
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.integration.test_cli import observer
 
-# A code block alone is covered by tests/unit/test_speakable.py and the speech stream test below.
-NOTHING = ["...", "…", "(^_^)", "😀🎉👍🏽"]
+NOTHING = ["...", "…", "(^_^)", "😀🎉👍🏽", "```bash\nls -la\n```"]
 
 
 async def test_a_voice_request_answered_with_no_sounds_gets_text_only(
     services: Services, fake_openai: FakeOpenAI, caplog: pytest.LogCaptureFixture
 ):
     caplog.set_level("INFO", logger="agent.nodes.speak")
-    for answer in NOTHING:
+    for i, answer in enumerate(NOTHING):
         fake_openai.push(Reply(answer))
-        event = make_event("@Observer say it out loud: how do you feel?", mentions_bot=True)
+        # One member and channel each: many questions in a few seconds are a flood.
+        event = make_event("@Observer say it out loud: how do you feel?", f"m{i}", f"room{i}", mentions_bot=True)
         tokens, state = await run_graph(services, event)
         assert "".join(tokens) == answer
         assert state["reply"] == answer and "voice_reply" not in state
@@ -35,7 +35,10 @@ async def test_a_voice_request_answered_with_no_sounds_gets_text_only(
     assert len([m for m in logged if "nothing to say aloud" in m]) == len(NOTHING)
 
     fake_openai.push(Reply("I feel fine, thank you."))
-    _, state = await run_graph(services, make_event("@Observer say it out loud: and now?", mentions_bot=True))
+    _, state = await run_graph(
+        services, make_event("@Observer say it out loud: and now?", channel="hall", mentions_bot=True)
+    )
+    assert "voice_reply" in state, (state.get("reply"), state.get("voice_error"), state.get("error"))
     assert Path(state["voice_reply"]["path"]).read_bytes().startswith(b"OggS"), "voice still works"
 
 
