@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import regex
@@ -33,12 +34,15 @@ def grapheme_cut(text: str, cut: int) -> int:
     """The last cluster boundary at or before `cut` (at least one cluster, if any)."""
     if cut >= len(text):
         return len(text)
-    at = 0
-    for match in _GRAPHEME.finditer(text, 0, min(len(text), cut + 16)):
+    # Start well before the cut (a cluster is rarely longer than a few code points; zalgo text is).
+    at = start = max(0, cut - 256)
+    for match in _GRAPHEME.finditer(text, start, min(len(text), cut + 16)):
         if match.end() > cut:
             break
         at = match.end()
-    if at == 0 and text:
+    if at == start and text:
+        if start:
+            return start
         first = _GRAPHEME.match(text)
         return first.end() if first else 1
     return at
@@ -88,6 +92,7 @@ def has_content(piece: str) -> bool:
     return bool(piece.strip(_MARKS))
 
 
+@functools.lru_cache(maxsize=8)  # one split asks for the same text's pairs at every cut
 def _pairs(text: str) -> list[tuple[int, int, str]]:
     """(open, close, marker) of every paired inline marker outside code."""
     fenced = _fenced(text)
