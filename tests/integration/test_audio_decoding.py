@@ -13,6 +13,7 @@ import pytest
 
 from agent.events import Attachment, Event
 from agent.services import Services
+from agent.voice.audio import encode_voice_message
 from tests.audio_files import (
     damage_one_frame,
     lying_wav,
@@ -161,3 +162,19 @@ async def test_observer_voice_transcribe_refuses_a_bomb_and_reads_a_damaged_mp3(
     code, out, err = await observer(tmp_path, "voice", "transcribe", "note.mp3")
     assert code == 0, err
     assert len(words(FIRST) & words(out)) >= len(words(FIRST)) - 2, out
+
+
+async def test_a_voice_message_cut_short_is_transcribed_up_to_the_cut(
+    services: Services, fake_openai: FakeOpenAI, files: FakeDiscord
+):
+    # faster-whisper#988's kind: a file damaged at the end; PyAV used to stop with an error and
+    # nothing was heard. What was decoded before the damage is kept.
+    speech = services.speaker.synthesize(FIRST + " " + SECOND)
+    whole = encode_voice_message(speech.samples, speech.rate).data
+    event = audio_event(files, "voice-message.ogg", whole[: len(whole) * 2 // 3], "audio/ogg", duration=6.0)
+    fake_openai.push(Reply("Got it."))
+
+    tokens, state = await run_graph(services, event)
+
+    assert len(words(FIRST) & words(state["transcript"])) >= len(words(FIRST)) - 2, state["transcript"]
+    assert "".join(tokens) == "Got it."
