@@ -17,6 +17,7 @@ NEEDS_MANAGE_WEBHOOKS = (
     "-# I need the Manage Webhooks permission in this channel so characters can speak with their own names "
     "and faces; until then they speak through me."
 )
+THINKING = "thinking…"  # shown while a reasoning model thinks, until its answer starts
 EXPIRED_NOTE = "\n-# (interrupted by a restart; ask again if you still need an answer)"
 
 
@@ -28,6 +29,19 @@ def cannot_answer(reason: str) -> str:
 def could_not_answer(error: str) -> str:
     """The model call failed before any text arrived."""
     return f"Sorry, I couldn't answer that: {error}"
+
+
+# Why a reasoning model gave no answer (it only thought), by how its reply ended.
+ONLY_REASONING = {
+    "length": "the model spent its whole answer budget thinking",
+    "time": "the model spent its whole time limit thinking",
+    "stop": "the model thought but wrote no answer",
+}
+
+
+def no_answer(model: str | None, reasoning_only: str | None) -> str:
+    """The model's reply held no answer: the cause, when it only reasoned."""
+    return ONLY_REASONING.get(reasoning_only or "", f"model {model!r} returned an empty answer")
 
 
 def cut_short(error: str) -> str:
