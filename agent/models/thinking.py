@@ -14,7 +14,7 @@ from typing import Any
 
 from agent.models.config import ModelSpec
 from agent.models.openai_chat import reasoning_in
-from agent.models.reasoning import ThinkSplitter, summary
+from agent.models.reasoning import ThinkSplitter, split_text, summary
 from agent.stream import Thinking, Token
 
 Writer = Callable[[Any], None]
@@ -120,3 +120,25 @@ def roomier(spec: ModelSpec, limit: int, tokens_in: int) -> tuple[int, dict[str,
     else:
         fields["extra_body"] = {"max_tokens": room}
     return room, fields
+
+
+def thought_only(message: Any) -> bool:
+    """An unstreamed reply cut at its limit while still reasoning: no answer, only thought."""
+    if message is None or (getattr(message, "response_metadata", None) or {}).get("finish_reason") != "length":
+        return False
+    answer, inline = split_text(str(message.content or ""))
+    details = (getattr(message, "usage_metadata", None) or {}).get("output_token_details") or {}
+    return not answer.strip() and bool(inline or reasoning_in(message) or details.get("reasoning"))
+
+
+def roomier_model(model: Any, spec: ModelSpec, tokens_in: int) -> Any:
+    """The same unstreamed client with the retry's room and effort (structured output binds its own
+    arguments, so the client is copied rather than bound)."""
+    current = getattr(model, "max_tokens", None) or (getattr(model, "extra_body", None) or {}).get("max_tokens")
+    room, fields = roomier(spec, int(current or spec.max_output_tokens), tokens_in)
+    update: dict[str, Any] = {"reasoning_effort": fields["reasoning_effort"]}
+    if "max_completion_tokens" in fields:
+        update["max_tokens"] = room  # ChatOpenAI's field for max_completion_tokens
+    else:
+        update["extra_body"] = {**(getattr(model, "extra_body", None) or {}), "max_tokens": room}
+    return model.model_copy(update=update)

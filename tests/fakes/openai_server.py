@@ -283,7 +283,14 @@ class FakeOpenAI:
         self, body: dict[str, Any], content: str, tool_call: Any, thinking: Reply | None = None
     ) -> dict[str, Any]:
         reasoning = thinking.reasoning or "" if thinking is not None else ""
-        if thinking is not None and thinking.reasoning_as in ("think_tags", "open_think"):
+        finish = "tool_calls" if tool_call else "stop"
+        limit = self.token_limit(body)
+        if thinking is not None and limit is not None and len(_pieces(reasoning)) >= limit:
+            # The whole budget went to thinking: no answer, cut at the limit.
+            reasoning, content, finish = "".join(_pieces(reasoning)[:limit]), "", "length"
+            if thinking.reasoning_as == "think_tags":
+                content, thinking = f"<think>{reasoning}", None
+        elif thinking is not None and thinking.reasoning_as in ("think_tags", "open_think"):
             content = self._inline(content, thinking)
         message: dict[str, Any] = {"role": "assistant", "content": content or None}
         if thinking is not None and thinking.reasoning_as not in ("think_tags", "open_think", "hidden"):
@@ -298,7 +305,7 @@ class FakeOpenAI:
             "object": "chat.completion",
             "created": int(time.time()),
             "model": body.get("model", "fake"),
-            "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if tool_call else "stop"}],
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
             "usage": self._usage(body, content, reasoning),
         }
 

@@ -4,11 +4,14 @@ reply is retried once with more room, or named."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from agent.models.structured import structured_call
+from agent.nodes.judge import judge_schema
 from agent.services import Services
 from agent.state import Context
 from agent.stream import StateUpdate, Thinking, Token, reply_events
@@ -188,5 +191,69 @@ async def test_an_operator_may_show_a_short_summary(
             assert head.startswith("-# 💭 The member asks")
         assert len(head) <= 40 + 8
         assert await stored_bot_lines(svc, state) == [ANSWER], "the summary is shown, never stored"
+    finally:
+        await svc.close()
+
+
+async def judge_once(svc: Services) -> Any:
+    return await structured_call(
+        svc.registry,
+        svc.router.cooldowns,
+        svc.record,
+        judge_schema(["chat"]),
+        "Should the bot answer this? hello",
+        preferred="chat",
+        candidates=["chat"],
+        purpose="judge",
+        event=None,
+    )
+
+
+DECISION = {"respond": True, "model": "chat", "voice": False, "reason": "greeted"}
+
+
+@pytest.mark.parametrize("flavour", ["openai", "llamacpp"])
+async def test_the_judge_reads_json_after_a_think_block(
+    tmp_path: Path, database_url: str, embedder, fake_openai: FakeOpenAI, flavour: str
+):
+    fake_openai.flavour = flavour
+    svc = await make_services(tmp_path, database_url, embedder, models_toml(fake_openai.base_url))
+    try:
+        # A think block that itself holds braces, before the JSON.
+        thought = 'The user greets. Options: {"respond": false}? No, answer.'
+        fake_openai.push(*[Reply(json_obj=DECISION, reasoning=thought, reasoning_as="think_tags")] * 2)
+        result = await judge_once(svc)
+        assert result.error is None and result.output.respond is True and result.output.reason == "greeted"
+    finally:
+        await svc.close()
+
+
+async def test_the_judge_reads_json_left_in_the_reasoning_field(
+    tmp_path: Path, database_url: str, embedder, fake_openai: FakeOpenAI
+):
+    svc = await make_services(tmp_path, database_url, embedder, models_toml(fake_openai.base_url))
+    try:
+        fake_openai.push(Reply(raw="", reasoning=json.dumps(DECISION), reasoning_as="reasoning_content"))
+        result = await judge_once(svc)
+        assert result.error is None and result.output.respond is True
+        assert len(fake_openai.requests) == 1
+    finally:
+        await svc.close()
+
+
+async def test_a_judge_that_only_thinks_gets_more_room(
+    tmp_path: Path, database_url: str, embedder, fake_openai: FakeOpenAI
+):
+    fake_openai.flavour = "lmstudio"
+    svc = await make_services(tmp_path, database_url, embedder, models_toml(fake_openai.base_url))
+    try:
+        thought = " ".join(f"consider{i}" for i in range(300))  # over the judge's 256 tokens, under 512
+        fake_openai.push(*[Reply(json_obj=DECISION, reasoning=thought, reasoning_as="reasoning")] * 2)
+        result = await judge_once(svc)
+        assert result.error is None and result.output.respond is True
+        first, retry = fake_openai.requests
+        assert first["max_tokens"] == 256 and retry["max_tokens"] == 512 and retry["reasoning_effort"] == "low"
+        [usage] = await svc.record.usage_rows()
+        assert usage["tokens_out"] >= 300 // 4 * 2, "both calls' reasoning counts"
     finally:
         await svc.close()
