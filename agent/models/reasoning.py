@@ -28,6 +28,7 @@ TAGS: dict[str, str] = {
 }
 CLOSERS = tuple(dict.fromkeys(TAGS.values()))
 _ANY_TAG = tuple(TAGS) + CLOSERS
+_LONGEST_TAG = max(len(tag) for tag in _ANY_TAG)
 # Delta / message fields, first found wins (OpenRouter sends `reasoning` and `reasoning_details` alike).
 REASONING_FIELDS = ("reasoning_content", "reasoning", "thinking")
 
@@ -93,6 +94,10 @@ class ThinkSplitter:
     def feed(self, text: str) -> list[Piece]:
         self._buf += text
         out: list[Piece] = []
+        if "<" not in self._buf and "[" not in self._buf:  # the usual chunk: no tag can start in it
+            ready, self._buf = self._buf, ""
+            self._emit(out, ready)
+            return out
         while self._buf:
             targets = CLOSERS if self._mode == "reasoning" else _ANY_TAG
             at, tag = _earliest(self._buf, targets)
@@ -171,6 +176,9 @@ def _earliest(text: str, targets: tuple[str, ...]) -> tuple[int, str | None]:
 
 def _partial_tail(text: str, targets: tuple[str, ...]) -> int:
     """How many characters at the end of `text` could be the start of a tag (held until the next chunk)."""
+    tail = text[-_LONGEST_TAG:]
+    if "<" not in tail and "[" not in tail:
+        return 0
     longest = 0
     for tag in targets:
         for n in range(min(len(tag) - 1, len(text)), longest, -1):
