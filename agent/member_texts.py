@@ -19,6 +19,7 @@ NEEDS_MANAGE_WEBHOOKS = (
     "-# I need the Manage Webhooks permission in this channel so characters can speak with their own names "
     "and faces; until then they speak through me."
 )
+THINKING = "thinking…"  # shown while a reasoning model thinks, until its answer starts
 EXPIRED_NOTE = "\n-# (interrupted by a restart; ask again if you still need an answer)"
 
 
@@ -35,6 +36,11 @@ FAILURE_TEXTS = {
     "too_long": "Your message is too long for me to read in one go. Please send a shorter one (or split it).",
     "refused": "My model refused this request. Please rephrase it, or ask an admin to check the log.",
     "over_budget": BUDGET_REPLY,
+    "only_reasoning": (
+        "My model spent its whole answer budget thinking and wrote no answer. Please ask again; a simpler "
+        "question may help."
+    ),
+    "empty": "My model returned an empty answer. Please ask again.",
     "failed": FAILED_REPLY,
 }
 # Appended to a reply that stopped at a bound; shown by the door, never stored as the model's words.
@@ -54,6 +60,19 @@ def cannot_answer(kind: str | None) -> str:
 def could_not_answer(kind: str | None) -> str:
     """The model call failed before any text arrived."""
     return failure_text(kind)
+
+
+# Why a reasoning model gave no answer (it only thought), by how its reply ended.
+ONLY_REASONING = {
+    "length": "the model spent its whole answer budget thinking",
+    "time": "the model spent its whole time limit thinking",
+    "stop": "the model thought but wrote no answer",
+}
+
+
+def no_answer(model: str | None, reasoning_only: str | None) -> str:
+    """The model's reply held no answer: the cause, when it only reasoned."""
+    return ONLY_REASONING.get(reasoning_only or "", f"model {model!r} returned an empty answer")
 
 
 def cut_short(kind: str | None) -> str:

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from agent.events import Event
-from agent.member_texts import capped_note, could_not_answer, cut_short
+from agent.member_texts import THINKING, capped_note, could_not_answer, cut_short
 from agent.redact import redact
-from agent.stream import ApprovalNeeded, Notice, ReplyStart, StateUpdate, StreamEvent, Token, VoiceClip
+from agent.stream import ApprovalNeeded, Notice, ReplyStart, StateUpdate, StreamEvent, Thinking, Token, VoiceClip
 from discord_adapter.characters import CharacterSink
 from discord_adapter.sinks import ReplySink
 from discord_adapter.split import DISCORD_LIMIT
@@ -68,6 +68,12 @@ class ReplyRun:
             self.voice = item
         elif isinstance(item, Notice):
             self.renderer.show_notice(item.text)
+        elif isinstance(item, Thinking):
+            if item.retract:  # what streamed was the model thinking: taken back by the next edit
+                self.renderer.text = self.renderer.text[: -item.retract]
+                self._held = list("".join(self._held)[: -item.retract])
+            if not self.renderer.text:
+                self.renderer.show_notice(THINKING)
         elif isinstance(item, ApprovalNeeded):
             self.approval = item.request
         else:

@@ -53,6 +53,11 @@ class ModelSpec(BaseModel):
     structured_output: Literal["auto", "json_schema", "json_mode", "function_calling"] = "auto"
     # Offer tools (built-in and MCP) to this model; a model without tool calling (a base model): false.
     tools: bool = False
+    # A reasoning model's thoughts, before its answer: "off" (never shown), "spoiler" (a short summary
+    # hidden as a Discord spoiler `||…||`), "summary" (the summary as a small grey line).
+    show_reasoning: Literal["off", "spoiler", "summary"] = "off"
+    # The longest reasoning summary shown (characters).
+    reasoning_summary_chars: int = Field(default=300, ge=20, le=1500)
 
     @model_validator(mode="after")
     def _remote_needs_endpoint(self) -> ModelSpec:

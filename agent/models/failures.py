@@ -129,6 +129,8 @@ FailureKind = Literal[
     "too_long",  # the member's own message does not fit any model's window
     "refused",  # any other client error (4xx): the request itself was refused
     "over_budget",  # the server's daily budget is spent
+    "only_reasoning",  # a reasoning model thought and wrote no answer (even after a retry with more room)
+    "empty",  # the model answered nothing at all
     "failed",  # anything else
 ]
 

@@ -34,6 +34,8 @@ class ModelRegistry:
         self._chat_models: dict[tuple[str, bool], BaseChatModel] = {}
         self._structured_methods: dict[str, str] = {}
         self._windows: dict[str, int] = {}  # real context windows learned from servers, this process
+        # Models whose chat template opens the think block: their streams start inside it.
+        self.opens_in_reasoning: set[str] = set()
 
     @property
     def names(self) -> list[str]:
@@ -116,7 +118,8 @@ class ModelRegistry:
                 ai_name=self._bot_name,
             )
         import httpx
-        from langchain_openai import ChatOpenAI
+
+        from agent.models.openai_chat import ReasoningChatOpenAI
 
         # The reply-length cap goes in the field this server reads (extra_body reaches the wire as is).
         # Structured output (unstreamed) gets room for a whole JSON decision even under a tiny reply cap:
@@ -127,7 +130,7 @@ class ModelRegistry:
             if spec.token_limit_field() == "max_completion_tokens"
             else {"extra_body": {"max_tokens": tokens}}
         )
-        return ChatOpenAI(
+        return ReasoningChatOpenAI(
             # A client of our own: LangChain's shared default is cached per process and bound to the first
             # event loop that used it.
             http_async_client=httpx.AsyncClient(timeout=spec.timeout_s),

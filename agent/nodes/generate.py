@@ -15,7 +15,7 @@ from langgraph.runtime import Runtime
 
 from agent.events import ChatLine, Event
 from agent.ids import stable_id
-from agent.member_texts import cannot_answer
+from agent.member_texts import cannot_answer, no_answer
 from agent.memory.recall import render_memory
 from agent.memory.record import Record
 from agent.models.calls import Answer, stream_answer
@@ -265,7 +265,8 @@ class Generate:
             # With a partial answer kept, the failure is still reported; members read only its kind.
             update["error"], update["failure"] = answer.error or answer.failure, answer.failure or "failed"
         elif not reply:
-            update["error"] = f"model {answer.model!r} returned an empty answer"
+            update["error"] = no_answer(answer.model, answer.reasoning_only)
+            update["failure"] = "only_reasoning" if answer.reasoning_only else "empty"
         timings = {"generate_ms": (time.perf_counter() - started) * 1000, "generate_model_ms": answer.model_ms}
         if answer.first_token_ms is not None:
             timings["first_token_ms"] = answer.first_token_ms

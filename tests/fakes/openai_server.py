@@ -19,6 +19,15 @@ output cap does not fit is refused with HTTP 400 in the family's own words (`ove
 "openai", "vllm", "llamacpp", "ollama", "lmstudio"; the flavour's by default). With `report_window`
 the window is also on the family's info endpoint: llama.cpp `GET /props`, Ollama `POST /api/show`,
 vLLM `GET /v1/models` (`max_model_len`), LM Studio `GET /api/v0/models` (`loaded_context_length`).
+
+Reasoning models: `Reply(text, reasoning=..., reasoning_as=...)` thinks before answering, in the field a
+server family uses (`reasoning_content`: llama.cpp, DeepSeek, older vLLM, LM Studio; `reasoning`: Ollama,
+OpenRouter, newer vLLM; `reasoning_details`: OpenRouter; `thinking`) or inline in the content (`think_tags`:
+`<think>…</think>`, Qwen3/DeepSeek R1 on llama.cpp without a reasoning parser; `open_think`: the chat
+template opened the block, so only `</think>` shows), or `hidden` as OpenAI's own API does (the reasoning
+tokens count, in usage's `reasoning_tokens`, but their text is never sent). Reasoning counts in the token limit, as on every
+real server; a reply cut by the limit ends with finish_reason "length". `piece_chars` streams the
+content in pieces of that many characters, so tags split across chunks.
 """
 
 from __future__ import annotations
@@ -42,6 +51,9 @@ class Reply:
     # Several calls in one turn: (function name, arguments, or a raw string such as broken JSON).
     tool_calls: list[tuple[str, dict[str, Any] | str]] | None = None
     raw: str | None = None  # send this content verbatim (malformed JSON, for example)
+    reasoning: str | None = None  # what the model thinks before it answers
+    reasoning_as: str = "reasoning_content"  # the delta field, or "think_tags" / "open_think" (inline)
+    piece_chars: int = 0  # stream the content in pieces of this many characters (0: word by word)
 
 
 @dataclass
@@ -329,12 +341,20 @@ class FakeOpenAI:
             )
         reply = behaviour if isinstance(behaviour, Reply | Cut | Drip) else None
         content, tool_call = self._content_for(body, reply)
+        thinking = reply if isinstance(reply, Reply) and reply.reasoning is not None else None
         if body.get("stream"):
             every = behaviour.every_s if isinstance(behaviour, Drip) else None
             return await self._stream(
-                request, body, content, tool_call, cut=isinstance(behaviour, Cut), every_s=every, arrived=arrived
+                request,
+                body,
+                content,
+                tool_call,
+                cut=isinstance(behaviour, Cut),
+                every_s=every,
+                arrived=arrived,
+                thinking=thinking,
             )
-        return web.json_response(self._completion(body, content, tool_call))
+        return web.json_response(self._completion(body, content, tool_call, thinking))
 
     def token_limit(self, body: dict[str, Any]) -> int | None:
         """The output cap this server family reads from the request."""
@@ -385,13 +405,48 @@ class FakeOpenAI:
         return obj
 
     @staticmethod
-    def _usage(body: dict[str, Any], content: str) -> dict[str, int]:
+    def _usage(body: dict[str, Any], content: str, reasoning: str = "") -> dict[str, Any]:
         prompt = sum(len(str(m.get("content", ""))) for m in body.get("messages", [])) // 4
-        completion = max(len(content) // 4, 1)
-        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+        thought = len(reasoning) // 4
+        completion = max(len(content) // 4 + thought, 1)
+        usage: dict[str, Any] = {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        }
+        if reasoning:
+            usage["completion_tokens_details"] = {"reasoning_tokens": thought}
+        return usage
 
-    def _completion(self, body: dict[str, Any], content: str, tool_call: Any) -> dict[str, Any]:
+    @staticmethod
+    def _inline(content: str, thinking: Reply) -> str:
+        """The content as a server without a reasoning parser sends it: the think block inside."""
+        if thinking.reasoning_as == "think_tags":
+            return f"<think>{thinking.reasoning}</think>\n\n{content}"
+        return f"{thinking.reasoning}\n</think>\n\n{content}"  # open_think: the template opened it
+
+    @staticmethod
+    def _reasoning_delta(thinking: Reply, text: str) -> dict[str, Any]:
+        if thinking.reasoning_as == "reasoning_details":  # OpenRouter sends both
+            return {"reasoning": text, "reasoning_details": [{"type": "reasoning.text", "text": text}]}
+        return {thinking.reasoning_as: text}
+
+    def _completion(
+        self, body: dict[str, Any], content: str, tool_call: Any, thinking: Reply | None = None
+    ) -> dict[str, Any]:
+        reasoning = thinking.reasoning or "" if thinking is not None else ""
+        finish = "tool_calls" if tool_call else "stop"
+        limit = self.token_limit(body)
+        if thinking is not None and limit is not None and len(_pieces(reasoning)) >= limit:
+            # The whole budget went to thinking: no answer, cut at the limit.
+            reasoning, content, finish = "".join(_pieces(reasoning)[:limit]), "", "length"
+            if thinking.reasoning_as == "think_tags":
+                content, thinking = f"<think>{reasoning}", None
+        elif thinking is not None and thinking.reasoning_as in ("think_tags", "open_think"):
+            content = self._inline(content, thinking)
         message: dict[str, Any] = {"role": "assistant", "content": content or None}
+        if thinking is not None and thinking.reasoning_as not in ("think_tags", "open_think", "hidden"):
+            message.update(self._reasoning_delta(thinking, reasoning))
         if tool_call:
             message["tool_calls"] = [
                 {"id": f"call_{i + 1}", "type": "function", "function": {"name": name, "arguments": args}}
@@ -402,8 +457,8 @@ class FakeOpenAI:
             "object": "chat.completion",
             "created": int(time.time()),
             "model": body.get("model", "fake"),
-            "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if tool_call else "stop"}],
-            "usage": self._usage(body, content),
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+            "usage": self._usage(body, content, reasoning),
         }
 
     async def _stream(
@@ -415,6 +470,7 @@ class FakeOpenAI:
         cut: bool,
         every_s: float | None = None,
         arrived: float = 0.0,
+        thinking: Reply | None = None,
     ) -> web.StreamResponse:
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await resp.prepare(request)
@@ -431,6 +487,7 @@ class FakeOpenAI:
             }
             await resp.write(f"data: {json.dumps(chunk)}\n\n".encode())
 
+        finish, reasoning = "stop", ""
         try:
             if self.first_token_delay_s:
                 await asyncio.sleep(self.first_token_delay_s)
@@ -457,25 +514,36 @@ class FakeOpenAI:
                             function["name"] = name  # llama.cpp repeats it; clients that concatenate break
                         await send({"tool_calls": [{"index": n, "function": function}]})
             else:
-                pieces = _pieces(content)
+                # (delta field, piece): the reasoning first, in its field or inline, then the answer.
+                events: list[tuple[str, str]] = []
+                inline = thinking is not None and thinking.reasoning_as in ("think_tags", "open_think")
+                if thinking is not None and not inline:
+                    events += [("reasoning", p) for p in _pieces(thinking.reasoning or "")]
+                said = self._inline(content, thinking) if thinking is not None and inline else content
+                size = thinking.piece_chars if thinking is not None else 0
+                events += [("content", p) for p in (_chars(said, size) if size else _pieces(said))]
                 limit = self.token_limit(body)
-                if limit is not None:
-                    pieces = pieces[:limit]
-                    content = "".join(pieces)
-                for i, piece in enumerate(pieces):
+                if limit is not None and len(events) > limit:
+                    events, finish = events[:limit], "length"  # reasoning counts in the limit
+                content = "".join(p for kind, p in events if kind == "content")
+                reasoning = "".join(p for kind, p in events if kind == "reasoning")
+                for i, (kind, piece) in enumerate(events):
                     if every_s is not None:
                         await asyncio.sleep(every_s)
                     elif self.token_delay_s:
                         await asyncio.sleep(self.token_delay_s)
-                    await send({"content": piece})
+                    if kind == "content" or thinking is None:
+                        await send({"content": piece})
+                    elif thinking.reasoning_as != "hidden":  # OpenAI: reasoning tokens, never their text
+                        await send(self._reasoning_delta(thinking, piece))
                     if i == 0 and self.request_log is not None:
                         self._log_request(body, arrived)
-                    if cut and i >= len(pieces) // 2:
+                    if cut and i >= len(events) // 2:
                         # Drop the socket mid-stream, as a crashed upstream would.
                         assert request.transport is not None
                         request.transport.close()
                         return resp
-            await send({}, "tool_calls" if tool_call else "stop")
+            await send({}, "tool_calls" if tool_call else finish)
             if body.get("stream_options", {}).get("include_usage"):
                 usage_chunk = {
                     "id": "chatcmpl-fake",
@@ -483,7 +551,7 @@ class FakeOpenAI:
                     "created": 0,
                     "model": model,
                     "choices": [],
-                    "usage": self._usage(body, content),
+                    "usage": self._usage(body, content, reasoning),
                 }
                 await resp.write(f"data: {json.dumps(usage_chunk)}\n\n".encode())
             await resp.write(b"data: [DONE]\n\n")
@@ -519,6 +587,10 @@ def _tool_turn_problem(messages: list[dict[str, Any]]) -> str | None:
     if open_calls:
         return f"tool calls without answers: {sorted(open_calls)}"
     return None
+
+
+def _chars(text: str, size: int) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)]
 
 
 def _pieces(text: str) -> list[str]:

@@ -81,7 +81,8 @@ async def test_auto_mode_judge_picks_the_model(tmp_path: Path, database_url: str
 
 
 async def test_malformed_judge_output_falls_back_instead_of_crashing(services: Services, fake_openai: FakeOpenAI):
-    fake_openai.push(Reply(raw="{not json at all"))
+    # Every method, each with its second try, gets unusable output.
+    fake_openai.push(*[Reply(raw="{not json at all")] * 6)
     _, state = await run_graph(services, make_event("what do you all think?"), Context(channel_mode="auto"))
     assert state["decision"].source == "fallback" and state["decision"].respond is False
     assert "judge unusable" in state["decision"].reason
@@ -94,7 +95,8 @@ async def test_mention_still_answered_when_the_judge_breaks(
 ):
     svc = await make_services(tmp_path, database_url, embedder, models_toml(fake_openai.base_url, ("a", "b")))
     try:
-        fake_openai.push(Reply(json_obj={"respond": True, "model": "nonexistent", "reason": "x"}), Reply("ok!"))
+        bad = Reply(json_obj={"respond": True, "model": "nonexistent", "reason": "x"})
+        fake_openai.push(*[bad] * 6, Reply("ok!"))
         _, state = await run_graph(svc, make_event("@Observer hi", mentions_bot=True))
         assert state["decision"].source == "fallback" and state["model"] == "a" and state["reply"] == "ok!"
     finally:
