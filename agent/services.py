@@ -118,7 +118,7 @@ async def build_services(settings: Settings, *, embedder: Embedder | None = None
     # The default persona is prompts/persona.md, re-read at every start.
     persona_text = await prompts.arender("persona", bot_name=settings.bot_name)
     await personas.save(PersonaCard(DEFAULT_PERSONA, persona_text, source="prompts/persona.md"), GLOBAL)
-    record = Record(engine)
+    record = Record(engine, patience=settings.record_retry_seconds, backlog=settings.record_backlog)
     hub = McpHub(registry.config.mcp_servers)
     await hub.start()
     toolbox = Toolbox(builtin_tools(record, memory), hub, result_tokens=registry.config.tool_result_tokens)

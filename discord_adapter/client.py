@@ -23,6 +23,7 @@ from agent.services import Services
 from agent.state import Context, InputState
 from agent.stream import reply_events
 from discord_adapter.approval_desk import ApprovalDesk
+from discord_adapter.arrivals import Arrivals
 from discord_adapter.characters import CharacterDesk
 from discord_adapter.context import backfill_context
 from discord_adapter.presence import Presence
@@ -69,7 +70,8 @@ class ObserverBot(discord.AutoShardedClient):
             parallel=settings.channel_parallel_replies,
         )
         self.budget = ChannelBudget(settings.edit_interval_seconds)
-        self.progress = Progress(services.record.engine)
+        self.progress = Progress(services.record.engine, services.record.patience)
+        self.arrivals = Arrivals(self)
         # Reply runs are checkpointed (when a checkpointer is given): a restart resumes, not repeats.
         self.checkpointer = checkpointer
         from graphs.reply import build
@@ -179,10 +181,13 @@ class ObserverBot(discord.AutoShardedClient):
         if addresses_bot(event):
             gate.arrived(event)  # flood control counts messages still waiting in a queue
         self.in_hand.add(event.message_id)
-        if not await gate.keeps_out_of_record(event):
-            # In the record before it waits in any queue: whatever kills the process, it is not lost.
-            await self.services.record.store_event(event, state="waiting")
         job = Job(event, message)
+        # In the record before it waits in any queue: whatever kills the process, it is not lost.
+        if not await gate.keeps_out_of_record(event) and not await self.arrivals.store(job, self.take):
+            return  # the record refuses it for now: kept in memory, queued once written
+        await self.take(job)
+
+    async def take(self, job: Job) -> None:
         if self._recovering:
             self._held.append(job)
         else:

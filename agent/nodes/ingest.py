@@ -18,6 +18,7 @@ from agent.memory.knowledge import MemoryStore
 from agent.memory.personas import PersonaCatalog
 from agent.memory.recall import query_of
 from agent.memory.record import Record
+from agent.memory.record.writes import RecordDelayed
 from agent.memory.scopes import readable_scopes
 from agent.profiles import ProfileRefresher, Refresh
 from agent.rules import RuleOutcome, addresses_bot, apply_rules
@@ -73,7 +74,11 @@ class Ingest:
         if await self.gate.keeps_out_of_record(event):
             stored_mode = await self.record.channel_mode(event.channel_id)
         else:
-            stored_mode = await self.record.store_event(event)
+            try:
+                stored_mode = await self.record.store_event(event)
+            except RecordDelayed:
+                # Kept in memory and written once the database takes writes again; the run goes on.
+                stored_mode = await self.record.channel_mode(event.channel_id)
         mode = context_of(runtime).channel_mode or stored_mode
         outcome = apply_rules(event, mode, event.bot_user_id or self.bot_user_id)
         cast = await load_cast(self.casts, self.personas, event) if mode not in ("off", "observe") else []

@@ -1,0 +1,76 @@
+"""Every arriving message goes into the record before it waits in a queue. When the record will not
+take it (database locked by another writer, disk full, server away) for longer than its patience, the
+member who asked is told in one line, the message is kept in memory, and it is queued the moment it is
+written: answered once the record is back, with the answer replacing that line."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import discord
+
+from agent.member_texts import RECORD_DELAYED_NOTE
+from agent.memory.record.writes import RecordDelayed
+from agent.rules import addresses_bot
+from discord_adapter.queues import Job
+
+if TYPE_CHECKING:
+    from discord_adapter.client import ObserverBot
+
+log = logging.getLogger(__name__)
+
+Take = Callable[[Job], Awaitable[None]]
+
+
+class Arrivals:
+    def __init__(self, bot: ObserverBot) -> None:
+        self.bot = bot
+        self._later: set[asyncio.Task[None]] = set()
+
+    async def store(self, job: Job, take: Take, state: str = "waiting") -> bool:
+        """Write the message with `state`. True: written, the caller queues it now. False: kept in memory
+        (the member told); `take` queues it once it is written."""
+        try:
+            await self.bot.services.record.store_event(job.event, state=state)
+            return True
+        except RecordDelayed as delayed:
+            log.warning("message %s kept in memory until the record takes it: %s", job.event.message_id, delayed.cause)
+            note = await self._tell(job)
+            if note is not None:
+                job = replace(job, resume_parts=(note,))
+            task = asyncio.create_task(self._when_written(delayed.written, job, take))
+            self._later.add(task)
+            task.add_done_callback(self._later.discard)
+            return False
+
+    async def _tell(self, job: Job) -> int | None:
+        """One line to a member who asked; its id, so the answer can replace it."""
+        message = job.message
+        if not addresses_bot(job.event) or not isinstance(message, discord.Message):
+            return None
+        await self.bot.budget.wait_turn(job.event.channel_id)
+        try:
+            note = await message.reply(RECORD_DELAYED_NOTE, mention_author=False)
+        except discord.HTTPException as exc:
+            log.warning("could not tell %s that its message waits: %s", job.event.message_id, exc)
+            return None
+        return note.id
+
+    async def _when_written(self, written: asyncio.Future[str], job: Job, take: Take) -> None:
+        try:
+            await written
+        except Exception:
+            log.exception("message %s could not be written; it is not answered", job.event.message_id)
+            self.bot.in_hand.discard(job.event.message_id)
+            return
+        if job.resume_parts:
+            # A restart from here on finishes the note in place instead of posting a second answer.
+            try:
+                await self.bot.progress.note_reply_parts(job.event.message_id, list(job.resume_parts))
+            except Exception:
+                log.exception("could not note the waiting line for %s", job.event.message_id)
+        await take(job)
