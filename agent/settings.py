@@ -101,6 +101,8 @@ class Settings(BaseSettings):
     # A write the database refuses (locked, full, unreachable) is retried with backoff; after this long
     # the member whose message it was is told, and the message is kept in memory and written later.
     record_retry_seconds: float = Field(default=10.0, ge=0, le=3600)
+    # PostgreSQL connections the reply checkpointer's pool may open (each checked before use).
+    checkpoint_pool_size: int = Field(default=5, ge=1, le=100)
     # The bot's replies and usage rows kept in memory while the database refuses them.
     record_backlog: int = Field(default=10_000, ge=100, le=1_000_000)
     discord_token: SecretStr | None = Field(

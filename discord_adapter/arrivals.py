@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from agent.events import Event
 from agent.member_texts import RECORD_DELAYED_NOTE
+from agent.memory.faults import dependency_down
 from agent.memory.record.writes import RecordDelayed
 from agent.rules import addresses_bot
 from discord_adapter.queues import Job
@@ -30,6 +32,16 @@ class Arrivals:
     def __init__(self, bot: ObserverBot) -> None:
         self.bot = bot
         self._later: set[asyncio.Task[None]] = set()
+
+    async def keeps_out(self, event: Event) -> bool:
+        """The access rules keep this message out of the record; unknown while the server's settings
+        cannot be read (the database is away): then it is kept, and the rules apply when it is answered."""
+        try:
+            return await self.bot.services.gate.keeps_out_of_record(event)
+        except Exception as exc:
+            if not dependency_down(exc):
+                raise
+            return False
 
     async def store(self, job: Job, take: Take, state: str = "waiting") -> bool:
         """Write the message with `state`. True: written, the caller queues it now. False: kept in memory

@@ -10,6 +10,9 @@ from datetime import datetime
 
 import discord
 
+from agent.member_texts import DEPENDENCY_DOWN_NOTE, RECORD_DELAYED_NOTE
+
+WAITING_LINES = (RECORD_DELAYED_NOTE, DEPENDENCY_DOWN_NOTE)
 PAGE = 100  # what Discord hands back per history call
 
 Known = Callable[[list[int]], Awaitable[set[int]]]
@@ -50,3 +53,15 @@ async def missed_messages(
     if page:
         await settle()
     return sorted(missing, key=lambda m: m.id)
+
+
+def notes_by_question(messages: list[discord.Message]) -> dict[int, tuple[int, ...]]:
+    """Our "I'll answer when I can" lines among missed messages, by the question they reply to: the
+    answer replaces the line instead of following it."""
+    found: dict[int, tuple[int, ...]] = {}
+    for message in messages:
+        reference = message.reference
+        if message.author.bot and reference is not None and reference.message_id is not None:
+            if message.content in WAITING_LINES:
+                found[reference.message_id] = (message.id,)
+    return found

@@ -14,7 +14,7 @@ from agent.member_texts import EXPIRED_NOTE
 from agent.memory.progress import Unfinished
 from agent.memory.record.writes import RecordDelayed
 from agent.rules import addresses_bot
-from discord_adapter.missed import missed_messages
+from discord_adapter.missed import missed_messages, notes_by_question
 from discord_adapter.queues import Job
 from discord_adapter.stream import IN_PROGRESS
 
@@ -59,7 +59,7 @@ async def resume_unfinished(bot: ObserverBot) -> tuple[int, int]:
             await bot.progress.mark(row.message_id, "skipped")
             continue
         parts = row.reply_parts
-        if row.state == "answering" and not parts:
+        if row.state in ("answering", "retrying") and not parts:
             parts = await posted_before_the_crash(bot, message)
         bot.in_hand.add(row.message_id)
         await bot.queues.submit(Job(bot.event_for(message), message, parts, resumed=True))
@@ -127,13 +127,14 @@ async def catch_up(bot: ObserverBot) -> tuple[int, int]:
             log.warning("catch-up: cannot read channel %s: %s", channel_id, exc)
             continue
         answering = 0
+        waiting_lines = notes_by_question(missed)
         for message in missed:
             event = bot.event_for(message)
             if message.author.bot:
                 await bot.run_graph(event)
             elif addresses_bot(event) and now - message.created_at <= settings.resume_window:
                 bot.in_hand.add(event.message_id)
-                job = Job(event, message)
+                job = Job(event, message, waiting_lines.get(message.id, ()))
                 if await bot.arrivals.store(job, bot.queues.submit):
                     await bot.queues.submit(job)
                 answering += 1

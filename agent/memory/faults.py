@@ -74,7 +74,12 @@ def _transient(exc: BaseException) -> bool:
     if module == "sqlalchemy":
         # DBAPIError wraps the driver's error (checked through `orig`); a connection SQLAlchemy itself
         # found dead is marked so.
-        return bool(getattr(exc, "connection_invalidated", False)) or name in {"DisconnectionError", "TimeoutError"}
+        if getattr(exc, "connection_invalidated", False) or name in {"DisconnectionError", "TimeoutError"}:
+            return True
+        # A server database's OperationalError (asyncpg's, as SQLAlchemy adapts it) is about the server,
+        # not the statement; SQLite's also covers bugs ("no such table"), so its own text decides.
+        orig = getattr(exc, "orig", None)
+        return name in {"OperationalError", "InterfaceError"} and not isinstance(orig, sqlite3.Error)
     if module in {"httpx", "httpcore"}:
         return name in {
             "ConnectError",
