@@ -57,9 +57,12 @@ def _transient(exc: BaseException) -> bool:
         # OperationalError: the server went away or refuses; PoolTimeout/PoolClosed: no connection to be had.
         return name in {"OperationalError", "InterfaceError", "PoolTimeout", "TooManyRequests", "AdminShutdown"}
     if module == "asyncpg":
+        if name == "ObjectNotInPrerequisiteStateError":  # the database is closed to connections for now
+            return "accepting connections" in str(exc)
         return (
             name
             in {
+                "InternalClientError",  # a session the server cut mid-operation (asyncpg#1069)
                 "ConnectionDoesNotExistError",
                 "InterfaceError",
                 "AdminShutdownError",
@@ -79,7 +82,8 @@ def _transient(exc: BaseException) -> bool:
         # A server database's OperationalError (asyncpg's, as SQLAlchemy adapts it) is about the server,
         # not the statement; SQLite's also covers bugs ("no such table"), so its own text decides.
         orig = getattr(exc, "orig", None)
-        return name in {"OperationalError", "InterfaceError"} and not isinstance(orig, sqlite3.Error)
+        wrapped = {"OperationalError", "InterfaceError", "InternalClientError"}
+        return name in wrapped and not isinstance(orig, sqlite3.Error)
     if module in {"httpx", "httpcore"}:
         return name in {
             "ConnectError",

@@ -82,9 +82,9 @@ async def test_a_kill_9_and_a_restart_while_the_record_is_locked_lose_no_questio
         bot.env["OBSERVER_RECORD_RETRY_SECONDS"] = "600"
         starting = asyncio.create_task(bot.start())
         start_log = tmp_path / f"bot-{bot.starts + 1}.log"
-        await bot.wait_until(
-            lambda: start_log.exists() and "default persona failed" in start_log.read_text(), "no retry at start"
-        )
+        while not (start_log.exists() and "default persona failed" in start_log.read_text()):
+            assert not starting.done(), f"the bot did not wait the lock out at start:\n{bot.logs()[-3000:]}"
+            await asyncio.sleep(0.1)
         await release(locker)
         await starting
     await bot.wait_until(lambda: all(bot.answered(q, STORY) for q in questions), "a question was lost to the kill")

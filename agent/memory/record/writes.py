@@ -181,6 +181,10 @@ class RecordCore:
         self._start_writer()
         return await future
 
+    def cached_mode(self, channel_id: int) -> str | None:
+        """The channel's mode as this process last read it (None when not known lately)."""
+        return self._modes.get(channel_id)
+
     def pending_ids(self) -> set[int]:
         """Messages handed to the record and not written yet (kept in memory through a fault)."""
         return {arrival.event.message_id for arrival in self._pending_events}
