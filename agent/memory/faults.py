@@ -20,7 +20,6 @@ _OS_TRANSIENT = {
     errno.ECONNRESET,
     errno.ECONNABORTED,
     errno.EPIPE,
-    errno.ETIMEDOUT,
     errno.EHOSTUNREACH,
     errno.ENETUNREACH,
 }
@@ -47,8 +46,8 @@ def _transient(exc: BaseException) -> bool:
     if isinstance(exc, sqlite3.OperationalError):
         text = str(exc).lower()
         return any(word in text for word in _SQLITE_TRANSIENT)
-    if isinstance(exc, (ConnectionError, TimeoutError)):
-        return True
+    if isinstance(exc, ConnectionError):
+        return True  # not TimeoutError: a slow model or tool is not a dependency that is down
     if isinstance(exc, OSError) and exc.errno in _OS_TRANSIENT:
         return True
     module = type(exc).__module__.split(".")[0]
