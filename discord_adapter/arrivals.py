@@ -6,6 +6,7 @@ written: answered once the record is back, with the answer replacing that line."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -42,6 +43,23 @@ class Arrivals:
             if not dependency_down(exc):
                 raise
             return False
+
+    async def through_graph(self, event: Event) -> None:
+        """A bot's message (our own echoes included) is recorded through the graph; while the database
+        is away it is kept in the record's memory instead and written once it is back."""
+        try:
+            await self.bot.run_graph(event)
+        except Exception as exc:
+            if not dependency_down(exc):
+                raise
+            log.warning("bot message %s kept in memory until the record takes it", event.message_id)
+            task = asyncio.create_task(self._keep(event))
+            self._later.add(task)
+            task.add_done_callback(self._later.discard)
+
+    async def _keep(self, event: Event) -> None:
+        with contextlib.suppress(RecordDelayed):  # still queued in the record: written when it can be
+            await self.bot.services.record.store_event(event)
 
     async def store(self, job: Job, take: Take, state: str = "waiting") -> bool:
         """Write the message with `state`. True: written, the caller queues it now. False: kept in memory

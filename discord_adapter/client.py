@@ -176,7 +176,7 @@ class ObserverBot(discord.AutoShardedClient):
                 await self.queues.submit(Job(event, message))  # a cast that may answer other bots
                 return
             # Our own echoes and other bots: recorded through the graph at once, never queued behind members.
-            await self.run_graph(event)
+            await self.arrivals.through_graph(event)
             return
         foresee(event, self.services.memory)
         gate = self.services.gate

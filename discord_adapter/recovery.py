@@ -131,7 +131,7 @@ async def catch_up(bot: ObserverBot) -> tuple[int, int]:
         for message in missed:
             event = bot.event_for(message)
             if message.author.bot:
-                await bot.run_graph(event)
+                await bot.arrivals.through_graph(event)
             elif addresses_bot(event) and now - message.created_at <= settings.resume_window:
                 bot.in_hand.add(event.message_id)
                 job = Job(event, message, waiting_lines.get(message.id, ()))
