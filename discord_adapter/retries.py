@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FIRST_PAUSE_S = 2.0
-LONGEST_PAUSE_S = 30.0
+LONGEST_PAUSE_S = 10.0
 
 
 class Retries:

@@ -20,6 +20,10 @@ from agent.settings import Settings
 CHECKPOINT_FILE = "checkpoints.db"
 # Another advisory-lock key than the record's migrations: processes set the tables up one at a time.
 SETUP_LOCK_KEY = 0x0B5E_2BE3
+# Background reconnection gives up after this long; a run waits this long for a connection, then fails
+# (as a dependency that is down: it is retried).
+RECONNECT_GIVE_UP_S = 5.0
+CONNECTION_WAIT_S = 15.0
 
 
 # The only of our types a reply run's state holds: a checkpoint never revives anything else.
@@ -48,6 +52,11 @@ async def open_pool(dsn: str, max_size: int) -> AsyncIterator[Any]:
         max_size=max_size,
         kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
         check=AsyncConnectionPool.check_connection,
+        # The pool's own reconnection backs off without a cap (1, 2, 4 … s): after a long outage it would
+        # come back long after the server. Giving up after a few seconds instead leaves the next run's
+        # request to open a connection at once.
+        reconnect_timeout=RECONNECT_GIVE_UP_S,
+        timeout=CONNECTION_WAIT_S,
         open=False,
         name="checkpoints",
     )

@@ -9,6 +9,7 @@ resolves once the row is in) so it can tell the member and carry on."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -34,7 +35,7 @@ CACHE_SECONDS = 2.0
 STORED_KEPT = 4096
 # Backoff between attempts while the database refuses writes (each attempt may itself wait busy_timeout).
 RETRY_FIRST_S = 0.25
-RETRY_MAX_S = 5.0
+RETRY_MAX_S = 2.0
 
 
 class RecordDelayed(Exception):
@@ -80,6 +81,9 @@ class RecordCore:
         self._writer: asyncio.Task[None] | None = None
         # Set while the writer is retrying through a fault: reads stop waiting for the backlog.
         self._degraded = asyncio.Event()
+        # Set by each new write: a writer pausing between failed attempts tries again at once, so the
+        # first write after the database comes back does not wait out the pause.
+        self._wake = asyncio.Event()
         # Messages this process wrote lately: the graph's ingest finds a door's arrival write done.
         self._stored: OrderedDict[int, None] = OrderedDict()
         # Told of every usage row as it is queued (the quota ledger counts without a query).
@@ -117,6 +121,7 @@ class RecordCore:
                 degraded.cancel()
 
     def _start_writer(self) -> None:
+        self._wake.set()
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._drain())
 
@@ -214,7 +219,9 @@ class RecordCore:
                     )
                 self._degraded.set()
                 self._tell_the_patient(fault_summary(exc))
-                await asyncio.sleep(min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (failures - 1)))
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (failures - 1)))
                 continue
             if failures:
                 log.warning("record: writing again after %d failed attempt(s)", failures)
