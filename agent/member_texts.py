@@ -20,6 +20,11 @@ NEEDS_MANAGE_WEBHOOKS = (
     "and faces; until then they speak through me."
 )
 THINKING = "thinking…"  # shown while a reasoning model thinks, until its answer starts
+# The record would not take the message (database locked, disk full): kept in memory, answered later.
+# The answer replaces this line when it comes.
+RECORD_DELAYED_NOTE = "I can't save messages just now, so your question waits with me; I'll answer here once I can."
+# The run failed only because a dependency (database, Chroma) was down; the answer replaces this line.
+DEPENDENCY_DOWN_NOTE = "Part of my memory is unreachable right now; I'll answer here as soon as it's back."
 EXPIRED_NOTE = "\n-# (interrupted by a restart; ask again if you still need an answer)"
 
 

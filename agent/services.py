@@ -27,6 +27,7 @@ from agent.memory.knowledge import MemoryStore
 from agent.memory.persona_files import PersonaCard
 from agent.memory.personas import DEFAULT_PERSONA, PersonaCatalog
 from agent.memory.record import Record
+from agent.memory.retrying import retrying
 from agent.memory.scopes import GLOBAL
 from agent.models.config import load_models_config
 from agent.models.cooldowns import CooldownStore
@@ -135,8 +136,10 @@ async def _build_services(settings: Settings, embedder: Embedder | None) -> Serv
     personas = PersonaCatalog(engine)
     # The default persona is prompts/persona.md, re-read at every start.
     persona_text = await prompts.arender("persona", bot_name=settings.bot_name)
-    await personas.save(PersonaCard(DEFAULT_PERSONA, persona_text, source="prompts/persona.md"), GLOBAL)
-    record = Record(engine)
+    default = PersonaCard(DEFAULT_PERSONA, persona_text, source="prompts/persona.md")
+    # A database another process holds locked for a moment is waited out, not a failed start.
+    await retrying(lambda: personas.save(default, GLOBAL), settings.record_retry_seconds, "saving the default persona")
+    record = Record(engine, patience=settings.record_retry_seconds, backlog=settings.record_backlog)
     hub = McpHub(registry.config.mcp_servers)
     await hub.start()
     toolbox = Toolbox(builtin_tools(record, memory), hub, result_tokens=registry.config.tool_result_tokens)

@@ -114,6 +114,13 @@ class Settings(BaseSettings):
 
     shutdown_grace_seconds: float = Field(default=20.0, ge=0, le=600, description="SIGTERM: time to finish replies")
     catchup_messages: int = Field(default=200, ge=0, le=5000, description="per channel, read after downtime")
+    # A write the database refuses (locked, full, unreachable) is retried with backoff; after this long
+    # the member whose message it was is told, and the message is kept in memory and written later.
+    record_retry_seconds: float = Field(default=10.0, ge=0, le=3600)
+    # PostgreSQL connections the reply checkpointer's pool may open (each checked before use).
+    checkpoint_pool_size: int = Field(default=5, ge=1, le=100)
+    # The bot's replies and usage rows kept in memory while the database refuses them.
+    record_backlog: int = Field(default=10_000, ge=100, le=1_000_000)
     discord_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("DISCORD_TOKEN", "OBSERVER_DISCORD_TOKEN")
     )

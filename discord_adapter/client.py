@@ -14,7 +14,6 @@ from langgraph.types import Command
 
 from agent.events import Event
 from agent.ids import stable_id
-from agent.member_texts import FAILED_REPLY
 from agent.memory.progress import Progress
 from agent.nodes.ingest import foresee
 from agent.rules import addresses_bot
@@ -23,6 +22,7 @@ from agent.state import Context, InputState
 from agent.stream import reply_events
 from discord_adapter import event_guard
 from discord_adapter.approval_desk import ApprovalDesk
+from discord_adapter.arrivals import Arrivals
 from discord_adapter.busy_notes import BusyNotes
 from discord_adapter.characters import CharacterDesk
 from discord_adapter.context import backfill_context
@@ -30,6 +30,7 @@ from discord_adapter.presence import Presence
 from discord_adapter.queues import ChannelQueues, Job
 from discord_adapter.recovery import catch_up, resume_unfinished
 from discord_adapter.reply_run import ReplyRun
+from discord_adapter.retries import Retries, apologise
 from discord_adapter.shard_hold import ShardHold
 from discord_adapter.sinks import ReplySink
 from discord_adapter.stream import ChannelBudget, Sink
@@ -73,7 +74,9 @@ class ObserverBot(discord.AutoShardedClient):
         )
         self.budget = ChannelBudget(settings.edit_interval_seconds)
         self.busy_notes = BusyNotes(self.budget)  # every call to Discord in a channel takes a turn of its budget
-        self.progress = Progress(services.record.engine)
+        self.progress = Progress(services.record.engine, services.record.patience)
+        self.arrivals = Arrivals(self)
+        self.retries = Retries(self)
         # Reply runs are checkpointed (when a checkpointer is given): a restart resumes, not repeats.
         self.checkpointer = checkpointer
         from graphs.reply import build
@@ -161,18 +164,23 @@ class ObserverBot(discord.AutoShardedClient):
                 await self.queues.submit(Job(event, message))  # a cast that may answer other bots
                 return
             # Our own echoes and other bots: recorded through the graph at once, never queued behind members.
-            await self.run_graph(event)
+            await self.arrivals.through_graph(event)
             return
         foresee(event, self.services.memory)
         gate = self.services.gate
         if addresses_bot(event):
             gate.arrived(event)  # flood control counts messages still waiting in a queue
         self.in_hand.add(event.message_id)
-        if not await gate.keeps_out_of_record(event):
-            # In the record before it waits in any queue: whatever kills the process, it is not lost.
-            await self.services.record.store_event(event, state="waiting")
         job = Job(event, message)
-        if not self.shard_hold.hold(message.guild.shard_id if message.guild else 0, job):
+        # In the record before it waits in any queue: whatever kills the process, it is not lost.
+        if not await self.arrivals.keeps_out(event) and not await self.arrivals.store(job, self.take):
+            return  # the record refuses it for now: kept in memory, queued once written
+        await self.take(job)
+
+    async def take(self, job: Job) -> None:
+        """Into the channel's queue, unless its shard is recovering (then it waits for the recovery pass)."""
+        guild = getattr(job.message, "guild", None)
+        if not self.shard_hold.hold(guild.shard_id if guild else 0, job):
             await self.queues.submit(job)
 
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
@@ -195,22 +203,23 @@ class ObserverBot(discord.AutoShardedClient):
     async def _answer(self, job: Job) -> None:
         message = job.message
         assert isinstance(message, discord.Message)
-        await backfill_context(self, message)
         resume = [message.channel.get_partial_message(part) for part in job.resume_parts]  # type: ignore[union-attr]
         self.in_hand.add(job.event.message_id)
         try:
+            await backfill_context(self, message)
             state = await self.run_reply(job.event, ReplySink(message), message.channel, resume=resume, track=True)
+            self.retries.succeeded(job.event.message_id)
             await self._chime_in(job, state)
-        except Exception:
-            # Never silent: the member hears that it failed, and the record says so.
-            log.exception("reply to %s failed", job.event.message_id)
-            await self.progress.mark(job.event.message_id, "failed")
-            if addresses_bot(job.event):
-                with contextlib.suppress(discord.HTTPException):
-                    await self.budget.wait_turn(job.event.channel_id)
-                    await message.reply(FAILED_REPLY, mention_author=False)
+        except Exception as exc:
+            if not await self.retries.failed(job, exc):  # a dependency was down: answered once it is back
+                # Never silent: the member hears that it failed, and the record says so.
+                log.exception("reply to %s failed", job.event.message_id)
+                with contextlib.suppress(Exception):
+                    await self.progress.mark(job.event.message_id, "failed")
+                await apologise(self, job)
         finally:
-            self.in_hand.discard(job.event.message_id)
+            if not self.retries.holds(job.event.message_id):
+                self.in_hand.discard(job.event.message_id)
 
     async def _answers_bots(self, event: Event, message: discord.Message) -> bool:
         """Another bot's message where a cast may answer bots (`/persona cast bots`); never our own."""

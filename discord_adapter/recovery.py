@@ -3,6 +3,7 @@ read what was said while the bot was away. Discord does not replay events a bot 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -11,7 +12,9 @@ import discord
 
 from agent.member_texts import EXPIRED_NOTE
 from agent.memory.progress import Unfinished
+from agent.memory.record.writes import RecordDelayed
 from agent.rules import addresses_bot
+from discord_adapter.missed import missed_messages, notes_by_question
 from discord_adapter.queues import Job
 from discord_adapter.stream import IN_PROGRESS
 
@@ -56,7 +59,7 @@ async def resume_unfinished(bot: ObserverBot) -> tuple[int, int]:
             await bot.progress.mark(row.message_id, "skipped")
             continue
         parts = row.reply_parts
-        if row.state == "answering" and not parts:
+        if row.state in ("answering", "retrying") and not parts:
             parts = await posted_before_the_crash(bot, message)
         bot.in_hand.add(row.message_id)
         await bot.queues.submit(Job(bot.event_for(message), message, parts, resumed=True))
@@ -98,15 +101,17 @@ async def catch_up(bot: ObserverBot, shards: frozenset[int] | None = None) -> tu
     """Record every message missed in each active channel (of `shards`, when given: the shards that
     reconnected); queue the addressed ones still worth answering.
 
-    Returns (recorded, queued)."""
+    Missed means missing from the record, wherever it is: after the newest recorded message (downtime)
+    or before it (a write lost to a database fault). Returns (recorded, queued)."""
     settings = bot.services.settings
     limit = settings.catchup_messages
     if limit == 0:
         return 0, 0
     now = datetime.now(UTC)
-    latest = await bot.progress.latest_per_channel(now - timedelta(days=CATCH_UP_DAYS), bot.first_live)
+    since = now - timedelta(days=CATCH_UP_DAYS)
+    latest = await bot.progress.latest_per_channel(since, bot.first_live)
     recorded = queued = 0
-    for channel_id, last_id in sorted(latest.items()):
+    for channel_id in sorted(latest):
         channel = bot.get_channel(channel_id)
         if not isinstance(channel, discord.abc.Messageable):
             continue
@@ -114,25 +119,32 @@ async def catch_up(bot: ObserverBot, shards: frozenset[int] | None = None) -> tu
         if shards is not None and (guild.shard_id if guild is not None else 0) not in shards:
             continue  # another shard's channel: it missed nothing
         try:
-            missed = [m async for m in channel.history(after=discord.Object(last_id), limit=limit, oldest_first=True)]
+            missed = await missed_messages(
+                channel,
+                before=bot.first_live.get(channel_id),
+                since=since,
+                limit=limit,
+                known=bot.progress.known,
+                in_memory=bot.in_hand | bot.services.record.pending_ids(),
+            )
         except discord.HTTPException as exc:
             log.warning("catch-up: cannot read channel %s: %s", channel_id, exc)
             continue
-        known = await bot.progress.known([m.id for m in missed])
         answering = 0
+        waiting_lines = notes_by_question(missed)
         for message in missed:
-            if message.id in known:
-                continue
             event = bot.event_for(message)
             if message.author.bot:
-                await bot.run_graph(event)
+                await bot.arrivals.through_graph(event)
             elif addresses_bot(event) and now - message.created_at <= settings.resume_window:
                 bot.in_hand.add(event.message_id)
-                await bot.services.record.store_event(event, state="waiting")
-                await bot.queues.submit(Job(event, message))
+                job = Job(event, message, waiting_lines.get(message.id, ()))
+                if await bot.arrivals.store(job, bot.queues.submit):
+                    await bot.queues.submit(job)
                 answering += 1
             else:
-                await bot.services.record.store_event(event, state="skipped")
+                with contextlib.suppress(RecordDelayed):  # kept in memory, written once the record is back
+                    await bot.services.record.store_event(event, state="skipped")
             recorded += 1
         queued += answering
         if missed:

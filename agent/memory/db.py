@@ -64,7 +64,22 @@ def create_engine(url: str, *, log_content: bool = False) -> AsyncEngine:
         engine = create_async_engine(url, hide_parameters=hide)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True, hide_parameters=hide)
+    engine = create_async_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True, hide_parameters=hide)
+    event.listen(engine.sync_engine, "handle_error", _broken_protocol_is_a_disconnect)
+    return engine
+
+
+def _broken_protocol_is_a_disconnect(context: Any) -> None:
+    """asyncpg reports some sessions the server terminated mid-transaction as InternalClientError
+    ("cannot switch to state …; another operation is in progress"), which SQLAlchemy does not count as
+    a disconnect: the broken connection went back to the pool and failed every later checkout
+    (sqlalchemy#13241, asyncpg#1069). Counted as one, it is thrown away and the pool opens a new one."""
+    error: BaseException | None = context.original_exception
+    while error is not None:
+        if type(error).__name__ == "InternalClientError":
+            context.is_disconnect = True
+            return
+        error = error.__cause__ or error.__context__
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

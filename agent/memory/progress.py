@@ -17,9 +17,12 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent.memory import tables
+from agent.memory.retrying import retrying
 
-State = Literal["waiting", "answering", "answered", "skipped", "failed", "expired"]
-UNFINISHED = ("waiting", "answering")
+# "retrying": the run failed only because a dependency (database, checkpointer, Chroma) was down; it is
+# answered again once it is back, inside the resume window, like a waiting one after a restart.
+State = Literal["waiting", "answering", "answered", "skipped", "failed", "expired", "retrying"]
+UNFINISHED = ("waiting", "answering", "retrying")
 
 
 @dataclass(frozen=True)
@@ -33,25 +36,34 @@ class Unfinished:
 
 class Progress:
     """Reads and writes message states. Writes go straight to the database (not behind): a state must
-    survive a `kill -9` right after it is set."""
+    survive a `kill -9` right after it is set. A write the database refuses for now (locked, full,
+    reconnecting) is tried again for up to `patience` seconds."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, patience: float = 10.0) -> None:
         self.engine = engine
+        self.patience = patience
 
     async def mark(self, message_id: int, state: State) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                update(tables.messages)
-                .where(tables.messages.c.id == message_id)
-                .values(state=state, state_at=datetime.now(UTC))
-            )
+        async def write() -> None:
+            async with self.engine.begin() as conn:
+                await conn.execute(
+                    update(tables.messages)
+                    .where(tables.messages.c.id == message_id)
+                    .values(state=state, state_at=datetime.now(UTC))
+                )
+
+        await retrying(write, self.patience, f"marking a message {state}")
 
     async def note_reply_parts(self, message_id: int, parts: list[int]) -> None:
         """The reply's messages posted so far (written the moment a part is posted)."""
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                update(tables.messages).where(tables.messages.c.id == message_id).values(reply_parts=parts)
-            )
+
+        async def write() -> None:
+            async with self.engine.begin() as conn:
+                await conn.execute(
+                    update(tables.messages).where(tables.messages.c.id == message_id).values(reply_parts=parts)
+                )
+
+        await retrying(write, self.patience, "noting a reply's parts")
 
     async def state(self, message_id: int) -> str | None:
         async with self.engine.connect() as conn:

@@ -14,10 +14,12 @@ from agent.cast.scene import cheap_speaker, load_cast
 from agent.cast.speaker import Candidate
 from agent.cast.store import CastStore
 from agent.events import Decision, Event, event_from_names
+from agent.memory.faults import dependency_down
 from agent.memory.knowledge import MemoryStore
 from agent.memory.personas import PersonaCatalog
 from agent.memory.recall import query_of
 from agent.memory.record import Record
+from agent.memory.record.writes import RecordDelayed
 from agent.memory.scopes import readable_scopes
 from agent.profiles import ProfileRefresher, Refresh
 from agent.rules import RuleOutcome, addresses_bot, apply_rules
@@ -73,7 +75,11 @@ class Ingest:
         if await self.gate.keeps_out_of_record(event):
             stored_mode = await self.record.channel_mode(event.channel_id)
         else:
-            stored_mode = await self.record.store_event(event)
+            try:
+                stored_mode = await self.record.store_event(event)
+            except RecordDelayed:
+                # Kept in memory and written once the database takes writes again; the run goes on.
+                stored_mode = await self._mode_while_delayed(event)
         mode = context_of(runtime).channel_mode or stored_mode
         outcome = apply_rules(event, mode, event.bot_user_id or self.bot_user_id)
         cast = await load_cast(self.casts, self.personas, event) if mode not in ("off", "observe") else []
@@ -110,6 +116,15 @@ class Ingest:
                 speaker=speaker[0] if speaker and outcome.verdict == "respond" else None,
             )
         return update
+
+    async def _mode_while_delayed(self, event: Event) -> str:
+        """The channel's mode while the record refuses writes: read if it can be, else the last known."""
+        try:
+            return await self.record.channel_mode(event.channel_id)
+        except Exception as exc:
+            if not dependency_down(exc):
+                raise
+            return self.record.cached_mode(event.channel_id) or "mentions"
 
     async def _bots_in_a_row(self, event: Event) -> int:
         """How many of the latest messages before this one came from bots or characters."""

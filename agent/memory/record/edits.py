@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import and_, func, select, update
 
 from agent.memory import tables
 from agent.memory.record.writes import RecordCore
+from agent.memory.retrying import retrying
 
 log = logging.getLogger(__name__)
 
@@ -18,12 +20,12 @@ class MessageEdits(RecordCore):
 
     async def mark_edited(self, message_id: int, text: str, at: datetime | None = None) -> None:
         await self.flush()
+        values = {"content": text, "edited_at": at or datetime.now(UTC)}
+        await retrying(lambda: self._update_message(message_id, values), self.patience, "recording an edit")
+
+    async def _update_message(self, message_id: int, values: dict[str, Any]) -> None:
         async with self.engine.begin() as conn:
-            await conn.execute(
-                update(tables.messages)
-                .where(tables.messages.c.id == message_id)
-                .values(content=text, edited_at=at or datetime.now(UTC))
-            )
+            await conn.execute(update(tables.messages).where(tables.messages.c.id == message_id).values(**values))
 
     async def store_transcript(self, message_id: int, transcript: str) -> None:
         """Keep what a voice message said with the message: its text, and on its audio attachment."""
@@ -52,12 +54,8 @@ class MessageEdits(RecordCore):
 
     async def mark_deleted(self, message_id: int, at: datetime | None = None) -> None:
         await self.flush()
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                update(tables.messages)
-                .where(tables.messages.c.id == message_id)
-                .values(deleted_at=at or datetime.now(UTC))
-            )
+        values = {"deleted_at": at or datetime.now(UTC)}
+        await retrying(lambda: self._update_message(message_id, values), self.patience, "recording a deletion")
 
     async def reset_window(self, channel_id: int) -> int:
         """Forget the channel's window for the models; returns how many messages it hid."""

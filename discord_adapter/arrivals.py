@@ -1,0 +1,106 @@
+"""Every arriving message goes into the record before it waits in a queue. When the record will not
+take it (database locked by another writer, disk full, server away) for longer than its patience, the
+member who asked is told in one line, the message is kept in memory, and it is queued the moment it is
+written: answered once the record is back, with the answer replacing that line."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import discord
+
+from agent.events import Event
+from agent.member_texts import RECORD_DELAYED_NOTE
+from agent.memory.faults import dependency_down
+from agent.memory.record.writes import RecordDelayed
+from agent.rules import addresses_bot
+from discord_adapter.queues import Job
+
+if TYPE_CHECKING:
+    from discord_adapter.client import ObserverBot
+
+log = logging.getLogger(__name__)
+
+Take = Callable[[Job], Awaitable[None]]
+
+
+class Arrivals:
+    def __init__(self, bot: ObserverBot) -> None:
+        self.bot = bot
+        self._later: set[asyncio.Task[None]] = set()
+
+    async def keeps_out(self, event: Event) -> bool:
+        """The access rules keep this message out of the record; unknown while the server's settings
+        cannot be read (the database is away): then it is kept, and the rules apply when it is answered."""
+        try:
+            return await self.bot.services.gate.keeps_out_of_record(event)
+        except Exception as exc:
+            if not dependency_down(exc):
+                raise
+            return False
+
+    async def through_graph(self, event: Event) -> None:
+        """A bot's message (our own echoes included) is recorded through the graph; while the database
+        is away it is kept in the record's memory instead and written once it is back."""
+        try:
+            await self.bot.run_graph(event)
+        except Exception as exc:
+            if not dependency_down(exc):
+                raise
+            log.warning("bot message %s kept in memory until the record takes it", event.message_id)
+            task = asyncio.create_task(self._keep(event))
+            self._later.add(task)
+            task.add_done_callback(self._later.discard)
+
+    async def _keep(self, event: Event) -> None:
+        with contextlib.suppress(RecordDelayed):  # still queued in the record: written when it can be
+            await self.bot.services.record.store_event(event)
+
+    async def store(self, job: Job, take: Take, state: str = "waiting") -> bool:
+        """Write the message with `state`. True: written, the caller queues it now. False: kept in memory
+        (the member told); `take` queues it once it is written."""
+        try:
+            await self.bot.services.record.store_event(job.event, state=state)
+            return True
+        except RecordDelayed as delayed:
+            log.warning("message %s kept in memory until the record takes it: %s", job.event.message_id, delayed.cause)
+            note = await self._tell(job)
+            if note is not None:
+                job = replace(job, resume_parts=(note,))
+            task = asyncio.create_task(self._when_written(delayed.written, job, take))
+            self._later.add(task)
+            task.add_done_callback(self._later.discard)
+            return False
+
+    async def _tell(self, job: Job) -> int | None:
+        """One line to a member who asked; its id, so the answer can replace it."""
+        message = job.message
+        if not addresses_bot(job.event) or not isinstance(message, discord.Message):
+            return None
+        await self.bot.budget.wait_turn(job.event.channel_id)
+        try:
+            note = await message.reply(RECORD_DELAYED_NOTE, mention_author=False)
+        except discord.HTTPException as exc:
+            log.warning("could not tell %s that its message waits: %s", job.event.message_id, exc)
+            return None
+        return note.id
+
+    async def _when_written(self, written: asyncio.Future[str], job: Job, take: Take) -> None:
+        try:
+            await written
+        except Exception:
+            log.exception("message %s could not be written; it is not answered", job.event.message_id)
+            self.bot.in_hand.discard(job.event.message_id)
+            return
+        if job.resume_parts:
+            # A restart from here on finishes the note in place instead of posting a second answer.
+            try:
+                await self.bot.progress.note_reply_parts(job.event.message_id, list(job.resume_parts))
+            except Exception:
+                log.exception("could not note the waiting line for %s", job.event.message_id)
+        await take(job)
