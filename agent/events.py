@@ -42,6 +42,8 @@ class Event(BaseModel):
     # How the door wrote the bot's own mention into `text` ("@Observer"): left out of memory searches,
     # where it only costs embedding time and pulls toward entries that name the bot.
     bot_mention: str = ""
+    # The prefix command (`!chat`, `!ask`) that addressed the bot, already taken out of `text`.
+    prefix: str = ""
     # In a thread started from a message: that message, which frames the whole thread.
     thread_starter_id: int | None = None
     # What the author may do, as the door read it from the platform's permissions (tools check these in

@@ -13,6 +13,7 @@ from discord import app_commands
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 
+from agent.addressing import address_by_prefix
 from agent.events import Event
 from agent.ids import stable_id
 from agent.member_texts import BUSY_REPLY, FAILED_REPLY
@@ -162,7 +163,8 @@ class ObserverBot(discord.AutoShardedClient):
     # ----- messages in -----
     def event_for(self, message: discord.Message) -> Event:
         assert self.user is not None
-        return to_event(message, self.user)
+        event = to_event(message, self.user)
+        return address_by_prefix(event, self.services.registry.config.prefixes_for(event.guild_id))
 
     async def on_message(self, message: discord.Message) -> None:
         event = self.event_for(message)

@@ -90,6 +90,7 @@ def build(services: Services, checkpointer: Any = None, store: Any = None) -> Re
             s.casts,
             s.personas,
             s.settings.cast_chain_turns,
+            prefixes=s.registry.config.prefixes_for,
         ),
     )
     builder.add_node("judge", Judge(s.record, s.registry, s.router, s.prompts, s.toolbox))
