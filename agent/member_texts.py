@@ -50,3 +50,7 @@ def cannot_download(filename: str) -> str:
 def over_quota_note(used: str, wait: str) -> str:
     """A member over a quota, once per window: what they used and when they may ask again."""
     return f"You've reached your limit here ({used}), so I'll sit this one out. You can ask again in about {wait}."
+
+
+# The member edited their question while it was being answered: the answer is to the text as it was.
+ANSWERED_BEFORE_EDIT = "\n-# (you edited your message while I was answering: this answers what it said before)"

@@ -27,11 +27,13 @@ from discord_adapter.approval_desk import ApprovalDesk
 from discord_adapter.characters import CharacterDesk
 from discord_adapter.context import backfill_context
 from discord_adapter.presence import Presence
+from discord_adapter.proxies import Proxies, take_repost
 from discord_adapter.queues import ChannelQueues, Job
 from discord_adapter.recovery import catch_up, resume_unfinished
 from discord_adapter.reply_run import ReplyRun
 from discord_adapter.sinks import ReplySink
 from discord_adapter.stream import ChannelBudget, Sink
+from discord_adapter.tolerant import reply_to
 from discord_adapter.translate import to_event
 
 log = logging.getLogger(__name__)
@@ -93,6 +95,8 @@ class ObserverBot(discord.AutoShardedClient):
         self.characters = CharacterDesk(self)
         self.presence = Presence(self._show_activity)
         self.last_error: dict[int, str] = {}
+        self.proxies = Proxies()
+        self.edits: dict[int, str] = {}  # messages edited while being answered: their new text
 
     # ----- lifecycle -----
     async def setup_hook(self) -> None:
@@ -167,6 +171,8 @@ class ObserverBot(discord.AutoShardedClient):
         return address_by_prefix(event, self.services.registry.config.prefixes_for(event.guild_id))
 
     async def on_message(self, message: discord.Message) -> None:
+        if message.webhook_id is not None and await take_repost(self, message):
+            return  # a proxied member's repost: theirs, answered once (the original's answer goes to it)
         event = self.event_for(message)
         self.first_live.setdefault(event.channel_id, event.message_id)
         if message.author.bot:
@@ -176,6 +182,7 @@ class ObserverBot(discord.AutoShardedClient):
             # Our own echoes and other bots: recorded through the graph at once, never queued behind members.
             await self.run_graph(event)
             return
+        self.proxies.saw(message)
         foresee(event, self.services.memory)
         gate = self.services.gate
         if addresses_bot(event):
@@ -194,7 +201,13 @@ class ObserverBot(discord.AutoShardedClient):
         if "content" not in payload.data:
             return
         text = self.event_for(payload.message).text if payload.message is not None else payload.data["content"]
+        if payload.message_id in self.in_hand:
+            self.edits[payload.message_id] = text  # being answered: the answer will say it is to the old text
         await self.services.record.mark_edited(payload.message_id, text)
+
+    def edited_since_taken(self, event: Event) -> bool:
+        edited = self.edits.pop(event.message_id, None)
+        return edited is not None and edited != event.text
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         if interaction.type == discord.InteractionType.component:
@@ -207,11 +220,14 @@ class ObserverBot(discord.AutoShardedClient):
     async def _answer(self, job: Job) -> None:
         message = job.message
         assert isinstance(message, discord.Message)
+        if (edited := self.edits.pop(job.event.message_id, None)) is not None:
+            job.event = job.event.model_copy(update={"text": edited})  # edited while it waited: the new text
         await backfill_context(self, message)
         resume = [message.channel.get_partial_message(part) for part in job.resume_parts]  # type: ignore[union-attr]
         self.in_hand.add(job.event.message_id)
         try:
-            state = await self.run_reply(job.event, ReplySink(message), message.channel, resume=resume, track=True)
+            sink = ReplySink(message, self.proxies.repost_of)
+            state = await self.run_reply(job.event, sink, message.channel, resume=resume, track=True)
             await self._chime_in(job, state)
         except Exception:
             # Never silent: the member hears that it failed, and the record says so.
@@ -219,9 +235,10 @@ class ObserverBot(discord.AutoShardedClient):
             await self.progress.mark(job.event.message_id, "failed")
             if addresses_bot(job.event):
                 with contextlib.suppress(discord.HTTPException):
-                    await message.reply(FAILED_REPLY, mention_author=False)
+                    await reply_to(message, FAILED_REPLY, mention_author=False)
         finally:
             self.in_hand.discard(job.event.message_id)
+            self.edits.pop(job.event.message_id, None)
 
     async def _answers_bots(self, event: Event, message: discord.Message) -> bool:
         """Another bot's message where a cast may answer bots (`/persona cast bots`); never our own."""
@@ -263,7 +280,7 @@ class ObserverBot(discord.AutoShardedClient):
         if addresses_bot(job.event):
             message = job.message
             assert isinstance(message, discord.Message)
-            await message.reply(BUSY_REPLY, mention_author=False)
+            await reply_to(message, BUSY_REPLY, mention_author=False)
         log.warning(
             "queue full on channel %s; message %s recorded without a run", job.event.channel_id, job.event.message_id
         )

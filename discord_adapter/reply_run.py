@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from agent.events import Event
-from agent.member_texts import could_not_answer, cut_short
+from agent.member_texts import ANSWERED_BEFORE_EDIT, could_not_answer, cut_short
 from agent.stream import ApprovalNeeded, Notice, ReplyStart, StateUpdate, StreamEvent, Token, VoiceClip
 from discord_adapter.characters import CharacterSink
 from discord_adapter.sinks import ReplySink
@@ -51,6 +51,7 @@ class ReplyRun:
             on_first_message=self._stop_typing.set,
             on_posted=self._posted if track else None,
             resume=resume,
+            limit=DISCORD_LIMIT - sink.reserve if isinstance(sink, ReplySink) else DISCORD_LIMIT,
         )
         bot.presence.enter(self._activity)
 
@@ -127,7 +128,10 @@ class ReplyRun:
         if self.voice is not None and isinstance(self.sink, ReplySink):
             await self._deliver_voice(self.voice)
         if self.renderer.text:
-            await self.renderer.finish(note=cut_short(error) if error else "")
+            note = cut_short(error) if error else ""
+            if self.bot.edited_since_taken(self.event):
+                note += ANSWERED_BEFORE_EDIT
+            await self.renderer.finish(note=note)
         elif self.state.get("member_note") and not error:
             self.renderer.text = self.state["member_note"]  # over a quota, flooding: said once, briefly
             await self.renderer.finish()

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, select
 
+from agent.attachments.render import render_attachments
 from agent.events import ChatLine
 from agent.memory import tables
 from agent.memory.record.writes import RecordCore
@@ -31,8 +32,8 @@ class MessageReads(RecordCore):
     def _line(row: Any) -> ChatLine:
         text = row.content or ""
         if row.attachments:
-            names = " ".join(f"[attachment: {a.get('filename', '?')}]" for a in row.attachments)
-            text = f"{text} {names}".strip()
+            files = render_attachments((a.get("filename", "?"), a.get("text"), a.get("note")) for a in row.attachments)
+            text = f"{text} {files}".strip()
         return ChatLine(message_id=row.id, author=row.name, text=text, is_bot=row.is_bot, created_at=row.created_at)
 
     async def window(self, channel_id: int, limit: int, before_id: int | None = None) -> list[ChatLine]:
