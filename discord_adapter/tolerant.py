@@ -16,6 +16,7 @@ import discord
 log = logging.getLogger(__name__)
 
 INVALID_FORM_BODY = 50035
+UNKNOWN_MESSAGE = 10008
 # "<@" + a snowflake of up to 20 digits + "> ": what a plain message needs to mention the member.
 MENTION_ROOM = 24
 
@@ -23,7 +24,10 @@ Reposts = Callable[[int], "discord.Message | None"]
 
 
 def reference_is_gone(exc: discord.HTTPException) -> bool:
-    """Discord's answer to a reply whose message no longer exists."""
+    """Discord's answer to a reply it cannot attach: the message no longer exists (50035 "Unknown message"
+    in `message_reference`, or on some paths 10008 Unknown Message), or it is a system message."""
+    if exc.code == UNKNOWN_MESSAGE:
+        return True
     return exc.status == 400 and exc.code == INVALID_FORM_BODY and "message_reference" in (exc.text or "")
 
 
