@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from agent.attachments.render import render_attachments
 from agent.ids import new_snowflake, stable_id
 
 
@@ -17,6 +18,11 @@ class Attachment(BaseModel):
     url: str | None = None
     is_voice: bool = False
     duration_s: float | None = None
+    # What was read from a text file or PDF (within the caps), and a note the model reads with it
+    # ("[message.txt: first 20,000 of 51,234 characters]", or why it was not read). Stored with the
+    # attachment, so later turns see it without downloading again.
+    text: str | None = None
+    note: str | None = None
 
 
 class Event(BaseModel):
@@ -42,6 +48,8 @@ class Event(BaseModel):
     # How the door wrote the bot's own mention into `text` ("@Observer"): left out of memory searches,
     # where it only costs embedding time and pulls toward entries that name the bot.
     bot_mention: str = ""
+    # The prefix command (`!chat`, `!ask`) that addressed the bot, already taken out of `text`.
+    prefix: str = ""
     # In a thread started from a message: that message, which frames the whole thread.
     thread_starter_id: int | None = None
     # What the author may do, as the door read it from the platform's permissions (tools check these in
@@ -57,7 +65,7 @@ class Event(BaseModel):
     chain_depth: int = 0
 
     def describe_attachments(self) -> str:
-        return " ".join(f"[attachment: {a.filename}]" for a in self.attachments)
+        return render_attachments((a.filename, a.text, a.note) for a in self.attachments)
 
 
 class Decision(BaseModel):

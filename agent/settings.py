@@ -82,6 +82,13 @@ class Settings(BaseSettings):
     voice_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     voice_max_seconds: float = Field(default=300.0, ge=1.0)
     voice_with_text: bool = Field(default=True, description="send the text along with a voice reply")
+    # Files members attach: text files and PDFs are read (within these caps) when the bot considers the message.
+    attachment_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, description="download cap per file")
+    attachment_max_chars: int = Field(default=20_000, ge=100, le=1_000_000, description="text read per file")
+    attachments_per_message: int = Field(default=5, ge=0, le=50, description="files read per message")
+    attachment_pdf_pages: int = Field(default=50, ge=1, le=10_000)
+    attachment_pdf_memory_mb: int = Field(default=512, ge=128, le=16_384, description="a PDF reader's memory cap")
+    attachment_read_seconds: float = Field(default=30.0, gt=0, le=600, description="per file: download and read")
     # Member profiles: refreshed in the background every N messages from a member (0: never)
     profile_every_n: int = Field(default=20, ge=0, le=10_000)
     # Discord door

@@ -14,6 +14,7 @@ from langgraph.types import Command
 from agent.events import Event
 from discord_adapter.approvals import buttons, call_key, decided, may_answer, parse_custom_id, prompt, who_may_answer
 from discord_adapter.sinks import ReplySink
+from discord_adapter.tolerant import reply_to
 
 if TYPE_CHECKING:
     from discord_adapter.client import ObserverBot
@@ -30,7 +31,8 @@ class ApprovalDesk:
     async def ask(self, event: Event, message: discord.Message, request: dict[str, Any]) -> None:
         """Post the request with its buttons (again after a restart: the old buttons keep working too)."""
         await self.bot.budget.wait_turn(event.channel_id)
-        posted = await message.reply(
+        posted, _ = await reply_to(
+            message,
             prompt(request),
             view=buttons(event.message_id, request["call_id"]),
             mention_author=False,

@@ -20,6 +20,7 @@ from agent.memory.faults import dependency_down
 from agent.memory.record.writes import RecordDelayed
 from agent.rules import addresses_bot
 from discord_adapter.queues import Job
+from discord_adapter.tolerant import reply_to
 
 if TYPE_CHECKING:
     from discord_adapter.client import ObserverBot
@@ -84,7 +85,7 @@ class Arrivals:
             return None
         await self.bot.budget.wait_turn(job.event.channel_id)
         try:
-            note = await message.reply(RECORD_DELAYED_NOTE, mention_author=False)
+            note, _ = await reply_to(message, RECORD_DELAYED_NOTE, mention_author=False)
         except discord.HTTPException as exc:
             log.warning("could not tell %s that its message waits: %s", job.event.message_id, exc)
             return None

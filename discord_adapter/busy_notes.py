@@ -19,6 +19,7 @@ import discord
 from agent.member_texts import BUSY_REPLY
 from discord_adapter.split import DISCORD_LIMIT
 from discord_adapter.stream import ChannelBudget
+from discord_adapter.tolerant import reply_to
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ def take_batch(waiting: list[discord.Message]) -> list[discord.Message]:
 async def post(batch: list[discord.Message]) -> None:
     authors = list(dict.fromkeys(message.author.id for message in batch))
     if len(authors) == 1:
-        await batch[-1].reply(BUSY_REPLY, mention_author=False)
+        await reply_to(batch[-1], BUSY_REPLY, mention_author=False)
         return
     await batch[-1].channel.send(
         note_for(authors),

@@ -13,6 +13,7 @@ import discord
 
 from agent.member_texts import NEEDS_MANAGE_WEBHOOKS
 from agent.memory.scopes import readable_scopes
+from discord_adapter.tolerant import reply_to
 
 if TYPE_CHECKING:
     from discord_adapter.client import ObserverBot
@@ -100,7 +101,7 @@ class CharacterSink:
         if hook is None:
             text = self.prefix + content
             if first:
-                return await self.message.reply(text, mention_author=False, allowed_mentions=NO_PINGS)
+                return (await reply_to(self.message, text, mention_author=False, allowed_mentions=NO_PINGS))[0]
             return await channel.send(text, allowed_mentions=NO_PINGS)
         thread = channel if isinstance(channel, discord.Thread) else discord.utils.MISSING
         return await hook.send(content, wait=True, allowed_mentions=NO_PINGS, thread=thread)

@@ -12,6 +12,7 @@ from discord import app_commands
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 
+from agent.addressing import address_by_prefix
 from agent.events import Event
 from agent.ids import stable_id
 from agent.memory.progress import Progress
@@ -27,6 +28,7 @@ from discord_adapter.busy_notes import BusyNotes
 from discord_adapter.characters import CharacterDesk
 from discord_adapter.context import backfill_context
 from discord_adapter.presence import Presence
+from discord_adapter.proxies import Proxies, take_repost
 from discord_adapter.queues import ChannelQueues, Job
 from discord_adapter.recovery import catch_up, resume_unfinished
 from discord_adapter.reply_run import ReplyRun
@@ -95,6 +97,8 @@ class ObserverBot(discord.AutoShardedClient):
         self.characters = CharacterDesk(self)
         self.presence = Presence(self._show_activity)
         self.last_error: dict[int, str] = {}
+        self.proxies = Proxies()
+        self.edits: dict[int, str] = {}  # messages edited while being answered: their new text
 
     def _get_state(self, **options: Any) -> Any:
         return event_guard.guard_state(super()._get_state(**options))  # one bad event never ends a shard
@@ -154,9 +158,12 @@ class ObserverBot(discord.AutoShardedClient):
     # ----- messages in -----
     def event_for(self, message: discord.Message) -> Event:
         assert self.user is not None
-        return to_event(message, self.user)
+        event = to_event(message, self.user)
+        return address_by_prefix(event, self.services.registry.config.prefixes_for(event.guild_id))
 
     async def on_message(self, message: discord.Message) -> None:
+        if message.webhook_id is not None and await take_repost(self, message):
+            return  # a proxied member's repost: theirs, answered once (the original's answer goes to it)
         event = self.event_for(message)
         self.first_live.setdefault(event.channel_id, event.message_id)
         if message.author.bot:
@@ -166,6 +173,7 @@ class ObserverBot(discord.AutoShardedClient):
             # Our own echoes and other bots: recorded through the graph at once, never queued behind members.
             await self.arrivals.through_graph(event)
             return
+        self.proxies.saw(message)
         foresee(event, self.services.memory)
         gate = self.services.gate
         if addresses_bot(event):
@@ -187,10 +195,16 @@ class ObserverBot(discord.AutoShardedClient):
         if "content" not in payload.data:
             return
         text = self.event_for(payload.message).text if payload.message is not None else payload.data["content"]
+        if payload.message_id in self.in_hand:
+            self.edits[payload.message_id] = text  # being answered: the answer will say it is to the old text
         await self.services.record.mark_edited(payload.message_id, text)
 
     async def on_partial_message_edit(self, message_id: int, text: str) -> None:
         await self.services.record.mark_edited(message_id, text)  # an edit discord.py could not parse
+
+    def edited_since_taken(self, event: Event) -> bool:
+        edited = self.edits.pop(event.message_id, None)
+        return edited is not None and edited != event.text
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         if interaction.type == discord.InteractionType.component:
@@ -203,11 +217,14 @@ class ObserverBot(discord.AutoShardedClient):
     async def _answer(self, job: Job) -> None:
         message = job.message
         assert isinstance(message, discord.Message)
+        if (edited := self.edits.pop(job.event.message_id, None)) is not None:
+            job.event = job.event.model_copy(update={"text": edited})  # edited while it waited: the new text
         resume = [message.channel.get_partial_message(part) for part in job.resume_parts]  # type: ignore[union-attr]
         self.in_hand.add(job.event.message_id)
         try:
             await backfill_context(self, message)
-            state = await self.run_reply(job.event, ReplySink(message), message.channel, resume=resume, track=True)
+            sink = ReplySink(message, self.proxies.repost_of)
+            state = await self.run_reply(job.event, sink, message.channel, resume=resume, track=True)
             self.retries.succeeded(job.event.message_id)
             await self._chime_in(job, state)
         except Exception as exc:
@@ -220,6 +237,7 @@ class ObserverBot(discord.AutoShardedClient):
         finally:
             if not self.retries.holds(job.event.message_id):
                 self.in_hand.discard(job.event.message_id)
+                self.edits.pop(job.event.message_id, None)
 
     async def _answers_bots(self, event: Event, message: discord.Message) -> bool:
         """Another bot's message where a cast may answer bots (`/persona cast bots`); never our own."""

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from agent.events import Event
-from agent.member_texts import THINKING, capped_note, could_not_answer, cut_short
+from agent.member_texts import ANSWERED_BEFORE_EDIT, THINKING, capped_note, could_not_answer, cut_short
 from agent.redact import redact
 from agent.stream import ApprovalNeeded, Notice, ReplyStart, StateUpdate, StreamEvent, Thinking, Token, VoiceClip
 from discord_adapter.characters import CharacterSink
@@ -52,6 +52,7 @@ class ReplyRun:
             on_first_message=self._stop_typing.set,
             on_posted=self._posted if track else None,
             resume=resume,
+            limit=DISCORD_LIMIT - sink.reserve if isinstance(sink, ReplySink) else DISCORD_LIMIT,
         )
         bot.presence.enter(self._activity)
 
@@ -137,6 +138,8 @@ class ReplyRun:
         if self.renderer.text:
             capped = capped_note(self.state.get("capped"), self.state.get("capped_seconds"))
             note = cut_short(failure) if error else capped
+            if self.bot.edited_since_taken(self.event):
+                note += ANSWERED_BEFORE_EDIT
             await self.renderer.finish(note=note)
         elif self.state.get("member_note") and not error:
             self.renderer.text = self.state["member_note"]  # over a quota, flooding: said once, briefly

@@ -21,6 +21,7 @@ from agent.memory.faults import dependency_down, fault_summary
 from agent.rules import addresses_bot
 from discord_adapter.queues import Job
 from discord_adapter.recovery import posted_before_the_crash
+from discord_adapter.tolerant import reply_to
 
 if TYPE_CHECKING:
     from discord_adapter.client import ObserverBot
@@ -81,7 +82,7 @@ class Retries:
             return found
         await self.bot.budget.wait_turn(question.channel.id)
         try:
-            note = await question.reply(DEPENDENCY_DOWN_NOTE, mention_author=False)
+            note, _ = await reply_to(question, DEPENDENCY_DOWN_NOTE, mention_author=False)
         except discord.HTTPException as exc:
             log.warning("could not tell %s that its answer waits: %s", question.id, exc)
             return ()
@@ -106,4 +107,4 @@ async def apologise(bot: ObserverBot, job: Job) -> None:
             if part.content in (DEPENDENCY_DOWN_NOTE, RECORD_DELAYED_NOTE):
                 await part.edit(content=FAILED_REPLY)
                 return
-        await message.reply(FAILED_REPLY, mention_author=False)
+        await reply_to(message, FAILED_REPLY, mention_author=False)

@@ -12,12 +12,14 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
+from agent.attachments.read import Limits
 from agent.events import Event
 from agent.nodes.act import Act
 from agent.nodes.approve import Approve, pending_approval
 from agent.nodes.generate import Generate
 from agent.nodes.ingest import Ingest
 from agent.nodes.judge import Judge
+from agent.nodes.read_files import ReadFiles, has_unread_files
 from agent.nodes.retrieve import Retrieve, lore_scan
 from agent.nodes.select_model import SelectModel
 from agent.nodes.speak import Speak
@@ -28,10 +30,17 @@ from graphs import profile
 
 
 def after_ingest(state: State) -> list[str] | str:
-    """Settled by a cheap rule: stop. Audio: transcribe first. Otherwise judge and retrieve start together."""
+    """Settled by a cheap rule: stop. Text files and PDFs: read first. Audio: transcribe first.
+    Otherwise judge and retrieve start together."""
     decision = state.get("decision")
     if decision is not None and not decision.respond:
         return END
+    if has_unread_files(state["event"]):
+        return "read_files"
+    return after_read_files(state)
+
+
+def after_read_files(state: State) -> list[str] | str:
     if audio_attachment(state["event"]) is not None:
         return "transcribe"
     return after_transcribe(state)
@@ -66,6 +75,18 @@ def after_select(state: State) -> str:
     return "generate" if decision is not None and decision.respond else END
 
 
+def attachment_limits(services: Services) -> Limits:
+    s = services.settings
+    return Limits(
+        max_bytes=s.attachment_max_bytes,
+        max_chars=s.attachment_max_chars,
+        per_message=s.attachments_per_message,
+        pdf_pages=s.attachment_pdf_pages,
+        pdf_memory_mb=s.attachment_pdf_memory_mb,
+        seconds=s.attachment_read_seconds,
+    )
+
+
 ReplyGraph = CompiledStateGraph[State, Context, InputState, State]
 
 
@@ -90,6 +111,7 @@ def build(services: Services, checkpointer: Any = None, store: Any = None) -> Re
             s.casts,
             s.personas,
             s.settings.cast_chain_turns,
+            prefixes=s.registry.config.prefixes_for,
         ),
     )
     builder.add_node("judge", Judge(s.record, s.registry, s.router, s.prompts, s.toolbox))
@@ -108,9 +130,11 @@ def build(services: Services, checkpointer: Any = None, store: Any = None) -> Re
         "transcribe",
         Transcribe(s.record, s.transcriber, s.settings.voice_max_seconds, s.settings.voice_max_bytes, s.bot_user_id),
     )
+    builder.add_node("read_files", ReadFiles(s.record, attachment_limits(s)))
     builder.add_node("speak", Speak(s.speaker, s.settings.data_dir / "voice"))
     builder.add_edge(START, "ingest")
-    builder.add_conditional_edges("ingest", after_ingest, ["transcribe", "judge", "retrieve", END])
+    builder.add_conditional_edges("ingest", after_ingest, ["read_files", "transcribe", "judge", "retrieve", END])
+    builder.add_conditional_edges("read_files", after_read_files, ["transcribe", "judge", "retrieve", END])
     builder.add_conditional_edges("judge", after_judge, ["retrieve", END])
     builder.add_conditional_edges("transcribe", after_transcribe, ["judge", "retrieve", END])
     # Waits for both: the judge's decision and the retrieved persona (discarded if it says no).

@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from agent.access.policy import AccessPolicy, FloodPolicy, QuotaPolicy
+from agent.addressing import DEFAULT_PREFIXES
 from agent.errors import ConfigError
 from agent.redact import remember_env_secrets
 from agent.tools.config import McpServerSpec
@@ -120,6 +121,9 @@ class ModelsConfig(BaseModel):
     member_model_choice: bool = False
     # Daily budget in USD per guild id, overriding OBSERVER_DAILY_BUDGET_USD.
     guild_budgets: dict[str, float] = Field(default_factory=dict)
+    # Prefix commands that address the bot like a mention (`!chat hello`), and per guild id.
+    prefixes: list[str] = Field(default_factory=lambda: list(DEFAULT_PREFIXES))
+    guild_prefixes: dict[str, list[str]] = Field(default_factory=dict)
     models: list[ModelSpec] = Field(default_factory=list)
     mcp_servers: list[McpServerSpec] = Field(default_factory=list)
     # Tool rounds per reply (model asks, tools answer) before the model must answer with what it has.
@@ -145,6 +149,13 @@ class ModelsConfig(BaseModel):
             value = getattr(self, key)
             if value not in names:
                 raise ValueError(f"{key} = {value!r} is not one of the models: {', '.join(names)}")
+        for where, prefixes in [
+            ("prefixes", self.prefixes),
+            *((f"guild_prefixes.{g}", p) for g, p in self.guild_prefixes.items()),
+        ]:
+            bad = [p for p in prefixes if not p.strip() or len(p) > 32]
+            if bad:
+                raise ValueError(f"{where}: each prefix must be 1-32 characters, not {bad[0]!r}")
         servers = [s.name for s in self.mcp_servers]
         if len(set(servers)) != len(servers):
             raise ValueError("MCP server names must be unique")
@@ -152,6 +163,12 @@ class ModelsConfig(BaseModel):
             if name not in names:
                 raise ValueError(f"fallback_order names {name!r}, which is not one of the models")
         return self
+
+    def prefixes_for(self, guild_id: int | None) -> list[str]:
+        """The prefix commands that address the bot in this guild (DMs: the defaults)."""
+        if guild_id is not None and str(guild_id) in self.guild_prefixes:
+            return self.guild_prefixes[str(guild_id)]
+        return self.prefixes
 
     def spec(self, name: str) -> ModelSpec | None:
         return next((m for m in self.models if m.name == name), None)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from langgraph.runtime import Runtime
 
 from agent.access.gate import Gate
+from agent.addressing import DEFAULT_PREFIXES, address_by_prefix
 from agent.cadence import Cadence
 from agent.cast.scene import cheap_speaker, load_cast
 from agent.cast.speaker import Candidate
@@ -67,10 +69,13 @@ class Ingest:
     casts: CastStore
     personas: PersonaCatalog
     chain_turns: int = 2
+    # The prefix commands (`!chat`) that address the bot in a guild.
+    prefixes: Callable[[int | None], Sequence[str]] = field(default=lambda _guild: DEFAULT_PREFIXES)
 
     async def __call__(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         started = time.perf_counter()
         event = this_runs_event(state, context_of(runtime).bot_name)
+        event = address_by_prefix(event, self.prefixes(event.guild_id))
         foresee(event, self.memory)
         if await self.gate.keeps_out_of_record(event):
             stored_mode = await self.record.channel_mode(event.channel_id)

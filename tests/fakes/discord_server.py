@@ -34,6 +34,14 @@ MANAGE_GUILD = 1 << 5
 GUARD_S = 600.0
 
 
+# Discord's answer to a reply whose message was deleted (the reply is not posted).
+UNKNOWN_REFERENCE = {
+    "message": "Invalid Form Body",
+    "code": 50035,
+    "errors": {"message_reference": {"_errors": [{"code": "REPLIES_UNKNOWN_MESSAGE", "message": "Unknown message"}]}},
+}
+
+
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     """JSON exactly as Discord sends it: discord.py checks for `application/json` with no charset."""
     return web.Response(
@@ -145,6 +153,7 @@ class FakeDiscord:
         # Channel webhooks (characters speak through them). False: the bot lacks Manage Webhooks (403s).
         self.webhooks: dict[str, dict[str, Any]] = {}
         self.webhooks_allowed = True
+        self.refused_replies = 0  # replies refused because their message was deleted
         self.general = self.add_channel("general")
 
     # ----- world building -----
@@ -524,6 +533,27 @@ class FakeDiscord:
             {"id": msg["id"], "channel_id": msg["channel_id"], "guild_id": msg.get("guild_id", self.guild_id)},
         )
 
+    async def proxy_repost(
+        self, msg: dict[str, Any], content: str, *, name: str, delete_first: bool = False
+    ) -> dict[str, Any]:
+        """What PluralKit or Tupperbox does: repost a member's message through the proxy bot's own
+        channel webhook (named `name`, the proxied member), and delete the original (after the repost,
+        as PluralKit does; `delete_first` for the other order)."""
+        channel_id = msg["channel_id"]
+        proxy = next((u for u in self.users.values() if u["username"] == "proxy-bot"), None)
+        proxy = proxy or self.add_user("proxy-bot", bot=True)
+        hook_id = snowflake()
+        if delete_first:
+            await self.delete(msg)
+        author = {"id": hook_id, "username": name, "discriminator": "0000", "avatar": None, "bot": True}
+        repost = self.message_payload(channel_id, author, content, webhook_id=hook_id, application_id=proxy["id"])
+        repost.pop("member", None)
+        self.messages[channel_id][repost["id"]] = repost
+        await self.dispatch("MESSAGE_CREATE", repost)
+        if not delete_first:
+            await self.delete(msg)
+        return repost
+
     async def slash(
         self,
         user: dict[str, Any],
@@ -892,11 +922,16 @@ class FakeDiscord:
             if ref:
                 ref = {k: str(v) if k.endswith("_id") and v is not None else v for k, v in ref.items()}
                 target = store.get(str(ref["message_id"]))
-                extra = {
-                    "type": 19,
-                    "message_reference": {**ref, "channel_id": channel_id},
-                    "referenced_message": target,
-                }
+                if target is None and ref.get("fail_if_not_exists", True):
+                    # As Discord: a reply to a deleted message is refused, unless asked not to fail.
+                    self.refused_replies += 1
+                    raise web.HTTPBadRequest(text=json.dumps(UNKNOWN_REFERENCE), content_type="application/json")
+                if target is not None:
+                    extra = {
+                        "type": 19,
+                        "message_reference": {**ref, "channel_id": channel_id},
+                        "referenced_message": target,
+                    }
             msg = self.message_payload(channel_id, self.bot, body.get("content") or "", **extra)
             msg["allowed_mentions"] = body.get("allowed_mentions")
             msg["flags"] = body.get("flags", 0)

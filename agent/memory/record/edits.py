@@ -52,6 +52,21 @@ class MessageEdits(RecordCore):
                 .values(content=content, attachments=attachments)
             )
 
+    async def store_attachment_texts(self, message_id: int, read: dict[int, tuple[str | None, str | None]]) -> None:
+        """Keep what was read from a message's files (by position: text and note) on its attachments."""
+        await self.flush()
+        async with self.engine.begin() as conn:
+            stored = await conn.scalar(select(tables.messages.c.attachments).where(tables.messages.c.id == message_id))
+            if stored is None:
+                return
+            attachments = [dict(a) for a in stored]
+            for index, (text, note) in read.items():
+                if index < len(attachments):
+                    attachments[index].update(text=text, note=note)
+            await conn.execute(
+                update(tables.messages).where(tables.messages.c.id == message_id).values(attachments=attachments)
+            )
+
     async def mark_deleted(self, message_id: int, at: datetime | None = None) -> None:
         await self.flush()
         values = {"deleted_at": at or datetime.now(UTC)}

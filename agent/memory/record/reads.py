@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, select
 
+from agent.attachments.render import render_attachments
 from agent.events import ChatLine
 from agent.member_texts import without_notes
 from agent.memory import tables
@@ -33,8 +34,8 @@ class MessageReads(RecordCore):
         # The bot's own replies as the models read them: without the notes the door appended (cut, restart).
         text = without_notes(row.content or "") if row.is_bot else row.content or ""
         if row.attachments:
-            names = " ".join(f"[attachment: {a.get('filename', '?')}]" for a in row.attachments)
-            text = f"{text} {names}".strip()
+            files = render_attachments((a.get("filename", "?"), a.get("text"), a.get("note")) for a in row.attachments)
+            text = f"{text} {files}".strip()
         return ChatLine(message_id=row.id, author=row.name, text=text, is_bot=row.is_bot, created_at=row.created_at)
 
     async def window(self, channel_id: int, limit: int, before_id: int | None = None) -> list[ChatLine]:
