@@ -18,8 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent.memory import tables
 
-State = Literal["waiting", "answering", "answered", "skipped", "failed", "expired"]
-UNFINISHED = ("waiting", "answering")
+State = Literal["waiting", "answering", "paused", "answered", "skipped", "failed", "expired"]
+# paused: the run waits on a member's verdict (an approval); a press or a restart takes it back.
+UNFINISHED = ("waiting", "answering", "paused")
+ANY_TIME = datetime.min  # `claim` without comparing when the state was set
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,8 @@ class Unfinished:
     created_at: datetime
     state: str
     reply_parts: tuple[int, ...]
+    # When the state was set, exactly as stored: a claim compares it, so two takers cannot both win.
+    state_at: datetime | None = None
 
 
 class Progress:
@@ -45,6 +49,25 @@ class Progress:
                 .where(tables.messages.c.id == message_id)
                 .values(state=state, state_at=datetime.now(UTC))
             )
+
+    async def claim(
+        self, message_id: int, states: tuple[str, ...], *, seen_at: datetime | None = ANY_TIME, to: State = "answering"
+    ) -> bool:
+        """Take the message's run for this process: one conditional UPDATE, so of any number of takers
+        (two presses, a press and a restart, two processes sharing the database) exactly one wins.
+
+        `states`: what it must still be; `seen_at`: when that state was set as the taker read it
+        (for states with no owner, such as "answering" after a crash)."""
+        conditions = [tables.messages.c.id == message_id, tables.messages.c.state.in_(states)]
+        if seen_at is None:
+            conditions.append(tables.messages.c.state_at.is_(None))
+        elif seen_at is not ANY_TIME:
+            conditions.append(tables.messages.c.state_at == seen_at)
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(tables.messages).where(and_(*conditions)).values(state=to, state_at=datetime.now(UTC))
+            )
+        return bool(result.rowcount == 1)
 
     async def note_reply_parts(self, message_id: int, parts: list[int]) -> None:
         """The reply's messages posted so far (written the moment a part is posted)."""
@@ -67,6 +90,7 @@ class Progress:
                 tables.messages.c.created_at,
                 tables.messages.c.state,
                 tables.messages.c.reply_parts,
+                tables.messages.c.state_at,
             )
             .where(tables.messages.c.state.in_(UNFINISHED))
             .order_by(tables.messages.c.id)
@@ -80,6 +104,7 @@ class Progress:
                 created_at=_aware(r.created_at),
                 state=str(r.state),
                 reply_parts=tuple(int(p) for p in (r.reply_parts or [])),
+                state_at=r.state_at,
             )
             for r in rows
         ]

@@ -49,7 +49,13 @@ class Harness:
 
 
 async def start_harness(
-    tmp_path: Path, embedder: Any, fake_openai: FakeOpenAI, toml_extra: str = "", **settings: Any
+    tmp_path: Path,
+    embedder: Any,
+    fake_openai: FakeOpenAI,
+    toml_extra: str = "",
+    *,
+    tools: bool = False,
+    **settings: Any,
 ) -> AsyncIterator[Harness]:
     from agent.services import build_services
 
@@ -57,7 +63,7 @@ async def start_harness(
     await fake.start()
     config = tmp_path / "observer.toml"
     # Room for the long answers the splitting tests ask for (the fake server honours max_tokens).
-    config.write_text(toml_extra + models_toml(fake_openai.base_url, max_output_tokens=4096, context_window=16384))
+    config.write_text(toml_extra + models_toml(fake_openai.base_url, max_output_tokens=4096, context_window=16384, tools=tools))
     values: dict[str, Any] = {
         "data_dir": tmp_path / "data",
         "config": config,

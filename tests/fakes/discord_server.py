@@ -203,6 +203,31 @@ class FakeDiscord:
         self.channels[channel["id"]] = channel
         return channel
 
+    def add_thread(self, name: str, parent: dict[str, Any], *, private: bool = False) -> dict[str, Any]:
+        """A thread under `parent` (announce it with `refresh_guild` once the bot runs): Discord lists
+        threads apart from channels in GUILD_CREATE."""
+        thread = self.add_channel(name, parent=parent, kind=12 if private else 11)
+        thread.update(
+            owner_id=self.owner["id"],
+            message_count=0,
+            member_count=1,
+            thread_metadata={
+                "archived": False,
+                "auto_archive_duration": 1440,
+                "archive_timestamp": now_iso(),
+                "locked": False,
+            },
+        )
+        return thread
+
+    def hide(self, channel: dict[str, Any], *, but_for: dict[str, Any]) -> None:
+        """Only members with the role `but_for` can see `channel` (View Channel denied to @everyone)."""
+        view, history = 1 << 10, 1 << 16
+        channel["permission_overwrites"] = [
+            {"id": self.guild_id, "type": 0, "allow": "0", "deny": str(view | history)},
+            {"id": but_for["id"], "type": 0, "allow": str(view | history), "deny": "0"},
+        ]
+
     def guild_payload(self) -> dict[str, Any]:
         return {
             "id": self.guild_id,
@@ -232,8 +257,8 @@ class FakeDiscord:
             "roles": self.roles,
             "emojis": [],
             "stickers": [],
-            "channels": list(self.channels.values()),
-            "threads": [],
+            "channels": [c for c in self.channels.values() if c["type"] not in (11, 12)],
+            "threads": [c for c in self.channels.values() if c["type"] in (11, 12)],
             "members": [self.member(self.bot)],
             "voice_states": [],
             "presences": [],
