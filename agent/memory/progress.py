@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent.memory import tables
@@ -28,6 +28,7 @@ ANY_TIME = datetime.min  # `claim` without comparing when the state was set
 class Unfinished:
     message_id: int
     channel_id: int
+    guild_id: int | None
     created_at: datetime
     state: str
     reply_parts: tuple[int, ...]
@@ -51,18 +52,28 @@ class Progress:
             )
 
     async def claim(
-        self, message_id: int, states: tuple[str, ...], *, seen_at: datetime | None = ANY_TIME, to: State = "answering"
+        self,
+        message_id: int,
+        states: tuple[str, ...],
+        *,
+        seen_at: datetime | None = ANY_TIME,
+        set_before: datetime | None = None,
+        to: State = "answering",
     ) -> bool:
         """Take the message's run for this process: one conditional UPDATE, so of any number of takers
         (two presses, a press and a restart, two processes sharing the database) exactly one wins.
 
-        `states`: what it must still be; `seen_at`: when that state was set as the taker read it
-        (for states with no owner, such as "answering" after a crash)."""
-        conditions = [tables.messages.c.id == message_id, tables.messages.c.state.in_(states)]
+        `states`: what it must still be. For states with no owner ("waiting" or "answering" after a
+        crash): `seen_at`, when that state was set as the taker read it, and `set_before`, the taker's
+        start: a state set since then was set by a live process (a claim included), so is not left over."""
+        m = tables.messages.c
+        conditions = [m.id == message_id, m.state.in_(states)]
         if seen_at is None:
-            conditions.append(tables.messages.c.state_at.is_(None))
+            conditions.append(m.state_at.is_(None))
         elif seen_at is not ANY_TIME:
-            conditions.append(tables.messages.c.state_at == seen_at)
+            conditions.append(m.state_at == seen_at)
+        if set_before is not None:
+            conditions.append(or_(m.state_at.is_(None), m.state_at < set_before))
         async with self.engine.begin() as conn:
             result = await conn.execute(
                 update(tables.messages).where(and_(*conditions)).values(state=to, state_at=datetime.now(UTC))
@@ -87,11 +98,13 @@ class Progress:
             select(
                 tables.messages.c.id,
                 tables.messages.c.channel_id,
+                tables.channels.c.guild_id,
                 tables.messages.c.created_at,
                 tables.messages.c.state,
                 tables.messages.c.reply_parts,
                 tables.messages.c.state_at,
             )
+            .join(tables.channels, tables.channels.c.id == tables.messages.c.channel_id)
             .where(tables.messages.c.state.in_(UNFINISHED))
             .order_by(tables.messages.c.id)
         )
@@ -101,6 +114,7 @@ class Progress:
             Unfinished(
                 message_id=int(r.id),
                 channel_id=int(r.channel_id),
+                guild_id=None if r.guild_id is None else int(r.guild_id),
                 created_at=_aware(r.created_at),
                 state=str(r.state),
                 reply_parts=tuple(int(p) for p in (r.reply_parts or [])),

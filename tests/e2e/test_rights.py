@@ -38,7 +38,7 @@ async def world(tmp_path: Path, embedder: Any, fake_openai: FakeOpenAI) -> Async
     # Flood control off: one member asks many times here on purpose (flood has its own tests).
     flood = "[flood]\nmessages = 1000\nseconds = 1\n\n"
     toml = flood + tide_server_toml(alarms, confirm=["set_alarm"], admin_only=["purge_cache"])
-    async for h in start_harness(tmp_path, embedder, fake_openai, toml, tools=True):
+    async for h in start_harness(tmp_path, embedder, fake_openai, toml, tools=True, checkpointed=True):
         d = h.discord
         users = {name: d.add_user(name) for name in ("fan", "outsider", "staff")}
         users["owner"] = d.owner
@@ -56,6 +56,8 @@ async def world(tmp_path: Path, embedder: Any, fake_openai: FakeOpenAI) -> Async
             "staff-only": d.add_channel("staff-only"),
         }
         d.hide(places["staff-only"], but_for=roles["staff"])
+        hub = h.services.toolbox.hub
+        await d.wait_until(lambda hub=hub: all(s["state"] == "connected" for s in hub.status()))
         await d.refresh_guild()
         await h.settle()
         await d.send_as(users["staff"], f"the vault password is {SECRET}", channel=places["staff-only"])
@@ -73,19 +75,19 @@ async def set_access(w: World, lists: dict[str, list[dict[str, Any]]]) -> None:
     w.h.services.gate.forget(guild_id)
 
 
-def replies_to(w: World, msg: dict[str, Any]) -> list[str]:
+def replies_to(h: Harness, msg: dict[str, Any]) -> list[str]:
     return [
         m["content"]
-        for m in w.h.discord.bot_messages()
+        for m in h.discord.bot_messages()
         if (m.get("message_reference") or {}).get("message_id") == msg["id"]
     ]
 
 
-def approval_prompt(w: World, question: dict[str, Any]) -> dict[str, Any] | None:
+def approval_prompt(h: Harness, question: dict[str, Any]) -> dict[str, Any] | None:
     return next(
         (
             m
-            for m in w.h.discord.bot_messages()
+            for m in h.discord.bot_messages()
             if m["content"].startswith("🔐")
             and m.get("components")
             and (m.get("message_reference") or {}).get("message_id") == question["id"]
@@ -117,8 +119,8 @@ async def through(
         await set_access(w, {})
         h.model.push(Reply(tool_calls=[("set_alarm", {"time": "06:00"}), *(calls or [])]), Reply(ANSWER))
         question = await d.send_as(user, f"{h.mention()} set an alarm", channel=channel)
-        await d.wait_until(lambda: approval_prompt(w, question) is not None)
-        prompt = approval_prompt(w, question)
+        await d.wait_until(lambda: approval_prompt(h, question) is not None)
+        prompt = approval_prompt(h, question)
         assert prompt is not None
         await set_access(w, lists or {})
         token = await d.click(user, prompt, button(prompt, "Approve"))
@@ -127,7 +129,7 @@ async def through(
         first = d.interaction_responses[token][0]
         if first.get("type") == 4:  # a message of its own: the press was refused
             return str(first["data"]["content"])
-        return "\n".join(r for r in replies_to(w, question) if not r.startswith(("🔐", "✅")))
+        return "\n".join(r for r in replies_to(h, question) if not r.startswith(("🔐", "✅")))
     await set_access(w, lists or {})
     if calls:
         h.model.push(Reply(tool_calls=calls), Reply(ANSWER))
@@ -136,7 +138,7 @@ async def through(
     if door == "message":
         question = await d.send_as(user, f"{h.mention()} a question", channel=channel)
         await h.settle()
-        return "\n".join(replies_to(w, question))
+        return "\n".join(replies_to(h, question))
     token = await d.slash(user, "chat", [{"name": "prompt", "type": 3, "value": "a question"}], channel=channel)
     refused = lambda: [r for r in d.interaction_responses.get(token, []) if r.get("type") == 4]  # noqa: E731
     await d.wait_until(lambda: refused() or final_edit(d, token))
