@@ -13,7 +13,7 @@ import pytest
 
 from agent.member_texts import ALREADY_ANSWERED
 from tests.e2e.conftest import Harness, start_harness
-from tests.e2e.test_rights import approval_prompt, button, replies_to
+from tests.e2e.test_rights import approval_prompt, button, replies_to, run_finished
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.mcp import tide_server_toml
 
@@ -42,8 +42,7 @@ async def ask(h: Harness, who: dict[str, Any]) -> tuple[dict[str, Any], dict[str
 async def presses_settle(h: Harness, tokens: list[str], question: dict[str, Any]) -> None:
     d = h.discord
     await d.wait_until(lambda: all(d.interaction_responses.get(t) for t in tokens))
-    await d.wait_until(lambda: any(ANSWER in r for r in replies_to(h, question)))
-    await h.settle()
+    await run_finished(h, question)
 
 
 def outcome(h: Harness, tokens: list[str]) -> tuple[int, list[str]]:

@@ -5,6 +5,8 @@ hidden `#staff-only` channel for search_messages, and an admin-only tool. (The c
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +17,7 @@ import pytest
 from agent.member_texts import NOT_HERE
 from tests.e2e.conftest import Harness, start_harness
 from tests.e2e.test_slash_commands import final_edit
+from tests.fakes.discord_server import GUARD_S
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.mcp import tide_server_toml
 
@@ -129,6 +132,7 @@ async def through(
         first = d.interaction_responses[token][0]
         if first.get("type") == 4:  # a message of its own: the press was refused
             return str(first["data"]["content"])
+        await run_finished(h, question)
         return "\n".join(r for r in replies_to(h, question) if not r.startswith(("🔐", "✅")))
     await set_access(w, lists or {})
     if calls:
@@ -146,6 +150,15 @@ async def through(
     if refused():
         return str(refused()[0]["data"]["content"])
     return str([r for r in d.interaction_responses[token] if "edit" in r][-1]["edit"]["content"])
+
+
+async def run_finished(h: Harness, question: dict[str, Any]) -> None:
+    """A resumed run is the press's, not a queue's: wait until the record says it finished."""
+    deadline = time.monotonic() + GUARD_S
+    while await h.bot.progress.state(int(question["id"])) not in ("answered", "skipped", "failed"):
+        assert time.monotonic() < deadline, "the resumed run never finished"
+        await asyncio.sleep(0.1)
+    await h.settle()
 
 
 def tool_results(w: World) -> list[str]:

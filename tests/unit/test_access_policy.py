@@ -6,7 +6,8 @@ from agent.access.ledger import UsageLedger
 from agent.access.policy import NO_LIMIT, AccessPolicy, QuotaPolicy, overlay_quotas, refusal
 from agent.access.quota import over_quota
 from agent.errors import ConfigError
-from agent.events import Event
+from agent.events import Event, event_from_names
+from agent.ids import stable_id
 from agent.models.config import load_models_config
 from agent.rights import MemberRights
 from tests.conftest import make_event
@@ -76,3 +77,20 @@ def test_quota_mistakes_in_the_file_are_one_clear_error(tmp_path) -> None:
     path.write_text("[quotas]\nreplies_per_hour = -1\n")
     with pytest.raises(ConfigError, match="replies_per_hour"):
         load_models_config(path)
+
+
+@pytest.mark.parametrize(
+    ("rule", "lists", "refused"),
+    [
+        ("allow_roles", {"allow_roles": [9]}, False),  # the operator is not held to role lists
+        ("block_users", {"block_users": [stable_id("user", "ana")]}, True),
+        ("allow_channels", {"allow_channels": [stable_id("channel", "elsewhere")]}, True),
+        ("block_channels", {"block_channels": [stable_id("channel", "general")]}, True),
+    ],
+)
+def test_the_console_door_builds_rights_from_its_author_name(rule: str, lists: dict, refused: bool) -> None:
+    """The console's door: rights from the typed author name (the operator's), through the same rules."""
+    event = event_from_names("console", text="@Observer hi", author="ana", channel="general", bot_name="Observer")
+    assert (refusal(AccessPolicy(**lists), event) is not None) is refused, rule
+    assert event.rights.readable_channels(event.channel_id) is None, "the operator may search the whole record"
+    assert not event.rights.can_manage, "admin-only tools need Manage Server, which the console does not claim"
