@@ -1,7 +1,8 @@
 """One place builds a member's rights, and every door reads them (issue R): a message, `/chat` and an
 approval button, through the real discord.py client against the fake Discord, each walked through
 every rule: allow_roles, block_users, allow/block channels by channel, thread parent and category, a
-hidden `#staff-only` channel for search_messages, and an admin-only tool. (The console: test_console_rights.)"""
+hidden `#staff-only` channel for search_messages, and an admin-only tool.
+(The console's door: tests/unit/test_access_policy.py.)"""
 
 from __future__ import annotations
 
