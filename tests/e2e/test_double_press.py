@@ -64,10 +64,12 @@ async def test_presses_50_ms_apart_resume_the_run_once(desk: tuple[Harness, Path
     if presser == "the asker twice":
         first = await d.click(alice, prompt, approve)
         await asyncio.sleep(0.05)
-        tokens = [first, await d.click(alice, prompt, approve)]
+        tokens = [first, await d.click(alice, prompt, approve, stale=True)]
     else:
         tokens = list(
-            await asyncio.gather(d.click(alice, prompt, approve), d.click(admin, prompt, approve, manage_guild=True))
+            await asyncio.gather(
+                d.click(alice, prompt, approve), d.click(admin, prompt, approve, manage_guild=True, stale=True)
+            )
         )
     await presses_settle(h, tokens, question)
     accepted, told = outcome(h, tokens)
@@ -87,7 +89,8 @@ async def test_approve_and_deny_at_once_one_verdict_wins(desk: tuple[Harness, Pa
     question, prompt = await ask(h, alice)
     tokens = list(
         await asyncio.gather(
-            d.click(alice, prompt, button(prompt, "Deny")), d.click(alice, prompt, button(prompt, "Approve"))
+            d.click(alice, prompt, button(prompt, "Deny")),
+            d.click(alice, prompt, button(prompt, "Approve"), stale=True),
         )
     )
     await presses_settle(h, tokens, question)

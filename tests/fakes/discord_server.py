@@ -502,11 +502,18 @@ class FakeDiscord:
         return token
 
     async def click(
-        self, user: dict[str, Any], message: dict[str, Any], custom_id: str, *, manage_guild: bool = False
+        self,
+        user: dict[str, Any],
+        message: dict[str, Any],
+        custom_id: str,
+        *,
+        manage_guild: bool = False,
+        stale: bool = False,
     ) -> str:
         """Press a button of `message` as `user` (a MESSAGE_COMPONENT interaction); returns its token.
-        As Discord does, only a custom id present on the message can be pressed."""
-        current = self.messages[message["channel_id"]][message["id"]]
+        As Discord does, only a custom id present on the message can be pressed; `stale`: as the
+        member's client still shows `message` (a press sent before an update removing the buttons arrived)."""
+        current = message if stale else self.messages[message["channel_id"]][message["id"]]
         ids = [c.get("custom_id") for row in current.get("components") or [] for c in row.get("components", [])]
         assert custom_id in ids, f"no button {custom_id!r} on that message: {ids}"
         token = "tok" + snowflake()
