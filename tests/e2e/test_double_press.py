@@ -5,6 +5,7 @@ it was already answered. The real discord.py client against the fake Discord."""
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ async def ask(h: Harness, who: dict[str, Any]) -> tuple[dict[str, Any], dict[str
     await h.discord.wait_until(lambda: approval_prompt(h, question) is not None)
     prompt = approval_prompt(h, question)
     assert prompt is not None
-    return question, prompt
+    return question, copy.deepcopy(prompt)  # as the members' clients show it, buttons and all
 
 
 async def presses_settle(h: Harness, tokens: list[str], question: dict[str, Any]) -> None:
