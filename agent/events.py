@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from agent.attachments.render import render_attachments
 from agent.ids import new_snowflake, stable_id
+from agent.rights import MemberRights
 
 
 class Attachment(BaseModel):
@@ -52,14 +53,9 @@ class Event(BaseModel):
     prefix: str = ""
     # In a thread started from a message: that message, which frames the whole thread.
     thread_starter_id: int | None = None
-    # What the author may do, as the door read it from the platform's permissions (tools check these in
-    # code, never the model). None: the door does not restrict (the console's and Studio's operator).
-    author_can_manage: bool = False
-    readable_channel_ids: list[int] | None = None
-    # For access lists and role quotas: the author's role ids (None: the door does not know roles) and
-    # the channel's parents (a thread's channel, the category).
-    author_role_ids: list[int] | None = None
-    channel_parents: list[int] = Field(default_factory=list)
+    # What the author may do and where this was said (roles, readable channels, parents, Manage Server),
+    # built once by the door; every check reads only this. Left out: the defaults fail closed.
+    rights: MemberRights = Field(default_factory=MemberRights)
     # A character's line handed back to the graph so another may chime in (issue I): how many
     # character-to-character turns led here since a member spoke.
     chain_depth: int = 0
@@ -116,7 +112,8 @@ def event_from_names(
     **extra: Any,
 ) -> Event:
     """A message typed by name (console, replay, Studio): stable ids from the names, a channel named
-    `@someone` is a direct message, and `@<bot name>` in the text mentions the bot."""
+    `@someone` is a direct message, and `@<bot name>` in the text mentions the bot. Typed by the door's
+    operator, so it carries the operator's rights unless `rights` says otherwise."""
     is_dm = channel.startswith("@")
     return Event(
         platform=platform,
@@ -132,5 +129,5 @@ def event_from_names(
         mentions_bot=f"@{bot_name.lower()}" in text.lower(),
         bot_user_id=bot_user_id,
         bot_mention=f"@{bot_name}",
-        **extra,
+        **{"rights": MemberRights.of_operator(), **extra},
     )

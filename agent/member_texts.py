@@ -14,6 +14,9 @@ FAILED_REPLY = "Sorry, something went wrong on my side while answering this. Ple
 SLOW_DOWN = (
     "You're sending messages faster than I can answer them, so I'll skip these. Give me a moment, then ask again."
 )
+NOT_HERE = "You can't ask me here: this server's access settings don't include you or this channel."
+COLLECT_RUNNING = "A collect is already running in this channel; its result will show there when it ends."
+ALREADY_ANSWERED = "This request was already answered or has expired."
 QUOTA_OFF = "Replies are turned off for you here, so I'll sit this one out."
 NEEDS_MANAGE_WEBHOOKS = (
     "-# I need the Manage Webhooks permission in this channel so characters can speak with their own names "

@@ -22,6 +22,7 @@ from agent.access.gate import PASS, Admission, Gate
 from agent.access.policy import AccessPolicy, FloodPolicy, QuotaPolicy
 from agent.events import Event
 from agent.loop import run_async
+from agent.rights import MemberRights
 from bench.harness import bench_services, summary
 from bench.skip_throughput import CHANNELS, run_channel
 from graphs.reply import build
@@ -88,8 +89,7 @@ async def gate_cost(settings: Any, n: int) -> list[float]:
             author=f"m{i}",
             guild_id=1,
             author_id=i % MEMBERS,
-            author_role_ids=[10],
-            channel_parents=[77],
+            rights=MemberRights(role_ids=[10], channel_parents=[77], places_known=True),
             mentions_bot=True,
         )
         for i in range(n)

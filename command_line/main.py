@@ -99,6 +99,7 @@ async def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
 async def _tools(settings: Settings, args: argparse.Namespace) -> int:
     from agent.events import Event
     from agent.ids import stable_id
+    from agent.rights import MemberRights
     from agent.services import build_services
     from agent.tools.describe import server_lines, tool_line
 
@@ -107,8 +108,8 @@ async def _tools(settings: Settings, args: argparse.Namespace) -> int:
         event = None
         if args.guild:
             guild = int(args.guild) if args.guild.isdigit() else stable_id("guild", args.guild)
-            event = Event(message_id=0, guild_id=guild, channel_id=0, author_id=0, author_name="?")
-            event.author_can_manage = args.admin
+            rights = MemberRights(can_manage=args.admin, places_known=True)
+            event = Event(message_id=0, guild_id=guild, channel_id=0, author_id=0, author_name="?", rights=rights)
         for line in server_lines(services.toolbox.hub):
             print(line)
         tools = services.toolbox.all_tools()

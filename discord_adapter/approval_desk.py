@@ -12,7 +12,9 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 
 from agent.events import Event
+from agent.member_texts import ALREADY_ANSWERED
 from discord_adapter.approvals import buttons, call_key, decided, may_answer, parse_custom_id, prompt, who_may_answer
+from discord_adapter.commands.common import interaction_event
 from discord_adapter.sinks import ReplySink
 from discord_adapter.tolerant import reply_to
 
@@ -30,6 +32,8 @@ class ApprovalDesk:
 
     async def ask(self, event: Event, message: discord.Message, request: dict[str, Any]) -> None:
         """Post the request with its buttons (again after a restart: the old buttons keep working too)."""
+        # Paused before the buttons exist: a press claims the run from here, once.
+        await self.bot.progress.mark(event.message_id, "paused")
         await self.bot.budget.wait_turn(event.channel_id)
         posted, _ = await reply_to(
             message,
@@ -63,44 +67,69 @@ class ApprovalDesk:
             return
         message_id, key, approve = parsed
         request, event = await self.pending(message_id)
-        if message_id in self._resuming or message_id in self.bot.in_hand:
-            # Its run is moving right now (a restart resuming it, or another press): nothing to answer yet.
-            await interaction.response.send_message("One moment: this request is being handled.", ephemeral=True)
-            return
         if request is None or event is None or call_key(request["call_id"]) != key:
-            await interaction.response.send_message("This request was already answered or has expired.", ephemeral=True)
+            await interaction.response.send_message(ALREADY_ANSWERED, ephemeral=True)
             return
-        if not may_answer(request, interaction.user):
+        presser = interaction_event(interaction, "")  # the presser's rights, built as for any door input
+        if not may_answer(request, presser.author_id, presser.rights):
             await interaction.response.send_message(f"Only {who_may_answer(request)} can answer this.", ephemeral=True)
             return
-        by = interaction.user.display_name
-        verdict = {"approved": approve, "by": by, "reason": "" if approve else f"{by} denied it"}
-        await interaction.response.edit_message(content=decided(request, approve, by), view=None)
-        channel = interaction.channel
-        if channel is None or not hasattr(channel, "fetch_message"):
+        # A press is a door too: the presser's rights go through the same access lists as a message.
+        refused = await self.bot.services.gate.turned_away(presser)
+        if refused is not None:
+            await interaction.response.send_message(refused, ephemeral=True)
+            return
+        if not await self.claim(message_id):
+            await interaction.response.send_message(ALREADY_ANSWERED, ephemeral=True)
             return
         try:
-            message = await channel.fetch_message(message_id)
-        except discord.HTTPException:
-            log.warning("approval for %s: the member's message is gone; the run is dropped", message_id)
-            return
-        await self.resume(event, message, verdict)
+            by = interaction.user.display_name
+            verdict = {"approved": approve, "by": by, "reason": "" if approve else f"{by} denied it"}
+            try:
+                await interaction.response.edit_message(content=decided(request, approve, by), view=None)
+            except discord.HTTPException as exc:  # the verdict stands; only showing it failed
+                log.warning("approval for %s: could not update the buttons: %s", message_id, exc)
+            channel = interaction.channel
+            if channel is None or not hasattr(channel, "fetch_message"):
+                return
+            try:
+                message = await channel.fetch_message(message_id)
+            except discord.HTTPException:
+                log.warning("approval for %s: the member's message is gone; the run is dropped", message_id)
+                await self.bot.progress.mark(message_id, "failed")
+                return
+            await self.resume(event, message, verdict)
+        finally:
+            self.release(message_id)
+
+    async def claim(self, message_id: int) -> bool:
+        """First one wins: in this process before any await (a set), then in the record (a conditional
+        UPDATE from "paused"), so two presses, a press and the timeout, a press and a restart's resume,
+        or presses handled by two processes sharing the database resume the run exactly once."""
+        if message_id in self._resuming or message_id in self.bot.in_hand:
+            return False
+        self._resuming.add(message_id)
+        self.bot.in_hand.add(message_id)  # a recovery pass in this process never starts it a second time
+        if await self.bot.progress.claim(message_id, ("paused",)):
+            return True
+        self.release(message_id)
+        return False
+
+    def release(self, message_id: int) -> None:
+        self._resuming.discard(message_id)
+        self.bot.in_hand.discard(message_id)
 
     async def resume(self, event: Event, message: discord.Message, verdict: dict[str, Any]) -> None:
+        """Resume a run this process has claimed (`claim`)."""
         timer = self._timers.pop(event.message_id, None)
         if timer is not None and timer is not asyncio.current_task():
             timer.cancel()
-        self._resuming.add(event.message_id)
-        self.bot.in_hand.add(event.message_id)  # a recovery pass never starts it a second time
         try:
             await self.bot.run_reply(
                 event, ReplySink(message), message.channel, track=True, command=Command(resume=verdict)
             )
         except Exception:
             log.exception("resuming %s after an approval failed", event.message_id)
-        finally:
-            self._resuming.discard(event.message_id)
-            self.bot.in_hand.discard(event.message_id)
 
     async def _deny_later(
         self,
@@ -112,14 +141,18 @@ class ApprovalDesk:
     ) -> None:
         await asyncio.sleep(after)
         current, event = await self.pending(message_id)
-        busy = message_id in self._resuming or message_id in self.bot.in_hand
-        if current is None or event is None or current["call_id"] != request["call_id"] or busy:
+        if current is None or event is None or current["call_id"] != request["call_id"]:
             return
-        reason = f"no answer within {after / 60:.0f} min" if after >= 60 else f"no answer within {after:g} s"
-        with contextlib.suppress(discord.HTTPException):
-            await self.bot.budget.wait_turn(posted.channel.id)
-            await posted.edit(content=f"⌛ {decided(request, False, 'timeout')} ({reason})", view=None)
-        await self.resume(event, message, {"approved": False, "by": "", "reason": reason})
+        if not await self.claim(message_id):
+            return  # answered meanwhile, here or by another process
+        try:
+            reason = f"no answer within {after / 60:.0f} min" if after >= 60 else f"no answer within {after:g} s"
+            with contextlib.suppress(discord.HTTPException):
+                await self.bot.budget.wait_turn(posted.channel.id)
+                await posted.edit(content=f"⌛ {decided(request, False, 'timeout')} ({reason})", view=None)
+            await self.resume(event, message, {"approved": False, "by": "", "reason": reason})
+        finally:
+            self.release(message_id)
 
     def close(self) -> None:
         for timer in self._timers.values():

@@ -12,6 +12,7 @@ from typing import Any
 
 import discord
 
+from agent.rights import MemberRights
 from agent.safety import defuse_mentions
 
 PREFIX = "observer:approval"
@@ -68,15 +69,12 @@ def prompt(request: dict[str, Any]) -> str:
     )
 
 
-def may_answer(request: dict[str, Any], user: discord.abc.User) -> bool:
-    """Checked in code on every press; what any message or tool result said changes nothing here."""
-    if user.id == request.get("asker_id"):
+def may_answer(request: dict[str, Any], user_id: int, rights: MemberRights) -> bool:
+    """Checked in code on every press, from the presser's rights; what any message or tool result said
+    changes nothing here."""
+    if user_id == request.get("asker_id"):
         return True
-    return (
-        bool(request.get("admins_may_approve"))
-        and isinstance(user, discord.Member)
-        and user.guild_permissions.manage_guild
-    )
+    return bool(request.get("admins_may_approve")) and rights.can_manage
 
 
 def decided(request: dict[str, Any], approved: bool, by: str) -> str:

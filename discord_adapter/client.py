@@ -349,7 +349,7 @@ class ObserverBot(discord.AutoShardedClient):
             await run.stop_streaming()
         state = run.state
         if run.approval is not None and isinstance(sink, ReplySink):
-            # Paused: the run stays checkpointed (and the message "answering") until someone answers.
+            # Paused: the run stays checkpointed (the message "paused") until someone answers.
             await run.finish()
             await self.approvals.ask(event, sink.message, run.approval)
             return state

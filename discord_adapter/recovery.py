@@ -54,17 +54,42 @@ async def resume_unfinished(bot: ObserverBot) -> tuple[int, int]:
             await expire(bot, row)
             expired += 1
             continue
+        if not await claim_unfinished(bot, row):
+            continue  # taken meanwhile: a press of its approval, the live path, or another process
         message = await fetch_message(bot, row.channel_id, row.message_id)
         if message is None:  # deleted, or the channel is gone: nobody to answer
             await bot.progress.mark(row.message_id, "skipped")
+            bot.in_hand.discard(row.message_id)
             continue
         parts = row.reply_parts
         if row.state in ("answering", "retrying") and not parts:
             parts = await posted_before_the_crash(bot, message)
-        bot.in_hand.add(row.message_id)
         await bot.queues.submit(Job(bot.event_for(message), message, parts, resumed=True))
         resumed += 1
     return resumed, expired
+
+
+def serves(bot: ObserverBot, guild_id: int | None) -> bool:
+    """Whether this process's shards receive this server (direct messages: shard 0), so its
+    interrupted questions are this process's to resume, not another's still running."""
+    shards = bot.shard_ids
+    if shards is None:
+        return True
+    return (0 if guild_id is None else (guild_id >> 22) % (bot.shard_count or 1)) in shards
+
+
+async def claim_unfinished(bot: ObserverBot, row: Unfinished) -> bool:
+    """Take an interrupted question for this process, once: in memory before any await (so a press or
+    the live path in this process sees it taken), then in the record, compared with the state and the
+    moment it was set as read, so another process resuming the same row loses."""
+    if row.message_id in bot.in_hand or not serves(bot, row.guild_id):
+        return False
+    bot.in_hand.add(row.message_id)
+    started = datetime.now(UTC) - timedelta(seconds=bot.uptime())
+    if await bot.progress.claim(row.message_id, (row.state,), seen_at=row.state_at, set_before=started):
+        return True
+    bot.in_hand.discard(row.message_id)
+    return False
 
 
 async def posted_before_the_crash(bot: ObserverBot, question: discord.Message) -> tuple[int, ...]:

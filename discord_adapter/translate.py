@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import discord
 
 from agent.events import Attachment, Event
+from discord_adapter.rights import message_rights
 
 
 def _attachments(message: discord.Message) -> list[Attachment]:
@@ -59,37 +58,5 @@ def to_event(message: discord.Message, bot_user: discord.abc.User) -> Event:
         bot_user_id=bot_user.id,
         bot_mention=f"@{bot_user.name}",
         thread_starter_id=thread_starter,
-        channel_parents=channel_parents(channel),
-        **member_rights(message),
+        rights=message_rights(message),
     )
-
-
-def channel_parents(channel: Any) -> list[int]:
-    """A thread's channel and the category above: access lists name either."""
-    parents: list[int] = []
-    if isinstance(channel, discord.Thread):
-        if channel.parent_id:
-            parents.append(channel.parent_id)
-        channel = channel.parent
-    category_id = getattr(channel, "category_id", None)
-    if category_id:
-        parents.append(category_id)
-    return parents
-
-
-def member_rights(message: discord.Message) -> dict[str, Any]:
-    """What the author may read and manage, from Discord's permissions: tools check these in code."""
-    author, guild = message.author, message.guild
-    if author.bot:
-        return {}
-    if guild is None or not isinstance(author, discord.Member):
-        return {"readable_channel_ids": [message.channel.id]}
-    readable = {c.id for c in guild.channels if c.permissions_for(author).read_messages}
-    # Threads follow their parent channel (private threads: only those the member was shown in).
-    readable |= {t.id for t in guild.threads if t.parent_id in readable and not t.is_private()}
-    readable.add(message.channel.id)
-    return {
-        "author_can_manage": author.guild_permissions.manage_guild,
-        "readable_channel_ids": sorted(readable),
-        "author_role_ids": [role.id for role in author.roles if not role.is_default()],
-    }

@@ -13,6 +13,7 @@ import pytest
 from agent.events import Event
 from agent.ids import new_snowflake, stable_id
 from agent.memory.embeddings import LocalE5Embedder
+from agent.rights import MemberRights
 from agent.services import Services, build_services
 from agent.settings import Settings
 from agent.state import Context
@@ -63,6 +64,7 @@ def models_toml(
     timeout_s: float = 600,
     max_output_tokens: int = 256,
     context_window: int = 4096,
+    tools: bool = False,
     **top: str,
 ) -> str:
     """A model list on the fake server. The timeout is generous: a slow, busy machine must not trip it;
@@ -81,6 +83,8 @@ def models_toml(
             f'about = "model {name}"',
             f"timeout_s = {timeout_s:g}",
         ]
+        if tools:
+            lines.append("tools = true")
     return "\n".join(lines) + "\n"
 
 
@@ -117,7 +121,9 @@ def words(text: str) -> set[str]:
 
 
 def make_event(text: str, author: str = "alice", channel: str = "general", **kw: Any) -> Event:
+    """A message as the console's operator types it (operator rights) unless `rights` says otherwise."""
     values: dict[str, Any] = {
+        "rights": MemberRights.of_operator(),
         "message_id": new_snowflake(),
         "guild_id": stable_id("guild", "test"),
         "guild_name": "test",

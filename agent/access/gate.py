@@ -21,7 +21,7 @@ from agent.access.policy import (
 from agent.access.quota import over_quota, quota_note
 from agent.cache import TtlCache
 from agent.events import Event
-from agent.member_texts import SLOW_DOWN
+from agent.member_texts import NOT_HERE, SLOW_DOWN
 
 Verdict = Literal["respond", "skip", "judge"]
 POLICY_CACHE_SECONDS = 2.0  # another process sharing the database sees a change within this time
@@ -102,6 +102,14 @@ class Gate:
         access = (await self.policies(event.guild_id)).access
         return not access.record_blocked and refusal(access, event) is not None
 
+    async def turned_away(self, event: Event) -> str | None:
+        """For a door where the member must hear something (a slash command): why the access lists keep
+        them out, as the server's note or a plain line; None when they may ask."""
+        access = (await self.policies(event.guild_id)).access
+        if refusal(access, event) is None:
+            return None
+        return access.blocked_note or NOT_HERE
+
     def arrived(self, event: Event) -> None:
         """The door saw an addressed message arrive (it may wait in a queue before the graph runs)."""
         if not event.author_is_bot:
@@ -125,7 +133,7 @@ class Gate:
             if self.flood.flooding(key, event.message_id, self.flood_policy, now):
                 first = self.flood.skip(key, self.flood_policy, now)
                 return Admission(True, "flood: too many messages in a few seconds", SLOW_DOWN if first else None)
-        limits = policies.quotas.limits_for(event.author_role_ids)
+        limits = policies.quotas.limits_for(event.rights.role_ids)
         wall = time.time()
         over = over_quota(limits, self.ledger, key, wall)
         if over is None:

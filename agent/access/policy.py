@@ -88,21 +88,21 @@ def overlay_quotas(base: QuotaPolicy, stored: dict[str, Any]) -> QuotaPolicy:
 
 
 def refusal(policy: AccessPolicy, event: Event) -> str | None:
-    """Why the access lists keep this member or place out, or None. Role and channel lists apply in
-    servers; a door that does not know roles (the console) is not held to `allow_roles`."""
+    """Why the access lists keep this member or place out, or None; read from the event's rights only.
+    Role and channel lists apply in servers. Fails closed: a member whose roles the door could not read
+    holds none, and a channel whose parents it could not read is on no allow list and may be blocked."""
+    rights = event.rights
     if event.author_id in policy.block_users:
         return "the member is blocked"
     if event.is_dm:
         return None
-    places = {event.channel_id, *event.channel_parents}
+    places = {event.channel_id, *rights.channel_parents}
     if places & set(policy.block_channels):
         return "the channel is blocked"
+    if policy.block_channels and not rights.places_known:
+        return "the channel's category is unknown and some channels are blocked"
     if policy.allow_channels and not places & set(policy.allow_channels):
         return "the channel is not on the allow list"
-    if (
-        policy.allow_roles
-        and event.author_role_ids is not None
-        and not set(event.author_role_ids) & set(policy.allow_roles)
-    ):
+    if policy.allow_roles and not rights.holds_any(policy.allow_roles):
         return "the member has none of the allowed roles"
     return None

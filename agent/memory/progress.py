@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent.memory import tables
@@ -21,17 +21,22 @@ from agent.memory.retrying import retrying
 
 # "retrying": the run failed only because a dependency (database, checkpointer, Chroma) was down; it is
 # answered again once it is back, inside the resume window, like a waiting one after a restart.
-State = Literal["waiting", "answering", "answered", "skipped", "failed", "expired", "retrying"]
-UNFINISHED = ("waiting", "answering", "retrying")
+# "paused": the run waits on a member's verdict (an approval); a press or a restart takes it back.
+State = Literal["waiting", "answering", "paused", "answered", "skipped", "failed", "expired", "retrying"]
+UNFINISHED = ("waiting", "answering", "paused", "retrying")
+ANY_TIME = datetime.min  # `claim` without comparing when the state was set
 
 
 @dataclass(frozen=True)
 class Unfinished:
     message_id: int
     channel_id: int
+    guild_id: int | None
     created_at: datetime
     state: str
     reply_parts: tuple[int, ...]
+    # When the state was set, exactly as stored: a claim compares it, so two takers cannot both win.
+    state_at: datetime | None = None
 
 
 class Progress:
@@ -53,6 +58,35 @@ class Progress:
                 )
 
         await retrying(write, self.patience, f"marking a message {state}")
+
+    async def claim(
+        self,
+        message_id: int,
+        states: tuple[str, ...],
+        *,
+        seen_at: datetime | None = ANY_TIME,
+        set_before: datetime | None = None,
+        to: State = "answering",
+    ) -> bool:
+        """Take the message's run for this process: one conditional UPDATE, so of any number of takers
+        (two presses, a press and a restart, two processes sharing the database) exactly one wins.
+
+        `states`: what it must still be. For states with no owner ("waiting" or "answering" after a
+        crash): `seen_at`, when that state was set as the taker read it, and `set_before`, the taker's
+        start: a state set since then was set by a live process (a claim included), so is not left over."""
+        m = tables.messages.c
+        conditions = [m.id == message_id, m.state.in_(states)]
+        if seen_at is None:
+            conditions.append(m.state_at.is_(None))
+        elif seen_at is not ANY_TIME:
+            conditions.append(m.state_at == seen_at)
+        if set_before is not None:
+            conditions.append(or_(m.state_at.is_(None), m.state_at < set_before))
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(tables.messages).where(and_(*conditions)).values(state=to, state_at=datetime.now(UTC))
+            )
+        return bool(result.rowcount == 1)
 
     async def note_reply_parts(self, message_id: int, parts: list[int]) -> None:
         """The reply's messages posted so far (written the moment a part is posted)."""
@@ -76,10 +110,13 @@ class Progress:
             select(
                 tables.messages.c.id,
                 tables.messages.c.channel_id,
+                tables.channels.c.guild_id,
                 tables.messages.c.created_at,
                 tables.messages.c.state,
                 tables.messages.c.reply_parts,
+                tables.messages.c.state_at,
             )
+            .join(tables.channels, tables.channels.c.id == tables.messages.c.channel_id)
             .where(tables.messages.c.state.in_(UNFINISHED))
             .order_by(tables.messages.c.id)
         )
@@ -89,9 +126,11 @@ class Progress:
             Unfinished(
                 message_id=int(r.id),
                 channel_id=int(r.channel_id),
+                guild_id=None if r.guild_id is None else int(r.guild_id),
                 created_at=_aware(r.created_at),
                 state=str(r.state),
                 reply_parts=tuple(int(p) for p in (r.reply_parts or [])),
+                state_at=r.state_at,
             )
             for r in rows
         ]

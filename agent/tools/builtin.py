@@ -42,7 +42,7 @@ def builtin_tools(record: Record, memory: MemoryStore) -> list[Tool]:
         if event.is_dm or event.guild_id is None:
             channels: list[int] | None = [event.channel_id]  # someone's DMs are theirs alone
         else:
-            channels = event.readable_channel_ids  # None: a door whose operator reads everything
+            channels = event.rights.readable_channels(event.channel_id)  # None: the door's operator
         words = str(arguments.get("query") or "").split()
         rows = await record.search_messages(
             channels,

@@ -20,7 +20,7 @@ def allowed_here(tool: Tool, event: Event) -> bool:
     """Offered in this place to this member: the server list, then Manage Server for admin-only tools."""
     if tool.guilds is not None and (event.guild_id is None or event.guild_id not in tool.guilds):
         return False
-    return not tool.admin_only or (event.author_can_manage and not event.is_dm)
+    return not tool.admin_only or (event.rights.can_manage and not event.is_dm)
 
 
 def offered(tools: Sequence[Tool], event: Event) -> list[Tool]:
@@ -48,7 +48,7 @@ def refusal(tool: Tool | None, name: str, arguments: dict[str, Any], event: Even
         return f"there is no tool named {name!r} here"
     if tool.guilds is not None and (event.guild_id is None or event.guild_id not in tool.guilds):
         return f"{name} is not available in this place"
-    if tool.admin_only and not (event.author_can_manage and not event.is_dm):
+    if tool.admin_only and not (event.rights.can_manage and not event.is_dm):
         return f"{name} is only for members with Manage Server; {event.author_name} does not have it"
     validator = _validator(json.dumps(tool.parameters or {"type": "object"}, sort_keys=True))
     if validator is None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Literal
 import discord
 from discord import app_commands
 
+from agent.member_texts import COLLECT_RUNNING
 from agent.memory.personas import DEFAULT_PERSONA
 from agent.redact import redact
 from agent.tools.describe import server_lines, tools_here_line
@@ -106,6 +107,8 @@ def register_channel_commands(bot: ObserverBot) -> None:
         text = "\n".join(f"**{line.author}**: {' '.join(line.text.split())[:200]}" for line in lines)
         await reply(interaction, text)
 
+    collecting: set[int] = set()
+
     @observer.command(name="collect", description="Backfill this channel's history from Discord into the record")
     @MANAGE
     async def collect(interaction: discord.Interaction, limit: app_commands.Range[int, 1, 5000] = 500) -> None:
@@ -113,14 +116,24 @@ def register_channel_commands(bot: ObserverBot) -> None:
         if not isinstance(channel, discord.abc.Messageable):
             await reply(interaction, "This channel's history cannot be read.")
             return
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        stored = 0
-        async for message in channel.history(limit=limit):
-            await record.store_event(bot.event_for(message))
-            stored += 1
-            if stored % 100 == 0:
-                await interaction.edit_original_response(content=f"Collecting… {stored} messages so far")
-        await interaction.edit_original_response(content=f"Collected {stored} messages from this channel.")
+        # One collect per channel at a time, claimed before the first await: a second one would read
+        # the same history again and spend the channel's Discord budget twice.
+        where = interaction.channel_id or 0
+        if where in collecting:
+            await reply(interaction, COLLECT_RUNNING)
+            return
+        collecting.add(where)
+        try:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            stored = 0
+            async for message in channel.history(limit=limit):
+                await record.store_event(bot.event_for(message))
+                stored += 1
+                if stored % 100 == 0:
+                    await interaction.edit_original_response(content=f"Collecting… {stored} messages so far")
+            await interaction.edit_original_response(content=f"Collected {stored} messages from this channel.")
+        finally:
+            collecting.discard(where)
 
     register_access_commands(bot, observer)
     tree.add_command(observer)

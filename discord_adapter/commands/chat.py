@@ -35,6 +35,11 @@ def register_chat_commands(bot: ObserverBot) -> None:
             await reply(interaction, f"No model called {model!r}; see /model list.")
             return
         event = interaction_event(interaction, prompt)
+        # The same access lists as a message's, read from the same rights; said, since a command waits.
+        refused = await bot.services.gate.turned_away(event)
+        if refused is not None:
+            await reply(interaction, refused)
+            return
         private = await record.privacy(interaction.user.id) == "private"
         await interaction.response.defer(ephemeral=private, thinking=True)
         await bot.run_reply(event, InteractionSink(interaction, private), None, store_reply=private, model=model)

@@ -11,19 +11,20 @@ from discord import app_commands
 from agent.events import Event
 from agent.ids import new_snowflake
 from agent.memory.record import Record
+from discord_adapter.rights import interaction_rights
 
 
 async def may_manage(interaction: discord.Interaction) -> bool:
-    """Manage Server, or a role the server named in `admin_roles` (read from the gate's policy)."""
+    """Manage Server, or a role the server named in `admin_roles`: read from the member's rights."""
     if interaction.guild_id is None:
         raise app_commands.NoPrivateMessage
-    if interaction.permissions.manage_guild:
+    rights = interaction_rights(interaction)
+    if rights.can_manage:
         return True
-    held = {role.id for role in getattr(interaction.user, "roles", [])}
     services = getattr(interaction.client, "services", None)
-    if held and services is not None:
+    if rights.role_ids and services is not None:
         access = (await services.gate.policies(interaction.guild_id)).access
-        if held & set(access.admin_roles):
+        if rights.manages(access.admin_roles):
             return True
     raise app_commands.MissingPermissions(["manage_guild"])
 
@@ -50,8 +51,8 @@ def interaction_event(interaction: discord.Interaction, text: str) -> Event:
         text=text,
         mentions_bot=True,
         bot_user_id=interaction.client.user.id if interaction.client.user else None,
-        # From Discord, so what a command shows about tools matches what a message would be offered.
-        author_can_manage=interaction.guild_id is not None and interaction.permissions.manage_guild,
+        # From Discord through the same function as a message's, so every rule reads the same rights.
+        rights=interaction_rights(interaction),
     )
 
 

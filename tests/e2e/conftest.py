@@ -50,15 +50,26 @@ class Harness:
 
 
 async def start_harness(
-    tmp_path: Path, embedder: Any, fake_openai: FakeOpenAI, toml_extra: str = "", **settings: Any
+    tmp_path: Path,
+    embedder: Any,
+    fake_openai: FakeOpenAI,
+    toml_extra: str = "",
+    *,
+    tools: bool = False,
+    checkpointed: bool = False,
+    **settings: Any,
 ) -> AsyncIterator[Harness]:
+    """`checkpointed`: reply runs checkpointed as `observer run` does (approval buttons need it)."""
+    from agent.memory.checkpoints import open_checkpointer
     from agent.services import build_services
 
     fake = FakeDiscord()
     await fake.start()
     config = tmp_path / "observer.toml"
     # Room for the long answers the splitting tests ask for (the fake server honours max_tokens).
-    config.write_text(toml_extra + models_toml(fake_openai.base_url, max_output_tokens=4096, context_window=16384))
+    config.write_text(
+        toml_extra + models_toml(fake_openai.base_url, max_output_tokens=4096, context_window=16384, tools=tools)
+    )
     values: dict[str, Any] = {
         "data_dir": tmp_path / "data",
         "config": config,
@@ -68,8 +79,11 @@ async def start_harness(
         "edit_interval_seconds": 1.0,
     }
     values.update(settings)
-    svc = await build_services(Settings(_env_file=None, **values), embedder=embedder)  # type: ignore[call-arg]
-    bot = create_bot(svc)
+    config_values = Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    svc = await build_services(config_values, embedder=embedder)
+    stack = contextlib.AsyncExitStack()
+    checkpointer = await stack.enter_async_context(open_checkpointer(config_values)) if checkpointed else None
+    bot = create_bot(svc, checkpointer)
     task = asyncio.create_task(bot.start("fake-token"))
     try:
         ready = asyncio.create_task(bot.wait_until_ready())
@@ -85,6 +99,7 @@ async def start_harness(
         task.cancel()
         with contextlib.suppress(BaseException):
             await task
+        await stack.aclose()
         await svc.close()
         await fake.stop()
 

@@ -246,6 +246,31 @@ class FakeDiscord:
         """Discord's routing: a guild's events go to `(guild_id >> 22) % shard_count`; DMs to shard 0."""
         return (int(guild_id) >> 22) % self.shard_count if guild_id else 0
 
+    def add_thread(self, name: str, parent: dict[str, Any], *, private: bool = False) -> dict[str, Any]:
+        """A thread under `parent` (announce it with `refresh_guild` once the bot runs): Discord lists
+        threads apart from channels in GUILD_CREATE."""
+        thread = self.add_channel(name, parent=parent, kind=12 if private else 11)
+        thread.update(
+            owner_id=self.owner["id"],
+            message_count=0,
+            member_count=1,
+            thread_metadata={
+                "archived": False,
+                "auto_archive_duration": 1440,
+                "archive_timestamp": now_iso(),
+                "locked": False,
+            },
+        )
+        return thread
+
+    def hide(self, channel: dict[str, Any], *, but_for: dict[str, Any]) -> None:
+        """Only members with the role `but_for` can see `channel` (View Channel denied to @everyone)."""
+        view, history = 1 << 10, 1 << 16
+        channel["permission_overwrites"] = [
+            {"id": self.guild_id, "type": 0, "allow": "0", "deny": str(view | history)},
+            {"id": but_for["id"], "type": 0, "allow": str(view | history), "deny": "0"},
+        ]
+
     def guild_payload(self, guild_id: str | None = None) -> dict[str, Any]:
         guild_id = guild_id or self.guild_id
         roles = (
@@ -281,8 +306,8 @@ class FakeDiscord:
             "roles": roles,
             "emojis": [],
             "stickers": [],
-            "channels": [c for c in self.channels.values() if c["guild_id"] == guild_id],
-            "threads": [],
+            "channels": [c for c in self.channels.values() if c["guild_id"] == guild_id and c["type"] not in (11, 12)],
+            "threads": [c for c in self.channels.values() if c["guild_id"] == guild_id and c["type"] in (11, 12)],
             "members": [self.member(self.bot)],
             "voice_states": [],
             "presences": [],
@@ -603,11 +628,18 @@ class FakeDiscord:
         return token
 
     async def click(
-        self, user: dict[str, Any], message: dict[str, Any], custom_id: str, *, manage_guild: bool = False
+        self,
+        user: dict[str, Any],
+        message: dict[str, Any],
+        custom_id: str,
+        *,
+        manage_guild: bool = False,
+        stale: bool = False,
     ) -> str:
         """Press a button of `message` as `user` (a MESSAGE_COMPONENT interaction); returns its token.
-        As Discord does, only a custom id present on the message can be pressed."""
-        current = self.messages[message["channel_id"]][message["id"]]
+        As Discord does, only a custom id present on the message can be pressed; `stale`: as the
+        member's client still shows `message` (a press sent before an update removing the buttons arrived)."""
+        current = message if stale else self.messages[message["channel_id"]][message["id"]]
         ids = [c.get("custom_id") for row in current.get("components") or [] for c in row.get("components", [])]
         assert custom_id in ids, f"no button {custom_id!r} on that message: {ids}"
         token = "tok" + snowflake()

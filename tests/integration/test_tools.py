@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from agent.rights import MemberRights
 from agent.services import Services
 from agent.state import Context
 from agent.stream import Notice, StateUpdate, Token, reply_events
@@ -110,7 +111,7 @@ async def test_search_sees_only_channels_the_member_can_read(agent: Services, fa
     await agent.record.store_event(make_event("password reset is on Friday", author="Ken", channel="general"))
     general = make_event("x").channel_id
     fake_openai.push(Reply(tool_calls=[("search_messages", {"query": "password"})]), Reply("Only the reset."))
-    await ask(agent, "what's the password?", readable_channel_ids=[general])
+    await ask(agent, "what's the password?", rights=MemberRights(readable_channel_ids=[general]))
     [result] = tool_results(fake_openai.chat_requests()[-1])
     assert "password reset is on Friday" in result
     assert "tuna" not in result
@@ -162,7 +163,7 @@ async def test_code_enforces_admin_only_and_confirm_whatever_the_model_is_told(
 
     # A member with Manage Server is offered it, and it runs.
     fake_openai.push(Reply(tool_calls=[("purge_cache", {})]), Reply("Purged."))
-    await ask(agent, "purge the cache please", author="owner", author_can_manage=True)
+    await ask(agent, "purge the cache please", author="owner", rights=MemberRights(can_manage=True))
     assert "purge_cache" in offered(fake_openai.chat_requests()[-2])
     assert alarms.read_text() == "PURGED\n"
 

@@ -6,7 +6,10 @@ from agent.access.ledger import UsageLedger
 from agent.access.policy import NO_LIMIT, AccessPolicy, QuotaPolicy, overlay_quotas, refusal
 from agent.access.quota import over_quota
 from agent.errors import ConfigError
+from agent.events import Event, event_from_names
+from agent.ids import stable_id
 from agent.models.config import load_models_config
+from agent.rights import MemberRights
 from tests.conftest import make_event
 
 
@@ -32,13 +35,31 @@ def test_a_server_can_lift_a_file_limit() -> None:
 
 def test_channel_lists_match_the_thread_parent_and_category() -> None:
     policy = AccessPolicy(allow_channels=[500])
-    inside = make_event("hi", channel_parents=[400, 500])
+    inside = make_event("hi", rights=MemberRights(channel_parents=[400, 500], places_known=True, role_ids=[]))
     assert refusal(policy, inside) is None
-    assert refusal(policy, make_event("hi")) == "the channel is not on the allow list"
+    assert refusal(policy, make_event("hi", rights=MemberRights(places_known=True))) == (
+        "the channel is not on the allow list"
+    )
     assert refusal(AccessPolicy(block_channels=[500]), inside) == "the channel is blocked"
     roles = AccessPolicy(allow_roles=[9])
-    assert refusal(roles, make_event("hi", author_role_ids=[]))
-    assert refusal(roles, make_event("hi")) is None, "a door that knows no roles (the console) is not held to them"
+    assert refusal(roles, make_event("hi", rights=MemberRights(role_ids=[], places_known=True)))
+    assert refusal(roles, make_event("hi")) is None, "the console's operator is not held to role lists"
+
+
+def test_rights_a_door_left_out_fail_closed() -> None:
+    """A run built without rights (a door that forgot them, a run resumed from before they were
+    stored): no role, only its own channel readable, no management, and channel lists refuse."""
+    event = make_event("hi", rights=MemberRights())
+    assert refusal(AccessPolicy(allow_roles=[9]), event) == "the member has none of the allowed roles"
+    assert refusal(AccessPolicy(block_channels=[1]), event) is not None, "a blocked category cannot be ruled out"
+    assert event.rights.readable_channels(event.channel_id) == [event.channel_id]
+    assert not event.rights.manages(admin_roles=[9])
+    restored = Event.model_validate(event.model_dump(mode="json"))
+    assert restored.rights == event.rights
+    legacy = {k: v for k, v in event.model_dump().items() if k != "rights"} | {"readable_channel_ids": None}
+    assert Event.model_validate(legacy).rights.readable_channels(event.channel_id) == [event.channel_id], (
+        "a checkpoint from before rights were stored reads only its own channel, never every channel"
+    )
 
 
 def test_quota_waits_until_enough_old_spend_leaves_the_day() -> None:
@@ -56,3 +77,20 @@ def test_quota_mistakes_in_the_file_are_one_clear_error(tmp_path) -> None:
     path.write_text("[quotas]\nreplies_per_hour = -1\n")
     with pytest.raises(ConfigError, match="replies_per_hour"):
         load_models_config(path)
+
+
+@pytest.mark.parametrize(
+    ("rule", "lists", "refused"),
+    [
+        ("allow_roles", {"allow_roles": [9]}, False),  # the operator is not held to role lists
+        ("block_users", {"block_users": [stable_id("user", "ana")]}, True),
+        ("allow_channels", {"allow_channels": [stable_id("channel", "elsewhere")]}, True),
+        ("block_channels", {"block_channels": [stable_id("channel", "general")]}, True),
+    ],
+)
+def test_the_console_door_builds_rights_from_its_author_name(rule: str, lists: dict, refused: bool) -> None:
+    """The console's door: rights from the typed author name (the operator's), through the same rules."""
+    event = event_from_names("console", text="@Observer hi", author="ana", channel="general", bot_name="Observer")
+    assert (refusal(AccessPolicy(**lists), event) is not None) is refused, rule
+    assert event.rights.readable_channels(event.channel_id) is None, "the operator may search the whole record"
+    assert not event.rights.can_manage, "admin-only tools need Manage Server, which the console does not claim"

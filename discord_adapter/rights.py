@@ -1,0 +1,68 @@
+"""A member's rights from discord.py objects: the one function every Discord door input goes through
+(messages, slash commands, button presses, recovery's refetched messages)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+
+from agent.rights import MemberRights
+
+
+def channel_parents(channel: Any) -> list[int] | None:
+    """A thread's channel and the category above (access lists name either); None: not known here."""
+    parents: list[int] = []
+    if isinstance(channel, discord.Thread):
+        if not channel.parent_id:
+            return None
+        parents.append(channel.parent_id)
+        channel = channel.parent
+        if channel is None:  # the parent is not cached: its category cannot be read
+            return None
+    if not isinstance(channel, discord.abc.GuildChannel):
+        return None
+    if channel.category_id:
+        parents.append(channel.category_id)
+    return parents
+
+
+def rights_of(user: discord.abc.User, guild: discord.Guild | None, channel: Any) -> MemberRights:
+    """What `user` may do where `channel` is, from Discord's permissions. Anything not known from the
+    cache (a member object without roles, an uncached channel) fails closed."""
+    if guild is None:
+        return MemberRights(places_known=True)  # a direct message: that conversation only
+    if isinstance(channel, discord.PartialMessageable) or channel is None:
+        channel = guild.get_channel_or_thread(getattr(channel, "id", 0) or 0)
+    parents = channel_parents(channel)
+    rights = MemberRights(channel_parents=parents or [], places_known=parents is not None)
+    if not isinstance(user, discord.Member):
+        return rights  # a webhook, or a member Discord did not describe: no role, no channel beyond this
+    readable = {c.id for c in guild.channels if c.permissions_for(user).read_messages}
+    # Threads follow their parent channel (private threads: only those the member was shown in).
+    readable |= {t.id for t in guild.threads if t.parent_id in readable and not t.is_private()}
+    return rights.model_copy(
+        update={
+            "role_ids": [role.id for role in user.roles if not role.is_default()],
+            "readable_channel_ids": sorted(readable),
+            "can_manage": user.guild_permissions.manage_guild,
+        }
+    )
+
+
+def message_rights(message: discord.Message) -> MemberRights:
+    return rights_of(message.author, message.guild, message.channel)
+
+
+def interaction_rights(interaction: discord.Interaction) -> MemberRights:
+    """A slash command's or a button press's member. Manage Server is what Discord resolved for this
+    member in this channel (sent with every interaction); the rest as for a message."""
+    if interaction.guild_id is None:
+        return MemberRights(places_known=True)
+    can_manage = interaction.permissions.manage_guild
+    guild = interaction.guild
+    if guild is None:
+        # A server this process does not have cached (or a user-installed app): nothing else is known.
+        return MemberRights(can_manage=can_manage)
+    channel = guild.get_channel_or_thread(interaction.channel_id or 0) or interaction.channel
+    return rights_of(interaction.user, guild, channel).model_copy(update={"can_manage": can_manage})
