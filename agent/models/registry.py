@@ -7,6 +7,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
+from agent.models.bundled import DEFAULT, bundled
 from agent.models.config import ModelsConfig, ModelSpec
 from agent.models.local import LocalChatModel
 
@@ -100,6 +101,8 @@ class ModelRegistry:
             path = Path(spec.model) if spec.model.endswith(".gguf") else self._local_model_path
             return LocalChatModel(
                 model_path=str(path) if path else "",
+                bundled_key=(bundled(spec.model) or DEFAULT).key,
+                chat_format=spec.chat_format,
                 cache_dir=str(self._cache_dir),
                 n_ctx=min(spec.context_window, self._local_context),
                 n_threads=self._local_threads,
