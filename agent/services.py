@@ -104,9 +104,14 @@ def make_embedder(settings: Settings) -> Embedder:
     )
 
 
-async def build_services(settings: Settings, *, embedder: Embedder | None = None) -> Services:
-    """Validate config and prompts, migrate the database, open Chroma, seed the default persona."""
+async def build_services(settings: Settings, *, embedder: Embedder | None = None, answering: bool = False) -> Services:
+    """Validate config and prompts, migrate the database, open Chroma, seed the default persona.
+
+    `answering`: a door that will answer members (console, bot) — a local model that answers first
+    loads in the background while the rest starts."""
     registry, prompts, client = await asyncio.to_thread(_prepare, settings)
+    if answering:
+        registry.preload_local()
     engine = await asyncio.to_thread(create_engine, settings.resolved_database_url())
     await upgrade(engine)
     embedder = embedder or make_embedder(settings)

@@ -13,7 +13,6 @@ import atexit
 import json
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -63,17 +62,26 @@ def _close_loaded_models() -> None:
 _LOADED: list[Any] = []
 
 
-@lru_cache(maxsize=4)
-def _load_llama(path: str, n_ctx: int, n_threads: int) -> Any:
-    from llama_cpp import Llama
+_MODELS: dict[tuple[str, int, int], Any] = {}
+_LOAD_LOCK = threading.Lock()
 
-    _silence_llama_logs()
-    if not _LOADED:
-        atexit.register(_close_loaded_models)
-    _LOCKS.setdefault(path, threading.Lock())
-    model = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads or None, verbose=False)
-    _LOADED.append(model)
-    return model
+
+def _load_llama(path: str, n_ctx: int, n_threads: int) -> Any:
+    """One loaded model per (file, window, threads) per process; a second caller waits for the first."""
+    key = (path, n_ctx, n_threads)
+    with _LOAD_LOCK:
+        if key in _MODELS:
+            return _MODELS[key]
+        from llama_cpp import Llama
+
+        _silence_llama_logs()
+        if not _LOADED:
+            atexit.register(_close_loaded_models)
+        _LOCKS.setdefault(path, threading.Lock())
+        model = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads or None, verbose=False)
+        _LOADED.append(model)
+        _MODELS[key] = model
+        return model
 
 
 class LocalChatModel(BaseChatModel):
@@ -104,6 +112,12 @@ class LocalChatModel(BaseChatModel):
     def llama(self) -> Any:
         """Loaded on first use, in the worker thread that needs it (file I/O stays off the event loop)."""
         return _load_llama(self.resolved_path, self.n_ctx, self.n_threads)
+
+    def preload(self) -> threading.Thread:
+        """Assemble and load the weights in a background thread, so the first answer does not wait for them."""
+        thread = threading.Thread(target=lambda: self.llama, name="observer-local-model-load", daemon=True)
+        thread.start()
+        return thread
 
     @property
     def resolved_path(self) -> str:
@@ -281,6 +295,10 @@ class LocalChatModel(BaseChatModel):
 
         def work() -> None:
             try:
+                # Loading the weights is not the model being slow: an empty chunk once they are in, so
+                # the caller's wait for the first token starts from here.
+                assert self.llama is not None
+                loop.call_soon_threadsafe(queue.put_nowait, ChatGenerationChunk(message=AIMessageChunk(content="")))
                 for chunk in self._stream(messages, stop, **kwargs):
                     if cancelled.is_set():
                         break

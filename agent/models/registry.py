@@ -77,12 +77,21 @@ class ModelRegistry:
     def warm(self) -> None:
         """Build every remote client now (imports, HTTP setup), so the first message does not pay for it.
 
-        The local model stays lazy: loading weights is only worth it when it is used.
+        Local models stay lazy here (see `preload_local`).
         """
         for spec in self.config.models:
             if spec.provider != "local":
                 self.chat_model(spec.name)
                 self.chat_model(spec.name, streaming=False)
+
+    def preload_local(self) -> None:
+        """Doors that answer (the console, the bot) call this at start: a local model that judges or
+        answers first loads its weights in the background, beside the rest of start-up. One that is only
+        a fallback stays lazy (its memory is only worth spending when it is used)."""
+        first_choices = {self.config.judge_model, self.config.default_model}
+        for spec in self.config.models:
+            if spec.provider == "local" and spec.name in first_choices:
+                self.chat_model(spec.name).preload()
 
     def chat_model(self, name: str, temperature: float | None = None, *, streaming: bool = True) -> Any:
         """The model's chat interface; `temperature` overrides its sampling for one call (a channel's setting).

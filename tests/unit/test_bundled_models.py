@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import sys
 from dataclasses import replace
 
@@ -84,3 +85,30 @@ def test_the_default_is_the_instruct_model_and_each_entry_is_named_in_the_config
     assert ModelSpec(name="x", provider="local", model=DEFAULT.key, tools=True).tools
     config = load_models_config(None)
     assert config.models[0].model == DEFAULT.key
+
+
+def read_calls(pieces: list[str]) -> tuple[str, list[dict]]:
+    from agent.models.chat_template import ToolCallReader
+
+    reader = ToolCallReader()
+    shown = "".join(reader.feed(p) for p in pieces)
+    rest, calls = reader.finish()
+    return shown + rest, [{"name": c["name"], "args": json.loads(c["args"] or "{}")} for c in calls]
+
+
+def test_tool_calls_are_read_from_a_chat_template_models_stream():
+    call = '{"name": "current_time", "arguments": {"zone": "Asia/Tokyo"}}'
+    # Qwen's template asks for tagged calls; any chunking, text around them kept.
+    text = f"Let me check.<tool_call>\n{call}\n</tool_call>"
+    for size in (1, 3, 7, len(text)):
+        shown, calls = read_calls([text[i : i + size] for i in range(0, len(text), size)])
+        assert shown == "Let me check." and calls == [{"name": "current_time", "args": {"zone": "Asia/Tokyo"}}]
+    # Small models often write the call's JSON bare: held back, never shown to the member.
+    shown, calls = read_calls([call[:5], call[5:]])
+    assert shown == "" and calls[0]["name"] == "current_time"
+
+
+def test_text_that_only_looks_like_a_call_is_given_back_whole():
+    for text in ("{curly} braces are fine", "a < b, and <tool_ is not a tag", "<tool_call>not json</tool_call>"):
+        shown, calls = read_calls([text[i : i + 2] for i in range(0, len(text), 2)])
+        assert shown == text and calls == []
