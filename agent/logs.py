@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
+import re
 import time
+
+from agent.redact import install_redaction, remember_env_secrets, remember_secrets
 
 
 class _UTCFormatter(logging.Formatter):
@@ -27,11 +31,15 @@ CONTENT_LOGGERS = {
 }
 
 
-def setup_logging(level: str, *, log_content: bool = False) -> None:
+def setup_logging(level: str, *, log_content: bool = False, secrets: tuple[str | None, ...] = ()) -> None:
+    """One handler on the root; it redacts every configured key and token and anything credential-shaped."""
+    remember_secrets(secrets)
+    remember_env_secrets(["DISCORD_TOKEN", "OBSERVER_DISCORD_TOKEN", "OPENAI_API_KEY", *_key_variables()])
     handler = logging.StreamHandler()
     handler.setFormatter(_UTCFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
+    install_redaction(root)
     root.setLevel(level)
     # Libraries that are chatty at INFO about things operators do not act on.
     for name in ("httpx", "chromadb", "alembic.runtime.migration"):
@@ -39,3 +47,10 @@ def setup_logging(level: str, *, log_content: bool = False) -> None:
     if not log_content:
         for name, floor in CONTENT_LOGGERS.items():
             logging.getLogger(name).setLevel(max(floor, root.level))
+
+
+def _key_variables() -> list[str]:
+    """Environment variables that by their name hold a credential (OBSERVER_EMBEDDING_API_KEY_ENV's target too)."""
+    names = [n for n in os.environ if re.search(r"(?i)(api_?key|token|secret|password)", n)]
+    target = os.environ.get("OBSERVER_EMBEDDING_API_KEY_ENV")
+    return [*names, *([target] if target else [])]

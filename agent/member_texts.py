@@ -4,6 +4,8 @@ In one place so they read alike and can be changed (or translated) without hunti
 
 from __future__ import annotations
 
+import re
+
 BUDGET_REPLY = (
     "I've reached today's spending limit for this server, so I can't answer right now. I'll be back tomorrow."
 )
@@ -17,22 +19,85 @@ NEEDS_MANAGE_WEBHOOKS = (
     "-# I need the Manage Webhooks permission in this channel so characters can speak with their own names "
     "and faces; until then they speak through me."
 )
+THINKING = "thinking…"  # shown while a reasoning model thinks, until its answer starts
 EXPIRED_NOTE = "\n-# (interrupted by a restart; ask again if you still need an answer)"
 
 
-def cannot_answer(reason: str) -> str:
-    """No model call could be made (over budget, nothing can take the message)."""
-    return BUDGET_REPLY if "budget" in reason else f"Sorry, I can't answer that: {reason}."
+# A failed model call, by kind (agent/models/failures.py FailureKind): never the server's own words,
+# which may carry a key; those go to the log, redacted, and to /observer status for admins.
+FAILURE_TEXTS = {
+    "busy": "All my models are busy right now. Please ask again in a minute.",
+    "unavailable": "I can't reach my model right now. Please ask again in a little while.",
+    "timeout": "My model took too long to answer. Please ask again in a moment.",
+    "invalid_response": "My model sent something I couldn't read. An admin can find the details in the log.",
+    "misconfigured": (
+        "My model is misconfigured, so I can't answer right now. An admin can see why in /observer status."
+    ),
+    "too_long": "Your message is too long for me to read in one go. Please send a shorter one (or split it).",
+    "refused": "My model refused this request. Please rephrase it, or ask an admin to check the log.",
+    "over_budget": BUDGET_REPLY,
+    "only_reasoning": (
+        "My model spent its whole answer budget thinking and wrote no answer. Please ask again; a simpler "
+        "question may help."
+    ),
+    "empty": "My model returned an empty answer. Please ask again.",
+    "failed": FAILED_REPLY,
+}
+# Appended to a reply that stopped at a bound; shown by the door, never stored as the model's words.
+CAPPED_TIME = "\n-# (cut: took longer than {limit})"
+CAPPED_LENGTH = "\n-# (cut: reached the length limit)"
 
 
-def could_not_answer(error: str) -> str:
+def failure_text(kind: str | None) -> str:
+    return FAILURE_TEXTS.get(kind or "failed", FAILED_REPLY)
+
+
+def cannot_answer(kind: str | None) -> str:
+    """No model call could be made (over budget, too long, nothing can take the message)."""
+    return failure_text(kind)
+
+
+def could_not_answer(kind: str | None) -> str:
     """The model call failed before any text arrived."""
-    return f"Sorry, I couldn't answer that: {error}"
+    return failure_text(kind)
 
 
-def cut_short(error: str) -> str:
+# Why a reasoning model gave no answer (it only thought), by how its reply ended.
+ONLY_REASONING = {
+    "length": "the model spent its whole answer budget thinking",
+    "time": "the model spent its whole time limit thinking",
+    "stop": "the model thought but wrote no answer",
+}
+
+
+def no_answer(model: str | None, reasoning_only: str | None) -> str:
+    """The model's reply held no answer: the cause, when it only reasoned."""
+    return ONLY_REASONING.get(reasoning_only or "", f"model {model!r} returned an empty answer")
+
+
+def cut_short(kind: str | None) -> str:
     """Appended to a partial answer when the model failed half-way."""
-    return f"\n-# (cut short: {error})"
+    reason = {"timeout": "my model stopped answering", "busy": "my model is overloaded"}.get(
+        kind or "", "my model stopped"
+    )
+    return f"\n-# (cut short: {reason})"
+
+
+def capped_note(capped: str | None, seconds: float | None = None) -> str:
+    """A reply that stopped at max_reply_seconds ("time") or max_output_tokens ("length")."""
+    if capped == "time":
+        return CAPPED_TIME.format(limit=f"{seconds:g} s" if seconds else "the time limit")
+    if capped == "length":
+        return CAPPED_LENGTH
+    return ""
+
+
+_NOTE_LINE = re.compile(r"(?:\n-# \((?:cut|cut short|interrupted by a restart)[^\n]*\))+\s*$")
+
+
+def without_notes(text: str) -> str:
+    """A bot message as the models should read it: without the notes the door appended."""
+    return _NOTE_LINE.sub("", text)
 
 
 def recording_too_long(limits: str) -> str:
@@ -50,3 +115,13 @@ def cannot_download(filename: str) -> str:
 def over_quota_note(used: str, wait: str) -> str:
     """A member over a quota, once per window: what they used and when they may ask again."""
     return f"You've reached your limit here ({used}), so I'll sit this one out. You can ask again in about {wait}."
+
+
+def persona_file_added(name: str, summary: str, warnings: list[str], shown: int = 5) -> str:
+    """/persona add, /dataset add: what was added, and the optional fields read with their defaults."""
+    text = f"Added {name}: {summary}."
+    if warnings:
+        lines = "\n".join(f"- {w}" for w in warnings[:shown])
+        more = f"\n- …and {len(warnings) - shown} more" if len(warnings) > shown else ""
+        text += f"\nRead with defaults (the file still loaded):\n{lines}{more}"
+    return text

@@ -46,7 +46,7 @@ class ProfileRefresher:
         try:
             await refresh(event)
         except Exception:
-            log.exception("profile refresh for %s failed", event.author_name)
+            log.exception("profile refresh for member %s failed", event.author_id)  # an id: no names in logs
 
     async def drain(self) -> None:
         """Wait for refreshes in flight (shutdown, tests)."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from agent import startup_faults
 from agent.access.gate import Gate
 from agent.access.ledger import DAY
 from agent.cadence import Cadence
@@ -107,12 +108,28 @@ def make_embedder(settings: Settings) -> Embedder:
 async def build_services(settings: Settings, *, embedder: Embedder | None = None, answering: bool = False) -> Services:
     """Validate config and prompts, migrate the database, open Chroma, seed the default persona.
 
-    `answering`: a door that will answer members (console, bot) — a local model that answers first
-    loads in the background while the rest starts."""
+    A known start-up fault (read-only or full data dir, locked database, unreachable PostgreSQL or
+    Chroma) is a ConfigError: one line naming the problem and the fix. `answering`: a door that will
+    answer members (console, bot) — a local model that answers first loads in the background while the
+    rest starts."""
+    try:
+        return await _build_services(settings, embedder, answering)
+    except ConfigError:
+        raise
+    except Exception as exc:
+        line = startup_faults.explain(exc, settings)
+        if line is None:
+            raise
+        raise ConfigError(line) from None
+
+
+async def _build_services(settings: Settings, embedder: Embedder | None, answering: bool) -> Services:
+    await asyncio.to_thread(startup_faults.check_data_dir, settings)
     registry, prompts, client = await asyncio.to_thread(_prepare, settings)
     if answering:
         registry.preload_local()
-    engine = await asyncio.to_thread(create_engine, settings.resolved_database_url())
+    await asyncio.to_thread(startup_faults.check_sqlite_lock, settings)
+    engine = await asyncio.to_thread(create_engine, settings.resolved_database_url(), log_content=settings.log_content)
     await upgrade(engine)
     embedder = embedder or make_embedder(settings)
     memory = await asyncio.to_thread(MemoryStore, client, embedder)

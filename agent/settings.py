@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./data")
     config: Path | None = Field(default=None, description="TOML file with the model list")
     database_url: str | None = None
+    # At start, how long a SQLite record locked by another writer is waited for before one clear line.
+    start_lock_wait_seconds: float = Field(default=10.0, ge=0, le=600)
     prompts_dir: Path = REPO_PROMPTS_DIR
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "WARNING"
     # Members' words (gateway events, SQL parameters, request bodies) stay out of logs unless true.
@@ -53,6 +55,20 @@ class Settings(BaseSettings):
     embedding_query_prefix: str | None = None
     embedding_passage_prefix: str | None = None
     retrieval_tokens: int = Field(default=600, ge=0, le=20_000, description="lore, knowledge and guidance per reply")
+    # Persona files, cards, World Info and documents (/persona add, /dataset add, `persona ingest`): caps
+    # checked while decoding, so one file cannot exhaust memory or flood every prompt.
+    persona_file_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    card_png_text_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    card_png_max_chunks: int = Field(default=1000, ge=4)
+    card_field_max_chars: int = Field(default=60_000, ge=100)
+    lore_max_entries: int = Field(default=2000, ge=1)
+    lore_max_chars: int = Field(default=2_000_000, ge=100)
+    document_max_pages: int = Field(default=500, ge=1)
+    document_max_chars: int = Field(default=2_000_000, ge=100)
+    # World Info: how many recent messages are scanned for keys (an entry's own scanDepth wins), and how
+    # many times activated entries are scanned again for further keys (SillyTavern's recursion).
+    lore_scan_depth: int = Field(default=4, ge=0, le=100)
+    lore_recursion_steps: int = Field(default=3, ge=0, le=10)
     # Voice: speech-to-text (faster-whisper) and text-to-speech (Piper)
     whisper_model: str | None = Field(
         default=None, description="size name (small, medium, ...) or a CTranslate2 folder; unset: bundled tiny.en"

@@ -61,6 +61,7 @@ class State(InputState, total=False):
     spoken: bool  # the reply also becomes a voice message (decided once, in generate)
     reply_message_id: int
     capped: str  # the reply stopped at its model's limit: "length" or "time"
+    capped_seconds: float | None  # the time limit it stopped at
     usage: Usage
     # The agent loop: the model's tool-call turns and the tools' answers, this run only.
     tool_turns: list[BaseMessage]
@@ -70,7 +71,8 @@ class State(InputState, total=False):
     tool_log: list[dict[str, Any]]
     # Approval verdicts for this run's tool calls that change something, by call id.
     approvals: dict[str, Any]
-    error: str
+    error: str  # for operators (log, /observer status), redacted
+    failure: str  # for members: the kind of failure (agent/models/failures.py FailureKind)
     # A short note to the member instead of an answer (over a quota, flooding, blocked with a note).
     member_note: str
     # A channel with a cast (issue I): the candidates (Studio shows them) and the speaker's own model.

@@ -28,6 +28,15 @@ class Notice(BaseModel):
     text: str
 
 
+class Thinking(BaseModel):
+    """The model is reasoning: doors show that it is thinking, never what it thinks. `retract`: the last
+    `retract` characters of this reply's streamed text were reasoning after all (a stream that began
+    inside a think block the chat template opened): doors take them back."""
+
+    kind: Literal["thinking"] = "thinking"
+    retract: int = 0
+
+
 class ReplyStart(BaseModel):
     """The answer is about to stream. `spoken`: it will also become a voice message (decided once)."""
 
@@ -54,7 +63,7 @@ class ApprovalNeeded(BaseModel):
     request: dict[str, Any]
 
 
-StreamEvent = Token | Notice | ReplyStart | VoiceClip | ApprovalNeeded
+StreamEvent = Token | Notice | Thinking | ReplyStart | VoiceClip | ApprovalNeeded
 
 
 @dataclass
@@ -73,5 +82,5 @@ async def reply_events(stream: AsyncIterator[Any]) -> AsyncIterator[StreamEvent 
                 if isinstance(value, dict) and value.get("kind") == "approval":
                     yield ApprovalNeeded(request=value)
             yield StateUpdate({k: v for k, v in chunk.items() if k != "__interrupt__"})
-        elif mode == "custom" and isinstance(chunk, Token | Notice | ReplyStart | VoiceClip):
+        elif mode == "custom" and isinstance(chunk, Token | Notice | Thinking | ReplyStart | VoiceClip):
             yield chunk

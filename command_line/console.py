@@ -14,10 +14,12 @@ from langgraph.types import Command
 
 from agent.events import Event, event_from_names
 from agent.ids import new_snowflake, stable_id
+from agent.member_texts import capped_note
 from agent.memory.scopes import readable_scopes
+from agent.redact import redact
 from agent.services import Services
 from agent.state import Context
-from agent.stream import ApprovalNeeded, Notice, StateUpdate, Token, VoiceClip, reply_events
+from agent.stream import ApprovalNeeded, Notice, StateUpdate, Thinking, Token, VoiceClip, reply_events
 from agent.tools.describe import call_line
 
 _SPEAKER = re.compile(r"^([^\s:@/#][^\s:]{0,31}):\s+(.*)$", re.DOTALL)
@@ -94,7 +96,7 @@ class ConsoleSession:
             try:
                 await self.services.record.set_channel_mode(event.channel_id, arg)
             except ValueError as exc:
-                print(f"(error: {exc})", file=self.out)
+                print(f"(error: {redact(str(exc))})", file=self.out)
                 return True
             print(f"(#{self.channel} is now in {arg} mode)", file=self.out)
         elif cmd == "/cast":
@@ -180,6 +182,8 @@ class ConsoleSession:
                     self.out.flush()
                 elif isinstance(item, Notice):
                     print(f"({item.text})", file=self.out, flush=True)
+                elif isinstance(item, Thinking):
+                    started = self._thinking(item, started)
                 elif isinstance(item, VoiceClip):
                     self.out.write(f"\n(voice reply, {item.duration_s:.1f} s: {item.path})")
                 elif isinstance(item, ApprovalNeeded):
@@ -192,10 +196,11 @@ class ConsoleSession:
         state = outcome.state
         outcome.reply = state.get("reply") or ""
         if started:
-            self.out.write("\n")
+            note = capped_note(state.get("capped"), state.get("capped_seconds")) if outcome.reply else ""
+            self.out.write(f"{note}\n")
         decision = state.get("decision")
         if state.get("error"):
-            outcome.reason = state["error"]
+            outcome.reason = redact(str(state["error"]))  # the operator's console: the detail, redacted
         elif decision is not None and not decision.respond:
             outcome.reason = decision.reason or "judge declined"
         if state.get("member_note"):
@@ -206,6 +211,17 @@ class ConsoleSession:
             self._print_details(state)
         self.out.flush()
         return outcome
+
+    def _thinking(self, item: Thinking, started: bool) -> bool:
+        """A dim line while the model thinks; printed text that was thinking after all is disowned."""
+        if item.retract and started:
+            self.out.write("\n")
+            started = False
+        note = "(the text above was the model thinking, not its answer)" if item.retract else "(thinking…)"
+        dim = ("\x1b[2m", "\x1b[0m") if self.out.isatty() else ("", "")
+        if item.retract or not started:
+            print(f"{dim[0]}{note}{dim[1]}", file=self.out, flush=True)
+        return started
 
     async def ask_approval(self, request: dict[str, Any], author: str) -> dict[str, Any]:
         """The console's operator answers for the member: y approves, anything else (or no input) denies."""

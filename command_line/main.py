@@ -87,7 +87,7 @@ async def _replay(settings: Settings, args: argparse.Namespace) -> int:
 async def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
     from agent.memory.db import create_engine, current_revision, upgrade
 
-    engine = create_engine(settings.resolved_database_url())
+    engine = create_engine(settings.resolved_database_url(), log_content=settings.log_content)
     try:
         await upgrade(engine)
         print(f"database at revision {await current_revision(engine)}")
@@ -132,7 +132,11 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
-        setup_logging(settings.log_level, log_content=settings.log_content)
+        setup_logging(
+            settings.log_level,
+            log_content=settings.log_content,
+            secrets=(settings.discord_token.get_secret_value() if settings.discord_token else None,),
+        )
         command = args.command
         if command is None:
             token = settings.discord_token.get_secret_value().strip() if settings.discord_token else ""

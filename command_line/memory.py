@@ -17,13 +17,21 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     persona = sub.add_parser("persona", help="persona files, lore and knowledge documents")
     ps = persona.add_subparsers(dest="persona_command", required=True)
     ingest = ps.add_parser("ingest", help="sync a persona file, card, document or folder into memory")
-    ingest.add_argument("path", type=Path, help=".toml .md .json .png persona files; .md .txt .pdf documents")
+    ingest.add_argument(
+        "path",
+        type=Path,
+        help=".toml .md .json .png persona files; SillyTavern World Info .json; .md .txt .pdf documents",
+    )
     ingest.add_argument("--guild", type=int, help="only for this guild (default: every guild and DMs)")
-    ingest.add_argument("--persona", help="attach documents to this persona (default: the folder's only persona)")
+    ingest.add_argument(
+        "--persona", help="attach documents and World Info to this persona (default: the folder's only persona)"
+    )
+    ingest.add_argument("--channel", type=int, help="World Info for this channel only (with --guild)")
     search = ps.add_parser("search", help="show what a message would retrieve, with scores")
     search.add_argument("query")
     search.add_argument("--guild", type=int, help="as if asked in this guild (default: a DM)")
     search.add_argument("--persona", default=DEFAULT_PERSONA)
+    search.add_argument("--channel", type=int, help="as if asked in this channel (its World Info too)")
     listing = ps.add_parser("list", help="the personas you can use")
     listing.add_argument("--guild", type=int)
     memory = sub.add_parser("memory", help="the embedded memory store")
@@ -57,8 +65,10 @@ class ProgressBar:
 
 async def persona_command(settings: Settings, args: argparse.Namespace) -> int:
     from agent.memory.ingest import ingest_path
+    from agent.memory.persona_files import FileLimits
     from agent.memory.recall import recall
     from agent.memory.scopes import readable_scopes, scope_of
+    from agent.nodes.retrieve import lore_scan
     from agent.services import build_services
 
     services = await build_services(settings)
@@ -71,7 +81,11 @@ async def persona_command(settings: Settings, args: argparse.Namespace) -> int:
                 scope=scope_of(args.guild),
                 persona=args.persona,
                 progress=ProgressBar(),
+                channel=args.channel,
+                limits=FileLimits.from_settings(settings),
             )
+            for warning in report.warnings:
+                print(f"warning: {warning}", file=sys.stderr)
             print(report.summary())
         elif args.persona_command == "list":
             for stored in await services.personas.listing(readable_scopes(args.guild, None)):
@@ -87,6 +101,8 @@ async def persona_command(settings: Settings, args: argparse.Namespace) -> int:
                 scopes=scopes,
                 persona=args.persona,
                 budget_tokens=settings.retrieval_tokens,
+                scan=lore_scan(settings),
+                channel=args.channel,
             )
             chosen = {s.text for s in found.snippets}
             print(

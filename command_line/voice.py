@@ -23,7 +23,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
 
 
 def _transcribe(settings: Settings, path: Path) -> str:
-    from agent.voice.audio import AudioError, decode
+    from agent.member_texts import recording_too_long
+    from agent.voice.decoding import AudioError, AudioTooLong, decode
     from agent.voice.stt import Transcriber
 
     if not path.is_file():
@@ -31,7 +32,10 @@ def _transcribe(settings: Settings, path: Path) -> str:
     if path.stat().st_size > settings.voice_max_bytes:
         raise ConfigError(f"{path}: larger than OBSERVER_VOICE_MAX_BYTES ({settings.voice_max_bytes})")
     try:
-        samples = decode(path.read_bytes())
+        samples = decode(path.read_bytes(), settings.voice_max_seconds)
+    except AudioTooLong:
+        limit = f"{settings.voice_max_seconds / 60:g} min, OBSERVER_VOICE_MAX_SECONDS"
+        raise ConfigError(f"{path}: {recording_too_long(limit)}") from None
     except AudioError as exc:
         raise ConfigError(f"{path}: {exc}") from None
     cache = settings.data_dir / "models" / "whisper"
@@ -43,11 +47,13 @@ def _transcribe(settings: Settings, path: Path) -> str:
 
 def _say(settings: Settings, text: str, out: Path) -> str:
     from agent.voice.audio import encode_voice_message
-    from agent.voice.speakable import speakable
+    from agent.voice.speakable import has_sounds, speakable
     from agent.voice.tts import NoVoiceForLanguage, Speaker
 
     if out.suffix.lower() not in (".ogg", ".oga", ".opus"):
         raise ConfigError(f"--out: {out} should end in .ogg")
+    if not has_sounds(text):
+        raise ConfigError("TEXT has nothing to say aloud (only punctuation, emoji, symbols or code)")
     try:
         speech = Speaker(settings.piper_voice, settings.piper_voices).synthesize(speakable(text))
     except NoVoiceForLanguage as exc:

@@ -115,6 +115,7 @@ class ApprovalDesk:
             return
         reason = f"no answer within {after / 60:.0f} min" if after >= 60 else f"no answer within {after:g} s"
         with contextlib.suppress(discord.HTTPException):
+            await self.bot.budget.wait_turn(posted.channel.id)
             await posted.edit(content=f"⌛ {decided(request, False, 'timeout')} ({reason})", view=None)
         await self.resume(event, message, {"approved": False, "by": "", "reason": reason})
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
@@ -15,20 +14,23 @@ from langgraph.types import Command
 
 from agent.events import Event
 from agent.ids import stable_id
-from agent.member_texts import BUSY_REPLY, FAILED_REPLY
+from agent.member_texts import FAILED_REPLY
 from agent.memory.progress import Progress
 from agent.nodes.ingest import foresee
 from agent.rules import addresses_bot
 from agent.services import Services
 from agent.state import Context, InputState
 from agent.stream import reply_events
+from discord_adapter import event_guard
 from discord_adapter.approval_desk import ApprovalDesk
+from discord_adapter.busy_notes import BusyNotes
 from discord_adapter.characters import CharacterDesk
 from discord_adapter.context import backfill_context
 from discord_adapter.presence import Presence
 from discord_adapter.queues import ChannelQueues, Job
 from discord_adapter.recovery import catch_up, resume_unfinished
 from discord_adapter.reply_run import ReplyRun
+from discord_adapter.shard_hold import ShardHold
 from discord_adapter.sinks import ReplySink
 from discord_adapter.stream import ChannelBudget, Sink
 from discord_adapter.translate import to_event
@@ -58,6 +60,7 @@ class ObserverBot(discord.AutoShardedClient):
             **options,
         )
         settings = services.settings
+        event_guard.show_exception_text = settings.log_content
         self.services = services
         self.started_at = time.monotonic()
         self.tree = app_commands.CommandTree(self)
@@ -69,6 +72,7 @@ class ObserverBot(discord.AutoShardedClient):
             parallel=settings.channel_parallel_replies,
         )
         self.budget = ChannelBudget(settings.edit_interval_seconds)
+        self.busy_notes = BusyNotes(self.budget)  # every call to Discord in a channel takes a turn of its budget
         self.progress = Progress(services.record.engine)
         # Reply runs are checkpointed (when a checkpointer is given): a restart resumes, not repeats.
         self.checkpointer = checkpointer
@@ -77,21 +81,22 @@ class ObserverBot(discord.AutoShardedClient):
         self.graph = build(services, checkpointer=checkpointer)
         # Bots' and our own messages: recorded, never checkpointed. The same graph without persistence.
         self.unchecked_graph = self.graph if checkpointer is None else self.graph.copy(update={"checkpointer": None})
-        # Live messages wait here while a recovery pass queues older ones, so each channel stays in order.
-        # From start-up until the first READY's recovery pass, and while the gateway is away, live messages
-        # are stored at once but held: messages dispatched before on_ready must not overtake older ones.
-        self._recovering = True
-        self._held: list[Job] = []
+        # Live messages wait, per shard, while a recovery pass queues older ones (see shard_hold.py).
+        self.shard_hold = ShardHold(self.recover, self.queues.submit)
         # Messages this process took in and has not finished: a recovery pass never queues them again.
         self.in_hand: set[int] = set()
         # The first message each channel delivered live since the gateway (re)connected: catch-up reads
         # history from the last recorded message before it, whatever arrived live meanwhile.
         self.first_live: dict[int, int] = {}
-        self._recovery: asyncio.Task[None] | None = None
         self.approvals = ApprovalDesk(self)
         self.characters = CharacterDesk(self)
         self.presence = Presence(self._show_activity)
         self.last_error: dict[int, str] = {}
+
+    def _get_state(self, **options: Any) -> Any:
+        return event_guard.guard_state(super()._get_state(**options))  # one bad event never ends a shard
+
+    on_error = event_guard.handler_failed
 
     # ----- lifecycle -----
     async def setup_hook(self) -> None:
@@ -106,36 +111,24 @@ class ObserverBot(discord.AutoShardedClient):
             log.info("slash commands synced globally (%d commands; may take up to an hour to appear)", len(synced))
 
     async def on_ready(self) -> None:
-        """Every READY (a start, or a gateway session that could not be resumed): recover what was missed."""
         log.info("connected as %s to %d guild(s)", self.user, len(self.guilds))
-        if self._recovery is None or self._recovery.done():
-            self._recovering = True
-            self._recovery = asyncio.create_task(self.recover())
 
-    async def recover(self) -> None:
-        """Resume interrupted questions, then read what was missed; live messages wait until both are queued."""
-        try:
-            resumed, expired = await resume_unfinished(self)
-            recorded, queued = await catch_up(self)
-            if resumed or expired or recorded:
-                log.info(
-                    "recovery: %d question(s) resumed, %d too old and closed; %d missed message(s) recorded, "
-                    "%d to answer",
-                    resumed,
-                    expired,
-                    recorded,
-                    queued,
-                )
-        except Exception:
-            log.exception("recovery after start failed; live messages are still answered")
-        finally:
-            await self._release_held()
+    async def on_shard_ready(self, shard_id: int) -> None:
+        """Every READY of a shard (a start, or a session that could not be resumed): recover what it missed."""
+        self.shard_hold.ready(shard_id)
 
-    async def _release_held(self) -> None:
-        self._recovering = False
-        held, self._held = self._held, []
-        for job in held:
-            await self.queues.submit(job)
+    async def recover(self, shards: frozenset[int]) -> None:
+        """Resume interrupted questions, then read what `shards` missed; their live messages wait meanwhile."""
+        resumed, expired = await resume_unfinished(self)
+        recorded, queued = await catch_up(self, shards)
+        if resumed or expired or recorded:
+            log.info(
+                "recovery: %d question(s) resumed, %d too old and closed; %d missed message(s) recorded, %d to answer",
+                resumed,
+                expired,
+                recorded,
+                queued,
+            )
 
     async def shutdown(self, grace_s: float) -> None:
         """SIGTERM: no new runs; replies in flight get `grace_s` to finish; the rest resume at the next start."""
@@ -144,20 +137,16 @@ class ObserverBot(discord.AutoShardedClient):
             log.warning("%d reply run(s) did not finish in %.0f s; they resume at the next start", cancelled, grace_s)
         await self.services.record.flush()
 
-    async def on_resumed(self) -> None:
-        log.info("gateway session resumed")
-        if self._recovery is None or self._recovery.done():
-            await self._release_held()
-
-    async def on_disconnect(self) -> None:
-        # Nothing arrives while disconnected; what comes after the next READY is live again, and waits
-        # until we know whether the session resumed or a recovery pass must read the gap first.
+    async def on_shard_disconnect(self, shard_id: int) -> None:
+        # Nothing arrives on this shard while disconnected; what it delivers next waits until we know
+        # whether the session resumed or a recovery pass must read the gap first.
         self.first_live.clear()
-        self._recovering = True
-        log.warning("gateway connection lost; discord.py reconnects and resumes")
+        self.shard_hold.disconnected(shard_id)
+        log.warning("gateway connection of shard %s lost; discord.py reconnects and resumes", shard_id)
 
     async def on_shard_resumed(self, shard_id: int) -> None:
         log.info("shard %s resumed", shard_id)
+        await self.shard_hold.resumed(shard_id)
 
     # ----- messages in -----
     def event_for(self, message: discord.Message) -> Event:
@@ -183,9 +172,7 @@ class ObserverBot(discord.AutoShardedClient):
             # In the record before it waits in any queue: whatever kills the process, it is not lost.
             await self.services.record.store_event(event, state="waiting")
         job = Job(event, message)
-        if self._recovering:
-            self._held.append(job)
-        else:
+        if not self.shard_hold.hold(message.guild.shard_id if message.guild else 0, job):
             await self.queues.submit(job)
 
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
@@ -193,6 +180,9 @@ class ObserverBot(discord.AutoShardedClient):
             return
         text = self.event_for(payload.message).text if payload.message is not None else payload.data["content"]
         await self.services.record.mark_edited(payload.message_id, text)
+
+    async def on_partial_message_edit(self, message_id: int, text: str) -> None:
+        await self.services.record.mark_edited(message_id, text)  # an edit discord.py could not parse
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         if interaction.type == discord.InteractionType.component:
@@ -217,6 +207,7 @@ class ObserverBot(discord.AutoShardedClient):
             await self.progress.mark(job.event.message_id, "failed")
             if addresses_bot(job.event):
                 with contextlib.suppress(discord.HTTPException):
+                    await self.budget.wait_turn(job.event.channel_id)
                     await message.reply(FAILED_REPLY, mention_author=False)
         finally:
             self.in_hand.discard(job.event.message_id)
@@ -259,9 +250,8 @@ class ObserverBot(discord.AutoShardedClient):
         await self.progress.mark(job.event.message_id, "failed")
         self.in_hand.discard(job.event.message_id)
         if addresses_bot(job.event):
-            message = job.message
-            assert isinstance(message, discord.Message)
-            await message.reply(BUSY_REPLY, mention_author=False)
+            assert isinstance(job.message, discord.Message)
+            self.busy_notes.tell(job.message)
         log.warning(
             "queue full on channel %s; message %s recorded without a run", job.event.channel_id, job.event.message_id
         )

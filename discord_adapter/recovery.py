@@ -94,8 +94,9 @@ async def expire(bot: ObserverBot, row: Unfinished) -> None:
         log.warning("could not close the interrupted reply %s: %s", part.id, exc)
 
 
-async def catch_up(bot: ObserverBot) -> tuple[int, int]:
-    """Record every message missed in each active channel; queue the addressed ones still worth answering.
+async def catch_up(bot: ObserverBot, shards: frozenset[int] | None = None) -> tuple[int, int]:
+    """Record every message missed in each active channel (of `shards`, when given: the shards that
+    reconnected); queue the addressed ones still worth answering.
 
     Returns (recorded, queued)."""
     settings = bot.services.settings
@@ -109,6 +110,9 @@ async def catch_up(bot: ObserverBot) -> tuple[int, int]:
         channel = bot.get_channel(channel_id)
         if not isinstance(channel, discord.abc.Messageable):
             continue
+        guild = getattr(channel, "guild", None)
+        if shards is not None and (guild.shard_id if guild is not None else 0) not in shards:
+            continue  # another shard's channel: it missed nothing
         try:
             missed = [m async for m in channel.history(after=discord.Object(last_id), limit=limit, oldest_first=True)]
         except discord.HTTPException as exc:

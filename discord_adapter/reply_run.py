@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from agent.events import Event
-from agent.member_texts import could_not_answer, cut_short
-from agent.stream import ApprovalNeeded, Notice, ReplyStart, StateUpdate, StreamEvent, Token, VoiceClip
+from agent.member_texts import THINKING, capped_note, could_not_answer, cut_short
+from agent.redact import redact
+from agent.stream import ApprovalNeeded, Notice, ReplyStart, StateUpdate, StreamEvent, Thinking, Token, VoiceClip
 from discord_adapter.characters import CharacterSink
 from discord_adapter.sinks import ReplySink
 from discord_adapter.split import DISCORD_LIMIT
@@ -67,6 +68,12 @@ class ReplyRun:
             self.voice = item
         elif isinstance(item, Notice):
             self.renderer.show_notice(item.text)
+        elif isinstance(item, Thinking):
+            if item.retract:  # what streamed was the model thinking: taken back by the next edit
+                self.renderer.text = self.renderer.text[: -item.retract]
+                self._held = list("".join(self._held)[: -item.retract])
+            if not self.renderer.text:
+                self.renderer.show_notice(THINKING)
         elif isinstance(item, ApprovalNeeded):
             self.approval = item.request
         else:
@@ -122,23 +129,27 @@ class ReplyRun:
     async def finish(self) -> str | None:
         """Deliver the answer (text, voice message, or a one-line apology); returns the run's error."""
         error = self.state.get("error")
+        failure = self.state.get("failure")
         if self._held and self.voice is None:
             self.renderer.feed("".join(self._held))  # no voice after all (e.g. none for the language): the text
         if self.voice is not None and isinstance(self.sink, ReplySink):
             await self._deliver_voice(self.voice)
         if self.renderer.text:
-            await self.renderer.finish(note=cut_short(error) if error else "")
+            capped = capped_note(self.state.get("capped"), self.state.get("capped_seconds"))
+            note = cut_short(failure) if error else capped
+            await self.renderer.finish(note=note)
         elif self.state.get("member_note") and not error:
             self.renderer.text = self.state["member_note"]  # over a quota, flooding: said once, briefly
             await self.renderer.finish()
         elif error:
-            self.renderer.text = could_not_answer(error)
+            self.renderer.text = could_not_answer(failure)
             await self.renderer.finish()  # replaces a busy notice if one was shown
-        return str(error) if error else None
+        return redact(str(error)) if error else None
 
     async def _deliver_voice(self, voice: VoiceClip) -> None:
         path = Path(voice.path)
         try:
+            await self.bot.budget.wait_turn(self.event.channel_id)
             await send_voice_message(
                 self.bot.http, self.event.channel_id, path, voice.duration_s, voice.waveform, self.event.message_id
             )

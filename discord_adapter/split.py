@@ -1,38 +1,22 @@
 """Split an answer into Discord messages of at most 2,000 characters.
 
 Cuts at a paragraph, then a line, then a sentence end (CJK 。！？ included), then a space; never
-inside a character cluster (combining marks, emoji sequences). A code block cut in two is closed
-at the end of one message and reopened, with its language, at the start of the next.
+inside a grapheme cluster, a mention, custom emoji, timestamp, masked link, URL or short inline code
+(discord_adapter/markdown_balance.py). A code block cut in two is closed at the end of one message
+and reopened, with its language, at the start of the next; so are spoilers, bold, italics, underline,
+strikethrough and long inline code, and a `>>>` block quote (or a `>` line cut mid-line) is reopened.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from discord_adapter.markdown_balance import has_content, open_at, quote_at, safe_cut, settle_cut
 
 DISCORD_LIMIT = 2000
-_FENCE = re.compile(r"^\s*(```+|~~~+)(.*)$")
+_FENCE = re.compile(r"^\s*(?:>{1,3} )?\s*(```+|~~~+)(.*)$")  # in a block quote too
 _SENTENCE_END = re.compile(r"(?:[.!?…](?=\s)|[。！？!?…])\s*")
 _CLOSE = "\n```"
-
-
-def _continues_cluster(ch: str) -> bool:
-    """True for characters that belong to the cluster before them."""
-    cp = ord(ch)
-    return (
-        unicodedata.combining(ch) != 0
-        or ch in "\u200d\ufe0e\ufe0f\u20e3"
-        or 0x1F3FB <= cp <= 0x1F3FF  # skin tones
-        or 0xE0020 <= cp <= 0xE007F  # tag sequences (flags)
-        or unicodedata.category(ch) == "Mc"
-    )
-
-
-def safe_cut(text: str, cut: int) -> int:
-    """Move a cut left until it falls between two character clusters."""
-    while 0 < cut < len(text) and (_continues_cluster(text[cut]) or text[cut - 1] == "\u200d"):
-        cut -= 1
-    return cut if cut > 0 else min(len(text), max(1, cut))
 
 
 def _best_cut(text: str, budget: int) -> int:
@@ -47,7 +31,7 @@ def _best_cut(text: str, budget: int) -> int:
     space = max(window.rfind(" "), window.rfind("\u3000"))
     if space >= budget * 0.3:
         return space + 1
-    return safe_cut(text, budget)
+    return safe_cut(text, budget, budget)
 
 
 def _fence_after(text: str, open_fence: str | None) -> str | None:
@@ -59,26 +43,51 @@ def _fence_after(text: str, open_fence: str | None) -> str | None:
     return open_fence
 
 
-def split_message(text: str, limit: int = DISCORD_LIMIT) -> list[str]:
-    chunks: list[str] = []
+# Room kept at the end of a part for the closers of open inline markers.
+_RESERVE = 24
+
+
+def split_parts(text: str, limit: int = DISCORD_LIMIT) -> list[tuple[str, str, str]]:
+    """(added prefix, body, added suffix) for each part; the bodies joined are exactly `text`, and a
+    part as sent is prefix + body without the whitespace at the cut + suffix."""
+    parts: list[tuple[str, str, str]] = []
     open_fence: str | None = None
-    rest = text
-    while rest:
-        prefix = f"{open_fence}\n" if open_fence else ""
+    reopen = ""
+    pos = 0
+    while pos < len(text):
+        rest = text[pos:]
+        prefix = (f"{open_fence}\n" if open_fence else "") + reopen
         budget = limit - len(prefix)
-        if len(rest) <= budget and _fence_after(rest, open_fence) is None:
-            chunks.append(prefix + rest)
+        if len(rest.strip()) <= budget and _fence_after(rest, open_fence) is None:
+            parts.append((prefix, rest, ""))
             break
-        cut = _best_cut(rest, budget - len(_CLOSE))
+        cut = _best_cut(rest, budget - len(_CLOSE) - _RESERVE)
+        cut = safe_cut(rest, cut, budget - len(_CLOSE) - _RESERVE // 2)
+        settled = settle_cut(text, pos + cut, pos) - pos
+        if 0 < settled <= budget - len(_CLOSE) - _RESERVE // 2 and has_content(rest[:settled]):
+            cut = settled
         piece = rest[:cut]
         still_open = _fence_after(piece, open_fence)
-        body = piece.rstrip("\n") if still_open else piece.rstrip()
-        if still_open:
-            body += _CLOSE
-        if body.strip() and body.strip() != prefix.strip():
-            chunks.append(prefix + body)
+        marks = [] if still_open else open_at(text, pos + cut)
+        suffix = _CLOSE if still_open else "".join(reversed(marks))
+        parts.append((prefix, piece, suffix))
         open_fence = still_open
-        rest = rest[cut:]
-        if not open_fence:
-            rest = rest.lstrip("\n")
+        reopen = (quote_at(text, pos + cut) if not still_open else "") + "".join(marks)
+        pos += cut
+    return parts or [("", "", "")]
+
+
+def _render(prefix: str, body: str, suffix: str, fence_open_before: bool) -> str:
+    if not fence_open_before:
+        body = body.lstrip("\n")
+    body = body.rstrip("\n") if suffix == _CLOSE else body.rstrip()
+    return prefix + body + suffix
+
+
+def split_message(text: str, limit: int = DISCORD_LIMIT) -> list[str]:
+    chunks: list[str] = []
+    for prefix, body, suffix in split_parts(text, limit):
+        part = _render(prefix, body, suffix, prefix.startswith(("```", "~~~")))
+        if part.strip() and part.strip() != prefix.strip():
+            chunks.append(part)
     return chunks or [""]

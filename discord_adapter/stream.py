@@ -5,6 +5,7 @@ how often Discord sees them."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
@@ -57,16 +58,16 @@ class _ChannelTurns:
         self.budget = budget
         self.recent: deque[float] = deque()  # when the last `calls` calls went out
         self.last_interim = float("-inf")
-        self.urgent: deque[asyncio.Future[None]] = deque()
-        self.interim: deque[asyncio.Future[None]] = deque()
+        self.urgent: deque[asyncio.Future[float]] = deque()
+        self.interim: deque[asyncio.Future[float]] = deque()
         self._timer: asyncio.TimerHandle | None = None
 
     async def wait(self, interim: bool) -> None:
-        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        turn: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         (self.interim if interim else self.urgent).append(turn)
         self._serve()
         try:
-            await turn
+            granted = await turn
         except asyncio.CancelledError:
             # Given up (a stream finishing skips its pending progress edit): the slot goes to the next.
             for line in (self.urgent, self.interim):
@@ -74,6 +75,14 @@ class _ChannelTurns:
                     line.remove(turn)
             self._serve()
             raise
+        self._runs(granted)
+
+    def _runs(self, granted: float) -> None:
+        """The call counts from when its caller runs, not from the grant: on a busy event loop that can
+        be a second later, and Discord counts a call when it arrives."""
+        with contextlib.suppress(ValueError):
+            self.recent.remove(granted)
+        self.recent.append(time.monotonic())
 
     def _serve(self) -> None:
         if self._timer is not None:
@@ -94,7 +103,7 @@ class _ChannelTurns:
             if delay > 0:
                 self._timer = asyncio.get_running_loop().call_later(delay, self._serve)
                 return
-            line.popleft().set_result(None)
+            line.popleft().set_result(now)
             self.recent.append(now)
             if line is self.interim:
                 self.last_interim = now

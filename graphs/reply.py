@@ -18,7 +18,7 @@ from agent.nodes.approve import Approve, pending_approval
 from agent.nodes.generate import Generate
 from agent.nodes.ingest import Ingest
 from agent.nodes.judge import Judge
-from agent.nodes.retrieve import Retrieve
+from agent.nodes.retrieve import Retrieve, lore_scan
 from agent.nodes.select_model import SelectModel
 from agent.nodes.speak import Speak
 from agent.nodes.transcribe import Transcribe, audio_attachment
@@ -93,7 +93,10 @@ def build(services: Services, checkpointer: Any = None, store: Any = None) -> Re
         ),
     )
     builder.add_node("judge", Judge(s.record, s.registry, s.router, s.prompts, s.toolbox))
-    builder.add_node("retrieve", Retrieve(s.record, s.personas, s.prompts, s.memory, s.settings.retrieval_tokens))
+    builder.add_node(
+        "retrieve",
+        Retrieve(s.record, s.personas, s.prompts, s.memory, s.settings.retrieval_tokens, lore_scan(s.settings)),
+    )
     builder.add_node("select_model", SelectModel(s.registry, s.router))
     builder.add_node(
         "generate",

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from agent.errors import ConfigError
 from agent.memory.tables import Base
+from agent.redact import redact
 
 try:
     import fcntl
@@ -51,16 +52,19 @@ def _normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str, *, log_content: bool = False) -> AsyncEngine:
+    """`log_content`: a failed statement's error names its parameters (members' names and words);
+    hidden unless OBSERVER_LOG_CONTENT=true."""
     url = _normalise_url(url)
+    hide = not log_content
     if url.startswith("sqlite"):
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url)
+        engine = create_async_engine(url, hide_parameters=hide)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)
+    return create_async_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True, hide_parameters=hide)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -106,7 +110,9 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
                 await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             await conn.run_sync(_upgrade)
     except OSError as exc:
-        raise ConfigError(f"OBSERVER_DATABASE_URL: cannot reach the database ({exc}); is the server running?") from None
+        raise ConfigError(
+            f"OBSERVER_DATABASE_URL: cannot reach the database ({redact(str(exc))}); start the server or fix the URL"
+        ) from None
 
 
 @contextlib.asynccontextmanager

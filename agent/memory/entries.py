@@ -34,10 +34,17 @@ class Entry:
     keywords: tuple[str, ...] = ()
     # What is embedded when it differs from the text (guidance: the situation it is about).
     embed_text: str = ""
+    # Lore: its World Info activation rule as JSON (world_info/rules.py); "" for keyword-only lore.
+    rule: str = ""
+    # Lore attached to one channel ("<id>"); "" for the whole scope.
+    channel: str = ""
 
     @property
     def id(self) -> str:
-        key = SEP.join([self.kind, self.scope, self.persona, self.source, *self.keywords, self.embed_text, self.text])
+        parts = [self.kind, self.scope, self.persona, self.source, *self.keywords, self.embed_text, self.text]
+        if self.rule or self.channel:  # entries stored before rules existed keep their ids
+            parts += [self.rule, self.channel]
+        key = SEP.join(parts)
         return hashlib.sha256(key.encode()).hexdigest()[:32]
 
     def metadata(self) -> dict[str, Any]:
@@ -48,4 +55,6 @@ class Entry:
             "source": self.source,
             "keywords": SEP.join(k.lower() for k in self.keywords),
             "embedded": self.embed_text,
+            "rule": self.rule,
+            "channel": self.channel,
         }

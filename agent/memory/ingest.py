@@ -15,9 +15,14 @@ from pathlib import Path
 
 from agent.memory.knowledge import Entry, MemoryStore, Progress
 from agent.memory.persona_files import (
+    DEFAULT_LIMITS,
+    FileLimits,
     KnowledgeDoc,
+    LoreEntry,
+    Parsed,
     PersonaCard,
     PersonaFileError,
+    WorldBook,
     collect_files,
     read_persona_or_knowledge,
 )
@@ -34,28 +39,46 @@ class IngestReport:
     added: int = 0
     removed: int = 0
     kept: int = 0
+    world_books: int = 0
+    # Optional fields read leniently (replaced by their default), one line each naming the file and field.
+    warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         who = ", ".join(self.personas) or "none"
+        books = f"{self.world_books} World Info books; " if self.world_books else ""
         return (
-            f"{self.files} files: personas {who}; {self.documents} documents; "
+            f"{self.files} files: personas {who}; {books}{self.documents} documents; "
             f"{self.chunks} chunks ({self.added} new, {self.kept} unchanged, {self.removed} removed)"
         )
 
 
-def card_entries(card: PersonaCard, scope: str, source: str) -> list[Entry]:
+def lore_entries(lore: list[LoreEntry], scope: str, persona: str, source: str, channel: str = "") -> list[Entry]:
+    """Lore as stored: its keywords (lowercase, for older readers) and its whole World Info rule."""
     return [
-        Entry("lore", scope, card.name, source, lore.text, tuple(sorted({k.lower() for k in lore.keywords})))
-        for lore in card.lore
+        Entry(
+            "lore",
+            scope,
+            persona,
+            source,
+            entry.text,
+            tuple(sorted({k.lower() for k in entry.keywords})),
+            rule=entry.rule.to_json() if entry.rule is not None else "",
+            channel=channel,
+        )
+        for entry in lore
     ]
+
+
+def card_entries(card: PersonaCard, scope: str, source: str) -> list[Entry]:
+    return lore_entries(card.lore, scope, card.name, source)
 
 
 def doc_entries(doc: KnowledgeDoc, scope: str, persona: str, source: str) -> list[Entry]:
     return [Entry("knowledge", scope, persona, source, chunk) for chunk in doc.chunks]
 
 
-def _parse(path: Path) -> list[PersonaCard | KnowledgeDoc]:
-    return [read_persona_or_knowledge(p) for p in collect_files(path)]
+def _parse(path: Path, limits: FileLimits) -> list[Parsed]:
+    return [read_persona_or_knowledge(p, limits) for p in collect_files(path)]
 
 
 async def ingest_path(
@@ -67,19 +90,26 @@ async def ingest_path(
     persona: str | None = None,
     label: str | None = None,
     progress: Progress | None = None,
+    channel: int | None = None,
+    limits: FileLimits = DEFAULT_LIMITS,
 ) -> IngestReport:
-    """Sync a file or folder into `scope`. Knowledge attaches to `persona`, else to the folder's only
-    persona, else to every persona in the scope. `label` names the source instead of its path
-    (uploads from Discord, whose temporary path means nothing)."""
+    """Sync a file or folder into `scope`. Knowledge and World Info attach to `persona`, else to the
+    folder's only persona, else to every persona in the scope; World Info with `channel` applies in
+    that channel only. `label` names the source instead of its path (uploads from Discord, whose
+    temporary path means nothing)."""
     path = await asyncio.to_thread(path.resolve)
     try:
-        parsed = await asyncio.to_thread(_parse, path)
+        parsed = await asyncio.to_thread(_parse, path, limits)
     except PersonaFileError as exc:
         if label:
             raise PersonaFileError(str(exc).replace(str(path), label)) from None
         raise
     cards = [p for p in parsed if isinstance(p, PersonaCard)]
     docs = [p for p in parsed if isinstance(p, KnowledgeDoc)]
+    books = [p for p in parsed if isinstance(p, WorldBook)]
+    warnings = [w for p in parsed if not isinstance(p, KnowledgeDoc) for w in p.warnings]
+    if label:
+        warnings = [w.replace(str(path), label) for w in warnings]
     seen: dict[str, str] = {}
     for card in cards:
         if card.name.lower() in seen:
@@ -91,15 +121,19 @@ async def ingest_path(
     if persona is not None and persona.lower() not in seen and await catalog.find(persona, [GLOBAL, scope]) is None:
         raise PersonaFileError(f"--persona: no persona named {persona!r}; ingest its file first or leave it out")
 
+    where = f" (channel {channel})" if channel is not None else ""
+
     def source_of(original: str) -> str:
-        return label if label else portable_source(path, Path(original))
+        return (label if label else portable_source(path, Path(original))) + where
 
     entries: list[Entry] = []
     for card in cards:
         entries.extend(card_entries(card, scope, source_of(card.source)))
     for doc in docs:
         entries.extend(doc_entries(doc, scope, target, source_of(doc.source)))
-    owns = _owner(path, label)
+    for book in books:
+        entries.extend(lore_entries(book.entries, scope, target, source_of(book.source), str(channel or "")))
+    owns = _owner(path, label, where)
     result = await asyncio.to_thread(memory.sync, entries, scope=scope, owns=owns, progress=progress)
     for card in cards:
         card.source = source_of(card.source)
@@ -115,6 +149,8 @@ async def ingest_path(
         added=result.added,
         removed=result.removed,
         kept=result.kept,
+        world_books=len(books),
+        warnings=warnings,
     )
 
 
@@ -125,14 +161,20 @@ def portable_source(root: Path, file: Path) -> str:
     return file.name
 
 
-def _owner(path: Path, label: str | None) -> Callable[[str], bool]:
-    """Which stored sources this ingest speaks for: the file itself, or everything under the folder.
+def _owner(path: Path, label: str | None, where: str = "") -> Callable[[str], bool]:
+    """Which stored sources this ingest speaks for: the file itself, or everything under the folder
+    (for one channel: only what was attached to that channel).
 
     Also the absolute paths earlier versions stored, so their entries are replaced, not kept beside."""
     if label:
-        return lambda source: source == label
+        return lambda source: source == label + where
     if path.is_dir():
         prefix = path.name + "/"
         legacy = str(path) + os.sep
-        return lambda source: source.startswith(prefix) or source.startswith(legacy)
-    return lambda source: source in (path.name, str(path))
+        return lambda source: (source.startswith(prefix) or source.startswith(legacy)) and _attached(source, where)
+    return lambda source: source in (path.name + where, str(path) + where)
+
+
+def _attached(source: str, where: str) -> bool:
+    """Whether a stored source was attached the same way (to the channel, or to no channel)."""
+    return source.endswith(where) if where else not source.endswith(")") or " (channel " not in source

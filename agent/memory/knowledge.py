@@ -12,7 +12,6 @@ other processes may share the Chroma server); `observer memory migrate` re-embed
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,6 +25,8 @@ from agent.memory.embedder_switch import EmbedderSwitch
 from agent.memory.embeddings import Embedder
 from agent.memory.entries import SEP, Entry, Progress, collection_name, collection_prefix
 from agent.memory.query_vectors import QueryVectors
+from agent.memory.world_info.activation import Candidate, Scan, activate
+from agent.memory.world_info.rules import Rule
 
 __all__ = ["Entry", "MemoryStore", "Progress", "SyncResult"]
 
@@ -44,18 +45,22 @@ class SyncResult:
     kept: int = 0
 
 
-def _keyword_pattern(keywords: Iterable[str]) -> re.Pattern[str] | None:
-    """Latin keywords match whole words; CJK ones (no spaces between words) match anywhere."""
-    parts = []
-    for k in keywords:
-        k = k.strip().lower()
-        if not k:
-            continue
-        if re.fullmatch(r"[\w\s'-]+", k, flags=re.ASCII):
-            parts.append(rf"(?<!\w){re.escape(k)}(?!\w)")
-        else:
-            parts.append(re.escape(k))
-    return re.compile("|".join(parts)) if parts else None
+def _visible(meta: dict[str, Any] | None, persona: str, channel: int | None) -> bool:
+    """An entry for this persona (or every persona) and this channel (or the whole scope)."""
+    meta = meta or {}
+    return meta.get("persona", "") in (persona, "") and str(meta.get("channel") or "") in ("", str(channel))
+
+
+def _rule_of(meta: dict[str, Any]) -> Rule | None:
+    """A lore entry's World Info rule; older entries have only keywords (any one turns them on)."""
+    stored = str(meta.get("rule") or "")
+    if stored:
+        try:
+            return Rule.from_json(stored)
+        except (ValueError, TypeError, AttributeError):
+            return None
+    keywords = tuple(k for k in str(meta.get("keywords", "")).split(SEP) if k)
+    return Rule(keys=keywords) if keywords else None
 
 
 class MemoryStore(EmbedderSwitch):
@@ -66,7 +71,7 @@ class MemoryStore(EmbedderSwitch):
         self._collections: dict[str, Any] = {}
         self._absent: TtlCache[str, bool] = TtlCache(_RECHECK_SECONDS)
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="memory-search")
-        self._keyword_cache: TtlCache[str, list[tuple[re.Pattern[str], str, str, str]]] = TtlCache(_RECHECK_SECONDS)
+        self._keyword_cache: TtlCache[str, list[Candidate[dict[str, Any]]]] = TtlCache(_RECHECK_SECONDS)
         self._queries = QueryVectors(self.has_entries)
         if check_embedder:
             self._refuse_other_embedders()
@@ -202,19 +207,24 @@ class MemoryStore(EmbedderSwitch):
         persona: str,
         k: int,
         kinds: Sequence[str] = ("lore", "knowledge", "guidance"),
+        channel: int | None = None,
     ) -> list[Snippet]:
-        """The k nearest entries for this persona across the readable scopes, best first."""
+        """The k nearest entries for this persona (and channel) across the readable scopes, best first."""
         collections = [c for c in (self._collection(scope) for scope in scopes) if c is not None]
         if len(collections) > 1:  # Chroma releases the GIL: the scopes are searched at the same time
-            batches = list(self._pool.map(lambda c: self._search_one(c, vector, persona, k, kinds), collections))
+            batches = list(
+                self._pool.map(lambda c: self._search_one(c, vector, persona, k, kinds, channel), collections)
+            )
         else:
-            batches = [self._search_one(c, vector, persona, k, kinds) for c in collections]
+            batches = [self._search_one(c, vector, persona, k, kinds, channel) for c in collections]
         found = [hit for batch in batches for hit in batch]
         found.sort(key=lambda s: s.score, reverse=True)
         return found[:k]
 
     @staticmethod
-    def _search_one(collection: Any, vector: list[float], persona: str, k: int, kinds: Sequence[str]) -> list[Snippet]:
+    def _search_one(
+        collection: Any, vector: list[float], persona: str, k: int, kinds: Sequence[str], channel: int | None = None
+    ) -> list[Snippet]:
         # Unfiltered nearest-neighbour search is what HNSW is fast at; other personas' entries are
         # dropped here. Only when they crowd out this persona's does Chroma filter (slower).
         def run(n: int, where: dict[str, Any] | None) -> tuple[list[Snippet], int]:
@@ -239,7 +249,7 @@ class MemoryStore(EmbedderSwitch):
                     id=entry_id,
                 )
                 for entry_id, doc, meta, dist in rows
-                if (meta or {}).get("persona", "") in (persona, "") and (meta or {}).get("kind") in kinds
+                if _visible(meta, persona, channel) and (meta or {}).get("kind") in kinds
             ], len(rows)
 
         wide = k * 3
@@ -248,29 +258,48 @@ class MemoryStore(EmbedderSwitch):
             hits, _ = run(k, {"$and": [{"persona": {"$in": [persona, ""]}}, {"kind": {"$in": list(kinds)}}]})
         return hits[:k]
 
-    def keyword_lore(self, scopes: Sequence[str], persona: str, text: str) -> list[Snippet]:
-        """Lore whose trigger words appear in the text (SillyTavern's World Info), in entry order."""
-        lowered = text.lower()
-        hits: list[Snippet] = []
-        for scope in scopes:
-            for pattern, entry_persona, doc, source in self._keyword_entries(scope):
-                if entry_persona in (persona, "") and (m := pattern.search(lowered)):
-                    hits.append(
-                        Snippet(
-                            text=doc, source=source, score=1.0, kind="lore", id=f"kw:{m.group(0)}:{source}:{doc[:24]}"
-                        )
-                    )
-        return hits
+    def keyword_lore(
+        self,
+        scopes: Sequence[str],
+        persona: str,
+        messages: Sequence[str] | str,
+        scan: Scan | None = None,
+        channel: int | None = None,
+    ) -> list[Snippet]:
+        """Lore the recent messages (oldest first) turn on, by SillyTavern's World Info rules, highest
+        order first: keys, secondary keys, constant entries, scan depth, recursion."""
+        recent = [messages] if isinstance(messages, str) else list(messages)
+        candidates = [c for scope in scopes for c in self._keyword_entries(scope) if _visible(c.item, persona, channel)]
+        return [
+            Snippet(
+                text=c.text,
+                source=str(c.item.get("source", "")),
+                score=1.0,
+                kind="lore",
+                id=f"kw:{c.item.get('id', '')}",
+            )
+            for c in activate(candidates, recent, scan or Scan())
+        ]
 
-    def _keyword_entries(self, scope: str) -> list[tuple[re.Pattern[str], str, str, str]]:
+    def scan_depth(self, scopes: Sequence[str], default: int) -> int:
+        """Blocking: how many recent messages an activation may look at (an entry may ask for more)."""
+        depths = [c.rule.scan_depth or 0 for scope in scopes for c in self._keyword_entries(scope)]
+        return min(max([default, *depths]), 100)
+
+    def _keyword_entries(self, scope: str) -> list[Candidate[dict[str, Any]]]:
         cached = self._keyword_cache.get(scope)
         if cached is not None:
             return cached
         entries = []
-        for doc, meta in self.entries(scope, {"$and": [{"kind": "lore"}, {"keywords": {"$ne": ""}}]}):
-            pattern = _keyword_pattern(str(meta.get("keywords", "")).split(SEP))
-            if pattern is not None:
-                entries.append((pattern, str(meta.get("persona", "")), doc, str(meta.get("source", ""))))
+        collection = self._collection(scope)
+        got = collection.get(where={"kind": "lore"}, include=["documents", "metadatas"]) if collection else None
+        if got is not None:
+            for entry_id, doc, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=False):
+                meta = dict(meta or {})
+                rule = _rule_of(meta)
+                if rule is not None and rule.triggers:
+                    meta["id"] = entry_id
+                    entries.append(Candidate(rule, doc, meta))
         self._keyword_cache.put(scope, entries)
         return entries
 

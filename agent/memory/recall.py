@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from agent.events import Event, Snippet
 from agent.memory.knowledge import MemoryStore
+from agent.memory.world_info.activation import Scan
 from agent.models.tokens import approx_tokens, shorten_middle
 
 NEAREST = 8
@@ -28,7 +29,9 @@ class Recalled:
 
 
 def choose(keyword_hits: Sequence[Snippet], nearest: Sequence[Snippet], budget_tokens: int) -> list[Snippet]:
-    """Keyword lore first (the members named it), then by similarity; each text once, all within budget."""
+    """World Info lore first (the members named it; highest order first, as many as the budget holds),
+    then up to MAX_SNIPPETS by similarity; each text once, all within budget."""
+    # keyword_hits arrive highest order first (world_info.activation).
     picked: list[Snippet] = []
     seen: set[str] = set()
     used = 0
@@ -37,15 +40,22 @@ def choose(keyword_hits: Sequence[Snippet], nearest: Sequence[Snippet], budget_t
         key=lambda s: s.score,
         reverse=True,
     )
-    for snippet in ranked:
-        if snippet.text in seen or len(picked) >= MAX_SNIPPETS:
+    keyed = len(keyword_hits)
+    similar = 0
+    overflowed = False
+    for position, snippet in enumerate(ranked):
+        by_key = position < keyed
+        if snippet.text in seen or (by_key and overflowed) or (not by_key and similar >= MAX_SNIPPETS):
             continue
         cost = approx_tokens(snippet.text)
         if used + cost > budget_tokens:
+            # As SillyTavern: once lore overflows the budget, lower-order lore does not jump the queue.
+            overflowed = overflowed or by_key
             continue
         picked.append(snippet)
         seen.add(snippet.text)
         used += cost
+        similar += 0 if by_key else 1
     return picked
 
 
@@ -59,18 +69,20 @@ def recall(
     memory: MemoryStore,
     *,
     query: str,
-    recent_text: str,
+    recent_text: str | Sequence[str],
     scopes: Sequence[str],
     persona: str,
     budget_tokens: int,
     k: int = NEAREST,
+    scan: Scan | None = None,
+    channel: int | None = None,
 ) -> Recalled:
     """Blocking (embedding and Chroma): call from a worker thread."""
     started = time.perf_counter()
     vector = memory.start_query(query, scopes).result()  # often started by ingest, and done by now
     embedded = time.perf_counter()
-    nearest = memory.search(vector, scopes, persona, k) if vector is not None else []
-    keyword_hits = memory.keyword_lore(scopes, persona, recent_text)
+    nearest = memory.search(vector, scopes, persona, k, channel=channel) if vector is not None else []
+    keyword_hits = memory.keyword_lore(scopes, persona, recent_text, scan, channel)
     done = time.perf_counter()
     return Recalled(
         snippets=choose(keyword_hits, nearest, budget_tokens),

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from agent.access.policy import AccessPolicy, FloodPolicy, QuotaPolicy
 from agent.errors import ConfigError
 from agent.models.bundled import CATALOGUE, DEFAULT, bundled
+from agent.redact import remember_env_secrets
 from agent.tools.config import McpServerSpec
 
 LOCAL_MODEL_NAME = "local"
@@ -55,6 +56,11 @@ class ModelSpec(BaseModel):
     tools: bool = False
     # provider = "local" only: "template" (the GGUF's chat template), "transcript" (a base model), "auto".
     chat_format: Literal["auto", "template", "transcript"] = "auto"
+    # A reasoning model's thoughts, before its answer: "off" (never shown), "spoiler" (a short summary
+    # hidden as a Discord spoiler `||…||`), "summary" (the summary as a small grey line).
+    show_reasoning: Literal["off", "spoiler", "summary"] = "off"
+    # The longest reasoning summary shown (characters).
+    reasoning_summary_chars: int = Field(default=300, ge=20, le=1500)
 
     @model_validator(mode="after")
     def _remote_needs_endpoint(self) -> ModelSpec:
@@ -177,6 +183,8 @@ def load_models_config(path: Path | None) -> ModelsConfig:
                 f"{path}: model {spec.name!r} reads its key from ${spec.api_key_env}, which is not set; "
                 "export it or remove api_key_env for a keyless local server"
             )
+    # Whatever a server or an exception later says, these values are never shown (agent/redact.py).
+    remember_env_secrets(spec.api_key_env for spec in config.models)
     return config
 
 

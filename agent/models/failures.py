@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from typing import Any
+from typing import Any, Literal
+
+from agent.redact import redact
 
 REASON_CHARS = 200
 
@@ -45,6 +47,9 @@ def _reason_in(body: Any) -> str | None:
     return None
 
 
+http_status = _http_status
+
+
 def server_reason(exc: BaseException) -> str | None:
     """One line of what the server said about the refusal, if it said anything."""
     reason = _reason_in(getattr(exc, "body", None))
@@ -54,11 +59,16 @@ def server_reason(exc: BaseException) -> str | None:
             reason = _reason_in(match.group(1)) or match.group(1)
     if not reason:
         return None
-    line = " ".join(reason.split())
+    line = " ".join(redact(reason).split())  # before cutting: a cut key would no longer match
     return line if len(line) <= REASON_CHARS else line[: REASON_CHARS - 1] + "…"
 
 
 def describe_failure(exc: BaseException) -> str:
+    """For operators (log, record, /observer status): the server's words, with every credential redacted."""
+    return redact(_describe(exc))
+
+
+def _describe(exc: BaseException) -> str:
     status = _http_status(exc)
     name = type(exc).__name__
     if status == 429:
@@ -76,7 +86,7 @@ def describe_failure(exc: BaseException) -> str:
         return "timed out"
     if "Connection" in name or isinstance(exc, ConnectionError | OSError):
         return "cannot connect to the endpoint"
-    text = str(exc).strip().splitlines()[0][:REASON_CHARS] if str(exc).strip() else ""
+    text = redact(str(exc).strip().splitlines()[0])[:REASON_CHARS] if str(exc).strip() else ""
     return f"{name}: {text}" if text else name
 
 
@@ -107,3 +117,79 @@ def classify(exc: BaseException) -> str:
     ):
         return "transient"
     return "fatal"
+
+
+# What a member is told about a failed model call: one of these kinds, never the server's text.
+FailureKind = Literal[
+    "busy",  # 429, 5xx: the server is there but overloaded
+    "unavailable",  # cannot connect
+    "timeout",  # no token in time
+    "invalid_response",  # not an OpenAI-compatible answer (an HTML page)
+    "misconfigured",  # 401/403: a wrong or missing key, a model the key may not use
+    "too_long",  # the member's own message does not fit any model's window
+    "refused",  # any other client error (4xx): the request itself was refused
+    "over_budget",  # the server's daily budget is spent
+    "only_reasoning",  # a reasoning model thought and wrote no answer (even after a retry with more room)
+    "empty",  # the model answered nothing at all
+    "failed",  # anything else
+]
+
+# Wordings of a context overflow, by server family (the status is 400; LM Studio sometimes 200/500).
+_OVERFLOW = re.compile(
+    r"(?i)context_length_exceeded|maximum context length|exceed_context_size_error"
+    r"|exceeds? the available context size|context size has been exceeded"
+    r"|input length exceeds the (?:maximum )?context length|exceeds? (?:the )?(?:model'?s? )?context (?:length|window)"
+    r"|context length of only \d+|greater than the context length|n_keep: ?\d+ ?>= ?n_ctx"
+    r"|(?:prompt|input) is too long|too many tokens|maximum number of tokens allowed"
+    r"|reduce the length of the (?:messages|prompt|input)"
+)
+# Where the server names its real window: OpenAI/vLLM, llama.cpp, LM Studio, others.
+_WINDOW = (
+    re.compile(r"(?i)maximum context length is (\d+)"),
+    re.compile(r"(?i)available context size \((\d+) tokens?\)"),
+    re.compile(r"(?i)\"?n_ctx\"?\s*[:=]\s*(\d+)"),
+    re.compile(r"(?i)context length of only (\d+)"),
+    re.compile(r"(?i)maximum number of tokens allowed \((\d+)\)"),
+    re.compile(r"(?i)context (?:length|window|size) (?:is|of) (\d+)"),
+)
+
+
+def _raw_text(exc: BaseException) -> str:
+    body = getattr(exc, "body", None)
+    return f"{exc} {json.dumps(body) if isinstance(body, dict | list) else body or ''}"
+
+
+def is_context_overflow(exc: BaseException) -> bool:
+    status = _http_status(exc)
+    return (status is None or 400 <= status < 600) and bool(_OVERFLOW.search(_raw_text(exc))) and status != 429
+
+
+def window_in(exc: BaseException) -> int | None:
+    """The model's real context window, where the overflow error names it."""
+    text = _raw_text(exc)
+    for pattern in _WINDOW:
+        match = pattern.search(text)
+        if match and int(match.group(1)) >= 64:
+            return int(match.group(1))
+    return None
+
+
+def failure_kind(exc: BaseException) -> FailureKind:
+    """The member-facing kind of a failed call."""
+    status = _http_status(exc)
+    if is_context_overflow(exc):
+        return "too_long"
+    if status == 429 or (status is not None and status >= 500):
+        return "busy"
+    if status in (401, 403, 404):  # 404: the model id or the endpoint path is wrong
+        return "misconfigured"
+    if status is not None:
+        return "refused"
+    kind = classify(exc)
+    if kind == "invalid":
+        return "invalid_response"
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError) or "Timeout" in type(exc).__name__:
+        return "timeout"
+    if kind == "transient":
+        return "unavailable"
+    return "failed"

@@ -34,6 +34,9 @@ class ModelRegistry:
         self._local_context = local_context
         self._chat_models: dict[tuple[str, bool], BaseChatModel] = {}
         self._structured_methods: dict[str, str] = {}
+        self._windows: dict[str, int] = {}  # real context windows learned from servers, this process
+        # Models whose chat template opens the think block: their streams start inside it.
+        self.opens_in_reasoning: set[str] = set()
 
     @property
     def names(self) -> list[str]:
@@ -53,7 +56,14 @@ class ModelRegistry:
         spec = self.config.spec(name)
         if spec is None:
             raise KeyError(f"unknown model {name!r}; known: {', '.join(self.names)}")
+        learned = self._windows.get(name)
+        if learned is not None and learned < spec.context_window:
+            return spec.model_copy(update={"context_window": learned})
         return spec
+
+    def learn_window(self, name: str, tokens: int) -> None:
+        """The server said (or showed) that this model's window is smaller than configured: fit to it."""
+        self._windows[name] = min(tokens, self._windows.get(name, tokens))
 
     def menu(self) -> str:
         """One line per model for the judge: name, what it is for, what it costs."""
@@ -120,7 +130,8 @@ class ModelRegistry:
                 ai_name=self._bot_name,
             )
         import httpx
-        from langchain_openai import ChatOpenAI
+
+        from agent.models.openai_chat import ReasoningChatOpenAI
 
         # The reply-length cap goes in the field this server reads (extra_body reaches the wire as is).
         # Structured output (unstreamed) gets room for a whole JSON decision even under a tiny reply cap:
@@ -131,7 +142,7 @@ class ModelRegistry:
             if spec.token_limit_field() == "max_completion_tokens"
             else {"extra_body": {"max_tokens": tokens}}
         )
-        return ChatOpenAI(
+        return ReasoningChatOpenAI(
             # A client of our own: LangChain's shared default is cached per process and bound to the first
             # event loop that used it.
             http_async_client=httpx.AsyncClient(timeout=spec.timeout_s),

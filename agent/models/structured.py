@@ -17,12 +17,17 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import openai
 from langchain_core.messages import BaseMessage, HumanMessage
 from pydantic import BaseModel, ValidationError
 
 from agent.events import Event
+from agent.member_texts import ONLY_REASONING
 from agent.models.failures import classify, describe_failure, retry_after_seconds, server_reason
+from agent.models.openai_chat import reasoning_in
+from agent.models.reasoning import split_text
 from agent.models.registry import ModelRegistry
+from agent.models.thinking import roomier_model, thought_only
 from agent.models.tokenizers import counter_for
 
 METHODS = ("json_schema", "json_mode", "function_calling")
@@ -61,32 +66,76 @@ def schema_instructions(schema: type[BaseModel]) -> str:
     )
 
 
-def parse_json_reply(text: str, schema: type[BaseModel]) -> BaseModel:
-    """The schema's object from a reply that may wrap it in prose or a code fence."""
-    match = re.search(r"\{.*\}", text, flags=re.DOTALL)
-    if match is None:
-        raise ValueError("no JSON object in the reply")
-    return schema.model_validate_json(match.group(0))
+def parse_json_reply(text: str, schema: type[BaseModel], reasoning: str = "") -> BaseModel:
+    """The schema's object from a reply that may wrap it in prose, a code fence or a think block before
+    it; a reasoning model may even leave the content empty and put the JSON in its reasoning."""
+    answer, inline = split_text(text)
+    problem: Exception = ValueError("no JSON object in the reply")
+    for source in (answer, reasoning, inline):
+        match = re.search(r"\{.*\}", source, flags=re.DOTALL)
+        if match is None:
+            continue
+        try:
+            return schema.model_validate_json(match.group(0))
+        except ValidationError as exc:
+            problem = exc
+    raise problem
+
+
+def _from_message(message: BaseMessage | None, schema: type[BaseModel]) -> BaseModel | None:
+    """The object from a raw reply a structured-output parser could not read (a think block first)."""
+    if message is None:
+        return None
+    try:
+        return parse_json_reply(str(message.content or ""), schema, reasoning_in(message))
+    except (ValueError, ValidationError):
+        return None
 
 
 async def _attempt(
     model: Any, method: str, schema: type[BaseModel], prompt: str
 ) -> tuple[BaseModel, BaseMessage | None]:
-    """One call with one method; the parsed output and the raw message (for its usage)."""
-    if method == "json_mode":
-        bound = model.bind(response_format={"type": "json_object", "schema": schema.model_json_schema()})
-        message = await bound.ainvoke([HumanMessage(prompt + schema_instructions(schema))])
+    """One call with one method; the parsed output and the raw message (for its usage).
+
+    JSON schema and JSON mode are parsed here, not by the client: a reasoning model may put a think
+    block before the JSON, or the JSON in its reasoning, or stop at the limit still thinking."""
+    if method in ("json_mode", "json_schema"):
+        if method == "json_mode":
+            fmt: dict[str, Any] = {"type": "json_object", "schema": schema.model_json_schema()}
+            text = prompt + schema_instructions(schema)
+        else:
+            fmt = {
+                "type": "json_schema",
+                "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema()},
+            }
+            text = prompt
+        message = await _invoke(model, model.bind(response_format=fmt), [HumanMessage(text)])
         try:
-            return parse_json_reply(str(message.content), schema), message
+            return parse_json_reply(str(message.content), schema, reasoning_in(message)), message
         except (ValueError, ValidationError) as exc:
             raise _BadOutput(f"JSON of the wrong shape ({_validation_summary(exc)})", message) from exc
     runnable = model.with_structured_output(schema, method=method, include_raw=True)
     result = await runnable.ainvoke([HumanMessage(prompt)])
     raw = result.get("raw")
     if result.get("parsing_error") is not None or result.get("parsed") is None:
+        salvaged = _from_message(raw, schema)
+        if salvaged is not None:
+            return salvaged, raw
         raise _BadOutput(f"output did not parse ({_first_line(result.get('parsing_error'))})", raw)
     parsed = result["parsed"]
     return (parsed if isinstance(parsed, schema) else schema.model_validate(parsed)), raw
+
+
+async def _invoke(model: Any, bound: Any, messages: list[BaseMessage]) -> BaseMessage:
+    """The reply, also when it stopped at the token limit (the client raises on that when a response
+    format was asked for): then it is read as it is, to see whether the model spent it thinking."""
+    try:
+        message: BaseMessage = await bound.ainvoke(messages)
+        return message
+    except openai.LengthFinishReasonError as exc:
+        cut: BaseMessage = model._create_chat_result(exc.completion).generations[0].message
+        cut.response_metadata["finish_reason"] = "length"
+        return cut
 
 
 def _validation_summary(exc: Exception) -> str:
@@ -170,6 +219,10 @@ async def structured_call(
         except _BadOutput as bad:
             result.error = f"{method}: {bad}"
             message = bad.message
+            if spec.provider != "local" and thought_only(message):
+                # A reasoning model spent the whole budget thinking: the next try gets more room, less effort.
+                result.error = f"{method}: {ONLY_REASONING['length']}"
+                model = roomier_model(model, spec, count(prompt))
         except Exception as exc:  # refused, unparseable, endpoint down: the caller falls back
             result.error = describe_failure(exc)
             if classify(exc) == "rate_limit":

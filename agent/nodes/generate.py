@@ -15,7 +15,7 @@ from langgraph.runtime import Runtime
 
 from agent.events import ChatLine, Event
 from agent.ids import stable_id
-from agent.member_texts import cannot_answer
+from agent.member_texts import cannot_answer, no_answer
 from agent.memory.recall import render_memory
 from agent.memory.record import Record
 from agent.models.calls import Answer, stream_answer
@@ -144,9 +144,9 @@ class Generate:
         blocked = state.get("route_blocked")
         if blocked:
             # Over budget (or nothing can take the message): a polite answer, no model call.
-            reply = cannot_answer(blocked)
+            reply = cannot_answer("over_budget")
             writer(Token(text=reply))
-            update: dict[str, Any] = {"reply": reply, "error": blocked}
+            update: dict[str, Any] = {"reply": reply, "error": blocked, "failure": "over_budget"}
             if ctx.store_reply:
                 update["reply_message_id"] = self.record.store_bot_reply(event, reply, author_id, author_name)
             return update
@@ -269,11 +269,13 @@ class Generate:
             elif success is not None:
                 self.record.queue_usage(event, **success)  # the door records the reply it delivers
         if answer.capped:
-            update["capped"] = answer.capped
-        if answer.error is not None:
-            update["error"] = answer.error  # with a partial answer kept, the failure is still reported
+            update["capped"], update["capped_seconds"] = answer.capped, answer.capped_limit
+        if answer.error is not None or answer.failure is not None:
+            # With a partial answer kept, the failure is still reported; members read only its kind.
+            update["error"], update["failure"] = answer.error or answer.failure, answer.failure or "failed"
         elif not reply:
-            update["error"] = f"model {answer.model!r} returned an empty answer"
+            update["error"] = no_answer(answer.model, answer.reasoning_only)
+            update["failure"] = "only_reasoning" if answer.reasoning_only else "empty"
         timings = {"generate_ms": (time.perf_counter() - started) * 1000, "generate_model_ms": answer.model_ms}
         if answer.first_token_ms is not None:
             timings["first_token_ms"] = answer.first_token_ms

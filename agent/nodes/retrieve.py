@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -16,11 +16,20 @@ from agent.memory.personas import DEFAULT_PERSONA, PersonaCatalog
 from agent.memory.recall import query_of, recall
 from agent.memory.record import Record
 from agent.memory.scopes import readable_scopes
+from agent.memory.world_info.activation import Scan
+from agent.memory.world_info.macros import fill_macros
+from agent.memory.world_info.prompt_fill import fill_snippets, macro_context
 from agent.prompts import PromptLibrary
+from agent.settings import Settings
 from agent.state import Context, State, context_of
 
-# How many earlier messages are scanned for lore keywords (SillyTavern's "scan depth").
-KEYWORD_SCAN_DEPTH = 3
+# How many recent messages, the new one included, are scanned for lore keys (SillyTavern's "scan
+# depth"; OBSERVER_LORE_SCAN_DEPTH, and an entry may ask for more).
+KEYWORD_SCAN_DEPTH = 4
+
+
+def lore_scan(settings: Settings) -> Scan:
+    return Scan(depth=settings.lore_scan_depth, recursion_steps=settings.lore_recursion_steps)
 
 
 async def persona_for(
@@ -50,6 +59,7 @@ class Retrieve:
     prompts: PromptLibrary
     memory: MemoryStore
     retrieval_tokens: int
+    scan: Scan = field(default_factory=lambda: Scan(depth=KEYWORD_SCAN_DEPTH))
 
     async def __call__(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         started = time.perf_counter()
@@ -61,20 +71,25 @@ class Retrieve:
         # Independent reads side by side, while the question's embedding finishes in its thread.
         decision = state.get("decision")
         speaker = decision.speaker if decision is not None else None
+        depth = await asyncio.to_thread(self.memory.scan_depth, scopes, self.scan.depth)
         (persona, persona_text), recent, profile = await asyncio.gather(
             persona_for(self.personas, self.prompts, event, scopes, speaker or ctx.persona, ctx.bot_name),
-            self.record.window(event.channel_id, KEYWORD_SCAN_DEPTH, before_id=event.message_id),
+            self.record.window(event.channel_id, max(depth - 1, 1), before_id=event.message_id),
             self.record.profile(event.author_id, event.guild_id),
         )
         recalled = await asyncio.to_thread(
             recall,
             self.memory,
             query=query,
-            recent_text="\n".join([*(line.text for line in recent), event.text]),
+            recent_text=[*(line.text for line in recent), event.text],
             scopes=scopes,
             persona=persona,
             budget_tokens=self.retrieval_tokens,
+            scan=self.scan,
+            channel=event.channel_id,
         )
+        macros = macro_context(event, persona if persona != DEFAULT_PERSONA else ctx.bot_name, recent)
+        persona_text = fill_macros(persona_text, macros)
         if speaker:
             others = [c.name for c in state.get("cast") or [] if c.name != speaker]
             scene = await self.prompts.arender(
@@ -84,7 +99,7 @@ class Retrieve:
         return {
             "persona": persona,
             "persona_text": persona_text,
-            "retrieved": recalled.snippets,
+            "retrieved": fill_snippets(recalled.snippets, macros),
             "member_profile": profile["profile"] if profile else "",
             "profile_temperature": profile["temperature"] if profile else None,
             "timings": {

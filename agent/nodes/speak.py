@@ -16,10 +16,12 @@ from langgraph.runtime import Runtime
 from agent.state import Context, State
 from agent.stream import VoiceClip
 from agent.voice.audio import encode_voice_message
-from agent.voice.speakable import speakable
+from agent.voice.speakable import has_sounds, speakable
 from agent.voice.tts import NoVoiceForLanguage, Speaker
 
 log = logging.getLogger(__name__)
+
+NOTHING_TO_SAY = "the reply has nothing to say aloud (only punctuation, emoji, symbols or code); sent as text only"
 
 # "say it", "read it out loud", "voice message", 声で, 読み上げ, голосом, por voz, em áudio...
 _ASKS_FOR_VOICE = re.compile(
@@ -49,15 +51,22 @@ class Speak:
 
     async def __call__(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         started = time.perf_counter()
-        text = speakable(state.get("reply") or "")
-        if not text or state.get("error"):
+        reply = state.get("reply") or ""
+        if not reply.strip() or state.get("error"):
             return {}
         event = state["event"]
+        text = speakable(reply)
+        if not has_sounds(text):
+            log.info("no voice reply for message %s: %s", event.message_id, NOTHING_TO_SAY)
+            return {"voice_error": NOTHING_TO_SAY}
         try:
             speech = await asyncio.to_thread(self.speaker.synthesize, text, state.get("spoken_language"))
         except NoVoiceForLanguage as exc:
             log.info("no voice reply for message %s: %s", event.message_id, exc)
             return {"voice_error": str(exc)}
+        if speech.samples.size == 0:  # the voice found nothing to say in it either
+            log.info("no voice reply for message %s: %s", event.message_id, NOTHING_TO_SAY)
+            return {"voice_error": NOTHING_TO_SAY}
         clip = await asyncio.to_thread(encode_voice_message, speech.samples, speech.rate)
         name = f"{state.get('reply_message_id') or event.message_id}.ogg"
         folder = self.voice_dir

@@ -18,7 +18,7 @@ from agent.member_texts import cannot_download, cannot_listen, recording_too_lon
 from agent.memory.record import Record
 from agent.state import Context, State, context_of
 from agent.stream import Token
-from agent.voice.audio import WHISPER_RATE, AudioError, decode
+from agent.voice.decoding import AudioError, AudioTooLong, decode
 from agent.voice.fetch import TooLarge, fetch, is_audio
 from agent.voice.stt import Transcriber, Transcript
 
@@ -57,11 +57,11 @@ class Transcribe:
         else:
             try:
                 data = await fetch(attachment.url, self.max_bytes)
-                samples = await asyncio.to_thread(decode, data)
-                if samples.size / WHISPER_RATE > self.max_seconds:
-                    raise TooLarge("duration")
+                # The client-reported duration can lie: decoding stops at the cap whatever it said.
+                samples = await asyncio.to_thread(decode, data, self.max_seconds)
                 heard: Transcript = await asyncio.to_thread(self.transcriber.transcribe, samples)
-            except TooLarge:
+            except (TooLarge, AudioTooLong) as exc:
+                log.info("audio of message %s refused: %s", event.message_id, exc)
                 refusal = over_limit
             except AudioError as exc:
                 refusal = (cannot_listen(attachment.filename, str(exc)), f"audio: {exc}")

@@ -16,6 +16,7 @@ from mcp import ClientSession
 from mcp.shared.exceptions import McpError
 from mcp.types import CONNECTION_CLOSED, CallToolResult, TextContent
 
+from agent.redact import redact
 from agent.tools.base import Tool, ToolRun
 from agent.tools.config import McpServerSpec
 
@@ -37,7 +38,7 @@ def _first_error(exc: BaseException) -> BaseException:
 
 def describe(exc: BaseException) -> str:
     exc = _first_error(exc)
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    text = redact(str(exc).strip().splitlines()[0]) if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from agent.events import Event
 from agent.models.tokens import shorten_middle
+from agent.redact import redact
 from agent.tools.base import Tool, ToolRun
 from agent.tools.mcp import McpHub, ToolFailed
 from agent.tools.policy import offered, parse_arguments, refusal
@@ -86,7 +87,7 @@ class Toolbox:
         except TimeoutError:
             text, outcome = f"{name} timed out after {limit:g} s", "timed out"
         except ToolFailed as exc:
-            text, outcome = str(exc), "failed"
+            text, outcome = redact(str(exc)), "failed"  # the model reads it, and may repeat it
         except Exception as exc:
             log.warning("tool %s failed: %s", name, type(exc).__name__)
             text, outcome = f"{name} failed: {type(exc).__name__}", "failed"

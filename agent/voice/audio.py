@@ -1,5 +1,5 @@
-"""Audio in and out through PyAV (no ffmpeg binary): any container to 16 kHz mono for Whisper,
-PCM to Ogg/Opus 48 kHz mono for Discord voice messages."""
+"""Audio in and out through PyAV (no ffmpeg binary): any container to 16 kHz mono for Whisper
+(bounded, in agent/voice/decoding.py), PCM to Ogg/Opus 48 kHz mono for Discord voice messages."""
 
 from __future__ import annotations
 
@@ -11,13 +11,16 @@ from dataclasses import dataclass
 import av
 import numpy as np
 
-WHISPER_RATE = 16_000
+from agent.voice.decoding import (  # noqa: F401  (re-exported: where callers have always found them)
+    WHISPER_RATE,
+    AudioError,
+    AudioTooLong,
+    decode,
+    probe_duration,
+)
+
 OPUS_RATE = 48_000
 WAVEFORM_POINTS = 256
-
-
-class AudioError(ValueError):
-    """Audio that cannot be decoded; the message says so in one line."""
 
 
 @dataclass(frozen=True)
@@ -27,41 +30,6 @@ class VoiceClip:
     data: bytes
     duration_s: float
     waveform: str  # base64 of at most 256 amplitude bytes
-
-
-def decode(data: bytes, rate: int = WHISPER_RATE) -> np.ndarray:
-    """Any audio file as float32 mono samples in [-1, 1] at `rate`."""
-    chunks: list[np.ndarray] = []
-    try:
-        with av.open(io.BytesIO(data), mode="r") as container:
-            stream = next((s for s in container.streams if s.type == "audio"), None)
-            if stream is None:
-                raise AudioError("the file has no audio track")
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
-            for frame in container.decode(stream):
-                assert isinstance(frame, av.AudioFrame)
-                for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray().reshape(-1))
-            for out in resampler.resample(None):
-                chunks.append(out.to_ndarray().reshape(-1))
-    except AudioError:
-        raise
-    except (av.FFmpegError, ValueError, OSError, StopIteration) as exc:
-        raise AudioError(f"the audio could not be decoded ({type(exc).__name__})") from None
-    if not chunks:
-        raise AudioError("the file holds no audio samples")
-    return np.concatenate(chunks).astype(np.float32, copy=False)
-
-
-def probe_duration(data: bytes) -> float | None:
-    """The container's stated duration in seconds, without decoding (None when it does not say)."""
-    try:
-        with av.open(io.BytesIO(data), mode="r") as container:
-            if container.duration:
-                return float(container.duration) / 1_000_000
-    except (av.FFmpegError, ValueError, OSError):
-        return None
-    return None
 
 
 def waveform(samples: np.ndarray, points: int = WAVEFORM_POINTS) -> str:
@@ -77,6 +45,8 @@ def waveform(samples: np.ndarray, points: int = WAVEFORM_POINTS) -> str:
 
 def encode_voice_message(samples: np.ndarray, rate: int, bitrate: int = 32_000) -> VoiceClip:
     """float32 or int16 mono samples to an Ogg/Opus 48 kHz mono voice message."""
+    if samples.size == 0:
+        raise ValueError("no samples to encode: a voice message needs at least one sound")
     if samples.dtype != np.int16:
         samples = (np.clip(samples, -1.0, 1.0) * 32767).astype(np.int16)
     out_buf = io.BytesIO()

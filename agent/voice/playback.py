@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from agent.voice.audio import FRAME_BYTES, to_discord_pcm
 from agent.voice.sentences import speech_pieces
+from agent.voice.speakable import has_sounds, speakable
 from agent.voice.tts import NoVoiceForLanguage, Speaker
 
 SILENCE = b"\x00" * FRAME_BYTES
@@ -27,10 +28,13 @@ class SpeechStream:
         self._finished = False
 
     def say(self, sentence: str) -> None:
-        """Queue one sentence; returns at once."""
-        if not self._stopped.is_set() and sentence.strip():
-            for piece in speech_pieces(sentence.strip()):
-                self._worker.submit(self._synthesize, piece)
+        """Queue one sentence; returns at once. A sentence with nothing to say aloud (`...`, an
+        emoji, a code block) is skipped, the rest of the reply still spoken."""
+        text = speakable(sentence)
+        if not self._stopped.is_set() and has_sounds(text):
+            for piece in speech_pieces(text):
+                if has_sounds(piece):
+                    self._worker.submit(self._synthesize, piece)
 
     def _synthesize(self, sentence: str) -> None:
         if self._stopped.is_set():
@@ -38,6 +42,8 @@ class SpeechStream:
         try:
             speech = self._speaker.synthesize(sentence, self._hint)
         except NoVoiceForLanguage:
+            return
+        if speech.samples.size == 0:
             return
         pcm = self._pending + to_discord_pcm(speech.samples, speech.rate)
         whole = len(pcm) - len(pcm) % FRAME_BYTES

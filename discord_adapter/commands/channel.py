@@ -9,9 +9,10 @@ import discord
 from discord import app_commands
 
 from agent.memory.personas import DEFAULT_PERSONA
+from agent.redact import redact
 from agent.tools.describe import server_lines, tools_here_line
 from discord_adapter.commands.access import register_access_commands
-from discord_adapter.commands.common import MANAGE, channel_event
+from discord_adapter.commands.common import MANAGE, channel_event, may_manage
 from discord_adapter.replies import reply
 
 if TYPE_CHECKING:
@@ -63,7 +64,16 @@ def register_channel_commands(bot: ObserverBot) -> None:
         registry = bot.services.registry
         settings = await record.channel_settings(event.channel_id)
         cooling = await bot.services.router.cooling()
-        resting = ", ".join(f"{n} for {c.seconds_left():.0f} s ({c.reason})" for n, c in cooling.items()) or "none"
+        # A server's words (even redacted) are for admins; members see only that something failed.
+        admin = await _is_admin(interaction)
+        resting = (
+            ", ".join(
+                f"{n} for {c.seconds_left():.0f} s" + (f" ({redact(c.reason)})" if admin else "")
+                for n, c in cooling.items()
+            )
+            or "none"
+        )
+        last = bot.last_error.get(event.channel_id)
         pinned = settings.get("model")
         lines = [
             f"**Observer in #{event.channel_name}**",
@@ -73,9 +83,9 @@ def register_channel_commands(bot: ObserverBot) -> None:
             f"(judge: {registry.judge_model}; available: {', '.join(registry.names)})",
             f"cooling down: {resting}",
             f"queue: {bot.queues.depth(event.channel_id)} waiting",
-            f"last error: {bot.last_error.get(event.channel_id, 'none')}",
+            f"last error: {(redact(last) if admin else 'one (details for admins)') if last else 'none'}",
             tools_here_line(bot.services.toolbox, registry, event),
-            *server_lines(bot.services.toolbox.hub),
+            *(redact(line) for line in server_lines(bot.services.toolbox.hub)),
         ]
         await reply(interaction, "\n".join(lines))
 
@@ -114,3 +124,10 @@ def register_channel_commands(bot: ObserverBot) -> None:
 
     register_access_commands(bot, observer)
     tree.add_command(observer)
+
+
+async def _is_admin(interaction: discord.Interaction) -> bool:
+    try:
+        return await may_manage(interaction)
+    except app_commands.AppCommandError:
+        return False

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
+from agent.redact import redact
 from discord_adapter.replies import reply
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ def register_error_handler(bot: ObserverBot) -> None:
         elif isinstance(error, app_commands.NoPrivateMessage):
             text = "That command only works in a server."
         elif isinstance(error, app_commands.TransformerError | app_commands.CheckFailure):
-            text = f"That didn't work: {error}"
+            text = f"That didn't work: {redact(str(error))}"
         else:
             log.exception("slash command failed", exc_info=error)
             text = "Something went wrong; the error is in the bot's log."

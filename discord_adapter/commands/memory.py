@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Literal
 import discord
 from discord import app_commands
 
+from agent.member_texts import persona_file_added
 from agent.memory.ingest import ingest_path
-from agent.memory.persona_files import KNOWLEDGE_SUFFIXES, PERSONA_SUFFIXES, PersonaFileError
+from agent.memory.persona_files import KNOWLEDGE_SUFFIXES, PERSONA_SUFFIXES, FileLimits, PersonaFileError
 from agent.memory.personas import DEFAULT_PERSONA
 from agent.memory.scopes import channel_place, guild_scope, readable_scopes, scope_of
 from discord_adapter.commands.cast import register_cast_commands
@@ -38,7 +39,11 @@ def register_memory_commands(bot: ObserverBot) -> None:
     dataset_group = app_commands.Group(name="dataset", description="What Observer knows here", guild_only=True)
 
     async def ingest_upload(
-        interaction: discord.Interaction, file: discord.Attachment, allowed: set[str], persona: str | None
+        interaction: discord.Interaction,
+        file: discord.Attachment,
+        allowed: set[str],
+        persona: str | None,
+        channel: int | None = None,
     ) -> str:
         name = safe_filename(file.filename)
         suffix = Path(name).suffix.lower()
@@ -59,15 +64,23 @@ def register_memory_commands(bot: ObserverBot) -> None:
                     scope=scope_of(interaction.guild_id),
                     persona=persona,
                     label=f"discord:{name}",
+                    channel=channel,
+                    limits=FileLimits.from_settings(services.settings),
                 )
             except PersonaFileError as exc:
                 return f"Nothing was added. {exc}"
-        return f"Added {name}: {report.summary()}."
+        return persona_file_added(name, report.summary(), report.warnings)
 
-    @persona_group.command(name="add", description="Add or update a persona (TOML, Markdown, character card JSON/PNG)")
+    @persona_group.command(
+        name="add", description="Add or update a persona (TOML, Markdown, card JSON/PNG) or SillyTavern World Info"
+    )
+    @app_commands.describe(where="World Info: for the whole server (default) or only this channel")
     @MANAGE
-    async def persona_add(interaction: discord.Interaction, file: discord.Attachment) -> None:
-        await reply(interaction, await ingest_upload(interaction, file, PERSONA_SUFFIXES | {".md"}, None))
+    async def persona_add(
+        interaction: discord.Interaction, file: discord.Attachment, where: Literal["server", "channel"] = "server"
+    ) -> None:
+        channel = interaction.channel_id if where == "channel" else None
+        await reply(interaction, await ingest_upload(interaction, file, PERSONA_SUFFIXES | {".md"}, None, channel))
 
     @persona_group.command(name="list", description="Personas available here")
     async def persona_list(interaction: discord.Interaction) -> None:

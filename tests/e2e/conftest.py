@@ -43,6 +43,7 @@ class Harness:
             await self.discord.wait_until(self._received_everything)
             await asyncio.sleep(0.05)  # let discord.py run its event handlers
             await self.bot.queues.drain()
+            await self.bot.busy_notes.drain()
             await self.services.record.flush()
             if self.discord.last_seq == seq and self._received_everything():
                 return

@@ -52,7 +52,7 @@ async def test_a_voice_message_gets_a_text_and_a_voice_reply(harness: Harness):
     assert 1.0 < sent["duration_secs"] < 10.0, "a spoken sentence (Piper varies its pace a little)"
     assert 0 < len(base64.b64decode(sent["waveform"])) <= 256
     ogg = d.messages[d.general["id"]][voice["id"]]["_files"][0]["bytes"]
-    heard = services.transcriber.transcribe(decode(ogg))
+    heard = services.transcriber.transcribe(decode(ogg, 300.0))
     assert "morning" in heard.text.lower()
     assert attachment["id"] in d.file_downloads, "the bot fetched the member's audio from the CDN URL"
     stored = await services.record.stored_text(int(spoken["id"]))

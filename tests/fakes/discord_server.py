@@ -1,7 +1,12 @@
 """A fake Discord: REST (v10) and gateway on loopback, for the real discord.py client.
 
 Gateway: HELLO, IDENTIFY → READY + GUILD_CREATE, heartbeats, RESUME (replays what was missed),
-presence updates, and dispatch of MESSAGE_CREATE/UPDATE/DELETE and INTERACTION_CREATE.
+presence updates, and dispatch of MESSAGE_CREATE/UPDATE/DELETE and INTERACTION_CREATE. Sharded as
+Discord is: `/gateway/bot` says `shard_count`, each connection IDENTIFYs with `shard: [id, count]` (a
+wrong count is closed with 4010), a guild's events go to shard `(guild_id >> 22) % count` and DMs to
+shard 0; each shard has its own session, sequence and backlog, so one shard can be dropped, held at
+IDENTIFY or sent INVALID_SESSION while the others run (one process or several may hold the shards).
+`send_raw` puts anything on a shard's socket (non-JSON, wrong shapes) for chaos tests.
 REST: messages (create, edit, delete, fetch, history), typing, command sync, interaction callbacks
 and follow-ups, with Discord-style rate-limit buckets that answer 429 + Retry-After when hit too fast.
 Everything the bot does is recorded for assertions.
@@ -75,6 +80,17 @@ class Bucket:
 
 
 @dataclass
+class ShardLink:
+    """One gateway shard's session: its socket, sequence and what it would replay on RESUME."""
+
+    ws: web.WebSocketResponse | None = None
+    seq: int = 0
+    session_id: str = ""
+    backlog: list[dict[str, Any]] = field(default_factory=list)
+    identifies: int = 0
+
+
+@dataclass
 class Request:
     method: str
     path: str
@@ -84,7 +100,8 @@ class Request:
 
 
 class FakeDiscord:
-    def __init__(self, *, message_limit: tuple[int, float] = (5, 5.0)) -> None:
+    def __init__(self, *, message_limit: tuple[int, float] = (5, 5.0), shard_count: int = 1) -> None:
+        self.shard_count = shard_count
         self.files: dict[str, bytes] = {}
         self.file_downloads: list[str] = []
         self.app_id = snowflake()
@@ -98,6 +115,7 @@ class FakeDiscord:
         }
         self.users: dict[str, dict[str, Any]] = {}
         self.guild_id = snowflake()
+        self.guilds: dict[str, str] = {self.guild_id: "Test Guild"}  # id → name; `add_guild` adds more
         self.owner = self.add_user("owner")
         self.channels: dict[str, dict[str, Any]] = {}
         self.messages: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
@@ -113,10 +131,9 @@ class FakeDiscord:
         # Set to an unset Event to hold every read of channel messages until the test sets it.
         self.reads_open: asyncio.Event | None = None
         self._buckets: dict[str, Bucket] = {}
-        self._ws: web.WebSocketResponse | None = None
-        self._seq = 0
-        self._session_id = ""
-        self._backlog: list[dict[str, Any]] = []
+        self.shard_links: dict[int, ShardLink] = {i: ShardLink() for i in range(shard_count)}
+        # A shard id → an unset Event: that shard's IDENTIFY is not answered (no READY) until it is set.
+        self.identify_gates: dict[int, asyncio.Event] = {}
         self.identified = asyncio.Event()
         self.resumed = 0
         self.identifies = 0
@@ -186,12 +203,14 @@ class FakeDiscord:
     def add_category(self, name: str) -> dict[str, Any]:
         return self.add_channel(name, kind=4)
 
-    def add_channel(self, name: str, *, parent: dict[str, Any] | None = None, kind: int = 0) -> dict[str, Any]:
+    def add_channel(
+        self, name: str, *, parent: dict[str, Any] | None = None, kind: int = 0, guild: str | None = None
+    ) -> dict[str, Any]:
         channel = {
             "id": snowflake(),
             "type": kind,
             "name": name,
-            "guild_id": self.guild_id,
+            "guild_id": guild or self.guild_id,
             "position": len(self.channels),
             "permission_overwrites": [],
             "nsfw": False,
@@ -203,10 +222,31 @@ class FakeDiscord:
         self.channels[channel["id"]] = channel
         return channel
 
-    def guild_payload(self) -> dict[str, Any]:
+    def add_guild(self, name: str, *, shard: int | None = None) -> str:
+        """Another guild (its id lands on `shard` when given); returns its id. Add channels with
+        `add_channel(..., guild=id)`; its only role is @everyone."""
+        base = int(snowflake())
+        stamp = base >> 22
+        while shard is not None and stamp % self.shard_count != shard:
+            stamp += 1
+        guild_id = str(stamp << 22 | (base & 0x3FFFFF))
+        self.guilds[guild_id] = name
+        return guild_id
+
+    def shard_of(self, guild_id: str | None) -> int:
+        """Discord's routing: a guild's events go to `(guild_id >> 22) % shard_count`; DMs to shard 0."""
+        return (int(guild_id) >> 22) % self.shard_count if guild_id else 0
+
+    def guild_payload(self, guild_id: str | None = None) -> dict[str, Any]:
+        guild_id = guild_id or self.guild_id
+        roles = (
+            self.roles
+            if guild_id == self.guild_id
+            else [self._role(guild_id, "@everyone", self.roles[0]["permissions"])]
+        )
         return {
-            "id": self.guild_id,
-            "name": "Test Guild",
+            "id": guild_id,
+            "name": self.guilds[guild_id],
             "owner_id": self.owner["id"],
             "icon": None,
             "splash": None,
@@ -229,10 +269,10 @@ class FakeDiscord:
             "public_updates_channel_id": None,
             "nsfw_level": 0,
             "premium_progress_bar_enabled": False,
-            "roles": self.roles,
+            "roles": roles,
             "emojis": [],
             "stickers": [],
-            "channels": list(self.channels.values()),
+            "channels": [c for c in self.channels.values() if c["guild_id"] == guild_id],
             "threads": [],
             "members": [self.member(self.bot)],
             "voice_states": [],
@@ -269,8 +309,9 @@ class FakeDiscord:
         return self.base.replace("http://", "ws://") + "/gateway"
 
     async def stop(self) -> None:
-        if self._ws is not None and not self._ws.closed:
-            await self._ws.close()
+        for link in self.shard_links.values():
+            if link.ws is not None and not link.ws.closed:
+                await link.ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -278,7 +319,7 @@ class FakeDiscord:
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(heartbeat=None, max_msg_size=16 * 1024 * 1024)
         await ws.prepare(request)
-        self._ws = ws
+        shard: int | None = None  # known once the connection IDENTIFYs or RESUMEs
         await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 41250}, "s": None, "t": None}))
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
@@ -288,61 +329,115 @@ class FakeDiscord:
             if op == 1:
                 await ws.send_str(json.dumps({"op": 11, "d": None, "s": None, "t": None}))
             elif op == 2:
-                self.identifies += 1
-                self._session_id = snowflake()
-                self._seq = 0
-                self._backlog.clear()
-                await self.dispatch(
-                    "READY",
-                    {
-                        "v": 10,
-                        "user": self.bot,
-                        "guilds": [{"id": self.guild_id, "unavailable": True}],
-                        "session_id": self._session_id,
-                        "resume_gateway_url": self.gateway_url,
-                        "shard": [0, 1],
-                        "application": {"id": self.app_id, "flags": 0},
-                        "private_channels": [],
-                        "relationships": [],
-                    },
-                )
-                await self.dispatch("GUILD_CREATE", self.guild_payload())
-                self.identified.set()
+                shard_id, count = payload["d"].get("shard") or [0, 1]
+                if count != self.shard_count or not 0 <= shard_id < count:
+                    await ws.close(code=4010, message=b"Invalid shard")
+                    break
+                shard = shard_id
+                gate = self.identify_gates.get(shard)
+                if gate is not None:
+                    await gate.wait()
+                await self._identify(ws, shard)
             elif op == 6:
                 seq = payload["d"].get("seq") or 0
-                if payload["d"].get("session_id") != self._session_id:
+                link = next(
+                    (ln for ln in self.shard_links.values() if ln.session_id == payload["d"].get("session_id")), None
+                )
+                if link is None:
                     await ws.send_str(json.dumps({"op": 9, "d": False, "s": None, "t": None}))
                     continue
+                shard = next(i for i, ln in self.shard_links.items() if ln is link)
+                link.ws = ws
                 self.resumed += 1
-                for event in [e for e in self._backlog if e["s"] > seq]:
+                for event in [e for e in link.backlog if e["s"] > seq]:
                     await ws.send_str(json.dumps(event))
-                await self.dispatch("RESUMED", {})
+                await self.dispatch("RESUMED", {}, shard=shard)
                 self.identified.set()
             elif op == 3:
                 self.presences.append(payload["d"])
-        if self._ws is ws:
-            self._ws = None
+        if shard is not None and self.shard_links[shard].ws is ws:
+            self.shard_links[shard].ws = None
         return ws
 
-    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        self._seq += 1
-        payload = {"op": 0, "t": event, "s": self._seq, "d": data}
-        self._backlog.append(payload)
-        if self._ws is not None and not self._ws.closed:
+    async def _identify(self, ws: web.WebSocketResponse, shard: int) -> None:
+        link = self.shard_links[shard]
+        link.ws = ws
+        link.identifies += 1
+        self.identifies += 1
+        link.session_id = snowflake()
+        link.seq = 0
+        link.backlog.clear()
+        mine = [g for g in self.guilds if self.shard_of(g) == shard]
+        await self.dispatch(
+            "READY",
+            {
+                "v": 10,
+                "user": self.bot,
+                "guilds": [{"id": g, "unavailable": True} for g in mine],
+                "session_id": link.session_id,
+                "resume_gateway_url": self.gateway_url,
+                "shard": [shard, self.shard_count],
+                "application": {"id": self.app_id, "flags": 0},
+                "private_channels": [],
+                "relationships": [],
+            },
+            shard=shard,
+        )
+        for guild_id in mine:
+            await self.dispatch("GUILD_CREATE", self.guild_payload(guild_id), shard=shard)
+        self.identified.set()
+
+    def _route_event(self, event: str, data: Any) -> int:
+        if not isinstance(data, dict):
+            return 0
+        guild_id = data.get("id") if event in ("GUILD_CREATE", "GUILD_UPDATE") else data.get("guild_id")
+        if guild_id is None and data.get("channel_id") in self.channels:
+            guild_id = self.channels[data["channel_id"]]["guild_id"]
+        try:
+            return self.shard_of(str(guild_id)) if guild_id else 0
+        except ValueError:  # a malformed guild id (chaos tests): Discord would not route it; shard 0 gets it
+            return 0
+
+    async def dispatch(self, event: str, data: Any, *, shard: int | None = None) -> None:
+        """Send a dispatch to the shard that owns it (its guild's, or shard 0), as Discord routes events."""
+        link = self.shard_links[self._route_event(event, data) if shard is None else shard]
+        link.seq += 1
+        payload = {"op": 0, "t": event, "s": link.seq, "d": data}
+        link.backlog.append(payload)
+        if link.ws is not None and not link.ws.closed:
             try:
-                await self._ws.send_str(json.dumps(payload))
+                await link.ws.send_str(json.dumps(payload))
             except ConnectionError:
                 pass  # delivered on RESUME
 
+    async def send_raw(self, text: str, *, shard: int = 0) -> None:
+        """Put anything on a shard's socket as it is: not JSON, not a gateway payload (chaos tests)."""
+        link = self.shard_links[shard]
+        assert link.ws is not None and not link.ws.closed, f"shard {shard} is not connected"
+        await link.ws.send_str(text)
+
     @property
     def last_seq(self) -> int:
-        return self._seq
+        return max(link.seq for link in self.shard_links.values())
 
-    async def drop_connection(self) -> None:
-        """Close the socket with a resumable code, as Discord does when it cycles a gateway node."""
+    def shard_seq(self, shard: int) -> int:
+        return self.shard_links[shard].seq
+
+    async def drop_connection(self, shard: int | None = None) -> None:
+        """Close the socket (one shard's, or all) with a resumable code, as Discord does when it cycles a
+        gateway node."""
         self.identified.clear()
-        if self._ws is not None:
-            await self._ws.close(code=4000, message=b"fake gateway restart")
+        for shard_id, link in self.shard_links.items():
+            if link.ws is not None and shard in (None, shard_id):
+                await link.ws.close(code=4000, message=b"fake gateway restart")
+
+    async def invalidate_session(self, shard: int) -> None:
+        """INVALID_SESSION (not resumable) to one shard: it must IDENTIFY again; what it missed is not
+        replayed, as on Discord."""
+        link = self.shard_links[shard]
+        link.session_id = ""
+        assert link.ws is not None and not link.ws.closed, f"shard {shard} is not connected"
+        await link.ws.send_str(json.dumps({"op": 9, "d": False, "s": None, "t": None}))
 
     # ----- files members attach (served like Discord's CDN) -----
     def attachment(self, filename: str, data: bytes, content_type: str = "audio/ogg", **extra: Any) -> dict[str, Any]:
@@ -388,7 +483,7 @@ class FakeDiscord:
             "components": [],
         }
         if channel_id in self.channels:
-            msg["guild_id"] = self.guild_id
+            msg["guild_id"] = self.channels[channel_id]["guild_id"]
             msg["member"] = {k: v for k, v in self.member(author).items() if k != "user"}
         msg.update(extra)
         return msg
@@ -425,7 +520,8 @@ class FakeDiscord:
     async def delete(self, msg: dict[str, Any]) -> None:
         self.messages[msg["channel_id"]].pop(msg["id"], None)
         await self.dispatch(
-            "MESSAGE_DELETE", {"id": msg["id"], "channel_id": msg["channel_id"], "guild_id": self.guild_id}
+            "MESSAGE_DELETE",
+            {"id": msg["id"], "channel_id": msg["channel_id"], "guild_id": msg.get("guild_id", self.guild_id)},
         )
 
     async def slash(
@@ -611,7 +707,7 @@ class FakeDiscord:
         if p == ["gateway"] or p == ["gateway", "bot"]:
             return {
                 "url": self.gateway_url,
-                "shards": 1,
+                "shards": self.shard_count,
                 "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1},
             }
         if p == ["users", "@me"]:

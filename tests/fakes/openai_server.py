@@ -11,6 +11,23 @@ Every request body is kept in `server.requests` for assertions.
   llama-cpp-python's server does; JSON mode without a `schema` answers JSON of the wrong shape;
   streamed tool calls repeat the function name in every chunk.
 - "unbounded": honours no limit at all.
+
+Faults real servers have: `reject_keys` answers every chat request 401 echoing the key it received
+(as some proxies do: `Invalid API key in header 'Authorization: Bearer sk-…'`); `context_window` makes
+the server's real window smaller than configured: a request whose prompt (≈ characters / 4) plus its
+output cap does not fit is refused with HTTP 400 in the family's own words (`overflow_family`:
+"openai", "vllm", "llamacpp", "ollama", "lmstudio"; the flavour's by default). With `report_window`
+the window is also on the family's info endpoint: llama.cpp `GET /props`, Ollama `POST /api/show`,
+vLLM `GET /v1/models` (`max_model_len`), LM Studio `GET /api/v0/models` (`loaded_context_length`).
+
+Reasoning models: `Reply(text, reasoning=..., reasoning_as=...)` thinks before answering, in the field a
+server family uses (`reasoning_content`: llama.cpp, DeepSeek, older vLLM, LM Studio; `reasoning`: Ollama,
+OpenRouter, newer vLLM; `reasoning_details`: OpenRouter; `thinking`) or inline in the content (`think_tags`:
+`<think>…</think>`, Qwen3/DeepSeek R1 on llama.cpp without a reasoning parser; `open_think`: the chat
+template opened the block, so only `</think>` shows), or `hidden` as OpenAI's own API does (the reasoning
+tokens count, in usage's `reasoning_tokens`, but their text is never sent). Reasoning counts in the token limit, as on every
+real server; a reply cut by the limit ends with finish_reason "length". `piece_chars` streams the
+content in pieces of that many characters, so tags split across chunks.
 """
 
 from __future__ import annotations
@@ -34,6 +51,9 @@ class Reply:
     # Several calls in one turn: (function name, arguments, or a raw string such as broken JSON).
     tool_calls: list[tuple[str, dict[str, Any] | str]] | None = None
     raw: str | None = None  # send this content verbatim (malformed JSON, for example)
+    reasoning: str | None = None  # what the model thinks before it answers
+    reasoning_as: str = "reasoning_content"  # the delta field, or "think_tags" / "open_think" (inline)
+    piece_chars: int = 0  # stream the content in pieces of this many characters (0: word by word)
 
 
 @dataclass
@@ -96,6 +116,11 @@ class FakeOpenAI:
     gate: asyncio.Event | None = None
     # Benchmarks: one JSON line per streamed request (arrival, first token, the last user message's text).
     request_log: Path | None = None
+    reject_keys: bool = False
+    context_window: int | None = None
+    overflow_family: str | None = None
+    report_window: bool = False
+    overflows: int = 0  # requests refused as too long
     _runner: web.AppRunner | None = None
     base_url: str = ""
 
@@ -110,6 +135,9 @@ class FakeOpenAI:
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_get("/v1/models", self._models)
         app.router.add_post("/v1/embeddings", self._embeddings)
+        app.router.add_get("/props", self._props)
+        app.router.add_post("/api/show", self._show)
+        app.router.add_get("/api/v0/models", self._lmstudio_models)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -137,8 +165,128 @@ class FakeOpenAI:
             }
         )
 
+    def _family(self) -> str:
+        return self.overflow_family or {"llamacpp": "llamacpp", "ollama": "ollama", "lmstudio": "lmstudio"}.get(
+            self.flavour, "openai"
+        )
+
+    def _reports(self, family: str) -> int | None:
+        return self.context_window if self.report_window and self._family() == family else None
+
     async def _models(self, _request: web.Request) -> web.Response:
-        return web.json_response({"object": "list", "data": [{"id": "fake-model", "object": "model"}]})
+        entry: dict[str, Any] = {"id": "fake-model", "object": "model"}
+        window = self._reports("vllm")
+        if window is not None:
+            models = {r.get("model") for r in self.requests} | {"fake-model"}
+            data = [{"id": m, "object": "model", "max_model_len": window} for m in sorted(filter(None, models))]
+            return web.json_response({"object": "list", "data": data})
+        return web.json_response({"object": "list", "data": [entry]})
+
+    async def _props(self, _request: web.Request) -> web.Response:
+        window = self._reports("llamacpp")
+        if window is None:
+            return web.json_response({"error": {"code": 404, "message": "File Not Found"}}, status=404)
+        return web.json_response({"default_generation_settings": {"n_ctx": window}, "total_slots": 1})
+
+    async def _show(self, request: web.Request) -> web.Response:
+        window = self._reports("ollama")
+        if window is None:
+            return web.Response(status=404, text="404 page not found")
+        body = await request.json()
+        return web.json_response(
+            {
+                "parameters": f"num_ctx                        {window}",
+                "model_info": {"general.architecture": "llama", "llama.context_length": 131072},
+                "details": {"family": "llama"},
+                "model": body.get("model"),
+            }
+        )
+
+    async def _lmstudio_models(self, _request: web.Request) -> web.Response:
+        window = self._reports("lmstudio")
+        if window is None:
+            return web.json_response({"error": "Unexpected endpoint or method. (GET /api/v0/models)"}, status=404)
+        models = {r.get("model") for r in self.requests} | {"fake-model"}
+        data = [
+            {
+                "id": m,
+                "object": "model",
+                "state": "loaded",
+                "max_context_length": 131072,
+                "loaded_context_length": window,
+            }
+            for m in sorted(filter(None, models))
+        ]
+        return web.json_response({"object": "list", "data": data})
+
+    def _overflow(self, body: dict[str, Any]) -> web.Response | None:
+        """HTTP 400 in the family's words when the prompt and the output cap exceed the real window."""
+        if self.context_window is None:
+            return None
+        prompt = sum(len(str(m.get("content", ""))) for m in body.get("messages", [])) // 4
+        wanted = int(body.get("max_completion_tokens") or body.get("max_tokens") or 0)
+        window = self.context_window
+        if prompt + wanted <= window:
+            return None
+        self.overflows += 1
+        family = self._family()
+        if family == "llamacpp":
+            error: Any = {
+                "code": 400,
+                "message": f"request ({prompt} tokens) exceeds the available context size ({window} tokens), "
+                "try increasing it",
+                "type": "exceed_context_size_error",
+                "n_prompt_tokens": prompt,
+                "n_ctx": window,
+            }
+            if self.report_window:  # older builds say only this; /props tells the window
+                error = {
+                    "code": 400,
+                    "message": "the request exceeds the available context size, try increasing it",
+                    "type": "exceed_context_size_error",
+                }
+            return web.json_response({"error": error}, status=400)
+        if family == "vllm":
+            message = (
+                f"This model's maximum context length is {window} tokens. However, you requested "
+                f"{prompt + wanted} tokens ({prompt} in the messages, {wanted} in the completion). "
+                "Please reduce the length of the messages or completion."
+            )
+            if self.report_window:
+                message = "Please reduce the length of the messages or completion."
+                return web.json_response(
+                    {"object": "error", "message": message, "type": "BadRequestError", "code": 400}, status=400
+                )
+            return web.json_response(
+                {"object": "error", "message": message, "type": "BadRequestError", "param": None, "code": 400},
+                status=400,
+            )
+        if family == "ollama":
+            return web.json_response(
+                {"error": {"message": "the input length exceeds the context length", "type": "api_error"}},
+                status=400,
+            )
+        if family == "lmstudio":
+            return web.json_response(
+                {
+                    "error": f"Trying to keep the first {prompt} tokens when context the overflows. However, the "
+                    f"model is loaded with context length of only {window} tokens, which is not enough. Try to "
+                    "load the model with a larger context length, or provide a shorter input"
+                },
+                status=400,
+            )
+        return web.json_response(
+            {
+                "error": {
+                    "message": f"This model's maximum context length is {window} tokens. However, your messages "
+                    f"resulted in {prompt + wanted} tokens. Please reduce the length of the messages.",
+                    "type": "invalid_request_error",
+                    "param": "messages",
+                    "code": "context_length_exceeded",
+                }
+            },
+            status=400,
+        )
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         arrived = time.monotonic()
@@ -149,6 +297,22 @@ class FakeOpenAI:
         behaviour = self.script.pop(0) if self.script else None
         if behaviour is None and self.responder is not None:
             behaviour = self.responder(body)
+        if self.reject_keys:
+            # Some servers and proxies echo the key they were sent: it must go no further than the bot's log.
+            sent = request.headers.get("Authorization", "")
+            return web.json_response(
+                {
+                    "error": {
+                        "message": f"Invalid API key in header 'Authorization: {sent}'",
+                        "type": "invalid_request_error",
+                        "code": "invalid_api_key",
+                    }
+                },
+                status=401,
+            )
+        overflow = self._overflow(body)
+        if overflow is not None:
+            return overflow
         problem = _tool_turn_problem(body.get("messages") or [])
         if problem is not None:  # as strict as OpenAI's own API
             return web.json_response({"error": {"message": problem, "type": "invalid_request_error"}}, status=400)
@@ -177,12 +341,20 @@ class FakeOpenAI:
             )
         reply = behaviour if isinstance(behaviour, Reply | Cut | Drip) else None
         content, tool_call = self._content_for(body, reply)
+        thinking = reply if isinstance(reply, Reply) and reply.reasoning is not None else None
         if body.get("stream"):
             every = behaviour.every_s if isinstance(behaviour, Drip) else None
             return await self._stream(
-                request, body, content, tool_call, cut=isinstance(behaviour, Cut), every_s=every, arrived=arrived
+                request,
+                body,
+                content,
+                tool_call,
+                cut=isinstance(behaviour, Cut),
+                every_s=every,
+                arrived=arrived,
+                thinking=thinking,
             )
-        return web.json_response(self._completion(body, content, tool_call))
+        return web.json_response(self._completion(body, content, tool_call, thinking))
 
     def token_limit(self, body: dict[str, Any]) -> int | None:
         """The output cap this server family reads from the request."""
@@ -233,13 +405,48 @@ class FakeOpenAI:
         return obj
 
     @staticmethod
-    def _usage(body: dict[str, Any], content: str) -> dict[str, int]:
+    def _usage(body: dict[str, Any], content: str, reasoning: str = "") -> dict[str, Any]:
         prompt = sum(len(str(m.get("content", ""))) for m in body.get("messages", [])) // 4
-        completion = max(len(content) // 4, 1)
-        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+        thought = len(reasoning) // 4
+        completion = max(len(content) // 4 + thought, 1)
+        usage: dict[str, Any] = {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        }
+        if reasoning:
+            usage["completion_tokens_details"] = {"reasoning_tokens": thought}
+        return usage
 
-    def _completion(self, body: dict[str, Any], content: str, tool_call: Any) -> dict[str, Any]:
+    @staticmethod
+    def _inline(content: str, thinking: Reply) -> str:
+        """The content as a server without a reasoning parser sends it: the think block inside."""
+        if thinking.reasoning_as == "think_tags":
+            return f"<think>{thinking.reasoning}</think>\n\n{content}"
+        return f"{thinking.reasoning}\n</think>\n\n{content}"  # open_think: the template opened it
+
+    @staticmethod
+    def _reasoning_delta(thinking: Reply, text: str) -> dict[str, Any]:
+        if thinking.reasoning_as == "reasoning_details":  # OpenRouter sends both
+            return {"reasoning": text, "reasoning_details": [{"type": "reasoning.text", "text": text}]}
+        return {thinking.reasoning_as: text}
+
+    def _completion(
+        self, body: dict[str, Any], content: str, tool_call: Any, thinking: Reply | None = None
+    ) -> dict[str, Any]:
+        reasoning = thinking.reasoning or "" if thinking is not None else ""
+        finish = "tool_calls" if tool_call else "stop"
+        limit = self.token_limit(body)
+        if thinking is not None and limit is not None and len(_pieces(reasoning)) >= limit:
+            # The whole budget went to thinking: no answer, cut at the limit.
+            reasoning, content, finish = "".join(_pieces(reasoning)[:limit]), "", "length"
+            if thinking.reasoning_as == "think_tags":
+                content, thinking = f"<think>{reasoning}", None
+        elif thinking is not None and thinking.reasoning_as in ("think_tags", "open_think"):
+            content = self._inline(content, thinking)
         message: dict[str, Any] = {"role": "assistant", "content": content or None}
+        if thinking is not None and thinking.reasoning_as not in ("think_tags", "open_think", "hidden"):
+            message.update(self._reasoning_delta(thinking, reasoning))
         if tool_call:
             message["tool_calls"] = [
                 {"id": f"call_{i + 1}", "type": "function", "function": {"name": name, "arguments": args}}
@@ -250,8 +457,8 @@ class FakeOpenAI:
             "object": "chat.completion",
             "created": int(time.time()),
             "model": body.get("model", "fake"),
-            "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if tool_call else "stop"}],
-            "usage": self._usage(body, content),
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+            "usage": self._usage(body, content, reasoning),
         }
 
     async def _stream(
@@ -263,6 +470,7 @@ class FakeOpenAI:
         cut: bool,
         every_s: float | None = None,
         arrived: float = 0.0,
+        thinking: Reply | None = None,
     ) -> web.StreamResponse:
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await resp.prepare(request)
@@ -279,6 +487,7 @@ class FakeOpenAI:
             }
             await resp.write(f"data: {json.dumps(chunk)}\n\n".encode())
 
+        finish, reasoning = "stop", ""
         try:
             if self.first_token_delay_s:
                 await asyncio.sleep(self.first_token_delay_s)
@@ -305,25 +514,36 @@ class FakeOpenAI:
                             function["name"] = name  # llama.cpp repeats it; clients that concatenate break
                         await send({"tool_calls": [{"index": n, "function": function}]})
             else:
-                pieces = _pieces(content)
+                # (delta field, piece): the reasoning first, in its field or inline, then the answer.
+                events: list[tuple[str, str]] = []
+                inline = thinking is not None and thinking.reasoning_as in ("think_tags", "open_think")
+                if thinking is not None and not inline:
+                    events += [("reasoning", p) for p in _pieces(thinking.reasoning or "")]
+                said = self._inline(content, thinking) if thinking is not None and inline else content
+                size = thinking.piece_chars if thinking is not None else 0
+                events += [("content", p) for p in (_chars(said, size) if size else _pieces(said))]
                 limit = self.token_limit(body)
-                if limit is not None:
-                    pieces = pieces[:limit]
-                    content = "".join(pieces)
-                for i, piece in enumerate(pieces):
+                if limit is not None and len(events) > limit:
+                    events, finish = events[:limit], "length"  # reasoning counts in the limit
+                content = "".join(p for kind, p in events if kind == "content")
+                reasoning = "".join(p for kind, p in events if kind == "reasoning")
+                for i, (kind, piece) in enumerate(events):
                     if every_s is not None:
                         await asyncio.sleep(every_s)
                     elif self.token_delay_s:
                         await asyncio.sleep(self.token_delay_s)
-                    await send({"content": piece})
+                    if kind == "content" or thinking is None:
+                        await send({"content": piece})
+                    elif thinking.reasoning_as != "hidden":  # OpenAI: reasoning tokens, never their text
+                        await send(self._reasoning_delta(thinking, piece))
                     if i == 0 and self.request_log is not None:
                         self._log_request(body, arrived)
-                    if cut and i >= len(pieces) // 2:
+                    if cut and i >= len(events) // 2:
                         # Drop the socket mid-stream, as a crashed upstream would.
                         assert request.transport is not None
                         request.transport.close()
                         return resp
-            await send({}, "tool_calls" if tool_call else "stop")
+            await send({}, "tool_calls" if tool_call else finish)
             if body.get("stream_options", {}).get("include_usage"):
                 usage_chunk = {
                     "id": "chatcmpl-fake",
@@ -331,7 +551,7 @@ class FakeOpenAI:
                     "created": 0,
                     "model": model,
                     "choices": [],
-                    "usage": self._usage(body, content),
+                    "usage": self._usage(body, content, reasoning),
                 }
                 await resp.write(f"data: {json.dumps(usage_chunk)}\n\n".encode())
             await resp.write(b"data: [DONE]\n\n")
@@ -367,6 +587,10 @@ def _tool_turn_problem(messages: list[dict[str, Any]]) -> str | None:
     if open_calls:
         return f"tool calls without answers: {sorted(open_calls)}"
     return None
+
+
+def _chars(text: str, size: int) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)]
 
 
 def _pieces(text: str) -> list[str]:

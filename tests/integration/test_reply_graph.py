@@ -82,7 +82,8 @@ async def test_auto_mode_judge_picks_the_model(tmp_path: Path, database_url: str
 
 
 async def test_malformed_judge_output_falls_back_instead_of_crashing(services: Services, fake_openai: FakeOpenAI):
-    fake_openai.push(Reply(raw="{not json at all"))
+    # Every method, each with its second try, gets unusable output.
+    fake_openai.push(*[Reply(raw="{not json at all")] * 6)
     _, state = await run_graph(services, make_event("what do you all think?"), Context(channel_mode="auto"))
     assert state["decision"].source == "fallback" and state["decision"].respond is False
     assert "judge unusable" in state["decision"].reason
@@ -95,7 +96,8 @@ async def test_mention_still_answered_when_the_judge_breaks(
 ):
     svc = await make_services(tmp_path, database_url, embedder, models_toml(fake_openai.base_url, ("a", "b")))
     try:
-        fake_openai.push(Reply(json_obj={"respond": True, "model": "nonexistent", "reason": "x"}), Reply("ok!"))
+        bad = Reply(json_obj={"respond": True, "model": "nonexistent", "reason": "x"})
+        fake_openai.push(*[bad] * 6, Reply("ok!"))
         _, state = await run_graph(svc, make_event("@Observer hi", mentions_bot=True))
         assert state["decision"].source == "fallback" and state["model"] == "a" and state["reply"] == "ok!"
     finally:
@@ -167,12 +169,19 @@ async def test_bad_input_gets_clear_outcomes(services: Services, fake_openai: Fa
     assert state["decision"].reason == "empty message"
     assert await services.record.stored_text(empty.message_id) == ""
 
+    # Too long on its own for every model (issue L): the member is told so in one line, no model is asked.
     huge = make_event("@Observer " + "word " * 20_000, mentions_bot=True)
+    asked = len(fake_openai.requests)
     _, state = await run_graph(services, huge)
-    assert state["reply"]
+    assert state["failure"] == "too_long" and not state.get("reply")
+    assert len(fake_openai.requests) == asked and await services.router.cooling() == {}
     assert await services.record.stored_text(huge.message_id) == huge.text, "stored in full"
+    # Longer than half the room but not than the window: shortened in the middle, with a note.
+    long = make_event("@Observer " + "word " * 3_000, mentions_bot=True)
+    _, state = await run_graph(services, long)
+    assert state["reply"]
     sent = fake_openai.requests[-1]["messages"][-1]["content"]
-    assert "characters cut" in sent and len(sent) < len(huge.text)
+    assert "characters cut" in sent and len(sent) < len(long.text)
 
     japanese = make_event("@Observer 猫の名前を考えてください 🐱✨", mentions_bot=True)
     fake_openai.push(Reply("「みそ」はどうですか？🐱"))

@@ -58,7 +58,7 @@ def test_round_trip_piper_to_voice_message_to_whisper(services: Services):
     assert abs(clip.duration_s - speech.samples.size / speech.rate) < 0.02
     peaks = base64.b64decode(clip.waveform)
     assert 0 < len(peaks) <= 256 and max(peaks) == 255
-    heard = services.transcriber.transcribe(decode(clip.data))
+    heard = services.transcriber.transcribe(decode(clip.data, 300.0))
     assert len(words(SENTENCE) & words(heard.text)) >= len(words(SENTENCE)) - 1, heard.text
     assert heard.language == "en"
 
@@ -86,7 +86,7 @@ async def test_voice_message_is_transcribed_stored_answered_and_spoken(
     ogg = Path(voice["path"]).read_bytes()
     assert ogg.startswith(b"OggS") and 3.0 < voice["duration_s"] < 15.0
     assert len(base64.b64decode(voice["waveform"])) <= 256
-    heard = services.transcriber.transcribe(decode(ogg))
+    heard = services.transcriber.transcribe(decode(ogg, 300.0))
     assert {"morning", "second"} <= words(heard.text), heard.text
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from agent.memory.chunks import split_paragraphs
 from agent.memory.persona_files import KnowledgeDoc, PersonaCard, PersonaFileError, read_persona_or_knowledge
+from agent.memory.world_info.macros import MacroContext, fill_macros
 from tests.fakes.documents import png_card, text_pdf
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "memory"
@@ -72,15 +73,17 @@ def test_sillytavern_png_card_with_lorebook(tmp_path: Path):
     card = read_persona_or_knowledge(path)
     assert isinstance(card, PersonaCard)
     assert card.name == "Seraphina"
-    assert (
-        "Seraphina is a forest guardian" in card.description
-        and "User wakes up in Seraphina's glade" in card.description
+    # {{char}} is the card's own name; {{user}} is the member, known when a prompt is built.
+    assert "Seraphina is a forest guardian" in card.description
+    assert "{{user}} wakes up in Seraphina's glade" in card.description
+    assert "Ana wakes up in Seraphina's glade" in fill_macros(
+        card.description, MacroContext(char="Seraphina", user="Ana")
     )
     assert card.style == "gentle, protective"
     assert any("I keep this forest safe" in e for e in card.examples)
-    assert [(e.text, e.keywords) for e in card.lore] == [
-        ("The glade is warded by Seraphina's magic.", ["glade", "clearing"]),
-        ("Seraphina is four hundred years old.", []),  # constant: found by meaning; disabled entry dropped
+    assert [(e.text, e.keywords, e.activation().constant) for e in card.lore] == [
+        ("The glade is warded by Seraphina's magic.", ["glade", "clearing"], False),
+        ("Seraphina is four hundred years old.", [], True),  # constant: always on; the disabled entry dropped
     ]
 
 
@@ -119,11 +122,7 @@ def test_pdf_document_is_read_through_langchain(tmp_path: Path):
         ("c.toml", 'name = "C"\ndescription = "x"\nlore = [{text = "t", keywords = 3}]', "lore[0].keywords"),
         ("d.toml", 'name = "D"\ndescription = "x"\nmood = "sad"', "mood"),
         ("e.toml", 'name = "E"\ndescription = ', "toml"),
-        (
-            "f.json",
-            '{"data": {"name": "F", "description": "x", "character_book": {"entries": [{"keys": "k", "content": "c"}]}}}',
-            "character_book.entries[0].keys",
-        ),
+        ("f.json", '{"spec": "chara_card_v2", "data": {"description": "no name"}}', "name"),
         ("g.md", "---\nname: G\nstyle: [unclosed\n---\nbody", "front matter"),
     ],
 )

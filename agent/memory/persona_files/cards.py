@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import ConfigError
+from agent.memory.persona_files.limits import DEFAULT_LIMITS, FileLimits, over
+from agent.memory.world_info.rules import Rule
 
 NAME_PATTERN = re.compile(r"^[\w][\w .'-]{0,47}$")
 
@@ -20,6 +22,11 @@ class PersonaFileError(ConfigError):
 class LoreEntry:
     text: str
     keywords: list[str] = field(default_factory=list)
+    # SillyTavern World Info activation (secondary keys, logic, flags); None: any keyword turns it on.
+    rule: Rule | None = None
+
+    def activation(self) -> Rule:
+        return self.rule if self.rule is not None else Rule(keys=tuple(self.keywords))
 
 
 @dataclass
@@ -35,6 +42,8 @@ class PersonaCard:
     talkativeness: float = 0.5
     model: str = ""
     avatar: bytes | None = None
+    # What was read leniently (an empty or malformed optional field replaced by its default), one line each.
+    warnings: list[str] = field(default_factory=list, compare=False)
 
     def prompt_text(self) -> str:
         """What the system prompt says about who the bot is."""
@@ -52,11 +61,29 @@ class KnowledgeDoc:
     chunks: list[str]
 
 
+@dataclass
+class WorldBook:
+    """A standalone SillyTavern World Info file: lore for whichever persona it is attached to."""
+
+    source: str
+    entries: list[LoreEntry]
+    warnings: list[str] = field(default_factory=list, compare=False)
+
+
 def fail(path: Path | str, fieldname: str, problem: str) -> PersonaFileError:
     return PersonaFileError(f"{path}: {fieldname}: {problem}")
 
 
-def text_field(data: dict[str, Any], key: str, path: Path, *, required: bool = False) -> str:
+def capped(path: Path | str, key: str, value: str, limits: FileLimits) -> str:
+    """The text, refused when it is longer than one field may be."""
+    if len(value) > limits.field_chars:
+        raise fail(path, key, over(limits, "field_chars", f"{len(value):,} characters"))
+    return value
+
+
+def text_field(
+    data: dict[str, Any], key: str, path: Path, *, required: bool = False, limits: FileLimits = DEFAULT_LIMITS
+) -> str:
     value = data.get(key, "")
     if value is None:
         value = ""
@@ -64,10 +91,10 @@ def text_field(data: dict[str, Any], key: str, path: Path, *, required: bool = F
         raise fail(path, key, f"must be text, got {type(value).__name__}")
     if required and not value.strip():
         raise fail(path, key, "is missing or empty")
-    return value.strip()
+    return capped(path, key, value, limits).strip()
 
 
-def _examples(data: dict[str, Any], path: Path) -> list[str]:
+def _examples(data: dict[str, Any], path: Path, limits: FileLimits) -> list[str]:
     raw = data.get("examples", [])
     if isinstance(raw, str):
         raw = [raw]
@@ -76,7 +103,7 @@ def _examples(data: dict[str, Any], path: Path) -> list[str]:
     out: list[str] = []
     for i, item in enumerate(raw):
         if isinstance(item, str):
-            out.append(item.strip())
+            out.append(capped(path, f"examples[{i}]", item, limits).strip())
         elif isinstance(item, dict) and isinstance(item.get("user"), str) and isinstance(item.get("bot"), str):
             out.append(f"User: {item['user'].strip()}\n{{char}}: {item['bot'].strip()}")
         else:
@@ -84,11 +111,14 @@ def _examples(data: dict[str, Any], path: Path) -> list[str]:
     return [e for e in out if e]
 
 
-def _lore(data: dict[str, Any], path: Path) -> list[LoreEntry]:
+def _lore(data: dict[str, Any], path: Path, limits: FileLimits) -> list[LoreEntry]:
     raw = data.get("lore", [])
     if not isinstance(raw, list):
         raise fail(path, "lore", "must be a list of entries with `text` and optional `keywords`")
+    if len(raw) > limits.lore_entries:
+        raise fail(path, "lore", over(limits, "lore_entries", f"{len(raw):,} entries"))
     entries: list[LoreEntry] = []
+    total = 0
     for i, item in enumerate(raw):
         where = f"lore[{i}]"
         if isinstance(item, str):
@@ -98,6 +128,10 @@ def _lore(data: dict[str, Any], path: Path) -> list[LoreEntry]:
         text = item.get("text")
         if not isinstance(text, str) or not text.strip():
             raise fail(path, f"{where}.text", "is missing or empty")
+        capped(path, f"{where}.text", text, limits)
+        total += len(text)
+        if total > limits.lore_chars:
+            raise fail(path, "lore", over(limits, "lore_chars", "the lore's text altogether"))
         keywords = item.get("keywords", [])
         if isinstance(keywords, str):
             keywords = [k for k in keywords.split(",")]
@@ -107,7 +141,7 @@ def _lore(data: dict[str, Any], path: Path) -> list[LoreEntry]:
     return entries
 
 
-def card_from_mapping(data: dict[str, Any], path: Path) -> PersonaCard:
+def card_from_mapping(data: dict[str, Any], path: Path, limits: FileLimits = DEFAULT_LIMITS) -> PersonaCard:
     """Our own persona format (TOML, or Markdown front matter whose body is the description)."""
     known = {"name", "description", "style", "examples", "lore", "talkativeness", "model"}
     unknown = set(data) - known
@@ -118,10 +152,10 @@ def card_from_mapping(data: dict[str, Any], path: Path) -> PersonaCard:
         raise fail(path, "name", f"{name!r} must be 1-48 letters, digits, spaces, . ' - or _")
     card = PersonaCard(
         name=name,
-        description=text_field(data, "description", path, required=True),
-        style=text_field(data, "style", path),
-        examples=_examples(data, path),
-        lore=_lore(data, path),
+        description=text_field(data, "description", path, required=True, limits=limits),
+        style=text_field(data, "style", path, limits=limits),
+        examples=_examples(data, path, limits),
+        lore=_lore(data, path, limits),
         source=str(path),
         talkativeness=talkativeness_of(data.get("talkativeness", 0.5), path),
         model=text_field(data, "model", path),
@@ -141,11 +175,12 @@ def talkativeness_of(value: Any, path: Path) -> float:
 
 
 def fill_names(card: PersonaCard) -> PersonaCard:
-    """SillyTavern's {{char}} / {{user}} macros (also accepted in our own files)."""
+    """The card's own name for {{char}} (also accepted in our own files). `{{user}}` and the other
+    macros are filled when a prompt is built (agent/memory/world_info/macros.py): only then is the
+    member known."""
 
     def fill(text: str) -> str:
-        text = re.sub(r"\{\{\s*char\s*\}\}|\{char\}", card.name, text, flags=re.IGNORECASE)
-        return re.sub(r"\{\{\s*user\s*\}\}", "User", text, flags=re.IGNORECASE)
+        return re.sub(r"\{\{\s*char\s*\}\}|(?<!\{)\{char\}(?!\})", lambda _: card.name, text, flags=re.IGNORECASE)
 
     card.description = fill(card.description)
     card.style = fill(card.style)

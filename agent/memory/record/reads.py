@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 
 from agent.events import ChatLine
+from agent.member_texts import without_notes
 from agent.memory import tables
 from agent.memory.record.writes import RecordCore
 
@@ -29,7 +30,8 @@ class MessageReads(RecordCore):
 
     @staticmethod
     def _line(row: Any) -> ChatLine:
-        text = row.content or ""
+        # The bot's own replies as the models read them: without the notes the door appended (cut, restart).
+        text = without_notes(row.content or "") if row.is_bot else row.content or ""
         if row.attachments:
             names = " ".join(f"[attachment: {a.get('filename', '?')}]" for a in row.attachments)
             text = f"{text} {names}".strip()

@@ -1,0 +1,60 @@
+"""One World Info entry's activation rule, as SillyTavern defines it, stored beside the lore text."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from enum import IntEnum
+
+
+class Logic(IntEnum):
+    """SillyTavern's `selectiveLogic`: how secondary keys combine with a primary key's match."""
+
+    AND_ANY = 0
+    NOT_ALL = 1
+    NOT_ANY = 2
+    AND_ALL = 3
+
+
+@dataclass(frozen=True)
+class Rule:
+    keys: tuple[str, ...] = ()
+    secondary: tuple[str, ...] = ()
+    logic: Logic = Logic.AND_ANY
+    selective: bool = True
+    constant: bool = False
+    # None: the global default (case-insensitive, whole words).
+    case_sensitive: bool | None = None
+    whole_words: bool | None = None
+    # How many recent messages this entry scans; None: the global default.
+    scan_depth: int | None = None
+    order: int = 100
+    exclude_recursion: bool = False  # never turned on by another entry's text
+    prevent_recursion: bool = False  # its own text never turns on another entry
+
+    @property
+    def triggers(self) -> bool:
+        """Whether anything can turn it on (else it is found only by meaning)."""
+        return self.constant or any(k.strip() for k in self.keys)
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["logic"] = int(self.logic)
+        return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> Rule:
+        data = json.loads(text)
+        return cls(
+            keys=tuple(data.get("keys", ())),
+            secondary=tuple(data.get("secondary", ())),
+            logic=Logic(int(data.get("logic", 0))),
+            selective=bool(data.get("selective", True)),
+            constant=bool(data.get("constant", False)),
+            case_sensitive=data.get("case_sensitive"),
+            whole_words=data.get("whole_words"),
+            scan_depth=data.get("scan_depth"),
+            order=int(data.get("order", 100)),
+            exclude_recursion=bool(data.get("exclude_recursion", False)),
+            prevent_recursion=bool(data.get("prevent_recursion", False)),
+        )

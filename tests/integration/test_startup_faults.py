@@ -1,0 +1,99 @@
+"""Start-up faults as a user meets them: `observer chat --once` against a read-only or full data dir,
+a locked SQLite file, an unreachable PostgreSQL or Chroma server. Each is one line on stderr, exit 2."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import models_toml
+from tests.integration.test_cli import observer
+from tests.servers import free_port
+
+
+@contextlib.contextmanager
+def tmpfs(path: Path, options: str) -> Iterator[Path]:
+    """A real small file system (read-only, or one that fills up); skipped where mounting is not allowed."""
+    path.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], capture_output=True)
+
+
+def fill(path: Path) -> None:
+    with contextlib.suppress(OSError), open(path, "wb") as filler:
+        while True:
+            filler.write(b"x" * 4096)
+            filler.flush()
+
+
+def one_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+async def test_read_only_data_dir_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "observer.toml").write_text(models_toml("http://127.0.0.1:9/v1"))
+    with tmpfs(tmp_path / "data", "ro,size=1m"):
+        code, out, err = await observer(tmp_path, "chat", "--once", "@Observer hi")
+    assert code == 2 and out == ""
+    line = one_line(err)
+    assert "OBSERVER_DATA_DIR" in line and "not writable" in line and "writable folder" in line
+
+
+async def test_full_disk_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "observer.toml").write_text(models_toml("http://127.0.0.1:9/v1"))
+    with tmpfs(tmp_path / "data", "size=64k") as data:
+        fill(data / "filler")
+        code, out, err = await observer(tmp_path, "chat", "--once", "@Observer hi")
+    assert code == 2 and out == ""
+    line = one_line(err)
+    assert "is full" in line and "free some space" in line
+
+
+async def test_locked_database_is_one_line_after_a_bounded_wait(tmp_path: Path) -> None:
+    (tmp_path / "observer.toml").write_text(models_toml("http://127.0.0.1:9/v1"))
+    code, _, err = await observer(tmp_path, "db", "upgrade")
+    assert code == 0, err
+    holder = sqlite3.connect(tmp_path / "data" / "observer.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another writer holds the file
+    try:
+        code, out, err = await observer(
+            tmp_path, "chat", "--once", "@Observer hi", env={"OBSERVER_START_LOCK_WAIT_SECONDS": "1"}
+        )
+    finally:
+        holder.rollback()
+        holder.close()
+    assert code == 2 and out == ""
+    line = one_line(err)
+    assert "is locked by another process" in line and "OBSERVER_DATABASE_URL" in line
+
+
+async def test_unreachable_postgres_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "observer.toml").write_text(models_toml("http://127.0.0.1:9/v1"))
+    url = f"postgresql+asyncpg://postgres:hunter2secret@127.0.0.1:{free_port()}/observer"
+    code, out, err = await observer(tmp_path, "chat", "--once", "@Observer hi", env={"OBSERVER_DATABASE_URL": url})
+    assert code == 2 and out == ""
+    line = one_line(err)
+    assert "OBSERVER_DATABASE_URL" in line and "cannot reach" in line
+    assert "hunter2secret" not in err
+
+
+async def test_unreachable_chroma_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "observer.toml").write_text(models_toml("http://127.0.0.1:9/v1"))
+    url = f"http://127.0.0.1:{free_port()}"
+    code, out, err = await observer(tmp_path, "chat", "--once", "@Observer hi", env={"OBSERVER_CHROMA_URL": url})
+    assert code == 2 and out == ""
+    line = one_line(err)
+    assert "OBSERVER_CHROMA_URL" in line and "cannot reach the Chroma server" in line
