@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -62,6 +63,14 @@ class Event(BaseModel):
 
     def describe_attachments(self) -> str:
         return render_attachments((a.filename, a.text, a.note) for a in self.attachments)
+
+    def text_for_model(self) -> str:
+        """What the member said to the bot, without the bot's own mention (which every question shares
+        and which small models copy into their answers)."""
+        text = self.text
+        if self.bot_mention:
+            text = re.sub(rf"{re.escape(self.bot_mention)}(?!\w)[,:]?\s*", "", text, flags=re.IGNORECASE)
+        return text.strip()
 
 
 class Decision(BaseModel):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import string
 import threading
 import time
@@ -165,4 +166,17 @@ class PromptLibrary:
         values = {**dict.fromkeys(optional, ""), **values}
         with self._lock:  # renders run in worker threads
             template = self._load(name, self.path_for(name, guild_id), strict=False)
-        return template.format_map(values)
+        return fill(template, values)
+
+
+def fill(template: str, values: dict[str, str]) -> str:
+    """The template with its placeholders filled, leaving out every paragraph (text between blank lines)
+    in which a placeholder standing alone on its line came out empty: a heading over nothing ("What you
+    know: (nothing)") only confuses small models."""
+    kept: list[str] = []
+    for paragraph in re.split(r"\n[ \t]*\n", template):
+        blocks = re.findall(r"^[ \t]*\{(\w+)\}[ \t]*$", paragraph, flags=re.MULTILINE)
+        if any(not str(values.get(field, "")).strip() for field in blocks):
+            continue
+        kept.append(paragraph.format_map(values))
+    return "\n\n".join(kept)

@@ -106,13 +106,15 @@ def make_embedder(settings: Settings) -> Embedder:
     )
 
 
-async def build_services(settings: Settings, *, embedder: Embedder | None = None) -> Services:
+async def build_services(settings: Settings, *, embedder: Embedder | None = None, answering: bool = False) -> Services:
     """Validate config and prompts, migrate the database, open Chroma, seed the default persona.
 
     A known start-up fault (read-only or full data dir, locked database, unreachable PostgreSQL or
-    Chroma) is a ConfigError: one line naming the problem and the fix."""
+    Chroma) is a ConfigError: one line naming the problem and the fix. `answering`: a door that will
+    answer members (console, bot) — a local model that answers first loads in the background while the
+    rest starts."""
     try:
-        return await _build_services(settings, embedder)
+        return await _build_services(settings, embedder, answering)
     except ConfigError:
         raise
     except Exception as exc:
@@ -122,9 +124,11 @@ async def build_services(settings: Settings, *, embedder: Embedder | None = None
         raise ConfigError(line) from None
 
 
-async def _build_services(settings: Settings, embedder: Embedder | None) -> Services:
+async def _build_services(settings: Settings, embedder: Embedder | None, answering: bool) -> Services:
     await asyncio.to_thread(startup_faults.check_data_dir, settings)
     registry, prompts, client = await asyncio.to_thread(_prepare, settings)
+    if answering:
+        registry.preload_local()
     await asyncio.to_thread(startup_faults.check_sqlite_lock, settings)
     engine = await asyncio.to_thread(create_engine, settings.resolved_database_url(), log_content=settings.log_content)
     await upgrade(engine)

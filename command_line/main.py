@@ -52,7 +52,7 @@ async def _chat(settings: Settings, args: argparse.Namespace) -> int:
     from agent.services import build_services
     from command_line.console import ConsoleSession, repl
 
-    services = await build_services(settings)
+    services = await build_services(settings, answering=True)
     try:
         session = ConsoleSession(services, verbose=args.verbose)
         session.author = args.author[:32]

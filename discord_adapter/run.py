@@ -50,7 +50,7 @@ def create_bot(services: Services, checkpointer: Any = None) -> ObserverBot:
 async def run_bot(settings: Settings) -> int:
     if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
         raise ConfigError("DISCORD_TOKEN: not set; create a bot in the Discord Developer Portal and export its token")
-    services = await build_services(settings)
+    services = await build_services(settings, answering=True)
     try:
         async with open_checkpointer(settings) as checkpointer:
             bot = create_bot(services, checkpointer)

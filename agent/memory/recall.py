@@ -3,7 +3,6 @@ chosen under a token budget. Used by the retrieve node and by `observer persona 
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -63,10 +62,7 @@ def choose(keyword_hits: Sequence[Snippet], nearest: Sequence[Snippet], budget_t
 def query_of(event: Event) -> str:
     """What a message searches memory with (ingest starts its embedding early; retrieve uses it): its
     text without the bot's own mention, which every question to the bot shares."""
-    text = event.text
-    if event.bot_mention:
-        text = re.sub(rf"{re.escape(event.bot_mention)}(?!\w)[,:]?\s*", "", text, flags=re.IGNORECASE).strip()
-    return shorten_middle(text or event.text or event.describe_attachments(), 200)
+    return shorten_middle(event.text_for_model() or event.text or event.describe_attachments(), 200)
 
 
 def recall(
@@ -104,4 +100,4 @@ def render_memory(snippets: Sequence[Snippet]) -> str:
             lines.append(f"- Learned from a member's correction: {s.text}")
         else:
             lines.append(f"- {s.text}")
-    return "\n".join(lines) or "(nothing relevant)"
+    return "\n".join(lines)  # empty: the prompt's paragraph about memory is left out

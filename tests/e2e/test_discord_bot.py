@@ -37,7 +37,7 @@ async def test_a_mention_gets_a_streamed_reply(harness: Harness):
     gaps = [b[0] - a[0] for a, b in itertools.pairwise(interim)]
     assert all(gap >= 0.7 for gap in gaps), f"edits about once a second, got {gaps}"
     # The model saw the question as the member wrote it, with the bot's name.
-    assert model.requests[-1]["messages"][-1]["content"] == "alice: @Observer what should I name my cat?"
+    assert model.requests[-1]["messages"][-1]["content"] == "what should I name my cat?"
     # The record holds the question and, through the gateway echo and its edits, the final answer.
     assert await harness.services.record.stored_text(int(asked["id"])) == "@Observer what should I name my cat?"
     assert await harness.services.record.stored_text(int(first["id"])) == CAT_ANSWER

@@ -40,7 +40,7 @@ async def test_once_prints_the_streamed_reply(tmp_path: Path, fake_openai: FakeO
     code, out, err = await observer(tmp_path, "chat", "--once", "hey @Observer, name my cat?", "--author", "alice")
     assert code == 0, err
     assert out.strip() == "Observer: Miso is a lovely name."
-    assert fake_openai.requests[-1]["messages"][-1]["content"] == "alice: hey @Observer, name my cat?"
+    assert fake_openai.requests[-1]["messages"][-1]["content"] == "hey name my cat?"
 
 
 async def test_once_not_addressed_and_verbose(tmp_path: Path, fake_openai: FakeOpenAI):
@@ -60,7 +60,8 @@ async def test_repl_speakers_and_as(tmp_path: Path, fake_openai: FakeOpenAI):
     assert code == 0, err
     assert out.count("Observer: Hello from the fake model.") == 2
     assert "(no reply: not addressed, judge skipped)" in out
-    assert fake_openai.requests[-1]["messages"][-1]["content"] == "carol: @Observer hi from carol"
+    assert fake_openai.requests[-1]["messages"][-1]["content"] == "hi from carol"
+    assert "carol" in fake_openai.requests[-1]["messages"][0]["content"]
 
 
 async def test_endpoint_down_is_one_line_and_exit_zero(tmp_path: Path):

@@ -1,4 +1,5 @@
-"""The real bundled Gemma 3 270M through llama.cpp: tokens stream, usage is recorded, the judge parses."""
+"""The real bundled model (Qwen2.5-Coder-0.5B-Instruct) through llama.cpp: tokens stream, usage is
+recorded, the judge parses, and a newcomer's first question in Japanese is answered."""
 
 from __future__ import annotations
 
@@ -30,9 +31,21 @@ async def test_one_short_exchange_streams_tokens_and_records_usage(local_service
     assert usage and usage[0]["ok"] and usage[0]["tokens_in"] > 20 and usage[0]["tokens_out"] >= 2
 
 
-async def test_the_judge_on_a_base_model_always_parses(local_services):
+async def test_the_judge_on_the_bundled_model_always_parses(local_services):
     for text in ("lol", "can someone explain how tides work?", "日本語でも大丈夫？"):
         _, state = await run_graph(local_services, make_event(text), Context(channel_mode="auto"))
         decision = state["decision"]
         assert decision.source == "judge", decision.reason
         assert decision.model in (None, "local")
+
+
+async def test_a_fresh_consoles_first_question_in_japanese_names_tokyo(tmp_path: Path):
+    from tests.integration.test_cli import observer
+
+    code, out, err = await observer(tmp_path, "chat", "--once", "@Observer 日本の首都はどこですか？")
+    assert code == 0, err
+    answer = out.strip()
+    assert answer.startswith("Observer: ")
+    assert any(name in answer for name in ("東京", "东京", "Tokyo", "とうきょう")), answer
+    # What the member reads carries no echoed label or mention.
+    assert "@Observer" not in answer and not answer.removeprefix("Observer: ").startswith("Observer")

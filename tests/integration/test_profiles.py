@@ -71,6 +71,7 @@ async def test_profiles_refresh_in_the_background_and_shape_replies(
         # Another guild knows nothing of mika's profile here.
         other = make_event("@Observer hi", author="mika", mentions_bot=True, guild_id=999, channel="elsewhere")
         await run_graph(svc, other, Context())
-        assert "(nothing yet)" in fake_openai.requests[-1]["messages"][0]["content"]
+        system = fake_openai.requests[-1]["messages"][0]["content"]
+        assert "likes answers" not in system and "What you know about mika" not in system
     finally:
         await svc.close()

@@ -51,7 +51,8 @@ async def test_history_and_reply_chain_reach_the_model(services: Services, fake_
     contents = [m["content"] for m in sent]
     assert any("orange and very loud" in c for c in contents)
     assert any(m["role"] == "assistant" for m in sent), "the bot's earlier reply is part of the context"
-    assert contents[-1] == "carol: and what colour is it?"
+    assert contents[-1] == "and what colour is it?"
+    assert "carol" in contents[0], "the system prompt names who is asking"
 
 
 async def test_auto_mode_judge_declines_and_nothing_is_generated(services: Services, fake_openai: FakeOpenAI):

@@ -1,0 +1,162 @@
+"""Does the offline default answer? 24 simple questions in English, Japanese, Portuguese and Russian.
+
+Each question is asked as a member would, through `observer chat --once "@Observer …"` (a new
+process each time, Observer's real prompts), for every bundled model; then the same model is asked
+bare (one chat call with a one-line system prompt): the ceiling. An answer is right when it contains
+one of the expected words. Also prints each console call's wall time (the first one cold: a fresh
+data dir, the model assembled and loaded), and the bundled model's speed.
+
+    .venv/bin/python -m bench.offline_questions [--models qwen2.5-coder-0.5b-instruct gemma-3-270m]
+        [--checkout PATH]   # another checkout's code (e.g. main before a change), same questions
+
+Prints figures; never fails on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+QUESTIONS: list[tuple[str, str, tuple[str, ...]]] = [
+    ("en", "What is the capital of France?", ("paris",)),
+    ("en", "What is the capital of Japan?", ("tokyo",)),
+    ("en", "How many days are in a week?", ("7", "seven")),
+    ("en", "What color is the sky on a clear day?", ("blue",)),
+    ("en", "What is 12 plus 30?", ("42", "forty-two", "forty two")),
+    ("en", "What is the chemical formula of water?", ("h2o", "h₂o")),
+    ("ja", "日本の首都はどこですか？", ("東京", "东京", "tokyo", "とうきょう")),
+    ("ja", "フランスの首都はどこですか？", ("パリ", "paris", "巴黎")),
+    ("ja", "1週間は何日ですか？", ("7", "七")),
+    ("ja", "水の化学式は何ですか？", ("h2o", "h₂o")),
+    ("ja", "晴れた日の空は何色ですか？", ("青", "blue")),
+    ("ja", "10足す5はいくつですか？", ("15", "十五")),
+    ("pt", "Qual é a capital do Brasil?", ("brasília", "brasilia")),
+    ("pt", "Qual é a capital de Portugal?", ("lisboa", "lisbon")),
+    ("pt", "Quantos dias tem uma semana?", ("7", "sete")),
+    ("pt", "De que cor é o céu num dia claro?", ("azul",)),
+    ("pt", "Quanto é 2 mais 3?", ("5", "cinco")),
+    ("pt", "Qual é a fórmula química da água?", ("h2o", "h₂o")),
+    ("ru", "Какая столица России?", ("москв",)),
+    ("ru", "Какая столица Франции?", ("париж", "paris")),
+    ("ru", "Сколько дней в неделе?", ("7", "семь")),
+    ("ru", "Какого цвета небо в ясный день?", ("голуб", "син")),
+    ("ru", "Сколько будет 2 плюс 2?", ("4", "четыре")),
+    ("ru", "Какая химическая формула воды?", ("h2o", "h₂o")),
+]
+
+
+def right(answer: str, expected: tuple[str, ...]) -> bool:
+    low = answer.lower()
+    return any(word in low for word in expected)
+
+
+def through_observer(model: str, checkout: Path, data_dir: Path) -> tuple[list[str], list[float]]:
+    config = data_dir.parent / f"{model}.toml"
+    config.write_text(
+        f'[[models]]\nname = "local"\nprovider = "local"\nmodel = "{model}"\ncontext_window = 2048\n'
+        "max_output_tokens = 200\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OBSERVER_") and k != "DISCORD_TOKEN"}
+    env.update(PYTHONPATH=str(checkout), OBSERVER_DATA_DIR=str(data_dir), OBSERVER_CONFIG=str(config))
+    answers, seconds = [], []
+    for _, question, _ in QUESTIONS:
+        started = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-m", "command_line", "chat", "--once", f"@Observer {question}"],
+            cwd=data_dir.parent,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        seconds.append(time.perf_counter() - started)
+        answers.append(done.stdout.strip() or f"(exit {done.returncode}) {done.stderr.strip()[-200:]}")
+    return answers, seconds
+
+
+def bare(model: str, checkout: Path, data_dir: Path) -> tuple[list[str], float, float]:
+    """The same model in one chat call each; returns answers, tokens/s and time to first token (ms)."""
+    sys.path.insert(0, str(checkout))
+    from llama_cpp import Llama
+
+    from agent.models.bundled import assemble, bundled
+
+    entry = bundled(model)
+    assert entry is not None
+    llama = Llama(model_path=str(assemble(entry, data_dir / "models")), n_ctx=2048, verbose=False)
+    answers, rates, firsts = [], [], []
+    for _, question, _ in QUESTIONS:
+        started = time.perf_counter()
+        first = None
+        parts = []
+        for chunk in llama.create_chat_completion(
+            [
+                {"role": "system", "content": "Answer briefly, in the language of the question."},
+                {"role": "user", "content": question},
+            ],
+            max_tokens=120,
+            temperature=0.2,
+            stream=True,
+        ):
+            text = chunk["choices"][0]["delta"].get("content") or ""
+            if text and first is None:
+                first = time.perf_counter()
+            parts.append(text)
+        end = time.perf_counter()
+        answers.append("".join(parts).strip())
+        tokens = len(llama.tokenize(answers[-1].encode(), add_bos=False)) or 1
+        if first is not None:
+            firsts.append((first - started) * 1000)
+            if end > first and tokens > 1:
+                rates.append((tokens - 1) / (end - first))
+    llama.close()
+    return answers, statistics.median(rates) if rates else 0.0, statistics.median(firsts) if firsts else 0.0
+
+
+def score(answers: list[str]) -> tuple[int, dict[str, str]]:
+    total, per_language = 0, {}
+    for lang in ("en", "ja", "pt", "ru"):
+        hits = [right(a, q[2]) for a, q in zip(answers, QUESTIONS, strict=True) if q[0] == lang]
+        per_language[lang] = f"{sum(hits)}/{len(hits)}"
+        total += sum(hits)
+    return total, per_language
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--models", nargs="+", default=["qwen2.5-coder-0.5b-instruct", "gemma-3-270m"])
+    parser.add_argument("--checkout", type=Path, default=Path(__file__).resolve().parents[1])
+    parser.add_argument("--no-bare", action="store_true")
+    parser.add_argument("--show", action="store_true", help="print every answer")
+    args = parser.parse_args()
+    n = len(QUESTIONS)
+    for model in args.models:
+        with tempfile.TemporaryDirectory() as tmp:
+            data_dir = Path(tmp) / "data"
+            answers, seconds = through_observer(model, args.checkout, data_dir)
+            total, per = score(answers)
+            print(f"{model} through Observer: {total}/{n} = {100 * total / n:.0f} % {per}")
+            print(
+                f"  console --once wall time: cold {seconds[0]:.1f} s, warm p50 {statistics.median(seconds[1:]):.1f} s"
+            )
+            if args.show:
+                for (lang, q, _), a in zip(QUESTIONS, answers, strict=True):
+                    print(f"  [{lang}] {q} -> {a!r}")
+            if not args.no_bare:
+                answers, rate, first = bare(model, args.checkout, data_dir)
+                total, per = score(answers)
+                print(f"{model} bare: {total}/{n} = {100 * total / n:.0f} % {per}")
+                print(f"  {rate:.1f} tokens/s, first token p50 {first:.0f} ms (2048-token context, this machine)")
+                if args.show:
+                    for (lang, q, _), a in zip(QUESTIONS, answers, strict=True):
+                        print(f"  [{lang}] {q} -> {a!r}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""How fast does the console start? `observer chat --once "@Observer hi"`, cold and warm, remote and bundled.
+
+Cold: a fresh data dir (migrations, Chroma files, the bundled model assembled and verified). Warm: the
+same data dir again. For each run: wall time from spawn to exit, and to the first token on stdout.
+Also the bare import of the command (what every run pays before doing anything).
+
+    .venv/bin/python -m bench.startup [--warm 3] [--skip-bundled]
+
+Prints figures; never fails on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tests.fakes.openai_server import FakeOpenAI
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+async def once(data_dir: Path, config: Path | None, text: str = "@Observer hi") -> tuple[float, float | None, str]:
+    """Wall seconds to exit, seconds to the first token of the reply, and what it printed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OBSERVER_") and k != "DISCORD_TOKEN"}
+    env.update(OBSERVER_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT))
+    if config is not None:
+        env["OBSERVER_CONFIG"] = str(config)
+    started = time.perf_counter()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "command_line",
+        "chat",
+        "--once",
+        text,
+        cwd=data_dir.parent,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    out = b""
+    first: float | None = None
+    while chunk := await proc.stdout.read(64):
+        out += chunk
+        if first is None and b": " in out and out.split(b": ", 1)[1].strip():
+            first = time.perf_counter() - started
+    await proc.wait()
+    return time.perf_counter() - started, first, out.decode(errors="replace").strip()
+
+
+def import_seconds() -> float:
+    import subprocess
+
+    runs = []
+    for _ in range(3):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import command_line.main"], cwd=ROOT, check=True)
+        runs.append(time.perf_counter() - started)
+    return statistics.median(runs)
+
+
+async def series(label: str, config_text: str | None, warm: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="observer-start-") as tmp:
+        data = Path(tmp) / "data"
+        config = None
+        if config_text is not None:
+            config = Path(tmp) / "observer.toml"
+            config.write_text(config_text)
+        cold, cold_first, said = await once(data, config)
+        runs = [await once(data, config) for _ in range(warm)]
+        walls = [r[0] for r in runs]
+        firsts = [r[1] for r in runs if r[1] is not None]
+        print(f"{label}: cold {cold:.1f} s (first token {cold_first or float('nan'):.1f} s)")
+        print(
+            f"{label}: warm p50 {statistics.median(walls):.1f} s, first token p50 "
+            f"{statistics.median(firsts) if firsts else float('nan'):.1f} s  [{said[:60]!r}]"
+        )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--warm", type=int, default=3)
+    parser.add_argument("--skip-bundled", action="store_true")
+    args = parser.parse_args()
+    print(f"import command_line.main: {import_seconds():.2f} s (p50 of 3)")
+    model = FakeOpenAI()
+    url = await model.start()
+    try:
+        remote = f'[[models]]\nname = "chat"\nmodel = "fake"\nbase_url = "{url}"\ncontext_window = 8192\n'
+        await series("remote model", remote, args.warm)
+        if not args.skip_bundled:
+            await series("bundled model", None, args.warm)
+    finally:
+        await model.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

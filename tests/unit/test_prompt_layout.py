@@ -1,0 +1,65 @@
+"""What small models read and what they are not allowed to echo back (issue Q)."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from agent.models.echo import EchoScrubber, scrub_echo
+from agent.prompts import fill
+from tests.conftest import make_event
+
+NAMES = ["Observer", "alice", "@Observer"]
+
+
+def stream(pieces: list[str], names: list[str] = NAMES) -> str:
+    echo = EchoScrubber(names)
+    return "".join(echo.feed(p) for p in pieces) + echo.finish()
+
+
+def test_echoed_labels_and_mentions_are_removed_from_the_stream_and_the_text():
+    cases = {
+        "Observer: The capital of France is Paris.": "The capital of France is Paris.",
+        "alice: 42": "42",
+        "Alice： 42": "42",
+        "@Observer 水の化学式はH2Oです。": "水の化学式はH2Oです。",
+        "<@123> hello": "hello",
+        "Observer: @alice hi": "hi",
+    }
+    for said, shown in cases.items():
+        assert scrub_echo(said, NAMES) == shown
+        pieces = [said[i : i + 3] for i in range(0, len(said), 3)]
+        assert stream(pieces) == shown, said
+
+
+def test_answers_that_only_start_like_a_name_are_left_alone():
+    for said in ("Observers are people who watch.", "Alice, the capital is Paris.", "Alright: here it is", "aliceblue"):
+        assert scrub_echo(said, NAMES) == said
+        assert stream([said[i : i + 2] for i in range(0, len(said), 2)]) == said
+
+
+@given(st.text(max_size=60), st.integers(min_value=1, max_value=7))
+def test_the_stream_shows_what_the_stored_text_says_whatever_the_chunking(text, size):
+    pieces = [text[i : i + size] for i in range(0, len(text), size)] or [""]
+    streamed = stream(pieces)
+    # Never more than the text; a label is only ever removed from the start.
+    assert text.endswith(streamed)
+    if not text.lstrip().lower().startswith(("observer", "alice", "@", "<@")):
+        assert streamed == text
+
+
+def test_a_paragraph_around_an_empty_block_is_left_out():
+    template = "You are {bot_name}.\n\nWhat you know:\n{memory}\n\nWhat you know about {author}:\n{member_profile}\n\nAnswer {author}."
+    text = fill(template, {"bot_name": "Observer", "memory": "", "author": "ana", "member_profile": " "})
+    assert text == "You are Observer.\n\nAnswer ana."
+    full = fill(template, {"bot_name": "Observer", "memory": "- tea", "author": "ana", "member_profile": "kind"})
+    assert "What you know:\n- tea" in full and "What you know about ana:\nkind" in full
+
+
+def test_the_model_reads_the_message_without_the_bots_mention():
+    event = make_event("@Observer what is the capital of France?", mentions_bot=True, bot_mention="@Observer")
+    assert event.text_for_model() == "what is the capital of France?"
+    assert (
+        make_event("hey @Observer, 日本の首都は？", mentions_bot=True, bot_mention="@Observer").text_for_model()
+        == "hey 日本の首都は？"
+    )
