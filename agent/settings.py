@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     # Persona files, cards, World Info and documents (/persona add, /dataset add, `persona ingest`): caps
     # checked while decoding, so one file cannot exhaust memory or flood every prompt.
     persona_file_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    persona_text_file_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, description="JSON, TOML, Markdown, text")
     card_png_text_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     card_png_max_chunks: int = Field(default=1000, ge=4)
     card_field_max_chars: int = Field(default=60_000, ge=100)
