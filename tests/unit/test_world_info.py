@@ -293,3 +293,20 @@ def test_activation_never_crashes_on_any_keys_or_text(
     first = plain[0] if plain and plain[0] == keys[0] and plain[0].isascii() else None
     if first and logic == Logic.AND_ANY and whole is not True and not case and first.strip().lower() in message.lower():
         assert fired  # a plain key (and its own secondary) inside the message always fires
+
+
+def test_only_vectorized_or_keyless_world_info_may_be_found_by_meaning(tmp_path: Path):
+    path = tmp_path / "v.json"
+    entries = {
+        "0": {"key": ["a"], "content": "keyed"},
+        "1": {"key": ["b"], "content": "vectorized", "vectorized": True},
+        "2": {"key": [], "content": "keyless"},
+        "3": {"key": [], "content": "constant", "constant": True},
+    }
+    path.write_text(json.dumps({"entries": entries}), encoding="utf-8")
+    loaded = read_persona_or_knowledge(path)
+    assert isinstance(loaded, WorldBook)
+    rules = {e.text: e.activation() for e in loaded.entries}
+    assert {t for t, r in rules.items() if Rule.from_json(r.to_json()).by_meaning} == {"vectorized", "keyless"}
+    # Stored rules of entries that are not vectorized read as before the field existed (same entry ids).
+    assert "vectorized" not in rules["keyed"].to_json() and '"vectorized":true' in rules["vectorized"].to_json()

@@ -32,6 +32,7 @@ _NAMES: dict[str, tuple[str, ...]] = {
     "order": ("order", "insertion_order", "priority"),
     "exclude_recursion": ("excludeRecursion", "exclude_recursion"),
     "prevent_recursion": ("preventRecursion", "prevent_recursion"),
+    "vectorized": ("vectorized",),
 }
 
 
@@ -138,6 +139,7 @@ class Reader:
             order=self.number(raw, "order", where, 100) or 0,
             exclude_recursion=bool(self.flag(raw, "exclude_recursion", where, False)),
             prevent_recursion=bool(self.flag(raw, "prevent_recursion", where, False)),
+            vectorized=bool(self.flag(raw, "vectorized", where, False)),
         )
         uid = raw.get("uid", raw.get("id"))
         label = f"{where} (uid {uid})" if isinstance(uid, int | str) and str(uid) != "" else where
