@@ -120,3 +120,18 @@ async def test_keyed_world_info_comes_in_only_by_its_rules_and_vectorized_entrie
         services, make_event("@Observer the ORB?", author="ana", mentions_bot=True), Context(persona="Mika")
     )
     assert "The ORB is the royal treasury's seal." in fake_openai.chat_requests()[-1]["messages"][0]["content"]
+
+
+async def test_persona_search_shows_lore_with_macros_filled_as_the_reply_gets_it(tmp_path: Path):
+    folder = tmp_path / "mika"
+    folder.mkdir()
+    shutil.copy(MIKA, folder / "mika.toml")
+    shutil.copy(ELDORIA, folder / "eldoria.json")
+    code, out, err = await observer(tmp_path, "persona", "ingest", str(folder))
+    assert code == 0, err
+    code, out, err = await observer(
+        tmp_path, "persona", "search", "Tell me about Eldoria", "--persona", "Mika", "--user", "ana"
+    )
+    assert code == 0, err
+    assert "Eldoria is an ancient kingdom of rolling hills where Mika was born. ana arrived" in out
+    assert "{{" not in out
