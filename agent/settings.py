@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     # Persona files, cards, World Info and documents (/persona add, /dataset add, `persona ingest`): caps
     # checked while decoding, so one file cannot exhaust memory or flood every prompt.
     persona_file_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    persona_text_file_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, description="JSON, TOML, Markdown, text")
     card_png_text_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     card_png_max_chunks: int = Field(default=1000, ge=4)
     card_field_max_chars: int = Field(default=60_000, ge=100)
@@ -69,6 +70,10 @@ class Settings(BaseSettings):
     # many times activated entries are scanned again for further keys (SillyTavern's recursion).
     lore_scan_depth: int = Field(default=4, ge=0, le=100)
     lore_recursion_steps: int = Field(default=3, ge=0, le=10)
+    # Time one World Info key may take on one message, and all keys of one message together; a key over
+    # it (a regular expression that backtracks) counts as not matching.
+    lore_key_timeout_seconds: float = Field(default=0.05, gt=0, le=10)
+    lore_match_budget_seconds: float = Field(default=1.0, gt=0, le=60)
     # Voice: speech-to-text (faster-whisper) and text-to-speech (Piper)
     whisper_model: str | None = Field(
         default=None, description="size name (small, medium, ...) or a CTranslate2 folder; unset: bundled tiny.en"

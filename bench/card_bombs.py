@@ -61,6 +61,11 @@ def _tavern(description: str = "A card.", entries: int = 0) -> bytes:
     return json.dumps(card).encode()
 
 
+def _empties(size: int) -> bytes:
+    """A World Info file of `{}` entries: parsing costs ~27x its size before the entries are counted."""
+    return b'{"entries": [' + b"{}," * ((size - 20) // 3) + b"{}]}"
+
+
 def _deep_json() -> bytes:
     return b'{"name": "Deep", "description": ' + b"[" * 200_000 + b"]" * 200_000 + b"}"
 
@@ -81,6 +86,8 @@ BOMBS: dict[str, Callable[[], tuple[str, bytes]]] = {
     "json 5 MB description": lambda: ("desc5.json", _tavern("x" * 5_000_000)),
     "json lorebook of 100,000 entries": lambda: ("lore100k.json", _tavern(entries=100_000)),
     "png lorebook of 100,000 entries": lambda: ("lore100k.png", png_card(json.loads(_tavern(entries=100_000)))),
+    "json lorebook of {} entries, 16 MB": lambda: ("empties16.json", _empties(16 * 1024 * 1024 - 64)),
+    "json lorebook of {} entries, 8 MB (text cap)": lambda: ("empties8.json", _empties(8 * 1024 * 1024 - 64)),
     "json nested 200,000 deep": lambda: ("deep.json", _deep_json()),
     "pdf of 5,000 pages": lambda: ("pages.pdf", pdf_pages(5000)),
     "pdf content stream bomb (-> 1 GB)": lambda: ("stream.pdf", pdf_stream_bomb(1 << 30)),

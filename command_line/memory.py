@@ -32,6 +32,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     search.add_argument("--guild", type=int, help="as if asked in this guild (default: a DM)")
     search.add_argument("--persona", default=DEFAULT_PERSONA)
     search.add_argument("--channel", type=int, help="as if asked in this channel (its World Info too)")
+    search.add_argument("--user", default="User", help="as if asked by this member ({{user}} in lore)")
     listing = ps.add_parser("list", help="the personas you can use")
     listing.add_argument("--guild", type=int)
     memory = sub.add_parser("memory", help="the embedded memory store")
@@ -68,6 +69,7 @@ async def persona_command(settings: Settings, args: argparse.Namespace) -> int:
     from agent.memory.persona_files import FileLimits
     from agent.memory.recall import recall
     from agent.memory.scopes import readable_scopes, scope_of
+    from agent.memory.world_info.macros import MacroContext, fill_macros
     from agent.nodes.retrieve import lore_scan
     from agent.services import build_services
 
@@ -105,6 +107,8 @@ async def persona_command(settings: Settings, args: argparse.Namespace) -> int:
                 channel=args.channel,
             )
             chosen = {s.text for s in found.snippets}
+            speaker = settings.bot_name if args.persona == DEFAULT_PERSONA else args.persona
+            macros = MacroContext(char=speaker, user=args.user)  # filled as the reply fills them
             print(
                 f"persona {args.persona}, scopes {', '.join(scopes)}; "
                 f"embed {found.embed_ms:.1f} ms, search {found.search_ms:.1f} ms"
@@ -112,7 +116,8 @@ async def persona_command(settings: Settings, args: argparse.Namespace) -> int:
             for s in found.candidates:
                 mark = "*" if s.text in chosen else " "
                 how = "keyword" if s.id.startswith("kw:") else f"{s.score:.3f}"
-                print(f"{mark} {how:>7}  {s.kind:<9} {s.source.rsplit('/', 1)[-1]}: {s.text[:100]!r}")
+                text = fill_macros(s.text, macros)
+                print(f"{mark} {how:>7}  {s.kind:<9} {s.source.rsplit('/', 1)[-1]}: {text[:100]!r}")
             print("(* = goes into the reply's prompt, within the token budget)")
         return 0
     finally:

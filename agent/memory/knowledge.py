@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from chromadb.errors import NotFoundError
@@ -49,6 +50,21 @@ def _visible(meta: dict[str, Any] | None, persona: str, channel: int | None) -> 
     """An entry for this persona (or every persona) and this channel (or the whole scope)."""
     meta = meta or {}
     return meta.get("persona", "") in (persona, "") and str(meta.get("channel") or "") in ("", str(channel))
+
+
+@lru_cache(maxsize=8192)
+def _stored_rule_by_meaning(stored: str) -> bool:
+    try:
+        return Rule.from_json(stored).by_meaning
+    except (ValueError, TypeError, AttributeError):
+        return True
+
+
+def _by_meaning(meta: dict[str, Any] | None) -> bool:
+    """Whether a search by meaning may return this entry: knowledge, guidance and Observer's own lore
+    always; a World Info entry (stored with its rule) only when vectorized or keyless."""
+    stored = str((meta or {}).get("rule") or "")
+    return not stored or _stored_rule_by_meaning(stored)
 
 
 def _rule_of(meta: dict[str, Any]) -> Rule | None:
@@ -249,7 +265,7 @@ class MemoryStore(EmbedderSwitch):
                     id=entry_id,
                 )
                 for entry_id, doc, meta, dist in rows
-                if _visible(meta, persona, channel) and (meta or {}).get("kind") in kinds
+                if _visible(meta, persona, channel) and (meta or {}).get("kind") in kinds and _by_meaning(meta)
             ], len(rows)
 
         wide = k * 3

@@ -29,7 +29,12 @@ KEYWORD_SCAN_DEPTH = 4
 
 
 def lore_scan(settings: Settings) -> Scan:
-    return Scan(depth=settings.lore_scan_depth, recursion_steps=settings.lore_recursion_steps)
+    return Scan(
+        depth=settings.lore_scan_depth,
+        recursion_steps=settings.lore_recursion_steps,
+        key_timeout=settings.lore_key_timeout_seconds,
+        total_timeout=settings.lore_match_budget_seconds,
+    )
 
 
 async def persona_for(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 import zlib
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from tests.fakes.documents import itxt_bomb_card, pdf_pages, png_card, png_with,
 
 SMALL = FileLimits(
     file_bytes=2_000_000,
+    text_file_bytes=1_000_000,
     png_text_bytes=100_000,
     png_chunks=50,
     field_chars=5_000,
@@ -72,6 +74,18 @@ def test_a_file_over_the_size_cap_is_refused_before_it_is_read(tmp_path: Path, s
     assert "file: 2,000,001 bytes is over the limit of 2,000,000 (OBSERVER_PERSONA_FILE_MAX_BYTES)" in line
 
 
+@pytest.mark.parametrize("suffix", [".json", ".toml", ".md", ".markdown", ".txt"])
+def test_a_text_file_has_the_lower_text_cap(tmp_path: Path, suffix: str):
+    line = refused(tmp_path, f"big{suffix}", b"x" * 1_000_001)
+    assert "file: 1,000,001 bytes of text is over the limit of 1,000,000 (OBSERVER_PERSONA_TEXT_FILE_MAX_BYTES)" in line
+
+
+@pytest.mark.parametrize("suffix", [".png", ".pdf"])
+def test_images_and_pdfs_keep_the_file_cap(tmp_path: Path, suffix: str):
+    line = refused(tmp_path, f"big{suffix}", b"x" * 1_000_001)  # under the file cap: read, and refused as damaged
+    assert "OBSERVER_PERSONA_TEXT_FILE_MAX_BYTES" not in line and "OBSERVER_PERSONA_FILE_MAX_BYTES" not in line
+
+
 @pytest.mark.parametrize("field", ["description", "personality", "scenario", "first_mes", "mes_example"])
 def test_each_card_field_is_capped(tmp_path: Path, field: str):
     data = card()
@@ -107,9 +121,17 @@ def test_a_standalone_world_info_file_and_our_own_lore_are_capped_too(tmp_path: 
     assert "lore: 21 entries is over the limit of 20" in refused(tmp_path, "o.toml", toml.encode())
 
 
-def test_json_nested_too_deeply(tmp_path: Path):
+def test_json_toml_and_front_matter_nested_too_deeply_name_the_limit(tmp_path: Path):
+    limit = f"more than about {sys.getrecursionlimit():,} levels"
     line = refused(tmp_path, "deep.json", b"[" * 100_000 + b"]" * 100_000)
-    assert "json: is nested too deeply" in line
+    assert "json: is nested too deeply" in line and limit in line
+    line = refused(tmp_path, "deep.toml", b'name = "D"\nx = ' + b"[" * 100_000 + b"]" * 100_000)
+    assert "toml: is nested too deeply" in line and limit in line
+    line = refused(tmp_path, "deep.md", b"---\nname: D\nx: " + b"[" * 100_000 + b"]" * 100_000 + b"\n---\nbody")
+    assert "front matter: is nested too deeply" in line and limit in line
+    deep = b"[" * 100_000 + b"]" * 100_000
+    line = refused(tmp_path, "deep.png", png_with([(b"tEXt", b"chara\0" + base64.b64encode(deep))]), FileLimits())
+    assert "chara: is nested too deeply" in line and limit in line
 
 
 def test_pdf_pages_and_text_are_capped(tmp_path: Path):
@@ -147,3 +169,17 @@ def test_a_gigabyte_zlib_bomb_card_stays_far_under_300_mb(tmp_path: Path):
     got = measure(path)
     assert "OBSERVER_CARD_PNG_TEXT_MAX_BYTES" in str(got["answer"])
     assert float(got["peak"]) - float(got["idle"]) < 300  # type: ignore[arg-type]
+
+
+def test_a_json_lorebook_of_empty_entries_just_under_the_text_cap_stays_under_300_mb(tmp_path: Path):
+    """`{}` entries cost ~27x their size once parsed: the default text cap keeps the worst case bounded."""
+    cap = FileLimits().text_file_bytes
+    path = tmp_path / "empties.json"
+    count = (cap - 20) // 3
+    path.write_bytes(b'{"entries": [' + b"{}," * (count - 1) + b"{}]}")
+    assert path.stat().st_size <= cap
+    got = measure(path)
+    assert "OBSERVER_LORE_MAX_ENTRIES" in str(got["answer"])  # read, counted, refused
+    assert float(got["peak"]) - float(got["idle"]) < 300  # type: ignore[arg-type]
+    path.write_bytes(b'{"entries": [' + b"{}," * (count * 2) + b"{}]}")  # the old 16 MB cap's worst case
+    assert "OBSERVER_PERSONA_TEXT_FILE_MAX_BYTES" in str(measure(path)["answer"])

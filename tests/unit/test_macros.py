@@ -47,6 +47,20 @@ def test_idle_duration_and_roll():
     assert 2 <= int(fill_macros("{{roll:2d6}}", ctx())) <= 12
 
 
+def test_nested_macros_are_filled_inner_first():
+    seen = {
+        fill_macros("{{random:{{user}},friend}}", MacroContext(char="c", user="Ana", rng=random.Random(i)))
+        for i in range(40)
+    }
+    assert seen == {"Ana", "friend"}
+    assert fill_macros("{{pick:{{char}},{{char}}}} waves", ctx()) == "Seraphina waves"
+    assert fill_macros("{{// a note about {{user}} }}done", ctx()) == "done"
+    assert fill_macros("{{unknown:{{user}}}}", ctx()) == "{{unknown:Ana}}"  # inner filled, outer left as written
+    # What a macro is filled with is never read as a macro: a member may be named "{{char}}".
+    assert fill_macros("Hi {{user}}", MacroContext(char="Seraphina", user="{{char}}")) == "Hi {{char}}"
+    assert fill_macros("{{char}}}} and {{user", ctx()) == "Seraphina}} and {{user"
+
+
 def test_unknown_macros_are_left_as_written():
     assert fill_macros("{{getvar::x}} {{ unknown }} {{", ctx()) == "{{getvar::x}} {{ unknown }} {{"
 

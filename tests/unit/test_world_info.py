@@ -46,10 +46,71 @@ def test_the_standalone_file_sillytavern_writes_loads_as_a_world_book():
     assert loaded.warnings == []
 
 
-def test_a_plain_key_turns_its_entry_on_case_insensitively_on_word_boundaries():
+def test_a_plain_key_turns_its_entry_on_case_insensitively_inside_longer_words_by_default():
     assert "Eldoria" in on(["Tell me about eldoria."])
-    assert "Eldoria" not in on(["Tell me about Eldorians."])  # whole words by default
+    # SillyTavern's global default (world_info_match_whole_words = false): matchWholeWords null is a substring.
+    assert "Eldoria" in on(["Tell me about Eldorians."])
     assert set(on(["Hello there."])) == ALWAYS
+
+
+def test_a_null_match_whole_words_key_fires_inside_a_plural_and_true_keeps_whole_words(tmp_path: Path):
+    path = tmp_path / "dragons.json"
+    entries = {
+        "0": {"uid": 0, "key": ["dragon"], "content": "Dragons breathe fire.", "matchWholeWords": None},
+        "1": {"uid": 1, "key": ["wyrm"], "content": "Wyrms are old.", "matchWholeWords": True},
+        "2": {"uid": 2, "key": ["drake"], "content": "Drakes are small."},  # absent: the same as null
+    }
+    path.write_text(json.dumps({"entries": entries}), encoding="utf-8")
+    loaded = read_persona_or_knowledge(path)
+    assert isinstance(loaded, WorldBook)
+    candidates = [Candidate(e.activation(), e.text, e.text) for e in loaded.entries]
+
+    def fired(message: str) -> set[str]:
+        return {c.item for c in activate(candidates, [message], Scan())}
+
+    assert fired("dragons everywhere, and drakes") == {"Dragons breathe fire.", "Drakes are small."}
+    assert fired("wyrmlings hatch") == set()  # matchWholeWords true: not inside a longer word
+    assert fired("an old wyrm") == {"Wyrms are old."}
+
+
+def test_a_backtracking_regex_key_times_out_as_not_matching_instead_of_hanging(caplog: pytest.LogCaptureFixture):
+    message = "a" * 40 + "!"  # (a|aa)+$ is exponential on it under any backtracking engine
+    evil = Candidate(Rule(keys=("/(a|aa)+$/",)), "evil lore", "evil")
+    also = Candidate(Rule(keys=("/(a+)+$/",)), "nested lore", "nested")
+    fine = Candidate(Rule(keys=("aaaa",)), "fine lore", "fine")
+    with caplog.at_level("WARNING", logger="agent.memory.world_info.activation"):
+        fired = {c.item for c in activate([evil, also, fine], [message], Scan(key_timeout=0.05))}
+        again = {c.item for c in activate([evil, also, fine], [message + " again"], Scan(key_timeout=0.05))}
+    assert fired == again == {"fine"}  # the others did not fire; the rest of the book still works
+    warnings = [r for r in caplog.records if "(a|aa)+$" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].levelname == "WARNING"  # once, not per message
+    assert all("aaaaaaaaaa" not in r.getMessage() for r in caplog.records)  # never the message
+
+
+def test_every_key_of_a_message_shares_one_time_budget():
+    keys = [Candidate(Rule(keys=(f"/(a|aa)+(x{i})?$/",)), "x", i) for i in range(40)]
+    fine = Candidate(Rule(keys=("/a{3}/",), order=1), "fine", "fine")
+    fired = activate([*keys, fine], ["a" * 40 + "!"], Scan(key_timeout=0.05, total_timeout=0.2))
+    # Past the budget every further key counts as not matching: the reply is never held for 40 timeouts.
+    assert [c.item for c in fired] == []
+
+
+def test_an_uncompilable_regex_key_is_reported_at_import_with_its_entry_uid(tmp_path: Path):
+    path = tmp_path / "book.json"
+    entries = {
+        "0": {"uid": 41, "key": ["/(?<n>elf)/"], "content": "JS named groups work."},
+        "1": {"uid": 42, "key": ["/(unclosed/", "elf"], "content": "Broken key."},
+        "2": {"uid": 43, "key": ["/elf/q"], "content": "Unknown flag."},
+    }
+    path.write_text(json.dumps({"entries": entries}), encoding="utf-8")
+    loaded = read_persona_or_knowledge(path)
+    assert isinstance(loaded, WorldBook) and len(loaded.entries) == 3
+    assert len(loaded.warnings) == 2
+    assert "uid 42" in loaded.warnings[0] and "'/(unclosed/'" in loaded.warnings[0]
+    assert "uid 43" in loaded.warnings[1] and "'/elf/q'" in loaded.warnings[1]
+    candidates = [Candidate(e.activation(), e.text, e.text) for e in loaded.entries]
+    fired = {c.item for c in activate(candidates, ["an elf"], Scan())}
+    assert fired == {"JS named groups work.", "Broken key."}  # the named group compiles under `regex`
 
 
 @pytest.mark.parametrize(
@@ -165,14 +226,14 @@ def test_recursion_cannot_loop_forever():
 @pytest.mark.parametrize(
     ("logic", "secondary", "text", "fires"),
     [
-        (Logic.AND_ANY, ("x", "y"), "key y", True),
-        (Logic.AND_ANY, ("x", "y"), "key", False),
-        (Logic.NOT_ALL, ("x", "y"), "key x", True),
-        (Logic.NOT_ALL, ("x", "y"), "key x y", False),
-        (Logic.NOT_ANY, ("x", "y"), "key", True),
-        (Logic.NOT_ANY, ("x", "y"), "key y", False),
-        (Logic.AND_ALL, ("x", "y"), "key x y", True),
-        (Logic.AND_ALL, ("x", "y"), "key x", False),
+        (Logic.AND_ANY, ("xq", "zw"), "key zw", True),
+        (Logic.AND_ANY, ("xq", "zw"), "key", False),
+        (Logic.NOT_ALL, ("xq", "zw"), "key xq", True),
+        (Logic.NOT_ALL, ("xq", "zw"), "key xq zw", False),
+        (Logic.NOT_ANY, ("xq", "zw"), "key", True),
+        (Logic.NOT_ANY, ("xq", "zw"), "key zw", False),
+        (Logic.AND_ALL, ("xq", "zw"), "key xq zw", True),
+        (Logic.AND_ALL, ("xq", "zw"), "key xq", False),
         (Logic.NOT_ANY, (), "key", True),  # no secondary keys: the primary alone
     ],
 )
@@ -230,5 +291,22 @@ def test_activation_never_crashes_on_any_keys_or_text(
     fired = activate([Candidate(rule, message, 1)], [message], Scan())
     plain = [k for k in keys if k.strip() and not (k.strip().startswith("/") and k.strip().endswith("/"))]
     first = plain[0] if plain and plain[0] == keys[0] and plain[0].isascii() else None
-    if first and logic == Logic.AND_ANY and whole is False and not case and first.strip().lower() in message.lower():
+    if first and logic == Logic.AND_ANY and whole is not True and not case and first.strip().lower() in message.lower():
         assert fired  # a plain key (and its own secondary) inside the message always fires
+
+
+def test_only_vectorized_or_keyless_world_info_may_be_found_by_meaning(tmp_path: Path):
+    path = tmp_path / "v.json"
+    entries = {
+        "0": {"key": ["a"], "content": "keyed"},
+        "1": {"key": ["b"], "content": "vectorized", "vectorized": True},
+        "2": {"key": [], "content": "keyless"},
+        "3": {"key": [], "content": "constant", "constant": True},
+    }
+    path.write_text(json.dumps({"entries": entries}), encoding="utf-8")
+    loaded = read_persona_or_knowledge(path)
+    assert isinstance(loaded, WorldBook)
+    rules = {e.text: e.activation() for e in loaded.entries}
+    assert {t for t, r in rules.items() if Rule.from_json(r.to_json()).by_meaning} == {"vectorized", "keyless"}
+    # Stored rules of entries that are not vectorized read as before the field existed (same entry ids).
+    assert "vectorized" not in rules["keyed"].to_json() and '"vectorized":true' in rules["vectorized"].to_json()

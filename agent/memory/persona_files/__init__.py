@@ -21,7 +21,7 @@ from agent.memory.persona_files.cards import (
     fail,
 )
 from agent.memory.persona_files.front_matter import split_front_matter
-from agent.memory.persona_files.limits import DEFAULT_LIMITS, FileLimits, checked_size, over
+from agent.memory.persona_files.limits import DEFAULT_LIMITS, FileLimits, checked_size, over, too_deep
 from agent.memory.persona_files.png import card_from_png
 from agent.memory.persona_files.tavern import card_from_tavern
 from agent.memory.world_info.books import is_world_book, read_entries
@@ -66,6 +66,8 @@ def read_persona_or_knowledge(path: Path, limits: FileLimits = DEFAULT_LIMITS) -
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise fail(path, "toml", str(exc)) from None
+        except RecursionError:
+            raise fail(path, "toml", too_deep()) from None
         return card_from_mapping(data, path, limits)
     if suffix == ".json":
         try:
@@ -73,7 +75,7 @@ def read_persona_or_knowledge(path: Path, limits: FileLimits = DEFAULT_LIMITS) -
         except json.JSONDecodeError as exc:
             raise fail(path, "json", f"{exc.msg} at line {exc.lineno}") from None
         except RecursionError:
-            raise fail(path, "json", "is nested too deeply") from None
+            raise fail(path, "json", too_deep()) from None
         if is_world_book(data):
             warnings: list[str] = []
             return WorldBook(str(path), read_entries(data, path, "entries", limits, warnings), warnings)

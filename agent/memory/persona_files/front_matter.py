@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from agent.memory.persona_files.cards import fail
+from agent.memory.persona_files.limits import too_deep
 
 
 def split_front_matter(text: str, path: Path) -> tuple[dict[str, Any] | None, str]:
@@ -26,6 +27,8 @@ def split_front_matter(text: str, path: Path) -> tuple[dict[str, Any] | None, st
                 data = parse(head) or {}
             except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
                 raise fail(path, "front matter", str(exc).splitlines()[0]) from None
+            except RecursionError:
+                raise fail(path, "front matter", too_deep()) from None
             if not isinstance(data, dict):
                 raise fail(path, "front matter", "must be a mapping of fields")
             return data, body.strip()

@@ -8,6 +8,7 @@ with one line naming the field and the cap (and the setting that raises it).
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
 class FileLimits:
     # Any persona, card or document file (PNG image included), checked before reading it.
     file_bytes: int = 16 * 1024 * 1024
+    # A text file (JSON, TOML, Markdown, plain text) is parsed whole, and parsing costs many times its
+    # size (a JSON of `{}` entries: ~27x), so it has its own, lower cap (Discord's upload limit).
+    text_file_bytes: int = 8 * 1024 * 1024
     # The text a PNG may carry (all tEXt/zTXt/iTXt chunks together, inflated), and how many chunks it has.
     png_text_bytes: int = 4 * 1024 * 1024
     png_chunks: int = 1000
@@ -36,6 +40,7 @@ class FileLimits:
     def from_settings(cls, settings: Settings) -> FileLimits:
         return cls(
             file_bytes=settings.persona_file_max_bytes,
+            text_file_bytes=settings.persona_text_file_max_bytes,
             png_text_bytes=settings.card_png_text_max_bytes,
             png_chunks=settings.card_png_max_chunks,
             field_chars=settings.card_field_max_chars,
@@ -51,6 +56,7 @@ DEFAULT_LIMITS = FileLimits()
 # The setting behind each cap, named in refusals so an operator knows what to raise.
 SETTING = {
     "file_bytes": "OBSERVER_PERSONA_FILE_MAX_BYTES",
+    "text_file_bytes": "OBSERVER_PERSONA_TEXT_FILE_MAX_BYTES",
     "png_text_bytes": "OBSERVER_CARD_PNG_TEXT_MAX_BYTES",
     "png_chunks": "OBSERVER_CARD_PNG_MAX_CHUNKS",
     "field_chars": "OBSERVER_CARD_FIELD_MAX_CHARS",
@@ -66,11 +72,22 @@ def over(limits: FileLimits, cap: str, what: str) -> str:
     return f"{what} is over the limit of {getattr(limits, cap):,} ({SETTING[cap]})"
 
 
+def too_deep() -> str:
+    """The refusal for JSON, TOML or YAML nested deeper than Python's readers can follow (they recurse)."""
+    return f"is nested too deeply (more than about {sys.getrecursionlimit():,} levels, Python's recursion limit)"
+
+
+# Files read whole as text and parsed (everything but PNG images and PDFs).
+TEXT_SUFFIXES = {".json", ".toml", ".md", ".markdown", ".txt"}
+
+
 def checked_size(path: Path, limits: FileLimits) -> int:
-    """The file's size, refused before reading when it is over the cap."""
+    """The file's size, refused before reading when it is over the cap (the text cap for text files)."""
     from agent.memory.persona_files.cards import fail
 
     size = path.stat().st_size
     if size > limits.file_bytes:
         raise fail(path, "file", over(limits, "file_bytes", f"{size:,} bytes"))
+    if path.suffix.lower() in TEXT_SUFFIXES and size > limits.text_file_bytes:
+        raise fail(path, "file", over(limits, "text_file_bytes", f"{size:,} bytes of text"))
     return size

@@ -15,7 +15,7 @@ import zlib
 from pathlib import Path
 
 from agent.memory.persona_files.cards import PersonaCard, fail
-from agent.memory.persona_files.limits import DEFAULT_LIMITS, FileLimits, over
+from agent.memory.persona_files.limits import DEFAULT_LIMITS, FileLimits, over, too_deep
 from agent.memory.persona_files.tavern import card_from_tavern
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -89,7 +89,9 @@ def card_from_png(blob: bytes, path: Path, limits: FileLimits = DEFAULT_LIMITS) 
         raise fail(path, "chara", "no character card in this PNG (no `chara` or `ccv3` text chunk)")
     try:
         data = json.loads(base64.b64decode(chunks[key], validate=False).decode("utf-8"))
-    except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    except RecursionError:
+        raise fail(path, key, too_deep()) from None
+    except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise fail(path, key, f"is not base64-encoded JSON ({type(exc).__name__})") from None
     card = card_from_tavern(data, path, limits)
     card.avatar = blob  # the card's picture is the character's face on Discord

@@ -14,6 +14,7 @@ from typing import Any
 
 from agent.memory.persona_files.cards import LoreEntry, fail
 from agent.memory.persona_files.limits import FileLimits, over
+from agent.memory.world_info.activation import key_problem
 from agent.memory.world_info.rules import Logic, Rule
 
 # SillyTavern's own names, then the V2 card spec's (top level or under `extensions`).
@@ -31,6 +32,7 @@ _NAMES: dict[str, tuple[str, ...]] = {
     "order": ("order", "insertion_order", "priority"),
     "exclude_recursion": ("excludeRecursion", "exclude_recursion"),
     "prevent_recursion": ("preventRecursion", "prevent_recursion"),
+    "vectorized": ("vectorized",),
 }
 
 
@@ -137,7 +139,14 @@ class Reader:
             order=self.number(raw, "order", where, 100) or 0,
             exclude_recursion=bool(self.flag(raw, "exclude_recursion", where, False)),
             prevent_recursion=bool(self.flag(raw, "prevent_recursion", where, False)),
+            vectorized=bool(self.flag(raw, "vectorized", where, False)),
         )
+        uid = raw.get("uid", raw.get("id"))
+        label = f"{where} (uid {uid})" if isinstance(uid, int | str) and str(uid) != "" else where
+        for key in rule.keys + rule.secondary:
+            problem = key_problem(key)
+            if problem is not None:
+                self.warn(label, f"key {key!r} {problem}; it never matches")
         return LoreEntry(content.strip(), list(rule.keys), rule=rule)
 
 

@@ -2,8 +2,8 @@
 
 `{{char}}` `{{user}}` `{{time}}` `{{date}}` `{{weekday}}` `{{isotime}}` `{{isodate}}` `{{idle_duration}}`
 `{{random:a,b}}` (also `{{random::a::b}}`) `{{pick:a,b}}` (stable for the same text) `{{roll:d6}}`
-`{{// comment}}` `{{newline}}` `{{trim}}` `{{noop}}`; older `<USER>` `<BOT>` `{char}` too. Anything else is
-left as written. Never raises, whatever the text.
+`{{// comment}}` `{{newline}}` `{{trim}}` `{{noop}}`; older `<USER>` `<BOT>` `{char}` too. Nested macros are
+filled inner first (`{{random:{{user}},friend}}`). Anything else is left as written. Never raises, whatever the text.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-_MACRO = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+_BRACES = re.compile(r"\{\{|\}\}")
+_MAX_NESTING = 16
 _TRIM = re.compile(r"\s*\{\{\s*trim\s*\}\}\s*", re.IGNORECASE)
 _ROLL = re.compile(r"^(\d{0,3})d(\d{1,6})$", re.IGNORECASE)
 
@@ -86,12 +87,27 @@ def fill_macros(text: str, ctx: MacroContext) -> str:
     text = text.replace("<USER>", ctx.user).replace("<BOT>", ctx.char)
     text = re.sub(r"(?<!\{)\{char\}(?!\})", lambda _: ctx.char, text, flags=re.IGNORECASE)
 
-    def replace(match: re.Match[str]) -> str:
-        body = match.group(1)
-        if body.strip().lower() == "trim":
-            return match.group(0)
-        value = _one(body, ctx, text)
-        return match.group(0) if value is None else value
+    return _TRIM.sub("", _expand(text, ctx))
 
-    text = _MACRO.sub(replace, text)
-    return _TRIM.sub("", text)
+
+def _expand(text: str, ctx: MacroContext) -> str:
+    """Every `{{...}}` filled, inner ones first (`{{random:{{user}},b}}`); what a macro is filled with
+    is never read as a macro again (a member named `{{char}}` stays so)."""
+    stack: list[list[str]] = [[]]
+    at = 0
+    for token in _BRACES.finditer(text):
+        stack[-1].append(text[at : token.start()])
+        at = token.end()
+        if token.group(0) == "{{" and len(stack) <= _MAX_NESTING:
+            stack.append([])
+        elif token.group(0) == "}}" and len(stack) > 1:
+            body = "".join(stack.pop())
+            value = None if body.strip().lower() == "trim" else _one(body, ctx, text)
+            stack[-1].append("{{" + body + "}}" if value is None else value)
+        else:
+            stack[-1].append(token.group(0))
+    stack[-1].append(text[at:])
+    while len(stack) > 1:  # never closed: kept as written
+        body = "".join(stack.pop())
+        stack[-1].append("{{" + body)
+    return "".join(stack[0])

@@ -31,15 +31,26 @@ class Rule:
     order: int = 100
     exclude_recursion: bool = False  # never turned on by another entry's text
     prevent_recursion: bool = False  # its own text never turns on another entry
+    # SillyTavern's `vectorized`: also found by meaning (embedding similarity), besides its keys.
+    vectorized: bool = False
 
     @property
     def triggers(self) -> bool:
         """Whether anything can turn it on (else it is found only by meaning)."""
         return self.constant or any(k.strip() for k in self.keys)
 
+    @property
+    def by_meaning(self) -> bool:
+        """Whether a search by meaning may find it: as in SillyTavern, an entry with keys (or constant)
+        comes in only by its rules unless it is `vectorized`; one with nothing to trigger it is found
+        by meaning, so it is not dead weight."""
+        return self.vectorized or not self.triggers
+
     def to_json(self) -> str:
         data = asdict(self)
         data["logic"] = int(self.logic)
+        if not self.vectorized:  # as before the field existed: stored entries keep their ids
+            del data["vectorized"]
         return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
     @classmethod
@@ -57,4 +68,5 @@ class Rule:
             order=int(data.get("order", 100)),
             exclude_recursion=bool(data.get("exclude_recursion", False)),
             prevent_recursion=bool(data.get("prevent_recursion", False)),
+            vectorized=bool(data.get("vectorized", False)),
         )
