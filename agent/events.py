@@ -40,6 +40,8 @@ class Event(BaseModel):
     author_id: int
     author_name: str
     author_is_bot: bool = False
+    # The name this message was shown under, when not the author's (a proxied member's repost).
+    shown_name: str | None = None
     text: str = ""
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     reply_to_id: int | None = None

@@ -72,7 +72,12 @@ async def take_repost(bot: ObserverBot, message: discord.Message) -> bool:
     if original is None:
         return False
     event = bot.event_for(message).model_copy(
-        update={"author_id": original.author.id, "author_is_bot": False, "author_name": message.author.display_name}
+        update={
+            "author_id": original.author.id,
+            "author_is_bot": False,
+            "author_name": original.author.display_name,  # the account's name stays the member's
+            "shown_name": message.author.display_name,  # this line is shown under the proxied member's
+        }
     )
     await bot.services.record.store_event(event, state="skipped")
     return True

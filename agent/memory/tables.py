@@ -63,6 +63,9 @@ class Message(Base):
     author_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"))
     content: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The name the message was shown under when not its author's: a proxied member (PluralKit,
+    # Tupperbox) speaks through one account under several names, one per message.
+    shown_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
     reply_to_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     # For the bot's own replies: the message it answered.
     answers_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

@@ -42,6 +42,17 @@ UNKNOWN_REFERENCE = {
 }
 
 
+class DiscordError(Exception):
+    """An error Discord answers with: its status and JSON body (served as `application/json`, no charset,
+    as Discord does; aiohttp's own HTTP exceptions add `; charset=utf-8`, and discord.py then reads the
+    body as plain text, losing the error code)."""
+
+    def __init__(self, status: int, payload: dict[str, Any]) -> None:
+        super().__init__(payload.get("message"))
+        self.status = status
+        self.payload = payload
+
+
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     """JSON exactly as Discord sends it: discord.py checks for `application/json` with no charset."""
     return web.Response(
@@ -745,6 +756,9 @@ class FakeDiscord:
         except KeyError:
             record.status = 404
             return json_response({"message": "Unknown", "code": 10008}, status=404, headers=headers)
+        except DiscordError as exc:
+            record.status = exc.status
+            return json_response(exc.payload, status=exc.status, headers=headers)
         if result is None:
             record.status = 204
             return web.Response(status=204, headers=headers)
@@ -868,16 +882,14 @@ class FakeDiscord:
                 return self.message_payload(self.general["id"], self.bot, body.get("content") or "")
         raise KeyError(p)
 
-    def _forbidden(self) -> web.HTTPForbidden:
-        return web.HTTPForbidden(
-            text=json.dumps({"message": "Missing Permissions", "code": 50013}), content_type="application/json"
-        )
+    def _forbidden(self) -> DiscordError:
+        return DiscordError(403, {"message": "Missing Permissions", "code": 50013})
 
     async def _webhook_route(self, method: str, p: list[str], body: Any, request: web.Request) -> Any:
         """Execute (`wait=true` returns the message) and edit a webhook's message, as Discord does."""
         hook = self.webhooks[p[1]]
         if len(p) < 3 or p[2] != hook["token"]:
-            raise web.HTTPUnauthorized(text=json.dumps({"message": "Invalid Webhook Token", "code": 50027}))
+            raise DiscordError(401, {"message": "Invalid Webhook Token", "code": 50027})
         store = self.messages[hook["channel_id"]]
         author = {
             "id": hook["id"],
@@ -957,7 +969,7 @@ class FakeDiscord:
                 if target is None and ref.get("fail_if_not_exists", True):
                     # As Discord: a reply to a deleted message is refused, unless asked not to fail.
                     self.refused_replies += 1
-                    raise web.HTTPBadRequest(text=json.dumps(UNKNOWN_REFERENCE), content_type="application/json")
+                    raise DiscordError(400, UNKNOWN_REFERENCE)
                 if target is not None:
                     extra = {
                         "type": 19,

@@ -108,3 +108,23 @@ async def test_feedback_links_to_the_bots_last_reply_to_that_member(record: Reco
         channel_id=question.channel_id,
     )
     assert (await record.feedback_rows())[0]["text"] == "good"
+
+
+async def test_a_proxied_members_lines_keep_the_names_they_were_shown_under(record: Record):
+    # One account, two members of its system (PluralKit): each line under its own name, the account's kept.
+    own = make_event("hi from my own account")
+    al = make_event("sunny today", shown_name="Al (Sunny System)")
+    bee = make_event("rain tomorrow", shown_name="Bee (Sunny System)")
+    for e in (own, al, bee):
+        await record.store_event(e)
+    window = await record.window(own.channel_id, 10)
+    assert [(line.author, line.text) for line in window] == [
+        ("alice", "hi from my own account"),
+        ("Al (Sunny System)", "sunny today"),
+        ("Bee (Sunny System)", "rain tomorrow"),
+    ]
+    found = await record.search_messages([own.channel_id], own.guild_id, [], author="bee")
+    assert [(r["author"], r["content"]) for r in found] == [("Bee (Sunny System)", "rain tomorrow")]
+    assert [r["content"] for r in await record.search_messages([own.channel_id], own.guild_id, [], author="alice")] == [
+        "hi from my own account"
+    ]

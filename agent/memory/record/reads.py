@@ -25,7 +25,7 @@ class MessageReads(RecordCore):
             tables.messages.c.content,
             tables.messages.c.created_at,
             tables.messages.c.attachments,
-            tables.users.c.name,
+            func.coalesce(tables.messages.c.shown_name, tables.users.c.name).label("name"),
             tables.users.c.is_bot,
         ).join(tables.users, tables.users.c.id == tables.messages.c.author_id)
 

@@ -58,6 +58,7 @@ class ToolLog(RecordCore):
         """
         await self.flush()
         m, u, c = tables.messages, tables.users, tables.channels
+        name = func.coalesce(m.c.shown_name, u.c.name)  # a proxied member's line: the name it was shown under
         conditions: list[Any] = [m.c.deleted_at.is_(None)]
         if channel_ids is not None:
             conditions.append(m.c.channel_id.in_(list(channel_ids)))
@@ -66,7 +67,7 @@ class ToolLog(RecordCore):
         for word in words:
             conditions.append(func.lower(m.c.content).contains(word.lower(), autoescape=True))
         if author:
-            conditions.append(func.lower(u.c.name).contains(author.lower().lstrip("@"), autoescape=True))
+            conditions.append(func.lower(name).contains(author.lower().lstrip("@"), autoescape=True))
         if channel:
             conditions.append(func.lower(c.c.name) == channel.lower().lstrip("#"))
         if since is not None:
@@ -74,7 +75,7 @@ class ToolLog(RecordCore):
         if before_id is not None:
             conditions.append(m.c.id < before_id)
         query = (
-            select(m.c.id, m.c.content, m.c.created_at, u.c.name.label("author"), c.c.name.label("channel"))
+            select(m.c.id, m.c.content, m.c.created_at, name.label("author"), c.c.name.label("channel"))
             .join(u, u.c.id == m.c.author_id)
             .join(c, c.c.id == m.c.channel_id)
             .where(and_(*conditions))

@@ -326,6 +326,7 @@ class RecordCore:
                         "author_id": e.author_id,
                         "content": e.text,
                         "created_at": e.created_at,
+                        "shown_name": e.shown_name,
                         "reply_to_id": e.reply_to_id,
                         "answers_id": None,
                         "edited_at": None,
