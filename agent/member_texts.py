@@ -133,5 +133,7 @@ def persona_file_added(name: str, summary: str, warnings: list[str], shown: int 
         more = f"\n- …and {len(warnings) - shown} more" if len(warnings) > shown else ""
         text += f"\nRead with defaults (the file still loaded):\n{lines}{more}"
     return text
+
+
 # The member edited their question while it was being answered: the answer is to the text as it was.
 ANSWERED_BEFORE_EDIT = "\n-# (you edited your message while I was answering: this answers what it said before)"
