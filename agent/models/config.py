@@ -113,6 +113,9 @@ def bundled_local_spec() -> ModelSpec:
         model=DEFAULT.key,
         context_window=2048,
         max_output_tokens=200,
+        # Nothing else can answer offline, and on a small, busy CPU the prompt alone can take a minute:
+        # waiting is better than failing.
+        timeout_s=300,
         about=f"bundled offline model ({DEFAULT.title}); always available, small",
     )
 
