@@ -134,6 +134,9 @@ class FakeDiscord:
         self.shard_links: dict[int, ShardLink] = {i: ShardLink() for i in range(shard_count)}
         # A shard id → an unset Event: that shard's IDENTIFY is not answered (no READY) until it is set.
         self.identify_gates: dict[int, asyncio.Event] = {}
+        # A close code (4004 bad token, 4014 disallowed intents…): every IDENTIFY is refused with it, as
+        # Discord does until the owner fixes the cause; None accepts again.
+        self.refuse_identify: int | None = None
         self.identified = asyncio.Event()
         self.resumed = 0
         self.identifies = 0
@@ -333,6 +336,9 @@ class FakeDiscord:
                 if count != self.shard_count or not 0 <= shard_id < count:
                     await ws.close(code=4010, message=b"Invalid shard")
                     break
+                if self.refuse_identify is not None:
+                    await ws.close(code=self.refuse_identify, message=b"refused")
+                    break
                 shard = shard_id
                 gate = self.identify_gates.get(shard)
                 if gate is not None:
@@ -430,6 +436,14 @@ class FakeDiscord:
         for shard_id, link in self.shard_links.items():
             if link.ws is not None and shard in (None, shard_id):
                 await link.ws.close(code=4000, message=b"fake gateway restart")
+
+    async def close_shard(self, shard: int, code: int) -> None:
+        """Close one shard's socket with `code`, as Discord does (4004 after a token reset, 4011 when
+        the bot outgrew its shards, 4014 when a privileged intent was switched off …)."""
+        link = self.shard_links[shard]
+        assert link.ws is not None and not link.ws.closed, f"shard {shard} is not connected"
+        self.identified.clear()
+        await link.ws.close(code=code, message=b"closed by the fake Discord")
 
     async def invalidate_session(self, shard: int) -> None:
         """INVALID_SESSION (not resumable) to one shard: it must IDENTIFY again; what it missed is not
