@@ -17,6 +17,7 @@ from agent.rules import addresses_bot
 from discord_adapter.missed import missed_messages, notes_by_question
 from discord_adapter.queues import Job
 from discord_adapter.stream import IN_PROGRESS
+from discord_adapter.unrecorded import last_known_moment, unrecorded_channels
 
 if TYPE_CHECKING:
     from discord_adapter.client import ObserverBot
@@ -99,7 +100,8 @@ async def expire(bot: ObserverBot, row: Unfinished) -> None:
 
 async def catch_up(bot: ObserverBot, shards: frozenset[int] | None = None) -> tuple[int, int]:
     """Record every message missed in each active channel (of `shards`, when given: the shards that
-    reconnected); queue the addressed ones still worth answering.
+    reconnected), and in each readable channel the record holds nothing from where something was said
+    since the bot last saw the shard (see `unrecorded`); queue the addressed ones still worth answering.
 
     Missed means missing from the record, wherever it is: after the newest recorded message (downtime)
     or before it (a write lost to a database fault). Returns (recorded, queued)."""
@@ -110,8 +112,13 @@ async def catch_up(bot: ObserverBot, shards: frozenset[int] | None = None) -> tu
     now = datetime.now(UTC)
     since = now - timedelta(days=CATCH_UP_DAYS)
     latest = await bot.progress.latest_per_channel(since, bot.first_live)
+    reads = dict.fromkeys(latest, since)  # channel → how far back to read
+    moment = last_known_moment(bot.shard_hold.away_since, shards, latest)
+    if moment is not None:
+        for unknown in await unrecorded_channels(bot, shards, latest, max(moment, since)):
+            reads[unknown.id] = max(moment, since)
     recorded = queued = 0
-    for channel_id in sorted(latest):
+    for channel_id in sorted(reads):
         channel = bot.get_channel(channel_id)
         if not isinstance(channel, discord.abc.Messageable):
             continue
@@ -122,7 +129,7 @@ async def catch_up(bot: ObserverBot, shards: frozenset[int] | None = None) -> tu
             missed = await missed_messages(
                 channel,
                 before=bot.first_live.get(channel_id),
-                since=since,
+                since=reads[channel_id],
                 limit=limit,
                 known=bot.progress.known,
                 in_memory=bot.in_hand | bot.services.record.pending_ids(),

@@ -500,6 +500,8 @@ class FakeDiscord:
             msg["guild_id"] = self.channels[channel_id]["guild_id"]
             msg["member"] = {k: v for k, v in self.member(author).items() if k != "user"}
         msg.update(extra)
+        if channel_id in self.channels:  # as on Discord: GUILD_CREATE tells each channel's newest message
+            self.channels[channel_id]["last_message_id"] = msg["id"]
         return msg
 
     async def send_as(
