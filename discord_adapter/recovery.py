@@ -16,6 +16,7 @@ from agent.memory.record.writes import RecordDelayed
 from agent.rules import addresses_bot
 from discord_adapter.missed import missed_messages, notes_by_question
 from discord_adapter.queues import Job
+from discord_adapter.snowflakes import storable
 from discord_adapter.stream import IN_PROGRESS
 from discord_adapter.unrecorded import last_known_moment, unrecorded_channels
 
@@ -140,6 +141,9 @@ async def catch_up(bot: ObserverBot, shards: frozenset[int] | None = None) -> tu
         answering = 0
         waiting_lines = notes_by_question(missed)
         for message in missed:
+            if not storable(message):  # an id the record cannot hold: dropped, as at the gateway
+                log.warning("catch-up: a message in channel %s dropped: an id out of range", channel_id)
+                continue
             event = bot.event_for(message)
             if message.author.bot:
                 await bot.arrivals.through_graph(event)
