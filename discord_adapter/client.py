@@ -27,6 +27,7 @@ from discord_adapter.arrivals import Arrivals
 from discord_adapter.busy_notes import BusyNotes
 from discord_adapter.characters import CharacterDesk
 from discord_adapter.context import backfill_context
+from discord_adapter.gateway_close import DrainOnce, close_after_drain
 from discord_adapter.presence import Presence
 from discord_adapter.proxies import Proxies, take_repost
 from discord_adapter.queues import ChannelQueues, Job
@@ -99,6 +100,7 @@ class ObserverBot(discord.AutoShardedClient):
         self.last_error: dict[int, str] = {}
         self.proxies = Proxies()
         self.edits: dict[int, str] = {}  # messages edited while being answered: their new text
+        self._drained = DrainOnce()
 
     def _get_state(self, **options: Any) -> Any:
         return event_guard.guard_state(super()._get_state(**options))  # one bad event never ends a shard
@@ -137,8 +139,17 @@ class ObserverBot(discord.AutoShardedClient):
                 queued,
             )
 
+    async def close(self) -> None:
+        """Never close under a reply in flight (a fatal gateway close too): drain as on SIGTERM, then close."""
+        grace_s = self.services.settings.shutdown_grace_seconds
+        await close_after_drain(self._drained, lambda: self._drain(grace_s), super().close)
+
     async def shutdown(self, grace_s: float) -> None:
-        """SIGTERM: no new runs; replies in flight get `grace_s` to finish; the rest resume at the next start."""
+        await self._drained(lambda: self._drain(grace_s))
+
+    async def _drain(self, grace_s: float) -> None:
+        """No new runs; replies in flight get `grace_s` to finish; the rest resume at the next start."""
+        log.warning("stopping: finishing replies in flight (up to %.0f s)", grace_s)
         cancelled = await self.queues.stop(grace_s)
         if cancelled:
             log.warning("%d reply run(s) did not finish in %.0f s; they resume at the next start", cancelled, grace_s)

@@ -29,6 +29,8 @@ from typing import Any
 from discord.errors import ConnectionClosed
 from discord.gateway import ReconnectWebSocket, WebSocketClosure
 
+from discord_adapter.snowflakes import SnowflakeOutOfRange, check_payload
+
 log = logging.getLogger(__name__)
 
 # The gateway's control flow, raised on purpose inside `received_message`: never swallowed.
@@ -63,6 +65,11 @@ def _salvage_edit(state: Any, data: Any) -> None:
 
 def _guarded_parser(state: Any, event: str, parse: Callable[[Any], None]) -> Callable[[Any], None]:
     def parse_or_drop(data: Any) -> None:
+        try:
+            check_payload(data)  # an id the record cannot hold (≥ 2^63, negative) drops the event here
+        except SnowflakeOutOfRange as exc:
+            dropped(event, exc)
+            return
         try:
             parse(data)
         except Exception as exc:

@@ -16,7 +16,9 @@ from agent.memory.record.writes import RecordDelayed
 from agent.rules import addresses_bot
 from discord_adapter.missed import missed_messages, notes_by_question
 from discord_adapter.queues import Job
+from discord_adapter.snowflakes import storable
 from discord_adapter.stream import IN_PROGRESS
+from discord_adapter.unrecorded import last_known_moment, unrecorded_channels
 
 if TYPE_CHECKING:
     from discord_adapter.client import ObserverBot
@@ -124,7 +126,8 @@ async def expire(bot: ObserverBot, row: Unfinished) -> None:
 
 async def catch_up(bot: ObserverBot, shards: frozenset[int] | None = None) -> tuple[int, int]:
     """Record every message missed in each active channel (of `shards`, when given: the shards that
-    reconnected); queue the addressed ones still worth answering.
+    reconnected), and in each readable channel the record holds nothing from where something was said
+    since the bot last saw the shard (see `unrecorded`); queue the addressed ones still worth answering.
 
     Missed means missing from the record, wherever it is: after the newest recorded message (downtime)
     or before it (a write lost to a database fault). Returns (recorded, queued)."""
@@ -135,8 +138,13 @@ async def catch_up(bot: ObserverBot, shards: frozenset[int] | None = None) -> tu
     now = datetime.now(UTC)
     since = now - timedelta(days=CATCH_UP_DAYS)
     latest = await bot.progress.latest_per_channel(since, bot.first_live)
+    reads = dict.fromkeys(latest, since)  # channel → how far back to read
+    moment = last_known_moment(bot.shard_hold.away_since, shards, latest)
+    if moment is not None:
+        for unknown in await unrecorded_channels(bot, shards, latest, max(moment, since)):
+            reads[unknown.id] = max(moment, since)
     recorded = queued = 0
-    for channel_id in sorted(latest):
+    for channel_id in sorted(reads):
         channel = bot.get_channel(channel_id)
         if not isinstance(channel, discord.abc.Messageable):
             continue
@@ -147,7 +155,7 @@ async def catch_up(bot: ObserverBot, shards: frozenset[int] | None = None) -> tu
             missed = await missed_messages(
                 channel,
                 before=bot.first_live.get(channel_id),
-                since=since,
+                since=reads[channel_id],
                 limit=limit,
                 known=bot.progress.known,
                 in_memory=bot.in_hand | bot.services.record.pending_ids(),
@@ -158,6 +166,9 @@ async def catch_up(bot: ObserverBot, shards: frozenset[int] | None = None) -> tu
         answering = 0
         waiting_lines = notes_by_question(missed)
         for message in missed:
+            if not storable(message):  # an id the record cannot hold: dropped, as at the gateway
+                log.warning("catch-up: a message in channel %s dropped: an id out of range", channel_id)
+                continue
             event = bot.event_for(message)
             if message.author.bot:
                 await bot.arrivals.through_graph(event)

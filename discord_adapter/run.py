@@ -18,6 +18,7 @@ from agent.services import Services, build_services
 from agent.settings import Settings
 from discord_adapter.client import ObserverBot
 from discord_adapter.commands import register_all
+from discord_adapter.gateway_close import fatal_close_error
 
 log = logging.getLogger(__name__)
 
@@ -75,17 +76,14 @@ async def _run_until_stopped(bot: ObserverBot, settings: Settings) -> None:
         if runner.done():
             runner.result()  # start-up failed (bad token, intents): raise it
         else:
-            log.warning("stopping: finishing replies in flight (up to %.0f s)", settings.shutdown_grace_seconds)
             await bot.shutdown(settings.shutdown_grace_seconds)
     except discord.LoginFailure:
         raise ConfigError(
             "DISCORD_TOKEN: Discord rejected the token; copy it again from the Developer Portal"
         ) from None
-    except discord.PrivilegedIntentsRequired:
-        raise ConfigError(
-            "DISCORD_TOKEN: the Message Content intent is off for this bot; enable it under Bot → "
-            "Privileged Gateway Intents in the Developer Portal"
-        ) from None
+    except (discord.PrivilegedIntentsRequired, discord.ConnectionClosed) as exc:
+        # A close Discord will not take back; `bot.close` drained first, like SIGTERM. One line, exit 2.
+        raise (fatal_close_error(exc) or exc) from None
     finally:
         stop.cancel()
         await bot.close()

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from discord_adapter.queues import Job
+from discord_adapter.unrecorded import away_now
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,9 @@ class ShardHold:
         self._running: frozenset[int] = frozenset()  # shards the pass in progress recovers
         self._held: dict[int, list[Job]] = {}
         self._task: asyncio.Task[None] | None = None
+        # Shard → when it went away (epoch seconds), until its recovery pass is done: how far back to look
+        # in channels the record knows nothing from.
+        self.away_since: dict[int, float] = {}
 
     def holds(self, shard_id: int) -> bool:
         return shard_id not in self.live
@@ -52,6 +56,7 @@ class ShardHold:
     def disconnected(self, shard_id: int) -> None:
         """What this shard delivers next waits until it is known whether the session resumed."""
         self.live.discard(shard_id)
+        self.away_since.setdefault(shard_id, away_now())
 
     def ready(self, shard_id: int) -> None:
         """A READY: the session was new, so the shard missed events; read them before going live."""
@@ -87,6 +92,7 @@ class ShardHold:
             for job in held:
                 await self._submit(job)
         self.live.add(shard_id)
+        self.away_since.pop(shard_id, None)
 
     async def settled(self) -> None:
         """Wait for the recovery pass in progress, if any (tests)."""

@@ -153,6 +153,9 @@ class FakeDiscord:
         self.shard_links: dict[int, ShardLink] = {i: ShardLink() for i in range(shard_count)}
         # A shard id → an unset Event: that shard's IDENTIFY is not answered (no READY) until it is set.
         self.identify_gates: dict[int, asyncio.Event] = {}
+        # A close code (4004 bad token, 4014 disallowed intents…): every IDENTIFY is refused with it, as
+        # Discord does until the owner fixes the cause; None accepts again.
+        self.refuse_identify: int | None = None
         self.identified = asyncio.Event()
         self.resumed = 0
         self.identifies = 0
@@ -378,6 +381,9 @@ class FakeDiscord:
                 if count != self.shard_count or not 0 <= shard_id < count:
                     await ws.close(code=4010, message=b"Invalid shard")
                     break
+                if self.refuse_identify is not None:
+                    await ws.close(code=self.refuse_identify, message=b"refused")
+                    break
                 shard = shard_id
                 gate = self.identify_gates.get(shard)
                 if gate is not None:
@@ -476,6 +482,14 @@ class FakeDiscord:
             if link.ws is not None and shard in (None, shard_id):
                 await link.ws.close(code=4000, message=b"fake gateway restart")
 
+    async def close_shard(self, shard: int, code: int) -> None:
+        """Close one shard's socket with `code`, as Discord does (4004 after a token reset, 4011 when
+        the bot outgrew its shards, 4014 when a privileged intent was switched off …)."""
+        link = self.shard_links[shard]
+        assert link.ws is not None and not link.ws.closed, f"shard {shard} is not connected"
+        self.identified.clear()
+        await link.ws.close(code=code, message=b"closed by the fake Discord")
+
     async def invalidate_session(self, shard: int) -> None:
         """INVALID_SESSION (not resumable) to one shard: it must IDENTIFY again; what it missed is not
         replayed, as on Discord."""
@@ -531,6 +545,8 @@ class FakeDiscord:
             msg["guild_id"] = self.channels[channel_id]["guild_id"]
             msg["member"] = {k: v for k, v in self.member(author).items() if k != "user"}
         msg.update(extra)
+        if channel_id in self.channels:  # as on Discord: GUILD_CREATE tells each channel's newest message
+            self.channels[channel_id]["last_message_id"] = msg["id"]
         return msg
 
     async def send_as(
