@@ -96,7 +96,8 @@ async def test_reply_chains_reach_the_model(harness: Harness):
     await harness.settle()
     contents = [m["content"] for m in model.requests[-1]["messages"]]
     assert "dave: my sourdough starter smells like acetone" in contents
-    assert contents[-1] == "erin: @Observer is that normal?"
+    assert contents[-1] == "is that normal?", "the member's own words, without a label or the bot's mention"
+    assert "erin" in contents[0], "the system prompt names who is asking"
 
     # Replying to the bot's answer continues the chain.
     answer = d.bot_messages()[-1]
@@ -106,7 +107,7 @@ async def test_reply_chains_reach_the_model(harness: Harness):
     )
     await harness.settle()
     contents = [m["content"] for m in model.requests[-1]["messages"]]
-    assert contents[-1] == "erin: and how do I fix it?"
+    assert contents[-1] == "and how do I fix it?"
     assert any(m["role"] == "assistant" for m in model.requests[-1]["messages"])
 
 

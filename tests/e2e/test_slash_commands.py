@@ -114,7 +114,7 @@ async def test_chat_streams_into_the_interaction_with_the_members_privacy(harnes
     responses = d.interaction_responses[token]
     assert responses[0]["type"] == 5 and responses[0]["data"]["flags"] & 64, "private by default: ephemeral"
     assert responses[-1]["edit"]["content"] == "Tea: oolong in the afternoon."
-    assert model.requests[-1]["messages"][-1]["content"] == "kim: which tea?"
+    assert model.requests[-1]["messages"][-1]["content"] == "which tea?"
 
     token = await d.slash(kim, "privacy", sub("set", mode="public"))
     assert "to everyone" in await answer(harness, token)

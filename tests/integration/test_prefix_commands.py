@@ -17,14 +17,14 @@ async def test_a_prefix_command_is_answered_and_the_model_never_reads_the_prefix
     code, out, err = await observer(tmp_path, "chat", "--once", "!chat Hello! How are you?", "--author", "alice")
     assert code == 0, err
     assert out.strip() == "Observer: I'm well, thanks!"
-    assert fake_openai.requests[-1]["messages"][-1]["content"] == "alice: Hello! How are you?"
+    assert fake_openai.requests[-1]["messages"][-1]["content"] == "Hello! How are you?"
     # The next question sees the earlier one in its history without the prefix too.
     fake_openai.push(Reply("Noon."))
     code, out, err = await observer(tmp_path, "chat", "--once", "!ask what time is lunch?", "--author", "alice")
     assert code == 0 and out.strip() == "Observer: Noon.", err
     contents = [str(m["content"]) for m in fake_openai.requests[-1]["messages"]]
     assert "alice: Hello! How are you?" in contents
-    assert contents[-1] == "alice: what time is lunch?"
+    assert contents[-1] == "what time is lunch?"
     assert not any("!chat" in c or "!ask" in c for c in contents)
 
 
@@ -36,4 +36,4 @@ async def test_prefixes_are_configurable_and_others_are_not_addressing(tmp_path:
     fake_openai.push(Reply("Hi!"))
     code, out, err = await observer(tmp_path, "chat", "--once", "?bot hello")
     assert code == 0 and out.strip() == "Observer: Hi!", err
-    assert fake_openai.requests[-1]["messages"][-1]["content"].endswith(": hello")
+    assert fake_openai.requests[-1]["messages"][-1]["content"] == "hello"
