@@ -18,7 +18,7 @@ import regex
 
 _GRAPHEME = regex.compile(r"\X", regex.DOTALL)
 _FENCE_BLOCK = re.compile(
-    r"^[ \t]*(?:>{1,3} )?[ \t]*(```+|~~~+).*?(?:^[ \t]*(?:>{1,3} )?[ \t]*\1[ \t]*$|\Z)", re.MULTILINE | re.DOTALL
+    r"^[ \t]*(?:>{1,3} )?[ \t]*(```+).*?(?:^[ \t]*(?:>{1,3} )?[ \t]*\1[ \t]*$|\Z)", re.MULTILINE | re.DOTALL
 )
 _ATOM = re.compile(
     r"<(?:@[!&]?\d+|#\d+|a?:\w+:\d+|t:-?\d+(?::[tTdDfFR])?|/[\w -]+:\d+)>"
@@ -63,12 +63,11 @@ def _fenced(text: str) -> list[tuple[int, int]]:
 
 def _code_spans(text: str) -> list[tuple[int, int, str]]:
     """Inline code spans outside fenced blocks: (start, end, backticks)."""
-    fenced = _fenced(text)
-    spans: list[tuple[int, int, str]] = []
-    for match in re.finditer(r"(`+)(?!`)(.+?)(?<!`)\1(?!`)", text, re.DOTALL):
-        if not any(a <= match.start() < b for a, b in fenced):
-            spans.append((match.start(), match.end(), match.group(1)))
-    return spans
+    # Fenced blocks are blanked out first (same length), so their backticks never pair with a span's.
+    masked = text
+    for a, b in _fenced(text):
+        masked = masked[:a] + " " * (b - a) + masked[b:]
+    return [(m.start(), m.end(), m.group(1)) for m in re.finditer(r"(`+)(?!`)(.+?)(?<!`)\1(?!`)", masked, re.DOTALL)]
 
 
 _MARKS = "*_~|` \t\n>"
@@ -111,7 +110,9 @@ def _pairs(text: str) -> list[tuple[int, int, str]]:
             continue  # a list bullet
         positions.setdefault(mark, []).append(at)
     pairs = [(a, b, mark) for mark, p in positions.items() for a, b in zip(p[::2], p[1::2], strict=False)]
-    pairs += [(a, b, ticks) for a, b, ticks in code if b - a > MAX_ATOM]
+    # Every code span pairs, short ones too: a cut is kept out of a short one, but if one still lands
+    # inside it (its budget too small to move), the span is closed and reopened like the others.
+    pairs += [(a, b - len(ticks), ticks) for a, b, ticks in code]  # (opener, closer) like the others
     return sorted(pairs)
 
 

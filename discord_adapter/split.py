@@ -14,7 +14,8 @@ import re
 from discord_adapter.markdown_balance import has_content, open_at, quote_at, safe_cut, settle_cut
 
 DISCORD_LIMIT = 2000
-_FENCE = re.compile(r"^\s*(?:>{1,3} )?\s*(```+|~~~+)(.*)$")  # in a block quote too
+# In a block quote too. Discord has no `~~~` fences: there `~~` is strikethrough.
+_FENCE = re.compile(r"^\s*(?:>{1,3} )?\s*(```+)(.*)$")
 _SENTENCE_END = re.compile(r"(?:[.!?…](?=\s)|[。！？!?…])\s*")
 _CLOSE = "\n```"
 
@@ -87,7 +88,7 @@ def _render(prefix: str, body: str, suffix: str, fence_open_before: bool) -> str
 def split_message(text: str, limit: int = DISCORD_LIMIT) -> list[str]:
     chunks: list[str] = []
     for prefix, body, suffix in split_parts(text, limit):
-        part = _render(prefix, body, suffix, prefix.startswith(("```", "~~~")))
+        part = _render(prefix, body, suffix, prefix.startswith("```"))
         if part.strip() and part.strip() != prefix.strip():
             chunks.append(part)
     return chunks or [""]

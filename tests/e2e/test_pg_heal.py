@@ -67,7 +67,9 @@ async def test_terminated_sessions_heal_and_questions_failed_during_an_outage_ar
     await bot.wait_until(lambda: all(bot.answered(q, STORY) for q in after), "the connections did not heal")
 
     # Now the database goes away mid-answer and stays away while more questions come.
-    fake_openai.token_delay_s = 0.1
+    # Slow enough to be seen half-written even after the answers above have used the channel's budget
+    # (4 calls per 5 s): on a fast machine a 7 s answer could reach the screen only finished.
+    fake_openai.token_delay_s = 0.5
     interrupted = await discord.send_as(members[4], mention(discord, "answered while the database goes"))
     await bot.wait_until(lambda: bot.streaming(interrupted), "the answer never started")
     await go_down(PG_URL)
