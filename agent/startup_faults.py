@@ -4,6 +4,7 @@ unreachable PostgreSQL or Chroma server. Anything else keeps its traceback (it i
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import sqlite3
 import uuid
@@ -15,6 +16,8 @@ from sqlalchemy.engine.url import make_url
 from agent.errors import ConfigError
 from agent.redact import redact
 from agent.settings import Settings
+
+log = logging.getLogger(__name__)
 
 _READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
 _FULL = (errno.ENOSPC, errno.EDQUOT)
@@ -47,17 +50,23 @@ def check_sqlite_lock(settings: Settings) -> None:
     path = Path(url.database)
     if not path.exists():
         return
-    try:
-        conn = sqlite3.connect(path, timeout=settings.start_lock_wait_seconds)
-    except sqlite3.Error as exc:
-        raise ConfigError(_database_line(exc, path, settings)) from None
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        conn.rollback()
-    except sqlite3.Error as exc:
-        raise ConfigError(_database_line(exc, path, settings)) from None
-    finally:
-        conn.close()
+    for wait in (0.1, settings.start_lock_wait_seconds):
+        try:
+            conn = sqlite3.connect(path, timeout=wait)
+        except sqlite3.Error as exc:
+            raise ConfigError(_database_line(exc, path, settings)) from None
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.rollback()
+            return
+        except sqlite3.OperationalError as exc:
+            if wait == settings.start_lock_wait_seconds or "locked" not in str(exc):
+                raise ConfigError(_database_line(exc, path, settings)) from None
+            log.warning("the record is locked by another writer; waiting up to %g s", settings.start_lock_wait_seconds)
+        except sqlite3.Error as exc:
+            raise ConfigError(_database_line(exc, path, settings)) from None
+        finally:
+            conn.close()
 
 
 def explain(exc: BaseException, settings: Settings) -> str | None:

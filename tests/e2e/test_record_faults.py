@@ -80,9 +80,11 @@ async def test_a_kill_9_and_a_restart_while_the_record_is_locked_lose_no_questio
         chatter = await discord.send_as(discord.add_user("zed"), "chatter while the bot is down")
         # The new process waits the lock out at start (it would otherwise exit); it is let go meanwhile.
         bot.env["OBSERVER_RECORD_RETRY_SECONDS"] = "600"
+        bot.env["OBSERVER_START_LOCK_WAIT_SECONDS"] = "600"
         starting = asyncio.create_task(bot.start())
         start_log = tmp_path / f"bot-{bot.starts + 1}.log"
-        while not (start_log.exists() and "default persona failed" in start_log.read_text()):
+        waiting = ("default persona failed", "the record is locked by another writer; waiting")
+        while not (start_log.exists() and any(line in start_log.read_text() for line in waiting)):
             assert not starting.done(), f"the bot did not wait the lock out at start:\n{bot.logs()[-3000:]}"
             await asyncio.sleep(0.1)
         await release(locker)
