@@ -62,7 +62,7 @@ def check_sqlite_lock(settings: Settings) -> None:
         except sqlite3.OperationalError as exc:
             if wait == settings.start_lock_wait_seconds or "locked" not in str(exc):
                 raise ConfigError(_database_line(exc, path, settings)) from None
-            log.warning("the record is locked by another writer; waiting up to %g s", settings.start_lock_wait_seconds)
+            log.info("the record is locked by another writer; waiting up to %g s", settings.start_lock_wait_seconds)
         except sqlite3.Error as exc:
             raise ConfigError(_database_line(exc, path, settings)) from None
         finally:
