@@ -170,13 +170,25 @@ class PromptLibrary:
 
 
 def fill(template: str, values: dict[str, str]) -> str:
-    """The template with its placeholders filled, leaving out every paragraph (text between blank lines)
-    in which a placeholder standing alone on its line came out empty: a heading over nothing ("What you
-    know: (nothing)") only confuses small models."""
+    """The template with its placeholders filled. A placeholder standing alone on its line that comes
+    out empty takes its line with it, and a paragraph (text between blank lines) whose every such
+    placeholder came out empty is left out whole: a heading over nothing ("What you know: (nothing)")
+    only confuses small models."""
     kept: list[str] = []
     for paragraph in re.split(r"\n[ \t]*\n", template):
-        blocks = re.findall(r"^[ \t]*\{(\w+)\}[ \t]*$", paragraph, flags=re.MULTILINE)
-        if any(not str(values.get(field, "")).strip() for field in blocks):
+        lines = paragraph.split("\n")
+        empty = [i for i, line in enumerate(lines) if (f := _block(line)) is not None and not _filled(values, f)]
+        if empty and len(empty) == sum(_block(line) is not None for line in lines):
             continue
-        kept.append(paragraph.format_map(values))
+        kept.append("\n".join(line for i, line in enumerate(lines) if i not in empty).format_map(values))
     return "\n\n".join(kept)
+
+
+def _block(line: str) -> str | None:
+    """The placeholder's name when it stands alone on the line."""
+    match = re.fullmatch(r"[ \t]*\{(\w+)\}[ \t]*", line)
+    return match.group(1) if match else None
+
+
+def _filled(values: dict[str, str], field: str) -> bool:
+    return bool(str(values.get(field, "")).strip())

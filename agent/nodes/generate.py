@@ -80,7 +80,8 @@ def build_messages(
         text = f"{text} {event.describe_attachments()}"
     # The member being answered is named in the system prompt; their message is theirs alone, with no
     # `name:` label a small model would learn to write back (a cast's characters do need the label).
-    body = shorten_middle(text, max(budget // 2, 64))
+    # The message comes before history: it may take three quarters of what is left; history the rest.
+    body = shorten_middle(text, max(budget * 3 // 4, 64))
     if speaker is not None:
         body = f"{event.author_name}: {body}"
     budget -= count(body) + 4 + IMAGE_TOKENS * len(images)

@@ -40,7 +40,8 @@ class BotProcess:
         )
 
     async def start(self) -> None:
-        """Start the bot and wait until it has identified on the gateway."""
+        """Start the bot and wait until every shard has identified on the gateway (a message sent to a
+        shard not yet connected is, as on Discord, never delivered)."""
         (self.tmp / "observer.toml").write_text(self.models_toml())
         env = {k: v for k, v in os.environ.items() if not k.startswith("OBSERVER_") and k != "DISCORD_TOKEN"}
         env.update(
@@ -61,7 +62,9 @@ class BotProcess:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "command_line", "run", stdout=log, stderr=log, cwd=self.tmp, env=env
             )
-        await self.wait_until(lambda: self.discord.identifies > identified, "the bot never identified")
+        await self.wait_until(
+            lambda: self.discord.identifies >= identified + self.discord.shard_count, "the bot never identified"
+        )
 
     def models_toml(self) -> str:
         from tests.conftest import models_toml

@@ -56,6 +56,13 @@ def test_a_paragraph_around_an_empty_block_is_left_out():
     assert "What you know:\n- tea" in full and "What you know about ana:\nkind" in full
 
 
+def test_a_paragraph_keeps_its_filled_blocks_when_another_block_in_it_is_empty():
+    # The judge's model list shares its paragraph with the tool list, which is empty without tools.
+    template = "Models (name: what it is good at):\n{models}\n{tools}\nRecent messages:\n{history}\n\nNewest: {message}"
+    text = fill(template, {"models": "- small: model small", "tools": "", "history": "", "message": "hi"})
+    assert text == "Models (name: what it is good at):\n- small: model small\nRecent messages:\n\nNewest: hi"
+
+
 def test_the_model_reads_the_message_without_the_bots_mention():
     event = make_event("@Observer what is the capital of France?", mentions_bot=True, bot_mention="@Observer")
     assert event.text_for_model() == "what is the capital of France?"
