@@ -21,8 +21,8 @@ from agent.events import ChatLine
 from agent.loop import run_async
 from agent.models.tokenizers import counter_for
 from agent.models.tokens import approx_tokens
-from agent.nodes.generate import build_messages
 from agent.nodes.judge import judge_prompt
+from agent.nodes.prompt_assembly import build_messages
 from bench.harness import bench_services, fake_model_process, summary
 from tests.conftest import make_event, run_graph
 

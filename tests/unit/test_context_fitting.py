@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from agent.events import ChatLine
 from agent.models.config import ModelSpec
 from agent.models.tokens import approx_tokens, shorten_middle
-from agent.nodes.generate import build_messages
+from agent.nodes.prompt_assembly import build_messages
 from tests.conftest import make_event
 
 texts = st.text(alphabet=st.sampled_from(list("abc xyz猫日本語🐱。,\n")), min_size=0, max_size=3000)

@@ -1,0 +1,124 @@
+"""The messages a reply model reads: the system prompt, as much recent context as fits, the member's
+message, and this run's tool turns. Token counts use the model's own tokenizer where it has one."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+
+from agent.events import ChatLine, Event
+from agent.memory.recall import render_memory
+from agent.memory.record import Record
+from agent.models.config import ModelSpec
+from agent.models.tokenizers import Counter
+from agent.models.tokens import approx_tokens, shorten_middle
+from agent.prompts import PromptLibrary
+from agent.state import State
+
+# What an image costs in a prompt, roughly (OpenAI's low-detail price), when fitting the window.
+IMAGE_TOKENS = 85
+
+
+def _as_message(line: ChatLine, bot_name: str, speaker: str | None = None) -> BaseMessage:
+    if speaker is not None:
+        # A cast: only the speaker's own lines are its turns; the other characters talk like members.
+        # (No `name`: OpenAI allows only ASCII letters, digits, _ and - there, and names may be ミカ.)
+        if line.is_bot and line.author == speaker:
+            return AIMessage(content=line.text)
+        return HumanMessage(content=f"{line.author}: {line.text}")
+    if line.is_bot:
+        return AIMessage(content=line.text, name=bot_name)
+    return HumanMessage(content=f"{line.author}: {line.text}")
+
+
+def _images(event: Event) -> list[str]:
+    return [a.url for a in event.attachments if a.url and (a.content_type or "").startswith("image/")]
+
+
+def build_messages(
+    system: str,
+    context_lines: list[ChatLine],
+    event: Event,
+    spec: ModelSpec,
+    bot_name: str,
+    context_budget: int | None = None,
+    count: Counter = approx_tokens,
+    tool_turns: Sequence[BaseMessage] = (),
+    speaker: str | None = None,
+) -> tuple[list[BaseMessage], int]:
+    """System prompt, as much recent context as fits (newest kept), and the message being answered.
+
+    Counts with the model's tokenizer. Images go to vision models as image inputs; other models
+    read a note that an image was there. This run's tool turns (calls and results) follow the message.
+    Returns the messages and how many context lines were dropped.
+    """
+    turns_cost = sum(count(str(m.content)) + count(str(getattr(m, "tool_calls", ""))) + 4 for m in tool_turns)
+    budget = spec.context_window - spec.max_output_tokens - count(system) - 16 - turns_cost
+    text = event.text_for_model() or "(sent no text)"
+    images = _images(event) if spec.vision else []
+    if event.attachments:
+        text = f"{text} {event.describe_attachments()}"
+    # The member being answered is named in the system prompt; their message is theirs alone, with no
+    # `name:` label a small model would learn to write back (a cast's characters do need the label).
+    # The message comes before history: it may take three quarters of what is left; history the rest.
+    body = shorten_middle(text, max(budget * 3 // 4, 64))
+    if speaker is not None:
+        body = f"{event.author_name}: {body}"
+    budget -= count(body) + 4 + IMAGE_TOKENS * len(images)
+    current: HumanMessage
+    if images:
+        parts: list[str | dict[str, Any]] = [{"type": "text", "text": body}]
+        parts += [{"type": "image_url", "image_url": {"url": url}} for url in images]
+        current = HumanMessage(content=parts)
+    else:
+        current = HumanMessage(content=body)
+    if context_budget is not None:
+        budget = min(budget, context_budget)
+    kept: list[BaseMessage] = []
+    for line in reversed(context_lines):
+        msg = _as_message(line, bot_name, speaker)
+        cost = count(str(msg.content)) + 4
+        if cost > budget:
+            break
+        kept.append(msg)
+        budget -= cost
+    dropped = len(context_lines) - len(kept)
+    return [SystemMessage(content=system), *reversed(kept), current, *tool_turns], dropped
+
+
+async def context_lines(record: Record, state: State, limit: int, chain_limit: int) -> list[ChatLine]:
+    """The reply chain the message belongs to, then the channel's recent window, without repeats."""
+    event = state["event"]
+    history = state.get("history")
+    if history is None:
+        history = await record.window(event.channel_id, limit, before_id=event.message_id)
+    seen = {line.message_id for line in history}
+    chain = [line for line in await record.reply_chain(event.reply_to_id, chain_limit) if line.message_id not in seen]
+    if event.thread_starter_id is not None and event.thread_starter_id not in seen:
+        starter = await record.message(event.thread_starter_id)
+        if starter is not None and all(line.message_id != starter.message_id for line in chain):
+            chain.insert(0, starter)
+    return chain + history
+
+
+async def system_prompt(prompts: PromptLibrary, state: State, speaker_name: str, bot_name: str, spoken: bool) -> str:
+    """The system prompt for this run: persona, what is remembered, the member's profile; the voice
+    prompt after it when the answer is spoken. `speaker_name`: the bot's, or the cast character's."""
+    event = state["event"]
+    system = await prompts.arender(
+        "system",
+        event.guild_id,
+        bot_name=speaker_name,
+        persona=state.get("persona_text") or f"{speaker_name} is a helpful member.",
+        memory=render_memory(state.get("retrieved") or []),
+        channel=event.channel_name or "dm",
+        author=event.author_name,
+        date=datetime.now(UTC).strftime("%Y-%m-%d"),
+        member_profile=state.get("member_profile") or "",
+    )
+    if spoken:
+        system += "\n\n" + await prompts.arender("voice", event.guild_id, bot_name=bot_name)
+    return system
