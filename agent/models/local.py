@@ -9,7 +9,6 @@ thread; tokens cross to the event loop through a queue.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import json
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -25,63 +24,10 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from agent.models.bundled import DEFAULT, ChatFormat, assemble, bundled
+from agent.models.bundled import DEFAULT, ChatFormat, bundled
 from agent.models.chat_template import ToolCallReader, render_chat_template
-
-# llama.cpp contexts are not thread-safe: one generation at a time per loaded model.
-_LOCKS: dict[str, threading.Lock] = {}
-
-
-def bundled_model_path(cache_dir: Path, key: str = DEFAULT.key) -> Path:
-    """The bundled model's GGUF, assembled and verified in `cache_dir` on first use."""
-    entry = bundled(key) or DEFAULT
-    return assemble(entry, cache_dir)
-
-
-def _silence_llama_logs() -> None:
-    """llama.cpp writes load notes to stderr even with verbose=False; they would litter the console."""
-    import ctypes
-
-    import llama_cpp
-
-    @llama_cpp.llama_log_callback  # type: ignore[misc]
-    def _drop(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
-        return None
-
-    _silence_llama_logs.callback = _drop  # type: ignore[attr-defined]  # keep a reference alive
-    llama_cpp.llama_log_set(_drop, ctypes.c_void_p())
-
-
-def _close_loaded_models() -> None:
-    # llama.cpp's own destructor fails if it runs during interpreter teardown; close first.
-    for model in _LOADED:
-        model.close()
-    _LOADED.clear()
-
-
-_LOADED: list[Any] = []
-
-
-_MODELS: dict[tuple[str, int, int], Any] = {}
-_LOAD_LOCK = threading.Lock()
-
-
-def _load_llama(path: str, n_ctx: int, n_threads: int) -> Any:
-    """One loaded model per (file, window, threads) per process; a second caller waits for the first."""
-    key = (path, n_ctx, n_threads)
-    with _LOAD_LOCK:
-        if key in _MODELS:
-            return _MODELS[key]
-        from llama_cpp import Llama
-
-        _silence_llama_logs()
-        if not _LOADED:
-            atexit.register(_close_loaded_models)
-        _LOCKS.setdefault(path, threading.Lock())
-        model = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads or None, verbose=False)
-        _LOADED.append(model)
-        _MODELS[key] = model
-        return model
+from agent.models.llama_loading import LOCKS, bundled_model_path, load_llama
+from agent.models.transcript import render_transcript
 
 
 class LocalChatModel(BaseChatModel):
@@ -111,7 +57,7 @@ class LocalChatModel(BaseChatModel):
     @property
     def llama(self) -> Any:
         """Loaded on first use, in the worker thread that needs it (file I/O stays off the event loop)."""
-        return _load_llama(self.resolved_path, self.n_ctx, self.n_threads)
+        return load_llama(self.resolved_path, self.n_ctx, self.n_threads)
 
     def preload(self) -> threading.Thread:
         """Assemble and load the weights in a background thread, so the first answer does not wait for them."""
@@ -153,29 +99,7 @@ class LocalChatModel(BaseChatModel):
 
     def render_transcript(self, messages: list[BaseMessage]) -> tuple[str, list[str]]:
         """A chat as text a base model continues, plus the stop strings that end its turn."""
-        header: list[str] = []
-        lines: list[str] = []
-        speakers = {self.ai_name}
-        ai_name = self.ai_name
-        for msg in messages:
-            text = msg.text if isinstance(msg.text, str) else str(msg.content)
-            if isinstance(msg, SystemMessage):
-                header.append(text.strip())
-            elif isinstance(msg, AIMessage):
-                ai_name = msg.name or ai_name
-                lines.append(f"{ai_name}: {text.strip()}")
-            else:
-                speaker = text.split(":", 1)[0] if ":" in text[:40] else ""
-                if speaker:
-                    speakers.add(speaker)
-                    lines.append(text.strip())
-                else:
-                    lines.append(f"{msg.name or 'User'}: {text.strip()}")
-        prompt = "\n\n".join(header) + "\n\n" + "\n".join(lines) + f"\n{ai_name}:"
-        # A base model happily writes the next speaker's turn too; stop it at any speaker label.
-        names = speakers | {s.capitalize() for s in speakers} | {s.lower() for s in speakers} | {"User", "You"}
-        stops = sorted({f"\n{s}:" for s in names} | {"\n\n", "<end_of_turn>"})
-        return prompt, stops
+        return render_transcript(messages, self.ai_name)
 
     def _fit(self, prompt: str, max_tokens: int) -> list[int]:
         """Tokens of the prompt, cut from the front so prompt + answer fit the context window."""
@@ -192,7 +116,7 @@ class LocalChatModel(BaseChatModel):
         temperature: float | None = None,
         extra_stop: Sequence[str] = (),
     ) -> Iterator[tuple[str, dict[str, int]]]:
-        lock = _LOCKS.setdefault(self.resolved_path, threading.Lock())
+        lock = LOCKS.setdefault(self.resolved_path, threading.Lock())
         with lock:
             llama = self.llama
             tokens, stop = render()

@@ -12,7 +12,7 @@ from langchain_core.messages.tool import InvalidToolCall, ToolCall
 from agent.events import ChatLine, Event
 from agent.member_texts import no_answer
 from agent.memory.record import Record
-from agent.models.calls import Answer
+from agent.models.one_stream import Answer
 from agent.safety import defuse_mentions
 from agent.state import State, Usage
 from agent.tools.policy import parse_arguments

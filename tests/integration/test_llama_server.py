@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from langchain_core.messages import HumanMessage
 
-from agent.models.calls import Answer, _stream_once
 from agent.models.local import bundled_model_path
+from agent.models.one_stream import Answer, stream_once
 from agent.state import Context
 from tests.conftest import make_event, make_services, run_graph
 from tests.servers import llama_server
@@ -99,7 +99,7 @@ async def test_tools_on_the_real_server(tmp_path: Path, database_url: str, embed
         [schema] = [t.openai_schema() for t in svc.toolbox.for_event(event) if t.name == "current_time"]
         model = svc.registry.chat_model("gemma").bind_tools([schema], tool_choice="current_time")
         answer = Answer()
-        await _stream_once(model, [HumanMessage("What time is it in Tokyo?")], lambda _: None, answer, spec)
+        await stream_once(model, [HumanMessage("What time is it in Tokyo?")], lambda _: None, answer, spec)
         [call] = answer.tool_calls
         assert call["name"] == "current_time", "the repeated name is not concatenated"
         arguments = json.loads(call["arguments"])

@@ -1,0 +1,66 @@
+"""Loading llama.cpp models: one loaded model per (file, window, threads) per process, closed before the
+interpreter tears down, with llama.cpp's load notes kept off the console."""
+
+from __future__ import annotations
+
+import atexit
+import threading
+from pathlib import Path
+from typing import Any
+
+from agent.models.bundled import DEFAULT, assemble, bundled
+
+# llama.cpp contexts are not thread-safe: one generation at a time per loaded model.
+LOCKS: dict[str, threading.Lock] = {}
+
+
+def bundled_model_path(cache_dir: Path, key: str = DEFAULT.key) -> Path:
+    """The bundled model's GGUF, assembled and verified in `cache_dir` on first use."""
+    entry = bundled(key) or DEFAULT
+    return assemble(entry, cache_dir)
+
+
+def _silence_llama_logs() -> None:
+    """llama.cpp writes load notes to stderr even with verbose=False; they would litter the console."""
+    import ctypes
+
+    import llama_cpp
+
+    @llama_cpp.llama_log_callback  # type: ignore[misc]
+    def _drop(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        return None
+
+    _silence_llama_logs.callback = _drop  # type: ignore[attr-defined]  # keep a reference alive
+    llama_cpp.llama_log_set(_drop, ctypes.c_void_p())
+
+
+def _close_loaded_models() -> None:
+    # llama.cpp's own destructor fails if it runs during interpreter teardown; close first.
+    for model in _LOADED:
+        model.close()
+    _LOADED.clear()
+
+
+_LOADED: list[Any] = []
+
+
+_MODELS: dict[tuple[str, int, int], Any] = {}
+_LOAD_LOCK = threading.Lock()
+
+
+def load_llama(path: str, n_ctx: int, n_threads: int) -> Any:
+    """One loaded model per (file, window, threads) per process; a second caller waits for the first."""
+    key = (path, n_ctx, n_threads)
+    with _LOAD_LOCK:
+        if key in _MODELS:
+            return _MODELS[key]
+        from llama_cpp import Llama
+
+        _silence_llama_logs()
+        if not _LOADED:
+            atexit.register(_close_loaded_models)
+        LOCKS.setdefault(path, threading.Lock())
+        model = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads or None, verbose=False)
+        _LOADED.append(model)
+        _MODELS[key] = model
+        return model
