@@ -59,7 +59,8 @@ def split_parts(text: str, limit: int = DISCORD_LIMIT) -> list[tuple[str, str, s
         rest = text[pos:]
         prefix = (f"{open_fence}\n" if open_fence else "") + reopen
         budget = limit - len(prefix)
-        if len(rest.strip()) <= budget and _fence_after(rest, open_fence) is None:
+        # The last part, measured as it will be sent (leading spaces of a line are kept).
+        if len(_render(prefix, rest, "", bool(open_fence))) <= limit and _fence_after(rest, open_fence) is None:
             parts.append((prefix, rest, ""))
             break
         cut = _best_cut(rest, budget - len(_CLOSE) - _RESERVE)

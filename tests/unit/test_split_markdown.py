@@ -121,6 +121,17 @@ def test_a_block_quote_to_the_end_is_reopened_in_every_part(body: str):
     check(">>> " + body, 300)
 
 
+def test_the_last_part_is_measured_as_sent_with_its_leading_spaces():
+    # Found by Hypothesis: the last part's leading space was not counted, and it went out at 301 of 300.
+    body = (
+        "word word word word word word word word word word word word \n```\nword\nword\n```\n > word word word "
+        "library library library library x1 x1 🇯🇵 🇯🇵 🇯🇵 1️⃣ 1️⃣ <@123456789012345678> <@&223456789012345678> "
+        "<:blobwave:423456789012345678> <:blobwave:423456789012345678> <a:party:523456789012345678> "
+        "[the docs](https://example.com/docs/page) https://example.com/a/long/path?x=1\n\n`library`"
+    )
+    check(">>> " + body, 300)
+
+
 def test_a_spoiler_across_the_cut_stays_hidden():
     text = "Plot: " + "x " * 900 + "||the butler " + "did it " * 200 + "||"
     parts = split_message(text)
