@@ -15,7 +15,6 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from chromadb.errors import NotFoundError
@@ -24,10 +23,10 @@ from agent.cache import TtlCache
 from agent.events import Snippet
 from agent.memory.embedder_switch import EmbedderSwitch
 from agent.memory.embeddings import Embedder
-from agent.memory.entries import SEP, Entry, Progress, collection_name, collection_prefix
+from agent.memory.entries import Entry, Progress, collection_name, collection_prefix
+from agent.memory.entry_filters import by_meaning, rule_of, visible_to
 from agent.memory.query_vectors import QueryVectors
 from agent.memory.world_info.activation import Candidate, Scan, activate
-from agent.memory.world_info.rules import Rule
 
 __all__ = ["Entry", "MemoryStore", "Progress", "SyncResult"]
 
@@ -44,39 +43,6 @@ class SyncResult:
     added: int = 0
     removed: int = 0
     kept: int = 0
-
-
-def _visible(meta: dict[str, Any] | None, persona: str, channel: int | None) -> bool:
-    """An entry for this persona (or every persona) and this channel (or the whole scope)."""
-    meta = meta or {}
-    return meta.get("persona", "") in (persona, "") and str(meta.get("channel") or "") in ("", str(channel))
-
-
-@lru_cache(maxsize=8192)
-def _stored_rule_by_meaning(stored: str) -> bool:
-    try:
-        return Rule.from_json(stored).by_meaning
-    except (ValueError, TypeError, AttributeError):
-        return True
-
-
-def _by_meaning(meta: dict[str, Any] | None) -> bool:
-    """Whether a search by meaning may return this entry: knowledge, guidance and Observer's own lore
-    always; a World Info entry (stored with its rule) only when vectorized or keyless."""
-    stored = str((meta or {}).get("rule") or "")
-    return not stored or _stored_rule_by_meaning(stored)
-
-
-def _rule_of(meta: dict[str, Any]) -> Rule | None:
-    """A lore entry's World Info rule; older entries have only keywords (any one turns them on)."""
-    stored = str(meta.get("rule") or "")
-    if stored:
-        try:
-            return Rule.from_json(stored)
-        except (ValueError, TypeError, AttributeError):
-            return None
-    keywords = tuple(k for k in str(meta.get("keywords", "")).split(SEP) if k)
-    return Rule(keys=keywords) if keywords else None
 
 
 class MemoryStore(EmbedderSwitch):
@@ -265,7 +231,7 @@ class MemoryStore(EmbedderSwitch):
                     id=entry_id,
                 )
                 for entry_id, doc, meta, dist in rows
-                if _visible(meta, persona, channel) and (meta or {}).get("kind") in kinds and _by_meaning(meta)
+                if visible_to(meta, persona, channel) and (meta or {}).get("kind") in kinds and by_meaning(meta)
             ], len(rows)
 
         wide = k * 3
@@ -285,7 +251,9 @@ class MemoryStore(EmbedderSwitch):
         """Lore the recent messages (oldest first) turn on, by SillyTavern's World Info rules, highest
         order first: keys, secondary keys, constant entries, scan depth, recursion."""
         recent = [messages] if isinstance(messages, str) else list(messages)
-        candidates = [c for scope in scopes for c in self._keyword_entries(scope) if _visible(c.item, persona, channel)]
+        candidates = [
+            c for scope in scopes for c in self._keyword_entries(scope) if visible_to(c.item, persona, channel)
+        ]
         return [
             Snippet(
                 text=c.text,
@@ -312,7 +280,7 @@ class MemoryStore(EmbedderSwitch):
         if got is not None:
             for entry_id, doc, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=False):
                 meta = dict(meta or {})
-                rule = _rule_of(meta)
+                rule = rule_of(meta)
                 if rule is not None and rule.triggers:
                     meta["id"] = entry_id
                     entries.append(Candidate(rule, doc, meta))
