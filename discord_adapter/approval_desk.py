@@ -34,14 +34,14 @@ class ApprovalDesk:
         """Post the request with its buttons (again after a restart: the old buttons keep working too)."""
         # Paused before the buttons exist: a press claims the run from here, once.
         await self.bot.progress.mark(event.message_id, "paused")
-        await self.bot.budget.wait_turn(event.channel_id)
-        posted, _ = await reply_to(
-            message,
-            prompt(request),
-            view=buttons(event.message_id, request["call_id"]),
-            mention_author=False,
-            allowed_mentions=discord.AllowedMentions.none(),
-        )
+        async with self.bot.budget.turn(event.channel_id):
+            posted, _ = await reply_to(
+                message,
+                prompt(request),
+                view=buttons(event.message_id, request["call_id"]),
+                mention_author=False,
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
         timer = self._timers.pop(event.message_id, None)
         if timer is not None:
             timer.cancel()
@@ -148,8 +148,8 @@ class ApprovalDesk:
         try:
             reason = f"no answer within {after / 60:.0f} min" if after >= 60 else f"no answer within {after:g} s"
             with contextlib.suppress(discord.HTTPException):
-                await self.bot.budget.wait_turn(posted.channel.id)
-                await posted.edit(content=f"⌛ {decided(request, False, 'timeout')} ({reason})", view=None)
+                async with self.bot.budget.turn(posted.channel.id):
+                    await posted.edit(content=f"⌛ {decided(request, False, 'timeout')} ({reason})", view=None)
             await self.resume(event, message, {"approved": False, "by": "", "reason": reason})
         finally:
             self.release(message_id)

@@ -83,9 +83,9 @@ class Arrivals:
         message = job.message
         if not addresses_bot(job.event) or not isinstance(message, discord.Message):
             return None
-        await self.bot.budget.wait_turn(job.event.channel_id)
         try:
-            note, _ = await reply_to(message, RECORD_DELAYED_NOTE, mention_author=False)
+            async with self.bot.budget.turn(job.event.channel_id):
+                note, _ = await reply_to(message, RECORD_DELAYED_NOTE, mention_author=False)
         except discord.HTTPException as exc:
             log.warning("could not tell %s that its message waits: %s", job.event.message_id, exc)
             return None

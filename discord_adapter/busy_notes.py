@@ -40,10 +40,10 @@ class BusyNotes:
 
     async def _send(self, channel_id: int) -> None:
         while self._waiting.get(channel_id):
-            await self.budget.wait_turn(channel_id)
-            batch = take_batch(self._waiting[channel_id])
             try:
-                await post(batch)
+                async with self.budget.turn(channel_id):
+                    batch = take_batch(self._waiting[channel_id])
+                    await post(batch)
             except discord.HTTPException as exc:
                 log.warning("busy note for %d message(s) in channel %s not sent: %s", len(batch), channel_id, exc)
         self._waiting.pop(channel_id, None)

@@ -80,8 +80,8 @@ class CharacterDesk:
         self._told.add(channel.id)
         log.warning("no Manage Webhooks in channel %s: characters speak through the bot", channel.id)
         try:
-            await self.bot.budget.wait_turn(channel.id)
-            await channel.send(NEEDS_MANAGE_WEBHOOKS, allowed_mentions=NO_PINGS)
+            async with self.bot.budget.turn(channel.id):
+                await channel.send(NEEDS_MANAGE_WEBHOOKS, allowed_mentions=NO_PINGS)
         except discord.HTTPException as exc:
             log.warning("could not explain the missing permission in %s: %s", channel.id, exc)
 

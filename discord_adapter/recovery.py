@@ -117,9 +117,9 @@ async def expire(bot: ObserverBot, row: Unfinished) -> None:
     if part is None:
         return
     text = part.content.removesuffix(IN_PROGRESS).rstrip()
-    await bot.budget.wait_turn(row.channel_id)
     try:
-        await part.edit(content=(text + EXPIRED_NOTE)[-2000:])
+        async with bot.budget.turn(row.channel_id):
+            await part.edit(content=(text + EXPIRED_NOTE)[-2000:])
     except discord.HTTPException as exc:
         log.warning("could not close the interrupted reply %s: %s", part.id, exc)
 

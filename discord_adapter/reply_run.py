@@ -152,10 +152,10 @@ class ReplyRun:
     async def _deliver_voice(self, voice: VoiceClip) -> None:
         path = Path(voice.path)
         try:
-            await self.bot.budget.wait_turn(self.event.channel_id)
-            await send_voice_message(
-                self.bot.http, self.event.channel_id, path, voice.duration_s, voice.waveform, self.event.message_id
-            )
+            async with self.bot.budget.turn(self.event.channel_id):
+                await send_voice_message(
+                    self.bot.http, self.event.channel_id, path, voice.duration_s, voice.waveform, self.event.message_id
+                )
         except discord.HTTPException as exc:
             log.warning("voice message for %s not sent: %s", self.event.message_id, exc)
         finally:

@@ -80,9 +80,9 @@ class Retries:
         found = await posted_before_the_crash(self.bot, question)
         if found:
             return found
-        await self.bot.budget.wait_turn(question.channel.id)
         try:
-            note, _ = await reply_to(question, DEPENDENCY_DOWN_NOTE, mention_author=False)
+            async with self.bot.budget.turn(question.channel.id):
+                note, _ = await reply_to(question, DEPENDENCY_DOWN_NOTE, mention_author=False)
         except discord.HTTPException as exc:
             log.warning("could not tell %s that its answer waits: %s", question.id, exc)
             return ()
@@ -101,10 +101,11 @@ async def apologise(bot: ObserverBot, job: Job) -> None:
     if not addresses_bot(job.event) or not isinstance(message, discord.Message):
         return
     with contextlib.suppress(discord.HTTPException):
-        await bot.budget.wait_turn(job.event.channel_id)
         if job.resume_parts:
             part = await message.channel.fetch_message(job.resume_parts[0])
             if part.content in (DEPENDENCY_DOWN_NOTE, RECORD_DELAYED_NOTE):
-                await part.edit(content=FAILED_REPLY)
+                async with bot.budget.turn(job.event.channel_id):
+                    await part.edit(content=FAILED_REPLY)
                 return
-        await reply_to(message, FAILED_REPLY, mention_author=False)
+        async with bot.budget.turn(job.event.channel_id):
+            await reply_to(message, FAILED_REPLY, mention_author=False)

@@ -5,11 +5,12 @@ how often Discord sees them."""
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
 from agent.safety import defuse_mentions
@@ -38,11 +39,24 @@ class ChannelBudget:
         self.per = per
         self._channels: dict[int, _ChannelTurns] = {}
 
-    async def wait_turn(self, channel_id: int, *, interim: bool = False) -> None:
+    @contextlib.asynccontextmanager
+    async def turn(self, channel_id: int, *, interim: bool = False) -> AsyncIterator[None]:
+        """Wait for a slot, then make the one message call inside the block. The call counts from when
+        it starts until it returns: Discord counts it when it arrives, somewhere in between, so two
+        calls that travel at different speeds never land six in one window."""
         turns = self._channels.get(channel_id)
         if turns is None:
             turns = self._channels[channel_id] = _ChannelTurns(self)
-        await turns.wait(interim)
+        started = await turns.wait(interim)
+        try:
+            yield
+        finally:
+            turns.done(started)
+
+    async def wait_turn(self, channel_id: int, *, interim: bool = False) -> None:
+        """A turn for a call that takes no time (tests); a real call goes inside `turn`."""
+        async with self.turn(channel_id, interim=interim):
+            pass
 
     def mark_interim(self, channel_id: int) -> None:
         """A post of a streaming part counts as the latest interim update: the next edit waits its turn."""
@@ -56,13 +70,14 @@ class _ChannelTurns:
 
     def __init__(self, budget: ChannelBudget) -> None:
         self.budget = budget
-        self.recent: deque[float] = deque()  # when the last `calls` calls went out
+        self.recent: list[float] = []  # when the last calls went out (or returned), oldest first
         self.last_interim = float("-inf")
         self.urgent: deque[asyncio.Future[float]] = deque()
         self.interim: deque[asyncio.Future[float]] = deque()
         self._timer: asyncio.TimerHandle | None = None
 
-    async def wait(self, interim: bool) -> None:
+    async def wait(self, interim: bool) -> float:
+        """Wait for a turn; returns when the call started, for `done`."""
         turn: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         (self.interim if interim else self.urgent).append(turn)
         self._serve()
@@ -75,14 +90,19 @@ class _ChannelTurns:
                     line.remove(turn)
             self._serve()
             raise
-        self._runs(granted)
+        return self._move(granted, time.monotonic())
 
-    def _runs(self, granted: float) -> None:
-        """The call counts from when its caller runs, not from the grant: on a busy event loop that can
-        be a second later, and Discord counts a call when it arrives."""
+    def done(self, started: float) -> None:
+        """The call returned: it counts until now (it may have reached Discord only just now)."""
+        self._move(started, time.monotonic())
+
+    def _move(self, was: float, now: float) -> float:
+        """A call's time moves later: from its grant to when its caller runs (on a busy event loop that
+        can be a second later), then to when it returns. Kept sorted, oldest first."""
         with contextlib.suppress(ValueError):
-            self.recent.remove(granted)
-        self.recent.append(time.monotonic())
+            self.recent.remove(was)
+        bisect.insort(self.recent, now)
+        return now
 
     def _serve(self) -> None:
         if self._timer is not None:
@@ -95,8 +115,9 @@ class _ChannelTurns:
                 return
             now = time.monotonic()
             while self.recent and now - self.recent[0] >= budget.per:
-                self.recent.popleft()
-            delay = budget.per - (now - self.recent[0]) if len(self.recent) >= budget.calls else 0.0
+                self.recent.pop(0)
+            over = len(self.recent) - budget.calls
+            delay = budget.per - (now - self.recent[over]) if over >= 0 else 0.0
             line = self.urgent if self.urgent else self.interim
             if line is self.interim:
                 delay = max(delay, self.last_interim + budget.interval - now)
@@ -104,7 +125,7 @@ class _ChannelTurns:
                 self._timer = asyncio.get_running_loop().call_later(delay, self._serve)
                 return
             line.popleft().set_result(now)
-            self.recent.append(now)
+            bisect.insort(self.recent, now)
             if line is self.interim:
                 self.last_interim = now
 
@@ -189,18 +210,22 @@ class StreamRenderer:
             if i < len(self.sent):
                 if self.sent[i][1] == content:
                     continue
-                await self.budget.wait_turn(self.channel_id, interim=not final)
-                self._calling = True
-                try:
-                    await self.sink.edit(self.sent[i][0], content)
-                finally:
-                    self._calling = False
+                async with self.budget.turn(self.channel_id, interim=not final):
+                    self._calling = True
+                    try:
+                        await self.sink.edit(self.sent[i][0], content)
+                    finally:
+                        self._calling = False
                 self.sent[i][1] = content
             else:
-                await self.budget.wait_turn(self.channel_id)
+                async with self.budget.turn(self.channel_id):
+                    self._calling = True
+                    try:
+                        handle = await self.sink.send(content, first=i == 0)
+                    finally:
+                        self._calling = False
                 self._calling = True
                 try:
-                    handle = await self.sink.send(content, first=i == 0)
                     self.sent.append([handle, content])
                     if not final:
                         self.budget.mark_interim(self.channel_id)
@@ -214,8 +239,8 @@ class StreamRenderer:
             # A regenerated (resumed) answer shorter than the one cut off: drop the extra parts.
             while len(self.sent) > len(chunks):
                 handle, _ = self.sent.pop()
-                await self.budget.wait_turn(self.channel_id)
-                await self.sink.delete(handle)
+                async with self.budget.turn(self.channel_id):
+                    await self.sink.delete(handle)
 
     async def finish(self, note: str = "") -> None:
         """Final edits: no marker, every chunk in place; `note` (a failure) is appended visibly."""

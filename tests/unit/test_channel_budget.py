@@ -75,3 +75,14 @@ async def test_a_waiter_that_gives_up_passes_its_turn_on() -> None:
     gives_up.cancel()
     await waits  # the line did not stall on the cancelled turn
     assert gives_up.cancelled()
+
+
+async def test_a_slow_call_counts_until_it_returns_so_calls_never_bunch_at_discord() -> None:
+    # Discord counts a call when it arrives, anywhere between its start and its return: a call that
+    # travelled slowly and one that travelled fast must not land in the same window.
+    budget = ChannelBudget(interval=0.0, calls=1, per=0.3)
+    async with budget.turn(CHANNEL):
+        await asyncio.sleep(0.4)  # longer than the window itself
+        returned = time.monotonic()
+    await budget.wait_turn(CHANNEL)
+    assert time.monotonic() - returned >= 0.29, "the next call went out inside the slow call's window"
