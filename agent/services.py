@@ -90,7 +90,7 @@ def _prepare(settings: Settings) -> tuple[ModelRegistry, PromptLibrary, Any]:
 
 def make_embedder(settings: Settings) -> Embedder:
     if settings.embedding_provider == "local":
-        return LocalE5Embedder()
+        return LocalE5Embedder(centers_folder=settings.data_dir / "models")
     key = os.environ.get(settings.embedding_api_key_env)
     if settings.embedding_base_url is None and not key:
         raise ConfigError(

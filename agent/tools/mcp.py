@@ -9,16 +9,15 @@ import contextlib
 import logging
 import re
 from datetime import timedelta
-from typing import Any
-
-from langchain_mcp_adapters.sessions import create_session
-from mcp import ClientSession
-from mcp.shared.exceptions import McpError
-from mcp.types import CONNECTION_CLOSED, CallToolResult, TextContent
+from typing import TYPE_CHECKING, Any
 
 from agent.redact import redact
 from agent.tools.base import Tool, ToolRun
 from agent.tools.config import McpServerSpec
+
+if TYPE_CHECKING:  # the MCP libraries load only when a server is configured (0.5 s of every start)
+    from mcp import ClientSession
+    from mcp.types import CallToolResult
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +42,8 @@ def describe(exc: BaseException) -> str:
 
 
 def result_text(result: CallToolResult) -> str:
+    from mcp.types import TextContent
+
     parts = [c.text if isinstance(c, TextContent) else f"[{c.type} content]" for c in result.content]
     if not parts and result.structuredContent is not None:
         parts.append(str(result.structuredContent))
@@ -88,6 +89,8 @@ class McpServer:
         backoff = 1.0
         while not self._stopping:
             try:
+                from langchain_mcp_adapters.sessions import create_session
+
                 async with create_session(self.spec.connection()) as session:  # type: ignore[arg-type]
                     await asyncio.wait_for(session.initialize(), LIST_TIMEOUT_S)
                     listed = await asyncio.wait_for(session.list_tools(), LIST_TIMEOUT_S)
@@ -156,6 +159,9 @@ class McpServer:
 
 def _is_transport_failure(exc: BaseException) -> bool:
     # An MCP error response means the server is alive and answered; anything else is the connection.
+    from mcp.shared.exceptions import McpError
+    from mcp.types import CONNECTION_CLOSED
+
     first = _first_error(exc)
     return not isinstance(first, McpError) or first.error.code == CONNECTION_CLOSED
 

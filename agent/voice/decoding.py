@@ -23,24 +23,16 @@ from dataclasses import dataclass, field
 import av
 import numpy as np
 
+from agent.voice.audio_errors import AudioError, AudioTooLong
+from agent.voice.rates import WHISPER_RATE
+
+__all__ = ["AudioError", "AudioTooLong", "decode"]
+
 log = logging.getLogger(__name__)
 
-WHISPER_RATE = 16_000
 # Demuxer errors tolerated before a file is called undecodable (each one skips some bytes).
 MAX_DEMUX_ERRORS = 64
 _FIRST_BLOCK_S = 30.0
-
-
-class AudioError(ValueError):
-    """Audio that cannot be decoded; the message says so in one line."""
-
-
-class AudioTooLong(AudioError):
-    """Audio longer than the cap: found by the container's stated duration or while decoding."""
-
-    def __init__(self, max_seconds: float, found: str) -> None:
-        super().__init__(f"longer than {max_seconds:g} s ({found})")
-        self.max_seconds = max_seconds
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from agent.errors import ConfigError
-from agent.voice.audio import WHISPER_RATE
+from agent.voice.rates import WHISPER_RATE
 
 _SIZES = {"tiny", "base", "small", "medium", "large-v1", "large-v2", "large-v3", "large-v3-turbo", "turbo"}
 
