@@ -17,7 +17,7 @@ import discord
 from agent.events import Event
 from agent.member_texts import RECORD_DELAYED_NOTE
 from agent.memory.faults import dependency_down
-from agent.memory.record.writes import RecordDelayed
+from agent.memory.record.delays import RecordDelayed
 from agent.rules import addresses_bot
 from discord_adapter.queues import Job
 from discord_adapter.tolerant import reply_to

@@ -12,7 +12,7 @@ import discord
 
 from agent.member_texts import EXPIRED_NOTE
 from agent.memory.progress import Unfinished
-from agent.memory.record.writes import RecordDelayed
+from agent.memory.record.delays import RecordDelayed
 from agent.rules import addresses_bot
 from discord_adapter.missed import missed_messages, notes_by_question
 from discord_adapter.queues import Job

@@ -21,7 +21,7 @@ from agent.memory.knowledge import MemoryStore
 from agent.memory.personas import PersonaCatalog
 from agent.memory.recall import query_of
 from agent.memory.record import Record
-from agent.memory.record.writes import RecordDelayed
+from agent.memory.record.delays import RecordDelayed
 from agent.memory.scopes import readable_scopes
 from agent.profiles import ProfileRefresher, Refresh
 from agent.rules import RuleOutcome, addresses_bot, apply_rules

@@ -14,7 +14,7 @@ from agent.memory import tables
 from agent.memory.db import create_engine, upgrade
 from agent.memory.progress import Progress
 from agent.memory.record import Record
-from agent.memory.record.writes import RecordDelayed
+from agent.memory.record.delays import RecordDelayed
 from tests.conftest import make_event
 from tests.faults import can_mount, fill, locked_sqlite, release, small_disk
 

@@ -12,20 +12,22 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from agent.cache import TtlCache
 from agent.events import Event
 from agent.ids import new_snowflake
 from agent.memory import tables
-from agent.memory.db import dialect_insert, upsert
+from agent.memory.db import dialect_insert
 from agent.memory.faults import dependency_down, fault_summary
+from agent.memory.record.delays import Arrival, RecordDelayed
+from agent.memory.record.places import KnownRows, channel_modes
+from agent.memory.record.rows import arrival_row, reply_row, usage_row
 
 log = logging.getLogger(__name__)
 
@@ -36,25 +38,6 @@ STORED_KEPT = 4096
 # Backoff between attempts while the database refuses writes (each attempt may itself wait busy_timeout).
 RETRY_FIRST_S = 0.25
 RETRY_MAX_S = 2.0
-
-
-class RecordDelayed(Exception):
-    """The message could not be written for `patience` seconds; it stays in memory and is written when
-    the database takes writes again. `written` resolves with the channel's mode at that moment."""
-
-    def __init__(self, written: asyncio.Future[str], cause: str) -> None:
-        super().__init__(f"the record is not taking writes ({cause}); the message is kept and written later")
-        self.written = written
-        self.cause = cause
-
-
-@dataclass
-class _Arrival:
-    event: Event
-    state: str | None
-    future: asyncio.Future[str]
-    since: float  # loop time of the first attempt
-    written: asyncio.Future[str] | None = None  # handed out with RecordDelayed
 
 
 class RecordCore:
@@ -69,14 +52,14 @@ class RecordCore:
         self.backlog = backlog
         self._dialect = engine.dialect.name
         # Rows known to exist with these names: skips an upsert per message on busy channels.
-        self._known: set[tuple[str, int, str]] = set()
+        self._places = KnownRows(self._dialect)
         self._modes: TtlCache[int, str] = TtlCache(CACHE_SECONDS)
         self._settings: TtlCache[int, dict[str, Any]] = TtlCache(CACHE_SECONDS)
         self._profile_cache: TtlCache[tuple[int, int], dict[str, Any]] = TtlCache(CACHE_SECONDS)
         # Group commit: writes arriving while one is in flight share the next transaction.
         # Incoming messages wait for their write; the bot's replies and usage rows are written
         # behind (the member already has the answer), and reads here flush them first.
-        self._pending_events: list[_Arrival] = []
+        self._pending_events: list[Arrival] = []
         self._pending_rows: list[tuple[Table, dict[str, Any]]] = []
         self._writer: asyncio.Task[None] | None = None
         # Set while the writer is retrying through a fault: reads stop waiting for the backlog.
@@ -125,46 +108,10 @@ class RecordCore:
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._drain())
 
-    async def _ensure(
-        self,
-        conn: AsyncConnection,
-        table: Table,
-        values: dict[str, Any],
-        names: Sequence[str],
-        added: set[tuple[str, int, str]] | None = None,
-    ) -> None:
-        """Upsert a guild, channel or member row unless known; `added` collects the keys to trust only
-        once the transaction commits (a rolled-back upsert must be made again on the retry)."""
-        key = (table.name, int(values["id"]), "|".join(str(values[n]) for n in names))
-        if key in self._known or (added is not None and key in added):
-            return
-        await conn.execute(upsert(self._dialect, table, values, ["id"], update=names))
-        if added is None:
-            self._known.add(key)
-        else:
-            added.add(key)
-
     async def _ensure_place(
         self, conn: AsyncConnection, event: Event, added: set[tuple[str, int, str]] | None = None
     ) -> None:
-        if event.guild_id is not None:
-            await self._ensure(
-                conn, tables.guilds, {"id": event.guild_id, "name": event.guild_name or ""}, ["name"], added
-            )
-        await self._ensure(
-            conn,
-            tables.channels,
-            {
-                "id": event.channel_id,
-                "guild_id": event.guild_id,
-                "name": event.channel_name,
-                "is_dm": event.is_dm,
-                "mode": "mentions",
-                "settings": {},
-            },
-            ["name"],
-            added,
-        )
+        await self._places.ensure_place(conn, event, added)
 
     async def store_event(self, event: Event, state: str | None = None) -> str:
         """Store the message (idempotent on its id) and return its channel's mode.
@@ -182,7 +129,7 @@ class RecordCore:
             if waiting.event.message_id == event.message_id and waiting.written is not None:
                 raise RecordDelayed(waiting.written, "still retrying an earlier write of this message")
         future: asyncio.Future[str] = loop.create_future()
-        self._pending_events.append(_Arrival(event, state, future, loop.time()))
+        self._pending_events.append(Arrival(event, state, future, loop.time()))
         self._start_writer()
         return await future
 
@@ -231,7 +178,7 @@ class RecordCore:
                 self._settled(arrival, modes.get(arrival.event.channel_id, "mentions"))
         self._degraded.clear()
 
-    def _settled(self, arrival: _Arrival, mode: str) -> None:
+    def _settled(self, arrival: Arrival, mode: str) -> None:
         self._stored[arrival.event.message_id] = None
         while len(self._stored) > STORED_KEPT:
             self._stored.popitem(last=False)
@@ -255,7 +202,7 @@ class RecordCore:
             log.error("record: %d reply/usage row(s) dropped: more than %d waiting to be written", excess, self.backlog)
 
     async def _write_one_by_one(
-        self, events: list[_Arrival], rows: list[tuple[Table, dict[str, Any]]], exc: Exception
+        self, events: list[Arrival], rows: list[tuple[Table, dict[str, Any]]], exc: Exception
     ) -> None:
         """Not a passing fault: find the write at fault and drop only it (logged), keep the rest."""
         log.error("record: a batch write failed (%s); writing its parts one by one", fault_summary(exc))
@@ -288,7 +235,7 @@ class RecordCore:
         arrived = datetime.now(UTC)
         added: set[tuple[str, int, str]] = set()
         modes = await self._write_batch(stored, rows, events, arrived, added)
-        self._known |= added  # committed: these rows exist now
+        self._places.keys |= added  # committed: these rows exist now
         return modes
 
     async def _write_batch(
@@ -304,13 +251,13 @@ class RecordCore:
                 values = dict(queued)  # left as queued: a failed attempt is made again from it
                 if table is tables.messages:
                     await self._ensure_place(conn, values.pop("_event"), added)
-                    await self._ensure(conn, tables.users, values.pop("_author"), ["name"], added)
+                    await self._places.ensure(conn, tables.users, values.pop("_author"), ["name"], added)
                 await conn.execute(table.insert().values(**values))
             if not events:
                 return {}
             for event in events:
                 await self._ensure_place(conn, event, added)
-                await self._ensure(
+                await self._places.ensure(
                     conn,
                     tables.users,
                     {"id": event.author_id, "name": event.author_name, "is_bot": event.author_is_bot},
@@ -319,41 +266,9 @@ class RecordCore:
                 )
             await conn.execute(
                 dialect_insert(self._dialect)(tables.messages).on_conflict_do_nothing(index_elements=["id"]),
-                [
-                    {
-                        "id": e.message_id,
-                        "channel_id": e.channel_id,
-                        "author_id": e.author_id,
-                        "content": e.text,
-                        "created_at": e.created_at,
-                        "shown_name": e.shown_name,
-                        "reply_to_id": e.reply_to_id,
-                        "answers_id": None,
-                        "edited_at": None,
-                        "deleted_at": None,
-                        "attachments": [a.model_dump(mode="json") for a in e.attachments],
-                        "state": state,
-                        "state_at": arrived if state else None,
-                    }
-                    for e, state in stored
-                ],
+                [arrival_row(e, state, arrived) for e, state in stored],
             )
-            modes = {}
-            stale = set()
-            for event in events:
-                cached = self._modes.get(event.channel_id)
-                if cached is not None:
-                    modes[event.channel_id] = cached
-                else:
-                    stale.add(event.channel_id)
-            if stale:
-                found = await conn.execute(
-                    select(tables.channels.c.id, tables.channels.c.mode).where(tables.channels.c.id.in_(stale))
-                )
-                for channel_id, mode in found:
-                    modes[channel_id] = mode
-                    self._modes.put(channel_id, mode)
-        return modes
+            return await channel_modes(conn, {e.channel_id for e in events}, self._modes)
 
     def store_bot_reply(
         self,
@@ -369,23 +284,7 @@ class RecordCore:
         Written behind, in the next group commit; reads from this record see it at once.
         """
         reply_id = message_id or new_snowflake()
-        self._pending_rows.append(
-            (
-                tables.messages,
-                {
-                    "_event": answered,
-                    "_author": {"id": bot_id, "name": bot_name, "is_bot": True},
-                    "id": reply_id,
-                    "channel_id": answered.channel_id,
-                    "author_id": bot_id,
-                    "content": text,
-                    "created_at": datetime.now(UTC),
-                    "reply_to_id": answered.message_id,
-                    "answers_id": answered.message_id,
-                    "attachments": [],
-                },
-            )
-        )
+        self._pending_rows.append((tables.messages, reply_row(answered, text, bot_id, bot_name, reply_id)))
         if usage is not None:
             self.queue_usage(answered, **usage)
         self._start_writer()
@@ -393,37 +292,8 @@ class RecordCore:
 
     def queue_usage(self, event: Event | None, **usage: Any) -> None:
         """Queue one model call's usage row (purpose, model, tokens, cost, latency, ok, error)."""
-        values = self._usage_values(event, **usage)
+        values = usage_row(event, **usage)
         self._pending_rows.append((tables.usage, values))
         self._start_writer()
         for listener in self.usage_listeners:
             listener(values)
-
-    @staticmethod
-    def _usage_values(
-        event: Event | None,
-        *,
-        purpose: str,
-        model: str,
-        tokens_in: int,
-        tokens_out: int,
-        cost_usd: float,
-        latency_ms: float,
-        ok: bool = True,
-        error: str | None = None,
-    ) -> dict[str, Any]:
-        return {
-            "created_at": datetime.now(UTC),
-            "message_id": event.message_id if event else None,
-            "guild_id": event.guild_id if event else None,
-            "channel_id": event.channel_id if event else None,
-            "user_id": event.author_id if event else None,
-            "purpose": purpose,
-            "model": model,
-            "tokens_in": tokens_in,
-            "tokens_out": tokens_out,
-            "cost_usd": cost_usd,
-            "latency_ms": latency_ms,
-            "ok": ok,
-            "error": error,
-        }
