@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agent.memory.embeddings import ScriptCentering
+from agent.memory.script_centering import ScriptCentering
 
 
 class Counting:
