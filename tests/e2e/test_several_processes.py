@@ -80,9 +80,9 @@ async def test_a_split_layout_answers_each_guild_once_from_the_process_that_hold
     one, two = processes
     one.env["OBSERVER_SHARD_IDS"] = "0"
     two.env["OBSERVER_SHARD_IDS"] = "1"
+    channels = guilds_on_both_shards(discord)  # before the start: READY lists a shard's guilds
     await one.start()
     await two.start()
-    channels = guilds_on_both_shards(discord)
     questions = await ask_everywhere(discord, channels, per_channel=1)
     await one.wait_until(lambda: all(one.answered(q) for q in questions), "every question answered")
     await stop_all(processes)
@@ -99,10 +99,10 @@ async def test_two_processes_started_with_one_layout_answer_every_message_exactl
 ):
     for process in processes:
         process.env["OBSERVER_SHARD_IDS"] = "0-1"  # the same layout twice: both receive everything
+    channels = guilds_on_both_shards(discord)[::2]  # one guild on each shard
     for process in processes:
         await process.start()
     assert all(len(link.connected()) == 2 for link in discord.shard_links.values()), "both hold every shard"
-    channels = guilds_on_both_shards(discord)[::2]  # one guild on each shard
     questions = await ask_everywhere(discord, channels, per_channel=3)
     first = processes[0]
     await first.wait_until(lambda: all(first.answered(q) for q in questions), "every question answered")
