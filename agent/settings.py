@@ -8,10 +8,10 @@ import re
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from agent.errors import ConfigError
 
@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     discord_api_base: str | None = Field(default=None, description="REST base of a Discord-compatible server")
     discord_gateway_url: str | None = Field(default=None, description="gateway URL of a Discord-compatible server")
     dev_guild_id: int | None = Field(default=None, description="sync slash commands to this guild only")
+    # Several processes, one bot: how many shards the bot has in all (unset: Discord's recommendation),
+    # and which of them this process connects ("0,2", "0-3", or both mixed; unset: all of them).
+    shard_count: int | None = Field(default=None, ge=1, le=65_536)
+    shard_ids: Annotated[list[int] | None, NoDecode] = None
     channel_queue_size: int = Field(default=5, ge=1, le=100)
     # Different members' questions in one channel are answered side by side (one member's stay in order)
     channel_parallel_replies: int = Field(default=3, ge=1, le=20)
@@ -123,6 +127,30 @@ class Settings(BaseSettings):
                 unit = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}[(match.group(2) or "s").lower()]
                 return timedelta(seconds=float(match.group(1)) * unit)
         return value
+
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _shard_list(cls, value: object) -> object:
+        """ "0,2", "0-3", "0-1,4" → [0, 2], [0, 1, 2, 3], [0, 1, 4]; a list passes as it is."""
+        if isinstance(value, str):
+            return parse_shard_ids(value) if value.strip() else None
+        return value
+
+    @field_validator("shard_ids")
+    @classmethod
+    def _shards_fit_the_count(cls, value: list[int] | None, info: ValidationInfo) -> list[int] | None:
+        if value is None:
+            return None
+        if "shard_count" not in info.data:
+            return value  # the count itself is wrong: that error is reported
+        count = info.data["shard_count"]
+        if count is None:
+            raise ValueError("shard ids need OBSERVER_SHARD_COUNT, the bot's total number of shards")
+        if duplicates := sorted({i for i in value if value.count(i) > 1}):
+            raise ValueError(f"shard {duplicates[0]} is listed twice")
+        if too_high := [i for i in value if i >= count]:
+            raise ValueError(f"shard {too_high[0]} is not below OBSERVER_SHARD_COUNT={count} (0 to {count - 1})")
+        return sorted(value)
 
     shutdown_grace_seconds: float = Field(default=20.0, ge=0, le=600, description="SIGTERM: time to finish replies")
     catchup_messages: int = Field(default=200, ge=0, le=5000, description="per channel, read after downtime")
@@ -154,6 +182,25 @@ class Settings(BaseSettings):
         return default if default.is_file() else None
 
 
+def parse_shard_ids(text: str) -> list[int]:
+    """A shard list as written in the environment: ids and ranges separated by commas ("0,2", "0-3").
+
+    Raises ValueError (one line) for anything else: empty parts, negative ids, a range going down."""
+    ids: list[int] = []
+    for part in text.split(","):
+        match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
+        if match is None:
+            raise ValueError(f"{part.strip()!r} is not a shard id or a range such as 0-3")
+        first = int(match.group(1))
+        last = int(match.group(2)) if match.group(2) is not None else first
+        if last < first:
+            raise ValueError(f"the range {part.strip()} goes down; write it {last}-{first}")
+        if last - first > 65_536:
+            raise ValueError(f"the range {part.strip()} is larger than any bot's shard count")
+        ids.extend(range(first, last + 1))
+    return ids
+
+
 _ENV_NAMES = {name: f"OBSERVER_{name.upper()}" for name in Settings.model_fields}
 _ENV_NAMES["discord_token"] = "DISCORD_TOKEN"
 
@@ -166,9 +213,8 @@ def load_settings() -> Settings:
         err = exc.errors()[0]
         field = str(err["loc"][0]) if err["loc"] else "?"
         env = _ENV_NAMES.get(field, field)
-        raise ConfigError(
-            f"{env}: {err['msg']} (got {err.get('input')!r}); fix it in the environment or .env"
-        ) from None
+        message = str(err["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{env}: {message} (got {err.get('input')!r}); fix it in the environment or .env") from None
     _refuse_unknown_observer_vars()
     return settings
 

@@ -21,7 +21,7 @@ from agent.rules import addresses_bot
 from agent.services import Services
 from agent.state import Context, InputState
 from agent.stream import reply_events
-from discord_adapter import event_guard
+from discord_adapter import claims, event_guard
 from discord_adapter.approval_desk import ApprovalDesk
 from discord_adapter.arrivals import Arrivals
 from discord_adapter.busy_notes import BusyNotes
@@ -55,6 +55,13 @@ def intents() -> discord.Intents:
 
 class ObserverBot(discord.AutoShardedClient):
     def __init__(self, services: Services, *, checkpointer: Any = None, **options: Any) -> None:
+        settings = services.settings
+        # A fixed layout (several processes, one bot): this process connects only its shards.
+        # Unset: every shard, as many as Discord recommends.
+        if settings.shard_count is not None:
+            options.setdefault("shard_count", settings.shard_count)
+            if settings.shard_ids is not None:
+                options.setdefault("shard_ids", settings.shard_ids)
         super().__init__(
             intents=intents(),
             # Never @everyone, @here or roles; only the author we reply to is pinged.
@@ -63,7 +70,6 @@ class ObserverBot(discord.AutoShardedClient):
             member_cache_flags=discord.MemberCacheFlags.from_intents(intents()),
             **options,
         )
-        settings = services.settings
         event_guard.show_exception_text = settings.log_content
         self.services = services
         self.started_at = time.monotonic()
@@ -119,7 +125,14 @@ class ObserverBot(discord.AutoShardedClient):
             synced = await self.tree.sync()
             log.info("slash commands synced globally (%d commands; may take up to an hour to appear)", len(synced))
 
+    async def launch_shards(self) -> None:
+        if self.shard_count is not None:  # a fixed layout; otherwise the count is known once on_ready
+            log.info("holding shards %s of %d", list(self.shard_ids or range(self.shard_count)), self.shard_count)
+        await super().launch_shards()
+
     async def on_ready(self) -> None:
+        if self.services.settings.shard_count is None:
+            log.info("holding shards %s of %d (Discord's recommended count)", sorted(self.shards), self.shard_count)
         log.info("connected as %s to %d guild(s)", self.user, len(self.guilds))
 
     async def on_shard_ready(self, shard_id: int) -> None:
@@ -233,6 +246,8 @@ class ObserverBot(discord.AutoShardedClient):
         resume = [message.channel.get_partial_message(part) for part in job.resume_parts]  # type: ignore[union-attr]
         self.in_hand.add(job.event.message_id)
         try:
+            if not await claims.take(self, job):
+                return  # another process answers it (both received it): nothing spent here
             await backfill_context(self, message)
             sink = ReplySink(message, self.proxies.repost_of)
             state = await self.run_reply(job.event, sink, message.channel, resume=resume, track=True)
@@ -285,8 +300,9 @@ class ObserverBot(discord.AutoShardedClient):
     async def _busy(self, job: Job) -> None:
         """Queue full: the message is still recorded, and a member who asked is told, never ignored."""
         await self.services.record.store_event(job.event)
-        await self.progress.mark(job.event.message_id, "failed")
         self.in_hand.discard(job.event.message_id)
+        if not await claims.take(self, job, "failed"):
+            return  # another process took it: its answer (or its note) is the member's
         if addresses_bot(job.event):
             assert isinstance(job.message, discord.Message)
             self.busy_notes.tell(job.message)
@@ -297,8 +313,9 @@ class ObserverBot(discord.AutoShardedClient):
     async def _superseded(self, job: Job) -> None:
         """The member asked again while this waited: keep it as context for the newer question."""
         await self.services.record.store_event(job.event)
-        await self.progress.mark(job.event.message_id, "skipped")
         self.in_hand.discard(job.event.message_id)
+        if not await claims.take(self, job, "skipped"):
+            return
         log.info("message %s superseded by a newer one from the same member", job.event.message_id)
 
     # ----- the graph -----
@@ -338,10 +355,9 @@ class ObserverBot(discord.AutoShardedClient):
     ) -> dict[str, Any]:
         """Run the graph for one message and stream the answer into `sink`.
 
-        `track`: keep the message's progress in the record (answering with the parts posted, then
-        answered, skipped or failed) so a restart can resume it; `resume` are parts already posted."""
-        if track:  # before anything is posted: a restart looks for a reply only when one may exist
-            await self.progress.mark(event.message_id, "answering")
+        `track`: keep the message's progress in the record (answered, skipped or failed, with the parts
+        posted) so a restart can resume it; the caller has claimed it (answering) before anything is
+        posted, so a restart looks for a reply only when one may exist. `resume`: parts already posted."""
         run = ReplyRun(self, event, sink, typing_in, resume=resume, track=track)
         config = RunnableConfig(configurable={"thread_id": f"reply:{event.message_id}"})
         # Approval buttons need a paused run to come back to: a checkpointed reply to a channel message.

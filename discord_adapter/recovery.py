@@ -16,6 +16,7 @@ from agent.memory.record.delays import RecordDelayed
 from agent.rules import addresses_bot
 from discord_adapter.missed import missed_messages, notes_by_question
 from discord_adapter.queues import Job
+from discord_adapter.shard_hold import shard_of
 from discord_adapter.snowflakes import storable
 from discord_adapter.stream import IN_PROGRESS
 from discord_adapter.unrecorded import last_known_moment, unrecorded_channels
@@ -74,10 +75,8 @@ async def resume_unfinished(bot: ObserverBot) -> tuple[int, int]:
 def serves(bot: ObserverBot, guild_id: int | None) -> bool:
     """Whether this process's shards receive this server (direct messages: shard 0), so its
     interrupted questions are this process's to resume, not another's still running."""
-    shards = bot.shard_ids
-    if shards is None:
-        return True
-    return (0 if guild_id is None else (guild_id >> 22) % (bot.shard_count or 1)) in shards
+    shards = bot.shard_ids  # None: this process holds every shard
+    return shards is None or shard_of(guild_id, bot.shard_count) in shards
 
 
 async def claim_unfinished(bot: ObserverBot, row: Unfinished) -> bool:

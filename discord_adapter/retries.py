@@ -36,6 +36,7 @@ class Retries:
     def __init__(self, bot: ObserverBot) -> None:
         self.bot = bot
         self._attempts: dict[int, int] = {}
+        self._unmarked: set[int] = set()  # the record could not be told `retrying`: it still says answering
         self._tasks: set[asyncio.Task[None]] = set()
 
     def holds(self, message_id: int) -> bool:
@@ -64,8 +65,10 @@ class Retries:
             attempt,
         )
         parts = job.resume_parts or await self._where_to_answer(job.message)
+        self._unmarked.add(event.message_id)
         with contextlib.suppress(Exception):  # the database may be the dependency that is down
             await self.bot.progress.mark(event.message_id, "retrying")
+            self._unmarked.discard(event.message_id)
             if parts:
                 await self.bot.progress.note_reply_parts(event.message_id, list(parts))
         later = replace(job, resume_parts=parts, resumed=True)
@@ -92,7 +95,24 @@ class Retries:
         await asyncio.sleep(pause)
         if not self.bot.queues.accepting:
             return  # stopping: the record says `retrying`, and the next start resumes it
+        try:
+            if not await self._claim(job.event.message_id):
+                self._attempts.pop(job.event.message_id, None)
+                self.bot.in_hand.discard(job.event.message_id)
+                log.debug("retry of %s dropped: another process took the message", job.event.message_id)
+                return
+        except Exception as exc:
+            if await self.failed(job, exc):  # the database is still away: later again
+                return
         await self.bot.queues.submit(job)
+
+    async def _claim(self, message_id: int) -> bool:
+        """Take the retried message again, so that a process that resumed it meanwhile (its restart
+        saw it `retrying`) and this retry do not both answer it. Waiting: the first run's claim never
+        reached the record; answering: neither did `retrying`, so the record still shows our claim."""
+        states = ("retrying", "waiting", "answering") if message_id in self._unmarked else ("retrying", "waiting")
+        self._unmarked.discard(message_id)
+        return await self.bot.progress.claim(message_id, states)
 
 
 async def apologise(bot: ObserverBot, job: Job) -> None:

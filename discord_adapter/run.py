@@ -30,6 +30,8 @@ def point_at(settings: Settings, bot: discord.Client | None = None) -> None:
     gateway = settings.discord_gateway_url
     if gateway:
         DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway)
+        # Only asked for when OBSERVER_SHARD_COUNT is unset (discord.py then takes Discord's count from
+        # /gateway/bot); with a fixed count discord.py connects to DEFAULT_GATEWAY, set just above.
         if bot is not None:
             original = bot.http.get_bot_gateway
 

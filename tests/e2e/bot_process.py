@@ -40,8 +40,8 @@ class BotProcess:
         )
 
     async def start(self) -> None:
-        """Start the bot and wait until every shard has identified on the gateway (a message sent to a
-        shard not yet connected is, as on Discord, never delivered)."""
+        """Start the bot and wait until every shard it holds has identified on the gateway (a message
+        sent to a shard not yet connected is, as on Discord, never delivered)."""
         (self.tmp / "observer.toml").write_text(self.models_toml())
         env = {k: v for k, v in os.environ.items() if not k.startswith("OBSERVER_") and k != "DISCORD_TOKEN"}
         env.update(
@@ -56,15 +56,24 @@ class BotProcess:
             PYTHONUNBUFFERED="1",
         )
         env.update(self.env)
-        identified = self.discord.identifies
+        held = self.held_shards()
+        identified = {shard: self.discord.shard_links[shard].identifies for shard in held}
         self.starts += 1
         with self.log_path().open("wb") as log:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "command_line", "run", stdout=log, stderr=log, cwd=self.tmp, env=env
             )
         await self.wait_until(
-            lambda: self.discord.identifies >= identified + self.discord.shard_count, "the bot never identified"
+            lambda: all(self.discord.shard_links[s].identifies > n for s, n in identified.items()),
+            "the bot never identified",
         )
+
+    def held_shards(self) -> list[int]:
+        """The shards this process connects: OBSERVER_SHARD_IDS when set, else all of the fake's."""
+        from agent.settings import parse_shard_ids
+
+        ids = self.env.get("OBSERVER_SHARD_IDS")
+        return parse_shard_ids(ids) if ids else list(range(self.discord.shard_count))
 
     def models_toml(self) -> str:
         from tests.conftest import models_toml

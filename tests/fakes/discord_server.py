@@ -3,9 +3,10 @@
 Gateway: HELLO, IDENTIFY → READY + GUILD_CREATE, heartbeats, RESUME (replays what was missed),
 presence updates, and dispatch of MESSAGE_CREATE/UPDATE/DELETE and INTERACTION_CREATE. Sharded as
 Discord is: `/gateway/bot` says `shard_count`, each connection IDENTIFYs with `shard: [id, count]` (a
-wrong count is closed with 4010), a guild's events go to shard `(guild_id >> 22) % count` and DMs to
-shard 0; each shard has its own session, sequence and backlog, so one shard can be dropped, held at
-IDENTIFY or sent INVALID_SESSION while the others run (one process or several may hold the shards).
+wrong count is closed with 4010 or 4011), a guild's events go to shard `(guild_id >> 22) % count` and DMs to
+shard 0 (a shard-less IDENTIFY when more are needed is closed with 4011); each IDENTIFY opens a session
+with its own sequence and backlog, so one shard can be dropped, held at IDENTIFY or sent INVALID_SESSION
+while the others run, and two processes holding one shard each get all of its events, as on Discord.
 `send_raw` puts anything on a shard's socket (non-JSON, wrong shapes) for chaos tests.
 REST: messages (create, edit, delete, fetch, history), typing, command sync, interaction callbacks
 and follow-ups, with Discord-style rate-limit buckets that answer 429 + Retry-After when hit too fast.
@@ -99,14 +100,51 @@ class Bucket:
 
 
 @dataclass
-class ShardLink:
-    """One gateway shard's session: its socket, sequence and what it would replay on RESUME."""
+class Session:
+    """One IDENTIFY of a shard: its socket (None while away; Discord keeps it resumable), its own
+    sequence and the backlog a RESUME replays."""
 
+    session_id: str
     ws: web.WebSocketResponse | None = None
     seq: int = 0
-    session_id: str = ""
     backlog: list[dict[str, Any]] = field(default_factory=list)
+
+
+# Sessions kept per shard: those that went away stay resumable until this many newer ones exist.
+SESSIONS_KEPT = 8
+
+
+@dataclass
+class ShardLink:
+    """One gateway shard. Every IDENTIFY opens a session of its own; as on Discord, a shard identified
+    twice (two processes with one layout) delivers its events to both sessions, and neither is closed.
+    `ws`, `seq`, `session_id` and `backlog` are the newest session's."""
+
+    sessions: list[Session] = field(default_factory=list)
     identifies: int = 0
+
+    @property
+    def newest(self) -> Session | None:
+        return self.sessions[-1] if self.sessions else None
+
+    @property
+    def ws(self) -> web.WebSocketResponse | None:
+        return self.newest.ws if self.newest else None
+
+    @property
+    def seq(self) -> int:
+        return self.newest.seq if self.newest else 0
+
+    @property
+    def session_id(self) -> str:
+        return self.newest.session_id if self.newest else ""
+
+    @property
+    def backlog(self) -> list[dict[str, Any]]:
+        return self.newest.backlog if self.newest else []
+
+    def connected(self) -> list[Session]:
+        return [s for s in self.sessions if s.ws is not None and not s.ws.closed]
 
 
 @dataclass
@@ -358,8 +396,8 @@ class FakeDiscord:
 
     async def stop(self) -> None:
         for link in self.shard_links.values():
-            if link.ws is not None and not link.ws.closed:
-                await link.ws.close()
+            for session in link.connected():
+                await session.ws.close()  # type: ignore[union-attr]
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -367,7 +405,6 @@ class FakeDiscord:
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(heartbeat=None, max_msg_size=16 * 1024 * 1024)
         await ws.prepare(request)
-        shard: int | None = None  # known once the connection IDENTIFYs or RESUMEs
         await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 41250}, "s": None, "t": None}))
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
@@ -377,65 +414,86 @@ class FakeDiscord:
             if op == 1:
                 await ws.send_str(json.dumps({"op": 11, "d": None, "s": None, "t": None}))
             elif op == 2:
-                shard_id, count = payload["d"].get("shard") or [0, 1]
-                if count != self.shard_count or not 0 <= shard_id < count:
-                    await ws.close(code=4010, message=b"Invalid shard")
+                refused = self._shard_refusal(payload["d"].get("shard"))
+                if refused is not None:
+                    await ws.close(code=refused[0], message=refused[1])
                     break
                 if self.refuse_identify is not None:
                     await ws.close(code=self.refuse_identify, message=b"refused")
                     break
-                shard = shard_id
+                shard = int(payload["d"]["shard"][0]) if payload["d"].get("shard") else 0
                 gate = self.identify_gates.get(shard)
                 if gate is not None:
                     await gate.wait()
                 await self._identify(ws, shard)
             elif op == 6:
                 seq = payload["d"].get("seq") or 0
-                link = next(
-                    (ln for ln in self.shard_links.values() if ln.session_id == payload["d"].get("session_id")), None
-                )
-                if link is None:
+                found = self._session(payload["d"].get("session_id"))
+                if found is None:
                     await ws.send_str(json.dumps({"op": 9, "d": False, "s": None, "t": None}))
                     continue
-                shard = next(i for i, ln in self.shard_links.items() if ln is link)
-                link.ws = ws
+                _, session = found
+                session.ws = ws
                 self.resumed += 1
-                for event in [e for e in link.backlog if e["s"] > seq]:
+                for event in [e for e in session.backlog if e["s"] > seq]:
                     await ws.send_str(json.dumps(event))
-                await self.dispatch("RESUMED", {}, shard=shard)
+                await self._send(session, "RESUMED", {})
                 self.identified.set()
             elif op == 3:
                 self.presences.append(payload["d"])
-        if shard is not None and self.shard_links[shard].ws is ws:
-            self.shard_links[shard].ws = None
+        for link in self.shard_links.values():
+            for session in link.sessions:
+                if session.ws is ws:
+                    session.ws = None
         return ws
+
+    def _shard_refusal(self, shard: Any) -> tuple[int, bytes] | None:
+        """Discord's refusal of an IDENTIFY's `shard: [id, count]`: 4011 when the bot needs more shards
+        than it asked for (none given counts as one), 4010 for an id outside the count. A larger count
+        than the fake's is refused too (4010): the fake routes guilds by its own count only."""
+        if shard is None:
+            return (4011, b"Sharding required") if self.shard_count > 1 else None
+        if not (isinstance(shard, list) and len(shard) == 2 and all(isinstance(n, int) for n in shard)):
+            return 4010, b"Invalid shard"
+        shard_id, count = shard
+        if count < self.shard_count:
+            return 4011, b"Sharding required"
+        if count != self.shard_count or not 0 <= shard_id < count:
+            return 4010, b"Invalid shard"
+        return None
+
+    def _session(self, session_id: str | None) -> tuple[int, Session] | None:
+        for shard, link in self.shard_links.items():
+            for session in link.sessions:
+                if session_id and session.session_id == session_id:
+                    return shard, session
+        return None
 
     async def _identify(self, ws: web.WebSocketResponse, shard: int) -> None:
         link = self.shard_links[shard]
-        link.ws = ws
+        session = Session(session_id=snowflake(), ws=ws)
+        link.sessions.append(session)
+        del link.sessions[:-SESSIONS_KEPT]
         link.identifies += 1
         self.identifies += 1
-        link.session_id = snowflake()
-        link.seq = 0
-        link.backlog.clear()
         mine = [g for g in self.guilds if self.shard_of(g) == shard]
-        await self.dispatch(
+        await self._send(
+            session,
             "READY",
             {
                 "v": 10,
                 "user": self.bot,
                 "guilds": [{"id": g, "unavailable": True} for g in mine],
-                "session_id": link.session_id,
+                "session_id": session.session_id,
                 "resume_gateway_url": self.gateway_url,
                 "shard": [shard, self.shard_count],
                 "application": {"id": self.app_id, "flags": 0},
                 "private_channels": [],
                 "relationships": [],
             },
-            shard=shard,
         )
         for guild_id in mine:
-            await self.dispatch("GUILD_CREATE", self.guild_payload(guild_id), shard=shard)
+            await self._send(session, "GUILD_CREATE", self.guild_payload(guild_id))
         self.identified.set()
 
     def _route_event(self, event: str, data: Any) -> int:
@@ -450,14 +508,19 @@ class FakeDiscord:
             return 0
 
     async def dispatch(self, event: str, data: Any, *, shard: int | None = None) -> None:
-        """Send a dispatch to the shard that owns it (its guild's, or shard 0), as Discord routes events."""
+        """Send a dispatch to the shard that owns it (its guild's, or shard 0), as Discord routes events:
+        to every session of that shard (each with its own sequence; one away keeps it for its RESUME)."""
         link = self.shard_links[self._route_event(event, data) if shard is None else shard]
-        link.seq += 1
-        payload = {"op": 0, "t": event, "s": link.seq, "d": data}
-        link.backlog.append(payload)
-        if link.ws is not None and not link.ws.closed:
+        for session in list(link.sessions):
+            await self._send(session, event, data)
+
+    async def _send(self, session: Session, event: str, data: Any) -> None:
+        session.seq += 1
+        payload = {"op": 0, "t": event, "s": session.seq, "d": data}
+        session.backlog.append(payload)
+        if session.ws is not None and not session.ws.closed:
             try:
-                await link.ws.send_str(json.dumps(payload))
+                await session.ws.send_str(json.dumps(payload))
             except ConnectionError:
                 pass  # delivered on RESUME
 
@@ -479,8 +542,9 @@ class FakeDiscord:
         gateway node."""
         self.identified.clear()
         for shard_id, link in self.shard_links.items():
-            if link.ws is not None and shard in (None, shard_id):
-                await link.ws.close(code=4000, message=b"fake gateway restart")
+            if shard in (None, shard_id):
+                for session in link.connected():
+                    await session.ws.close(code=4000, message=b"fake gateway restart")  # type: ignore[union-attr]
 
     async def close_shard(self, shard: int, code: int) -> None:
         """Close one shard's socket with `code`, as Discord does (4004 after a token reset, 4011 when
@@ -494,9 +558,12 @@ class FakeDiscord:
         """INVALID_SESSION (not resumable) to one shard: it must IDENTIFY again; what it missed is not
         replayed, as on Discord."""
         link = self.shard_links[shard]
-        link.session_id = ""
-        assert link.ws is not None and not link.ws.closed, f"shard {shard} is not connected"
-        await link.ws.send_str(json.dumps({"op": 9, "d": False, "s": None, "t": None}))
+        session = link.newest
+        assert session is not None and session.ws is not None and not session.ws.closed, (
+            f"shard {shard} is not connected"
+        )
+        link.sessions.remove(session)  # not resumable: it gets nothing more
+        await session.ws.send_str(json.dumps({"op": 9, "d": False, "s": None, "t": None}))
 
     # ----- files members attach (served like Discord's CDN) -----
     def attachment(self, filename: str, data: bytes, content_type: str = "audio/ogg", **extra: Any) -> dict[str, Any]:

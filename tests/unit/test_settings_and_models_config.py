@@ -82,3 +82,46 @@ def test_settings_defaults_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path:
     assert settings.resolved_config_path() is None
     (tmp_path / "observer.toml").write_text("")
     assert settings.resolved_config_path() == Path("observer.toml")
+
+
+@pytest.mark.parametrize(
+    ("count", "ids", "held"),
+    [
+        (None, None, None),
+        ("4", None, None),
+        ("4", "0,2", [0, 2]),
+        ("4", "0-3", [0, 1, 2, 3]),
+        ("8", "6, 0-1", [0, 1, 6]),
+    ],
+)
+def test_a_fixed_shard_layout(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, count, ids, held):
+    monkeypatch.chdir(tmp_path)
+    for name, value in (("OBSERVER_SHARD_COUNT", count), ("OBSERVER_SHARD_IDS", ids)):
+        if value is not None:
+            monkeypatch.setenv(name, value)
+    settings = load_settings()
+    assert settings.shard_count == (None if count is None else int(count))
+    assert settings.shard_ids == held
+
+
+@pytest.mark.parametrize(
+    ("count", "ids", "expected"),
+    [
+        (None, "0,1", "OBSERVER_SHARD_IDS: shard ids need OBSERVER_SHARD_COUNT"),
+        ("2", "0,2", "OBSERVER_SHARD_IDS: shard 2 is not below OBSERVER_SHARD_COUNT=2"),
+        ("4", "0-2,1", "OBSERVER_SHARD_IDS: shard 1 is listed twice"),
+        ("4", "2-1", "OBSERVER_SHARD_IDS: the range 2-1 goes down"),
+        ("4", "one", "OBSERVER_SHARD_IDS: 'one' is not a shard id"),
+        ("0", None, "OBSERVER_SHARD_COUNT: "),
+    ],
+)
+def test_shard_layout_mistakes_are_one_clear_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, count, ids, expected
+):
+    monkeypatch.chdir(tmp_path)
+    for name, value in (("OBSERVER_SHARD_COUNT", count), ("OBSERVER_SHARD_IDS", ids)):
+        if value is not None:
+            monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert str(err.value).startswith(expected) and "\n" not in str(err.value)

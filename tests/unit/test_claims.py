@@ -1,0 +1,58 @@
+"""Two processes sharing one record both queue a message: only the one whose claim wins runs it; the
+other hears nothing of it. Storing the message again never puts a taken message back to waiting."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from agent.memory.db import create_engine, upgrade
+from agent.memory.progress import Progress
+from agent.memory.record import Record
+from discord_adapter import claims
+from discord_adapter.queues import Job
+from tests.conftest import make_event
+
+
+@pytest.fixture
+async def records(tmp_path: Path) -> AsyncIterator[tuple[Record, Record]]:
+    """Two processes' handles on one database file."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'observer.db'}"
+    first = Record(create_engine(url), patience=5)
+    await upgrade(first.engine)
+    second = Record(create_engine(url), patience=5)
+    yield first, second
+    await first.close()
+    await second.close()
+
+
+def process(record: Record) -> SimpleNamespace:
+    return SimpleNamespace(progress=Progress(record.engine, record.patience))
+
+
+async def test_of_two_processes_that_queued_one_message_exactly_one_runs_it(records: tuple[Record, Record]):
+    a, b = records
+    question = make_event("<@1> hello?")
+    await a.store_event(question, state="waiting")
+    await b.store_event(question, state="waiting")  # the second process's arrival
+    job = Job(question, message=None)
+    assert await claims.take(process(a), job)
+    assert await Progress(a.engine).state(question.message_id) == "answering"
+    assert not await claims.take(process(b), job), "the second process drops its copy"
+    assert not await claims.take(process(b), job, "failed"), "nor may it note the queue full"
+    await Progress(a.engine).mark(question.message_id, "answered")
+    await b.store_event(question, state="waiting")  # a late arrival (a gateway replay, a catch-up)
+    assert await Progress(b.engine).state(question.message_id) == "answered", "never back to waiting"
+    assert not await claims.take(process(b), job)
+
+
+async def test_untracked_and_resumed_jobs_run_as_before(records: tuple[Record, Record]):
+    a, _ = records
+    kept_out = make_event("<@1> never recorded")
+    assert await claims.take(process(a), Job(kept_out, message=None)), "nothing to claim: handled as before"
+    resumed = make_event("<@1> taken by the recovery pass")
+    await a.store_event(resumed, state="answering")
+    assert await claims.take(process(a), Job(resumed, message=None, resumed=True))
