@@ -18,10 +18,20 @@ from agent.services import Services, build_services
 from agent.settings import Settings
 from agent.state import Context
 from agent.stream import StateUpdate, Token, reply_events
+from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.openai_server import FakeOpenAI
 
 POSTGRES_URL = os.environ.get("OBSERVER_TEST_POSTGRES_URL")
 DB_BACKENDS = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
+
+
+@pytest.fixture
+async def discord(request: pytest.FixtureRequest) -> AsyncIterator[FakeDiscord]:
+    """The fake Discord on loopback; a test module that sets `SHARDS = n` gets a gateway of n shards."""
+    fake = FakeDiscord(shard_count=getattr(request.module, "SHARDS", 1))
+    await fake.start()
+    yield fake
+    await fake.stop()
 
 
 @pytest.fixture(scope="session")

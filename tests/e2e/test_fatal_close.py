@@ -17,14 +17,6 @@ from tests.fakes.openai_server import FakeOpenAI
 
 
 @pytest.fixture
-async def discord() -> AsyncIterator[FakeDiscord]:
-    fake = FakeDiscord()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
 async def bot(tmp_path: Path, discord: FakeDiscord, fake_openai: FakeOpenAI) -> AsyncIterator[BotProcess]:
     fake_openai.default_reply = STORY
     process = BotProcess(tmp_path, discord, fake_openai)

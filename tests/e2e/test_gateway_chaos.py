@@ -22,14 +22,6 @@ WORDS = "lemon-meringue-secret"
 
 
 @pytest.fixture
-async def discord() -> AsyncIterator[FakeDiscord]:
-    fake = FakeDiscord()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
 async def bot(tmp_path: Path, discord: FakeDiscord, fake_openai: FakeOpenAI) -> AsyncIterator[BotProcess]:
     fake_openai.default_reply = "still here"
     process = BotProcess(tmp_path, discord, fake_openai)

@@ -22,14 +22,6 @@ pytestmark = pytest.mark.skipif(not PG_URL, reason="set OBSERVER_TEST_POSTGRES_U
 
 
 @pytest.fixture
-async def discord() -> AsyncIterator[FakeDiscord]:
-    fake = FakeDiscord()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
 async def bot(tmp_path: Path, discord: FakeDiscord, fake_openai: FakeOpenAI) -> AsyncIterator[BotProcess]:
     await recreate(PG_URL)
     fake_openai.default_reply = STORY

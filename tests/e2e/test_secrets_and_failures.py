@@ -28,14 +28,6 @@ class KeyedBot(BotProcess):
 
 
 @pytest.fixture
-async def discord() -> AsyncIterator[FakeDiscord]:
-    fake = FakeDiscord()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
 async def bot(tmp_path: Path, discord: FakeDiscord, fake_openai: FakeOpenAI) -> AsyncIterator[BotProcess]:
     process = KeyedBot(tmp_path, discord, fake_openai, env={"FAKE_MODEL_KEY": KEY})
     yield process

@@ -20,12 +20,7 @@ from tests.pg_faults import PG_URL, recreate
 pytestmark = pytest.mark.skipif(not PG_URL, reason="set OBSERVER_TEST_POSTGRES_URL to a database of its own")
 
 
-@pytest.fixture
-async def discord() -> AsyncIterator[FakeDiscord]:
-    fake = FakeDiscord(shard_count=2)
-    await fake.start()
-    yield fake
-    await fake.stop()
+SHARDS = 2  # the fake Discord's gateway (the `discord` fixture in tests/conftest.py)
 
 
 @pytest.fixture

@@ -14,13 +14,7 @@ from tests.e2e.test_crash_recovery import states
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.openai_server import FakeOpenAI
 
-
-@pytest.fixture
-async def discord() -> AsyncIterator[FakeDiscord]:
-    fake = FakeDiscord(shard_count=2)
-    await fake.start()
-    yield fake
-    await fake.stop()
+SHARDS = 2  # the fake Discord's gateway (the `discord` fixture in tests/conftest.py)
 
 
 @pytest.fixture

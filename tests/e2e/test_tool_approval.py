@@ -23,14 +23,6 @@ def tools_toml(alarms: Path) -> str:
 
 
 @pytest.fixture
-async def discord() -> AsyncIterator[FakeDiscord]:
-    fake = FakeDiscord()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
 def alarms(tmp_path: Path) -> Path:
     return tmp_path / "alarms.txt"
 

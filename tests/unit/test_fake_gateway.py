@@ -4,7 +4,6 @@ identified twice (two processes started with one layout) delivers its events to 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -12,13 +11,7 @@ import pytest
 
 from tests.fakes.discord_server import FakeDiscord
 
-
-@pytest.fixture
-async def discord() -> AsyncIterator[FakeDiscord]:
-    fake = FakeDiscord(shard_count=2)
-    await fake.start()
-    yield fake
-    await fake.stop()
+SHARDS = 2  # the fake Discord's gateway (the `discord` fixture in tests/conftest.py)
 
 
 async def identify(http: aiohttp.ClientSession, discord: FakeDiscord, shard: Any) -> aiohttp.ClientWebSocketResponse:
