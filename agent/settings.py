@@ -101,9 +101,12 @@ class Settings(BaseSettings):
     discord_gateway_url: str | None = Field(default=None, description="gateway URL of a Discord-compatible server")
     dev_guild_id: int | None = Field(default=None, description="sync slash commands to this guild only")
     # Several processes, one bot: how many shards the bot has in all (unset: Discord's recommendation),
-    # and which of them this process connects ("0,2", "0-3", or both mixed; unset: all of them).
+    # and which of them this process connects ("0,2", "0-3", or both mixed; unset: all of them; "auto":
+    # processes sharing the database deal the shards out among themselves with leases).
     shard_count: int | None = Field(default=None, ge=1, le=65_536)
-    shard_ids: Annotated[list[int] | None, NoDecode] = None
+    shard_ids: Annotated[list[int] | Literal["auto"] | None, NoDecode] = None
+    # A process that stops beating for this long is dead: its shard leases and its questions are taken over.
+    process_lease_seconds: float = Field(default=15.0, ge=2.0, le=600.0)
     channel_queue_size: int = Field(default=5, ge=1, le=100)
     # Different members' questions in one channel are answered side by side (one member's stay in order)
     channel_parallel_replies: int = Field(default=3, ge=1, le=20)
@@ -133,14 +136,22 @@ class Settings(BaseSettings):
     def _shard_list(cls, value: object) -> object:
         """ "0,2", "0-3", "0-1,4" → [0, 2], [0, 1, 2, 3], [0, 1, 4]; a list passes as it is."""
         if isinstance(value, str):
+            if value.strip().lower() == "auto":
+                return "auto"
             return parse_shard_ids(value) if value.strip() else None
         return value
 
     @field_validator("shard_ids")
     @classmethod
-    def _shards_fit_the_count(cls, value: list[int] | None, info: ValidationInfo) -> list[int] | None:
+    def _shards_fit_the_count(
+        cls, value: list[int] | Literal["auto"] | None, info: ValidationInfo
+    ) -> list[int] | Literal["auto"] | None:
         if value is None:
             return None
+        if value == "auto":
+            if info.data.get("shard_count", 0) is None:
+                raise ValueError("OBSERVER_SHARD_IDS=auto needs OBSERVER_SHARD_COUNT, the bot's total number of shards")
+            return value
         if "shard_count" not in info.data:
             return value  # the count itself is wrong: that error is reported
         count = info.data["shard_count"]

@@ -42,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     tl = tools_sub.add_parser("list", help="every tool, where it comes from, and whether a server is offered it")
     tl.add_argument("--guild", help="a server id (Discord) or name (console): mark tools not offered there")
     tl.add_argument("--admin", action="store_true", help="as a member with Manage Server")
+    sub.add_parser("status", help="every `observer run` sharing the database: shards held, alive or stopped")
     db = sub.add_parser("db", help="database upkeep")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations (also done at every start)")
@@ -91,6 +92,22 @@ async def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
     try:
         await upgrade(engine)
         print(f"database at revision {await current_revision(engine)}")
+    finally:
+        await engine.dispose()
+    return 0
+
+
+async def _status(settings: Settings, _args: argparse.Namespace) -> int:
+    from agent.memory.db import create_engine, upgrade
+    from agent.memory.processes import Me, Processes
+    from agent.process_status import process_lines
+
+    engine = create_engine(settings.resolved_database_url(), log_content=settings.log_content)
+    try:
+        await upgrade(engine)
+        now, rows = await Processes(engine, Me(), settings.process_lease_seconds).rows()
+        for line in process_lines(now, rows, Me(id=""), settings.process_lease_seconds):
+            print(line)
     finally:
         await engine.dispose()
     return 0
@@ -154,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
             "memory": memory_command,
             "voice": voice_command,
             "tools": _tools,
+            "status": _status,
         }
         return run_async(handlers[command](settings, args))
     except ConfigError as exc:

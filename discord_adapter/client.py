@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -15,6 +16,7 @@ from langgraph.types import Command
 from agent.addressing import address_by_prefix
 from agent.events import Event
 from agent.ids import stable_id
+from agent.memory.processes import Me, Processes
 from agent.memory.progress import Progress
 from agent.nodes.ingest import foresee
 from agent.rules import addresses_bot
@@ -35,6 +37,7 @@ from discord_adapter.recovery import catch_up, resume_unfinished
 from discord_adapter.reply_run import ReplyRun
 from discord_adapter.retries import Retries, apologise
 from discord_adapter.shard_hold import ShardHold
+from discord_adapter.shard_ready import keep_shard_readies
 from discord_adapter.sinks import ReplySink
 from discord_adapter.stream import ChannelBudget, Sink
 from discord_adapter.translate import to_event
@@ -54,13 +57,14 @@ def intents() -> discord.Intents:
 
 
 class ObserverBot(discord.AutoShardedClient):
-    def __init__(self, services: Services, *, checkpointer: Any = None, **options: Any) -> None:
+    def __init__(self, services: Services, *, checkpointer: Any = None, me: Me | None = None, **options: Any) -> None:
         settings = services.settings
-        # A fixed layout (several processes, one bot): this process connects only its shards.
-        # Unset: every shard, as many as Discord recommends.
+        # A fixed layout (several processes, one bot): this process connects only its shards; in the
+        # automatic one, the shards whose leases it holds (given by the caller). Unset: every shard,
+        # as many as Discord recommends.
         if settings.shard_count is not None:
             options.setdefault("shard_count", settings.shard_count)
-            if settings.shard_ids is not None:
+            if isinstance(settings.shard_ids, list):
                 options.setdefault("shard_ids", settings.shard_ids)
         super().__init__(
             intents=intents(),
@@ -83,7 +87,10 @@ class ObserverBot(discord.AutoShardedClient):
         )
         self.budget = ChannelBudget(settings.edit_interval_seconds)
         self.busy_notes = BusyNotes(self.budget)  # every call to Discord in a channel takes a turn of its budget
-        self.progress = Progress(services.record.engine, services.record.patience)
+        self.me = me or Me()
+        self.processes = Processes(services.record.engine, self.me, settings.process_lease_seconds)
+        self.progress = Progress(services.record.engine, services.record.patience, holder=self.me.id)
+        services.record.holder = self.me.id
         self.arrivals = Arrivals(self)
         self.retries = Retries(self)
         # Reply runs are checkpointed (when a checkpointer is given): a restart resumes, not repeats.
@@ -107,9 +114,11 @@ class ObserverBot(discord.AutoShardedClient):
         self.proxies = Proxies()
         self.edits: dict[int, str] = {}  # messages edited while being answered: their new text
         self._drained = DrainOnce()
+        self.launched = asyncio.Event()  # every shard it started with is connected (shard_keeper.py)
 
     def _get_state(self, **options: Any) -> Any:
-        return event_guard.guard_state(super()._get_state(**options))  # one bad event never ends a shard
+        # One bad event never ends a shard; every shard's READY reaches on_shard_ready.
+        return keep_shard_readies(event_guard.guard_state(super()._get_state(**options)))
 
     on_error = event_guard.handler_failed
 
@@ -129,6 +138,7 @@ class ObserverBot(discord.AutoShardedClient):
         if self.shard_count is not None:  # a fixed layout; otherwise the count is known once on_ready
             log.info("holding shards %s of %d", list(self.shard_ids or range(self.shard_count)), self.shard_count)
         await super().launch_shards()
+        self.launched.set()
 
     async def on_ready(self) -> None:
         if self.services.settings.shard_count is None:

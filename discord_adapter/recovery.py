@@ -44,20 +44,28 @@ async def fetch_message(bot: ObserverBot, channel_id: int, message_id: int) -> d
         return None
 
 
-async def resume_unfinished(bot: ObserverBot) -> tuple[int, int]:
-    """Queue questions that were waiting or being answered; close the too-old ones. (resumed, expired)"""
+async def resume_unfinished(bot: ObserverBot, *, orphans_only: bool = False) -> tuple[int, int]:
+    """Queue questions that were waiting or being answered; close the too-old ones. (resumed, expired)
+
+    Only this process's shards, and never a question another live process is answering (several
+    processes, one bot). `orphans_only`: just those whose process has died since it claimed them."""
     window = bot.services.settings.resume_window
     now = datetime.now(UTC)
     busy = bot.queues.pending_ids() | bot.in_hand
+    live = frozenset(await bot.processes.live_ids())
     resumed = expired = 0
     for row in await bot.progress.unfinished():
-        if row.message_id in busy:
+        if row.message_id in busy or not serves(bot, row.guild_id):
+            continue
+        if row.holder is not None and row.holder in live:
+            continue  # a live process (this one included) is on it
+        if orphans_only and row.holder is None:
             continue
         if now - row.created_at > window:
             await expire(bot, row)
             expired += 1
             continue
-        if not await claim_unfinished(bot, row):
+        if not await claim_unfinished(bot, row, live):
             continue  # taken meanwhile: a press of its approval, the live path, or another process
         message = await fetch_message(bot, row.channel_id, row.message_id)
         if message is None:  # deleted, or the channel is gone: nobody to answer
@@ -79,15 +87,16 @@ def serves(bot: ObserverBot, guild_id: int | None) -> bool:
     return shards is None or shard_of(guild_id, bot.shard_count) in shards
 
 
-async def claim_unfinished(bot: ObserverBot, row: Unfinished) -> bool:
+async def claim_unfinished(bot: ObserverBot, row: Unfinished, live: frozenset[str]) -> bool:
     """Take an interrupted question for this process, once: in memory before any await (so a press or
     the live path in this process sees it taken), then in the record, compared with the state and the
-    moment it was set as read, so another process resuming the same row loses."""
+    moment it was set as read, so another process resuming the same row loses. A state set since this
+    process started is left alone unless the process holding it has stopped beating."""
     if row.message_id in bot.in_hand or not serves(bot, row.guild_id):
         return False
     bot.in_hand.add(row.message_id)
     started = datetime.now(UTC) - timedelta(seconds=bot.uptime())
-    if await bot.progress.claim(row.message_id, (row.state,), seen_at=row.state_at, set_before=started):
+    if await bot.progress.claim(row.message_id, (row.state,), seen_at=row.state_at, set_before=started, live=live):
         return True
     bot.in_hand.discard(row.message_id)
     return False
@@ -138,7 +147,7 @@ async def catch_up(bot: ObserverBot, shards: frozenset[int] | None = None) -> tu
     since = now - timedelta(days=CATCH_UP_DAYS)
     latest = await bot.progress.latest_per_channel(since, bot.first_live)
     reads = dict.fromkeys(latest, since)  # channel → how far back to read
-    moment = last_known_moment(bot.shard_hold.away_since, shards, latest)
+    moment = last_known_moment(bot.shard_hold.away_since, shards, latest, bot.shard_hold.unheld_since)
     if moment is not None:
         for unknown in await unrecorded_channels(bot, shards, latest, max(moment, since)):
             reads[unknown.id] = max(moment, since)

@@ -14,11 +14,14 @@ from discord.gateway import DiscordWebSocket
 
 from agent.errors import ConfigError
 from agent.memory.checkpoints import open_checkpointer
+from agent.memory.processes import Me, Processes
 from agent.services import Services, build_services
 from agent.settings import Settings
 from discord_adapter.client import ObserverBot
 from discord_adapter.commands import register_all
 from discord_adapter.gateway_close import fatal_close_error
+from discord_adapter.shard_control import BotShards
+from discord_adapter.shard_keeper import ShardKeeper
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +45,9 @@ def point_at(settings: Settings, bot: discord.Client | None = None) -> None:
             bot.http.get_bot_gateway = gateway_from_settings  # type: ignore[method-assign]
 
 
-def create_bot(services: Services, checkpointer: Any = None) -> ObserverBot:
+def create_bot(services: Services, checkpointer: Any = None, me: Me | None = None, **options: Any) -> ObserverBot:
     """The client with its slash commands, pointed where the settings say (Discord, or a test double)."""
-    bot = ObserverBot(services, checkpointer=checkpointer)
+    bot = ObserverBot(services, checkpointer=checkpointer, me=me, **options)
     register_all(bot)
     point_at(services.settings, bot)
     return bot
@@ -56,8 +59,24 @@ async def run_bot(settings: Settings) -> int:
     services = await build_services(settings, answering=True)
     try:
         async with open_checkpointer(settings) as checkpointer:
-            bot = create_bot(services, checkpointer)
-            await _run_until_stopped(bot, settings)
+            me = Me()
+            processes = Processes(services.record.engine, me, settings.process_lease_seconds)
+            layout = "auto" if settings.shard_ids == "auto" else "fixed" if settings.shard_count else "all"
+            keeper = ShardKeeper(processes, layout, settings.shard_count)
+            options: dict[str, Any] = {}
+            try:
+                if layout == "auto":  # start with the shards whose leases this process won
+                    options["shard_ids"] = await keeper.first_shards()
+                keeper.begin()
+                bot = create_bot(services, checkpointer, me, **options)
+                keeper.fixed = lambda: set(bot.shards)
+                shards = BotShards(bot)
+                for shard_id in options.get("shard_ids", ()):
+                    bot.shard_hold.taken_over(shard_id, 2 * settings.process_lease_seconds)
+                keeper.attach(shards, bot.launched.wait)
+                await _run_until_stopped(bot, settings)
+            finally:
+                await keeper.stop()
     finally:
         await services.close()
     return 0

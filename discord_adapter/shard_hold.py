@@ -42,6 +42,9 @@ class ShardHold:
         # Shard → when it went away (epoch seconds), until its recovery pass is done: how far back to look
         # in channels the record knows nothing from.
         self.away_since: dict[int, float] = {}
+        # Shard → since when nobody may have held it (epoch seconds): a shard taken over from another
+        # process (automatic layout) missed what was said between its old holder and us.
+        self.unheld_since: dict[int, float] = {}
 
     def holds(self, shard_id: int) -> bool:
         return shard_id not in self.live
@@ -57,6 +60,19 @@ class ShardHold:
         """What this shard delivers next waits until it is known whether the session resumed."""
         self.live.discard(shard_id)
         self.away_since.setdefault(shard_id, away_now())
+
+    def taken_over(self, shard_id: int, gap_s: float) -> None:
+        """`shard_id` comes from another process, which may have stopped up to `gap_s` seconds ago."""
+        self.unheld_since[shard_id] = away_now() - gap_s
+
+    def forget(self, shard_id: int) -> list[Job]:
+        """The shard went to another process: nothing more is held for it. Returns what was held (this
+        process took those in, so it answers them)."""
+        self.live.discard(shard_id)
+        self._pending.discard(shard_id)
+        self.away_since.pop(shard_id, None)
+        self.unheld_since.pop(shard_id, None)
+        return self._held.pop(shard_id, [])
 
     def ready(self, shard_id: int) -> None:
         """A READY: the session was new, so the shard missed events; read them before going live."""
@@ -93,6 +109,7 @@ class ShardHold:
                 await self._submit(job)
         self.live.add(shard_id)
         self.away_since.pop(shard_id, None)
+        self.unheld_since.pop(shard_id, None)
 
     async def settled(self) -> None:
         """Wait for the recovery pass in progress, if any (tests)."""

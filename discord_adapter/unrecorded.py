@@ -30,13 +30,20 @@ def away_now() -> float:
 
 
 def last_known_moment(
-    away_since: Mapping[int, float], shards: Collection[int] | None, latest: Mapping[int, int]
+    away_since: Mapping[int, float],
+    shards: Collection[int] | None,
+    latest: Mapping[int, int],
+    unheld_since: Mapping[int, float] | None = None,
 ) -> datetime | None:
     """Since when the bot may have missed messages in the shards being recovered: the earliest time one
-    of them went away; for a shard that was not seen going away (a start), the newest recorded message.
+    of them went away; for a shard that was not seen going away (a start), the newest recorded message;
+    for a shard taken over from another process, since when nobody may have held it (other processes
+    keep recording meanwhile, so the newest recorded message says nothing about that shard).
     None on a first start (the record knows nothing recent): nothing to compare with, nothing read."""
     wanted = list(away_since) if shards is None else list(shards)
     moments = [datetime.fromtimestamp(away_since[s], UTC) - AWAY_MARGIN for s in wanted if s in away_since]
+    unheld = unheld_since or {}
+    moments += [datetime.fromtimestamp(unheld[s], UTC) - AWAY_MARGIN for s in wanted if s in unheld]
     if shards is None or any(s not in away_since for s in wanted):
         if latest:
             moments.append(discord.utils.snowflake_time(max(latest.values())))

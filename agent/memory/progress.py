@@ -37,6 +37,8 @@ class Unfinished:
     reply_parts: tuple[int, ...]
     # When the state was set, exactly as stored: a claim compares it, so two takers cannot both win.
     state_at: datetime | None = None
+    # The process that claimed its run (None: not claimed since it arrived, or claimed before 0011).
+    holder: str | None = None
 
 
 class Progress:
@@ -44,9 +46,10 @@ class Progress:
     survive a `kill -9` right after it is set. A write the database refuses for now (locked, full,
     reconnecting) is tried again for up to `patience` seconds."""
 
-    def __init__(self, engine: AsyncEngine, patience: float = 10.0) -> None:
+    def __init__(self, engine: AsyncEngine, patience: float = 10.0, holder: str | None = None) -> None:
         self.engine = engine
         self.patience = patience
+        self.holder = holder  # this process's id (agent/memory/processes.py), written with each claim
 
     async def mark(self, message_id: int, state: State) -> None:
         async def write() -> None:
@@ -66,6 +69,7 @@ class Progress:
         *,
         seen_at: datetime | None = ANY_TIME,
         set_before: datetime | None = None,
+        live: frozenset[str] | None = None,
         to: State = "answering",
     ) -> bool:
         """Take the message's run for this process: one conditional UPDATE, so of any number of takers
@@ -73,7 +77,9 @@ class Progress:
 
         `states`: what it must still be. For states with no owner ("waiting" or "answering" after a
         crash): `seen_at`, when that state was set as the taker read it, and `set_before`, the taker's
-        start: a state set since then was set by a live process (a claim included), so is not left over."""
+        start: a state set since then was set by a live process (a claim included), so is not left over,
+        unless the process that claimed it is not among `live` (it stopped beating: killed, or replaced).
+        The winner is written as the message's holder."""
         m = tables.messages.c
         conditions = [m.id == message_id, m.state.in_(states)]
         if seen_at is None:
@@ -81,10 +87,16 @@ class Progress:
         elif seen_at is not ANY_TIME:
             conditions.append(m.state_at == seen_at)
         if set_before is not None:
-            conditions.append(or_(m.state_at.is_(None), m.state_at < set_before))
+            left_over = or_(m.state_at.is_(None), m.state_at < set_before)
+            if live is not None:
+                held_by_the_dead = and_(m.holder.is_not(None), m.holder.not_in(sorted(live)))
+                left_over = or_(and_(m.holder.is_(None), left_over), held_by_the_dead)
+            conditions.append(left_over)
         async with self.engine.begin() as conn:
             result = await conn.execute(
-                update(tables.messages).where(and_(*conditions)).values(state=to, state_at=datetime.now(UTC))
+                update(tables.messages)
+                .where(and_(*conditions))
+                .values(state=to, state_at=datetime.now(UTC), holder=self.holder)
             )
         return bool(result.rowcount == 1)
 
@@ -115,6 +127,7 @@ class Progress:
                 tables.messages.c.state,
                 tables.messages.c.reply_parts,
                 tables.messages.c.state_at,
+                tables.messages.c.holder,
             )
             .join(tables.channels, tables.channels.c.id == tables.messages.c.channel_id)
             .where(tables.messages.c.state.in_(UNFINISHED))
@@ -131,6 +144,7 @@ class Progress:
                 state=str(r.state),
                 reply_parts=tuple(int(p) for p in (r.reply_parts or [])),
                 state_at=r.state_at,
+                holder=r.holder,
             )
             for r in rows
         ]

@@ -78,6 +78,9 @@ class Message(Base):
     state_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # Platform ids of the reply's messages posted so far: a resumed run edits them, never posts twice.
     reply_parts: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)
+    # The process (`processes.id`) that claimed the message's run: a survivor resumes it only once
+    # that process has stopped beating (agent/memory/processes.py).
+    holder: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
     __table_args__ = (
         Index("ix_messages_channel_id_id", "channel_id", "id"),
@@ -207,6 +210,31 @@ class GuildSettings(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class Process(Base):
+    """One running `observer run`, as it last reported itself. Times are the database's clock, in epoch
+    seconds, so machines whose clocks disagree still agree on who is alive."""
+
+    __tablename__ = "processes"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[float] = mapped_column(Float)
+    seen_at: Mapped[float] = mapped_column(Float)
+    layout: Mapped[str] = mapped_column(String(8))  # all | fixed | auto
+    shard_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    shards: Mapped[list[int]] = mapped_column(JSON, default=list)
+
+
+class ShardLease(Base):
+    """Automatic shard layout: a shard belongs to `holder` until `expires_at` (database epoch seconds);
+    the holder renews it with every heartbeat, and anyone may take it once it has expired."""
+
+    __tablename__ = "shard_leases"
+    shard_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    holder: Mapped[str] = mapped_column(String(40))
+    expires_at: Mapped[float] = mapped_column(Float)
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
@@ -227,3 +255,5 @@ persona_choices = _table(PersonaChoice)
 tool_calls = _table(ToolCall)
 guild_settings = _table(GuildSettings)
 cast_members = _table(CastMember)
+processes = _table(Process)
+shard_leases = _table(ShardLease)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from agent.process_status import process_lines
 from agent.tools.describe import server_lines
 from discord_adapter.commands.common import package_version
 from discord_adapter.replies import reply
@@ -16,6 +17,20 @@ if TYPE_CHECKING:
     from discord_adapter.client import ObserverBot
 
 log = logging.getLogger(__name__)
+
+
+# Processes listed by /health; `observer status` lists every one.
+MOST_PROCESSES = 12
+
+
+async def _processes(bot: ObserverBot) -> list[str]:
+    try:
+        now, rows = await bot.processes.rows()
+    except Exception as exc:  # the database is down: say so, the rest of /health still helps
+        return [f"processes: unknown ({type(exc).__name__} reading the database)"]
+    lines = process_lines(now, rows[:MOST_PROCESSES], bot.me, bot.processes.lease_seconds)
+    more = f" ({len(rows) - MOST_PROCESSES} more: `observer status`)" if len(rows) > MOST_PROCESSES else ""
+    return [f"processes: {len(rows)}{more}", *(f"  {line}" for line in lines)]
 
 
 def register_health_commands(bot: ObserverBot) -> None:
@@ -35,6 +50,7 @@ def register_health_commands(bot: ObserverBot) -> None:
             f"queues: {sum(depths.values())} waiting in {len(depths)} channel(s)",
             f"models: {', '.join(bot.services.registry.names)}",
             *server_lines(bot.services.toolbox.hub),
+            *await _processes(bot),
             f"versions: observer {package_version('observer-bot')}, discord.py {discord.__version__}, "
             f"langgraph {package_version('langgraph')}, python {platform.python_version()}",
         ]

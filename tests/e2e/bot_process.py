@@ -67,12 +67,17 @@ class BotProcess:
             lambda: all(self.discord.shard_links[s].identifies > n for s, n in identified.items()),
             "the bot never identified",
         )
+        if self.env.get("OBSERVER_SHARD_IDS") == "auto":  # which shards it gets is the database's call
+            log = self.log_path()
+            await self.wait_until(lambda: "holding shards" in log.read_text(errors="replace"), "it never held a shard")
 
     def held_shards(self) -> list[int]:
         """The shards this process connects: OBSERVER_SHARD_IDS when set, else all of the fake's."""
         from agent.settings import parse_shard_ids
 
         ids = self.env.get("OBSERVER_SHARD_IDS")
+        if ids == "auto":
+            return []
         return parse_shard_ids(ids) if ids else list(range(self.discord.shard_count))
 
     def models_toml(self) -> str:

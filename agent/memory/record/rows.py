@@ -8,8 +8,9 @@ from typing import Any
 from agent.events import Event
 
 
-def arrival_row(event: Event, state: str | None, arrived: datetime) -> dict[str, Any]:
-    """A message as it arrives; `state` (waiting, skipped ...) is set with its time when given."""
+def arrival_row(event: Event, state: str | None, arrived: datetime, holder: str | None = None) -> dict[str, Any]:
+    """A message as it arrives; `state` (waiting, skipped ...) is set with its time and the process that
+    took it in (`holder`) when given."""
     return {
         "id": event.message_id,
         "channel_id": event.channel_id,
@@ -24,6 +25,7 @@ def arrival_row(event: Event, state: str | None, arrived: datetime) -> dict[str,
         "attachments": [a.model_dump(mode="json") for a in event.attachments],
         "state": state,
         "state_at": arrived if state else None,
+        "holder": holder if state else None,
     }
 
 

@@ -51,6 +51,9 @@ class RecordCore:
         # oldest are dropped, loudly.
         self.backlog = backlog
         self._dialect = engine.dialect.name
+        # The process storing arrivals (agent/memory/processes.py): a waiting message is its to answer
+        # while it beats, and a survivor's once it stops.
+        self.holder: str | None = None
         # Rows known to exist with these names: skips an upsert per message on busy channels.
         self._places = KnownRows(self._dialect)
         self._modes: TtlCache[int, str] = TtlCache(CACHE_SECONDS)
@@ -266,7 +269,7 @@ class RecordCore:
                 )
             await conn.execute(
                 dialect_insert(self._dialect)(tables.messages).on_conflict_do_nothing(index_elements=["id"]),
-                [arrival_row(e, state, arrived) for e, state in stored],
+                [arrival_row(e, state, arrived, self.holder) for e, state in stored],
             )
             return await channel_modes(conn, {e.channel_id for e in events}, self._modes)
 
