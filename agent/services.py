@@ -182,3 +182,10 @@ async def open_gate(registry: ModelRegistry, record: Record) -> Gate:
     gate.ledger.seed(await record.member_usage_since(datetime.now(UTC) - timedelta(seconds=DAY)))
     record.usage_listeners.append(gate.ledger.note)
     return gate
+
+
+async def reread_quotas(gate: Gate, record: Record) -> None:
+    """The quota ledger read again from the record (several processes: a shard taken over from another
+    process brings servers whose members' usage that process recorded)."""
+    await record.flush()  # our own rows written behind first, so none is missing from what is read
+    gate.ledger.reseed(await record.member_usage_since(datetime.now(UTC) - timedelta(seconds=DAY)))

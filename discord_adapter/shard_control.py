@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord.gateway import DiscordWebSocket
 
+from agent.services import reread_quotas
 from discord_adapter.recovery import resume_unfinished
 
 if TYPE_CHECKING:
@@ -69,6 +70,8 @@ class BotShards:
         # Its old holder stopped at most two leases ago (one to expire, one beat to notice): what was
         # said since then in its servers is read by the recovery pass its READY starts.
         self.bot.shard_hold.taken_over(shard_id, 2 * self.bot.processes.lease_seconds)
+        services = self.bot.services
+        await reread_quotas(services.gate, services.record)
         await add_shard(self.bot, shard_id)
 
     async def drop(self, shard_id: int) -> None:

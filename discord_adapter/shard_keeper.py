@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 from agent.memory.processes import Processes, is_alive
@@ -60,7 +61,7 @@ class ShardKeeper:
     def interval(self) -> float:
         return self.processes.lease_seconds / 3
 
-    async def first_shards(self, waiting_note: Callable[[], Awaitable[None]] | None = None) -> list[int]:
+    async def first_shards(self) -> list[int]:
         """Auto: beat until this process holds at least one shard (the others hand some over)."""
         noted = False
         while True:
@@ -121,7 +122,8 @@ class ShardKeeper:
                 self.leased.add(shard_id)
                 log.info("shard %s: taken (holding %s of %d)", shard_id, sorted(self.leased), self.shard_count)
                 if self.client is not None:
-                    self._connecting[shard_id] = asyncio.create_task(self.client.add(shard_id))
+                    connecting = self._connecting[shard_id] = asyncio.create_task(self.client.add(shard_id))
+                    connecting.add_done_callback(functools.partial(self._connected, shard_id))
         if step.release is not None:
             log.info("shard %s: handed back for a process that holds fewer", step.release)
             await self._drop(step.release)
@@ -129,6 +131,14 @@ class ShardKeeper:
             self.leased.discard(step.release)
         if step.take or step.release is not None:
             await self.processes.beat("auto", self.shard_count, self.leased)
+
+    def _connected(self, shard_id: int, task: asyncio.Task[None]) -> None:
+        if self._connecting.get(shard_id) is task:
+            del self._connecting[shard_id]
+        if not task.cancelled() and task.exception() is not None:
+            log.warning(
+                "shard %s: could not connect (%s); the lease is kept, discord.py retries", shard_id, task.exception()
+            )
 
     async def _drop(self, shard_id: int) -> None:
         connecting = self._connecting.pop(shard_id, None)

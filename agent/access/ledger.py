@@ -54,6 +54,12 @@ class UsageLedger:
         for row in sorted(rows, key=lambda r: r["created_at"].timestamp()):
             self.note(row, row["created_at"].timestamp())
 
+    def reseed(self, rows: list[dict[str, Any]]) -> None:
+        """Start again from `rows` (every process's usage, as recorded): servers that moved here from
+        another process bring what their members used there."""
+        self._members.clear()
+        self.seed(rows)
+
     def _trimmed(self, key: Key, now: float) -> _Member | None:
         member = self._members.get(key)
         if member is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -51,12 +51,20 @@ class Progress:
         self.patience = patience
         self.holder = holder  # this process's id (agent/memory/processes.py), written with each claim
 
+    def _ours(self, message_id: int) -> Any:
+        """The message, unless another process holds it: one that was frozen longer than its lease (a
+        stopped VM) must not overwrite what the process that took its questions over has written."""
+        m = tables.messages.c
+        if self.holder is None:
+            return m.id == message_id
+        return and_(m.id == message_id, or_(m.holder.is_(None), m.holder == self.holder))
+
     async def mark(self, message_id: int, state: State) -> None:
         async def write() -> None:
             async with self.engine.begin() as conn:
                 await conn.execute(
                     update(tables.messages)
-                    .where(tables.messages.c.id == message_id)
+                    .where(self._ours(message_id))
                     .values(state=state, state_at=datetime.now(UTC))
                 )
 
@@ -105,9 +113,7 @@ class Progress:
 
         async def write() -> None:
             async with self.engine.begin() as conn:
-                await conn.execute(
-                    update(tables.messages).where(tables.messages.c.id == message_id).values(reply_parts=parts)
-                )
+                await conn.execute(update(tables.messages).where(self._ours(message_id)).values(reply_parts=parts))
 
         await retrying(write, self.patience, "noting a reply's parts")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from agent.services import reread_quotas
 from agent.state import Context
 from tests.conftest import make_event, make_services, models_toml, reply_graph
 from tests.fakes.openai_server import FakeOpenAI, Reply
@@ -58,3 +59,22 @@ async def test_the_ledger_starts_from_the_record(
         assert not again.get("reply") and "1 of 1 replies this hour" in again["member_note"]
     finally:
         await restarted.close()
+
+
+async def test_a_server_that_moves_to_another_process_brings_its_members_usage(
+    tmp_path: Path, database_url: str, embedder: Any, fake_openai: FakeOpenAI
+) -> None:
+    """Several processes (issue S): the process that takes a shard over reads the quota ledger again."""
+    toml = "[quotas]\nreplies_per_hour = 1\n" + models_toml(fake_openai.base_url)
+    old_holder = await make_services(tmp_path, database_url, embedder, toml)
+    (tmp_path / "other").mkdir()
+    new_holder = await make_services(tmp_path / "other", database_url, embedder, toml)
+    try:
+        assert (await ask(old_holder, f"@{BOT} hi", author="olga", mentions_bot=True))["reply"]
+        await old_holder.record.flush()
+        await reread_quotas(new_holder.gate, new_holder.record)
+        again = await ask(new_holder, f"@{BOT} привет ещё раз", author="olga", mentions_bot=True)
+        assert not again.get("reply") and "1 of 1 replies this hour" in again["member_note"]
+    finally:
+        await old_holder.close()
+        await new_holder.close()

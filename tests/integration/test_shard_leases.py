@@ -113,3 +113,27 @@ async def test_a_question_claimed_by_a_dead_process_is_taken_over_one_claimed_by
         assert after[orphan.message_id].holder == "survivor", "a dead process's question is taken over"
     finally:
         await engine.dispose()
+
+
+async def test_a_process_whose_question_was_taken_over_cannot_overwrite_its_state(database_url: str) -> None:
+    """A process frozen longer than its lease wakes up and finishes: the record keeps the new holder's word."""
+    engine = await engine_for(database_url)
+    try:
+        record = Record(engine)
+        frozen, survivor = Progress(engine, holder="frozen"), Progress(engine, holder="survivor")
+        question = make_event("asked before the freeze")
+        await record.store_event(question, state="waiting")
+        assert await frozen.claim(question.message_id, ("waiting",))
+        [row] = await survivor.unfinished()
+        started = datetime.now(UTC) - timedelta(hours=1)
+        assert await survivor.claim(
+            row.message_id, (row.state,), seen_at=row.state_at, set_before=started, live=frozenset({"survivor"})
+        )
+        await frozen.mark(question.message_id, "failed")
+        await frozen.note_reply_parts(question.message_id, [1, 2, 3])
+        [after] = await survivor.unfinished()
+        assert after.state == "answering" and after.holder == "survivor" and after.reply_parts == ()
+        await survivor.mark(question.message_id, "answered")
+        assert await survivor.state(question.message_id) == "answered"
+    finally:
+        await engine.dispose()
