@@ -180,3 +180,24 @@ async def test_a_cast_in_the_console(tmp_path: Path, fake_openai: FakeOpenAI):
     code, out, err = await observer(tmp_path, "chat", "--once", "Ren, how much for a knife?", "--channel", "teahouse")
     assert code == 0, err
     assert out.splitlines() == ["Ren: Three silver.", "Mika: He means two, for you."]
+
+
+async def test_status_lists_every_process_and_the_shards_nobody_holds(tmp_path: Path):
+    from agent.memory.db import create_engine, upgrade
+    from agent.memory.processes import Me, Processes
+
+    code, out, _ = await observer(tmp_path, "status")
+    assert code == 0 and "no process is running" in out
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'data' / 'observer.db'}")
+    await upgrade(engine)
+    alive = Processes(engine, Me(host="vps-1", pid=101), 15)
+    gone = Processes(engine, Me(pid=2**22 + 9), 15)  # this machine, a pid nobody has: stopped
+    await alive.beat("auto", 4, [0, 1])
+    await gone.beat("auto", 4, [2])
+    await engine.dispose()
+    code, out, _ = await observer(tmp_path, "status")
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == 3, out
+    assert "vps-1:101" in lines[0] and "shards [0, 1] of 4" in lines[0] and "[alive]" in lines[0]
+    assert "shards [2] of 4" in lines[1] and "[stopped]" in lines[1]
+    assert lines[2] == "shards of 4 held by no live process: [2, 3] (their servers get no answers)"
