@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from agent.member_texts import EXPIRED_NOTE
-from agent.memory.progress import Unfinished
+from agent.memory.progress import State, Unfinished
 from agent.memory.record.delays import RecordDelayed
 from agent.rules import addresses_bot
 from discord_adapter.missed import missed_messages, notes_by_question
@@ -62,8 +62,10 @@ async def resume_unfinished(bot: ObserverBot, *, orphans_only: bool = False) -> 
         if orphans_only and row.holder is None:
             continue
         if now - row.created_at > window:
-            await expire(bot, row)
-            expired += 1
+            if await claim_unfinished(bot, row, live, to="expired"):  # once, by one process
+                bot.in_hand.discard(row.message_id)
+                await close_interrupted(bot, row)
+                expired += 1
             continue
         if not await claim_unfinished(bot, row, live):
             continue  # taken meanwhile: a press of its approval, the live path, or another process
@@ -87,7 +89,7 @@ def serves(bot: ObserverBot, guild_id: int | None) -> bool:
     return shards is None or shard_of(guild_id, bot.shard_count) in shards
 
 
-async def claim_unfinished(bot: ObserverBot, row: Unfinished, live: frozenset[str]) -> bool:
+async def claim_unfinished(bot: ObserverBot, row: Unfinished, live: frozenset[str], to: State = "answering") -> bool:
     """Take an interrupted question for this process, once: in memory before any await (so a press or
     the live path in this process sees it taken), then in the record, compared with the state and the
     moment it was set as read, so another process resuming the same row loses. A state set since this
@@ -96,7 +98,9 @@ async def claim_unfinished(bot: ObserverBot, row: Unfinished, live: frozenset[st
         return False
     bot.in_hand.add(row.message_id)
     started = datetime.now(UTC) - timedelta(seconds=bot.uptime())
-    if await bot.progress.claim(row.message_id, (row.state,), seen_at=row.state_at, set_before=started, live=live):
+    if await bot.progress.claim(
+        row.message_id, (row.state,), seen_at=row.state_at, set_before=started, live=live, to=to
+    ):
         return True
     bot.in_hand.discard(row.message_id)
     return False
@@ -116,9 +120,9 @@ async def posted_before_the_crash(bot: ObserverBot, question: discord.Message) -
     return ()
 
 
-async def expire(bot: ObserverBot, row: Unfinished) -> None:
-    """No late answer; a half-written reply loses its marker and says why it stops there."""
-    await bot.progress.mark(row.message_id, "expired")
+async def close_interrupted(bot: ObserverBot, row: Unfinished) -> None:
+    """An expired question gets no late answer; a half-written reply loses its marker and says why it
+    stops there."""
     if not row.reply_parts:
         return
     part = await fetch_message(bot, row.channel_id, row.reply_parts[-1])
