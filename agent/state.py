@@ -11,6 +11,7 @@ from typing_extensions import TypedDict  # pydantic (Studio's schema) needs it o
 
 from agent.cast.speaker import Candidate
 from agent.events import ChatLine, Decision, Event, Snippet
+from agent.verdicts import Verdict
 
 
 def merge_timings(left: dict[str, float] | None, right: dict[str, float] | None) -> dict[str, float]:
@@ -70,7 +71,7 @@ class State(InputState, total=False):
     # result, ms.
     tool_log: list[dict[str, Any]]
     # Approval verdicts for this run's tool calls that change something, by call id.
-    approvals: dict[str, Any]
+    approvals: dict[str, Verdict]
     error: str  # for operators (log, /observer status), redacted
     failure: str  # for members: the kind of failure (agent/models/failures.py FailureKind)
     # A short note to the member instead of an answer (over a quota, flooding, blocked with a note).

@@ -21,6 +21,7 @@ from agent.services import Services
 from agent.state import Context
 from agent.stream import ApprovalNeeded, Notice, StateUpdate, Thinking, Token, VoiceClip, reply_events
 from agent.tools.describe import call_line
+from agent.verdicts import Verdict, approval, denial
 
 _SPEAKER = re.compile(r"^([^\s:@/#][^\s:]{0,31}):\s+(.*)$", re.DOTALL)
 
@@ -223,7 +224,7 @@ class ConsoleSession:
             print(f"{dim[0]}{note}{dim[1]}", file=self.out, flush=True)
         return started
 
-    async def ask_approval(self, request: dict[str, Any], author: str) -> dict[str, Any]:
+    async def ask_approval(self, request: dict[str, Any], author: str) -> Verdict:
         """The console's operator answers for the member: y approves, anything else (or no input) denies."""
         args = ", ".join(f"{k}={v!r}" for k, v in request["arguments"].items())
         question = f"(approve {request['tool']}({args}) for {request['asker']}? [y/N]) "
@@ -233,9 +234,9 @@ class ConsoleSession:
             answer = await asyncio.wait_for(asyncio.to_thread(sys.stdin.readline), request["timeout_s"])
         except TimeoutError:
             print("(no answer: denied)", file=self.out)
-            return {"approved": False, "by": "", "reason": f"no answer within {request['timeout_s']:g} s"}
+            return denial(f"no answer within {request['timeout_s']:g} s")
         approved = answer.strip().lower() in ("y", "yes")
-        return {"approved": approved, "by": author, "reason": "" if approved else f"{author} denied it"}
+        return approval(author) if approved else denial(f"{author} denied it", author)
 
     def _print_details(self, state: dict[str, Any]) -> None:
         decision = state.get("decision")

@@ -13,6 +13,7 @@ from langgraph.types import Command
 
 from agent.events import Event
 from agent.member_texts import ALREADY_ANSWERED
+from agent.verdicts import Verdict, approval, denial
 from discord_adapter.approvals import buttons, call_key, decided, may_answer, parse_custom_id, prompt, who_may_answer
 from discord_adapter.commands.common import interaction_event
 from discord_adapter.sinks import ReplySink
@@ -84,7 +85,7 @@ class ApprovalDesk:
             return
         try:
             by = interaction.user.display_name
-            verdict = {"approved": approve, "by": by, "reason": "" if approve else f"{by} denied it"}
+            verdict = approval(by) if approve else denial(f"{by} denied it", by)
             try:
                 await interaction.response.edit_message(content=decided(request, approve, by), view=None)
             except discord.HTTPException as exc:  # the verdict stands; only showing it failed
@@ -119,7 +120,7 @@ class ApprovalDesk:
         self._resuming.discard(message_id)
         self.bot.in_hand.discard(message_id)
 
-    async def resume(self, event: Event, message: discord.Message, verdict: dict[str, Any]) -> None:
+    async def resume(self, event: Event, message: discord.Message, verdict: Verdict) -> None:
         """Resume a run this process has claimed (`claim`)."""
         timer = self._timers.pop(event.message_id, None)
         if timer is not None and timer is not asyncio.current_task():
@@ -150,7 +151,7 @@ class ApprovalDesk:
             with contextlib.suppress(discord.HTTPException):
                 async with self.bot.budget.turn(posted.channel.id):
                     await posted.edit(content=f"⌛ {decided(request, False, 'timeout')} ({reason})", view=None)
-            await self.resume(event, message, {"approved": False, "by": "", "reason": reason})
+            await self.resume(event, message, denial(reason))
         finally:
             self.release(message_id)
 

@@ -19,6 +19,7 @@ from agent.state import Context, State
 from agent.stream import Notice
 from agent.tools.base import ToolRun
 from agent.tools.toolbox import Toolbox, ToolOutcome
+from agent.verdicts import denial
 
 
 @dataclass
@@ -46,7 +47,7 @@ class Act:
             tool = self.toolbox.find(name)
             denied = None
             if tool is not None and tool.confirm:
-                verdict = approvals.get(call_id) or {"approved": False, "reason": "it was never approved"}
+                verdict = approvals.get(call_id) or denial("it was never approved")
                 if not verdict.get("approved"):
                     denied = f"not run: {verdict.get('reason') or 'the member did not approve it'}"
             return await self.toolbox.call(name, raw, run, denied=denied)

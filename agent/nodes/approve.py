@@ -16,6 +16,7 @@ from langgraph.types import interrupt
 
 from agent.state import Context, State, context_of
 from agent.tools.toolbox import Toolbox
+from agent.verdicts import Verdict, approval, denial
 
 
 @dataclass
@@ -59,14 +60,14 @@ def pending_approval(state: State, toolbox: Toolbox) -> ApprovalRequest | None:
     return None
 
 
-def verdict_of(answer: Any) -> dict[str, Any]:
+def verdict_of(answer: Any) -> Verdict:
     """A door's resume value, made safe: anything but an explicit approval is a denial."""
     if not isinstance(answer, dict):
-        return {"approved": False, "by": "", "reason": "no valid answer"}
-    approved = answer.get("approved") is True
+        return denial("no valid answer")
     by = str(answer.get("by") or "")
-    reason = str(answer.get("reason") or ("" if approved else f"{by or 'the member'} denied it"))
-    return {"approved": approved, "by": by, "reason": reason}
+    if answer.get("approved") is True:
+        return approval(by)
+    return denial(str(answer.get("reason") or f"{by or 'the member'} denied it"), by)
 
 
 @dataclass
@@ -82,11 +83,7 @@ class Approve:
         if not context_of(runtime).can_approve:
             # A door that cannot ask (Studio, a script): every such call is refused, with the reason.
             while request is not None:
-                approvals[request.call_id] = {
-                    "approved": False,
-                    "by": "",
-                    "reason": NO_APPROVAL.format(tool=request.tool),
-                }
+                approvals[request.call_id] = denial(NO_APPROVAL.format(tool=request.tool))
                 request = pending_approval({**state, "approvals": approvals}, self.toolbox)
             return {"approvals": approvals}
         request.timeout_s = self.timeout_s
