@@ -150,7 +150,7 @@ class Settings(BaseSettings):
             return None
         if value == "auto":
             if info.data.get("shard_count", 0) is None:
-                raise ValueError("OBSERVER_SHARD_IDS=auto needs OBSERVER_SHARD_COUNT, the bot's total number of shards")
+                raise ValueError("auto needs OBSERVER_SHARD_COUNT, the bot's total number of shards")
             return value
         if "shard_count" not in info.data:
             return value  # the count itself is wrong: that error is reported
@@ -201,7 +201,8 @@ def parse_shard_ids(text: str) -> list[int]:
     for part in text.split(","):
         match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
         if match is None:
-            raise ValueError(f"{part.strip()!r} is not a shard id or a range such as 0-3")
+            hint = " (auto stands alone: OBSERVER_SHARD_IDS=auto)" if part.strip().lower() == "auto" else ""
+            raise ValueError(f"{part.strip()!r} is not a shard id or a range such as 0-3{hint}")
         first = int(match.group(1))
         last = int(match.group(2)) if match.group(2) is not None else first
         if last < first:

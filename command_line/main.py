@@ -6,6 +6,7 @@ With no subcommand it runs the bot when DISCORD_TOKEN is set, and the console ot
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -98,18 +99,31 @@ async def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 async def _status(settings: Settings, _args: argparse.Namespace) -> int:
-    from agent.memory.db import create_engine, upgrade
+    """Read-only: migrates nothing, creates nothing (a missing SQLite file is reported, not made)."""
+    from sqlalchemy.engine import make_url
+
+    from agent import startup_faults
+    from agent.memory.db import create_engine
     from agent.memory.processes import Me, Processes
     from agent.process_status import process_lines
 
-    engine = create_engine(settings.resolved_database_url(), log_content=settings.log_content)
+    url = settings.resolved_database_url()
+    database = make_url(url).database
+    if url.startswith("sqlite") and database and not await asyncio.to_thread(Path(database).exists):
+        print(f"no database at {database}: no process has run with this OBSERVER_DATA_DIR")
+        return 0
+    engine = create_engine(url, log_content=settings.log_content)
     try:
-        await upgrade(engine)
         now, rows = await Processes(engine, Me(), settings.process_lease_seconds).rows()
-        for line in process_lines(now, rows, Me(id=""), settings.process_lease_seconds):
-            print(line)
+    except Exception as exc:
+        if "processes" in str(exc) and ("no such table" in str(exc) or "does not exist" in str(exc)):
+            print("no process has run against this database since it was upgraded (`observer db upgrade`)")
+            return 0
+        raise ConfigError(startup_faults.explain(exc, settings) or f"cannot read the database: {exc}") from None
     finally:
         await engine.dispose()
+    for line in process_lines(now, rows, Me(id=""), settings.process_lease_seconds):
+        print(line)
     return 0
 
 

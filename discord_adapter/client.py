@@ -183,6 +183,9 @@ class ObserverBot(discord.AutoShardedClient):
         # whether the session resumed or a recovery pass must read the gap first.
         self.first_live.clear()
         self.shard_hold.disconnected(shard_id)
+        if self.shard_ids is not None and shard_id not in self.shard_ids:
+            log.info("shard %s closed: handed over to another process", shard_id)
+            return
         log.warning("gateway connection of shard %s lost; discord.py reconnects and resumes", shard_id)
 
     async def on_shard_resumed(self, shard_id: int) -> None:
@@ -382,6 +385,11 @@ class ObserverBot(discord.AutoShardedClient):
             )
             async for item in reply_events(stream):
                 run.on(item)
+        except asyncio.CancelledError:
+            # Stopped (a shutdown's grace ran out, or another process took the question over): no more
+            # calls for this reply from here, not even a pending progress edit.
+            run.renderer.abandon()
+            raise
         finally:
             await run.stop_streaming()
         state = run.state

@@ -88,6 +88,17 @@ class ChannelQueues:
         await asyncio.gather(*late, return_exceptions=True)
         return len(late)
 
+    def running_ids(self) -> set[int]:
+        return {message_id for c in self._channels.values() for message_id in c.running}
+
+    async def cancel(self, message_ids: set[int]) -> int:
+        """Cancel the runs of these messages (another process holds them now); returns how many."""
+        tasks = [task for c in self._channels.values() for mid, (_, task) in c.running.items() if mid in message_ids]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return len(tasks)
+
     async def submit(self, job: Job) -> None:
         if not self.accepting:
             return  # shutting down: the message is stored as waiting, and the next start resumes it

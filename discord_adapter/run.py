@@ -74,6 +74,7 @@ async def run_bot(settings: Settings) -> int:
                 for shard_id in options.get("shard_ids", ()):
                     bot.shard_hold.taken_over(shard_id, 2 * settings.process_lease_seconds)
                 keeper.attach(shards, bot.launched.wait)
+                bot.budget.fence = keeper
                 await _run_until_stopped(bot, settings)
             finally:
                 await keeper.stop()

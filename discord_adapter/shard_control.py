@@ -81,6 +81,15 @@ class BotShards:
         for job in self.bot.shard_hold.forget(shard_id):
             await self.bot.queues.submit(job)
 
+    async def abandon_taken(self) -> None:
+        """After a silence longer than the lease: stop the runs whose questions another process took."""
+        bot = self.bot
+        holders = await bot.progress.holders(bot.queues.running_ids())
+        taken = {mid for mid, holder in holders.items() if holder is not None and holder != bot.me.id}
+        if taken and (cancelled := await bot.queues.cancel(taken)):
+            log.warning("%d answer(s) stopped: another process took them over while this one was silent", cancelled)
+        bot.in_hand.difference_update(taken)
+
     async def resume_orphans(self) -> None:
         """Questions whose process died after claiming them, in our shards: resumed here, once."""
         if not self.bot.is_ready():

@@ -45,13 +45,16 @@ class ShardHold:
         # Shard → since when nobody may have held it (epoch seconds): a shard taken over from another
         # process (automatic layout) missed what was said between its old holder and us.
         self.unheld_since: dict[int, float] = {}
+        # Shards this process handed over (automatic layout): nothing of theirs is held back any more.
+        self.handed_over: set[int] = set()
 
     def holds(self, shard_id: int) -> bool:
         return shard_id not in self.live
 
     def hold(self, shard_id: int, job: Job) -> bool:
-        """Keep `job` back while its shard recovers; False: the shard is live, queue it now."""
-        if shard_id in self.live:
+        """Keep `job` back while its shard recovers; False: the shard is live, or another process's
+        now (a message this process took in before handing its shard over): queue it now."""
+        if shard_id in self.live or shard_id in self.handed_over:
             return False
         self._held.setdefault(shard_id, []).append(job)
         return True
@@ -64,6 +67,7 @@ class ShardHold:
     def taken_over(self, shard_id: int, gap_s: float) -> None:
         """`shard_id` comes from another process, which may have stopped up to `gap_s` seconds ago."""
         self.unheld_since[shard_id] = away_now() - gap_s
+        self.handed_over.discard(shard_id)
 
     def forget(self, shard_id: int) -> list[Job]:
         """The shard went to another process: nothing more is held for it. Returns what was held (this
@@ -72,6 +76,7 @@ class ShardHold:
         self._pending.discard(shard_id)
         self.away_since.pop(shard_id, None)
         self.unheld_since.pop(shard_id, None)
+        self.handed_over.add(shard_id)
         return self._held.pop(shard_id, [])
 
     def ready(self, shard_id: int) -> None:

@@ -34,6 +34,7 @@ class ShardClient(Protocol):
     async def add(self, shard_id: int) -> None: ...
     async def drop(self, shard_id: int) -> None: ...
     async def resume_orphans(self) -> None: ...
+    async def abandon_taken(self) -> None: ...
 
 
 class ShardKeeper:
@@ -56,6 +57,13 @@ class ShardKeeper:
         # Shards being connected: an IDENTIFY may wait seconds for Discord's rate limit, and the beat
         # must not wait with it (its leases would lapse).
         self._connecting: dict[int, asyncio.Task[None]] = {}
+        # The last beat the database took (loop time), and an event set while beats keep coming.
+        self._last_ok = asyncio.get_running_loop().time()
+        self._steady = asyncio.Event()
+        self._steady.set()
+        # After this process could not beat, others may look dead to it only because they could not
+        # either (the database was down for all): it takes nothing from anyone for one lease.
+        self._trust_after = 0.0
 
     @property
     def interval(self) -> float:
@@ -75,6 +83,7 @@ class ShardKeeper:
 
     def begin(self) -> None:
         """Beat from now on (before the client exists too: leases must not lapse while it starts)."""
+        self._last_ok = asyncio.get_running_loop().time()
         self._task = asyncio.create_task(self._run())
 
     def attach(self, client: ShardClient, launched: Callable[[], Coroutine[Any, Any, object]]) -> None:
@@ -86,20 +95,47 @@ class ShardKeeper:
         await launched()
         self.client = client
 
+    def fenced(self) -> bool:
+        """Silent for longer than the lease (frozen, or the database away): another process may hold
+        this one's shards and questions now. Calls to Discord wait (`steady`) until that is settled."""
+        return asyncio.get_running_loop().time() - self._last_ok > self.processes.lease_seconds
+
+    async def steady(self) -> None:
+        if self.fenced():
+            self._steady.clear()
+        await self._steady.wait()
+
+    def _trusting(self) -> bool:
+        return asyncio.get_running_loop().time() >= self._trust_after
+
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.interval)
+            loop = asyncio.get_running_loop()
+            silent = loop.time() - self._last_ok > self.processes.lease_seconds
             try:
                 await self.beat()
             except Exception as exc:  # the database is down: the next beat tries again
                 log.warning("process beat failed (%s); retrying in %.0f s", type(exc).__name__, self.interval)
+                self._trust_after = float("inf")
+                continue
+            if self._trust_after == float("inf"):
+                self._trust_after = loop.time() + self.processes.lease_seconds
+            if silent:
+                log.warning(
+                    "this process was silent for longer than its lease; checking which answers are still its own"
+                )
+                if self.client is not None:
+                    await self.client.abandon_taken()
+            self._last_ok = loop.time()
+            self._steady.set()
 
     async def beat(self) -> None:
         if self.layout != "auto":
             await self.processes.beat(self.layout, self.shard_count, self.fixed())
         else:
-            await self._keep_leases(plan=self.client is not None)
-        if self.client is not None:
+            await self._keep_leases(plan=self.client is not None and self._trusting())
+        if self.client is not None and self._trusting():
             await self.client.resume_orphans()
 
     async def _keep_leases(self, plan: bool) -> None:

@@ -21,6 +21,11 @@ log = logging.getLogger(__name__)
 IN_PROGRESS = " ▌"
 
 
+class Fence(Protocol):
+    def fenced(self) -> bool: ...
+    async def steady(self) -> None: ...
+
+
 class ChannelBudget:
     """One budget per channel for every message call there, posts and edits alike, shared by all streams.
 
@@ -38,6 +43,9 @@ class ChannelBudget:
         self.calls = calls
         self.per = per
         self._channels: dict[int, _ChannelTurns] = {}
+        # Several processes: no call while this process may have lost its questions to another (it was
+        # frozen or cut off for longer than its lease) until it knows which are still its own.
+        self.fence: Fence | None = None
 
     @contextlib.asynccontextmanager
     async def turn(self, channel_id: int, *, interim: bool = False) -> AsyncIterator[None]:
@@ -48,6 +56,12 @@ class ChannelBudget:
         if turns is None:
             turns = self._channels[channel_id] = _ChannelTurns(self)
         started = await turns.wait(interim)
+        # Checked once the slot is ours, right before the call: a process frozen while it waited for
+        # the slot wakes up here.
+        while self.fence is not None and self.fence.fenced():
+            turns.done(started)
+            await self.fence.steady()
+            started = await turns.wait(interim)
         try:
             yield
         finally:
@@ -241,6 +255,12 @@ class StreamRenderer:
                 handle, _ = self.sent.pop()
                 async with self.budget.turn(self.channel_id):
                     await self.sink.delete(handle)
+
+    def abandon(self) -> None:
+        """Stop without a final edit: whatever this reply shows now stays (its run was cancelled)."""
+        self._closing = True
+        if self._pump is not None:
+            self._pump.cancel()
 
     async def finish(self, note: str = "") -> None:
         """Final edits: no marker, every chunk in place; `note` (a failure) is appended visibly."""

@@ -4,7 +4,9 @@ which of them are alive, and which shards each holds.
 A process is alive while its last beat is younger than the lease (`OBSERVER_PROCESS_LEASE_SECONDS`),
 judged by the database's clock, not the machines'. One on this same host whose pid is gone (or is this
 process's own pid: a restarted container) is dead at once, so a restart resumes its predecessor's
-questions without waiting for the lease to run out.
+questions without waiting for the lease to run out. "This same host" means the same hostname and the
+same pid namespace (containers each have their own, even on one machine with one hostname), so a pid
+is only ever compared with pids it could be.
 """
 
 from __future__ import annotations
@@ -30,12 +32,25 @@ async def database_now(conn: AsyncConnection) -> float:
     return float((await conn.execute(text(query))).scalar_one())
 
 
+def this_place() -> str:
+    """Where pids mean the same thing: "hostname#pid-namespace" (Linux), else the hostname."""
+    try:
+        namespace = f"#{os.stat('/proc/self/ns/pid').st_ino}"
+    except OSError:
+        namespace = ""
+    return socket.gethostname()[: 255 - len(namespace)] + namespace
+
+
+def hostname_of(place: str) -> str:
+    return place.split("#", 1)[0]
+
+
 @dataclass(frozen=True)
 class Me:
     """This process, as others see it."""
 
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
-    host: str = field(default_factory=lambda: socket.gethostname()[:255])
+    host: str = field(default_factory=this_place)
     pid: int = field(default_factory=os.getpid)
 
 

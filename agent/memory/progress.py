@@ -117,6 +117,15 @@ class Progress:
 
         await retrying(write, self.patience, "noting a reply's parts")
 
+    async def holders(self, message_ids: set[int]) -> dict[int, str | None]:
+        """Which process holds each of these messages now."""
+        if not message_ids:
+            return {}
+        m = tables.messages.c
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(select(m.id, m.holder).where(m.id.in_(sorted(message_ids))))).all()
+        return {int(r.id): r.holder for r in rows}
+
     async def state(self, message_id: int) -> str | None:
         async with self.engine.connect() as conn:
             value = await conn.scalar(select(tables.messages.c.state).where(tables.messages.c.id == message_id))

@@ -7,6 +7,7 @@ stream of mentions loses nothing and answers nothing twice."""
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from agent.member_texts import BUSY_REPLY, FAILED_REPLY
 from tests.e2e.bot_process import BotProcess
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.openai_server import FakeOpenAI
-from tests.pg_faults import PG_URL, recreate
+from tests.pg_faults import PG_URL, come_back, go_down, recreate
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="set OBSERVER_TEST_POSTGRES_URL to a database of its own")
 
@@ -185,3 +186,67 @@ async def test_a_rolling_restart_under_a_steady_stream_of_mentions_loses_nothing
 
     answers = [len(first.replies_to(q)) for q in asked]
     assert answers == [1] * len(asked), f"answers per question: {answers}"
+
+
+async def test_a_process_frozen_past_its_lease_leaves_the_answer_to_the_one_that_took_it_over(
+    discord: FakeDiscord, processes: list[BotProcess]
+):
+    """SIGSTOP (a VM paused, a laptop lid closed) for longer than the lease: the other process takes
+    the question over and finishes it; the thawed process stops its own run instead of writing over it."""
+    pair = processes[:2]
+    three_guilds_per_shard(discord)
+    for process in pair:
+        await process.start()
+    pids = {p.proc.pid: p for p in pair if p.proc}
+    layout = await dealt_out(pair[0], set(pids))
+    victim = pids[layout[discord.shard_of(discord.guild_id)]]
+    survivor = next(p for p in pair if p is not victim)
+    victim.model.token_delay_s = 0.5
+    victim.model.default_reply = "a long answer from the process that is about to be frozen solid, word by word"
+    [question] = await ask(discord, [discord.general], 0)
+    await victim.wait_until(lambda: victim.streaming(question), "the answer never started")
+    assert victim.proc is not None
+    victim.proc.send_signal(signal.SIGSTOP)
+    try:
+        await survivor.wait_until(
+            lambda: survivor.answered(question, f"answered by {('one', 'two')[pair.index(survivor)]}"),
+            "never taken over",
+        )
+    finally:
+        victim.proc.send_signal(signal.SIGCONT)
+    final = survivor.replies_to(question)[-1]["content"]
+    await victim.wait_until(
+        lambda: "silent for longer than its lease" in victim.logs(), "the thawed process never noticed"
+    )
+    await asyncio.sleep(3)  # room for a stray edit, were the thawed run still going
+    assert [r["content"] for r in survivor.replies_to(question)] == [final], "one answer, the survivor's, unchanged"
+    for process in pair:
+        assert await process.terminate() == 0, process.logs()[-3000:]
+
+
+async def test_a_database_outage_longer_than_the_lease_takes_nothing_from_anyone_and_loses_nothing(
+    discord: FakeDiscord, processes: list[BotProcess]
+):
+    """Every process loses the database at once: when it comes back, none mistakes another for dead."""
+    channels = three_guilds_per_shard(discord)
+    for process in processes:
+        await process.start()
+    pids = {p.proc.pid: p for p in processes if p.proc}
+    layout = await dealt_out(processes[0], set(pids))
+    before = await ask(discord, channels, 0)
+    watch = processes[0]
+    await watch.wait_until(lambda: all(watch.answered(q) for q in before), "answered before the outage")
+    await go_down(PG_URL)
+    try:
+        during = await ask(discord, channels, 1)
+        await asyncio.sleep(float(LEASE_S) * 2.5)
+    finally:
+        await come_back(PG_URL)
+    await watch.wait_until(lambda: all(watch.answered(q) for q in during), "answered after the outage")
+    assert await holders() == layout, "nobody took anyone's shards"
+    for process in processes:
+        assert await process.terminate() == 0, process.logs()[-3000:]
+    answers = [len(watch.replies_to(q)) for q in before + during]
+    assert answers == [1] * len(answers), f"answers per question: {answers}"
+    said = [m["content"] for m in discord.bot_messages()]
+    assert FAILED_REPLY not in said, said

@@ -187,7 +187,8 @@ async def test_status_lists_every_process_and_the_shards_nobody_holds(tmp_path: 
     from agent.memory.processes import Me, Processes
 
     code, out, _ = await observer(tmp_path, "status")
-    assert code == 0 and "no process is running" in out
+    assert code == 0 and "no process has run" in out
+    assert not (tmp_path / "data" / "observer.db").exists(), "status creates nothing"
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'data' / 'observer.db'}")
     await upgrade(engine)
     alive = Processes(engine, Me(host="vps-1", pid=101), 15)
@@ -201,3 +202,8 @@ async def test_status_lists_every_process_and_the_shards_nobody_holds(tmp_path: 
     assert "vps-1:101" in lines[0] and "shards [0, 1] of 4" in lines[0] and "[alive]" in lines[0]
     assert "shards [2] of 4" in lines[1] and "[stopped]" in lines[1]
     assert lines[2] == "shards of 4 held by no live process: [2, 3] (their servers get no answers)"
+    code, out, err = await observer(
+        tmp_path, "status", env={"OBSERVER_DATABASE_URL": "postgresql+asyncpg://observer:hunter2@127.0.0.1:1/none"}
+    )
+    assert code == 2 and out == "" and err.count("\n") == 1 and "hunter2" not in err
+    assert "OBSERVER_DATABASE_URL: cannot reach PostgreSQL at 127.0.0.1:1/none" in err
