@@ -153,8 +153,8 @@ class ShardKeeper:
         live = [r.id for r in rows if r.layout == "auto" and is_alive(r, me, now, self.processes.lease_seconds)]
         view = await self.leases.view()
         step = next_step(self.shard_count, me.id, live, view.held)
-        for shard_id in step.take:
-            if await self.leases.take(shard_id):
+        for shard_id in sorted(await self.leases.take_many(list(step.take))):
+            if shard_id not in self.leased:
                 self.leased.add(shard_id)
                 log.info("shard %s: taken (holding %s of %d)", shard_id, sorted(self.leased), self.shard_count)
                 if self.client is not None:

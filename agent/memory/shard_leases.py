@@ -29,6 +29,9 @@ class LeaseView:
         return next((who for who, shards in self.held.items() if shard_id in shards), None)
 
 
+BATCH = 5000  # rows per statement: 15,000 parameters, under SQLite's and PostgreSQL's limits
+
+
 class ShardLeases:
     def __init__(self, engine: AsyncEngine, holder: str, lease_seconds: float) -> None:
         self.engine = engine
@@ -37,20 +40,30 @@ class ShardLeases:
 
     async def take(self, shard_id: int) -> bool:
         """Take the shard if nobody holds it or its lease has expired (or it is already ours)."""
+        return shard_id in await self.take_many([shard_id])
+
+    async def take_many(self, shard_ids: list[int]) -> set[int]:
+        """Take every one of these shards that nobody holds (or whose lease has expired), in one
+        statement however many (a bot with thousands of shards starts within one lease); returns them."""
+        if not shard_ids:
+            return set()
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        taken: set[int] = set()
         async with self.engine.begin() as conn:
             now = await database_now(conn)
-            statement = dialect.insert(tables.shard_leases).values(
-                shard_id=shard_id, holder=self.holder, expires_at=now + self.lease_seconds
-            )
-            current = tables.shard_leases.c
-            statement = statement.on_conflict_do_update(
-                index_elements=[current.shard_id],
-                set_={"holder": self.holder, "expires_at": now + self.lease_seconds},
-                where=(current.expires_at < now) | (current.holder == self.holder),
-            )
-            done = await conn.execute(statement)
-        return bool(done.rowcount == 1)
+            expires = now + self.lease_seconds
+            for start in range(0, len(shard_ids), BATCH):  # both databases cap a statement's parameters
+                statement = dialect.insert(tables.shard_leases).values(
+                    [{"shard_id": s, "holder": self.holder, "expires_at": expires} for s in shard_ids[start:][:BATCH]]
+                )
+                current = tables.shard_leases.c
+                statement = statement.on_conflict_do_update(
+                    index_elements=[current.shard_id],
+                    set_={"holder": statement.excluded.holder, "expires_at": statement.excluded.expires_at},
+                    where=(current.expires_at < now) | (current.holder == self.holder),
+                ).returning(current.shard_id)
+                taken.update(int(s) for s in (await conn.execute(statement)).scalars().all())
+        return taken
 
     async def renew(self) -> frozenset[int]:
         """Extend every lease this process still holds; returns them (a shard missing was taken over)."""
