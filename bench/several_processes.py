@@ -15,10 +15,12 @@ the fake Discord (4 shards), automatic layout.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import psycopg
@@ -75,13 +77,24 @@ async def recorded(ids: list[str]) -> int:
         return int(row[0]) if row else 0
 
 
-async def throughput(count: int) -> None:
+@contextlib.asynccontextmanager
+async def stage() -> AsyncIterator[tuple[FakeDiscord, FakeOpenAI, str]]:
+    """A fresh database, the fake Discord with SHARDS shards, a fast fake model, a scratch folder."""
     await recreate(PG_URL)
     discord = FakeDiscord(shard_count=SHARDS)
     await discord.start()
     model = FakeOpenAI(default_reply="ok")
     await model.start()
-    with tempfile.TemporaryDirectory() as tmp:
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            yield discord, model, tmp
+    finally:
+        await model.stop()
+        await discord.stop()
+
+
+async def throughput(count: int) -> None:
+    async with stage() as (discord, model, tmp):
         channels = servers(discord)  # before the start: READY lists a shard's servers
         processes = await start(Path(tmp), discord, model, count, "15")
         member = discord.add_user("chatty")
@@ -100,8 +113,6 @@ async def throughput(count: int) -> None:
         )
         for process in processes:
             await process.terminate()
-    await model.stop()
-    await discord.stop()
 
 
 async def claim_cost(n: int = 500) -> None:
@@ -121,12 +132,7 @@ async def claim_cost(n: int = 500) -> None:
 
 
 async def takeover() -> None:
-    await recreate(PG_URL)
-    discord = FakeDiscord(shard_count=SHARDS)
-    await discord.start()
-    model = FakeOpenAI(default_reply="ok")
-    await model.start()
-    with tempfile.TemporaryDirectory() as tmp:
+    async with stage() as (discord, model, tmp):
         channels = servers(discord)
         processes = await start(Path(tmp), discord, model, 3, "15")
         layout = await holders()
@@ -151,17 +157,10 @@ async def takeover() -> None:
         )
         for process in survivors:
             await process.terminate()
-    await model.stop()
-    await discord.stop()
 
 
 async def rolling_restart() -> None:
-    await recreate(PG_URL)
-    discord = FakeDiscord(shard_count=SHARDS)
-    await discord.start()
-    model = FakeOpenAI(default_reply="ok")
-    await model.start()
-    with tempfile.TemporaryDirectory() as tmp:
+    async with stage() as (discord, model, tmp):
         channels = servers(discord)[:8]
         pair = await start(Path(tmp), discord, model, 2, "15")
         asked: list[dict] = []
@@ -191,8 +190,6 @@ async def rolling_restart() -> None:
         )
         for process in pair:
             await process.terminate()
-    await model.stop()
-    await discord.stop()
 
 
 async def main() -> None:
