@@ -29,12 +29,11 @@ class ApprovalDesk:
     def __init__(self, bot: ObserverBot) -> None:
         self.bot = bot
         self._timers: dict[int, asyncio.Task[None]] = {}
-        self._resuming: set[int] = set()  # a second press while the first resumes changes nothing
 
     async def ask(self, event: Event, message: discord.Message, request: dict[str, Any]) -> None:
         """Post the request with its buttons (again after a restart: the old buttons keep working too)."""
         # Paused before the buttons exist: a press claims the run from here, once.
-        await self.bot.progress.mark(event.message_id, "paused")
+        await self.bot.inbox.mark(event.message_id, "paused", sources=("answering", None))
         async with self.bot.budget.turn(event.channel_id):
             posted, _ = await reply_to(
                 message,
@@ -97,7 +96,7 @@ class ApprovalDesk:
                 message = await channel.fetch_message(message_id)
             except discord.HTTPException:
                 log.warning("approval for %s: the member's message is gone; the run is dropped", message_id)
-                await self.bot.progress.mark(message_id, "failed")
+                await self.bot.inbox.mark(message_id, "failed", sources=("answering",))
                 return
             await self.resume(event, message, verdict)
         finally:
@@ -107,18 +106,10 @@ class ApprovalDesk:
         """First one wins: in this process before any await (a set), then in the record (a conditional
         UPDATE from "paused"), so two presses, a press and the timeout, a press and a restart's resume,
         or presses handled by two processes sharing the database resume the run exactly once."""
-        if message_id in self._resuming or message_id in self.bot.in_hand:
-            return False
-        self._resuming.add(message_id)
-        self.bot.in_hand.add(message_id)  # a recovery pass in this process never starts it a second time
-        if await self.bot.progress.claim(message_id, ("paused",)):
-            return True
-        self.release(message_id)
-        return False
+        return await self.bot.inbox.take(message_id, ("paused",))  # in hand: a recovery pass never starts it
 
     def release(self, message_id: int) -> None:
-        self._resuming.discard(message_id)
-        self.bot.in_hand.discard(message_id)
+        self.bot.inbox.release(message_id)
 
     async def resume(self, event: Event, message: discord.Message, verdict: Verdict) -> None:
         """Resume a run this process has claimed (`claim`)."""

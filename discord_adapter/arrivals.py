@@ -96,7 +96,7 @@ class Arrivals:
             await written
         except Exception:
             log.exception("message %s could not be written; it is not answered", job.event.message_id)
-            self.bot.in_hand.discard(job.event.message_id)
+            self.bot.inbox.release(job.event.message_id)
             return
         if job.resume_parts:
             # A restart from here on finishes the note in place instead of posting a second answer.

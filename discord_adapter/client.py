@@ -17,19 +17,20 @@ from agent.addressing import address_by_prefix
 from agent.events import Event
 from agent.ids import stable_id
 from agent.memory.processes import Me, Processes
-from agent.memory.progress import Progress
+from agent.memory.progress import Progress, State
 from agent.nodes.ingest import foresee
 from agent.rules import addresses_bot
 from agent.services import Services
 from agent.state import Context, InputState
 from agent.stream import reply_events
-from discord_adapter import claims, event_guard
+from discord_adapter import event_guard
 from discord_adapter.approval_desk import ApprovalDesk
 from discord_adapter.arrivals import Arrivals
 from discord_adapter.busy_notes import BusyNotes
 from discord_adapter.characters import CharacterDesk
 from discord_adapter.context import backfill_context
 from discord_adapter.gateway_close import DrainOnce, close_after_drain
+from discord_adapter.inbox import Inbox
 from discord_adapter.presence import Presence
 from discord_adapter.proxies import Proxies, take_repost
 from discord_adapter.queues import ChannelQueues, Job
@@ -102,8 +103,8 @@ class ObserverBot(discord.AutoShardedClient):
         self.unchecked_graph = self.graph if checkpointer is None else self.graph.copy(update={"checkpointer": None})
         # Live messages wait, per shard, while a recovery pass queues older ones (see shard_hold.py).
         self.shard_hold = ShardHold(self.recover, self.queues.submit)
-        # Messages this process took in and has not finished: a recovery pass never queues them again.
-        self.in_hand: set[int] = set()
+        # Messages this process took in and has not finished, and every move of their states.
+        self.inbox = Inbox(self.progress)
         # The first message each channel delivered live since the gateway (re)connected: catch-up reads
         # history from the last recorded message before it, whatever arrived live meanwhile.
         self.first_live: dict[int, int] = {}
@@ -215,7 +216,7 @@ class ObserverBot(discord.AutoShardedClient):
         gate = self.services.gate
         if addresses_bot(event):
             gate.arrived(event)  # flood control counts messages still waiting in a queue
-        self.in_hand.add(event.message_id)
+        self.inbox.hold(event.message_id)
         job = Job(event, message)
         # In the record before it waits in any queue: whatever kills the process, it is not lost.
         if not await self.arrivals.keeps_out(event) and not await self.arrivals.store(job, self.take):
@@ -232,7 +233,7 @@ class ObserverBot(discord.AutoShardedClient):
         if "content" not in payload.data:
             return
         text = self.event_for(payload.message).text if payload.message is not None else payload.data["content"]
-        if payload.message_id in self.in_hand:
+        if self.inbox.holds(payload.message_id):
             self.edits[payload.message_id] = text  # being answered: the answer will say it is to the old text
         await self.services.record.mark_edited(payload.message_id, text)
 
@@ -257,9 +258,9 @@ class ObserverBot(discord.AutoShardedClient):
         if (edited := self.edits.pop(job.event.message_id, None)) is not None:
             job.event = job.event.model_copy(update={"text": edited})  # edited while it waited: the new text
         resume = [message.channel.get_partial_message(part) for part in job.resume_parts]  # type: ignore[union-attr]
-        self.in_hand.add(job.event.message_id)
+        self.inbox.hold(job.event.message_id)
         try:
-            if not await claims.take(self, job):
+            if not await self.inbox.claim_queued(job.event.message_id, resumed=job.resumed):
                 return  # another process answers it (both received it): nothing spent here
             await backfill_context(self, message)
             sink = ReplySink(message, self.proxies.repost_of)
@@ -271,11 +272,12 @@ class ObserverBot(discord.AutoShardedClient):
                 # Never silent: the member hears that it failed, and the record says so.
                 log.exception("reply to %s failed", job.event.message_id)
                 with contextlib.suppress(Exception):
-                    await self.progress.mark(job.event.message_id, "failed")
+                    # answering, or still waiting when the claim itself failed
+                    await self.inbox.mark(job.event.message_id, "failed", sources=("waiting", "answering", None))
                 await apologise(self, job)
         finally:
             if not self.retries.holds(job.event.message_id):
-                self.in_hand.discard(job.event.message_id)
+                self.inbox.release(job.event.message_id)
                 self.edits.pop(job.event.message_id, None)
 
     async def _answers_bots(self, event: Event, message: discord.Message) -> bool:
@@ -313,8 +315,8 @@ class ObserverBot(discord.AutoShardedClient):
     async def _busy(self, job: Job) -> None:
         """Queue full: the message is still recorded, and a member who asked is told, never ignored."""
         await self.services.record.store_event(job.event)
-        self.in_hand.discard(job.event.message_id)
-        if not await claims.take(self, job, "failed"):
+        self.inbox.release(job.event.message_id)
+        if not await self.inbox.claim_queued(job.event.message_id, resumed=job.resumed, to="failed"):
             return  # another process took it: its answer (or its note) is the member's
         if addresses_bot(job.event):
             assert isinstance(job.message, discord.Message)
@@ -326,8 +328,8 @@ class ObserverBot(discord.AutoShardedClient):
     async def _superseded(self, job: Job) -> None:
         """The member asked again while this waited: keep it as context for the newer question."""
         await self.services.record.store_event(job.event)
-        self.in_hand.discard(job.event.message_id)
-        if not await claims.take(self, job, "skipped"):
+        self.inbox.release(job.event.message_id)
+        if not await self.inbox.claim_queued(job.event.message_id, resumed=job.resumed, to="skipped"):
             return
         log.info("message %s superseded by a newer one from the same member", job.event.message_id)
 
@@ -412,7 +414,8 @@ class ObserverBot(discord.AutoShardedClient):
             self.last_error[event.channel_id] = error
         if track:
             answered = decision is not None and decision.respond
-            await self.progress.mark(event.message_id, ("failed" if error else "answered") if answered else "skipped")
+            ended: State = ("failed" if error else "answered") if answered else "skipped"
+            await self.inbox.mark(event.message_id, ended, sources=("answering", None))
         if self.checkpointer is not None:
             await self.checkpointer.adelete_thread(f"reply:{event.message_id}")
         return {**state, "posted_ids": [handle.id for handle, _ in run.renderer.sent if handle is not None]}

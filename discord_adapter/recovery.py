@@ -14,6 +14,7 @@ from agent.member_texts import EXPIRED_NOTE
 from agent.memory.progress import State, Unfinished
 from agent.memory.record.delays import RecordDelayed
 from agent.rules import addresses_bot
+from discord_adapter.inbox import stage
 from discord_adapter.missed import missed_messages, notes_by_question
 from discord_adapter.queues import Job
 from discord_adapter.shard_hold import shard_of
@@ -51,7 +52,7 @@ async def resume_unfinished(bot: ObserverBot, *, orphans_only: bool = False) -> 
     processes, one bot). `orphans_only`: just those whose process has died since it claimed them."""
     window = bot.services.settings.resume_window
     now = datetime.now(UTC)
-    busy = bot.queues.pending_ids() | bot.in_hand
+    busy = bot.queues.pending_ids() | bot.inbox.in_hand
     live = frozenset(await bot.processes.live_ids())
     resumed = expired = 0
     for row in await bot.progress.unfinished():
@@ -63,7 +64,7 @@ async def resume_unfinished(bot: ObserverBot, *, orphans_only: bool = False) -> 
             continue
         if now - row.created_at > window:
             if await claim_unfinished(bot, row, live, to="expired"):  # once, by one process
-                bot.in_hand.discard(row.message_id)
+                bot.inbox.release(row.message_id)
                 await close_interrupted(bot, row)
                 expired += 1
             continue
@@ -71,8 +72,8 @@ async def resume_unfinished(bot: ObserverBot, *, orphans_only: bool = False) -> 
             continue  # taken meanwhile: a press of its approval, the live path, or another process
         message = await fetch_message(bot, row.channel_id, row.message_id)
         if message is None:  # deleted, or the channel is gone: nobody to answer
-            await bot.progress.mark(row.message_id, "skipped")
-            bot.in_hand.discard(row.message_id)
+            await bot.inbox.mark(row.message_id, "skipped", sources=("answering",))
+            bot.inbox.release(row.message_id)
             continue
         parts = row.reply_parts
         if row.state in ("answering", "retrying") and not parts:
@@ -94,16 +95,12 @@ async def claim_unfinished(bot: ObserverBot, row: Unfinished, live: frozenset[st
     the live path in this process sees it taken), then in the record, compared with the state and the
     moment it was set as read, so another process resuming the same row loses. A state set since this
     process started is left alone unless the process holding it has stopped beating."""
-    if row.message_id in bot.in_hand or not serves(bot, row.guild_id):
+    if not serves(bot, row.guild_id):
         return False
-    bot.in_hand.add(row.message_id)
     started = datetime.now(UTC) - timedelta(seconds=bot.uptime())
-    if await bot.progress.claim(
-        row.message_id, (row.state,), seen_at=row.state_at, set_before=started, live=live, to=to
-    ):
-        return True
-    bot.in_hand.discard(row.message_id)
-    return False
+    return await bot.inbox.take(
+        row.message_id, (stage(row.state),), to, seen_at=row.state_at, set_before=started, live=live
+    )
 
 
 async def posted_before_the_crash(bot: ObserverBot, question: discord.Message) -> tuple[int, ...]:
@@ -170,7 +167,7 @@ async def catch_up(bot: ObserverBot, shards: frozenset[int] | None = None) -> tu
                 since=reads[channel_id],
                 limit=limit,
                 known=bot.progress.known,
-                in_memory=bot.in_hand | bot.services.record.pending_ids(),
+                in_memory=bot.inbox.in_hand | bot.services.record.pending_ids(),
             )
         except discord.HTTPException as exc:
             log.warning("catch-up: cannot read channel %s: %s", channel_id, exc)
@@ -185,7 +182,7 @@ async def catch_up(bot: ObserverBot, shards: frozenset[int] | None = None) -> tu
             if message.author.bot:
                 await bot.arrivals.through_graph(event)
             elif addresses_bot(event) and now - message.created_at <= settings.resume_window:
-                bot.in_hand.add(event.message_id)
+                bot.inbox.hold(event.message_id)
                 job = Job(event, message, waiting_lines.get(message.id, ()))
                 if await bot.arrivals.store(job, bot.queues.submit):
                     await bot.queues.submit(job)

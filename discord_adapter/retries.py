@@ -18,6 +18,7 @@ import discord
 
 from agent.member_texts import DEPENDENCY_DOWN_NOTE, FAILED_REPLY, RECORD_DELAYED_NOTE
 from agent.memory.faults import dependency_down, fault_summary
+from agent.memory.progress import State
 from agent.rules import addresses_bot
 from discord_adapter.queues import Job
 from discord_adapter.recovery import posted_before_the_crash
@@ -67,7 +68,8 @@ class Retries:
         parts = job.resume_parts or await self._where_to_answer(job.message)
         self._unmarked.add(event.message_id)
         with contextlib.suppress(Exception):  # the database may be the dependency that is down
-            await self.bot.progress.mark(event.message_id, "retrying")
+            # waiting when the claim itself failed; retrying when a retry's claim failed
+            await self.bot.inbox.mark(event.message_id, "retrying", sources=("waiting", "answering", "retrying"))
             self._unmarked.discard(event.message_id)
             if parts:
                 await self.bot.progress.note_reply_parts(event.message_id, list(parts))
@@ -98,7 +100,7 @@ class Retries:
         try:
             if not await self._claim(job.event.message_id):
                 self._attempts.pop(job.event.message_id, None)
-                self.bot.in_hand.discard(job.event.message_id)
+                self.bot.inbox.release(job.event.message_id)
                 log.debug("retry of %s dropped: another process took the message", job.event.message_id)
                 return
         except Exception as exc:
@@ -110,9 +112,11 @@ class Retries:
         """Take the retried message again, so that a process that resumed it meanwhile (its restart
         saw it `retrying`) and this retry do not both answer it. Waiting: the first run's claim never
         reached the record; answering: neither did `retrying`, so the record still shows our claim."""
-        states = ("retrying", "waiting", "answering") if message_id in self._unmarked else ("retrying", "waiting")
+        states: tuple[State, ...] = ("retrying", "waiting")
+        if message_id in self._unmarked:
+            states += ("answering",)
         self._unmarked.discard(message_id)
-        return await self.bot.progress.claim(message_id, states)
+        return await self.bot.inbox.claim(message_id, states)
 
 
 async def apologise(bot: ObserverBot, job: Job) -> None:

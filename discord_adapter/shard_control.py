@@ -88,7 +88,7 @@ class BotShards:
         taken = {mid for mid, holder in holders.items() if holder is not None and holder != bot.me.id}
         if taken and (cancelled := await bot.queues.cancel(taken)):
             log.warning("%d answer(s) stopped: another process took them over while this one was silent", cancelled)
-        bot.in_hand.difference_update(taken)
+        bot.inbox.release_all(taken)
 
     async def resume_orphans(self) -> None:
         """Questions whose process died after claiming them, in our shards: resumed here, once."""

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from agent.memory.db import create_engine, upgrade
 from agent.memory.progress import Progress
 from agent.memory.record import Record
-from discord_adapter import claims
-from discord_adapter.queues import Job
+from discord_adapter.inbox import Inbox
 from tests.conftest import make_event
 
 
@@ -29,8 +27,8 @@ async def records(tmp_path: Path) -> AsyncIterator[tuple[Record, Record]]:
     await second.close()
 
 
-def process(record: Record) -> SimpleNamespace:
-    return SimpleNamespace(progress=Progress(record.engine, record.patience))
+def process(record: Record) -> Inbox:
+    return Inbox(Progress(record.engine, record.patience))
 
 
 async def test_of_two_processes_that_queued_one_message_exactly_one_runs_it(records: tuple[Record, Record]):
@@ -38,21 +36,22 @@ async def test_of_two_processes_that_queued_one_message_exactly_one_runs_it(reco
     question = make_event("<@1> hello?")
     await a.store_event(question, state="waiting")
     await b.store_event(question, state="waiting")  # the second process's arrival
-    job = Job(question, message=None)
-    assert await claims.take(process(a), job)
+    assert await process(a).claim_queued(question.message_id, resumed=False)
     assert await Progress(a.engine).state(question.message_id) == "answering"
-    assert not await claims.take(process(b), job), "the second process drops its copy"
-    assert not await claims.take(process(b), job, "failed"), "nor may it note the queue full"
+    assert not await process(b).claim_queued(question.message_id, resumed=False), "the second process drops its copy"
+    assert not await process(b).claim_queued(question.message_id, resumed=False, to="failed"), (
+        "nor may it note the queue full"
+    )
     await Progress(a.engine).mark(question.message_id, "answered")
     await b.store_event(question, state="waiting")  # a late arrival (a gateway replay, a catch-up)
     assert await Progress(b.engine).state(question.message_id) == "answered", "never back to waiting"
-    assert not await claims.take(process(b), job)
+    assert not await process(b).claim_queued(question.message_id, resumed=False)
 
 
 async def test_untracked_and_resumed_jobs_run_as_before(records: tuple[Record, Record]):
     a, _ = records
     kept_out = make_event("<@1> never recorded")
-    assert await claims.take(process(a), Job(kept_out, message=None)), "nothing to claim: handled as before"
+    assert await process(a).claim_queued(kept_out.message_id, resumed=False), "nothing to claim: handled as before"
     resumed = make_event("<@1> taken by the recovery pass")
     await a.store_event(resumed, state="answering")
-    assert await claims.take(process(a), Job(resumed, message=None, resumed=True))
+    assert await process(a).claim_queued(resumed.message_id, resumed=True)
