@@ -17,25 +17,25 @@ import tempfile
 import time
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
 from agent.loop import run_async
 from agent.memory.embeddings import LocalE5Embedder
 from bench.harness import NO_FLOOD, fake_model_process, summary
+from discord_adapter.replier import Reply, ReplyTo
 from tests.e2e.conftest import Harness, start_harness
 
 
 def first_tokens(h: Harness) -> dict[int, float]:
     """The model's time to first token per answered message, as the bot saw it (filled as runs end)."""
     first_token: dict[int, float] = {}
-    original = h.bot.run_reply
+    original = h.bot.replier.run
 
-    async def run_reply(event: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        state = await original(event, *args, **kwargs)
-        first_token[event.message_id] = state.get("timings", {}).get("first_token_ms", 0.0)
-        return state
+    async def run(to: ReplyTo) -> Reply:
+        reply = await original(to)
+        first_token[to.event.message_id] = reply.state.get("timings", {}).get("first_token_ms", 0.0)
+        return reply
 
-    h.bot.run_reply = run_reply  # type: ignore[method-assign]
+    h.bot.replier.run = run  # type: ignore[method-assign]
     return first_token
 
 

@@ -16,6 +16,7 @@ from agent.member_texts import ALREADY_ANSWERED
 from agent.verdicts import Verdict, approval, denial
 from discord_adapter.approvals import buttons, call_key, decided, may_answer, parse_custom_id, prompt, who_may_answer
 from discord_adapter.commands.common import interaction_event
+from discord_adapter.replier import ReplyTo
 from discord_adapter.sinks import ReplySink
 from discord_adapter.tolerant import reply_to
 
@@ -52,7 +53,7 @@ class ApprovalDesk:
     async def pending(self, message_id: int) -> tuple[dict[str, Any] | None, Event | None]:
         """The request this message's paused run waits on, and the message's event (None when none waits)."""
         config = RunnableConfig(configurable={"thread_id": f"reply:{message_id}"})
-        saved = await self.bot.graph.aget_state(config)
+        saved = await self.bot.replier.graph.aget_state(config)
         for pause in saved.interrupts:
             value = pause.value
             if isinstance(value, dict) and value.get("kind") == "approval":
@@ -117,9 +118,8 @@ class ApprovalDesk:
         if timer is not None and timer is not asyncio.current_task():
             timer.cancel()
         try:
-            await self.bot.run_reply(
-                event, ReplySink(message), message.channel, track=True, command=Command(resume=verdict)
-            )
+            resumed = ReplyTo(event, ReplySink(message), message.channel, track=True, command=Command(resume=verdict))
+            await self.bot.replier.run(resumed)
         except Exception:
             log.exception("resuming %s after an approval failed", event.message_id)
 

@@ -49,7 +49,7 @@ class Arrivals:
         """A bot's message (our own echoes included) is recorded through the graph; while the database
         is away it is kept in the record's memory instead and written once it is back."""
         try:
-            await self.bot.run_graph(event)
+            await self.bot.replier.record(event)
         except Exception as exc:
             if not dependency_down(exc):
                 raise

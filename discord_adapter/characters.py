@@ -7,16 +7,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 
 from agent.member_texts import NEEDS_MANAGE_WEBHOOKS
+from agent.memory.personas import PersonaCatalog
 from agent.memory.scopes import readable_scopes
+from discord_adapter.stream import ChannelBudget
 from discord_adapter.tolerant import reply_to
-
-if TYPE_CHECKING:
-    from discord_adapter.client import ObserverBot
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +26,10 @@ NO_PINGS = discord.AllowedMentions.none()
 class CharacterDesk:
     """Finds or creates each character's webhook in a channel; remembers both outcomes."""
 
-    def __init__(self, bot: ObserverBot) -> None:
-        self.bot = bot
+    def __init__(self, client: discord.Client, personas: PersonaCatalog, budget: ChannelBudget) -> None:
+        self.client = client  # the webhooks it made before a restart are found by its user
+        self.personas = personas
+        self.budget = budget
         self._hooks: dict[tuple[int, str], discord.Webhook] = {}
         self._forbidden: dict[int, float] = {}  # channel id → when webhooks were last refused
         self._told: set[int] = set()
@@ -60,7 +61,7 @@ class CharacterDesk:
             return hook
 
     async def _find_or_create(self, home: Any, name: str) -> discord.Webhook:
-        me = self.bot.user
+        me = self.client.user
         for hook in await home.webhooks():
             if hook.name == name and hook.user is not None and me is not None and hook.user.id == me.id:
                 return hook  # made before a restart
@@ -71,7 +72,7 @@ class CharacterDesk:
         )
 
     async def _avatar(self, guild_id: int, name: str) -> bytes | None:
-        stored = await self.bot.services.personas.find(name, readable_scopes(guild_id, None))
+        stored = await self.personas.find(name, readable_scopes(guild_id, None))
         return stored.card.avatar if stored is not None else None
 
     async def _explain_once(self, channel: Any) -> None:
@@ -80,7 +81,7 @@ class CharacterDesk:
         self._told.add(channel.id)
         log.warning("no Manage Webhooks in channel %s: characters speak through the bot", channel.id)
         try:
-            async with self.bot.budget.turn(channel.id):
+            async with self.budget.turn(channel.id):
                 await channel.send(NEEDS_MANAGE_WEBHOOKS, allowed_mentions=NO_PINGS)
         except discord.HTTPException as exc:
             log.warning("could not explain the missing permission in %s: %s", channel.id, exc)

@@ -10,23 +10,19 @@ from typing import Any
 
 import discord
 from discord import app_commands
-from langchain_core.runnables import RunnableConfig
-from langgraph.types import Command
 
 from agent.addressing import address_by_prefix
 from agent.events import Event
-from agent.ids import stable_id
 from agent.memory.processes import Me, Processes
-from agent.memory.progress import Progress, State
+from agent.memory.progress import Progress
 from agent.nodes.ingest import foresee
 from agent.rules import addresses_bot
 from agent.services import Services
-from agent.state import Context, InputState
-from agent.stream import reply_events
 from discord_adapter import event_guard
 from discord_adapter.approval_desk import ApprovalDesk
 from discord_adapter.arrivals import Arrivals
 from discord_adapter.busy_notes import BusyNotes
+from discord_adapter.cast_chain import next_line
 from discord_adapter.characters import CharacterDesk
 from discord_adapter.context import backfill_context
 from discord_adapter.gateway_close import DrainOnce, close_after_drain
@@ -35,12 +31,13 @@ from discord_adapter.presence import Presence
 from discord_adapter.proxies import Proxies, take_repost
 from discord_adapter.queues import ChannelQueues, Job
 from discord_adapter.recovery import catch_up, resume_unfinished
-from discord_adapter.reply_run import ReplyRun
+from discord_adapter.replier import Replier, ReplyTo
+from discord_adapter.reply_run import Surroundings
 from discord_adapter.retries import Retries, apologise
 from discord_adapter.shard_hold import ShardHold
 from discord_adapter.shard_ready import keep_shard_readies
 from discord_adapter.sinks import ReplySink
-from discord_adapter.stream import ChannelBudget, Sink
+from discord_adapter.stream import ChannelBudget
 from discord_adapter.translate import to_event
 
 log = logging.getLogger(__name__)
@@ -94,13 +91,6 @@ class ObserverBot(discord.AutoShardedClient):
         services.record.holder = self.me.id
         self.arrivals = Arrivals(self)
         self.retries = Retries(self)
-        # Reply runs are checkpointed (when a checkpointer is given): a restart resumes, not repeats.
-        self.checkpointer = checkpointer
-        from graphs.reply import build
-
-        self.graph = build(services, checkpointer=checkpointer)
-        # Bots' and our own messages: recorded, never checkpointed. The same graph without persistence.
-        self.unchecked_graph = self.graph if checkpointer is None else self.graph.copy(update={"checkpointer": None})
         # Live messages wait, per shard, while a recovery pass queues older ones (see shard_hold.py).
         self.shard_hold = ShardHold(self.recover, self.queues.submit)
         # Messages this process took in and has not finished, and every move of their states.
@@ -109,11 +99,31 @@ class ObserverBot(discord.AutoShardedClient):
         # history from the last recorded message before it, whatever arrived live meanwhile.
         self.first_live: dict[int, int] = {}
         self.approvals = ApprovalDesk(self)
-        self.characters = CharacterDesk(self)
+        self.characters = CharacterDesk(self, services.personas, self.budget)
         self.presence = Presence(self._show_activity)
-        self.last_error: dict[int, str] = {}
         self.proxies = Proxies()
         self.edits: dict[int, str] = {}  # messages edited while being answered: their new text
+        from graphs.reply import build
+
+        around = Surroundings(
+            self,
+            self.budget,
+            self.presence,
+            self.progress,
+            self.characters,
+            services.speaker,
+            settings.voice_with_text,
+            self.edited_since_taken,
+        )
+        # Reply runs are checkpointed (when a checkpointer is given): a restart resumes, not repeats.
+        self.replier = Replier(
+            build(services, checkpointer=checkpointer),
+            around,
+            self.inbox,
+            settings,
+            checkpointer=checkpointer,
+            ask_approval=self.approvals.ask,
+        )
         self._drained = DrainOnce()
         self.launched = asyncio.Event()  # every shard it started with is connected (shard_keeper.py)
 
@@ -264,9 +274,10 @@ class ObserverBot(discord.AutoShardedClient):
                 return  # another process answers it (both received it): nothing spent here
             await backfill_context(self, message)
             sink = ReplySink(message, self.proxies.repost_of)
-            state = await self.run_reply(job.event, sink, message.channel, resume=resume, track=True)
+            reply = await self.replier.run(ReplyTo(job.event, sink, message.channel, resume=resume, track=True))
             self.retries.succeeded(job.event.message_id)
-            await self._chime_in(job, state)
+            if (line := next_line(job, reply, self.services.settings.cast_chain_turns)) is not None:
+                await self.queues.submit(line)  # a character spoke: another may answer it
         except Exception as exc:
             if not await self.retries.failed(job, exc):  # a dependency was down: answered once it is back
                 # Never silent: the member hears that it failed, and the record says so.
@@ -286,31 +297,6 @@ class ObserverBot(discord.AutoShardedClient):
             return False
         settings = await self.services.record.cached_channel_settings(event.channel_id)
         return bool(settings.get("allow_bots")) and bool(await self.services.casts.members(event.channel_id))
-
-    async def _chime_in(self, job: Job, state: dict[str, Any]) -> None:
-        """A character spoke: its line goes back through the graph so another may answer it, up to
-        OBSERVER_CAST_CHAIN_TURNS in a row (ingest refuses beyond that), so two characters never loop."""
-        decision = state.get("decision")
-        posted = state.get("posted_ids") or []
-        if decision is None or not decision.speaker or not state.get("reply") or state.get("error") or not posted:
-            return
-        if job.event.chain_depth >= self.services.settings.cast_chain_turns:
-            return
-        line = job.event.model_copy(
-            update={
-                "message_id": posted[0],
-                "author_id": stable_id("character", decision.speaker),
-                "author_name": decision.speaker,
-                "author_is_bot": True,
-                "text": state["reply"],
-                "chain_depth": job.event.chain_depth + 1,
-                "mentions_bot": False,
-                "reply_to_id": None,
-                "reply_to_bot": False,
-                "attachments": [],
-            }
-        )
-        await self.queues.submit(Job(line, job.message))
 
     async def _busy(self, job: Job) -> None:
         """Queue full: the message is still recorded, and a member who asked is told, never ignored."""
@@ -332,93 +318,6 @@ class ObserverBot(discord.AutoShardedClient):
         if not await self.inbox.claim_queued(job.event.message_id, resumed=job.resumed, to="skipped"):
             return
         log.info("message %s superseded by a newer one from the same member", job.event.message_id)
-
-    # ----- the graph -----
-    def context(self, *, store_reply: bool = False, model: str | None = None, can_approve: bool = False) -> Context:
-        settings = self.services.settings
-        return Context(
-            bot_name=settings.bot_name,
-            history_limit=settings.history_limit,
-            store_reply=store_reply,
-            model=model,
-            can_approve=can_approve,
-        )
-
-    async def run_graph(self, event: Event) -> dict[str, Any]:
-        return dict(await self.unchecked_graph.ainvoke({"event": event}, context=self.context()))
-
-    async def _graph_input(self, event: Event, config: RunnableConfig) -> InputState | None:
-        """None resumes the message's checkpointed run where it stopped; otherwise a fresh run's input."""
-        if self.checkpointer is not None:
-            saved = await self.graph.aget_state(config)
-            if saved.next:
-                log.info("message %s: resuming its run at %s", event.message_id, ", ".join(saved.next))
-                return None
-        return InputState(event=event)
-
-    async def run_reply(
-        self,
-        event: Event,
-        sink: Sink,
-        typing_in: Any,
-        *,
-        store_reply: bool = False,
-        model: str | None = None,
-        resume: list[Any] | None = None,
-        track: bool = False,
-        command: Command | None = None,
-    ) -> dict[str, Any]:
-        """Run the graph for one message and stream the answer into `sink`.
-
-        `track`: keep the message's progress in the record (answered, skipped or failed, with the parts
-        posted) so a restart can resume it; the caller has claimed it (answering) before anything is
-        posted, so a restart looks for a reply only when one may exist. `resume`: parts already posted."""
-        run = ReplyRun(self, event, sink, typing_in, resume=resume, track=track)
-        config = RunnableConfig(configurable={"thread_id": f"reply:{event.message_id}"})
-        # Approval buttons need a paused run to come back to: a checkpointed reply to a channel message.
-        can_approve = self.checkpointer is not None and isinstance(sink, ReplySink)
-        try:
-            stream = self.graph.astream(
-                command if command is not None else await self._graph_input(event, config),
-                config,
-                context=self.context(store_reply=store_reply, model=model, can_approve=can_approve),
-                stream_mode=["custom", "values"],
-                durability="async" if self.checkpointer is not None else None,
-            )
-            async for item in reply_events(stream):
-                run.on(item)
-        except asyncio.CancelledError:
-            # Stopped (a shutdown's grace ran out, or another process took the question over): no more
-            # calls for this reply from here, not even a pending progress edit.
-            run.renderer.abandon()
-            raise
-        finally:
-            await run.stop_streaming()
-        state = run.state
-        if run.approval is not None and isinstance(sink, ReplySink):
-            # Paused: the run stays checkpointed (the message "paused") until someone answers.
-            await run.finish()
-            await self.approvals.ask(event, sink.message, run.approval)
-            return state
-        decision = state.get("decision")
-        if decision is not None:
-            log.info(
-                "message %s: %s (%s: %s)",
-                event.message_id,
-                f"answered with {state.get('model')}" if decision.respond else "no reply",
-                decision.source,
-                decision.reason,
-            )
-        error = await run.finish()
-        if error:
-            self.last_error[event.channel_id] = error
-        if track:
-            answered = decision is not None and decision.respond
-            ended: State = ("failed" if error else "answered") if answered else "skipped"
-            await self.inbox.mark(event.message_id, ended, sources=("answering", None))
-        if self.checkpointer is not None:
-            await self.checkpointer.adelete_thread(f"reply:{event.message_id}")
-        return {**state, "posted_ids": [handle.id for handle, _ in run.renderer.sent if handle is not None]}
 
     async def _show_activity(self, activity: str | None) -> None:
         game = None if activity is None else discord.CustomActivity(name=f"{activity}…")

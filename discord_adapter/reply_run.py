@@ -5,34 +5,50 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 
 from agent.events import Event
 from agent.member_texts import ANSWERED_BEFORE_EDIT, THINKING, capped_note, could_not_answer, cut_short
+from agent.memory.progress import Progress
 from agent.redact import redact
 from agent.stream import ApprovalNeeded, Notice, ReplyStart, StateUpdate, StreamEvent, Thinking, Token, VoiceClip
-from discord_adapter.characters import CharacterSink
+from agent.voice.tts import Speaker
+from discord_adapter.characters import CharacterDesk, CharacterSink
+from discord_adapter.presence import Presence
 from discord_adapter.sinks import ReplySink
 from discord_adapter.split import DISCORD_LIMIT
-from discord_adapter.stream import Sink, StreamRenderer
+from discord_adapter.stream import ChannelBudget, Sink, StreamRenderer
 from discord_adapter.voice import LiveSpeech, send_voice_message, voice_client_for
 
-if TYPE_CHECKING:
-    from discord_adapter.client import ObserverBot
-
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Surroundings:
+    """What one reply uses of the running bot."""
+
+    client: discord.Client  # its voice connections (speaking in a voice channel) and HTTP (voice messages)
+    budget: ChannelBudget
+    presence: Presence
+    progress: Progress  # the reply's posted parts, as they are posted
+    characters: CharacterDesk
+    speaker: Speaker
+    voice_with_text: bool
+    edited_since_taken: Callable[[Event], bool]
 
 
 class ReplyRun:
     """Consumes one run's stream events; `finish` delivers what is left and says how it ended."""
 
     def __init__(
-        self, bot: ObserverBot, event: Event, sink: Sink, typing_in: Any, *, resume: list[Any] | None, track: bool
+        self, around: Surroundings, event: Event, sink: Sink, typing_in: Any, *, resume: list[Any] | None, track: bool
     ) -> None:
-        self.bot = bot
+        self.around = around
         self.event = event
         self.sink = sink
         self.state: dict[str, Any] = {}
@@ -47,22 +63,22 @@ class ReplyRun:
         self.approval: dict[str, Any] | None = None  # the run paused for a member's approval of a tool call
         self.renderer = StreamRenderer(
             sink,
-            bot.budget,
+            around.budget,
             event.channel_id,
             on_first_message=self._stop_typing.set,
             on_posted=self._posted if track else None,
             resume=resume,
             limit=DISCORD_LIMIT - sink.reserve if isinstance(sink, ReplySink) else DISCORD_LIMIT,
         )
-        bot.presence.enter(self._activity)
+        around.presence.enter(self._activity)
 
     async def _posted(self, handles: list[Any]) -> None:
-        await self.bot.progress.note_reply_parts(self.event.message_id, [h.id for h in handles if h is not None])
+        await self.around.progress.note_reply_parts(self.event.message_id, [h.id for h in handles if h is not None])
 
     def on(self, item: StreamEvent | StateUpdate) -> None:
         if isinstance(item, ReplyStart):
             # The graph decided whether the answer is spoken; the operator whether text shows too.
-            self._hold_text = item.spoken and not self.bot.services.settings.voice_with_text
+            self._hold_text = item.spoken and not self.around.voice_with_text
         elif isinstance(item, Token):
             self._on_token(item.text)
         elif isinstance(item, VoiceClip):
@@ -96,7 +112,7 @@ class ReplyRun:
         decision = state.get("decision")
         if decision is not None and decision.speaker and isinstance(self.sink, ReplySink) and not self.renderer.sent:
             # A character of the channel's cast answers: through its own webhook (name and face).
-            sink = CharacterSink(self.bot.characters, self.sink.message, decision.speaker)
+            sink = CharacterSink(self.around.characters, self.sink.message, decision.speaker)
             self.sink = self.renderer.sink = sink
             self.renderer.limit = DISCORD_LIMIT - len(sink.prefix)  # room for the name if it must be shown
 
@@ -104,15 +120,15 @@ class ReplyRun:
             self._typing = asyncio.create_task(self._keep_typing(self._typing_in))
 
     def _switch_activity(self, activity: str) -> None:
-        self.bot.presence.leave(self._activity)
+        self.around.presence.leave(self._activity)
         self._activity = activity
-        self.bot.presence.enter(activity)
+        self.around.presence.enter(activity)
 
     def _live_speech(self) -> LiveSpeech | None:
-        voice_client = voice_client_for(self.bot, self.event)
+        voice_client = voice_client_for(self.around.client, self.event)
         if voice_client is None:
             return None
-        return LiveSpeech(voice_client, self.bot.services.speaker, self.state.get("spoken_language"))
+        return LiveSpeech(voice_client, self.around.speaker, self.state.get("spoken_language"))
 
     async def _keep_typing(self, channel: Any) -> None:
         async with channel.typing():
@@ -122,7 +138,7 @@ class ReplyRun:
         """The stream ended (or failed): stop speaking, typing and showing an activity."""
         if self._live is not None:
             self._live.finish()
-        self.bot.presence.leave(self._activity)
+        self.around.presence.leave(self._activity)
         self._stop_typing.set()
         if self._typing is not None:
             await asyncio.gather(self._typing, return_exceptions=True)
@@ -138,7 +154,7 @@ class ReplyRun:
         if self.renderer.text:
             capped = capped_note(self.state.get("capped"), self.state.get("capped_seconds"))
             note = cut_short(failure) if error else capped
-            if self.bot.edited_since_taken(self.event):
+            if self.around.edited_since_taken(self.event):
                 note += ANSWERED_BEFORE_EDIT
             await self.renderer.finish(note=note)
         elif self.state.get("member_note") and not error:
@@ -150,11 +166,12 @@ class ReplyRun:
         return redact(str(error)) if error else None
 
     async def _deliver_voice(self, voice: VoiceClip) -> None:
-        path = Path(voice.path)
+        path, event = Path(voice.path), self.event
         try:
-            async with self.bot.budget.turn(self.event.channel_id):
+            async with self.around.budget.turn(event.channel_id):
+                http = self.around.client.http
                 await send_voice_message(
-                    self.bot.http, self.event.channel_id, path, voice.duration_s, voice.waveform, self.event.message_id
+                    http, event.channel_id, path, voice.duration_s, voice.waveform, event.message_id
                 )
         except discord.HTTPException as exc:
             log.warning("voice message for %s not sent: %s", self.event.message_id, exc)

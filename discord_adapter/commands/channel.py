@@ -74,7 +74,7 @@ def register_channel_commands(bot: ObserverBot) -> None:
             )
             or "none"
         )
-        last = bot.last_error.get(event.channel_id)
+        last = bot.replier.last_error.get(event.channel_id)
         pinned = settings.get("model")
         lines = [
             f"**Observer in #{event.channel_name}**",

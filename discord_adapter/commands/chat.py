@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 
 from discord_adapter.commands.common import interaction_event
+from discord_adapter.replier import ReplyTo
 from discord_adapter.replies import reply
 from discord_adapter.sinks import InteractionSink
 
@@ -42,7 +43,7 @@ def register_chat_commands(bot: ObserverBot) -> None:
             return
         private = await record.privacy(interaction.user.id) == "private"
         await interaction.response.defer(ephemeral=private, thinking=True)
-        await bot.run_reply(event, InteractionSink(interaction, private), None, store_reply=private, model=model)
+        await bot.replier.run(ReplyTo(event, InteractionSink(interaction, private), store_reply=private, model=model))
 
     privacy = app_commands.Group(name="privacy", description="Your privacy with Observer")
 

@@ -1,0 +1,95 @@
+"""The Replier alone: one job through the real reply graph (fake model, real record), rendered into a
+recording sink, built from its narrow parts without an ObserverBot or a gateway connection."""
+
+from __future__ import annotations
+
+from itertools import count
+from typing import Any
+
+import discord
+
+from agent.memory.progress import Progress
+from agent.services import Services
+from discord_adapter.characters import CharacterDesk
+from discord_adapter.inbox import Inbox
+from discord_adapter.presence import Presence
+from discord_adapter.replier import Replier, ReplyTo
+from discord_adapter.reply_run import Surroundings
+from discord_adapter.stream import ChannelBudget
+from tests.conftest import make_event, reply_graph
+from tests.fakes.openai_server import FakeOpenAI, Reply
+
+
+class Posted:
+    def __init__(self, message_id: int) -> None:
+        self.id = message_id
+
+
+class RecordingSink:
+    """Where a channel's messages would go: what was posted, and each message's last text."""
+
+    def __init__(self) -> None:
+        self.shown: dict[int, str] = {}
+        self._ids = count(9000)
+
+    async def send(self, content: str, first: bool) -> Any:
+        posted = Posted(next(self._ids))
+        self.shown[posted.id] = content
+        return posted
+
+    async def edit(self, handle: Any, content: str) -> None:
+        self.shown[handle.id] = content
+
+    async def delete(self, handle: Any) -> None:
+        self.shown.pop(handle.id)
+
+
+async def nothing_shown(activity: str | None) -> None:
+    return None
+
+
+def replier_for(services: Services) -> Replier:
+    client = discord.Client(intents=discord.Intents.none())  # never connected: no voice channel to speak in
+    budget = ChannelBudget(0.0)
+    progress = Progress(services.record.engine, services.record.patience)
+    around = Surroundings(
+        client=client,
+        budget=budget,
+        presence=Presence(nothing_shown),
+        progress=progress,
+        characters=CharacterDesk(client, services.personas, budget),
+        speaker=services.speaker,
+        voice_with_text=True,
+        edited_since_taken=lambda event: False,
+    )
+    return Replier(reply_graph(services), around, Inbox(progress), services.settings)
+
+
+async def test_a_claimed_question_is_answered_rendered_and_marked(services: Services, fake_openai: FakeOpenAI):
+    fake_openai.push(Reply("Call the cat Miso."))
+    replier = replier_for(services)
+    question = make_event("hey @Observer, what should I name my cat?", mentions_bot=True)
+    await services.record.store_event(question, state="waiting")
+    assert await replier.inbox.claim_queued(question.message_id, resumed=False)
+    sink = RecordingSink()
+
+    reply = await replier.run(ReplyTo(question, sink, track=True))
+
+    assert reply.state["reply"] == "Call the cat Miso." and not reply.paused
+    assert [sink.shown[i] for i in reply.posted_ids] == ["Call the cat Miso."]
+    assert await replier.inbox.progress.state(question.message_id) == "answered"
+    assert await replier.inbox.progress.holders({question.message_id}) == {question.message_id: None}
+
+
+async def test_an_unaddressed_message_posts_nothing_and_is_skipped(services: Services, fake_openai: FakeOpenAI):
+    replier = replier_for(services)
+    chatter = make_event("lol", author="bob")
+    await services.record.store_event(chatter, state="waiting")
+    assert await replier.inbox.claim_queued(chatter.message_id, resumed=False)
+    sink = RecordingSink()
+
+    reply = await replier.run(ReplyTo(chatter, sink, track=True))
+
+    assert reply.posted_ids == [] and sink.shown == {}
+    assert fake_openai.requests == []
+    assert await replier.inbox.progress.state(chatter.message_id) == "skipped"
