@@ -20,7 +20,7 @@ from agent.cadence import Cadence
 from agent.cast.store import CastStore
 from agent.errors import ConfigError
 from agent.ids import stable_id
-from agent.memory.chroma import open_chroma
+from agent.memory.chroma import LazyChroma
 from agent.memory.db import create_engine, upgrade
 from agent.memory.embeddings import Embedder, LocalE5Embedder, OpenAIEmbedder
 from agent.memory.knowledge import MemoryStore
@@ -85,7 +85,7 @@ def _prepare(settings: Settings) -> tuple[ModelRegistry, PromptLibrary, Any]:
         local_context=settings.local_context_tokens,
     )
     registry.warm()
-    return registry, prompts, open_chroma(settings.data_dir, settings.chroma_url)
+    return registry, prompts, LazyChroma(settings.data_dir, settings.chroma_url)
 
 
 def make_embedder(settings: Settings) -> Embedder:
@@ -134,8 +134,9 @@ async def _build_services(settings: Settings, embedder: Embedder | None, answeri
     await upgrade(engine)
     embedder = embedder or make_embedder(settings)
     memory = await asyncio.to_thread(MemoryStore, client, embedder)
-    if isinstance(embedder, LocalE5Embedder):
-        # Loading the model (~0.5 s) at start, not on the first member's message.
+    if isinstance(embedder, LocalE5Embedder) and not await asyncio.to_thread(memory.is_empty):
+        # Loading the model (~0.5 s) at start, not on the first member's message (which only needs it
+        # when there is something to search).
         await asyncio.to_thread(embedder.embed_query, "warm up")
     personas = PersonaCatalog(engine)
     # The default persona is prompts/persona.md, re-read at every start.

@@ -1,9 +1,19 @@
-"""Opening Chroma: files in the data dir, or a Chroma server when OBSERVER_CHROMA_URL is set."""
+"""Opening Chroma: files in the data dir, or a Chroma server when OBSERVER_CHROMA_URL is set.
+
+Importing chromadb and opening its client costs about 0.7 s of CPU and tens of MiB, so a store in the
+data dir is opened only once something in it is needed: `LazyChroma.names()` reads the collection names
+straight from Chroma's SQLite file (read-only) while the client is closed, and a bot whose memory is
+empty never loads Chroma at all."""
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+from contextlib import closing
 from pathlib import Path
 from typing import Any
+
+CHROMA_FILE = "chroma.sqlite3"  # Chroma's own catalogue in a persistent folder
 
 
 def open_chroma(data_dir: Path, url: str | None = None) -> Any:
@@ -25,3 +35,58 @@ def open_chroma(data_dir: Path, url: str | None = None) -> Any:
     path = data_dir / "chroma"
     path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(path), settings=settings)
+
+
+class LazyChroma:
+    """A Chroma client opened on first use (thread-safe). A server (`url`) is opened at once: reaching it
+    at start is how a wrong URL is reported before the first member's question."""
+
+    def __init__(self, data_dir: Path, url: str | None = None) -> None:
+        self._data_dir = data_dir
+        self._url = url
+        self._client: Any = None
+        self._lock = threading.Lock()
+        if url:
+            self._client = open_chroma(data_dir, url)
+
+    @classmethod
+    def wrapping(cls, client: Any) -> LazyChroma:
+        """An already open client (tests, `observer memory` commands) behind the same interface."""
+        lazy = cls(Path())
+        lazy._client = client
+        return lazy
+
+    @property
+    def opened(self) -> bool:
+        return self._client is not None
+
+    @property
+    def client(self) -> Any:
+        """The chromadb client, opened now if it was not (blocking: run it off the event loop)."""
+        with self._lock:
+            if self._client is None:
+                self._client = open_chroma(self._data_dir, self._url)
+            return self._client
+
+    def names(self) -> list[str]:
+        """Blocking: every collection's name. While the client is closed, read from Chroma's file without
+        opening it (none when the folder was never written); if that file cannot be read as expected
+        (another Chroma version's layout), the client is opened and asked."""
+        if self._client is None:
+            peeked = peek_names(self._data_dir / "chroma")
+            if peeked is not None:
+                return peeked
+        return [c if isinstance(c, str) else c.name for c in self.client.list_collections()]
+
+
+def peek_names(folder: Path) -> list[str] | None:
+    """The collection names in a persistent Chroma folder, read-only; [] when it holds no store yet,
+    None when the catalogue is there but unreadable as expected."""
+    path = folder / CHROMA_FILE
+    if not path.exists():
+        return []
+    try:
+        with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=5)) as db:
+            return [str(row[0]) for row in db.execute("SELECT name FROM collections")]
+    except sqlite3.Error:
+        return None

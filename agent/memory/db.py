@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator, Sequence
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic.config import Config
-from alembic.runtime.environment import EnvironmentContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.url import make_url
@@ -20,6 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from agent.errors import ConfigError
 from agent.memory.tables import Base
 from agent.redact import redact
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 try:
     import fcntl
@@ -92,6 +95,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _alembic_config() -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     return cfg
@@ -99,13 +104,22 @@ def _alembic_config() -> Config:
 
 def _load_scripts(cfg: Config) -> ScriptDirectory:
     """Read the migration files (file I/O: call from a worker thread)."""
+    from alembic.script import ScriptDirectory
+
     scripts = ScriptDirectory.from_config(cfg)
     scripts.get_revisions("heads")  # builds the revision map, importing every migration now
     return scripts
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Apply migrations over one of our own connections, without blocking the event loop."""
+    """Apply migrations over one of our own connections, without blocking the event loop.
+
+    A database already at the newest revision (every start but the first after an update) is only
+    read: alembic, about 0.3 s of imports, is loaded when there is something to apply."""
+    if revision == "head" and await _stored_revision(engine) == head_revision():
+        return
+    from alembic.runtime.environment import EnvironmentContext
+
     cfg = _alembic_config()
     scripts = await asyncio.to_thread(_load_scripts, cfg)
 
@@ -147,6 +161,16 @@ async def _migration_lock(engine: AsyncEngine) -> AsyncIterator[None]:
         handle.close()  # releases the lock
 
 
+async def _stored_revision(engine: AsyncEngine) -> str | None:
+    """The revision the database says it is at; None for a new database (or one that cannot be read:
+    `upgrade` then reports why)."""
+    try:
+        async with engine.connect() as conn:
+            return (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one_or_none()
+    except Exception:
+        return None
+
+
 async def current_revision(engine: AsyncEngine) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
@@ -157,11 +181,29 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         return await conn.run_sync(_rev)
 
 
+_REVISION = re.compile(r"^revision\s*=\s*[\"']([^\"']+)[\"']", re.MULTILINE)
+_DOWN = re.compile(r"^down_revision\s*=\s*[\"']([^\"']+)[\"']", re.MULTILINE)
+
+
+@cache
 def head_revision() -> str:
-    """The newest migration's revision (what `upgrade` brings a database to)."""
-    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
-    assert head is not None
-    return head
+    """The newest migration's revision (what `upgrade` brings a database to), read from the migration
+    files' `revision` / `down_revision` lines without loading alembic. ValueError unless there is
+    exactly one head."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        found = _REVISION.search(source)
+        if found:
+            revisions.add(found.group(1))
+        down = _DOWN.search(source)
+        if down:
+            parents.add(down.group(1))
+    heads = revisions - parents
+    if len(heads) != 1:
+        raise ValueError(f"migrations: expected one head revision, found {sorted(heads)}")
+    return heads.pop()
 
 
 def dialect_insert(dialect: str) -> Any:

