@@ -5,37 +5,40 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 
+from agent.access.gate import Gate
 from agent.events import Event
 from agent.member_texts import ALREADY_ANSWERED
 from agent.verdicts import Verdict, approval, denial
 from discord_adapter.approvals import buttons, call_key, decided, may_answer, parse_custom_id, prompt, who_may_answer
 from discord_adapter.commands.common import interaction_event
-from discord_adapter.replier import ReplyTo
+from discord_adapter.inbox import Inbox
+from discord_adapter.replier import Replier, ReplyTo
 from discord_adapter.sinks import ReplySink
+from discord_adapter.stream import ChannelBudget
 from discord_adapter.tolerant import reply_to
-
-if TYPE_CHECKING:
-    from discord_adapter.client import ObserverBot
 
 log = logging.getLogger(__name__)
 
 
 class ApprovalDesk:
-    def __init__(self, bot: ObserverBot) -> None:
-        self.bot = bot
+    def __init__(self, replier: Replier, inbox: Inbox, budget: ChannelBudget, gate: Gate) -> None:
+        self.replier = replier
+        self.inbox = inbox
+        self.budget = budget
+        self.gate = gate  # a press is a door: the presser's rights go through the access lists
         self._timers: dict[int, asyncio.Task[None]] = {}
 
     async def ask(self, event: Event, message: discord.Message, request: dict[str, Any]) -> None:
         """Post the request with its buttons (again after a restart: the old buttons keep working too)."""
         # Paused before the buttons exist: a press claims the run from here, once.
-        await self.bot.inbox.mark(event.message_id, "paused", sources=("answering", None))
-        async with self.bot.budget.turn(event.channel_id):
+        await self.inbox.mark(event.message_id, "paused", sources=("answering", None))
+        async with self.budget.turn(event.channel_id):
             posted, _ = await reply_to(
                 message,
                 prompt(request),
@@ -53,7 +56,7 @@ class ApprovalDesk:
     async def pending(self, message_id: int) -> tuple[dict[str, Any] | None, Event | None]:
         """The request this message's paused run waits on, and the message's event (None when none waits)."""
         config = RunnableConfig(configurable={"thread_id": f"reply:{message_id}"})
-        saved = await self.bot.replier.graph.aget_state(config)
+        saved = await self.replier.graph.aget_state(config)
         for pause in saved.interrupts:
             value = pause.value
             if isinstance(value, dict) and value.get("kind") == "approval":
@@ -76,7 +79,7 @@ class ApprovalDesk:
             await interaction.response.send_message(f"Only {who_may_answer(request)} can answer this.", ephemeral=True)
             return
         # A press is a door too: the presser's rights go through the same access lists as a message.
-        refused = await self.bot.services.gate.turned_away(presser)
+        refused = await self.gate.turned_away(presser)
         if refused is not None:
             await interaction.response.send_message(refused, ephemeral=True)
             return
@@ -97,7 +100,7 @@ class ApprovalDesk:
                 message = await channel.fetch_message(message_id)
             except discord.HTTPException:
                 log.warning("approval for %s: the member's message is gone; the run is dropped", message_id)
-                await self.bot.inbox.mark(message_id, "failed", sources=("answering",))
+                await self.inbox.mark(message_id, "failed", sources=("answering",))
                 return
             await self.resume(event, message, verdict)
         finally:
@@ -107,10 +110,10 @@ class ApprovalDesk:
         """First one wins: in this process before any await (a set), then in the record (a conditional
         UPDATE from "paused"), so two presses, a press and the timeout, a press and a restart's resume,
         or presses handled by two processes sharing the database resume the run exactly once."""
-        return await self.bot.inbox.take(message_id, ("paused",))  # in hand: a recovery pass never starts it
+        return await self.inbox.take(message_id, ("paused",))  # in hand: a recovery pass never starts it
 
     def release(self, message_id: int) -> None:
-        self.bot.inbox.release(message_id)
+        self.inbox.release(message_id)
 
     async def resume(self, event: Event, message: discord.Message, verdict: Verdict) -> None:
         """Resume a run this process has claimed (`claim`)."""
@@ -119,7 +122,7 @@ class ApprovalDesk:
             timer.cancel()
         try:
             resumed = ReplyTo(event, ReplySink(message), message.channel, track=True, command=Command(resume=verdict))
-            await self.bot.replier.run(resumed)
+            await self.replier.run(resumed)
         except Exception:
             log.exception("resuming %s after an approval failed", event.message_id)
 
@@ -140,7 +143,7 @@ class ApprovalDesk:
         try:
             reason = f"no answer within {after / 60:.0f} min" if after >= 60 else f"no answer within {after:g} s"
             with contextlib.suppress(discord.HTTPException):
-                async with self.bot.budget.turn(posted.channel.id):
+                async with self.budget.turn(posted.channel.id):
                     await posted.edit(content=f"⌛ {decided(request, False, 'timeout')} ({reason})", view=None)
             await self.resume(event, message, denial(reason))
         finally:

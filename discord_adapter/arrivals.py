@@ -10,7 +10,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import Any
 
 import discord
 
@@ -19,27 +19,31 @@ from agent.member_texts import RECORD_DELAYED_NOTE
 from agent.memory.faults import dependency_down
 from agent.memory.record.delays import RecordDelayed
 from agent.rules import addresses_bot
+from agent.services import Services
+from discord_adapter.inbox import Inbox
 from discord_adapter.queues import Job
+from discord_adapter.stream import ChannelBudget
 from discord_adapter.tolerant import reply_to
-
-if TYPE_CHECKING:
-    from discord_adapter.client import ObserverBot
 
 log = logging.getLogger(__name__)
 
 Take = Callable[[Job], Awaitable[None]]
+ThroughGraph = Callable[[Event], Awaitable[Any]]
 
 
 class Arrivals:
-    def __init__(self, bot: ObserverBot) -> None:
-        self.bot = bot
+    def __init__(self, services: Services, through: ThroughGraph, inbox: Inbox, budget: ChannelBudget) -> None:
+        self.services = services
+        self.through = through  # a message recorded through the graph, without a reply
+        self.inbox = inbox
+        self.budget = budget
         self._later: set[asyncio.Task[None]] = set()
 
     async def keeps_out(self, event: Event) -> bool:
         """The access rules keep this message out of the record; unknown while the server's settings
         cannot be read (the database is away): then it is kept, and the rules apply when it is answered."""
         try:
-            return await self.bot.services.gate.keeps_out_of_record(event)
+            return await self.services.gate.keeps_out_of_record(event)
         except Exception as exc:
             if not dependency_down(exc):
                 raise
@@ -49,7 +53,7 @@ class Arrivals:
         """A bot's message (our own echoes included) is recorded through the graph; while the database
         is away it is kept in the record's memory instead and written once it is back."""
         try:
-            await self.bot.replier.record(event)
+            await self.through(event)
         except Exception as exc:
             if not dependency_down(exc):
                 raise
@@ -60,13 +64,13 @@ class Arrivals:
 
     async def _keep(self, event: Event) -> None:
         with contextlib.suppress(RecordDelayed):  # still queued in the record: written when it can be
-            await self.bot.services.record.store_event(event)
+            await self.services.record.store_event(event)
 
     async def store(self, job: Job, take: Take, state: str = "waiting") -> bool:
         """Write the message with `state`. True: written, the caller queues it now. False: kept in memory
         (the member told); `take` queues it once it is written."""
         try:
-            await self.bot.services.record.store_event(job.event, state=state)
+            await self.services.record.store_event(job.event, state=state)
             return True
         except RecordDelayed as delayed:
             log.warning("message %s kept in memory until the record takes it: %s", job.event.message_id, delayed.cause)
@@ -84,7 +88,7 @@ class Arrivals:
         if not addresses_bot(job.event) or not isinstance(message, discord.Message):
             return None
         try:
-            async with self.bot.budget.turn(job.event.channel_id):
+            async with self.budget.turn(job.event.channel_id):
                 note, _ = await reply_to(message, RECORD_DELAYED_NOTE, mention_author=False)
         except discord.HTTPException as exc:
             log.warning("could not tell %s that its message waits: %s", job.event.message_id, exc)
@@ -96,12 +100,12 @@ class Arrivals:
             await written
         except Exception:
             log.exception("message %s could not be written; it is not answered", job.event.message_id)
-            self.bot.inbox.release(job.event.message_id)
+            self.inbox.release(job.event.message_id)
             return
         if job.resume_parts:
             # A restart from here on finishes the note in place instead of posting a second answer.
             try:
-                await self.bot.progress.note_reply_parts(job.event.message_id, list(job.resume_parts))
+                await self.inbox.progress.note_reply_parts(job.event.message_id, list(job.resume_parts))
             except Exception:
                 log.exception("could not note the waiting line for %s", job.event.message_id)
         await take(job)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
+from functools import partial
 from typing import Any
 
 import discord
@@ -19,24 +19,24 @@ from agent.nodes.ingest import foresee
 from agent.rules import addresses_bot
 from agent.services import Services
 from discord_adapter import event_guard
+from discord_adapter.answering import Answering
 from discord_adapter.approval_desk import ApprovalDesk
 from discord_adapter.arrivals import Arrivals
 from discord_adapter.busy_notes import BusyNotes
-from discord_adapter.cast_chain import next_line
 from discord_adapter.characters import CharacterDesk
 from discord_adapter.context import backfill_context
+from discord_adapter.edits import Edits
 from discord_adapter.gateway_close import DrainOnce, close_after_drain
 from discord_adapter.inbox import Inbox
 from discord_adapter.presence import Presence
 from discord_adapter.proxies import Proxies, take_repost
 from discord_adapter.queues import ChannelQueues, Job
 from discord_adapter.recovery import catch_up, resume_unfinished
-from discord_adapter.replier import Replier, ReplyTo
+from discord_adapter.replier import Replier
 from discord_adapter.reply_run import Surroundings
-from discord_adapter.retries import Retries, apologise
+from discord_adapter.retries import Retries
 from discord_adapter.shard_hold import ShardHold
 from discord_adapter.shard_ready import keep_shard_readies
-from discord_adapter.sinks import ReplySink
 from discord_adapter.stream import ChannelBudget
 from discord_adapter.translate import to_event
 
@@ -76,11 +76,12 @@ class ObserverBot(discord.AutoShardedClient):
         self.services = services
         self.started_at = time.monotonic()
         self.tree = app_commands.CommandTree(self)
+        # The queues end each job through `answering` (made below, once what it uses exists).
         self.queues = ChannelQueues(
             settings.channel_queue_size,
-            self._answer,
-            self._busy,
-            self._superseded,
+            lambda job: self.answering.answer(job),
+            lambda job: self.answering.busy(job),
+            lambda job: self.answering.superseded(job),
             parallel=settings.channel_parallel_replies,
         )
         self.budget = ChannelBudget(settings.edit_interval_seconds)
@@ -89,22 +90,12 @@ class ObserverBot(discord.AutoShardedClient):
         self.processes = Processes(services.record.engine, self.me, settings.process_lease_seconds)
         self.progress = Progress(services.record.engine, services.record.patience, holder=self.me.id)
         services.record.holder = self.me.id
-        self.arrivals = Arrivals(self)
-        self.retries = Retries(self)
-        # Live messages wait, per shard, while a recovery pass queues older ones (see shard_hold.py).
-        self.shard_hold = ShardHold(self.recover, self.queues.submit)
         # Messages this process took in and has not finished, and every move of their states.
         self.inbox = Inbox(self.progress)
-        # The first message each channel delivered live since the gateway (re)connected: catch-up reads
-        # history from the last recorded message before it, whatever arrived live meanwhile.
-        self.first_live: dict[int, int] = {}
-        self.approvals = ApprovalDesk(self)
-        self.characters = CharacterDesk(self, services.personas, self.budget)
+        self.edits = Edits(self.inbox)
         self.presence = Presence(self._show_activity)
+        self.characters = CharacterDesk(self, services.personas, self.budget)
         self.proxies = Proxies()
-        self.edits: dict[int, str] = {}  # messages edited while being answered: their new text
-        from graphs.reply import build
-
         around = Surroundings(
             self,
             self.budget,
@@ -113,17 +104,35 @@ class ObserverBot(discord.AutoShardedClient):
             self.characters,
             services.speaker,
             settings.voice_with_text,
-            self.edited_since_taken,
+            self.edits.since_taken,
         )
+        from graphs.reply import build
+
         # Reply runs are checkpointed (when a checkpointer is given): a restart resumes, not repeats.
-        self.replier = Replier(
-            build(services, checkpointer=checkpointer),
-            around,
+        graph = build(services, checkpointer=checkpointer)
+        self.replier = Replier(graph, around, self.inbox, settings, checkpointer=checkpointer)
+        self.approvals = ApprovalDesk(self.replier, self.inbox, self.budget, services.gate)
+        self.replier.ask_approval = self.approvals.ask
+        self.arrivals = Arrivals(services, self.replier.record, self.inbox, self.budget)
+        self.retries = Retries(self, settings.resume_window, self.inbox, self.budget, self.queues)
+        self.answering = Answering(
             self.inbox,
-            settings,
-            checkpointer=checkpointer,
-            ask_approval=self.approvals.ask,
+            self.replier,
+            self.retries,
+            self.edits,
+            record=services.record,
+            busy_notes=self.busy_notes,
+            budget=self.budget,
+            reposts=self.proxies.repost_of,
+            backfill=partial(backfill_context, services.record, settings.reply_chain_limit, self.event_for),
+            submit=self.queues.submit,
+            chain_turns=settings.cast_chain_turns,
         )
+        # Live messages wait, per shard, while a recovery pass queues older ones (see shard_hold.py).
+        self.shard_hold = ShardHold(self.recover, self.queues.submit)
+        # The first message each channel delivered live since the gateway (re)connected: catch-up reads
+        # history from the last recorded message before it, whatever arrived live meanwhile.
+        self.first_live: dict[int, int] = {}
         self._drained = DrainOnce()
         self.launched = asyncio.Event()  # every shard it started with is connected (shard_keeper.py)
 
@@ -210,9 +219,10 @@ class ObserverBot(discord.AutoShardedClient):
         return address_by_prefix(event, self.services.registry.config.prefixes_for(event.guild_id))
 
     async def on_message(self, message: discord.Message) -> None:
-        if message.webhook_id is not None and await take_repost(self, message):
-            return  # a proxied member's repost: theirs, answered once (the original's answer goes to it)
         event = self.event_for(message)
+        if message.webhook_id is not None and not self.characters.owns(message.webhook_id):
+            if await take_repost(self.proxies, self.services.record, message, event):
+                return  # a proxied member's repost: theirs, answered once (the original's answer goes to it)
         self.first_live.setdefault(event.channel_id, event.message_id)
         if message.author.bot:
             if await self._answers_bots(event, message):
@@ -243,16 +253,11 @@ class ObserverBot(discord.AutoShardedClient):
         if "content" not in payload.data:
             return
         text = self.event_for(payload.message).text if payload.message is not None else payload.data["content"]
-        if self.inbox.holds(payload.message_id):
-            self.edits[payload.message_id] = text  # being answered: the answer will say it is to the old text
+        self.edits.saw(payload.message_id, text)  # being answered: the answer will say it is to the old text
         await self.services.record.mark_edited(payload.message_id, text)
 
     async def on_partial_message_edit(self, message_id: int, text: str) -> None:
         await self.services.record.mark_edited(message_id, text)  # an edit discord.py could not parse
-
-    def edited_since_taken(self, event: Event) -> bool:
-        edited = self.edits.pop(event.message_id, None)
-        return edited is not None and edited != event.text
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         if interaction.type == discord.InteractionType.component:
@@ -261,63 +266,12 @@ class ObserverBot(discord.AutoShardedClient):
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
         await self.services.record.mark_deleted(payload.message_id)
 
-    # ----- queue callbacks -----
-    async def _answer(self, job: Job) -> None:
-        message = job.message
-        assert isinstance(message, discord.Message)
-        if (edited := self.edits.pop(job.event.message_id, None)) is not None:
-            job.event = job.event.model_copy(update={"text": edited})  # edited while it waited: the new text
-        resume = [message.channel.get_partial_message(part) for part in job.resume_parts]  # type: ignore[union-attr]
-        self.inbox.hold(job.event.message_id)
-        try:
-            if not await self.inbox.claim_queued(job.event.message_id, resumed=job.resumed):
-                return  # another process answers it (both received it): nothing spent here
-            await backfill_context(self, message)
-            sink = ReplySink(message, self.proxies.repost_of)
-            reply = await self.replier.run(ReplyTo(job.event, sink, message.channel, resume=resume, track=True))
-            self.retries.succeeded(job.event.message_id)
-            if (line := next_line(job, reply, self.services.settings.cast_chain_turns)) is not None:
-                await self.queues.submit(line)  # a character spoke: another may answer it
-        except Exception as exc:
-            if not await self.retries.failed(job, exc):  # a dependency was down: answered once it is back
-                # Never silent: the member hears that it failed, and the record says so.
-                log.exception("reply to %s failed", job.event.message_id)
-                with contextlib.suppress(Exception):
-                    # answering, or still waiting when the claim itself failed
-                    await self.inbox.mark(job.event.message_id, "failed", sources=("waiting", "answering", None))
-                await apologise(self, job)
-        finally:
-            if not self.retries.holds(job.event.message_id):
-                self.inbox.release(job.event.message_id)
-                self.edits.pop(job.event.message_id, None)
-
     async def _answers_bots(self, event: Event, message: discord.Message) -> bool:
         """Another bot's message where a cast may answer bots (`/persona cast bots`); never our own."""
         if (self.user is not None and message.author.id == self.user.id) or self.characters.owns(message.webhook_id):
             return False
         settings = await self.services.record.cached_channel_settings(event.channel_id)
         return bool(settings.get("allow_bots")) and bool(await self.services.casts.members(event.channel_id))
-
-    async def _busy(self, job: Job) -> None:
-        """Queue full: the message is still recorded, and a member who asked is told, never ignored."""
-        await self.services.record.store_event(job.event)
-        self.inbox.release(job.event.message_id)
-        if not await self.inbox.claim_queued(job.event.message_id, resumed=job.resumed, to="failed"):
-            return  # another process took it: its answer (or its note) is the member's
-        if addresses_bot(job.event):
-            assert isinstance(job.message, discord.Message)
-            self.busy_notes.tell(job.message)
-        log.warning(
-            "queue full on channel %s; message %s recorded without a run", job.event.channel_id, job.event.message_id
-        )
-
-    async def _superseded(self, job: Job) -> None:
-        """The member asked again while this waited: keep it as context for the newer question."""
-        await self.services.record.store_event(job.event)
-        self.inbox.release(job.event.message_id)
-        if not await self.inbox.claim_queued(job.event.message_id, resumed=job.resumed, to="skipped"):
-            return
-        log.info("message %s superseded by a newer one from the same member", job.event.message_id)
 
     async def _show_activity(self, activity: str | None) -> None:
         game = None if activity is None else discord.CustomActivity(name=f"{activity}…")

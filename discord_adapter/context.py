@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import discord
 
-if TYPE_CHECKING:
-    from discord_adapter.client import ObserverBot
+from agent.events import Event
+from agent.memory.record import Record
 
 log = logging.getLogger(__name__)
 
 
-async def backfill_context(bot: ObserverBot, message: discord.Message) -> None:
-    """Store replied-to messages (and a thread's starter) the record has not seen, up to the chain limit."""
-    record = bot.services.record
-    limit = bot.services.settings.reply_chain_limit
+async def backfill_context(
+    record: Record, limit: int, event_for: Callable[[discord.Message], Event], message: discord.Message
+) -> None:
+    """Store replied-to messages (and a thread's starter) the record has not seen, up to `limit` deep."""
     reference = message.reference
     for depth in range(limit + 1):
         if reference is None or reference.message_id is None:
@@ -33,11 +33,11 @@ async def backfill_context(bot: ObserverBot, message: discord.Message) -> None:
                 target = await message.channel.fetch_message(reference.message_id)
             except discord.HTTPException:
                 return
-        await record.store_event(bot.event_for(target))
+        await record.store_event(event_for(target))
         reference = target.reference
     channel = message.channel
     if isinstance(channel, discord.Thread) and channel.parent is not None:
         if await record.message(channel.id) is None:
             with contextlib.suppress(discord.HTTPException):
                 starter = channel.starter_message or await channel.parent.fetch_message(channel.id)  # type: ignore[union-attr]
-                await record.store_event(bot.event_for(starter))
+                await record.store_event(event_for(starter))

@@ -7,12 +7,11 @@ the original is already being answered, and that answer goes to the repost (see 
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from typing import TYPE_CHECKING
 
 import discord
 
-if TYPE_CHECKING:
-    from discord_adapter.client import ObserverBot
+from agent.events import Event
+from agent.memory.record import Record
 
 # Proxy tags (`[text]`, `pk;text`, `Name: text`) are taken off the repost: at most this many characters.
 TAG_ROOM = 64
@@ -63,15 +62,13 @@ class Proxies:
         return self._reposts.get(message_id)
 
 
-async def take_repost(bot: ObserverBot, message: discord.Message) -> bool:
-    """A proxy's repost of a member's message: recorded as the member's words (never run as a bot's
-    message, never answered a second time). False: not a repost we know of."""
-    if message.webhook_id is None or bot.characters.owns(message.webhook_id):
-        return False
-    original = bot.proxies.match(message)
+async def take_repost(proxies: Proxies, record: Record, message: discord.Message, event: Event) -> bool:
+    """A proxy's repost of a member's message (`event`: as it arrived): recorded as the member's words
+    (never run as a bot's message, never answered a second time). False: not a repost we know of."""
+    original = proxies.match(message)
     if original is None:
         return False
-    event = bot.event_for(message).model_copy(
+    event = event.model_copy(
         update={
             "author_id": original.author.id,
             "author_is_bot": False,
@@ -79,5 +76,5 @@ async def take_repost(bot: ObserverBot, message: discord.Message) -> bool:
             "shown_name": message.author.display_name,  # this line is shown under the proxied member's
         }
     )
-    await bot.services.record.store_event(event, state="skipped")
+    await record.store_event(event, state="skipped")
     return True

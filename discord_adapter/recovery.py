@@ -5,25 +5,27 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import discord
 
+from agent.events import Event
 from agent.member_texts import EXPIRED_NOTE
-from agent.memory.progress import State, Unfinished
+from agent.memory.processes import Processes
+from agent.memory.progress import Progress, State, Unfinished
 from agent.memory.record.delays import RecordDelayed
 from agent.rules import addresses_bot
-from discord_adapter.inbox import stage
+from agent.services import Services
+from discord_adapter.arrivals import Arrivals
+from discord_adapter.inbox import Inbox, stage
 from discord_adapter.missed import missed_messages, notes_by_question
-from discord_adapter.queues import Job
-from discord_adapter.shard_hold import shard_of
+from discord_adapter.queues import ChannelQueues, Job
+from discord_adapter.shard_hold import ShardHold, shard_of
 from discord_adapter.snowflakes import storable
-from discord_adapter.stream import IN_PROGRESS
+from discord_adapter.stream import IN_PROGRESS, ChannelBudget
 from discord_adapter.unrecorded import last_known_moment, unrecorded_channels
-
-if TYPE_CHECKING:
-    from discord_adapter.client import ObserverBot
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +34,44 @@ CATCH_UP_DAYS = 7
 # How far after an interrupted question to look for a reply posted just before the crash.
 REPLY_SEARCH = 50
 
+Channel = discord.abc.GuildChannel | discord.Thread | discord.abc.PrivateChannel
 
-async def fetch_message(bot: ObserverBot, channel_id: int, message_id: int) -> discord.Message | None:
+
+class Recovering(Protocol):
+    """What a recovery pass uses of the running bot (the client implements it)."""
+
+    services: Services
+    queues: ChannelQueues
+    inbox: Inbox
+    processes: Processes
+    progress: Progress
+    budget: ChannelBudget
+    shard_hold: ShardHold
+    arrivals: Arrivals
+    first_live: dict[int, int]
+
+    @property
+    def shard_ids(self) -> list[int] | None: ...
+
+    @property
+    def shard_count(self) -> int | None: ...
+
+    @property
+    def user(self) -> discord.ClientUser | None: ...
+
+    @property
+    def guilds(self) -> Sequence[discord.Guild]: ...
+
+    def uptime(self) -> float: ...
+
+    def event_for(self, message: discord.Message) -> Event: ...
+
+    def get_channel(self, id: int, /) -> Channel | None: ...
+
+    async def fetch_channel(self, channel_id: int, /) -> Channel: ...
+
+
+async def fetch_message(bot: Recovering, channel_id: int, message_id: int) -> discord.Message | None:
     channel = bot.get_channel(channel_id)
     try:
         if channel is None:
@@ -45,7 +83,7 @@ async def fetch_message(bot: ObserverBot, channel_id: int, message_id: int) -> d
         return None
 
 
-async def resume_unfinished(bot: ObserverBot, *, orphans_only: bool = False) -> tuple[int, int]:
+async def resume_unfinished(bot: Recovering, *, orphans_only: bool = False) -> tuple[int, int]:
     """Queue questions that were waiting or being answered; close the too-old ones. (resumed, expired)
 
     Only this process's shards, and never a question another live process is answering (several
@@ -77,20 +115,20 @@ async def resume_unfinished(bot: ObserverBot, *, orphans_only: bool = False) -> 
             continue
         parts = row.reply_parts
         if row.state in ("answering", "retrying") and not parts:
-            parts = await posted_before_the_crash(bot, message)
+            parts = await posted_before_the_crash(bot.user, message)
         await bot.queues.submit(Job(bot.event_for(message), message, parts, resumed=True))
         resumed += 1
     return resumed, expired
 
 
-def serves(bot: ObserverBot, guild_id: int | None) -> bool:
+def serves(bot: Recovering, guild_id: int | None) -> bool:
     """Whether this process's shards receive this server (direct messages: shard 0), so its
     interrupted questions are this process's to resume, not another's still running."""
     shards = bot.shard_ids  # None: this process holds every shard
     return shards is None or shard_of(guild_id, bot.shard_count) in shards
 
 
-async def claim_unfinished(bot: ObserverBot, row: Unfinished, live: frozenset[str], to: State = "answering") -> bool:
+async def claim_unfinished(bot: Recovering, row: Unfinished, live: frozenset[str], to: State = "answering") -> bool:
     """Take an interrupted question for this process, once: in memory before any await (so a press or
     the live path in this process sees it taken), then in the record, compared with the state and the
     moment it was set as read, so another process resuming the same row loses. A state set since this
@@ -103,21 +141,21 @@ async def claim_unfinished(bot: ObserverBot, row: Unfinished, live: frozenset[st
     )
 
 
-async def posted_before_the_crash(bot: ObserverBot, question: discord.Message) -> tuple[int, ...]:
+async def posted_before_the_crash(me: discord.ClientUser | None, question: discord.Message) -> tuple[int, ...]:
     """A reply Discord accepted just before a kill, before its id reached the record: found in the
     channel's history, so the resumed run finishes it in place instead of posting a second answer."""
-    assert bot.user is not None
+    assert me is not None
     try:
         async for message in question.channel.history(after=question, limit=REPLY_SEARCH, oldest_first=True):
             reference = message.reference
-            if message.author.id == bot.user.id and reference is not None and reference.message_id == question.id:
+            if message.author.id == me.id and reference is not None and reference.message_id == question.id:
                 return (message.id,)
     except discord.HTTPException as exc:
         log.warning("could not look for an interrupted reply to %s: %s", question.id, exc)
     return ()
 
 
-async def close_interrupted(bot: ObserverBot, row: Unfinished) -> None:
+async def close_interrupted(bot: Recovering, row: Unfinished) -> None:
     """An expired question gets no late answer; a half-written reply loses its marker and says why it
     stops there."""
     if not row.reply_parts:
@@ -133,7 +171,7 @@ async def close_interrupted(bot: ObserverBot, row: Unfinished) -> None:
         log.warning("could not close the interrupted reply %s: %s", part.id, exc)
 
 
-async def catch_up(bot: ObserverBot, shards: frozenset[int] | None = None) -> tuple[int, int]:
+async def catch_up(bot: Recovering, shards: frozenset[int] | None = None) -> tuple[int, int]:
     """Record every message missed in each active channel (of `shards`, when given: the shards that
     reconnected), and in each readable channel the record holds nothing from where something was said
     since the bot last saw the shard (see `unrecorded`); queue the addressed ones still worth answering.
@@ -150,7 +188,7 @@ async def catch_up(bot: ObserverBot, shards: frozenset[int] | None = None) -> tu
     reads = dict.fromkeys(latest, since)  # channel → how far back to read
     moment = last_known_moment(bot.shard_hold.away_since, shards, latest, bot.shard_hold.unheld_since)
     if moment is not None:
-        for unknown in await unrecorded_channels(bot, shards, latest, max(moment, since)):
+        for unknown in await unrecorded_channels(bot.guilds, bot.services.record, shards, latest, max(moment, since)):
             reads[unknown.id] = max(moment, since)
     recorded = queued = 0
     for channel_id in sorted(reads):

@@ -11,8 +11,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import replace
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime, timedelta
 
 import discord
 
@@ -20,12 +19,11 @@ from agent.member_texts import DEPENDENCY_DOWN_NOTE, FAILED_REPLY, RECORD_DELAYE
 from agent.memory.faults import dependency_down, fault_summary
 from agent.memory.progress import State
 from agent.rules import addresses_bot
-from discord_adapter.queues import Job
+from discord_adapter.inbox import Inbox
+from discord_adapter.queues import ChannelQueues, Job
 from discord_adapter.recovery import posted_before_the_crash
+from discord_adapter.stream import ChannelBudget
 from discord_adapter.tolerant import reply_to
-
-if TYPE_CHECKING:
-    from discord_adapter.client import ObserverBot
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +32,19 @@ LONGEST_PAUSE_S = 10.0
 
 
 class Retries:
-    def __init__(self, bot: ObserverBot) -> None:
-        self.bot = bot
+    def __init__(
+        self,
+        client: discord.Client,
+        resume_window: timedelta,
+        inbox: Inbox,
+        budget: ChannelBudget,
+        queues: ChannelQueues,
+    ) -> None:
+        self.client = client  # its user: the reply already on screen is the bot's
+        self.resume_window = resume_window
+        self.inbox = inbox
+        self.budget = budget
+        self.queues = queues
         self._attempts: dict[int, int] = {}
         self._unmarked: set[int] = set()  # the record could not be told `retrying`: it still says answering
         self._tasks: set[asyncio.Task[None]] = set()
@@ -55,7 +64,7 @@ class Retries:
             self._attempts.pop(event.message_id, None)
             return False
         attempt = self._attempts.get(event.message_id, 0) + 1
-        if datetime.now(UTC) - event.created_at > self.bot.services.settings.resume_window:
+        if datetime.now(UTC) - event.created_at > self.resume_window:
             self._attempts.pop(event.message_id, None)
             return False  # too late to answer: the caller's apology closes it
         self._attempts[event.message_id] = attempt
@@ -69,10 +78,10 @@ class Retries:
         self._unmarked.add(event.message_id)
         with contextlib.suppress(Exception):  # the database may be the dependency that is down
             # waiting when the claim itself failed; retrying when a retry's claim failed
-            await self.bot.inbox.mark(event.message_id, "retrying", sources=("waiting", "answering", "retrying"))
+            await self.inbox.mark(event.message_id, "retrying", sources=("waiting", "answering", "retrying"))
             self._unmarked.discard(event.message_id)
             if parts:
-                await self.bot.progress.note_reply_parts(event.message_id, list(parts))
+                await self.inbox.progress.note_reply_parts(event.message_id, list(parts))
         later = replace(job, resume_parts=parts, resumed=True)
         pause = min(LONGEST_PAUSE_S, FIRST_PAUSE_S * 2 ** (attempt - 1))
         task = asyncio.create_task(self._again(later, pause))
@@ -82,11 +91,11 @@ class Retries:
 
     async def _where_to_answer(self, question: discord.Message) -> tuple[int, ...]:
         """The reply already on screen (half-written, or an earlier note), else a new one-line note."""
-        found = await posted_before_the_crash(self.bot, question)
+        found = await posted_before_the_crash(self.client.user, question)
         if found:
             return found
         try:
-            async with self.bot.budget.turn(question.channel.id):
+            async with self.budget.turn(question.channel.id):
                 note, _ = await reply_to(question, DEPENDENCY_DOWN_NOTE, mention_author=False)
         except discord.HTTPException as exc:
             log.warning("could not tell %s that its answer waits: %s", question.id, exc)
@@ -95,18 +104,18 @@ class Retries:
 
     async def _again(self, job: Job, pause: float) -> None:
         await asyncio.sleep(pause)
-        if not self.bot.queues.accepting:
+        if not self.queues.accepting:
             return  # stopping: the record says `retrying`, and the next start resumes it
         try:
             if not await self._claim(job.event.message_id):
                 self._attempts.pop(job.event.message_id, None)
-                self.bot.inbox.release(job.event.message_id)
+                self.inbox.release(job.event.message_id)
                 log.debug("retry of %s dropped: another process took the message", job.event.message_id)
                 return
         except Exception as exc:
             if await self.failed(job, exc):  # the database is still away: later again
                 return
-        await self.bot.queues.submit(job)
+        await self.queues.submit(job)
 
     async def _claim(self, message_id: int) -> bool:
         """Take the retried message again, so that a process that resumed it meanwhile (its restart
@@ -116,10 +125,10 @@ class Retries:
         if message_id in self._unmarked:
             states += ("answering",)
         self._unmarked.discard(message_id)
-        return await self.bot.inbox.claim(message_id, states)
+        return await self.inbox.claim(message_id, states)
 
 
-async def apologise(bot: ObserverBot, job: Job) -> None:
+async def apologise(budget: ChannelBudget, job: Job) -> None:
     """A real failure: the member hears it, in place of a waiting line if one was shown."""
     message = job.message
     if not addresses_bot(job.event) or not isinstance(message, discord.Message):
@@ -128,8 +137,8 @@ async def apologise(bot: ObserverBot, job: Job) -> None:
         if job.resume_parts:
             part = await message.channel.fetch_message(job.resume_parts[0])
             if part.content in (DEPENDENCY_DOWN_NOTE, RECORD_DELAYED_NOTE):
-                async with bot.budget.turn(job.event.channel_id):
+                async with budget.turn(job.event.channel_id):
                     await part.edit(content=FAILED_REPLY)
                 return
-        async with bot.budget.turn(job.event.channel_id):
+        async with budget.turn(job.event.channel_id):
             await reply_to(message, FAILED_REPLY, mention_author=False)

@@ -70,7 +70,7 @@ async def run_bot(settings: Settings) -> int:
                 keeper.begin()
                 bot = create_bot(services, checkpointer, me, **options)
                 keeper.fixed = lambda: set(bot.shards)
-                shards = BotShards(bot)
+                shards = BotShards(bot, bot)
                 for shard_id in options.get("shard_ids", ()):
                     bot.shard_hold.taken_over(shard_id, 2 * settings.process_lease_seconds)
                 keeper.attach(shards, bot.launched.wait)

@@ -8,16 +8,14 @@ stale cache. The one private name used, the client's shard map, is read in one p
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import discord
 from discord.gateway import DiscordWebSocket
 
+from agent.memory.processes import Me
 from agent.services import reread_quotas
-from discord_adapter.recovery import resume_unfinished
-
-if TYPE_CHECKING:
-    from discord_adapter.client import ObserverBot
+from discord_adapter.recovery import Recovering, resume_unfinished
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +55,23 @@ async def drop_shard(client: discord.AutoShardedClient, shard_id: int) -> None:
             state._remove_guild(guild)
 
 
+class ShardOwner(Recovering, Protocol):
+    """What handing shards over uses of the running bot, besides its discord.py client."""
+
+    me: Me
+
+    def is_ready(self) -> bool: ...
+
+
 class BotShards:
     """The bot as the shard keeper sees it (discord_adapter/shard_keeper.py)."""
 
-    def __init__(self, bot: ObserverBot) -> None:
+    def __init__(self, client: discord.AutoShardedClient, bot: ShardOwner) -> None:
+        self.client = client
         self.bot = bot
 
     def held(self) -> set[int]:
-        return held(self.bot)
+        return held(self.client)
 
     async def add(self, shard_id: int) -> None:
         # Its old holder stopped at most two leases ago (one to expire, one beat to notice): what was
@@ -72,10 +79,10 @@ class BotShards:
         self.bot.shard_hold.taken_over(shard_id, 2 * self.bot.processes.lease_seconds)
         services = self.bot.services
         await reread_quotas(services.gate, services.record)
-        await add_shard(self.bot, shard_id)
+        await add_shard(self.client, shard_id)
 
     async def drop(self, shard_id: int) -> None:
-        await drop_shard(self.bot, shard_id)
+        await drop_shard(self.client, shard_id)
         # Messages it delivered and this process holds back: still this process's to answer (they are
         # its in the record), queued now, in order; a claim keeps them from being answered twice.
         for job in self.bot.shard_hold.forget(shard_id):

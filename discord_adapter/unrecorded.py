@@ -11,14 +11,12 @@ The channel must be one the bot may read (View Channel and Read Message History)
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 import discord
 
-if TYPE_CHECKING:
-    from discord_adapter.client import ObserverBot
+from agent.memory.record import Record
 
 # A shard's socket may have stalled a while before discord.py noticed it was gone (a missed heartbeat):
 # the away time is taken this much earlier. Reading a little more costs nothing (the record filters).
@@ -53,13 +51,17 @@ def last_known_moment(
 
 
 async def unrecorded_channels(
-    bot: ObserverBot, shards: Collection[int] | None, skip: Collection[int], moment: datetime
+    guilds: Iterable[discord.Guild],
+    record: Record,
+    shards: Collection[int] | None,
+    skip: Collection[int],
+    moment: datetime,
 ) -> list[discord.TextChannel | discord.Thread]:
     """Readable channels (text channels and active threads) of the shards' guilds, not in `skip`, where a
     message was posted after `moment` and the bot is not turned off."""
     floor = discord.utils.time_snowflake(moment)
     found: list[discord.TextChannel | discord.Thread] = []
-    for guild in bot.guilds:
+    for guild in guilds:
         if shards is not None and guild.shard_id not in shards:
             continue
         me = guild.me
@@ -72,7 +74,7 @@ async def unrecorded_channels(
             allowed = channel.permissions_for(me)
             if not (allowed.read_messages and allowed.read_message_history):
                 continue
-            if await bot.services.record.channel_mode(channel.id) == "off":
+            if await record.channel_mode(channel.id) == "off":
                 continue
             found.append(channel)
     return found

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from discord_adapter.commands.channel import register_channel_commands
 from discord_adapter.commands.chat import register_chat_commands
 from discord_adapter.commands.errors import register_error_handler
 from discord_adapter.commands.feedback import register_feedback_commands
 from discord_adapter.commands.health import register_health_commands
+from discord_adapter.commands.host import CommandHost
 from discord_adapter.commands.memory import register_memory_commands
 from discord_adapter.commands.models import register_model_commands
 from discord_adapter.commands.voice import register_voice_commands
 
-if TYPE_CHECKING:
-    from discord_adapter.client import ObserverBot
 
-
-def register_all(bot: ObserverBot) -> None:
+def register_all(bot: CommandHost) -> None:
     for register in (
         register_channel_commands,
         register_model_commands,

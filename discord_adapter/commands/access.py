@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import discord
 from discord import app_commands
@@ -16,10 +16,8 @@ from agent.access.ledger import key_of
 from agent.access.policy import LIMITS, NO_LIMIT, AccessPolicy, QuotaLimits, QuotaPolicy
 from agent.access.quota import over_quota, wait_words
 from discord_adapter.commands.common import MANAGE, may_manage
+from discord_adapter.commands.host import CommandHost
 from discord_adapter.replies import reply
-
-if TYPE_CHECKING:
-    from discord_adapter.client import ObserverBot
 
 AccessList = Literal["allow_roles", "block_users", "allow_channels", "block_channels", "admin_roles"]
 Limit = Literal["replies_per_hour", "tokens_per_day", "usd_per_day"]
@@ -85,7 +83,7 @@ def parse_limit(name: str, text: str) -> float | int | str | None:
     return value if name == "usd_per_day" else int(value)
 
 
-def register_access_commands(bot: ObserverBot, observer: app_commands.Group) -> None:
+def register_access_commands(bot: CommandHost, observer: app_commands.Group) -> None:
     record = bot.services.record
     gate = bot.services.gate
     access = app_commands.Group(name="access", description="Who may talk to Observer here", parent=observer)
@@ -230,7 +228,7 @@ async def _is_admin(interaction: discord.Interaction) -> bool:
         return False
 
 
-async def member_usage(bot: ObserverBot, interaction: discord.Interaction) -> str:
+async def member_usage(bot: CommandHost, interaction: discord.Interaction) -> str:
     gate = bot.services.gate
     guild_id = interaction.guild_id
     roles = [role.id for role in getattr(interaction.user, "roles", []) if not role.is_default()]
@@ -256,7 +254,7 @@ async def member_usage(bot: ObserverBot, interaction: discord.Interaction) -> st
     return "\n".join(lines)
 
 
-async def server_usage(bot: ObserverBot, guild_id: int) -> str:
+async def server_usage(bot: CommandHost, guild_id: int) -> str:
     record = bot.services.record
     now = datetime.now(UTC)
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)

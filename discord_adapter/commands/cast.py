@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import discord
 from discord import app_commands
 
 from agent.memory.scopes import readable_scopes
 from discord_adapter.commands.common import MANAGE, channel_event
+from discord_adapter.commands.host import CommandHost
 from discord_adapter.replies import reply
 
-if TYPE_CHECKING:
-    from discord_adapter.client import ObserverBot
 
-
-def register_cast_commands(bot: ObserverBot, persona_group: app_commands.Group) -> None:
+def register_cast_commands(bot: CommandHost, persona_group: app_commands.Group) -> None:
     services = bot.services
     cast = app_commands.Group(name="cast", description="Several characters in this channel", parent=persona_group)
 

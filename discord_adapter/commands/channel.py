@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import discord
 from discord import app_commands
@@ -14,15 +14,13 @@ from agent.redact import redact
 from agent.tools.describe import server_lines, tools_here_line
 from discord_adapter.commands.access import register_access_commands
 from discord_adapter.commands.common import MANAGE, channel_event, may_manage
+from discord_adapter.commands.host import CommandHost
 from discord_adapter.replies import reply
-
-if TYPE_CHECKING:
-    from discord_adapter.client import ObserverBot
 
 log = logging.getLogger(__name__)
 
 
-def register_channel_commands(bot: ObserverBot) -> None:
+def register_channel_commands(bot: CommandHost) -> None:
     tree = bot.tree
     record = bot.services.record
 

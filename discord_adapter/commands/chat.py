@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import discord
 from discord import app_commands
 
 from discord_adapter.commands.common import interaction_event
+from discord_adapter.commands.host import CommandHost
 from discord_adapter.replier import ReplyTo
 from discord_adapter.replies import reply
 from discord_adapter.sinks import InteractionSink
 
-if TYPE_CHECKING:
-    from discord_adapter.client import ObserverBot
-
 log = logging.getLogger(__name__)
 
 
-def register_chat_commands(bot: ObserverBot) -> None:
+def register_chat_commands(bot: CommandHost) -> None:
     tree = bot.tree
     record = bot.services.record
 

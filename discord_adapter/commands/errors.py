@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 
 from agent.redact import redact
+from discord_adapter.commands.host import CommandHost
 from discord_adapter.replies import reply
-
-if TYPE_CHECKING:
-    from discord_adapter.client import ObserverBot
 
 log = logging.getLogger(__name__)
 
 
-def register_error_handler(bot: ObserverBot) -> None:
+def register_error_handler(bot: CommandHost) -> None:
     tree = bot.tree
 
     @tree.error

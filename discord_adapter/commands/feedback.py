@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 
 from agent.memory.guidance import learn
 from discord_adapter.commands.common import MESSAGE_LINK
+from discord_adapter.commands.host import CommandHost
 from discord_adapter.replies import reply
-
-if TYPE_CHECKING:
-    from discord_adapter.client import ObserverBot
 
 log = logging.getLogger(__name__)
 
 
-def register_feedback_commands(bot: ObserverBot) -> None:
+def register_feedback_commands(bot: CommandHost) -> None:
     tree = bot.tree
     record = bot.services.record
 

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import logging
 import platform
-from typing import TYPE_CHECKING
 
 import discord
 
 from agent.process_status import process_lines
 from agent.tools.describe import server_lines
 from discord_adapter.commands.common import package_version
+from discord_adapter.commands.host import CommandHost
 from discord_adapter.replies import reply
-
-if TYPE_CHECKING:
-    from discord_adapter.client import ObserverBot
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +20,7 @@ log = logging.getLogger(__name__)
 MOST_PROCESSES = 12
 
 
-async def _processes(bot: ObserverBot) -> list[str]:
+async def _processes(bot: CommandHost) -> list[str]:
     try:
         now, rows = await bot.processes.rows()
     except Exception as exc:  # the database is down: say so, the rest of /health still helps
@@ -33,7 +30,7 @@ async def _processes(bot: ObserverBot) -> list[str]:
     return [f"processes: {len(rows)}{more}", *(f"  {line}" for line in lines)]
 
 
-def register_health_commands(bot: ObserverBot) -> None:
+def register_health_commands(bot: CommandHost) -> None:
     tree = bot.tree
 
     @tree.command(name="ping", description="Is Observer alive?")

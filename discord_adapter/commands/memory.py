@@ -6,7 +6,7 @@ import asyncio
 import re
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import discord
 from discord import app_commands
@@ -18,10 +18,8 @@ from agent.memory.personas import DEFAULT_PERSONA
 from agent.memory.scopes import channel_place, guild_scope, readable_scopes, scope_of
 from discord_adapter.commands.cast import register_cast_commands
 from discord_adapter.commands.common import MANAGE
+from discord_adapter.commands.host import CommandHost
 from discord_adapter.replies import reply
-
-if TYPE_CHECKING:
-    from discord_adapter.client import ObserverBot
 
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 
@@ -33,7 +31,7 @@ def safe_filename(name: str) -> str:
     return cleaned[:100] or "upload"
 
 
-def register_memory_commands(bot: ObserverBot) -> None:
+def register_memory_commands(bot: CommandHost) -> None:
     services = bot.services
     persona_group = app_commands.Group(name="persona", description="Who Observer is here", guild_only=True)
     dataset_group = app_commands.Group(name="dataset", description="What Observer knows here", guild_only=True)

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 
+from discord_adapter.commands.host import CommandHost
 from discord_adapter.replies import reply
 from discord_adapter.voice import load_opus
-
-if TYPE_CHECKING:
-    from discord_adapter.client import ObserverBot
 
 log = logging.getLogger(__name__)
 
 
-def register_voice_commands(bot: ObserverBot) -> None:
+def register_voice_commands(bot: CommandHost) -> None:
     tree = bot.tree
 
     @tree.command(name="join", description="Observer joins your voice channel and speaks its replies there")

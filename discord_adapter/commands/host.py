@@ -1,0 +1,34 @@
+"""What the slash commands use of the running bot (the client implements it; commands never import it)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import discord
+from discord import app_commands
+
+from agent.events import Event
+from agent.memory.processes import Me, Processes
+from agent.services import Services
+from discord_adapter.queues import ChannelQueues
+from discord_adapter.replier import Replier
+
+
+class CommandHost(Protocol):
+    services: Services
+    tree: app_commands.CommandTree[Any]
+    replier: Replier  # /chat's answers; /status shows the last error
+    queues: ChannelQueues  # /status shows the queues' depths
+    processes: Processes
+    me: Me
+
+    @property
+    def latency(self) -> float: ...
+
+    @property
+    def guilds(self) -> Sequence[discord.Guild]: ...
+
+    def uptime(self) -> float: ...
+
+    def event_for(self, message: discord.Message) -> Event: ...
