@@ -22,6 +22,7 @@ from agent.rules import addresses_bot
 from agent.services import Services
 from discord_adapter.inbox import Inbox
 from discord_adapter.queues import Job
+from discord_adapter.shard_hold import ShardHold
 from discord_adapter.stream import ChannelBudget
 from discord_adapter.tolerant import reply_to
 
@@ -32,12 +33,36 @@ ThroughGraph = Callable[[Event], Awaitable[Any]]
 
 
 class Arrivals:
-    def __init__(self, services: Services, through: ThroughGraph, inbox: Inbox, budget: ChannelBudget) -> None:
+    def __init__(
+        self,
+        services: Services,
+        through: ThroughGraph,
+        inbox: Inbox,
+        budget: ChannelBudget,
+        shard_hold: ShardHold,
+        submit: Take,
+    ) -> None:
         self.services = services
         self.through = through  # a message recorded through the graph, without a reply
         self.inbox = inbox
         self.budget = budget
+        self.shard_hold = shard_hold
+        self.submit = submit  # into the channel's queue
         self._later: set[asyncio.Task[None]] = set()
+
+    async def arrive(self, job: Job) -> None:
+        """A member's message: in hand, and in the record before it waits in any queue (whatever kills
+        the process, it is not lost); then queued, or held back while its shard recovers."""
+        self.inbox.hold(job.event.message_id)
+        if not await self.keeps_out(job.event) and not await self.store(job, self.take):
+            return  # the record refuses it for now: kept in memory, queued once written
+        await self.take(job)
+
+    async def take(self, job: Job) -> None:
+        """Into the channel's queue, unless its shard is recovering (then it waits for the recovery pass)."""
+        guild = getattr(job.message, "guild", None)
+        if not self.shard_hold.hold(guild.shard_id if guild else 0, job):
+            await self.submit(job)
 
     async def keeps_out(self, event: Event) -> bool:
         """The access rules keep this message out of the record; unknown while the server's settings

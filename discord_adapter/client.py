@@ -84,6 +84,8 @@ class ObserverBot(discord.AutoShardedClient):
             lambda job: self.answering.superseded(job),
             parallel=settings.channel_parallel_replies,
         )
+        # Live messages wait, per shard, while a recovery pass queues older ones (see shard_hold.py).
+        self.shard_hold = ShardHold(self.recover, self.queues.submit)
         self.budget = ChannelBudget(settings.edit_interval_seconds)
         self.busy_notes = BusyNotes(self.budget)  # every call to Discord in a channel takes a turn of its budget
         self.me = me or Me()
@@ -113,7 +115,9 @@ class ObserverBot(discord.AutoShardedClient):
         self.replier = Replier(graph, around, self.inbox, settings, checkpointer=checkpointer)
         self.approvals = ApprovalDesk(self.replier, self.inbox, self.budget, services.gate)
         self.replier.ask_approval = self.approvals.ask
-        self.arrivals = Arrivals(services, self.replier.record, self.inbox, self.budget)
+        self.arrivals = Arrivals(
+            services, self.replier.record, self.inbox, self.budget, self.shard_hold, self.queues.submit
+        )
         self.retries = Retries(self, settings.resume_window, self.inbox, self.budget, self.queues)
         self.answering = Answering(
             self.inbox,
@@ -128,8 +132,6 @@ class ObserverBot(discord.AutoShardedClient):
             submit=self.queues.submit,
             chain_turns=settings.cast_chain_turns,
         )
-        # Live messages wait, per shard, while a recovery pass queues older ones (see shard_hold.py).
-        self.shard_hold = ShardHold(self.recover, self.queues.submit)
         # The first message each channel delivered live since the gateway (re)connected: catch-up reads
         # history from the last recorded message before it, whatever arrived live meanwhile.
         self.first_live: dict[int, int] = {}
@@ -236,18 +238,7 @@ class ObserverBot(discord.AutoShardedClient):
         gate = self.services.gate
         if addresses_bot(event):
             gate.arrived(event)  # flood control counts messages still waiting in a queue
-        self.inbox.hold(event.message_id)
-        job = Job(event, message)
-        # In the record before it waits in any queue: whatever kills the process, it is not lost.
-        if not await self.arrivals.keeps_out(event) and not await self.arrivals.store(job, self.take):
-            return  # the record refuses it for now: kept in memory, queued once written
-        await self.take(job)
-
-    async def take(self, job: Job) -> None:
-        """Into the channel's queue, unless its shard is recovering (then it waits for the recovery pass)."""
-        guild = getattr(job.message, "guild", None)
-        if not self.shard_hold.hold(guild.shard_id if guild else 0, job):
-            await self.queues.submit(job)
+        await self.arrivals.arrive(Job(event, message))
 
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
         if "content" not in payload.data:
