@@ -136,9 +136,10 @@ class Replier:
                 decision.source,
                 decision.reason,
             )
-        error = await run.finish()
-        if error:
+        error = run.error()
+        if error:  # noted before the member reads the apology: a /status right after it already shows it
             self.last_error[event.channel_id] = error
+        await run.finish()
         if to.track:
             answered = decision is not None and decision.respond
             ended: State = ("failed" if error else "answered") if answered else "skipped"

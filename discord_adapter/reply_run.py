@@ -143,6 +143,11 @@ class ReplyRun:
         if self._typing is not None:
             await asyncio.gather(self._typing, return_exceptions=True)
 
+    def error(self) -> str | None:
+        """The run's error, redacted (None: it did not fail)."""
+        error = self.state.get("error")
+        return redact(str(error)) if error else None
+
     async def finish(self) -> str | None:
         """Deliver the answer (text, voice message, or a one-line apology); returns the run's error."""
         error = self.state.get("error")
@@ -163,7 +168,7 @@ class ReplyRun:
         elif error:
             self.renderer.text = could_not_answer(failure)
             await self.renderer.finish()  # replaces a busy notice if one was shown
-        return redact(str(error)) if error else None
+        return self.error()
 
     async def _deliver_voice(self, voice: VoiceClip) -> None:
         path, event = Path(voice.path), self.event
