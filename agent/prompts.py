@@ -27,13 +27,18 @@ PROMPT_VARIABLES: dict[str, frozenset[str]] = {
     "judge": frozenset({"bot_name", "models", "history", "message", "author", "channel"}),
     "system": frozenset({"bot_name", "persona", "memory", "channel", "author", "date", "member_profile"}),
     "persona": frozenset({"bot_name"}),
+    "examples": frozenset(),
     "voice": frozenset({"bot_name"}),
     "profile": frozenset({"bot_name", "member", "messages"}),
     "cast_judge": frozenset({"channel", "candidates", "history", "message", "author"}),
     "cast": frozenset({"speaker", "others"}),
 }
 # Offered to a prompt but not required of it: an operator's older judge prompt keeps working.
-OPTIONAL_VARIABLES: dict[str, frozenset[str]] = {"judge": frozenset({"tools"})}
+OPTIONAL_VARIABLES: dict[str, frozenset[str]] = {
+    "judge": frozenset({"tools"}),
+    # The default persona's example messages: `{user}:` / `{char}:` lines, or an empty file for none.
+    "examples": frozenset({"user", "char"}),
+}
 
 
 OVERRIDE_RESCAN_SECONDS = 2.0

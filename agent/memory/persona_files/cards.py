@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import ConfigError
+from agent.memory.persona_files.examples import ExampleTurn, example_turns
 from agent.memory.persona_files.limits import DEFAULT_LIMITS, FileLimits, over
 from agent.memory.world_info.rules import Rule
 
@@ -46,13 +47,19 @@ class PersonaCard:
     warnings: list[str] = field(default_factory=list, compare=False)
 
     def prompt_text(self) -> str:
-        """What the system prompt says about who the bot is."""
+        """What the system prompt says about who the bot is (examples that are dialogue are not here:
+        they are `example_turns`)."""
         parts = [self.description.strip()]
         if self.style.strip():
             parts.append(f"Speaking style: {self.style.strip()}")
-        if self.examples:
-            parts.append("Example exchanges:\n" + "\n---\n".join(e.strip() for e in self.examples))
+        prose = [e.strip() for e in self.examples if example_turns(e) is None]
+        if prose:
+            parts.append("Example exchanges:\n" + "\n---\n".join(prose))
         return "\n\n".join(p for p in parts if p)
+
+    def example_turns(self) -> list[ExampleTurn]:
+        """The examples written as dialogue, as the chat's opening turns (macros not yet filled)."""
+        return [turn for e in self.examples for turn in example_turns(e) or []]
 
 
 @dataclass
