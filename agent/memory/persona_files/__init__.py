@@ -15,13 +15,19 @@ from agent.memory.persona_files.cards import (
     KnowledgeDoc,
     LoreEntry,
     PersonaCard,
-    PersonaFileError,
     WorldBook,
     card_from_mapping,
-    fail,
 )
 from agent.memory.persona_files.front_matter import split_front_matter
-from agent.memory.persona_files.limits import DEFAULT_LIMITS, FileLimits, checked_size, over, too_deep
+from agent.memory.persona_files.limits import (
+    DEFAULT_LIMITS,
+    FileLimits,
+    PersonaFileError,
+    checked_size,
+    fail,
+    over,
+    too_deep,
+)
 from agent.memory.persona_files.png import card_from_png
 from agent.memory.persona_files.tavern import card_from_tavern
 from agent.memory.world_info.books import is_world_book, read_entries

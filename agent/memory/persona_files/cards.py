@@ -7,16 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.errors import ConfigError
 from agent.memory.persona_files.examples import ExampleTurn, example_turns
-from agent.memory.persona_files.limits import DEFAULT_LIMITS, FileLimits, over
+from agent.memory.persona_files.limits import DEFAULT_LIMITS, FileLimits, fail, over
 from agent.memory.world_info.rules import Rule
 
 NAME_PATTERN = re.compile(r"^[\w][\w .'-]{0,47}$")
-
-
-class PersonaFileError(ConfigError):
-    """A persona file, card or document that cannot be read; the message names the file and field."""
 
 
 @dataclass
@@ -75,10 +70,6 @@ class WorldBook:
     source: str
     entries: list[LoreEntry]
     warnings: list[str] = field(default_factory=list, compare=False)
-
-
-def fail(path: Path | str, fieldname: str, problem: str) -> PersonaFileError:
-    return PersonaFileError(f"{path}: {fieldname}: {problem}")
 
 
 def capped(path: Path | str, key: str, value: str, limits: FileLimits) -> str:

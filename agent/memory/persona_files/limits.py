@@ -13,8 +13,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from agent.errors import ConfigError
+
 if TYPE_CHECKING:
     from agent.settings import Settings
+
+
+class PersonaFileError(ConfigError):
+    """A persona file, card or document that cannot be read; the message names the file and field."""
+
+
+def fail(path: Path | str, fieldname: str, problem: str) -> PersonaFileError:
+    return PersonaFileError(f"{path}: {fieldname}: {problem}")
 
 
 @dataclass(frozen=True)
@@ -83,8 +93,6 @@ TEXT_SUFFIXES = {".json", ".toml", ".md", ".markdown", ".txt"}
 
 def checked_size(path: Path, limits: FileLimits) -> int:
     """The file's size, refused before reading when it is over the cap (the text cap for text files)."""
-    from agent.memory.persona_files.cards import fail
-
     size = path.stat().st_size
     if size > limits.file_bytes:
         raise fail(path, "file", over(limits, "file_bytes", f"{size:,} bytes"))

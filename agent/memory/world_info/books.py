@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from agent.memory.persona_files.cards import LoreEntry, fail
-from agent.memory.persona_files.limits import FileLimits, over
+from agent.memory.persona_files.cards import LoreEntry
+from agent.memory.persona_files.limits import FileLimits, fail, over
 from agent.memory.world_info.activation import key_problem
 from agent.memory.world_info.rules import Logic, Rule
 
