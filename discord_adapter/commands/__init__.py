@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from discord_adapter.commands.channel import register_channel_commands
+from discord_adapter.commands.channel import ObserverCommands
 from discord_adapter.commands.chat import register_chat_commands
 from discord_adapter.commands.errors import register_error_handler
 from discord_adapter.commands.feedback import register_feedback_commands
@@ -14,8 +14,8 @@ from discord_adapter.commands.voice import register_voice_commands
 
 
 def register_all(bot: CommandHost) -> None:
+    bot.tree.add_command(ObserverCommands(bot))
     for register in (
-        register_channel_commands,
         register_model_commands,
         register_chat_commands,
         register_health_commands,

@@ -12,11 +12,13 @@ from typing import Any, Literal
 import discord
 from discord import app_commands
 
+from agent.access.gate import Gate
 from agent.access.ledger import key_of
 from agent.access.policy import LIMITS, NO_LIMIT, AccessPolicy, QuotaLimits, QuotaPolicy
 from agent.access.quota import over_quota, wait_words
+from agent.memory.record import Record
+from agent.models.router import Router
 from discord_adapter.commands.common import MANAGE, may_manage
-from discord_adapter.commands.host import CommandHost
 from discord_adapter.replies import reply
 
 AccessList = Literal["allow_roles", "block_users", "allow_channels", "block_channels", "admin_roles"]
@@ -83,62 +85,65 @@ def parse_limit(name: str, text: str) -> float | int | str | None:
     return value if name == "usd_per_day" else int(value)
 
 
-def register_access_commands(bot: CommandHost, observer: app_commands.Group) -> None:
-    record = bot.services.record
-    gate = bot.services.gate
-    access = app_commands.Group(name="access", description="Who may talk to Observer here", parent=observer)
-    quota = app_commands.Group(name="quota", description="How much each member may ask here", parent=observer)
+async def _save(record: Record, gate: Gate, guild_id: int, section: str, changes: dict[str, Any] | None) -> None:
+    """Store a server's change (None: back to the file's) and drop the gate's cached copy at once."""
+    if changes is None:
+        await record.reset_guild_section(guild_id, section)
+    else:
+        await record.update_guild_section(guild_id, section, changes)
+    gate.forget(guild_id)
 
-    async def save(guild_id: int, section: str, changes: dict[str, Any] | None) -> None:
-        """Store a server's change (None: back to the file's) and drop the gate's cached copy at once."""
-        if changes is None:
-            await record.reset_guild_section(guild_id, section)
-        else:
-            await record.update_guild_section(guild_id, section, changes)
-        gate.forget(guild_id)
 
-    async def current_access(guild_id: int) -> AccessPolicy:
-        return (await gate.policies(guild_id)).access
+class AccessCommands(app_commands.Group, name="access", description="Who may talk to Observer here"):
+    """`/observer access …`: the server's access lists."""
 
-    @access.command(name="show", description="The access lists in this server")
+    def __init__(self, record: Record, gate: Gate) -> None:
+        super().__init__()
+        self.record = record
+        self.gate = gate
+
+    async def current(self, guild_id: int) -> AccessPolicy:
+        return (await self.gate.policies(guild_id)).access
+
+    @app_commands.command(name="show", description="The access lists in this server")
     @MANAGE
-    async def access_show(interaction: discord.Interaction) -> None:
+    async def show(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
         await reply(
-            interaction, "**Access here**\n" + "\n".join(access_lines(await current_access(interaction.guild_id)))
+            interaction, "**Access here**\n" + "\n".join(access_lines(await self.current(interaction.guild_id)))
         )
 
-    async def change_list(interaction: discord.Interaction, name: str, target: str, add: bool) -> None:
+    async def change_list(self, interaction: discord.Interaction, name: str, target: str, add: bool) -> None:
         assert interaction.guild_id is not None
         try:
             value = parse_target(interaction.guild, _WANTS[name], target)
         except ValueError as exc:
             await reply(interaction, f"That didn't work: {exc}.")
             return
-        ids = list(getattr(await current_access(interaction.guild_id), name))
+        ids = list(getattr(await self.current(interaction.guild_id), name))
         if add and value not in ids:
             ids.append(value)
         elif not add and value in ids:
             ids.remove(value)
-        await save(interaction.guild_id, "access", {name: ids})
+        await _save(self.record, self.gate, interaction.guild_id, "access", {name: ids})
         await reply(interaction, f"{name}: {shown(ids, _WANTS[name])}")
 
-    @access.command(name="add", description="Add a role, member or channel to an access list")
+    @app_commands.command(name="add", description="Add a role, member or channel to an access list")
     @app_commands.describe(target="a mention (@role, @member, #channel) or an id; categories by id")
     @MANAGE
-    async def access_add(interaction: discord.Interaction, list: AccessList, target: str) -> None:
-        await change_list(interaction, list, target, add=True)
+    async def add(self, interaction: discord.Interaction, list: AccessList, target: str) -> None:
+        await self.change_list(interaction, list, target, add=True)
 
-    @access.command(name="remove", description="Remove a role, member or channel from an access list")
+    @app_commands.command(name="remove", description="Remove a role, member or channel from an access list")
     @MANAGE
-    async def access_remove(interaction: discord.Interaction, list: AccessList, target: str) -> None:
-        await change_list(interaction, list, target, add=False)
+    async def remove(self, interaction: discord.Interaction, list: AccessList, target: str) -> None:
+        await self.change_list(interaction, list, target, add=False)
 
-    @access.command(name="blocked", description="Whether blocked messages are recorded, and what they are told")
+    @app_commands.command(name="blocked", description="Whether blocked messages are recorded, and what they are told")
     @app_commands.describe(note="said once to a blocked member who asks; `none` for silence")
     @MANAGE
-    async def access_blocked(
-        interaction: discord.Interaction, record_blocked: bool | None = None, note: str | None = None
+    async def blocked(
+        self, interaction: discord.Interaction, record_blocked: bool | None = None, note: str | None = None
     ) -> None:
         assert interaction.guild_id is not None
         changes: dict[str, Any] = {}
@@ -146,38 +151,48 @@ def register_access_commands(bot: CommandHost, observer: app_commands.Group) -> 
             changes["record_blocked"] = record_blocked
         if note is not None:
             changes["blocked_note"] = "" if note.strip().lower() == "none" else note.strip()[:300]
-        await save(interaction.guild_id, "access", changes)
-        await reply(interaction, "\n".join(access_lines(await current_access(interaction.guild_id))[-2:]))
+        await _save(self.record, self.gate, interaction.guild_id, "access", changes)
+        await reply(interaction, "\n".join(access_lines(await self.current(interaction.guild_id))[-2:]))
 
-    @access.command(name="reset", description="Back to the access lists in observer.toml")
+    @app_commands.command(name="reset", description="Back to the access lists in observer.toml")
     @MANAGE
-    async def access_reset(interaction: discord.Interaction) -> None:
+    async def reset(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
-        await save(interaction.guild_id, "access", None)
+        await _save(self.record, self.gate, interaction.guild_id, "access", None)
         await reply(interaction, "Access lists are back to the file's defaults.")
 
-    async def current_quotas(guild_id: int) -> QuotaPolicy:
-        return (await gate.policies(guild_id)).quotas
 
-    def quota_lines(policy: QuotaPolicy) -> list[str]:
-        lines = [f"everyone: {limit_words(policy)}"]
-        lines += [f"<@&{r.role}>: {limit_words(r)}" for r in policy.role]
-        return lines
+def quota_lines(policy: QuotaPolicy) -> list[str]:
+    lines = [f"everyone: {limit_words(policy)}"]
+    lines += [f"<@&{r.role}>: {limit_words(r)}" for r in policy.role]
+    return lines
 
-    @quota.command(name="show", description="Per-member limits in this server")
+
+class QuotaCommands(app_commands.Group, name="quota", description="How much each member may ask here"):
+    """`/observer quota …`: per-member limits in a server."""
+
+    def __init__(self, record: Record, gate: Gate) -> None:
+        super().__init__()
+        self.record = record
+        self.gate = gate
+
+    async def current(self, guild_id: int) -> QuotaPolicy:
+        return (await self.gate.policies(guild_id)).quotas
+
+    @app_commands.command(name="show", description="Per-member limits in this server")
     @MANAGE
-    async def quota_show(interaction: discord.Interaction) -> None:
+    async def show(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
         await reply(
             interaction,
-            "**Quotas here** (per member)\n" + "\n".join(quota_lines(await current_quotas(interaction.guild_id))),
+            "**Quotas here** (per member)\n" + "\n".join(quota_lines(await self.current(interaction.guild_id))),
         )
 
-    @quota.command(name="set", description="Set a per-member limit, for everyone or for one role")
+    @app_commands.command(name="set", description="Set a per-member limit, for everyone or for one role")
     @app_commands.describe(value="a number, `none` for no limit, or `default` for observer.toml's")
     @MANAGE
-    async def quota_set(
-        interaction: discord.Interaction, limit: Limit, value: str, role: discord.Role | None = None
+    async def set_limit(
+        self, interaction: discord.Interaction, limit: Limit, value: str, role: discord.Role | None = None
     ) -> None:
         assert interaction.guild_id is not None
         try:
@@ -188,37 +203,38 @@ def register_access_commands(bot: CommandHost, observer: app_commands.Group) -> 
         # Stored: a number, or NO_LIMIT; "default" removes the server's value (the file's applies).
         stored_value = None if parsed == "default" else NO_LIMIT if parsed is None else parsed
         if role is None:
-            await save(interaction.guild_id, "quotas", {limit: stored_value})
+            await _save(self.record, self.gate, interaction.guild_id, "quotas", {limit: stored_value})
         else:
-            stored = (await record.guild_settings(interaction.guild_id)).get("quotas", {})
+            stored = (await self.record.guild_settings(interaction.guild_id)).get("quotas", {})
             roles = {int(r["role"]): r for r in stored.get("role", [])}
             entry = roles.setdefault(role.id, {"role": role.id})
             if stored_value is None:
                 entry.pop(limit, None)
             else:
                 entry[limit] = stored_value
-            await save(interaction.guild_id, "quotas", {"role": list(roles.values())})
-        await reply(interaction, "\n".join(quota_lines(await current_quotas(interaction.guild_id))))
+            await _save(self.record, self.gate, interaction.guild_id, "quotas", {"role": list(roles.values())})
+        await reply(interaction, "\n".join(quota_lines(await self.current(interaction.guild_id))))
 
-    @quota.command(name="reset", description="Back to the quotas in observer.toml")
+    @app_commands.command(name="reset", description="Back to the quotas in observer.toml")
     @MANAGE
-    async def quota_reset(interaction: discord.Interaction) -> None:
+    async def reset(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
-        await save(interaction.guild_id, "quotas", None)
+        await _save(self.record, self.gate, interaction.guild_id, "quotas", None)
         await reply(interaction, "Quotas are back to the file's defaults.")
 
-    @observer.command(name="usage", description="Your usage against your limits; for admins, the server's")
-    @app_commands.describe(scope="me: your own; server: totals and top members (admins)")
-    async def usage(interaction: discord.Interaction, scope: Literal["me", "server"] | None = None) -> None:
-        guild_id = interaction.guild_id
-        assert guild_id is not None  # guild_only group
-        is_admin = await _is_admin(interaction)
-        if scope == "server" and not is_admin:
-            raise app_commands.MissingPermissions(["manage_guild"])
-        if scope == "me" or (scope is None and not is_admin):
-            await reply(interaction, await member_usage(bot, interaction))
-        else:
-            await reply(interaction, await server_usage(bot, guild_id))
+
+async def usage_answer(
+    record: Record, gate: Gate, router: Router, interaction: discord.Interaction, scope: Literal["me", "server"] | None
+) -> str:
+    """`/observer usage`: a member's own usage, or for admins the server's (asked by a member: refused)."""
+    guild_id = interaction.guild_id
+    assert guild_id is not None  # guild_only group
+    is_admin = await _is_admin(interaction)
+    if scope == "server" and not is_admin:
+        raise app_commands.MissingPermissions(["manage_guild"])
+    if scope == "me" or (scope is None and not is_admin):
+        return await member_usage(gate, interaction)
+    return await server_usage(record, router, gate, guild_id)
 
 
 async def _is_admin(interaction: discord.Interaction) -> bool:
@@ -228,8 +244,7 @@ async def _is_admin(interaction: discord.Interaction) -> bool:
         return False
 
 
-async def member_usage(bot: CommandHost, interaction: discord.Interaction) -> str:
-    gate = bot.services.gate
+async def member_usage(gate: Gate, interaction: discord.Interaction) -> str:
     guild_id = interaction.guild_id
     roles = [role.id for role in getattr(interaction.user, "roles", []) if not role.is_default()]
     limits = (await gate.policies(guild_id)).quotas.limits_for(roles)
@@ -254,8 +269,7 @@ async def member_usage(bot: CommandHost, interaction: discord.Interaction) -> st
     return "\n".join(lines)
 
 
-async def server_usage(bot: CommandHost, guild_id: int) -> str:
-    record = bot.services.record
+async def server_usage(record: Record, router: Router, gate: Gate, guild_id: int) -> str:
     now = datetime.now(UTC)
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     lines = []
@@ -267,10 +281,10 @@ async def server_usage(bot: CommandHost, guild_id: int) -> str:
             f"- {r['model']}: {r['calls']} calls, {r['tokens_in']} in / {r['tokens_out']} out, ${r['cost_usd']:.4f}"
             for r in rows
         ]
-    budget = bot.services.router.budget_for(guild_id)
+    budget = router.budget_for(guild_id)
     if budget is not None:
         lines.append(f"daily budget: ${budget:.2f}")
-    top = bot.services.gate.ledger.top(guild_id, time.time(), 10)
+    top = gate.ledger.top(guild_id, time.time(), 10)
     if top:
         lines.append("**top members, last day** (replies this hour, tokens, cost)")
         lines += [f"- <@{user}>: {replies}, {tokens:,}, ${usd:.4f}" for user, replies, tokens, usd in top]

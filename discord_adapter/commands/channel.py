@@ -12,7 +12,7 @@ from agent.member_texts import COLLECT_RUNNING
 from agent.memory.personas import DEFAULT_PERSONA
 from agent.redact import redact
 from agent.tools.describe import server_lines, tools_here_line
-from discord_adapter.commands.access import register_access_commands
+from discord_adapter.commands.access import AccessCommands, QuotaCommands, usage_answer
 from discord_adapter.commands.common import MANAGE, channel_event, may_manage
 from discord_adapter.commands.host import CommandHost
 from discord_adapter.replies import reply
@@ -20,45 +20,57 @@ from discord_adapter.replies import reply
 log = logging.getLogger(__name__)
 
 
-def register_channel_commands(bot: CommandHost) -> None:
-    tree = bot.tree
-    record = bot.services.record
+class ObserverCommands(app_commands.Group, name="observer", description="Observer in this channel", guild_only=True):
+    """`/observer …`, with the `access` and `quota` subgroups and `usage` (access.py)."""
 
-    observer = app_commands.Group(name="observer", description="Observer in this channel", guild_only=True)
+    def __init__(self, bot: CommandHost) -> None:
+        super().__init__()
+        self.bot = bot
+        self.record = bot.services.record
+        # One collect per channel at a time (channel ids).
+        self.collecting: set[int] = set()
+        # After the commands above, in the order Discord has always been given them: access, quota, usage.
+        usage = self.get_command("usage")
+        assert usage is not None
+        self.remove_command("usage")
+        self.add_command(AccessCommands(self.record, bot.services.gate))
+        self.add_command(QuotaCommands(self.record, bot.services.gate))
+        self.add_command(usage)
 
-    @observer.command(name="enable", description="Let Observer answer here")
+    @app_commands.command(name="enable", description="Let Observer answer here")
     @app_commands.describe(mode="mentions: only when addressed; auto: the judge may join in")
     @MANAGE
-    async def enable(interaction: discord.Interaction, mode: Literal["mentions", "auto"] = "mentions") -> None:
-        event = await channel_event(record, interaction)
-        await record.set_channel_mode(event.channel_id, mode)
+    async def enable(self, interaction: discord.Interaction, mode: Literal["mentions", "auto"] = "mentions") -> None:
+        event = await channel_event(self.record, interaction)
+        await self.record.set_channel_mode(event.channel_id, mode)
         await reply(interaction, f"Observer is on in #{event.channel_name} ({mode} mode).")
 
-    @observer.command(name="disable", description="Stop Observer from answering here (messages are still recorded)")
+    @app_commands.command(name="disable", description="Stop Observer from answering here (messages are still recorded)")
     @MANAGE
-    async def disable(interaction: discord.Interaction) -> None:
-        event = await channel_event(record, interaction)
-        await record.set_channel_mode(event.channel_id, "off")
+    async def disable(self, interaction: discord.Interaction) -> None:
+        event = await channel_event(self.record, interaction)
+        await self.record.set_channel_mode(event.channel_id, "off")
         await reply(interaction, f"Observer is off in #{event.channel_name}.")
 
-    @observer.command(name="read", description="Read-only observation: record messages, never speak")
+    @app_commands.command(name="read", description="Read-only observation: record messages, never speak")
     @MANAGE
-    async def read(interaction: discord.Interaction, enabled: bool) -> None:
-        event = await channel_event(record, interaction)
-        await record.set_channel_mode(event.channel_id, "observe" if enabled else "mentions")
+    async def read(self, interaction: discord.Interaction, enabled: bool) -> None:
+        event = await channel_event(self.record, interaction)
+        await self.record.set_channel_mode(event.channel_id, "observe" if enabled else "mentions")
         state = "observing silently" if enabled else "back to answering mentions"
         await reply(interaction, f"#{event.channel_name}: {state}.")
 
-    @observer.command(name="voice", description="Answer with voice messages in this channel")
+    @app_commands.command(name="voice", description="Answer with voice messages in this channel")
     @MANAGE
-    async def voice(interaction: discord.Interaction, state: Literal["on", "off"]) -> None:
-        event = await channel_event(record, interaction)
-        await record.update_channel_settings(event.channel_id, voice=state == "on")
+    async def voice(self, interaction: discord.Interaction, state: Literal["on", "off"]) -> None:
+        event = await channel_event(self.record, interaction)
+        await self.record.update_channel_settings(event.channel_id, voice=state == "on")
         said = "with voice messages" if state == "on" else "in text (voice only when someone speaks to me by voice)"
         await reply(interaction, f"#{event.channel_name}: I'll answer {said}.")
 
-    @observer.command(name="status", description="Mode, persona, model, queue and last error here")
-    async def status(interaction: discord.Interaction) -> None:
+    @app_commands.command(name="status", description="Mode, persona, model, queue and last error here")
+    async def status(self, interaction: discord.Interaction) -> None:
+        bot, record = self.bot, self.record
         event = await channel_event(record, interaction)
         registry = bot.services.registry
         settings = await record.channel_settings(event.channel_id)
@@ -88,28 +100,26 @@ def register_channel_commands(bot: CommandHost) -> None:
         ]
         await reply(interaction, "\n".join(lines))
 
-    @observer.command(name="reset", description="Forget this channel's recent conversation (the record is kept)")
+    @app_commands.command(name="reset", description="Forget this channel's recent conversation (the record is kept)")
     @MANAGE
-    async def reset(interaction: discord.Interaction) -> None:
-        event = await channel_event(record, interaction)
-        hidden = await record.reset_window(event.channel_id)
+    async def reset(self, interaction: discord.Interaction) -> None:
+        event = await channel_event(self.record, interaction)
+        hidden = await self.record.reset_window(event.channel_id)
         await reply(interaction, f"Forgot the conversation in #{event.channel_name} ({hidden} messages out of view).")
 
-    @observer.command(name="history", description="What Observer remembers of this channel")
-    async def history(interaction: discord.Interaction, count: app_commands.Range[int, 1, 50] = 10) -> None:
-        event = await channel_event(record, interaction)
-        lines = await record.window(event.channel_id, count)
+    @app_commands.command(name="history", description="What Observer remembers of this channel")
+    async def history(self, interaction: discord.Interaction, count: app_commands.Range[int, 1, 50] = 10) -> None:
+        event = await channel_event(self.record, interaction)
+        lines = await self.record.window(event.channel_id, count)
         if not lines:
             await reply(interaction, "Nothing remembered here yet.")
             return
         text = "\n".join(f"**{line.author}**: {' '.join(line.text.split())[:200]}" for line in lines)
         await reply(interaction, text)
 
-    collecting: set[int] = set()
-
-    @observer.command(name="collect", description="Backfill this channel's history from Discord into the record")
+    @app_commands.command(name="collect", description="Backfill this channel's history from Discord into the record")
     @MANAGE
-    async def collect(interaction: discord.Interaction, limit: app_commands.Range[int, 1, 5000] = 500) -> None:
+    async def collect(self, interaction: discord.Interaction, limit: app_commands.Range[int, 1, 5000] = 500) -> None:
         channel = interaction.channel
         if not isinstance(channel, discord.abc.Messageable):
             await reply(interaction, "This channel's history cannot be read.")
@@ -117,24 +127,27 @@ def register_channel_commands(bot: CommandHost) -> None:
         # One collect per channel at a time, claimed before the first await: a second one would read
         # the same history again and spend the channel's Discord budget twice.
         where = interaction.channel_id or 0
-        if where in collecting:
+        if where in self.collecting:
             await reply(interaction, COLLECT_RUNNING)
             return
-        collecting.add(where)
+        self.collecting.add(where)
         try:
             await interaction.response.defer(ephemeral=True, thinking=True)
             stored = 0
             async for message in channel.history(limit=limit):
-                await record.store_event(bot.event_for(message))
+                await self.record.store_event(self.bot.event_for(message))
                 stored += 1
                 if stored % 100 == 0:
                     await interaction.edit_original_response(content=f"Collecting… {stored} messages so far")
             await interaction.edit_original_response(content=f"Collected {stored} messages from this channel.")
         finally:
-            collecting.discard(where)
+            self.collecting.discard(where)
 
-    register_access_commands(bot, observer)
-    tree.add_command(observer)
+    @app_commands.command(name="usage", description="Your usage against your limits; for admins, the server's")
+    @app_commands.describe(scope="me: your own; server: totals and top members (admins)")
+    async def usage(self, interaction: discord.Interaction, scope: Literal["me", "server"] | None = None) -> None:
+        services = self.bot.services
+        await reply(interaction, await usage_answer(self.record, services.gate, services.router, interaction, scope))
 
 
 async def _is_admin(interaction: discord.Interaction) -> bool:
