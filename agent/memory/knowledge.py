@@ -23,7 +23,8 @@ from agent.memory.chroma import LazyChroma
 from agent.memory.embedder_switch import EmbedderSwitch
 from agent.memory.embeddings import Embedder
 from agent.memory.entries import Entry, Progress, collection_name, collection_prefix
-from agent.memory.entry_filters import by_meaning, rule_of, visible_to
+from agent.memory.entry_filters import rule_of, visible_to
+from agent.memory.nearest import nearest
 from agent.memory.query_vectors import QueryVectors
 from agent.memory.world_info.activation import Candidate, Scan, activate
 
@@ -207,51 +208,12 @@ class MemoryStore(EmbedderSwitch):
         """The k nearest entries for this persona (and channel) across the readable scopes, best first."""
         collections = [c for c in (self._collection(scope) for scope in scopes) if c is not None]
         if len(collections) > 1:  # Chroma releases the GIL: the scopes are searched at the same time
-            batches = list(
-                self._pool.map(lambda c: self._search_one(c, vector, persona, k, kinds, channel), collections)
-            )
+            batches = list(self._pool.map(lambda c: nearest(c, vector, persona, k, kinds, channel), collections))
         else:
-            batches = [self._search_one(c, vector, persona, k, kinds, channel) for c in collections]
+            batches = [nearest(c, vector, persona, k, kinds, channel) for c in collections]
         found = [hit for batch in batches for hit in batch]
         found.sort(key=lambda s: s.score, reverse=True)
         return found[:k]
-
-    @staticmethod
-    def _search_one(
-        collection: Any, vector: list[float], persona: str, k: int, kinds: Sequence[str], channel: int | None = None
-    ) -> list[Snippet]:
-        # Unfiltered nearest-neighbour search is what HNSW is fast at; other personas' entries are
-        # dropped here. Only when they crowd out this persona's does Chroma filter (slower).
-        def run(n: int, where: dict[str, Any] | None) -> tuple[list[Snippet], int]:
-            got = collection.query(
-                query_embeddings=[vector], n_results=n, where=where, include=["documents", "metadatas", "distances"]
-            )
-            rows = list(
-                zip(
-                    (got.get("ids") or [[]])[0],
-                    (got.get("documents") or [[]])[0],
-                    (got.get("metadatas") or [[]])[0],
-                    (got.get("distances") or [[]])[0],
-                    strict=False,
-                )
-            )
-            return [
-                Snippet(
-                    text=doc,
-                    source=str((meta or {}).get("source", "")),
-                    score=round(1.0 - float(dist), 4),
-                    kind=str((meta or {}).get("kind", "")),
-                    id=entry_id,
-                )
-                for entry_id, doc, meta, dist in rows
-                if visible_to(meta, persona, channel) and (meta or {}).get("kind") in kinds and by_meaning(meta)
-            ], len(rows)
-
-        wide = k * 3
-        hits, returned = run(wide, None)
-        if len(hits) < k and returned == wide:  # the collection has more: let Chroma filter
-            hits, _ = run(k, {"$and": [{"persona": {"$in": [persona, ""]}}, {"kind": {"$in": list(kinds)}}]})
-        return hits[:k]
 
     def keyword_lore(
         self,

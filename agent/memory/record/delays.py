@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from agent.events import Event
@@ -29,4 +30,14 @@ class Arrival:
     written: asyncio.Future[str] | None = None  # handed out with RecordDelayed
 
 
-__all__ = ["Arrival", "RecordDelayed"]
+def tell_the_patient(waiting: Iterable[Arrival], patience: float, cause: str) -> None:
+    """Callers waiting longer than `patience` seconds for their arrival write hear RecordDelayed now."""
+    now = asyncio.get_running_loop().time()
+    for arrival in waiting:
+        if arrival.future.done() or now - arrival.since < patience:
+            continue
+        arrival.written = asyncio.get_running_loop().create_future()
+        arrival.future.set_exception(RecordDelayed(arrival.written, cause))
+
+
+__all__ = ["Arrival", "RecordDelayed", "tell_the_patient"]

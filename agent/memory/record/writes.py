@@ -25,7 +25,7 @@ from agent.ids import new_snowflake
 from agent.memory import tables
 from agent.memory.db import dialect_insert
 from agent.memory.faults import dependency_down, fault_summary
-from agent.memory.record.delays import Arrival, RecordDelayed
+from agent.memory.record.delays import Arrival, RecordDelayed, tell_the_patient
 from agent.memory.record.places import KnownRows, channel_modes
 from agent.memory.record.rows import arrival_row, reply_row, usage_row
 
@@ -168,7 +168,7 @@ class RecordCore:
                         fault_summary(exc),
                     )
                 self._degraded.set()
-                self._tell_the_patient(fault_summary(exc))
+                tell_the_patient(self._pending_events, self.patience, fault_summary(exc))
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (failures - 1)))
@@ -188,15 +188,6 @@ class RecordCore:
         for future in (arrival.future, arrival.written):
             if future is not None and not future.done():
                 future.set_result(mode)
-
-    def _tell_the_patient(self, cause: str) -> None:
-        """Callers waiting longer than `patience` for their arrival write hear RecordDelayed now."""
-        now = asyncio.get_running_loop().time()
-        for arrival in self._pending_events:
-            if arrival.future.done() or now - arrival.since < self.patience:
-                continue
-            arrival.written = asyncio.get_running_loop().create_future()
-            arrival.future.set_exception(RecordDelayed(arrival.written, cause))
 
     def _trim_backlog(self) -> None:
         excess = len(self._pending_rows) - self.backlog
