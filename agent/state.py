@@ -14,12 +14,16 @@ from agent.events import ChatLine, Decision, Event, Snippet
 from agent.verdicts import Verdict
 
 
-def merge_timings(left: dict[str, float] | None, right: dict[str, float] | None) -> dict[str, float]:
-    """Reducer: judge and retrieve run in the same step and both add timings. Ingest's entry starts
-    a new run, so on a thread (LangGraph server, Studio) the previous run's timings are dropped."""
+def add_timings(left: dict[str, float] | None, right: dict[str, float] | None) -> dict[str, float]:
+    """Reducer: each node reports only what it took (ms, by name) and the values add up, so judge and
+    retrieve in one step both count, and a node that runs once per tool round counts every round.
+    Ingest's entry starts a new run: on a thread (LangGraph server, Studio) the last run's are dropped."""
     if right and "ingest_ms" in right:
         return dict(right)
-    return {**(left or {}), **(right or {})}
+    total = dict(left or {})
+    for name, ms in (right or {}).items():
+        total[name] = total.get(name, 0.0) + ms
+    return total
 
 
 class InputState(TypedDict, total=False):
@@ -80,7 +84,7 @@ class State(InputState, total=False):
     # A channel with a cast (issue I): the candidates (Studio shows them) and the speaker's own model.
     cast: list[Candidate]
     speaker_model: str
-    timings: Annotated[dict[str, float], merge_timings]
+    timings: Annotated[dict[str, float], add_timings]
 
 
 # What one run decides and produces. On a thread the state outlives a run, so ingest clears these:

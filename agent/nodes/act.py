@@ -61,8 +61,7 @@ class Act:
         ]
         rows = [o.as_row() for o in outcomes]
         self.record.queue_tool_calls(event, rows)
-        timings = dict(state.get("timings") or {})
-        timings["act_ms"] = timings.get("act_ms", 0.0) + (time.perf_counter() - started) * 1000
+        timings = {"act_ms": (time.perf_counter() - started) * 1000}
         return {
             "tool_turns": [*turns, *results],
             "tool_log": [*(state.get("tool_log") or []), *rows],

@@ -78,7 +78,6 @@ def answered(
 
 def asked_for_tools(
     record: Record,
-    state: State,
     event: Event,
     answer: Answer,
     turns: list[BaseMessage],
@@ -97,9 +96,7 @@ def asked_for_tools(
         cost_usd=answer.cost_usd,
         latency_ms=answer.model_ms,
     )
-    timings = dict(state.get("timings") or {})
-    timings["generate_ms"] = timings.get("generate_ms", 0.0) + (time.perf_counter() - started) * 1000
-    timings["tool_rounds_model_ms"] = timings.get("tool_rounds_model_ms", 0.0) + answer.model_ms
+    timings = {"generate_ms": (time.perf_counter() - started) * 1000, "tool_rounds_model_ms": answer.model_ms}
     return {
         # The next round reads the same window: kept, not queried again.
         "history": lines,

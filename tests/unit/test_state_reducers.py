@@ -1,0 +1,25 @@
+"""The graph state's timings add up across nodes and tool rounds, and start afresh with each message."""
+
+from __future__ import annotations
+
+from agent.state import add_timings
+
+
+def test_timings_of_every_round_add_up_and_a_new_message_starts_afresh():
+    run = add_timings(None, {"ingest_ms": 2.0})
+    run = add_timings(run, {"judge_ms": 30.0})
+    run = add_timings(run, {"retrieve_ms": 5.0})  # same step as the judge: both kept
+    for _ in range(2):  # two tool rounds, then the answer
+        run = add_timings(run, {"generate_ms": 100.0, "tool_rounds_model_ms": 90.0})
+        run = add_timings(run, {"act_ms": 10.0})
+    run = add_timings(run, {"generate_ms": 50.0, "generate_model_ms": 45.0})
+    assert run == {
+        "ingest_ms": 2.0,
+        "judge_ms": 30.0,
+        "retrieve_ms": 5.0,
+        "generate_ms": 250.0,
+        "tool_rounds_model_ms": 180.0,
+        "act_ms": 20.0,
+        "generate_model_ms": 45.0,
+    }
+    assert add_timings(run, {"ingest_ms": 1.0}) == {"ingest_ms": 1.0}
