@@ -5,6 +5,11 @@ In one place so they read alike and can be changed (or translated) without hunti
 from __future__ import annotations
 
 import re
+from typing import Literal
+
+from agent.errors import ErrorCode
+
+Capped = Literal["length", "time"]  # a reply stopped at its model's max_output_tokens, or max_reply_seconds
 
 BUDGET_REPLY = (
     "I've reached today's spending limit for this server, so I can't answer right now. I'll be back tomorrow."
@@ -31,9 +36,10 @@ DEPENDENCY_DOWN_NOTE = "Part of my memory is unreachable right now; I'll answer 
 EXPIRED_NOTE = "\n-# (interrupted by a restart; ask again if you still need an answer)"
 
 
-# A failed model call, by kind (agent/models/failures.py FailureKind): never the server's own words,
-# which may carry a key; those go to the log, redacted, and to /observer status for admins.
-FAILURE_TEXTS = {
+# A failed run, by its error code (agent/errors.py RunError, the kinds of agent/models/failures.py):
+# never the server's own words, which may carry a key; those go to the log, redacted, and to
+# /observer status for admins.
+FAILURE_TEXTS: dict[ErrorCode, str] = {
     "busy": "All my models are busy right now. Please ask again in a minute.",
     "unavailable": "I can't reach my model right now. Please ask again in a little while.",
     "timeout": "My model took too long to answer. Please ask again in a moment.",
@@ -56,16 +62,16 @@ CAPPED_TIME = "\n-# (cut: took longer than {limit})"
 CAPPED_LENGTH = "\n-# (cut: reached the length limit)"
 
 
-def failure_text(kind: str | None) -> str:
+def failure_text(kind: ErrorCode | None) -> str:
     return FAILURE_TEXTS.get(kind or "failed", FAILED_REPLY)
 
 
-def cannot_answer(kind: str | None) -> str:
+def cannot_answer(kind: ErrorCode | None) -> str:
     """No model call could be made (over budget, too long, nothing can take the message)."""
     return failure_text(kind)
 
 
-def could_not_answer(kind: str | None) -> str:
+def could_not_answer(kind: ErrorCode | None) -> str:
     """The model call failed before any text arrived."""
     return failure_text(kind)
 
@@ -83,7 +89,7 @@ def no_answer(model: str | None, reasoning_only: str | None) -> str:
     return ONLY_REASONING.get(reasoning_only or "", f"model {model!r} returned an empty answer")
 
 
-def cut_short(kind: str | None) -> str:
+def cut_short(kind: ErrorCode | None) -> str:
     """Appended to a partial answer when the model failed half-way."""
     reason = {"timeout": "my model stopped answering", "busy": "my model is overloaded"}.get(
         kind or "", "my model stopped"
@@ -91,7 +97,7 @@ def cut_short(kind: str | None) -> str:
     return f"\n-# (cut short: {reason})"
 
 
-def capped_note(capped: str | None, seconds: float | None = None) -> str:
+def capped_note(capped: Capped | None, seconds: float | None = None) -> str:
     """A reply that stopped at max_reply_seconds ("time") or max_output_tokens ("length")."""
     if capped == "time":
         return CAPPED_TIME.format(limit=f"{seconds:g} s" if seconds else "the time limit")

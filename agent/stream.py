@@ -1,17 +1,26 @@
 """What the graph streams to a door while it runs: a small set of typed events.
 
-Nodes write them with `runtime.stream_writer(...)`; doors read them with `reply_events`, which also
-hands over each full state (LangGraph's "values" mode). A LangGraph server sends them as JSON with
-their `kind`, so remote clients read the same protocol.
+Nodes write them with `runtime.stream_writer(...)`. Doors read them with `run_events`: the typed events,
+`Decided` once the run knows whether (and who) answers, and one `RunOutcome` last, built from the final
+state by `outcome_of`, the only place a door's view of the run reads the state by key. `reply_events`
+is the raw decoding beneath it (each full state, LangGraph's "values" mode), for tests and tools. A
+LangGraph server sends the events as JSON with their `kind`, so remote clients read the same protocol.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel
+
+from agent.cast.speaker import Candidate
+from agent.errors import RunError
+from agent.events import Decision, Event, Snippet
+from agent.member_texts import Capped
+from agent.state import Usage
+from agent.verdicts import ApprovalRequest
 
 
 class Token(BaseModel):
@@ -55,12 +64,11 @@ class VoiceClip(BaseModel):
 
 
 class ApprovalNeeded(BaseModel):
-    """The run paused: a tool call that changes something waits for a member's verdict. `request` is
-    agent.nodes.approve.ApprovalRequest as a dict (call_id, tool, arguments, asker_id, asker,
-    admins_may_approve, timeout_s). The door asks, checks who answers, and resumes the run."""
+    """The run paused: a tool call that changes something waits for a member's verdict (which call, for
+    whom, who may approve it, for how long). The door asks, checks who answers, and resumes the run."""
 
     kind: Literal["approval"] = "approval"
-    request: dict[str, Any]
+    request: ApprovalRequest
 
 
 StreamEvent = Token | Notice | Thinking | ReplyStart | VoiceClip | ApprovalNeeded
@@ -78,9 +86,102 @@ async def reply_events(stream: AsyncIterator[Any]) -> AsyncIterator[StreamEvent 
     async for mode, chunk in stream:
         if mode == "values" and isinstance(chunk, dict):
             for pause in chunk.get("__interrupt__") or ():
-                value = getattr(pause, "value", None)
-                if isinstance(value, dict) and value.get("kind") == "approval":
-                    yield ApprovalNeeded(request=value)
+                request = ApprovalRequest.of(getattr(pause, "value", None))
+                if request is not None:
+                    yield ApprovalNeeded(request=request)
             yield StateUpdate({k: v for k, v in chunk.items() if k != "__interrupt__"})
         elif mode == "custom" and isinstance(chunk, Token | Notice | Thinking | ReplyStart | VoiceClip):
             yield chunk
+
+
+@dataclass(frozen=True)
+class Decided:
+    """The run decided whether to answer, and who speaks (in a channel with a cast): a door starts typing,
+    picks the speaker's face, and speaks in the language the member spoke (`spoken_language`, from a
+    voice message; None otherwise). Sent again only when either changes."""
+
+    decision: Decision
+    spoken_language: str | None = None
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """How a run ended, typed: the last event of every run a door reads (`run_events`)."""
+
+    event: Event | None = None  # the message answered (None for a run that never got one)
+    decision: Decision | None = None
+    reply: str = ""  # what was answered (a one-line apology when no model call could be made)
+    member_note: str = ""  # a short note to the member instead of an answer (over a quota, flooding)
+    error: RunError | None = None
+    model: str | None = None
+    model_reason: str = ""
+    usage: Usage | None = None
+    reply_message_id: int | None = None  # the stored reply's id, where the graph stored it
+    capped: Capped | None = None  # the reply stopped at its model's length or time limit
+    capped_seconds: float | None = None
+    spoken_language: str | None = None
+    persona: str | None = None
+    retrieved: tuple[Snippet, ...] = ()
+    cast: tuple[Candidate, ...] = ()
+    tool_log: tuple[dict[str, Any], ...] = ()
+    timings: Mapping[str, float] = field(default_factory=dict)
+    paused: ApprovalRequest | None = None  # the run waits for a member's verdict on this tool call
+
+    @property
+    def speaker(self) -> str | None:
+        """The character who answered, in a channel with a cast (None: the bot itself, or nobody)."""
+        return self.decision.speaker if self.decision is not None else None
+
+    @property
+    def respond(self) -> bool:
+        return self.decision is not None and self.decision.respond
+
+
+def outcome_of(state: Mapping[str, Any], paused: ApprovalRequest | None = None) -> RunOutcome:
+    """The run's outcome from its (final) state: the one place that reads the state's keys for a door."""
+    event = state.get("event")
+    capped = state.get("capped")
+    return RunOutcome(
+        event=event if isinstance(event, Event) or event is None else Event.model_validate(event),
+        decision=state.get("decision"),
+        reply=state.get("reply") or "",
+        member_note=state.get("member_note") or "",
+        error=RunError.of(state.get("error"), state.get("failure")),
+        model=state.get("model"),
+        model_reason=state.get("model_reason") or "",
+        usage=state.get("usage"),
+        reply_message_id=state.get("reply_message_id") or None,
+        capped=capped if capped in ("length", "time") else None,
+        capped_seconds=state.get("capped_seconds"),
+        spoken_language=state.get("spoken_language"),
+        persona=state.get("persona"),
+        retrieved=tuple(state.get("retrieved") or ()),
+        cast=tuple(state.get("cast") or ()),
+        tool_log=tuple(state.get("tool_log") or ()),
+        timings=dict(state.get("timings") or {}),
+        paused=paused,
+    )
+
+
+DoorEvent = StreamEvent | Decided | RunOutcome
+
+
+async def run_events(stream: AsyncIterator[Any]) -> AsyncIterator[DoorEvent]:
+    """Decode `graph.astream(..., stream_mode=["custom", "values"])` for a door: the typed stream events,
+    `Decided` when the decision is made (or changes), and one `RunOutcome` at the end."""
+    last: dict[str, Any] = {}
+    paused: ApprovalRequest | None = None
+    decided: Decided | None = None
+    async for item in reply_events(stream):
+        if isinstance(item, StateUpdate):
+            last = item.state
+            decision = last.get("decision")
+            now = Decided(decision, last.get("spoken_language")) if decision is not None else None
+            if now is not None and now != decided:
+                decided = now
+                yield decided
+        else:
+            if isinstance(item, ApprovalNeeded):
+                paused = item.request
+            yield item
+    yield outcome_of(last, paused)

@@ -6,6 +6,9 @@ three keys. Anything but an explicit approval is a denial (`agent.nodes.approve.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+from typing import Any
+
 from typing_extensions import TypedDict  # pydantic (Studio's schema of State) needs it on Python < 3.12
 
 
@@ -21,3 +24,30 @@ def approval(by: str) -> Verdict:
 
 def denial(reason: str, by: str = "") -> Verdict:
     return {"approved": False, "by": by, "reason": reason}
+
+
+@dataclass
+class ApprovalRequest:
+    """What the door shows and checks: which call, for whom, who may approve it, for how long. The run's
+    interrupt carries it as a dict (`as_dict`, what a checkpoint keeps); doors read it typed (`of`)."""
+
+    call_id: str
+    tool: str
+    source: str
+    arguments: dict[str, Any]
+    asker_id: int
+    asker: str
+    admins_may_approve: bool
+    timeout_s: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": "approval", **self.__dict__}
+
+    @classmethod
+    def of(cls, value: Any) -> ApprovalRequest | None:
+        """The request in an interrupt's value (a dict with kind "approval"), or None if it is not one."""
+        if isinstance(value, ApprovalRequest):
+            return value
+        if not isinstance(value, dict) or value.get("kind") != "approval":
+            return None
+        return cls(**{f.name: value[f.name] for f in fields(cls) if f.name in value})

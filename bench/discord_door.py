@@ -32,7 +32,7 @@ def first_tokens(h: Harness) -> dict[int, float]:
 
     async def run(to: ReplyTo) -> Reply:
         reply = await original(to)
-        first_token[to.event.message_id] = reply.state.get("timings", {}).get("first_token_ms", 0.0)
+        first_token[to.event.message_id] = reply.outcome.timings.get("first_token_ms", 0.0)
         return reply
 
     h.bot.replier.run = run  # type: ignore[method-assign]

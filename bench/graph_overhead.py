@@ -18,6 +18,7 @@ import time
 
 from agent.loop import run_async
 from agent.state import Context
+from agent.stream import outcome_of
 from bench.harness import bench_services, fake_model_process, summary
 from tests.conftest import make_event, run_graph
 
@@ -44,14 +45,14 @@ async def measure(n: int, runner) -> tuple[list[float], list[float]]:
     for i in range(n + 20):
         event = make_event(f"@Observer question number {i}: what is a good cat name?", mentions_bot=True)
         started = time.perf_counter()
-        state = await runner(event)
+        outcome = outcome_of(await runner(event))
         total = (time.perf_counter() - started) * 1000
-        t = state["timings"]
+        t = outcome.timings
         inside = t.get("generate_model_ms", 0) + t.get("judge_model_ms", 0) + t.get("embed_ms", 0)
         if i >= 20:  # warm-up: first Chroma query, first HTTP connection
             totals.append(total)
             overheads.append(total - inside)
-        assert state.get("reply"), state.get("error")
+        assert outcome.reply, outcome.error
     return totals, overheads
 
 

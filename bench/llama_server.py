@@ -21,6 +21,7 @@ from agent.memory.embeddings import LocalE5Embedder
 from agent.models.structured import structured_call
 from agent.nodes.judge import judge_prompt, judge_schema
 from agent.state import Context
+from agent.stream import outcome_of
 from bench.harness import summary
 from tests.conftest import make_event, make_services, run_graph
 from tests.servers import llama_server
@@ -145,11 +146,12 @@ async def length_bench(svc, rounds: int = 12) -> None:
         event = make_event(f"@Observer tell me a very long story about dragons, part {i}", mentions_bot=True)
         started = time.perf_counter()
         tokens, state = await run_graph(svc, event, Context(model="gemma"))
+        outcome = outcome_of(state)
         durations.append((time.perf_counter() - started) * 1000)
         usage = [u for u in await svc.record.usage_rows(event.message_id) if u["purpose"] == "reply"]
         most_pieces = max(most_pieces, len(tokens))
         most_reported = max(most_reported, max((u["tokens_out"] for u in usage), default=0))
-        empty += not state.get("reply")
+        empty += not outcome.reply
     print(
         f"replies with max_output_tokens = 64 on llama.cpp's server: most streamed tokens {most_pieces}, "
         f"most recorded tokens_out {most_reported} (over {rounds} replies; {empty} empty: the base model's EOS)"

@@ -23,6 +23,7 @@ from agent.models.tokenizers import counter_for
 from agent.models.tokens import approx_tokens
 from agent.nodes.judge import judge_prompt
 from agent.nodes.prompt_assembly import build_messages
+from agent.stream import outcome_of
 from bench.harness import bench_services, fake_model_process, summary
 from tests.conftest import make_event, run_graph
 
@@ -94,14 +95,15 @@ async def outage(seconds: float) -> None:
                 while time.monotonic() - started < seconds:
                     event = make_event(f"@Observer question {i}", mentions_bot=True, channel="ops")
                     t0 = time.perf_counter()
-                    _, state = await run_graph(svc, event)
+                    outcome = outcome_of((await run_graph(svc, event))[1])
                     total = (time.perf_counter() - t0) * 1000
-                    if not state.get("reply"):
+                    if not outcome.reply:
                         lost += 1
-                    elif state.get("model") == "fallback":
+                    elif outcome.model == "fallback":
                         answered += 1
                         # beyond the fallback's own latency (its one successful call)
-                        extra.append(total - state["usage"]["latency_ms"])
+                        assert outcome.usage is not None
+                        extra.append(total - outcome.usage["latency_ms"])
                     i += 1
                     await asyncio.sleep(0.4)
                 stored = await svc.record.count_messages(event.channel_id)

@@ -15,6 +15,7 @@ import time
 
 from agent.events import Event
 from agent.loop import run_async
+from agent.stream import outcome_of
 from bench.harness import bench_services
 from graphs.reply import ReplyGraph, build
 from tests.conftest import make_event
@@ -24,8 +25,8 @@ CHANNELS = 10
 
 async def run_channel(graph: ReplyGraph, events: list[Event]) -> None:
     for e in events:
-        state = await graph.ainvoke({"event": e})
-        assert state["decision"].respond is False
+        outcome = outcome_of(await graph.ainvoke({"event": e}))
+        assert outcome.decision is not None and outcome.decision.respond is False
 
 
 async def main(n: int) -> None:

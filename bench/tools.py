@@ -21,6 +21,7 @@ from typing import Any
 from agent.events import Event
 from agent.loop import run_async
 from agent.memory.embeddings import LocalE5Embedder
+from agent.stream import outcome_of
 from agent.tools.base import ToolRun
 from agent.tools.config import McpServerSpec
 from agent.tools.mcp import McpHub
@@ -67,11 +68,11 @@ async def tool_round_overhead(n: int) -> None:
 
 async def timed(svc: Any, event: Event) -> float:
     started = time.perf_counter()
-    _, state = await run_graph(svc, event)
+    outcome = outcome_of((await run_graph(svc, event))[1])
     wall = (time.perf_counter() - started) * 1000
-    timings = state["timings"]
-    tool_ms = sum(e["ms"] for e in state.get("tool_log") or [])
-    assert state.get("reply"), state.get("error")
+    timings = outcome.timings
+    tool_ms = sum(e["ms"] for e in outcome.tool_log)
+    assert outcome.reply, outcome.error
     # Model time of every round: the final one's, and the rounds that asked for tools.
     model_ms = timings.get("generate_model_ms", 0.0) + timings.get("tool_rounds_model_ms", 0.0)
     return wall - model_ms - tool_ms - timings.get("embed_ms", 0.0)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
-from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from langchain_core.runnables import RunnableConfig
@@ -19,9 +18,9 @@ from agent.memory.scopes import readable_scopes
 from agent.redact import redact
 from agent.services import Services
 from agent.state import Context
-from agent.stream import ApprovalNeeded, Notice, StateUpdate, Thinking, Token, VoiceClip, reply_events
+from agent.stream import ApprovalNeeded, Decided, Notice, RunOutcome, Thinking, Token, VoiceClip, run_events
 from agent.tools.describe import call_line
-from agent.verdicts import Verdict, approval, denial
+from agent.verdicts import ApprovalRequest, Verdict, approval, denial
 
 _SPEAKER = re.compile(r"^([^\s:@/#][^\s:]{0,31}):\s+(.*)$", re.DOTALL)
 
@@ -32,14 +31,6 @@ HELP = """Type a message, or `name: message` to speak as someone else for one li
   /cast            who is in this channel's cast; /cast add NAME [MODEL], /cast remove NAME, /cast bots on|off
   /verbose         toggle decision, model, retrieval, token and timing details
   /quit            leave"""
-
-
-@dataclass
-class RunOutcome:
-    reply: str = ""
-    reason: str = ""
-    speaker: str | None = None  # the character who answered, in a channel with a cast
-    state: dict[str, Any] = field(default_factory=dict)
 
 
 class ConsoleSession:
@@ -140,11 +131,11 @@ class ConsoleSession:
         """One member message, then as many characters chiming in as the chain allows."""
         outcome = await self.run(self.make_event(text, author), author)
         first = outcome
-        while outcome.reply and not outcome.state.get("error") and outcome.speaker:
-            event = outcome.state["event"]
+        while outcome.reply and not outcome.error and outcome.speaker and outcome.event is not None:
+            event = outcome.event
             line = event.model_copy(
                 update={
-                    "message_id": outcome.state.get("reply_message_id") or new_snowflake(),
+                    "message_id": outcome.reply_message_id or new_snowflake(),
                     "author_id": stable_id("character", outcome.speaker),
                     "author_name": outcome.speaker,
                     "author_is_bot": True,
@@ -161,6 +152,7 @@ class ConsoleSession:
     async def run(self, event: Event, author: str, quiet: bool = False) -> RunOutcome:
         """`quiet`: a chain turn nobody took prints nothing."""
         outcome = RunOutcome()
+        speaker: str | None = None
         started = False
         config = RunnableConfig(configurable={"thread_id": f"console:{event.message_id}"})
         run_input: Any = {"event": event}
@@ -174,10 +166,10 @@ class ConsoleSession:
                 stream_mode=["custom", "values"],
             )
             run_input = None
-            async for item in reply_events(stream):
+            async for item in run_events(stream):
                 if isinstance(item, Token):
                     if not started:
-                        self.out.write(f"{outcome.speaker or self.bot_name}: ")
+                        self.out.write(f"{speaker or self.bot_name}: ")
                         started = True
                     self.out.write(item.text)
                     self.out.flush()
@@ -189,27 +181,26 @@ class ConsoleSession:
                     self.out.write(f"\n(voice reply, {item.duration_s:.1f} s: {item.path})")
                 elif isinstance(item, ApprovalNeeded):
                     run_input = Command(resume=await self.ask_approval(item.request, author))
-                elif isinstance(item, StateUpdate):
-                    outcome.state = item.state
-                    decision = item.state.get("decision")
-                    outcome.speaker = decision.speaker if decision is not None else None
+                elif isinstance(item, Decided):
+                    speaker = item.decision.speaker
+                elif isinstance(item, RunOutcome):
+                    outcome = item
         await self.graph.checkpointer.adelete_thread(config["configurable"]["thread_id"])  # type: ignore[union-attr]
-        state = outcome.state
-        outcome.reply = state.get("reply") or ""
         if started:
-            note = capped_note(state.get("capped"), state.get("capped_seconds")) if outcome.reply else ""
+            note = capped_note(outcome.capped, outcome.capped_seconds) if outcome.reply else ""
             self.out.write(f"{note}\n")
-        decision = state.get("decision")
-        if state.get("error"):
-            outcome.reason = redact(str(state["error"]))  # the operator's console: the detail, redacted
+        decision = outcome.decision
+        reason = ""
+        if outcome.error:
+            reason = redact(outcome.error.message)  # the operator's console: the detail, redacted
         elif decision is not None and not decision.respond:
-            outcome.reason = decision.reason or "judge declined"
-        if state.get("member_note"):
-            print(f"{self.bot_name} (to {author}): {state['member_note']}", file=self.out)
-        if outcome.reason and not (quiet and not outcome.reply):
-            print(f"({'no reply' if not outcome.reply else 'reply cut short'}: {outcome.reason})", file=self.out)
+            reason = decision.reason or "judge declined"
+        if outcome.member_note:
+            print(f"{self.bot_name} (to {author}): {outcome.member_note}", file=self.out)
+        if reason and not (quiet and not outcome.reply):
+            print(f"({'no reply' if not outcome.reply else 'reply cut short'}: {reason})", file=self.out)
         if self.verbose:
-            self._print_details(state)
+            self._print_details(outcome)
         self.out.flush()
         return outcome
 
@@ -224,44 +215,44 @@ class ConsoleSession:
             print(f"{dim[0]}{note}{dim[1]}", file=self.out, flush=True)
         return started
 
-    async def ask_approval(self, request: dict[str, Any], author: str) -> Verdict:
+    async def ask_approval(self, request: ApprovalRequest, author: str) -> Verdict:
         """The console's operator answers for the member: y approves, anything else (or no input) denies."""
-        args = ", ".join(f"{k}={v!r}" for k, v in request["arguments"].items())
-        question = f"(approve {request['tool']}({args}) for {request['asker']}? [y/N]) "
+        args = ", ".join(f"{k}={v!r}" for k, v in request.arguments.items())
+        question = f"(approve {request.tool}({args}) for {request.asker}? [y/N]) "
         self.out.write(question)
         self.out.flush()
         try:
-            answer = await asyncio.wait_for(asyncio.to_thread(sys.stdin.readline), request["timeout_s"])
+            answer = await asyncio.wait_for(asyncio.to_thread(sys.stdin.readline), request.timeout_s)
         except TimeoutError:
             print("(no answer: denied)", file=self.out)
-            return denial(f"no answer within {request['timeout_s']:g} s")
+            return denial(f"no answer within {request.timeout_s:g} s")
         approved = answer.strip().lower() in ("y", "yes")
         return approval(author) if approved else denial(f"{author} denied it", author)
 
-    def _print_details(self, state: dict[str, Any]) -> None:
-        decision = state.get("decision")
+    def _print_details(self, outcome: RunOutcome) -> None:
+        decision = outcome.decision
         if decision is not None:
             print(
                 f"  decision: respond={decision.respond} model={decision.model} voice={decision.voice} "
                 f"act={decision.act} speaker={decision.speaker} by={decision.source} reason={decision.reason!r}",
                 file=self.out,
             )
-        for candidate in state.get("cast") or []:
+        for candidate in outcome.cast:
             print(f"  cast: {candidate.name} (talkativeness {candidate.talkativeness:.1f})", file=self.out)
-        if state.get("model"):
-            print(f"  model: {state['model']} ({state.get('model_reason', '')})", file=self.out)
-        print(f"  persona: {state.get('persona', '?')}", file=self.out)
-        for snippet in state.get("retrieved") or []:
+        if outcome.model:
+            print(f"  model: {outcome.model} ({outcome.model_reason})", file=self.out)
+        print(f"  persona: {'?' if outcome.persona is None else outcome.persona}", file=self.out)
+        for snippet in outcome.retrieved:
             print(f"  retrieved {snippet.kind} [{snippet.score:.2f}] {snippet.text[:80]}", file=self.out)
-        for entry in state.get("tool_log") or []:
+        for entry in outcome.tool_log:
             print(call_line(entry), file=self.out)
-        usage = state.get("usage")
+        usage = outcome.usage
         if usage:
             print(
                 f"  tokens: in={usage['tokens_in']} out={usage['tokens_out']} cost=${usage['cost_usd']:.6f}",
                 file=self.out,
             )
-        timings = state.get("timings") or {}
+        timings = outcome.timings
         if timings:
             print("  timings: " + ", ".join(f"{k}={v:.1f}" for k, v in sorted(timings.items())), file=self.out)
 

@@ -21,6 +21,7 @@ from agent.events import Attachment, event_from_names
 from agent.services import Services, build_services
 from agent.settings import Settings
 from agent.state import Context
+from agent.stream import outcome_of
 
 
 class TranscriptLine(BaseModel):
@@ -118,10 +119,11 @@ async def _run(
             attachments=item.attachments,
         )
         message_ids[number] = event.message_id
-        state = await graph.ainvoke({"event": event}, context=context)
-        decision = state["decision"]
-        if state.get("reply_message_id"):
-            bot_reply_ids[number] = state["reply_message_id"]
+        outcome = outcome_of(await graph.ainvoke({"event": event}, context=context))
+        decision = outcome.decision
+        assert decision is not None, "every run decides"
+        if outcome.reply_message_id:
+            bot_reply_ids[number] = outcome.reply_message_id
         outcomes.append(
             Outcome(
                 line=number,
@@ -129,9 +131,9 @@ async def _run(
                 text=item.text,
                 respond=decision.respond,
                 reason=decision.reason,
-                model=state.get("model"),
-                reply=state.get("reply") or "",
-                error=state.get("error"),
+                model=outcome.model,
+                reply=outcome.reply,
+                error=outcome.error.message if outcome.error else None,
             )
         )
     return outcomes

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
 
 import discord
 from langchain_core.runnables import RunnableConfig
@@ -14,8 +13,9 @@ from langgraph.types import Command
 from agent.access.gate import Gate
 from agent.events import Event
 from agent.member_texts import ALREADY_ANSWERED
-from agent.verdicts import Verdict, approval, denial
-from discord_adapter.approvals import buttons, call_key, decided, may_answer, parse_custom_id, prompt, who_may_answer
+from agent.stream import outcome_of
+from agent.verdicts import ApprovalRequest, Verdict, approval, denial
+from discord_adapter.approvals import Press, buttons, call_key, decided, may_answer, prompt, who_may_answer
 from discord_adapter.commands.common import interaction_event
 from discord_adapter.inbox import Inbox
 from discord_adapter.replier import Replier, ReplyTo
@@ -34,7 +34,7 @@ class ApprovalDesk:
         self.gate = gate  # a press is a door: the presser's rights go through the access lists
         self._timers: dict[int, asyncio.Task[None]] = {}
 
-    async def ask(self, event: Event, message: discord.Message, request: dict[str, Any]) -> None:
+    async def ask(self, event: Event, message: discord.Message, request: ApprovalRequest) -> None:
         """Post the request with its buttons (again after a restart: the old buttons keep working too)."""
         # Paused before the buttons exist: a press claims the run from here, once.
         await self.inbox.mark(event.message_id, "paused", sources=("answering", None))
@@ -42,7 +42,7 @@ class ApprovalDesk:
             posted, _ = await reply_to(
                 message,
                 prompt(request),
-                view=buttons(event.message_id, request["call_id"]),
+                view=buttons(event.message_id, request.call_id),
                 mention_author=False,
                 allowed_mentions=discord.AllowedMentions.none(),
             )
@@ -50,28 +50,24 @@ class ApprovalDesk:
         if timer is not None:
             timer.cancel()
         self._timers[event.message_id] = asyncio.create_task(
-            self._deny_later(event.message_id, message, posted, request, float(request["timeout_s"]))
+            self._deny_later(event.message_id, message, posted, request, float(request.timeout_s))
         )
 
-    async def pending(self, message_id: int) -> tuple[dict[str, Any] | None, Event | None]:
+    async def pending(self, message_id: int) -> tuple[ApprovalRequest | None, Event | None]:
         """The request this message's paused run waits on, and the message's event (None when none waits)."""
         config = RunnableConfig(configurable={"thread_id": f"reply:{message_id}"})
         saved = await self.replier.graph.aget_state(config)
         for pause in saved.interrupts:
-            value = pause.value
-            if isinstance(value, dict) and value.get("kind") == "approval":
-                event = saved.values.get("event")
-                return value, event if isinstance(event, Event) or event is None else Event.model_validate(event)
+            request = ApprovalRequest.of(pause.value)
+            if request is not None:
+                return request, outcome_of(saved.values).event
         return None, None
 
-    async def on_press(self, interaction: discord.Interaction) -> None:
-        data: dict[str, Any] = dict(interaction.data or {})
-        parsed = parse_custom_id(str(data.get("custom_id", "")))
-        if parsed is None:
-            return
-        message_id, key, approve = parsed
+    async def on_press(self, interaction: discord.Interaction, press: Press) -> None:
+        """A press of an approval button (`approvals.ApprovalButton`, parsed from its custom id)."""
+        message_id, key, approve = press.message_id, press.key, press.approve
         request, event = await self.pending(message_id)
-        if request is None or event is None or call_key(request["call_id"]) != key:
+        if request is None or event is None or call_key(request.call_id) != key:
             await interaction.response.send_message(ALREADY_ANSWERED, ephemeral=True)
             return
         presser = interaction_event(interaction, "")  # the presser's rights, built as for any door input
@@ -131,12 +127,12 @@ class ApprovalDesk:
         message_id: int,
         message: discord.Message,
         posted: discord.Message,
-        request: dict[str, Any],
+        request: ApprovalRequest,
         after: float,
     ) -> None:
         await asyncio.sleep(after)
         current, event = await self.pending(message_id)
-        if current is None or event is None or current["call_id"] != request["call_id"]:
+        if current is None or event is None or current.call_id != request.call_id:
             return
         if not await self.claim(message_id):
             return  # answered meanwhile, here or by another process

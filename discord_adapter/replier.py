@@ -17,7 +17,8 @@ from agent.events import Event
 from agent.memory.progress import State
 from agent.settings import Settings
 from agent.state import Context, InputState
-from agent.stream import reply_events
+from agent.stream import RunOutcome, outcome_of, run_events
+from agent.verdicts import ApprovalRequest
 from discord_adapter.inbox import Inbox
 from discord_adapter.reply_run import ReplyRun, Surroundings
 from discord_adapter.sinks import ReplySink
@@ -26,7 +27,7 @@ from discord_adapter.stream import Sink
 log = logging.getLogger(__name__)
 
 # A paused run's request goes to the approval desk: (the question, the member's message, the request).
-AskApproval = Callable[[Event, discord.Message, dict[str, Any]], Awaitable[None]]
+AskApproval = Callable[[Event, discord.Message, ApprovalRequest], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,9 @@ class ReplyTo:
 
 @dataclass(frozen=True)
 class Reply:
-    """How a run ended: the graph's final state, and the ids of the messages it posted."""
+    """How a run ended (typed, from the graph's final state), and the ids of the messages it posted."""
 
-    state: dict[str, Any]
+    outcome: RunOutcome
     posted_ids: list[int]
     paused: bool = False
 
@@ -84,9 +85,9 @@ class Replier:
             can_approve=can_approve,
         )
 
-    async def record(self, event: Event) -> dict[str, Any]:
+    async def record(self, event: Event) -> RunOutcome:
         """A message nobody is answered for (a bot's): through the graph, without a checkpoint."""
-        return dict(await self.unchecked_graph.ainvoke({"event": event}, context=self.context()))
+        return outcome_of(await self.unchecked_graph.ainvoke({"event": event}, context=self.context()))
 
     async def _graph_input(self, event: Event, config: RunnableConfig) -> InputState | None:
         """None resumes the message's checkpointed run where it stopped; otherwise a fresh run's input."""
@@ -112,7 +113,7 @@ class Replier:
                 stream_mode=["custom", "values"],
                 durability="async" if self.checkpointer is not None else None,
             )
-            async for item in reply_events(stream):
+            async for item in run_events(stream):
                 run.on(item)
         except asyncio.CancelledError:
             # Stopped (a shutdown's grace ran out, or another process took the question over): no more
@@ -121,18 +122,18 @@ class Replier:
             raise
         finally:
             await run.stop_streaming()
-        state = run.state
+        outcome = run.outcome
         if run.approval is not None and isinstance(sink, ReplySink) and self.ask_approval is not None:
             # Paused: the run stays checkpointed (the message "paused") until someone answers.
             await run.finish()
             await self.ask_approval(event, sink.message, run.approval)
-            return Reply(state, [], paused=True)
-        decision = state.get("decision")
+            return Reply(outcome, [], paused=True)
+        decision = outcome.decision
         if decision is not None:
             log.info(
                 "message %s: %s (%s: %s)",
                 event.message_id,
-                f"answered with {state.get('model')}" if decision.respond else "no reply",
+                f"answered with {outcome.model}" if decision.respond else "no reply",
                 decision.source,
                 decision.reason,
             )
@@ -141,12 +142,12 @@ class Replier:
             self.last_error[event.channel_id] = error
         await run.finish()
         if to.track:
-            answered = decision is not None and decision.respond
+            answered = outcome.respond
             ended: State = ("failed" if error else "answered") if answered else "skipped"
             await self.inbox.mark(event.message_id, ended, sources=("answering", None))
         if self.checkpointer is not None:
             await self.checkpointer.adelete_thread(f"reply:{event.message_id}")
-        return Reply(state, posted_ids(run))
+        return Reply(outcome, posted_ids(run))
 
 
 def posted_ids(run: ReplyRun) -> list[int]:

@@ -16,7 +16,18 @@ from agent.events import Event
 from agent.member_texts import ANSWERED_BEFORE_EDIT, THINKING, capped_note, could_not_answer, cut_short
 from agent.memory.progress import Progress
 from agent.redact import redact
-from agent.stream import ApprovalNeeded, Notice, ReplyStart, StateUpdate, StreamEvent, Thinking, Token, VoiceClip
+from agent.stream import (
+    ApprovalNeeded,
+    Decided,
+    DoorEvent,
+    Notice,
+    ReplyStart,
+    RunOutcome,
+    Thinking,
+    Token,
+    VoiceClip,
+)
+from agent.verdicts import ApprovalRequest
 from agent.voice.tts import Speaker
 from discord_adapter.characters import CharacterDesk, CharacterSink
 from discord_adapter.presence import Presence
@@ -51,7 +62,8 @@ class ReplyRun:
         self.around = around
         self.event = event
         self.sink = sink
-        self.state: dict[str, Any] = {}
+        self.outcome = RunOutcome()  # how the run ended (its last event); empty until then
+        self.decided: Decided | None = None
         self.voice: VoiceClip | None = None
         self._typing_in = typing_in
         self._stop_typing = asyncio.Event()
@@ -60,7 +72,7 @@ class ReplyRun:
         self._live: LiveSpeech | None = None
         self._hold_text = False
         self._held: list[str] = []  # text kept back when the operator wants voice replies without text
-        self.approval: dict[str, Any] | None = None  # the run paused for a member's approval of a tool call
+        self.approval: ApprovalRequest | None = None  # the run paused for a member's approval of a tool call
         self.renderer = StreamRenderer(
             sink,
             around.budget,
@@ -75,7 +87,7 @@ class ReplyRun:
     async def _posted(self, handles: list[Any]) -> None:
         await self.around.progress.note_reply_parts(self.event.message_id, [h.id for h in handles if h is not None])
 
-    def on(self, item: StreamEvent | StateUpdate) -> None:
+    def on(self, item: DoorEvent) -> None:
         if isinstance(item, ReplyStart):
             # The graph decided whether the answer is spoken; the operator whether text shows too.
             self._hold_text = item.spoken and not self.around.voice_with_text
@@ -93,8 +105,10 @@ class ReplyRun:
                 self.renderer.show_notice(THINKING)
         elif isinstance(item, ApprovalNeeded):
             self.approval = item.request
+        elif isinstance(item, Decided):
+            self._on_decided(item)
         else:
-            self._on_state(item.state)
+            self.outcome = item
 
     def _on_token(self, text: str) -> None:
         if self._activity == "thinking":
@@ -107,16 +121,16 @@ class ReplyRun:
         else:
             self.renderer.feed(text)
 
-    def _on_state(self, state: dict[str, Any]) -> None:
-        self.state = state
-        decision = state.get("decision")
-        if decision is not None and decision.speaker and isinstance(self.sink, ReplySink) and not self.renderer.sent:
+    def _on_decided(self, decided: Decided) -> None:
+        self.decided = decided
+        decision = decided.decision
+        if decision.speaker and isinstance(self.sink, ReplySink) and not self.renderer.sent:
             # A character of the channel's cast answers: through its own webhook (name and face).
             sink = CharacterSink(self.around.characters, self.sink.message, decision.speaker)
             self.sink = self.renderer.sink = sink
             self.renderer.limit = DISCORD_LIMIT - len(sink.prefix)  # room for the name if it must be shown
 
-        if self._typing is None and decision is not None and decision.respond and self._typing_in is not None:
+        if self._typing is None and decision.respond and self._typing_in is not None:
             self._typing = asyncio.create_task(self._keep_typing(self._typing_in))
 
     def _switch_activity(self, activity: str) -> None:
@@ -128,7 +142,8 @@ class ReplyRun:
         voice_client = voice_client_for(self.around.client, self.event)
         if voice_client is None:
             return None
-        return LiveSpeech(voice_client, self.around.speaker, self.state.get("spoken_language"))
+        language = self.decided.spoken_language if self.decided is not None else None
+        return LiveSpeech(voice_client, self.around.speaker, language)
 
     async def _keep_typing(self, channel: Any) -> None:
         async with channel.typing():
@@ -145,28 +160,28 @@ class ReplyRun:
 
     def error(self) -> str | None:
         """The run's error, redacted (None: it did not fail)."""
-        error = self.state.get("error")
-        return redact(str(error)) if error else None
+        error = self.outcome.error
+        return redact(error.message) if error else None
 
     async def finish(self) -> str | None:
         """Deliver the answer (text, voice message, or a one-line apology); returns the run's error."""
-        error = self.state.get("error")
-        failure = self.state.get("failure")
+        outcome = self.outcome
+        error = outcome.error
         if self._held and self.voice is None:
             self.renderer.feed("".join(self._held))  # no voice after all (e.g. none for the language): the text
         if self.voice is not None and isinstance(self.sink, ReplySink):
             await self._deliver_voice(self.voice)
         if self.renderer.text:
-            capped = capped_note(self.state.get("capped"), self.state.get("capped_seconds"))
-            note = cut_short(failure) if error else capped
+            capped = capped_note(outcome.capped, outcome.capped_seconds)
+            note = cut_short(error.code) if error else capped
             if self.around.edited_since_taken(self.event):
                 note += ANSWERED_BEFORE_EDIT
             await self.renderer.finish(note=note)
-        elif self.state.get("member_note") and not error:
-            self.renderer.text = self.state["member_note"]  # over a quota, flooding: said once, briefly
+        elif outcome.member_note and not error:
+            self.renderer.text = outcome.member_note  # over a quota, flooding: said once, briefly
             await self.renderer.finish()
         elif error:
-            self.renderer.text = could_not_answer(failure)
+            self.renderer.text = could_not_answer(error.code)
             await self.renderer.finish()  # replaces a busy notice if one was shown
         return self.error()
 

@@ -16,24 +16,7 @@ from langgraph.types import interrupt
 
 from agent.state import Context, State, context_of
 from agent.tools.toolbox import Toolbox
-from agent.verdicts import Verdict, approval, denial
-
-
-@dataclass
-class ApprovalRequest:
-    """What the door shows and checks: which call, for whom, who may approve it, for how long."""
-
-    call_id: str
-    tool: str
-    source: str
-    arguments: dict[str, Any]
-    asker_id: int
-    asker: str
-    admins_may_approve: bool
-    timeout_s: float
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"kind": "approval", **self.__dict__}
+from agent.verdicts import ApprovalRequest, Verdict, approval, denial
 
 
 def pending_approval(state: State, toolbox: Toolbox) -> ApprovalRequest | None:

@@ -75,7 +75,7 @@ async def test_a_claimed_question_is_answered_rendered_and_marked(services: Serv
 
     reply = await replier.run(ReplyTo(question, sink, track=True))
 
-    assert reply.state["reply"] == "Call the cat Miso." and not reply.paused
+    assert reply.outcome.reply == "Call the cat Miso." and not reply.paused
     assert [sink.shown[i] for i in reply.posted_ids] == ["Call the cat Miso."]
     assert await replier.inbox.progress.state(question.message_id) == "answered"
     assert await replier.inbox.progress.holders({question.message_id}) == {question.message_id: None}

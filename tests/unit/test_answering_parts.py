@@ -3,9 +3,11 @@ a message is in hand."""
 
 from __future__ import annotations
 
+from agent.errors import RunError
 from agent.events import Decision
 from agent.ids import stable_id
 from agent.memory.progress import Progress
+from agent.stream import RunOutcome
 from discord_adapter.cast_chain import next_line
 from discord_adapter.edits import Edits
 from discord_adapter.inbox import Inbox
@@ -14,9 +16,9 @@ from discord_adapter.replier import Reply
 from tests.conftest import make_event
 
 
-def spoke(speaker: str | None, text: str = "Arr, a fine question.", **state: object) -> Reply:
+def spoke(speaker: str | None, text: str = "Arr, a fine question.", error: RunError | None = None) -> Reply:
     decision = Decision(respond=True, speaker=speaker)
-    return Reply({"decision": decision, "reply": text, **state}, posted_ids=[5001, 5002])
+    return Reply(RunOutcome(decision=decision, reply=text, error=error), posted_ids=[5001, 5002])
 
 
 def test_a_characters_line_goes_back_through_the_graph_as_its_own():
@@ -31,8 +33,8 @@ def test_a_characters_line_goes_back_through_the_graph_as_its_own():
 def test_no_next_line_without_a_character_an_answer_or_room_in_the_chain():
     job = Job(make_event("<@1> hi", mentions_bot=True), message=None)
     assert next_line(job, spoke(None), turns=3) is None, "the bot itself answered"
-    assert next_line(job, spoke("Pirate", error="down"), turns=3) is None
-    assert next_line(job, Reply(spoke("Pirate").state, posted_ids=[]), turns=3) is None, "nothing posted"
+    assert next_line(job, spoke("Pirate", error=RunError("unavailable", "down")), turns=3) is None
+    assert next_line(job, Reply(spoke("Pirate").outcome, posted_ids=[]), turns=3) is None, "nothing posted"
     deep = Job(make_event("<@1> hi", chain_depth=3), message=None)
     assert next_line(deep, spoke("Pirate"), turns=3) is None, "the chain is as long as allowed"
 
