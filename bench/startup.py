@@ -1,10 +1,12 @@
-"""How fast does the console start? `observer chat --once "@Observer hi"`, cold and warm, remote and bundled.
+"""How fast does Observer start? The console, `observer chat --once "@Observer hi"`, cold and warm,
+remote and bundled; and the bot, `observer run`, from spawn to IDENTIFY on a fake Discord, and from a
+restart after `kill -9` mid-answer to that answer.
 
 Cold: a fresh data dir (migrations, Chroma files, the bundled model assembled and verified). Warm: the
-same data dir again. For each run: wall time from spawn to exit, and to the first token on stdout.
-Also the bare import of the command (what every run pays before doing anything).
+same data dir again. For each console run: wall time from spawn to exit, and to the first token on
+stdout. Also the bare import of the command (what every run pays before doing anything).
 
-    .venv/bin/python -m bench.startup [--warm 3] [--skip-bundled]
+    .venv/bin/python -m bench.startup [--warm 3] [--skip-bundled] [--skip-bot]
 
 Prints figures; never fails on them.
 """
@@ -84,10 +86,54 @@ async def series(label: str, config_text: str | None, warm: int) -> None:
         )
 
 
+async def bot_series(warm: int) -> None:
+    """`observer run` with a remote model: spawn → IDENTIFY (cold, then warm restarts), then `kill -9`
+    while it answers a mention and restart → that answer on Discord."""
+    from tests.e2e.bot_process import BotProcess
+    from tests.fakes.discord_server import FakeDiscord
+
+    discord, model = FakeDiscord(), FakeOpenAI(first_token_delay_s=2.0, token_delay_s=0.01)
+    await discord.start()
+    await model.start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="observer-start-bot-") as tmp:
+            bot = BotProcess(Path(tmp), discord, model)
+            identify = []
+            for _ in range(warm + 1):
+                started = time.perf_counter()
+                await bot.start()
+                identify.append(time.perf_counter() - started)
+                await bot.terminate()
+            print(
+                f"observer run, spawn → IDENTIFY: cold {identify[0]:.1f} s, warm p50 "
+                f"{statistics.median(identify[1:]):.1f} s"
+            )
+            resumed = []
+            for n in range(warm):
+                await bot.start()
+                asked = len(model.requests)
+                question = await discord.send_as(discord.add_user(f"asker{n}"), f"<@{discord.bot['id']}> hi {n}")
+                await bot.wait_until(lambda a=asked: len(model.requests) > a, "the model was never asked")
+                await bot.kill9()
+                started = time.perf_counter()
+                await bot.start()
+                await bot.wait_until(lambda q=question: bot.answered(q), "the question was never answered")
+                resumed.append(time.perf_counter() - started)
+                await bot.terminate()
+            print(
+                f"observer run, restart after kill -9 mid-answer → that answer (model: 2 s to its first token): "
+                f"p50 {statistics.median(resumed):.1f} s"
+            )
+    finally:
+        await model.stop()
+        await discord.stop()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--warm", type=int, default=3)
     parser.add_argument("--skip-bundled", action="store_true")
+    parser.add_argument("--skip-bot", action="store_true")
     args = parser.parse_args()
     print(f"import command_line.main: {import_seconds():.2f} s (p50 of 3)")
     model = FakeOpenAI()
@@ -99,6 +145,8 @@ async def main() -> None:
             await series("bundled model", None, args.warm)
     finally:
         await model.stop()
+    if not args.skip_bot:
+        await bot_series(args.warm)
 
 
 if __name__ == "__main__":
