@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -75,6 +75,14 @@ class Event(BaseModel):
         return text.strip()
 
 
+# Who decided whether to answer: a cheap rule (ingest, a cast's), the judge, a fallback when the judge
+# failed, or transcribe refusing a recording.
+DecisionSource = Literal["rule", "judge", "fallback", "transcribe"]
+# What a retrieved snippet is: the persona's own text, world info (lore), stored knowledge, or a
+# member's guidance (a correction).
+SnippetKind = Literal["persona", "lore", "knowledge", "guidance"]
+
+
 class Decision(BaseModel):
     """Whether and how to answer. `source` tells who decided: a cheap rule, the judge, or a fallback."""
 
@@ -86,7 +94,7 @@ class Decision(BaseModel):
     # In a channel with a cast: which character speaks (None: the bot itself, or nobody).
     speaker: str | None = None
     reason: str = ""
-    source: str = "rule"
+    source: DecisionSource = "rule"
     # How the judge's JSON was obtained from the server (json_schema, json_mode, function_calling, grammar).
     method: str | None = None
 
@@ -107,7 +115,7 @@ class Snippet(BaseModel):
     text: str
     source: str
     score: float
-    kind: str = "persona"  # persona | lore | knowledge | guidance
+    kind: SnippetKind = "persona"
     id: str = ""
 
 

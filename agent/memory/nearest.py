@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from agent.events import Snippet
+from agent.events import Snippet, SnippetKind
 from agent.memory.entry_filters import by_meaning, visible_to
 
 
@@ -32,7 +32,7 @@ def nearest(
                 text=doc,
                 source=str((meta or {}).get("source", "")),
                 score=round(1.0 - float(dist), 4),
-                kind=str((meta or {}).get("kind", "")),
+                kind=cast(SnippetKind, str((meta or {}).get("kind", ""))),  # one of `kinds`: filtered below
                 id=entry_id,
             )
             for entry_id, doc, meta, dist in rows
