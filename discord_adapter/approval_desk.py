@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
 
 import discord
 from langchain_core.runnables import RunnableConfig
@@ -16,7 +15,7 @@ from agent.events import Event
 from agent.member_texts import ALREADY_ANSWERED
 from agent.stream import outcome_of
 from agent.verdicts import ApprovalRequest, Verdict, approval, denial
-from discord_adapter.approvals import buttons, call_key, decided, may_answer, parse_custom_id, prompt, who_may_answer
+from discord_adapter.approvals import Press, buttons, call_key, decided, may_answer, prompt, who_may_answer
 from discord_adapter.commands.common import interaction_event
 from discord_adapter.inbox import Inbox
 from discord_adapter.replier import Replier, ReplyTo
@@ -64,12 +63,9 @@ class ApprovalDesk:
                 return request, outcome_of(saved.values).event
         return None, None
 
-    async def on_press(self, interaction: discord.Interaction) -> None:
-        data: dict[str, Any] = dict(interaction.data or {})
-        parsed = parse_custom_id(str(data.get("custom_id", "")))
-        if parsed is None:
-            return
-        message_id, key, approve = parsed
+    async def on_press(self, interaction: discord.Interaction, press: Press) -> None:
+        """A press of an approval button (`approvals.ApprovalButton`, parsed from its custom id)."""
+        message_id, key, approve = press.message_id, press.key, press.approve
         request, event = await self.pending(message_id)
         if request is None or event is None or call_key(request.call_id) != key:
             await interaction.response.send_message(ALREADY_ANSWERED, ephemeral=True)

@@ -21,6 +21,7 @@ from agent.services import Services
 from discord_adapter import event_guard
 from discord_adapter.answering import Answering
 from discord_adapter.approval_desk import ApprovalDesk
+from discord_adapter.approvals import ApprovalButton
 from discord_adapter.arrivals import Arrivals
 from discord_adapter.busy_notes import BusyNotes
 from discord_adapter.characters import CharacterDesk
@@ -115,6 +116,7 @@ class ObserverBot(discord.AutoShardedClient):
         self.replier = Replier(graph, around, self.inbox, settings, checkpointer=checkpointer)
         self.approvals = ApprovalDesk(self.replier, self.inbox, self.budget, services.gate)
         self.replier.ask_approval = self.approvals.ask
+        self.add_dynamic_items(ApprovalButton)  # presses of any approval button, posted before a restart too
         self.arrivals = Arrivals(
             services, self.replier.record, self.inbox, self.budget, self.shard_hold, self.queues.submit
         )
@@ -249,10 +251,6 @@ class ObserverBot(discord.AutoShardedClient):
 
     async def on_partial_message_edit(self, message_id: int, text: str) -> None:
         await self.services.record.mark_edited(message_id, text)  # an edit discord.py could not parse
-
-    async def on_interaction(self, interaction: discord.Interaction) -> None:
-        if interaction.type == discord.InteractionType.component:
-            await self.approvals.on_press(interaction)
 
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
         await self.services.record.mark_deleted(payload.message_id)
