@@ -18,6 +18,7 @@ from agent.access.gate import Gate
 from agent.access.ledger import DAY
 from agent.cadence import Cadence
 from agent.cast.store import CastStore
+from agent.config import ObserverConfig, load_config
 from agent.errors import ConfigError
 from agent.ids import stable_id
 from agent.memory.chroma import LazyChroma
@@ -29,7 +30,6 @@ from agent.memory.personas import DEFAULT_PERSONA, PersonaCatalog
 from agent.memory.record import Record
 from agent.memory.retrying import retrying
 from agent.memory.scopes import GLOBAL
-from agent.models.config import load_models_config
 from agent.models.cooldowns import CooldownStore
 from agent.models.registry import ModelRegistry
 from agent.models.router import Router
@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class Services:
     settings: Settings
+    config: ObserverConfig  # observer.toml
     record: Record
     registry: ModelRegistry
     prompts: PromptLibrary
@@ -70,14 +71,14 @@ class Services:
         await self.record.close()
 
 
-def _prepare(settings: Settings) -> tuple[ModelRegistry, PromptLibrary, Any]:
+def _prepare(settings: Settings) -> tuple[ObserverConfig, ModelRegistry, PromptLibrary, Any]:
     """The file-system half of start-up (config, prompts, Chroma files): run in a worker thread."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    models = load_models_config(settings.resolved_config_path())
+    config = load_config(settings.resolved_config_path())
     prompts = PromptLibrary(settings.prompts_dir, override_root=settings.data_dir / "prompts")
     prompts.check_all()
     registry = ModelRegistry(
-        models,
+        config.model_choice,
         cache_dir=settings.data_dir / "models",
         bot_name=settings.bot_name,
         local_model_path=settings.local_model_path,
@@ -85,7 +86,7 @@ def _prepare(settings: Settings) -> tuple[ModelRegistry, PromptLibrary, Any]:
         local_context=settings.local_context_tokens,
     )
     registry.warm()
-    return registry, prompts, LazyChroma(settings.data_dir, settings.chroma_url)
+    return config, registry, prompts, LazyChroma(settings.data_dir, settings.chroma_url)
 
 
 def make_embedder(settings: Settings) -> Embedder:
@@ -126,7 +127,7 @@ async def build_services(settings: Settings, *, embedder: Embedder | None = None
 
 async def _build_services(settings: Settings, embedder: Embedder | None, answering: bool) -> Services:
     await asyncio.to_thread(startup_faults.check_data_dir, settings)
-    registry, prompts, client = await asyncio.to_thread(_prepare, settings)
+    config, registry, prompts, client = await asyncio.to_thread(_prepare, settings)
     if answering:
         registry.preload_local()
     await asyncio.to_thread(startup_faults.check_sqlite_lock, settings)
@@ -145,13 +146,20 @@ async def _build_services(settings: Settings, embedder: Embedder | None, answeri
     # A database another process holds locked for a moment is waited out, not a failed start.
     await retrying(lambda: personas.save(default, GLOBAL), settings.record_retry_seconds, "saving the default persona")
     record = Record(engine, patience=settings.record_retry_seconds, backlog=settings.record_backlog)
-    hub = McpHub(registry.config.mcp_servers)
+    hub = McpHub(config.mcp_servers)
     await hub.start()
-    toolbox = Toolbox(builtin_tools(record, memory), hub, result_tokens=registry.config.tool_result_tokens)
-    router = Router(registry, CooldownStore(engine), record, daily_budget_usd=settings.daily_budget_usd)
-    gate = await open_gate(registry, record)
+    toolbox = Toolbox(builtin_tools(record, memory), hub, result_tokens=config.tool_result_tokens)
+    router = Router(
+        registry,
+        CooldownStore(engine),
+        record,
+        daily_budget_usd=settings.daily_budget_usd,
+        guild_budgets=config.guild_budgets,
+    )
+    gate = await open_gate(config, record)
     return Services(
         settings=settings,
+        config=config,
         record=record,
         registry=registry,
         prompts=prompts,
@@ -175,10 +183,9 @@ async def _build_services(settings: Settings, embedder: Embedder | None, answeri
     )
 
 
-async def open_gate(registry: ModelRegistry, record: Record) -> Gate:
+async def open_gate(config: ObserverConfig, record: Record) -> Gate:
     """The access and quota gate, its ledger started from the record's last day (a restart resets no
     one's quota) and then fed each usage row as it is queued."""
-    config = registry.config
     gate = Gate(config.access, config.quotas, config.flood, record)
     gate.ledger.seed(await record.member_usage_since(datetime.now(UTC) - timedelta(seconds=DAY)))
     record.usage_listeners.append(gate.ledger.note)

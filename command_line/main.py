@@ -147,7 +147,7 @@ async def _tools(settings: Settings, args: argparse.Namespace) -> int:
         print(f"{'tool':20} {'from':14} {'rules':22} description")
         for tool in tools:
             print(tool_line(tool, event))
-        offering = [m.name for m in services.registry.config.models if m.tools]
+        offering = [m.name for m in services.registry.specs if m.tools]
         print(f"offered to models: {', '.join(offering) or 'none (set tools = true on a model)'}")
     finally:
         await services.close()

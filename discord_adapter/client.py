@@ -220,7 +220,7 @@ class ObserverBot(discord.AutoShardedClient):
     def event_for(self, message: discord.Message) -> Event:
         assert self.user is not None
         event = to_event(message, self.user)
-        return address_by_prefix(event, self.services.registry.config.prefixes_for(event.guild_id))
+        return address_by_prefix(event, self.services.config.prefixes_for(event.guild_id))
 
     async def on_message(self, message: discord.Message) -> None:
         event = self.event_for(message)

@@ -7,7 +7,7 @@ compiles it for the bot, so a LangGraph server can attach its own.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
@@ -28,51 +28,57 @@ from agent.services import Services
 from agent.state import Context, InputState, State
 from graphs import profile
 
+# Where a run goes next: one of the graph's nodes, or its end (LangGraph's END).
+Route = Literal[
+    "read_files", "transcribe", "judge", "retrieve", "select_model", "generate", "approve", "act", "speak", "__end__"
+]
+DONE: Literal["__end__"] = "__end__"  # END, typed as a route
 
-def after_ingest(state: State) -> list[str] | str:
+
+def after_ingest(state: State) -> list[Route] | Route:
     """Settled by a cheap rule: stop. Text files and PDFs: read first. Audio: transcribe first.
     Otherwise judge and retrieve start together."""
     decision = state.get("decision")
     if decision is not None and not decision.respond:
-        return END
+        return DONE
     if has_unread_files(state["event"]):
         return "read_files"
     return after_read_files(state)
 
 
-def after_read_files(state: State) -> list[str] | str:
+def after_read_files(state: State) -> list[Route] | Route:
     if audio_attachment(state["event"]) is not None:
         return "transcribe"
     return after_transcribe(state)
 
 
-def after_transcribe(state: State) -> list[str] | str:
+def after_transcribe(state: State) -> list[Route] | Route:
     """A refused or undecodable recording was already answered in one line. With a cast and nobody
     named yet, the judge picks the speaker before retrieval (whose persona it is)."""
     if state.get("error"):
-        return END
+        return DONE
     if state.get("cast") and state.get("decision") is None:
         return "judge"
     return ["judge", "retrieve"]
 
 
-def after_judge(state: State) -> str:
+def after_judge(state: State) -> Route:
     """Only where the judge chose a character: retrieve for it now. Otherwise retrieve ran alongside."""
     if state.get("cast") and state.get("rule") == "judge":
         decision = state.get("decision")
-        return "retrieve" if decision is not None and decision.respond else END
-    return END
+        return "retrieve" if decision is not None and decision.respond else DONE
+    return DONE
 
 
-def after_generate(state: State) -> str:
+def after_generate(state: State) -> Route:
     if state.get("acting"):
         return "approve"
-    return "speak" if state.get("reply") and not state.get("error") and state.get("spoken") else END
+    return "speak" if state.get("reply") and not state.get("error") and state.get("spoken") else DONE
 
 
-def after_select(state: State) -> str:
+def after_select(state: State) -> Route:
     decision = state.get("decision")
-    return "generate" if decision is not None and decision.respond else END
+    return "generate" if decision is not None and decision.respond else DONE
 
 
 def attachment_limits(services: Services) -> Limits:
@@ -111,7 +117,7 @@ def build(services: Services, checkpointer: Any = None, store: Any = None) -> Re
             s.casts,
             s.personas,
             s.settings.cast_chain_turns,
-            prefixes=s.registry.config.prefixes_for,
+            prefixes=s.config.prefixes_for,
         ),
     )
     builder.add_node("judge", Judge(s.record, s.registry, s.router, s.prompts, s.toolbox))
@@ -122,7 +128,7 @@ def build(services: Services, checkpointer: Any = None, store: Any = None) -> Re
     builder.add_node("select_model", SelectModel(s.registry, s.router))
     builder.add_node(
         "generate",
-        Generate(s.record, s.prompts, s.router, s.settings, s.bot_user_id, s.toolbox, s.registry.config.tool_rounds),
+        Generate(s.record, s.prompts, s.router, s.settings, s.bot_user_id, s.toolbox, s.config.tool_rounds),
     )
     builder.add_node("approve", Approve(s.toolbox, s.settings.approval_timeout_seconds))
     builder.add_node("act", Act(s.toolbox, s.record))
@@ -142,7 +148,7 @@ def build(services: Services, checkpointer: Any = None, store: Any = None) -> Re
     builder.add_conditional_edges("select_model", after_select, ["generate", END])
     builder.add_conditional_edges("generate", after_generate, ["approve", "speak", END])
 
-    def after_approve(state: State) -> str:
+    def after_approve(state: State) -> Route:
         # One verdict per pass: each interrupt is the first of its node run.
         return "approve" if pending_approval(state, s.toolbox) is not None else "act"
 

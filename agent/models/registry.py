@@ -8,7 +8,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 
 from agent.models.bundled import DEFAULT, bundled
-from agent.models.config import ModelsConfig, ModelSpec
+from agent.models.config import ModelChoice, ModelSpec
 from agent.models.local import LocalChatModel
 
 # Enough for the judge's decision or a member profile (their schemas bound every string).
@@ -18,7 +18,7 @@ STRUCTURED_MIN_TOKENS = 256
 class ModelRegistry:
     def __init__(
         self,
-        config: ModelsConfig,
+        choice: ModelChoice,
         *,
         cache_dir: Path,
         bot_name: str = "Observer",
@@ -26,7 +26,7 @@ class ModelRegistry:
         local_threads: int = 0,
         local_context: int = 2048,
     ) -> None:
-        self.config = config
+        self.choice = choice
         self._cache_dir = cache_dir
         self._bot_name = bot_name
         self._local_model_path = local_model_path
@@ -40,20 +40,23 @@ class ModelRegistry:
 
     @property
     def names(self) -> list[str]:
-        return [m.name for m in self.config.models]
+        return [m.name for m in self.choice.models]
+
+    @property
+    def specs(self) -> list[ModelSpec]:
+        """Every model's entry as configured, in the file's order."""
+        return list(self.choice.models)
 
     @property
     def default_model(self) -> str:
-        assert self.config.default_model is not None
-        return self.config.default_model
+        return self.choice.default_model
 
     @property
     def judge_model(self) -> str:
-        assert self.config.judge_model is not None
-        return self.config.judge_model
+        return self.choice.judge_model
 
     def spec(self, name: str) -> ModelSpec:
-        spec = self.config.spec(name)
+        spec = self.choice.spec(name)
         if spec is None:
             raise KeyError(f"unknown model {name!r}; known: {', '.join(self.names)}")
         learned = self._windows.get(name)
@@ -68,7 +71,7 @@ class ModelRegistry:
     def menu(self) -> str:
         """One line per model for the judge: name, what it is for, what it costs."""
         lines = []
-        for m in self.config.models:
+        for m in self.choice.models:
             price = (
                 "free"
                 if m.cost_per_1k_input == m.cost_per_1k_output == 0
@@ -89,7 +92,7 @@ class ModelRegistry:
 
         Local models stay lazy here (see `preload_local`).
         """
-        for spec in self.config.models:
+        for spec in self.choice.models:
             if spec.provider != "local":
                 self.chat_model(spec.name)
                 self.chat_model(spec.name, streaming=False)
@@ -98,8 +101,8 @@ class ModelRegistry:
         """Doors that answer (the console, the bot) call this at start: a local model that judges or
         answers first loads its weights in the background, beside the rest of start-up. One that is only
         a fallback stays lazy (its memory is only worth spending when it is used)."""
-        first_choices = {self.config.judge_model, self.config.default_model}
-        for spec in self.config.models:
+        first_choices = {self.choice.judge_model, self.choice.default_model}
+        for spec in self.choice.models:
             if spec.provider == "local" and spec.name in first_choices:
                 self.chat_model(spec.name).preload()
 

@@ -53,17 +53,21 @@ class Router:
         spend: SpendSource,
         *,
         daily_budget_usd: float | None,
+        guild_budgets: dict[str, float] | None = None,
     ) -> None:
+        """`daily_budget_usd`: each guild's spend per UTC day (None: no limit); `guild_budgets`: by guild
+        id (a string, as in observer.toml's `[guild_budgets]`), overriding it."""
         self.registry = registry
         self.cooldowns = cooldowns
         self._spend = spend
         self._daily_budget = daily_budget_usd
+        self._guild_budgets = dict(guild_budgets or {})
         self._spent: TtlCache[tuple[int, str], float] = TtlCache(SPEND_CACHE_SECONDS)  # (guild, day) → usd
 
     def budget_for(self, guild_id: int | None) -> float | None:
         if guild_id is None:
             return self._daily_budget
-        return self.registry.config.guild_budgets.get(str(guild_id), self._daily_budget)
+        return self._guild_budgets.get(str(guild_id), self._daily_budget)
 
     async def spent_today(self, guild_id: int) -> float:
         today = datetime.now(UTC).date().isoformat()
@@ -90,7 +94,7 @@ class Router:
             self._spent.amend(key, total + usd)
 
     def order(self, preferred: str | None) -> list[str]:
-        config = self.registry.config
+        config = self.registry.choice
         names = [m.name for m in config.models]
         ranked: list[str] = []
         for name in [preferred, *config.fallback_order]:

@@ -27,7 +27,7 @@ def register_chat_commands(bot: CommandHost) -> None:
         interaction: discord.Interaction, prompt: app_commands.Range[str, 1, 4000], model: str | None = None
     ) -> None:
         registry = bot.services.registry
-        if model is not None and not registry.config.member_model_choice:
+        if model is not None and not bot.services.config.member_model_choice:
             await reply(interaction, "This server does not let members choose the model.")
             return
         if model is not None and model not in registry.names:

@@ -27,7 +27,7 @@ def register_model_commands(bot: CommandHost) -> None:
             f"**{m.name}**: {m.about or 'general model'} (context {m.context_window}, "
             f"${m.cost_per_1k_input:g}/${m.cost_per_1k_output:g} per 1k)"
             + (f" — cooling down {cooling[m.name].seconds_left():.0f} s" if m.name in cooling else "")
-            for m in bot.services.registry.config.models
+            for m in bot.services.registry.specs
         ]
         await reply(interaction, "\n".join(lines))
 

@@ -5,10 +5,10 @@ import pytest
 from agent.access.ledger import UsageLedger
 from agent.access.policy import NO_LIMIT, AccessPolicy, QuotaPolicy, overlay_quotas, refusal
 from agent.access.quota import over_quota
+from agent.config import load_config
 from agent.errors import ConfigError
 from agent.events import Event, event_from_names
 from agent.ids import stable_id
-from agent.models.config import load_models_config
 from agent.rights import MemberRights
 from tests.conftest import make_event
 
@@ -76,7 +76,7 @@ def test_quota_mistakes_in_the_file_are_one_clear_error(tmp_path) -> None:
     path = tmp_path / "observer.toml"
     path.write_text("[quotas]\nreplies_per_hour = -1\n")
     with pytest.raises(ConfigError, match="replies_per_hour"):
-        load_models_config(path)
+        load_config(path)
 
 
 @pytest.mark.parametrize(

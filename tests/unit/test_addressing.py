@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from agent.addressing import address_by_prefix, split_prefix
+from agent.config import ObserverConfig
 from agent.errors import ConfigError
-from agent.models.config import ModelsConfig
 from agent.rules import apply_rules
 from tests.conftest import make_event
 
@@ -53,17 +53,17 @@ def test_unprefixed_and_bots_are_left_alone() -> None:
 
 
 def test_per_guild_prefixes_from_the_model_list() -> None:
-    config = ModelsConfig.model_validate({"prefixes": ["!chat"], "guild_prefixes": {"42": ["?q"]}})
+    config = ObserverConfig.model_validate({"prefixes": ["!chat"], "guild_prefixes": {"42": ["?q"]}})
     assert config.prefixes_for(42) == ["?q"]
     assert config.prefixes_for(7) == ["!chat"]
     assert config.prefixes_for(None) == ["!chat"]
-    assert ModelsConfig().prefixes_for(1) == ["!chat", "!ask"]
+    assert ObserverConfig().prefixes_for(1) == ["!chat", "!ask"]
 
 
 def test_an_empty_prefix_is_refused_with_its_place(tmp_path) -> None:
-    from agent.models.config import load_models_config
+    from agent.config import load_config
 
     path = tmp_path / "observer.toml"
     path.write_text('[guild_prefixes]\n"42" = ["!q", " "]\n')
     with pytest.raises(ConfigError, match="guild_prefixes.42: each prefix must be 1-32 characters"):
-        load_models_config(path)
+        load_config(path)

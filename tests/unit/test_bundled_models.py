@@ -9,9 +9,10 @@ from dataclasses import replace
 
 import pytest
 
+from agent.config import load_config
 from agent.errors import ConfigError
 from agent.models.bundled import CATALOGUE, DEFAULT, QWEN, assemble, bundled
-from agent.models.config import ModelSpec, load_models_config
+from agent.models.config import ModelSpec
 
 
 @pytest.fixture
@@ -83,7 +84,7 @@ def test_the_default_is_the_instruct_model_and_each_entry_is_named_in_the_config
     with pytest.raises(ValueError, match="base model and cannot call tools"):
         ModelSpec(name="x", provider="local", model="gemma-3-270m", tools=True)
     assert ModelSpec(name="x", provider="local", model=DEFAULT.key, tools=True).tools
-    config = load_models_config(None)
+    config = load_config(None)
     assert config.models[0].model == DEFAULT.key
 
 

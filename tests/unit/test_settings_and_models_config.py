@@ -4,13 +4,14 @@ from pathlib import Path
 
 import pytest
 
+from agent.config import load_config
 from agent.errors import ConfigError
-from agent.models.config import LOCAL_MODEL_NAME, load_models_config
+from agent.models.config import LOCAL_MODEL_NAME
 from agent.settings import load_settings
 
 
 def test_no_config_file_means_the_bundled_local_model_only():
-    config = load_models_config(None)
+    config = load_config(None)
     assert [m.name for m in config.models] == [LOCAL_MODEL_NAME]
     assert config.default_model == config.judge_model == LOCAL_MODEL_NAME
 
@@ -25,7 +26,7 @@ def test_full_model_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         'cost_per_1k_input = 0.00015\ncost_per_1k_output = 0.0006\nabout = "small talk"\n'
         '[[models]]\nname = "strong"\nmodel = "llama3.1:70b"\nbase_url = "http://localhost:11434/v1"\n'
     )
-    config = load_models_config(path)
+    config = load_config(path)
     assert config.judge_model == "cheap" and config.default_model == "strong"
     cheap = config.spec("cheap")
     assert cheap is not None and cheap.api_key() == "sk-test"
@@ -57,7 +58,7 @@ def test_config_mistakes_are_one_clear_line(tmp_path: Path, toml: str, expected:
     path = tmp_path / "observer.toml"
     path.write_text(toml)
     with pytest.raises(ConfigError) as err:
-        load_models_config(path)
+        load_config(path)
     message = str(err.value)
     assert expected in message and "\n" not in message and str(path) in message
 
