@@ -117,7 +117,7 @@ def build(services: Services, checkpointer: Any = None, store: Any = None) -> Re
             s.casts,
             s.personas,
             s.settings.cast_chain_turns,
-            prefixes=s.registry.config.prefixes_for,
+            prefixes=s.config.prefixes_for,
         ),
     )
     builder.add_node("judge", Judge(s.record, s.registry, s.router, s.prompts, s.toolbox))
@@ -128,7 +128,7 @@ def build(services: Services, checkpointer: Any = None, store: Any = None) -> Re
     builder.add_node("select_model", SelectModel(s.registry, s.router))
     builder.add_node(
         "generate",
-        Generate(s.record, s.prompts, s.router, s.settings, s.bot_user_id, s.toolbox, s.registry.config.tool_rounds),
+        Generate(s.record, s.prompts, s.router, s.settings, s.bot_user_id, s.toolbox, s.config.tool_rounds),
     )
     builder.add_node("approve", Approve(s.toolbox, s.settings.approval_timeout_seconds))
     builder.add_node("act", Act(s.toolbox, s.record))
