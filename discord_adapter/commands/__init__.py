@@ -1,27 +1,35 @@
-"""Slash commands, one module per group; registered by the door's start-up (`discord_adapter.bot`)."""
+"""Slash commands: each family an `app_commands.Group` class built with what it uses, single top-level
+commands plain `app_commands.Command`s; all added to the bot's tree here (by `discord_adapter.run`)."""
 
 from __future__ import annotations
 
 from discord_adapter.commands.channel import ObserverCommands
-from discord_adapter.commands.chat import register_chat_commands
+from discord_adapter.commands.chat import PrivacyCommands, chat_command
 from discord_adapter.commands.errors import register_error_handler
-from discord_adapter.commands.feedback import register_feedback_commands
-from discord_adapter.commands.health import register_health_commands
+from discord_adapter.commands.feedback import correct_command, feedback_command
+from discord_adapter.commands.health import health_command, ping_command
 from discord_adapter.commands.host import CommandHost
-from discord_adapter.commands.memory import register_memory_commands
-from discord_adapter.commands.models import register_model_commands
-from discord_adapter.commands.voice import register_voice_commands
+from discord_adapter.commands.memory import DatasetCommands, PersonaCommands
+from discord_adapter.commands.models import ModelCommands
+from discord_adapter.commands.voice import join, leave, stop
 
 
 def register_all(bot: CommandHost) -> None:
-    bot.tree.add_command(ObserverCommands(bot))
-    for register in (
-        register_model_commands,
-        register_chat_commands,
-        register_health_commands,
-        register_feedback_commands,
-        register_memory_commands,
-        register_voice_commands,
-        register_error_handler,
+    services = bot.services
+    for command in (
+        ObserverCommands(bot),
+        ModelCommands(services),
+        chat_command(bot),
+        PrivacyCommands(services.record),
+        ping_command(bot),
+        health_command(bot),
+        feedback_command(services),
+        correct_command(services),
+        PersonaCommands(services),
+        DatasetCommands(services),
+        join,
+        leave,
+        stop,
     ):
-        register(bot)
+        bot.tree.add_command(command)
+    register_error_handler(bot)

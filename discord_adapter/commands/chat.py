@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Literal
+from typing import Any, Literal
 
 import discord
 from discord import app_commands
 
+from agent.memory.record import Record
 from discord_adapter.commands.common import interaction_event
 from discord_adapter.commands.host import CommandHost
 from discord_adapter.replier import ReplyTo
@@ -17,11 +18,10 @@ from discord_adapter.sinks import InteractionSink
 log = logging.getLogger(__name__)
 
 
-def register_chat_commands(bot: CommandHost) -> None:
-    tree = bot.tree
+def chat_command(bot: CommandHost) -> app_commands.Command[Any, ..., None]:
     record = bot.services.record
 
-    @tree.command(name="chat", description="Ask Observer directly")
+    @app_commands.command(name="chat", description="Ask Observer directly")
     @app_commands.describe(model="a model by name, where the server allows choosing")
     async def chat(
         interaction: discord.Interaction, prompt: app_commands.Range[str, 1, 4000], model: str | None = None
@@ -43,12 +43,16 @@ def register_chat_commands(bot: CommandHost) -> None:
         await interaction.response.defer(ephemeral=private, thinking=True)
         await bot.replier.run(ReplyTo(event, InteractionSink(interaction, private), store_reply=private, model=model))
 
-    privacy = app_commands.Group(name="privacy", description="Your privacy with Observer")
+    return chat
 
-    @privacy.command(name="set", description="Whether your /chat answers are visible to others")
-    async def privacy_set(interaction: discord.Interaction, mode: Literal["private", "public"]) -> None:
-        await record.set_privacy(interaction.user.id, interaction.user.display_name, mode)
+
+class PrivacyCommands(app_commands.Group, name="privacy", description="Your privacy with Observer"):
+    def __init__(self, record: Record) -> None:
+        super().__init__()
+        self.record = record
+
+    @app_commands.command(name="set", description="Whether your /chat answers are visible to others")
+    async def privacy_set(self, interaction: discord.Interaction, mode: Literal["private", "public"]) -> None:
+        await self.record.set_privacy(interaction.user.id, interaction.user.display_name, mode)
         shown = "only to you" if mode == "private" else "to everyone in the channel"
         await reply(interaction, f"Your /chat answers will be shown {shown}.")
-
-    tree.add_command(privacy)

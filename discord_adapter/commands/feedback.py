@@ -3,29 +3,29 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import discord
 from discord import app_commands
 
 from agent.memory.guidance import learn
+from agent.services import Services
 from discord_adapter.commands.common import MESSAGE_LINK
-from discord_adapter.commands.host import CommandHost
 from discord_adapter.replies import reply
 
 log = logging.getLogger(__name__)
 
 
-def register_feedback_commands(bot: CommandHost) -> None:
-    tree = bot.tree
-    record = bot.services.record
+def feedback_command(services: Services) -> app_commands.Command[Any, ..., None]:
+    record = services.record
 
-    @tree.command(name="feedback", description="Tell Observer how its last answer to you went")
+    @app_commands.command(name="feedback", description="Tell Observer how its last answer to you went")
     async def feedback(interaction: discord.Interaction, text: app_commands.Range[str, 1, 2000]) -> None:
         channel_id = interaction.channel_id or interaction.user.id
         about = await record.last_bot_reply(channel_id, interaction.user.id)
         await learn(
-            bot.services.record,
-            bot.services.memory,
+            services.record,
+            services.memory,
             kind="feedback",
             user_id=interaction.user.id,
             text=text,
@@ -35,7 +35,13 @@ def register_feedback_commands(bot: CommandHost) -> None:
         )
         await reply(interaction, "Thanks, noted." if about else "Thanks, noted (I have not answered you here yet).")
 
-    @tree.command(name="correct", description="Correct one of Observer's answers")
+    return feedback
+
+
+def correct_command(services: Services) -> app_commands.Command[Any, ..., None]:
+    record = services.record
+
+    @app_commands.command(name="correct", description="Correct one of Observer's answers")
     @app_commands.describe(message="the answer's message id or link", text="what it should have said")
     async def correct(interaction: discord.Interaction, message: str, text: app_commands.Range[str, 1, 2000]) -> None:
         match = MESSAGE_LINK.search(message.strip())
@@ -47,8 +53,8 @@ def register_feedback_commands(bot: CommandHost) -> None:
             await reply(interaction, "That is not one of my answers that I remember; copy the link of my message.")
             return
         await learn(
-            bot.services.record,
-            bot.services.memory,
+            services.record,
+            services.memory,
             kind="correction",
             user_id=interaction.user.id,
             text=text,
@@ -57,3 +63,5 @@ def register_feedback_commands(bot: CommandHost) -> None:
             channel_id=interaction.channel_id,
         )
         await reply(interaction, "Thanks, I'll keep that correction in mind.")
+
+    return correct

@@ -1,11 +1,13 @@
-"""`/ping` and `/health`."""
+"""`/ping` and `/health`: single commands, each made for the running bot (`tree.add_command`)."""
 
 from __future__ import annotations
 
 import logging
 import platform
+from typing import Any
 
 import discord
+from discord import app_commands
 
 from agent.process_status import process_lines
 from agent.tools.describe import server_lines
@@ -30,14 +32,16 @@ async def _processes(bot: CommandHost) -> list[str]:
     return [f"processes: {len(rows)}{more}", *(f"  {line}" for line in lines)]
 
 
-def register_health_commands(bot: CommandHost) -> None:
-    tree = bot.tree
-
-    @tree.command(name="ping", description="Is Observer alive?")
+def ping_command(bot: CommandHost) -> app_commands.Command[Any, ..., None]:
+    @app_commands.command(name="ping", description="Is Observer alive?")
     async def ping(interaction: discord.Interaction) -> None:
         await reply(interaction, f"pong ({bot.latency * 1000:.0f} ms gateway latency)")
 
-    @tree.command(name="health", description="Uptime, guilds, queues, models, versions")
+    return ping
+
+
+def health_command(bot: CommandHost) -> app_commands.Command[Any, ..., None]:
+    @app_commands.command(name="health", description="Uptime, guilds, queues, models, versions")
     async def health(interaction: discord.Interaction) -> None:
         depths = bot.queues.depths()
         hours, rest = divmod(int(bot.uptime()), 3600)
@@ -52,3 +56,5 @@ def register_health_commands(bot: CommandHost) -> None:
             f"langgraph {package_version('langgraph')}, python {platform.python_version()}",
         ]
         await reply(interaction, "\n".join(lines))
+
+    return health

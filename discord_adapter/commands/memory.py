@@ -16,9 +16,9 @@ from agent.memory.ingest import ingest_path
 from agent.memory.persona_files import KNOWLEDGE_SUFFIXES, PERSONA_SUFFIXES, FileLimits, PersonaFileError
 from agent.memory.personas import DEFAULT_PERSONA
 from agent.memory.scopes import channel_place, guild_scope, readable_scopes, scope_of
-from discord_adapter.commands.cast import register_cast_commands
+from agent.services import Services
+from discord_adapter.commands.cast import CastCommands
 from discord_adapter.commands.common import MANAGE
-from discord_adapter.commands.host import CommandHost
 from discord_adapter.replies import reply
 
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024
@@ -31,59 +31,66 @@ def safe_filename(name: str) -> str:
     return cleaned[:100] or "upload"
 
 
-def register_memory_commands(bot: CommandHost) -> None:
-    services = bot.services
-    persona_group = app_commands.Group(name="persona", description="Who Observer is here", guild_only=True)
-    dataset_group = app_commands.Group(name="dataset", description="What Observer knows here", guild_only=True)
+async def ingest_upload(
+    services: Services,
+    interaction: discord.Interaction,
+    file: discord.Attachment,
+    allowed: set[str],
+    persona: str | None,
+    channel: int | None = None,
+) -> str:
+    name = safe_filename(file.filename)
+    suffix = Path(name).suffix.lower()
+    if suffix not in allowed:
+        return f"{name}: use one of {', '.join(sorted(allowed))}."
+    if file.size > MAX_UPLOAD_BYTES:
+        return f"{name} is {file.size // 1024} KB; the limit is {MAX_UPLOAD_BYTES // 1024 // 1024} MB."
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    data = await file.read()
+    with tempfile.TemporaryDirectory(prefix="observer-upload-") as tmp:
+        path = Path(tmp) / name
+        await asyncio.to_thread(path.write_bytes, data)
+        try:
+            report = await ingest_path(
+                services.personas,
+                services.memory,
+                path,
+                scope=scope_of(interaction.guild_id),
+                persona=persona,
+                label=f"discord:{name}",
+                channel=channel,
+                limits=FileLimits.from_settings(services.settings),
+            )
+        except PersonaFileError as exc:
+            return f"Nothing was added. {exc}"
+    return persona_file_added(name, report.summary(), report.warnings)
 
-    async def ingest_upload(
-        interaction: discord.Interaction,
-        file: discord.Attachment,
-        allowed: set[str],
-        persona: str | None,
-        channel: int | None = None,
-    ) -> str:
-        name = safe_filename(file.filename)
-        suffix = Path(name).suffix.lower()
-        if suffix not in allowed:
-            return f"{name}: use one of {', '.join(sorted(allowed))}."
-        if file.size > MAX_UPLOAD_BYTES:
-            return f"{name} is {file.size // 1024} KB; the limit is {MAX_UPLOAD_BYTES // 1024 // 1024} MB."
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        data = await file.read()
-        with tempfile.TemporaryDirectory(prefix="observer-upload-") as tmp:
-            path = Path(tmp) / name
-            await asyncio.to_thread(path.write_bytes, data)
-            try:
-                report = await ingest_path(
-                    services.personas,
-                    services.memory,
-                    path,
-                    scope=scope_of(interaction.guild_id),
-                    persona=persona,
-                    label=f"discord:{name}",
-                    channel=channel,
-                    limits=FileLimits.from_settings(services.settings),
-                )
-            except PersonaFileError as exc:
-                return f"Nothing was added. {exc}"
-        return persona_file_added(name, report.summary(), report.warnings)
 
-    @persona_group.command(
+class PersonaCommands(app_commands.Group, name="persona", description="Who Observer is here", guild_only=True):
+    """`/persona …`, with the `cast` subgroup (cast.py)."""
+
+    def __init__(self, services: Services) -> None:
+        super().__init__()
+        self.services = services
+        self.add_command(CastCommands(services))
+
+    @app_commands.command(
         name="add", description="Add or update a persona (TOML, Markdown, card JSON/PNG) or SillyTavern World Info"
     )
     @app_commands.describe(where="World Info: for the whole server (default) or only this channel")
     @MANAGE
     async def persona_add(
-        interaction: discord.Interaction, file: discord.Attachment, where: Literal["server", "channel"] = "server"
+        self, interaction: discord.Interaction, file: discord.Attachment, where: Literal["server", "channel"] = "server"
     ) -> None:
         channel = interaction.channel_id if where == "channel" else None
-        await reply(interaction, await ingest_upload(interaction, file, PERSONA_SUFFIXES | {".md"}, None, channel))
+        allowed = PERSONA_SUFFIXES | {".md"}
+        await reply(interaction, await ingest_upload(self.services, interaction, file, allowed, None, channel))
 
-    @persona_group.command(name="list", description="Personas available here")
-    async def persona_list(interaction: discord.Interaction) -> None:
-        chosen = await services.personas.chosen(interaction.guild_id, interaction.channel_id or 0) or DEFAULT_PERSONA
-        stored = await services.personas.listing(readable_scopes(interaction.guild_id, None))
+    @app_commands.command(name="list", description="Personas available here")
+    async def persona_list(self, interaction: discord.Interaction) -> None:
+        personas = self.services.personas
+        chosen = await personas.chosen(interaction.guild_id, interaction.channel_id or 0) or DEFAULT_PERSONA
+        stored = await personas.listing(readable_scopes(interaction.guild_id, None))
         lines = [
             f"{'▶' if p.card.name == chosen else '•'} **{p.card.name}**"
             f"{' (this server)' if p.scope != 'global' else ''}: {p.card.description.strip()[:90]}"
@@ -91,7 +98,7 @@ def register_memory_commands(bot: CommandHost) -> None:
         ]
         await reply(interaction, "\n".join(lines) or "No personas yet.")
 
-    @persona_group.command(name="use", description="Choose who speaks in this channel or the whole server")
+    @app_commands.command(name="use", description="Choose who speaks in this channel or the whole server")
     @app_commands.describe(
         name="a persona from /persona list",
         where="this channel, or the whole server",
@@ -99,6 +106,7 @@ def register_memory_commands(bot: CommandHost) -> None:
     )
     @MANAGE
     async def persona_use(
+        self,
         interaction: discord.Interaction,
         name: str,
         where: Literal["channel", "server"] = "channel",
@@ -106,51 +114,57 @@ def register_memory_commands(bot: CommandHost) -> None:
     ) -> None:
         assert interaction.guild_id is not None and interaction.channel_id is not None  # guild_only
         place = channel_place(interaction.channel_id) if where == "channel" else guild_scope(interaction.guild_id)
-        found = await services.personas.find(name, readable_scopes(interaction.guild_id, None))
+        found = await self.services.personas.find(name, readable_scopes(interaction.guild_id, None))
         if found is None:
             await reply(interaction, f"No persona named {name!r} here; see /persona list.")
             return
         if model is not None:
-            await reply(interaction, await character_model(interaction.channel_id, found.card.name, model))
+            await reply(interaction, await self.character_model(interaction.channel_id, found.card.name, model))
             return
-        await services.personas.choose(place, found.card.name)
+        await self.services.personas.choose(place, found.card.name)
         here = "this channel" if where == "channel" else "this server"
         await reply(interaction, f"{found.card.name} now speaks in {here}.")
 
-    async def character_model(channel_id: int, name: str, model: str) -> str:
-        if model not in services.registry.names:
-            return f"No model named {model}; choose one of {', '.join(services.registry.names)}."
-        if not await services.casts.set_model(channel_id, name, model):
+    async def character_model(self, channel_id: int, name: str, model: str) -> str:
+        names = self.services.registry.names
+        if model not in names:
+            return f"No model named {model}; choose one of {', '.join(names)}."
+        if not await self.services.casts.set_model(channel_id, name, model):
             return (
                 f"{name} is not in this channel's cast (`/persona cast add`); for the channel's model use /model set."
             )
         return f"{name} speaks with {model} in this channel."
 
     @persona_use.autocomplete("name")
-    async def persona_names(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        stored = await services.personas.listing(readable_scopes(interaction.guild_id, None))
+    async def persona_names(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        stored = await self.services.personas.listing(readable_scopes(interaction.guild_id, None))
         names = sorted({p.card.name for p in stored if current.lower() in p.card.name.lower()})
         return [app_commands.Choice(name=n, value=n) for n in names[:25]]
 
-    @dataset_group.command(name="add", description="Add a document Observer can draw on (Markdown, text, PDF)")
+
+class DatasetCommands(app_commands.Group, name="dataset", description="What Observer knows here", guild_only=True):
+    """`/dataset …`: documents the bot draws on in a server."""
+
+    def __init__(self, services: Services) -> None:
+        super().__init__()
+        self.services = services
+
+    @app_commands.command(name="add", description="Add a document Observer can draw on (Markdown, text, PDF)")
     @app_commands.describe(persona="only for this persona (default: every persona here)")
     @MANAGE
     async def dataset_add(
-        interaction: discord.Interaction, file: discord.Attachment, persona: str | None = None
+        self, interaction: discord.Interaction, file: discord.Attachment, persona: str | None = None
     ) -> None:
-        await reply(interaction, await ingest_upload(interaction, file, KNOWLEDGE_SUFFIXES, persona))
+        await reply(interaction, await ingest_upload(self.services, interaction, file, KNOWLEDGE_SUFFIXES, persona))
 
-    @dataset_group.command(name="list", description="Documents Observer knows in this server")
+    @app_commands.command(name="list", description="Documents Observer knows in this server")
     @MANAGE
-    async def dataset_list(interaction: discord.Interaction) -> None:
+    async def dataset_list(self, interaction: discord.Interaction) -> None:
         where = {"kind": "knowledge"}
         counts: dict[str, int] = {}
-        for _text, meta in await asyncio.to_thread(services.memory.entries, scope_of(interaction.guild_id), where):
+        memory = self.services.memory
+        for _text, meta in await asyncio.to_thread(memory.entries, scope_of(interaction.guild_id), where):
             source = str(meta.get("source", "")).removeprefix("discord:")
             counts[source] = counts.get(source, 0) + 1
         lines = [f"• {source}: {n} chunks" for source, n in sorted(counts.items())]
         await reply(interaction, "\n".join(lines) or "No documents yet; add one with /dataset add.")
-
-    register_cast_commands(bot, persona_group)
-    bot.tree.add_command(persona_group)
-    bot.tree.add_command(dataset_group)

@@ -7,38 +7,41 @@ import logging
 import discord
 from discord import app_commands
 
+from agent.services import Services
 from discord_adapter.commands.common import MANAGE, channel_event
-from discord_adapter.commands.host import CommandHost
 from discord_adapter.replies import reply
 
 log = logging.getLogger(__name__)
 
 
-def register_model_commands(bot: CommandHost) -> None:
-    tree = bot.tree
-    record = bot.services.record
+class ModelCommands(app_commands.Group, name="model", description="Which model answers here", guild_only=True):
+    def __init__(self, services: Services) -> None:
+        super().__init__()
+        self.services = services
 
-    model_group = app_commands.Group(name="model", description="Which model answers here", guild_only=True)
-
-    @model_group.command(name="list", description="The models Observer can use")
-    async def model_list(interaction: discord.Interaction) -> None:
-        cooling = await bot.services.router.cooling()
+    @app_commands.command(name="list", description="The models Observer can use")
+    async def model_list(self, interaction: discord.Interaction) -> None:
+        cooling = await self.services.router.cooling()
         lines = [
             f"**{m.name}**: {m.about or 'general model'} (context {m.context_window}, "
             f"${m.cost_per_1k_input:g}/${m.cost_per_1k_output:g} per 1k)"
             + (f" — cooling down {cooling[m.name].seconds_left():.0f} s" if m.name in cooling else "")
-            for m in bot.services.registry.specs
+            for m in self.services.registry.specs
         ]
         await reply(interaction, "\n".join(lines))
 
-    @model_group.command(name="set", description="Pin a model (and its temperature) for this channel")
+    @app_commands.command(name="set", description="Pin a model (and its temperature) for this channel")
     @app_commands.describe(name="a model from /model list, or 'auto' to let the judge choose")
     @MANAGE
     async def model_set(
-        interaction: discord.Interaction, name: str, temperature: app_commands.Range[float, 0.0, 2.0] | None = None
+        self,
+        interaction: discord.Interaction,
+        name: str,
+        temperature: app_commands.Range[float, 0.0, 2.0] | None = None,
     ) -> None:
+        record = self.services.record
         event = await channel_event(record, interaction)
-        names = bot.services.registry.names
+        names = self.services.registry.names
         if name != "auto" and name not in names:
             await reply(interaction, f"No model called {name!r}; choose one of: {', '.join(names)}, or auto.")
             return
@@ -50,8 +53,6 @@ def register_model_commands(bot: CommandHost) -> None:
         await reply(interaction, f"In #{event.channel_name}, {chosen}{extra}.")
 
     @model_set.autocomplete("name")
-    async def model_names(_interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        options = ["auto", *bot.services.registry.names]
+    async def model_names(self, _interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        options = ["auto", *self.services.registry.names]
         return [app_commands.Choice(name=n, value=n) for n in options if current.lower() in n.lower()][:25]
-
-    tree.add_command(model_group)
