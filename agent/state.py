@@ -11,6 +11,8 @@ from typing_extensions import TypedDict  # pydantic (Studio's schema) needs it o
 
 from agent.cast.speaker import Candidate
 from agent.events import ChatLine, Decision, Event, Snippet
+from agent.member_texts import Capped
+from agent.models.failures import FailureKind
 from agent.verdicts import Verdict
 
 
@@ -66,7 +68,7 @@ class State(InputState, total=False):
     reply: str
     spoken: bool  # the reply also becomes a voice message (decided once, in generate)
     reply_message_id: int
-    capped: str  # the reply stopped at its model's limit: "length" or "time"
+    capped: Capped  # the reply stopped at its model's limit: "length" or "time"
     capped_seconds: float | None  # the time limit it stopped at
     usage: Usage
     # The agent loop: the model's tool-call turns and the tools' answers, this run only.
@@ -78,7 +80,7 @@ class State(InputState, total=False):
     # Approval verdicts for this run's tool calls that change something, by call id.
     approvals: dict[str, Verdict]
     error: str  # for operators (log, /observer status), redacted
-    failure: str  # for members: the kind of failure (agent/models/failures.py FailureKind)
+    failure: FailureKind  # for members: what kind of failure it was
     # A short note to the member instead of an answer (over a quota, flooding, blocked with a note).
     member_note: str
     # A channel with a cast (issue I): the candidates (Studio shows them) and the speaker's own model.

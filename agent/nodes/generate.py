@@ -57,13 +57,7 @@ class Generate:
         # Who writes: the bot, or in a channel with a cast, the chosen character (stored under its name).
         author = self._author(event, ctx.bot_name, speaker)
         if blocked := state.get("route_blocked"):
-            # Over budget (or nothing can take the message): a polite answer, no model call.
-            reply = cannot_answer("over_budget")
-            writer(Token(text=reply))
-            update: dict[str, Any] = {"reply": reply, "error": blocked, "failure": "over_budget"}
-            if ctx.store_reply:
-                update["reply_message_id"] = self.record.store_bot_reply(event, reply, author[1], author[0])
-            return update
+            return self._over_budget(blocked, event, author, writer, ctx.store_reply)
         # Decided once, here: the prompt, the door (holding text back, if so configured) and the graph's
         # route to `speak` all follow this.
         spoken = wants_voice(state)
@@ -108,6 +102,17 @@ class Generate:
         return answered(
             self.record, state, answer, text, spoken=spoken, author=author, store_reply=ctx.store_reply, started=started
         )
+
+    def _over_budget(
+        self, blocked: str, event: Event, author: tuple[str, int], writer: Any, store_reply: bool
+    ) -> dict[str, Any]:
+        """Over budget (or nothing can take the message): a polite answer, no model call."""
+        reply = cannot_answer("over_budget")
+        writer(Token(text=reply))
+        update: dict[str, Any] = {"reply": reply, "error": blocked, "failure": "over_budget"}
+        if store_reply:
+            update["reply_message_id"] = self.record.store_bot_reply(event, reply, author[1], author[0])
+        return update
 
     def _author(self, event: Event, bot_name: str, speaker: str | None) -> tuple[str, int]:
         if speaker is None:
