@@ -11,8 +11,9 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
+from agent.cast.chain import chained_line
 from agent.events import Event, event_from_names
-from agent.ids import new_snowflake, stable_id
+from agent.ids import new_snowflake
 from agent.member_texts import capped_note
 from agent.memory.scopes import readable_scopes
 from agent.redact import redact
@@ -131,21 +132,11 @@ class ConsoleSession:
         """One member message, then as many characters chiming in as the chain allows."""
         outcome = await self.run(self.make_event(text, author), author)
         first = outcome
-        while outcome.reply and not outcome.error and outcome.speaker and outcome.event is not None:
-            event = outcome.event
-            line = event.model_copy(
-                update={
-                    "message_id": outcome.reply_message_id or new_snowflake(),
-                    "author_id": stable_id("character", outcome.speaker),
-                    "author_name": outcome.speaker,
-                    "author_is_bot": True,
-                    "text": outcome.reply,
-                    "chain_depth": event.chain_depth + 1,
-                    "mentions_bot": False,
-                    "reply_to_id": None,
-                    "attachments": [],
-                }
-            )
+        turns = self.services.settings.cast_chain_turns
+        while outcome.event is not None:
+            line = chained_line(outcome.event, outcome, outcome.reply_message_id or new_snowflake(), turns)
+            if line is None:
+                break
             outcome = await self.run(line, author, quiet=True)
         return first
 
