@@ -115,7 +115,10 @@ async def judge(model: str) -> None:
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--models", nargs="+", default=["qwen2.5-coder-0.5b-instruct", "gemma-3-270m"])
+    from agent.models.bundled import CATALOGUE
+
+    installed = [key for key, entry in CATALOGUE.items() if entry.installed()]
+    parser.add_argument("--models", nargs="+", default=installed, help="default: every bundled model installed")
     args = parser.parse_args()
     for model in args.models:
         await judge(model)

@@ -151,7 +151,10 @@ def score(answers: list[str], questions: Questions) -> tuple[int, dict[str, str]
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--models", nargs="+", default=["qwen2.5-coder-0.5b-instruct", "gemma-3-270m"])
+    from agent.models.bundled import CATALOGUE
+
+    installed = [key for key, entry in CATALOGUE.items() if entry.installed()]
+    parser.add_argument("--models", nargs="+", default=installed, help="default: every bundled model installed")
     parser.add_argument("--checkout", type=Path, default=Path(__file__).resolve().parents[1])
     parser.add_argument("--no-bare", action="store_true")
     parser.add_argument("--show", action="store_true", help="print every answer")

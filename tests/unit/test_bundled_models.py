@@ -11,7 +11,7 @@ import pytest
 
 from agent.config import load_config
 from agent.errors import ConfigError
-from agent.models.bundled import CATALOGUE, DEFAULT, QWEN, assemble, bundled
+from agent.models.bundled import CATALOGUE, DEFAULT, GEMMA, QWEN, assemble, bundled
 from agent.models.config import ModelSpec
 
 
@@ -72,6 +72,10 @@ def test_a_missing_chunk_package_says_how_to_reinstall(tmp_path):
     missing = replace(QWEN, chunks=(("obs_no_such_chunk", "data/part01.bin"),))
     with pytest.raises(ConfigError, match="obs_no_such_chunk.*bash .ci/install"):
         assemble(missing, tmp_path)
+    assert not missing.installed() and QWEN.installed()
+    optional = replace(GEMMA, chunks=(("obs_no_such_chunk", "data/part01.bin"),))
+    with pytest.raises(ConfigError, match=r"optional: install it with .*\.\[gemma\]"):
+        assemble(optional, tmp_path)
 
 
 def test_the_default_is_the_instruct_model_and_each_entry_is_named_in_the_config(tmp_path):
