@@ -15,9 +15,7 @@ import openai
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_openai import ChatOpenAI
 
-from agent.models.reasoning import reasoning_of
-
-REASONING_KEY = "reasoning_content"
+from agent.models.reasoning import REASONING_KEY, reasoning_of
 
 
 class ReasoningChatOpenAI(ChatOpenAI):
@@ -46,10 +44,3 @@ class ReasoningChatOpenAI(ChatOpenAI):
             if reasoning:
                 generation.message.additional_kwargs[REASONING_KEY] = reasoning
         return result
-
-
-def reasoning_in(message: Any) -> str:
-    """The reasoning a chunk or message carries in its own field (not inline in its content)."""
-    kwargs = getattr(message, "additional_kwargs", None) or {}
-    value = kwargs.get(REASONING_KEY)
-    return value if isinstance(value, str) else ""

@@ -209,3 +209,15 @@ def summary(reasoning: str, cap: int) -> str:
     characters, no `||` (it would end a spoiler early)."""
     text = " ".join(reasoning.split()).replace("||", "| |")
     return text if len(text) <= cap else text[: max(cap - 1, 1)].rstrip() + "…"
+
+
+# Where a chunk or message carries reasoning sent in its own field (`reasoning_content`, as the
+# OpenAI-compatible servers name it); read without importing the OpenAI client (a local-only run).
+REASONING_KEY = "reasoning_content"
+
+
+def reasoning_in(message: Any) -> str:
+    """The reasoning a chunk or message carries in its own field (not inline in its content)."""
+    kwargs = getattr(message, "additional_kwargs", None) or {}
+    value = kwargs.get(REASONING_KEY)
+    return value if isinstance(value, str) else ""

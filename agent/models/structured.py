@@ -24,8 +24,7 @@ from pydantic import BaseModel, ValidationError
 from agent.events import Event
 from agent.member_texts import ONLY_REASONING
 from agent.models.failures import classify, describe_failure, retry_after_seconds, server_reason
-from agent.models.openai_chat import reasoning_in
-from agent.models.reasoning import split_text
+from agent.models.reasoning import reasoning_in, split_text
 from agent.models.registry import ModelRegistry
 from agent.models.thinking import roomier_model, thought_only
 from agent.models.tokenizers import counter_for

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.models.config import ModelSpec
-from agent.models.openai_chat import reasoning_in
-from agent.models.reasoning import ThinkSplitter, split_text, summary
+from agent.models.reasoning import ThinkSplitter, reasoning_in, split_text, summary
 from agent.stream import Thinking, Token
 
 Writer = Callable[[Any], None]
