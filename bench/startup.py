@@ -27,8 +27,11 @@ from tests.fakes.openai_server import FakeOpenAI
 ROOT = Path(__file__).resolve().parents[1]
 
 
-async def once(data_dir: Path, config: Path | None, text: str = "@Observer hi") -> tuple[float, float | None, str]:
-    """Wall seconds to exit, seconds to the first token of the reply, and what it printed."""
+async def once(
+    data_dir: Path, config: Path | None, channel: str, text: str = "@Observer hi"
+) -> tuple[float, float | None, str]:
+    """Wall seconds to exit, seconds to the first token of the reply, and what it printed. Each run in a
+    channel of its own: a start, not a channel's growing history, is what is measured."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OBSERVER_") and k != "DISCORD_TOKEN"}
     env.update(OBSERVER_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT))
     if config is not None:
@@ -41,6 +44,8 @@ async def once(data_dir: Path, config: Path | None, text: str = "@Observer hi") 
         "chat",
         "--once",
         text,
+        "--channel",
+        channel,
         cwd=data_dir.parent,
         env=env,
         stdout=asyncio.subprocess.PIPE,
@@ -75,8 +80,8 @@ async def series(label: str, config_text: str | None, warm: int) -> None:
         if config_text is not None:
             config = Path(tmp) / "observer.toml"
             config.write_text(config_text)
-        cold, cold_first, said = await once(data, config)
-        runs = [await once(data, config) for _ in range(warm)]
+        cold, cold_first, said = await once(data, config, "start-0")
+        runs = [await once(data, config, f"start-{n}") for n in range(1, warm + 1)]
         walls = [r[0] for r in runs]
         firsts = [r[1] for r in runs if r[1] is not None]
         print(f"{label}: cold {cold:.1f} s (first token {cold_first or float('nan'):.1f} s)")
