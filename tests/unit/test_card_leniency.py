@@ -65,8 +65,8 @@ def test_empty_talkativeness_loads_with_a_warning_and_the_default(tmp_path: Path
         ({"personality": ["kind", "brave"]}, "personality", lambda c: "kind\nbrave" in c.style),
         ({"personality": {"mood": "sad"}}, "personality", lambda c: c.style == ""),
         ({"scenario": 42}, None, lambda c: "42" in c.description),
-        ({"mes_example": False}, "mes_example", lambda c: c.examples == ["Seraphina: Hello."]),
-        ({"first_mes": ["hi"]}, "first_mes", lambda c: c.examples[0] == "Seraphina: hi"),
+        ({"mes_example": False}, "mes_example", lambda c: c.examples == ["{{char}}: Hello."]),
+        ({"first_mes": ["hi"]}, "first_mes", lambda c: c.examples[0] == "{{char}}: hi"),
         ({"extensions": {"observer_model": 7}}, "extensions.observer_model", lambda c: c.model == ""),
         ({"character_book": "none"}, "character_book", lambda c: c.lore == []),
         ({"character_book": {"entries": 5}}, "character_book.entries", lambda c: c.lore == []),
@@ -135,7 +135,9 @@ def test_lorebook_entries_as_an_object_and_malformed_entry_fields(tmp_path: Path
 
 def test_pygmalion_names_and_v1_flat_cards(tmp_path: Path):
     old = load(tmp_path, {"char_name": "Tom", "char_persona": "A lighthouse keeper.", "char_greeting": "Ahoy."})
-    assert old.name == "Tom" and old.description == "A lighthouse keeper." and old.examples == ["Tom: Ahoy."]
+    assert (
+        old.name == "Tom" and old.description == "A lighthouse keeper." and old.example_turns() == [("char", "Ahoy.")]
+    )
 
 
 def test_a_v2_card_whose_data_is_missing_reads_the_top_level_fields(tmp_path: Path):
@@ -156,3 +158,19 @@ def test_a_card_without_a_name_is_refused_naming_the_field(tmp_path: Path, card:
     path.write_text(json.dumps(card))
     with pytest.raises(PersonaFileError, match=r"nameless.json: name: is missing or empty"):
         read_persona_or_knowledge(path)
+
+
+def test_a_cards_example_dialogue_becomes_alternating_turns_as_read_from_the_file(tmp_path: Path):
+    """The card as SillyTavern writes it, read the way `observer persona ingest` reads it."""
+    dialogue = "<START>\n{{user}}: Hello!\n{{char}}: Welcome to the Lantern Leaf! Tea? 🍵\n<START>\n{{user}}: Cat?\n{{char}}: Biscuit!"
+    card = load(tmp_path, v2(name="Mika", mes_example=dialogue, first_mes="Welcome!"))
+    assert card.example_turns() == [
+        ("char", "Welcome!"),
+        ("user", "Hello!"),
+        ("char", "Welcome to the Lantern Leaf! Tea? 🍵"),
+        ("user", "Cat?"),
+        ("char", "Biscuit!"),
+    ]
+    assert "Lantern Leaf" not in card.prompt_text(), "dialogue is turns, not system-prompt text"
+    stored_before = PersonaCard("Mika", "A host.", examples=["{{user}}: Hi\nMika: Welcome!", "User: a\nMika: b"])
+    assert stored_before.example_turns() == [("user", "Hi"), ("char", "Welcome!"), ("user", "a"), ("char", "b")]

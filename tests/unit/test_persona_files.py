@@ -43,7 +43,7 @@ def test_toml_persona_reads_every_field():
     assert any("hojicha" in e for e in card.examples)
     biscuit = card.lore[0]
     assert "Biscuit" in biscuit.text and biscuit.keywords == ["Biscuit", "ビスケット"]
-    assert "Speaking style:" in card.prompt_text() and "hojicha" in card.prompt_text()
+    assert "Speaking style:" in card.prompt_text() and any("hojicha" in text for _, text in card.example_turns())
 
 
 def test_markdown_front_matter_persona_uses_the_body_as_description(tmp_path: Path):
@@ -152,3 +152,20 @@ def test_long_japanese_paragraph_is_cut_at_sentence_ends():
     assert len(chunks) > 5 and all(len(c) <= 200 for c in chunks)
     assert all(c.endswith("。") for c in chunks)
     assert "".join(chunks) == text
+
+
+def test_toml_examples_as_tables_or_dialogue_become_turns(tmp_path: Path):
+    path = tmp_path / "rin.toml"
+    path.write_text(
+        'name = "Rin"\ndescription = "A cook."\nexamples = ["{{user}}: hi\\n{{char}}: Ahoy, hungry?", '
+        '{ user = "What is for dinner?", bot = "Ramen." }]\n',
+        encoding="utf-8",
+    )
+    card = read_persona_or_knowledge(path)
+    assert isinstance(card, PersonaCard)
+    assert card.example_turns() == [
+        ("user", "hi"),
+        ("char", "Ahoy, hungry?"),
+        ("user", "What is for dinner?"),
+        ("char", "Ramen."),
+    ]

@@ -47,14 +47,14 @@ class PersonaCard:
         parts = [self.description.strip()]
         if self.style.strip():
             parts.append(f"Speaking style: {self.style.strip()}")
-        prose = [e.strip() for e in self.examples if example_turns(e) is None]
+        prose = [e.strip() for e in self.examples if example_turns(e, self.name) is None]
         if prose:
             parts.append("Example exchanges:\n" + "\n---\n".join(prose))
         return "\n\n".join(p for p in parts if p)
 
     def example_turns(self) -> list[ExampleTurn]:
         """The examples written as dialogue, as the chat's opening turns (macros not yet filled)."""
-        return [turn for e in self.examples for turn in example_turns(e) or []]
+        return [turn for e in self.examples for turn in example_turns(e, self.name) or []]
 
 
 @dataclass
@@ -103,7 +103,7 @@ def _examples(data: dict[str, Any], path: Path, limits: FileLimits) -> list[str]
         if isinstance(item, str):
             out.append(capped(path, f"examples[{i}]", item, limits).strip())
         elif isinstance(item, dict) and isinstance(item.get("user"), str) and isinstance(item.get("bot"), str):
-            out.append(f"User: {item['user'].strip()}\n{{char}}: {item['bot'].strip()}")
+            out.append(f"{{{{user}}}}: {item['user'].strip()}\n{{{{char}}}}: {item['bot'].strip()}")
         else:
             raise fail(path, f"examples[{i}]", "must be text or a table with `user` and `bot`")
     return [e for e in out if e]
@@ -182,7 +182,8 @@ def fill_names(card: PersonaCard) -> PersonaCard:
 
     card.description = fill(card.description)
     card.style = fill(card.style)
-    card.examples = [fill(e) for e in card.examples]
+    # Examples keep their speaker macros: `example_turns` reads who speaks from them, and they are
+    # filled when the prompt is built.
     for entry in card.lore:
         entry.text = fill(entry.text)
     return card

@@ -13,19 +13,24 @@ from typing import Literal
 Role = Literal["user", "char"]
 ExampleTurn = tuple[Role, str]
 
-# SillyTavern's speaker macros, and the older <USER> / <BOT> forms, at the start of a line.
-_SPEAKER = re.compile(r"^[ \t]*(\{\{user\}\}|<user>|\{\{char\}\}|<bot>)[ \t]*:[ \t]?", re.IGNORECASE)
+# SillyTavern's speaker macros (double or single braces), the older <USER> / <BOT> forms and `User`,
+# at the start of a line.
+_USER = ("{{user}}", "{user}", "<user>", "user")
+_CHAR = ("{{char}}", "{char}", "<bot>")
 _START = re.compile(r"^[ \t]*<START>[ \t]*$", re.IGNORECASE | re.MULTILINE)
 
 
-def example_turns(example: str) -> list[ExampleTurn] | None:
+def example_turns(example: str, name: str = "") -> list[ExampleTurn] | None:
     """One example's turns, in order; None when it is not dialogue (text before the first speaker, or
-    no speaker at all). A line without a speaker continues the turn above it."""
+    no speaker at all). A line without a speaker continues the turn above it. `name`: the persona's
+    own name also marks its lines (cards stored before their examples kept the macro)."""
+    speakers = [*_USER, *_CHAR, *([name.lower()] if name else [])]
+    speaker = re.compile(r"^[ \t]*(" + "|".join(re.escape(s) for s in speakers) + r")[ \t]*[:：][ \t]?", re.IGNORECASE)
     turns: list[tuple[Role, list[str]]] = []
     for line in example.strip().splitlines():
-        found = _SPEAKER.match(line)
+        found = speaker.match(line)
         if found:
-            role: Role = "user" if found.group(1).lower() in ("{{user}}", "<user>") else "char"
+            role: Role = "user" if found.group(1).lower() in _USER else "char"
             turns.append((role, [line[found.end() :]]))
         elif turns:
             turns[-1][1].append(line)
