@@ -128,8 +128,25 @@ async def build_services(settings: Settings, *, embedder: Embedder | None = None
 async def _build_services(settings: Settings, embedder: Embedder | None, answering: bool) -> Services:
     await asyncio.to_thread(startup_faults.check_data_dir, settings)
     config, registry, prompts, client = await asyncio.to_thread(_prepare, settings)
-    if answering:
-        registry.preload_local()
+    loading = registry.preload_local() if answering else []
+    try:
+        return await _build_the_rest(settings, embedder, config, registry, prompts, client)
+    except BaseException:
+        # A model still loading in its thread when the interpreter exits ends the process without a
+        # word (llama.cpp at shutdown): let it finish, so the start-up error is printed.
+        for thread in loading:
+            await asyncio.to_thread(thread.join)
+        raise
+
+
+async def _build_the_rest(
+    settings: Settings,
+    embedder: Embedder | None,
+    config: ObserverConfig,
+    registry: ModelRegistry,
+    prompts: PromptLibrary,
+    client: Any,
+) -> Services:
     await asyncio.to_thread(startup_faults.check_sqlite_lock, settings)
     engine = await asyncio.to_thread(create_engine, settings.resolved_database_url(), log_content=settings.log_content)
     await upgrade(engine)

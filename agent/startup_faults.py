@@ -83,6 +83,17 @@ def explain(exc: BaseException, settings: Settings) -> str | None:
             f"OBSERVER_CHROMA_URL: cannot reach the Chroma server at {redact(settings.chroma_url)}; "
             "start it, fix the URL, or unset OBSERVER_CHROMA_URL to keep memory in the data dir"
         )
+    if "disk image is malformed" in text or "file is not a database" in text:
+        if "chromadb" in _modules(chain):
+            return (
+                f"OBSERVER_DATA_DIR: Chroma's store in {settings.data_dir / 'chroma'} is damaged "
+                f"({_first_line(text)}); restore it from a backup, or move it aside and ingest again "
+                "(`observer persona ingest`)"
+            )
+        return (
+            f"OBSERVER_DATABASE_URL: the record is damaged ({_first_line(text)}); restore it from a backup "
+            "or move it aside (a new one is made at start)"
+        )
     if "database is locked" in text:
         return _database_line(sqlite3.OperationalError("database is locked"), None, settings)
     if "readonly database" in text or "read-only file system" in text.lower() or "unable to open database" in text:

@@ -69,6 +69,8 @@ class ModelSpec(BaseModel):
                 raise ValueError(f"no bundled model {self.model!r}; choose one of {names}, or a path to a .gguf file")
             if self.tools and (self.chat_format == "transcript" or entry.chat_format == "transcript"):
                 raise ValueError(f"{entry.key} is a base model and cannot call tools; set `tools = false` for it")
+            if not entry.installed():
+                raise ValueError(f"bundled model {entry.key} is not installed; {entry.install}")
         return self
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -97,14 +98,16 @@ class ModelRegistry:
                 self.chat_model(spec.name)
                 self.chat_model(spec.name, streaming=False)
 
-    def preload_local(self) -> None:
+    def preload_local(self) -> list[threading.Thread]:
         """Doors that answer (the console, the bot) call this at start: a local model that judges or
         answers first loads its weights in the background, beside the rest of start-up. One that is only
         a fallback stays lazy (its memory is only worth spending when it is used)."""
         first_choices = {self.choice.judge_model, self.choice.default_model}
-        for spec in self.choice.models:
-            if spec.provider == "local" and spec.name in first_choices:
-                self.chat_model(spec.name).preload()
+        return [
+            self.chat_model(spec.name).preload()
+            for spec in self.choice.models
+            if spec.provider == "local" and spec.name in first_choices
+        ]
 
     def chat_model(self, name: str, temperature: float | None = None, *, streaming: bool = True) -> Any:
         """The model's chat interface; `temperature` overrides its sampling for one call (a channel's setting).

@@ -13,11 +13,11 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import openai
 from langchain_core.messages import BaseMessage, HumanMessage
 from pydantic import BaseModel, ValidationError
 
@@ -131,7 +131,12 @@ async def _invoke(model: Any, bound: Any, messages: list[BaseMessage]) -> BaseMe
     try:
         message: BaseMessage = await bound.ainvoke(messages)
         return message
-    except openai.LengthFinishReasonError as exc:
+    except Exception as exc:
+        # Only the OpenAI client raises this, and a run that never imported it (a local-only model list)
+        # cannot meet one: it is not imported for the sake of an except clause.
+        openai = sys.modules.get("openai")
+        if openai is None or not isinstance(exc, openai.LengthFinishReasonError):
+            raise
         cut: BaseMessage = model._create_chat_result(exc.completion).generations[0].message
         cut.response_metadata["finish_reason"] = "length"
         return cut

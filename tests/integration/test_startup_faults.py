@@ -97,3 +97,21 @@ async def test_unreachable_chroma_is_one_line(tmp_path: Path) -> None:
     assert code == 2 and out == ""
     line = one_line(err)
     assert "OBSERVER_CHROMA_URL" in line and "cannot reach the Chroma server" in line
+
+
+@pytest.mark.local_model
+async def test_a_damaged_chroma_store_is_one_line_even_while_the_bundled_model_loads(tmp_path: Path) -> None:
+    """Found by a tester: with memory damaged, the start failed while the bundled model was loading in
+    its thread, and the process died at exit without a word (exit 1)."""
+    doc = tmp_path / "town.md"
+    doc.write_text("# Harborlight\n\nThe mayor of Harborlight is Ana Kowalski.\n", encoding="utf-8")
+    code, _, err = await observer(tmp_path, "persona", "ingest", str(doc))
+    assert code == 0, err
+    store = tmp_path / "data" / "chroma" / "chroma.sqlite3"
+    data = bytearray(store.read_bytes())
+    data[4096 : 4096 + 100_000] = b"\xa5" * min(100_000, max(len(data) - 4096, 0))
+    store.write_bytes(bytes(data))
+    code, out, err = await observer(tmp_path, "chat", "--once", "@Observer who is the mayor?")
+    assert code == 2 and out == ""
+    line = one_line(err)
+    assert "Chroma's store" in line and "is damaged" in line and "observer persona ingest" in line

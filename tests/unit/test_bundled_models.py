@@ -117,3 +117,16 @@ def test_text_that_only_looks_like_a_call_is_given_back_whole():
     for text in ("{curly} braces are fine", "a < b, and <tool_ is not a tag", "<tool_call>not json</tool_call>"):
         shown, calls = read_calls([text[i : i + 2] for i in range(0, len(text), 2)])
         assert shown == text and calls == []
+
+
+def test_naming_an_optional_model_that_is_not_installed_stops_at_start_with_how_to_install_it(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+):
+    from agent.config import load_config
+
+    absent = replace(GEMMA, chunks=(("obs_no_such_chunk", "data/part01.bin"),))
+    monkeypatch.setitem(CATALOGUE, GEMMA.key, absent)
+    path = tmp_path / "observer.toml"
+    path.write_text('[[models]]\nname = "g"\nprovider = "local"\nmodel = "gemma-3-270m"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"gemma-3-270m is not installed; it is optional: install it with"):
+        load_config(path)
