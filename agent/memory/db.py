@@ -116,7 +116,8 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 
     A database already at the newest revision (every start but the first after an update) is only
     read: alembic, about 0.3 s of imports, is loaded when there is something to apply."""
-    if revision == "head" and await _stored_revision(engine) == head_revision():
+    # Reading the migration files is file I/O: off the event loop (langgraph dev refuses blocking calls).
+    if revision == "head" and await _stored_revision(engine) == await asyncio.to_thread(head_revision):
         return
     from alembic.runtime.environment import EnvironmentContext
 

@@ -80,9 +80,13 @@ def test_a_missing_chunk_package_says_how_to_reinstall(tmp_path):
 
 def test_the_default_is_the_instruct_model_and_each_entry_is_named_in_the_config(tmp_path):
     assert DEFAULT.key == "qwen2.5-coder-0.5b-instruct" and DEFAULT.chat_format == "template"
-    for key in CATALOGUE:
-        assert bundled(key) is CATALOGUE[key]
-        assert ModelSpec(name="x", provider="local", model=key).model == key
+    for key, entry in CATALOGUE.items():
+        assert bundled(key) is entry
+        if entry.installed():
+            assert ModelSpec(name="x", provider="local", model=key).model == key
+        else:  # an optional model (Gemma) without its extra
+            with pytest.raises(ValueError, match=f"{key} is not installed"):
+                ModelSpec(name="x", provider="local", model=key)
     with pytest.raises(ValueError, match="no bundled model 'llama-9000'"):
         ModelSpec(name="x", provider="local", model="llama-9000")
     with pytest.raises(ValueError, match="base model and cannot call tools"):
