@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from agent.memory.embeddings import LocalE5Embedder
 from agent.services import Services
@@ -85,4 +86,26 @@ def summary(name: str, values: list[float], unit: str = "ms") -> str:
     return (
         f"{name}: n={len(values)} p50={percentile(values, 50):.2f}{unit} p90={percentile(values, 90):.2f}{unit} "
         f"p99={percentile(values, 99):.2f}{unit} mean={statistics.fmean(values):.2f}{unit}"
+    )
+
+
+async def judge_once(svc: Any, text: str, models: list[str]) -> Any:
+    """One message (in #lobby) through the judge's real prompt and structured call; the result has
+    output, method, model_ms and error."""
+    from agent.models.structured import structured_call
+    from agent.nodes.judge import judge_prompt, judge_schema
+    from tests.conftest import make_event
+
+    event = make_event(text, channel="lobby")
+    prompt = await judge_prompt(svc.prompts, svc.registry, event, [], "Observer")
+    return await structured_call(
+        svc.registry,
+        svc.router.cooldowns,
+        svc.record,
+        judge_schema(models),
+        prompt,
+        preferred=models[0],
+        candidates=models,
+        purpose="judge",
+        event=event,
     )

@@ -18,10 +18,8 @@ import tempfile
 from pathlib import Path
 
 from agent.memory.embeddings import LocalE5Embedder
-from agent.models.structured import structured_call
-from agent.nodes.judge import judge_prompt, judge_schema
-from bench.harness import summary
-from tests.conftest import make_event, make_services
+from bench.harness import judge_once, summary
+from tests.conftest import make_services
 
 ASKS = [
     "@Observer what's the capital of France?",
@@ -78,19 +76,7 @@ async def judge(model: str) -> None:
             misses: list[str] = []
             labelled = [(t, True) for t in ASKS] + [(t, False) for t in BANTER]
             for i, (text, wanted) in enumerate([("warm up: loads the model", False), *labelled]):
-                event = make_event(text, channel="lobby")
-                prompt = await judge_prompt(svc.prompts, svc.registry, event, [], "Observer")
-                result = await structured_call(
-                    svc.registry,
-                    svc.router.cooldowns,
-                    svc.record,
-                    judge_schema(["local"]),
-                    prompt,
-                    preferred="local",
-                    candidates=["local"],
-                    purpose="judge",
-                    event=event,
-                )
+                result = await judge_once(svc, text, ["local"])
                 if i == 0:
                     continue
                 latencies.append(result.model_ms)

@@ -18,11 +18,9 @@ from pathlib import Path
 
 from agent.loop import run_async
 from agent.memory.embeddings import LocalE5Embedder
-from agent.models.structured import structured_call
-from agent.nodes.judge import judge_prompt, judge_schema
 from agent.state import Context
 from agent.stream import outcome_of
-from bench.harness import summary
+from bench.harness import judge_once, summary
 from tests.conftest import make_event, make_services, run_graph
 from tests.servers import llama_server
 
@@ -112,19 +110,7 @@ async def judge_bench(svc) -> None:
     failures: list[str] = []
     latencies: list[float] = []
     for text in MESSAGES:
-        event = make_event(text, channel="lobby")
-        prompt = await judge_prompt(svc.prompts, svc.registry, event, [], "Observer")
-        result = await structured_call(
-            svc.registry,
-            svc.router.cooldowns,
-            svc.record,
-            judge_schema(["gemma", "gemma-b"]),
-            prompt,
-            preferred="gemma",
-            candidates=["gemma", "gemma-b"],
-            purpose="judge",
-            event=event,
-        )
+        result = await judge_once(svc, text, ["gemma", "gemma-b"])
         latencies.append(result.model_ms)
         if result.output is not None:
             parsed += 1

@@ -8,6 +8,7 @@ that is not dialogue stays in the system prompt as text."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Literal
 
 Role = Literal["user", "char"]
@@ -24,8 +25,7 @@ def example_turns(example: str, name: str = "") -> list[ExampleTurn] | None:
     """One example's turns, in order; None when it is not dialogue (text before the first speaker, or
     no speaker at all). A line without a speaker continues the turn above it. `name`: the persona's
     own name also marks its lines (cards stored before their examples kept the macro)."""
-    speakers = [*_USER, *_CHAR, *([name.lower()] if name else [])]
-    speaker = re.compile(r"^[ \t]*(" + "|".join(re.escape(s) for s in speakers) + r")[ \t]*[:：][ \t]?", re.IGNORECASE)
+    speaker = _speaker_pattern(name.lower())
     turns: list[tuple[Role, list[str]]] = []
     for line in example.strip().splitlines():
         found = speaker.match(line)
@@ -38,6 +38,13 @@ def example_turns(example: str, name: str = "") -> list[ExampleTurn] | None:
             return None
     kept = [(role, "\n".join(lines).strip()) for role, lines in turns]
     return [(role, text) for role, text in kept if text] or None
+
+
+@lru_cache(maxsize=256)
+def _speaker_pattern(name: str) -> re.Pattern[str]:
+    """A line's speaker label (compiled once per persona name: examples are read on every message)."""
+    speakers = [*_USER, *_CHAR, *([name] if name else [])]
+    return re.compile(r"^[ \t]*(" + "|".join(re.escape(s) for s in speakers) + r")[ \t]*[:：][ \t]?", re.IGNORECASE)
 
 
 def split_examples(text: str) -> list[str]:
