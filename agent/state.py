@@ -29,9 +29,11 @@ def add_timings(left: dict[str, float] | None, right: dict[str, float] | None) -
 
 
 class InputState(TypedDict, total=False):
-    """What a door hands the graph: a full `event`, or (in Studio) just text, author and channel."""
+    """What a door hands the graph: a full `event`, or (in Studio) just text, author and channel.
+    `arrived`: the door already ran the arrival step for `event` (agent.arrival); ingest does not repeat it."""
 
     event: Event
+    arrived: bool
     text: str
     author: str
     channel: str

@@ -68,7 +68,8 @@ class Answering:
                 return  # another process answers it (both received it): nothing spent here
             await self.backfill(message)
             sink = ReplySink(message, self.reposts)
-            reply = await self.replier.run(ReplyTo(job.event, sink, message.channel, resume=resume, track=True))
+            to = ReplyTo(job.event, sink, message.channel, resume=resume, track=True, arrived=job.arrived)
+            reply = await self.replier.run(to)
             self.retries.succeeded(message_id)
             if (line := next_line(job, reply, self.chain_turns)) is not None:
                 await self.submit(line)  # a character spoke: another may answer it

@@ -1,7 +1,8 @@
-"""Every arriving message goes into the record before it waits in a queue. When the record will not
-take it (database locked by another writer, disk full, server away) for longer than its patience, the
-member who asked is told in one line, the message is kept in memory, and it is queued the moment it is
-written: answered once the record is back, with the answer replacing that line."""
+"""Every arriving member's message goes through the arrival step (agent.arrival: into the record, or
+kept out of it) before it waits in a queue. When the record will not take it (database locked by
+another writer, disk full, server away) for longer than its patience, the member who asked is told in
+one line, the message is kept in memory, and it is queued the moment it is written: answered once the
+record is back, with the answer replacing that line."""
 
 from __future__ import annotations
 
@@ -14,12 +15,13 @@ from typing import Any
 
 import discord
 
+from agent.arrival import Arrival
 from agent.events import Event
 from agent.member_texts import RECORD_DELAYED_NOTE
 from agent.memory.faults import dependency_down
+from agent.memory.record import Record
 from agent.memory.record.delays import RecordDelayed
 from agent.rules import addresses_bot
-from agent.services import Services
 from discord_adapter.inbox import Inbox
 from discord_adapter.queues import Job
 from discord_adapter.shard_hold import ShardHold
@@ -35,14 +37,16 @@ ThroughGraph = Callable[[Event], Awaitable[Any]]
 class Arrivals:
     def __init__(
         self,
-        services: Services,
+        arrival: Arrival,
+        record: Record,
         through: ThroughGraph,
         inbox: Inbox,
         budget: ChannelBudget,
         shard_hold: ShardHold,
         submit: Take,
     ) -> None:
-        self.services = services
+        self.arrival = arrival
+        self.record = record
         self.through = through  # a message recorded through the graph, without a reply
         self.inbox = inbox
         self.budget = budget
@@ -51,10 +55,14 @@ class Arrivals:
         self._later: set[asyncio.Task[None]] = set()
 
     async def arrive(self, job: Job) -> None:
-        """A member's message: in hand, and in the record before it waits in any queue (whatever kills
-        the process, it is not lost); then queued, or held back while its shard recovers."""
+        """A member's message: in hand, and arrived (in the record, or kept out of it) before it waits
+        in any queue (whatever kills the process, it is not lost); then queued, or held back while its
+        shard recovers. While the access rules cannot be read it is kept; they apply when it is answered."""
         self.inbox.hold(job.event.message_id)
-        if not await self.keeps_out(job.event) and not await self.store(job, self.take):
+        arrived = await self.arrival.arrive(job.event, state="waiting", keep_if_unsure=True)
+        job.event, job.arrived = arrived.event, True
+        if arrived.delayed is not None:
+            await self._delayed(job, arrived.delayed, self.take)
             return  # the record refuses it for now: kept in memory, queued once written
         await self.take(job)
 
@@ -63,16 +71,6 @@ class Arrivals:
         guild = getattr(job.message, "guild", None)
         if not self.shard_hold.hold(guild.shard_id if guild else 0, job):
             await self.submit(job)
-
-    async def keeps_out(self, event: Event) -> bool:
-        """The access rules keep this message out of the record; unknown while the server's settings
-        cannot be read (the database is away): then it is kept, and the rules apply when it is answered."""
-        try:
-            return await self.services.gate.keeps_out_of_record(event)
-        except Exception as exc:
-            if not dependency_down(exc):
-                raise
-            return False
 
     async def through_graph(self, event: Event) -> None:
         """A bot's message (our own echoes included) is recorded through the graph; while the database
@@ -89,23 +87,27 @@ class Arrivals:
 
     async def _keep(self, event: Event) -> None:
         with contextlib.suppress(RecordDelayed):  # still queued in the record: written when it can be
-            await self.services.record.store_event(event)
+            await self.record.store_event(event)
 
     async def store(self, job: Job, take: Take, state: str = "waiting") -> bool:
         """Write the message with `state`. True: written, the caller queues it now. False: kept in memory
         (the member told); `take` queues it once it is written."""
         try:
-            await self.services.record.store_event(job.event, state=state)
+            await self.record.store_event(job.event, state=state)
             return True
         except RecordDelayed as delayed:
-            log.warning("message %s kept in memory until the record takes it: %s", job.event.message_id, delayed.cause)
-            note = await self._tell(job)
-            if note is not None:
-                job = replace(job, resume_parts=(note,))
-            task = asyncio.create_task(self._when_written(delayed.written, job, take))
-            self._later.add(task)
-            task.add_done_callback(self._later.discard)
+            await self._delayed(job, delayed, take)
             return False
+
+    async def _delayed(self, job: Job, delayed: RecordDelayed, take: Take) -> None:
+        """Kept in memory by the record: the member who asked is told, and `take` queues it once written."""
+        log.warning("message %s kept in memory until the record takes it: %s", job.event.message_id, delayed.cause)
+        note = await self._tell(job)
+        if note is not None:
+            job = replace(job, resume_parts=(note,))
+        task = asyncio.create_task(self._when_written(delayed.written, job, take))
+        self._later.add(task)
+        task.add_done_callback(self._later.discard)
 
     async def _tell(self, job: Job) -> int | None:
         """One line to a member who asked; its id, so the answer can replace it."""

@@ -12,10 +12,10 @@ import discord
 from discord import app_commands
 
 from agent.addressing import address_by_prefix
+from agent.arrival import Arrival
 from agent.events import Event
 from agent.memory.processes import Me, Processes
 from agent.memory.progress import Progress
-from agent.nodes.ingest import foresee
 from agent.rules import addresses_bot
 from agent.services import Services
 from discord_adapter import event_guard
@@ -117,8 +117,9 @@ class ObserverBot(discord.AutoShardedClient):
         self.approvals = ApprovalDesk(self.replier, self.inbox, self.budget, services.gate)
         self.replier.ask_approval = self.approvals.ask
         self.add_dynamic_items(ApprovalButton)  # presses of any approval button, posted before a restart too
+        arrival = Arrival(services.record, services.memory, services.gate, services.config.prefixes_for)
         self.arrivals = Arrivals(
-            services, self.replier.record, self.inbox, self.budget, self.shard_hold, self.queues.submit
+            arrival, services.record, self.replier.record, self.inbox, self.budget, self.shard_hold, self.queues.submit
         )
         self.retries = Retries(self, settings.resume_window, self.inbox, self.budget, self.queues)
         self.answering = Answering(
@@ -236,11 +237,9 @@ class ObserverBot(discord.AutoShardedClient):
             await self.arrivals.through_graph(event)
             return
         self.proxies.saw(message)
-        foresee(event, self.services.memory)
-        gate = self.services.gate
         if addresses_bot(event):
-            gate.arrived(event)  # flood control counts messages still waiting in a queue
-        await self.arrivals.arrive(Job(event, message))
+            self.services.gate.arrived(event)  # flood control counts messages still waiting in a queue
+        await self.arrivals.arrive(Job(event, message))  # the arrival step, then queued
 
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
         if "content" not in payload.data:

@@ -22,6 +22,8 @@ class Job:
     resume_parts: tuple[int, ...] = ()
     # Accepted before a restart: it is queued whatever the bound, never turned away a second time.
     resumed: bool = False
+    # Through the arrival step (agent.arrival) on the way in: the graph's ingest does not repeat it.
+    arrived: bool = False
 
 
 Handler = Callable[[Job], Awaitable[None]]

@@ -34,7 +34,8 @@ AskApproval = Callable[[Event, discord.Message, ApprovalRequest], Awaitable[None
 class ReplyTo:
     """One run to make. `track`: keep the message's lifecycle in the record (answered, skipped or failed,
     with the parts posted) so a restart can resume it; the caller has claimed it (answering) before
-    anything is posted. `resume`: parts already posted, edited in place. `command`: resume a paused run."""
+    anything is posted. `resume`: parts already posted, edited in place. `command`: resume a paused run.
+    `arrived`: the door ran the arrival step for `event` (agent.arrival); the graph does not repeat it."""
 
     event: Event
     sink: Sink
@@ -44,6 +45,7 @@ class ReplyTo:
     command: Command | None = None
     store_reply: bool = False
     model: str | None = None
+    arrived: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,14 +91,14 @@ class Replier:
         """A message nobody is answered for (a bot's): through the graph, without a checkpoint."""
         return outcome_of(await self.unchecked_graph.ainvoke({"event": event}, context=self.context()))
 
-    async def _graph_input(self, event: Event, config: RunnableConfig) -> InputState | None:
+    async def _graph_input(self, event: Event, config: RunnableConfig, arrived: bool) -> InputState | None:
         """None resumes the message's checkpointed run where it stopped; otherwise a fresh run's input."""
         if self.checkpointer is not None:
             saved = await self.graph.aget_state(config)
             if saved.next:
                 log.info("message %s: resuming its run at %s", event.message_id, ", ".join(saved.next))
                 return None
-        return InputState(event=event)
+        return InputState(event=event, arrived=True) if arrived else InputState(event=event)
 
     async def run(self, to: ReplyTo) -> Reply:
         """Run the graph for one message and stream the answer into its sink."""
@@ -107,7 +109,7 @@ class Replier:
         can_approve = self.checkpointer is not None and isinstance(sink, ReplySink)
         try:
             stream = self.graph.astream(
-                to.command if to.command is not None else await self._graph_input(event, config),
+                to.command if to.command is not None else await self._graph_input(event, config, to.arrived),
                 config,
                 context=self.context(store_reply=to.store_reply, model=to.model, can_approve=can_approve),
                 stream_mode=["custom", "values"],

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
+from agent.arrival import Arrival
 from agent.attachments.read import Limits
 from agent.events import Event
 from agent.nodes.act import Act
@@ -108,7 +109,7 @@ def build(services: Services, checkpointer: Any = None, store: Any = None) -> Re
         "ingest",
         Ingest(
             s.record,
-            s.memory,
+            Arrival(s.record, s.memory, s.gate, s.config.prefixes_for),
             s.cadence,
             s.profiles,
             s.bot_user_id,
@@ -117,7 +118,6 @@ def build(services: Services, checkpointer: Any = None, store: Any = None) -> Re
             s.casts,
             s.personas,
             s.settings.cast_chain_turns,
-            prefixes=s.config.prefixes_for,
         ),
     )
     builder.add_node("judge", Judge(s.record, s.registry, s.router, s.prompts, s.toolbox))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import atexit
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +49,9 @@ _MODELS: dict[tuple[str, int, int], Any] = {}
 _LOAD_LOCK = threading.Lock()
 
 
-def load_llama(path: str, n_ctx: int, n_threads: int) -> Any:
-    """One loaded model per (file, window, threads) per process; a second caller waits for the first."""
+def load_llama(path: str, n_ctx: int, n_threads: int, on_load: Callable[[Any], None] | None = None) -> Any:
+    """One loaded model per (file, window, threads) per process; a second caller waits for the first.
+    `on_load` runs once on a freshly loaded model (e.g. to restore its prompt cache)."""
     key = (path, n_ctx, n_threads)
     with _LOAD_LOCK:
         if key in _MODELS:
@@ -61,6 +63,8 @@ def load_llama(path: str, n_ctx: int, n_threads: int) -> Any:
             atexit.register(_close_loaded_models)
         LOCKS.setdefault(path, threading.Lock())
         model = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads or None, verbose=False)
+        if on_load is not None:
+            on_load(model)
         _LOADED.append(model)
         _MODELS[key] = model
         return model

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from agent.models.bundled import DEFAULT, ChatFormat, bundled
 from agent.models.chat_template import ToolCallReader, render_chat_template
 from agent.models.llama_loading import LOCKS, bundled_model_path, load_llama
+from agent.models.prompt_cache import cache_file, restore, save
 from agent.models.transcript import render_transcript
 
 
@@ -56,8 +57,19 @@ class LocalChatModel(BaseChatModel):
 
     @property
     def llama(self) -> Any:
-        """Loaded on first use, in the worker thread that needs it (file I/O stays off the event loop)."""
-        return load_llama(self.resolved_path, self.n_ctx, self.n_threads)
+        """Loaded on first use, in the worker thread that needs it (file I/O stays off the event loop);
+        a fresh load starts from the last process's prompt cache."""
+        return load_llama(self.resolved_path, self.n_ctx, self.n_threads, self._restore_prompt_cache)
+
+    @property
+    def prompt_cache(self) -> Path | None:
+        """This model's prompt cache file (in the data dir), or None when there is no data dir."""
+        return cache_file(Path(self.cache_dir), self.resolved_path, self.n_ctx) if self.cache_dir else None
+
+    def _restore_prompt_cache(self, llama: Any) -> None:
+        path = self.prompt_cache
+        if path is not None:
+            restore(llama, path)
 
     def preload(self) -> threading.Thread:
         """Assemble and load the weights in a background thread, so the first answer does not wait for them."""
@@ -136,6 +148,8 @@ class LocalChatModel(BaseChatModel):
                 yield text, {"input": len(tokens), "output": produced}
                 if self._stop_flag.is_set():
                     break
+            if (path := self.prompt_cache) is not None:
+                save(llama, path)
 
     def _generate(
         self,

@@ -1,30 +1,24 @@
-"""ingest: store the message before any model runs, then apply the cheap rules."""
+"""ingest: the message's arrival (unless a door already did it), then the cheap rules."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from langgraph.runtime import Runtime
 
 from agent.access.gate import Gate
-from agent.addressing import DEFAULT_PREFIXES, address_by_prefix
+from agent.arrival import Arrival
 from agent.cadence import Cadence
 from agent.cast.scene import cheap_speaker, load_cast
 from agent.cast.speaker import Candidate
 from agent.cast.store import CastStore
 from agent.events import Decision, Event, event_from_names
-from agent.memory.faults import dependency_down
-from agent.memory.knowledge import MemoryStore
 from agent.memory.personas import PersonaCatalog
-from agent.memory.recall import query_of
 from agent.memory.record import Record
-from agent.memory.record.delays import RecordDelayed
-from agent.memory.scopes import readable_scopes
 from agent.profiles import ProfileRefresher, Refresh
-from agent.rules import RuleOutcome, addresses_bot, apply_rules
+from agent.rules import RuleOutcome, apply_rules
 from agent.state import INPUT_KEYS, RUN_KEYS, Context, State, context_of
 
 
@@ -35,10 +29,20 @@ def event_from_fields(state: State, bot_name: str) -> Event:
     return event_from_names("studio", text=state.get("text") or "", author=author, channel=channel, bot_name=bot_name)
 
 
+def typed(state: State) -> bool:
+    """Studio's typed fields are present: they are this run's message (ingest clears them after use)."""
+    return any(state.get(key) is not None for key in ("text", "author", "channel"))
+
+
+def door_arrived(state: State) -> bool:
+    """The door ran the arrival step (agent.arrival) for the `event` it handed in."""
+    return bool(state.get("arrived")) and not typed(state) and state.get("event") is not None
+
+
 def this_runs_event(state: State, bot_name: str) -> Event:
     """The message this run was given. Typed fields win: on a thread the previous run's `event` is
     still in the state, and ingest clears the fields after use, so present fields are always new."""
-    if any(state.get(key) is not None for key in ("text", "author", "channel")):
+    if typed(state):
         return event_from_fields(state, bot_name)
     event = state.get("event")
     if event is None:
@@ -46,21 +50,12 @@ def this_runs_event(state: State, bot_name: str) -> Event:
     return event if isinstance(event, Event) else Event.model_validate(event)  # JSON from a LangGraph server
 
 
-def foresee(event: Event, memory: MemoryStore) -> None:
-    """Start retrieval's slowest part (the question's embedding) in a thread for a message to the bot.
-
-    Doors call it the moment a message arrives, ingest again (a no-op when already started), so the
-    embedding overlaps storing, queueing and the graph's first steps instead of following them."""
-    if addresses_bot(event) and event.text.strip():
-        memory.start_query(query_of(event), readable_scopes(event.guild_id, event.author_id))
-
-
 @dataclass
 class Ingest:
-    """Stores the message, then applies the cheap rules."""
+    """Arrives the message (unless its door did), then applies the cheap rules."""
 
     record: Record
-    memory: MemoryStore
+    arrival: Arrival
     cadence: Cadence
     profiles: ProfileRefresher
     bot_user_id: int
@@ -69,22 +64,17 @@ class Ingest:
     casts: CastStore
     personas: PersonaCatalog
     chain_turns: int = 2
-    # The prefix commands (`!chat`) that address the bot in a guild.
-    prefixes: Callable[[int | None], Sequence[str]] = field(default=lambda _guild: DEFAULT_PREFIXES)
 
     async def __call__(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         started = time.perf_counter()
         event = this_runs_event(state, context_of(runtime).bot_name)
-        event = address_by_prefix(event, self.prefixes(event.guild_id))
-        foresee(event, self.memory)
-        if await self.gate.keeps_out_of_record(event):
-            stored_mode = await self.record.channel_mode(event.channel_id)
+        if door_arrived(state):
+            # The door arrived it (stored, or kept out, and its retrieval started): not done twice.
+            stored_mode = await self.arrival.mode_now(event.channel_id)
         else:
-            try:
-                stored_mode = await self.record.store_event(event)
-            except RecordDelayed:
-                # Kept in memory and written once the database takes writes again; the run goes on.
-                stored_mode = await self._mode_while_delayed(event)
+            # A record that is away keeps it in memory and writes it once back; the run goes on.
+            arrived = await self.arrival.arrive(event)
+            event, stored_mode = arrived.event, await self.arrival.mode(arrived)
         mode = context_of(runtime).channel_mode or stored_mode
         outcome = apply_rules(event, mode, event.bot_user_id or self.bot_user_id)
         cast = await load_cast(self.casts, self.personas, event) if mode not in ("off", "observe") else []
@@ -121,15 +111,6 @@ class Ingest:
                 speaker=speaker[0] if speaker and outcome.verdict == "respond" else None,
             )
         return update
-
-    async def _mode_while_delayed(self, event: Event) -> str:
-        """The channel's mode while the record refuses writes: read if it can be, else the last known."""
-        try:
-            return await self.record.channel_mode(event.channel_id)
-        except Exception as exc:
-            if not dependency_down(exc):
-                raise
-            return self.record.cached_mode(event.channel_id) or "mentions"
 
     async def _bots_in_a_row(self, event: Event) -> int:
         """How many of the latest messages before this one came from bots or characters."""

@@ -70,7 +70,8 @@ class RecordCore:
         # Set by each new write: a writer pausing between failed attempts tries again at once, so the
         # first write after the database comes back does not wait out the pause.
         self._wake = asyncio.Event()
-        # Messages this process wrote lately: the graph's ingest finds a door's arrival write done.
+        # Messages this process wrote lately: a second write of one (ingest's, for a message a recovery
+        # pass queued again) is not committed twice.
         self._stored: OrderedDict[int, None] = OrderedDict()
         # Told of every usage row as it is queued (the quota ledger counts without a query).
         self.usage_listeners: list[Callable[[dict[str, Any]], None]] = []
