@@ -11,7 +11,6 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from agent.addressing import address_by_prefix
 from agent.arrival import Arrival
 from agent.events import Event
 from agent.memory.processes import Me, Processes
@@ -39,7 +38,7 @@ from discord_adapter.retries import Retries
 from discord_adapter.shard_hold import ShardHold
 from discord_adapter.shard_ready import keep_shard_readies
 from discord_adapter.stream import ChannelBudget
-from discord_adapter.translate import to_event
+from discord_adapter.translate import Translator
 
 log = logging.getLogger(__name__)
 
@@ -75,16 +74,12 @@ class ObserverBot(discord.AutoShardedClient):
         )
         event_guard.show_exception_text = settings.log_content
         self.services = services
+        # discord.py messages → Events, for every part of the door that reads one; the user is set at login.
+        self.translate = Translator(services.config.prefixes_for)
         self.started_at = time.monotonic()
         self.tree = app_commands.CommandTree(self)
-        # The queues end each job through `answering` (made below, once what it uses exists).
-        self.queues = ChannelQueues(
-            settings.channel_queue_size,
-            lambda job: self.answering.answer(job),
-            lambda job: self.answering.busy(job),
-            lambda job: self.answering.superseded(job),
-            parallel=settings.channel_parallel_replies,
-        )
+        # The queues end each job through `answering`, given below once what it uses exists.
+        self.queues = ChannelQueues(settings.channel_queue_size, parallel=settings.channel_parallel_replies)
         # Live messages wait, per shard, while a recovery pass queues older ones (see shard_hold.py).
         self.shard_hold = ShardHold(self.recover, self.queues.submit)
         self.budget = ChannelBudget(settings.edit_interval_seconds)
@@ -131,10 +126,11 @@ class ObserverBot(discord.AutoShardedClient):
             busy_notes=self.busy_notes,
             budget=self.budget,
             reposts=self.proxies.repost_of,
-            backfill=partial(backfill_context, services.record, settings.reply_chain_limit, self.event_for),
+            backfill=partial(backfill_context, services.record, settings.reply_chain_limit, self.translate),
             submit=self.queues.submit,
             chain_turns=settings.cast_chain_turns,
         )
+        self.queues.ends = self.answering
         # The first message each channel delivered live since the gateway (re)connected: catch-up reads
         # history from the last recorded message before it, whatever arrived live meanwhile.
         self.first_live: dict[int, int] = {}
@@ -149,6 +145,7 @@ class ObserverBot(discord.AutoShardedClient):
 
     # ----- lifecycle -----
     async def setup_hook(self) -> None:
+        self.translate.user = self.user  # logged in: the bot's own mentions and replies can be read
         guild_id = self.services.settings.dev_guild_id
         if guild_id:
             guild = discord.Object(id=guild_id)
@@ -172,6 +169,7 @@ class ObserverBot(discord.AutoShardedClient):
 
     async def on_shard_ready(self, shard_id: int) -> None:
         """Every READY of a shard (a start, or a session that could not be resumed): recover what it missed."""
+        self.translate.user = self.user  # each READY brings the bot's user afresh
         self.shard_hold.ready(shard_id)
 
     async def recover(self, shards: frozenset[int]) -> None:
@@ -218,13 +216,8 @@ class ObserverBot(discord.AutoShardedClient):
         await self.shard_hold.resumed(shard_id)
 
     # ----- messages in -----
-    def event_for(self, message: discord.Message) -> Event:
-        assert self.user is not None
-        event = to_event(message, self.user)
-        return address_by_prefix(event, self.services.config.prefixes_for(event.guild_id))
-
     async def on_message(self, message: discord.Message) -> None:
-        event = self.event_for(message)
+        event = self.translate(message)
         if message.webhook_id is not None and not self.characters.owns(message.webhook_id):
             if await take_repost(self.proxies, self.services.record, message, event):
                 return  # a proxied member's repost: theirs, answered once (the original's answer goes to it)
@@ -244,7 +237,7 @@ class ObserverBot(discord.AutoShardedClient):
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
         if "content" not in payload.data:
             return
-        text = self.event_for(payload.message).text if payload.message is not None else payload.data["content"]
+        text = self.translate(payload.message).text if payload.message is not None else payload.data["content"]
         self.edits.saw(payload.message_id, text)  # being answered: the answer will say it is to the old text
         await self.services.record.mark_edited(payload.message_id, text)
 

@@ -15,9 +15,10 @@ log = logging.getLogger(__name__)
 
 
 async def backfill_context(
-    record: Record, limit: int, event_for: Callable[[discord.Message], Event], message: discord.Message
+    record: Record, limit: int, translate: Callable[[discord.Message], Event], message: discord.Message
 ) -> None:
-    """Store replied-to messages (and a thread's starter) the record has not seen, up to `limit` deep."""
+    """Store replied-to messages (and a thread's starter) the record has not seen, up to `limit` deep;
+    `translate` (translate.Translator) reads each as an Event."""
     reference = message.reference
     for depth in range(limit + 1):
         if reference is None or reference.message_id is None:
@@ -33,11 +34,11 @@ async def backfill_context(
                 target = await message.channel.fetch_message(reference.message_id)
             except discord.HTTPException:
                 return
-        await record.store_event(event_for(target))
+        await record.store_event(translate(target))
         reference = target.reference
     channel = message.channel
     if isinstance(channel, discord.Thread) and channel.parent is not None:
         if await record.message(channel.id) is None:
             with contextlib.suppress(discord.HTTPException):
                 starter = channel.starter_message or await channel.parent.fetch_message(channel.id)  # type: ignore[union-attr]
-                await record.store_event(event_for(starter))
+                await record.store_event(translate(starter))

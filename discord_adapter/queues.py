@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from agent.events import Event
 from agent.rules import addresses_bot
@@ -26,8 +26,16 @@ class Job:
     arrived: bool = False
 
 
-Handler = Callable[[Job], Awaitable[None]]
-Overflow = Callable[[Job], Awaitable[None]]
+class JobEnds(Protocol):
+    """The three ways a queued job ends (answering.Answering)."""
+
+    async def answer(self, job: Job) -> None: ...
+
+    async def busy(self, job: Job) -> None:
+        """Turned away: the channel's queue is full."""
+
+    async def superseded(self, job: Job) -> None:
+        """The member asked again while this waited."""
 
 
 # Chatter that the cheap rules settle is cheap to queue; this only guards memory in a flood.
@@ -53,12 +61,11 @@ class ChannelQueues:
     messages always queue, up to HARD_CAP, so they are recorded through the graph.
     """
 
-    def __init__(self, size: int, handle: Handler, overflow: Overflow, superseded: Handler, parallel: int = 3) -> None:
+    def __init__(self, size: int, ends: JobEnds | None = None, parallel: int = 3) -> None:
         self.size = size
         self.parallel = parallel
-        self._handle = handle
-        self._overflow = overflow
-        self._superseded = superseded
+        # How each job ends; given once what it uses exists (it queues a cast's next line here itself).
+        self.ends = ends
         self._channels: dict[int, _Channel] = {}
         self.accepting = True
 
@@ -109,12 +116,16 @@ class ChannelQueues:
         starts_now = self._can_start(channel, job) and not channel.waiting
         full = asking and not job.resumed and not starts_now and channel.asking >= self.size
         if full or len(channel.waiting) >= HARD_CAP:
-            await self._overflow(job)
+            await self._ends().busy(job)
             return
         channel.asking += asking
         channel.waiting.append(job)
         channel.idle.clear()
         self._start_what_can(job.event.channel_id, channel)
+
+    def _ends(self) -> JobEnds:
+        assert self.ends is not None, "queues used before their jobs' ends were given"
+        return self.ends
 
     def _can_start(self, channel: _Channel, job: Job) -> bool:
         return len(channel.running) < self.parallel and job.event.author_id not in channel.authors_running()
@@ -136,7 +147,8 @@ class ChannelQueues:
 
     async def _run(self, channel_id: int, channel: _Channel, job: Job, superseded: bool) -> None:
         try:
-            await (self._superseded if superseded else self._handle)(job)
+            ends = self._ends()
+            await (ends.superseded if superseded else ends.answer)(job)
         except Exception:
             log.exception("run failed on channel %s", channel_id)
         finally:

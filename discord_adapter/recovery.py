@@ -11,7 +11,6 @@ from typing import Protocol
 
 import discord
 
-from agent.events import Event
 from agent.member_texts import EXPIRED_NOTE
 from agent.memory.processes import Processes
 from agent.memory.progress import Progress, State, Unfinished
@@ -25,6 +24,7 @@ from discord_adapter.queues import ChannelQueues, Job
 from discord_adapter.shard_hold import ShardHold, shard_of
 from discord_adapter.snowflakes import storable
 from discord_adapter.stream import IN_PROGRESS, ChannelBudget
+from discord_adapter.translate import Translator
 from discord_adapter.unrecorded import last_known_moment, unrecorded_channels
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ class Recovering(Protocol):
     shard_hold: ShardHold
     arrivals: Arrivals
     first_live: dict[int, int]
+    translate: Translator
 
     @property
     def shard_ids(self) -> list[int] | None: ...
@@ -63,8 +64,6 @@ class Recovering(Protocol):
     def guilds(self) -> Sequence[discord.Guild]: ...
 
     def uptime(self) -> float: ...
-
-    def event_for(self, message: discord.Message) -> Event: ...
 
     def get_channel(self, id: int, /) -> Channel | None: ...
 
@@ -116,7 +115,7 @@ async def resume_unfinished(bot: Recovering, *, orphans_only: bool = False) -> t
         parts = row.reply_parts
         if row.state in ("answering", "retrying") and not parts:
             parts = await posted_before_the_crash(bot.user, message)
-        await bot.queues.submit(Job(bot.event_for(message), message, parts, resumed=True))
+        await bot.queues.submit(Job(bot.translate(message), message, parts, resumed=True))
         resumed += 1
     return resumed, expired
 
@@ -216,7 +215,7 @@ async def catch_up(bot: Recovering, shards: frozenset[int] | None = None) -> tup
             if not storable(message):  # an id the record cannot hold: dropped, as at the gateway
                 log.warning("catch-up: a message in channel %s dropped: an id out of range", channel_id)
                 continue
-            event = bot.event_for(message)
+            event = bot.translate(message)
             if message.author.bot:
                 await bot.arrivals.through_graph(event)
             elif addresses_bot(event) and now - message.created_at <= settings.resume_window:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
 import discord
 
+from agent.addressing import address_by_prefix
 from agent.events import Attachment, Event
 from discord_adapter.rights import message_rights
 
@@ -60,3 +64,18 @@ def to_event(message: discord.Message, bot_user: discord.abc.User) -> Event:
         thread_starter_id=thread_starter,
         rights=message_rights(message),
     )
+
+
+@dataclass
+class Translator:
+    """A message as the bot reads it: `to_event`, with a guild's prefix command (`!chat`) taken out.
+    One object, given to everything that translates (the client, backfill, recovery, /observer collect),
+    so none of them calls back into the client. `user`: the bot's, set by the client once logged in."""
+
+    prefixes: Callable[[int | None], Sequence[str]]
+    user: discord.ClientUser | None = None
+
+    def __call__(self, message: discord.Message) -> Event:
+        assert self.user is not None, "a message translated before login"
+        event = to_event(message, self.user)
+        return address_by_prefix(event, self.prefixes(event.guild_id))

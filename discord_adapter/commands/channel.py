@@ -27,6 +27,7 @@ class ObserverCommands(app_commands.Group, name="observer", description="Observe
         super().__init__()
         self.bot = bot
         self.record = bot.services.record
+        self.translate = bot.translate  # how /observer collect reads the history it stores
         # One collect per channel at a time (channel ids).
         self.collecting: set[int] = set()
         # After the commands above, in the order Discord has always been given them: access, quota, usage.
@@ -135,7 +136,7 @@ class ObserverCommands(app_commands.Group, name="observer", description="Observe
             await interaction.response.defer(ephemeral=True, thinking=True)
             stored = 0
             async for message in channel.history(limit=limit):
-                await self.record.store_event(self.bot.event_for(message))
+                await self.record.store_event(self.translate(message))
                 stored += 1
                 if stored % 100 == 0:
                     await interaction.edit_original_response(content=f"Collecting… {stored} messages so far")

@@ -8,11 +8,11 @@ from typing import Any, Protocol
 import discord
 from discord import app_commands
 
-from agent.events import Event
 from agent.memory.processes import Me, Processes
 from agent.services import Services
 from discord_adapter.queues import ChannelQueues
 from discord_adapter.replier import Replier
+from discord_adapter.translate import Translator
 
 
 class CommandHost(Protocol):
@@ -22,6 +22,7 @@ class CommandHost(Protocol):
     queues: ChannelQueues  # /status shows the queues' depths
     processes: Processes
     me: Me
+    translate: Translator  # discord.py messages → Events (/observer collect)
 
     @property
     def latency(self) -> float: ...
@@ -30,5 +31,3 @@ class CommandHost(Protocol):
     def guilds(self) -> Sequence[discord.Guild]: ...
 
     def uptime(self) -> float: ...
-
-    def event_for(self, message: discord.Message) -> Event: ...

@@ -32,7 +32,9 @@ def dump() -> dict[str, Any]:
     client = discord.Client(intents=discord.Intents.none())
     tree = app_commands.CommandTree(client)
     # Registration reads only these parts of the host; the commands' bodies are not run here.
-    host = SimpleNamespace(tree=tree, services=MagicMock(), replier=MagicMock(), queues=MagicMock())
+    host = SimpleNamespace(
+        tree=tree, services=MagicMock(), replier=MagicMock(), queues=MagicMock(), translate=MagicMock()
+    )
     register_all(host)  # type: ignore[arg-type]
     commands = sorted(tree.get_commands(), key=lambda c: c.name)
     checks: dict[str, list[str]] = {}
