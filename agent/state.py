@@ -65,6 +65,9 @@ class State(InputState, total=False):
     member_profile: str
     profile_temperature: float | None
     model: str | None
+    # Every model that may answer, in the order routing put them (select_model, once); the chosen first.
+    # A model that fails hands over to the next here (models.fallback): the router is not asked again.
+    model_order: list[str]
     model_reason: str
     route_blocked: str
     reply: str

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from langchain_core.messages import BaseMessage
@@ -38,6 +38,7 @@ from agent.models.failures import (
     retry_after_seconds,
     window_in,
 )
+from agent.models.fallback import next_candidate
 from agent.models.one_stream import Answer, StreamFailed, Writer, stream_once
 from agent.models.router import AllBusy, OverBudget, Pick, Router
 from agent.models.tokenizers import counter_for
@@ -89,6 +90,7 @@ async def _learn_window(router: Router, name: str, spec: ModelSpec, exc: BaseExc
 async def stream_answer(
     router: Router,
     first: str | None,
+    order: Sequence[str],
     build: Callable[[ModelSpec], list[BaseMessage]],
     writer: Writer,
     event: Event,
@@ -100,6 +102,7 @@ async def stream_answer(
     tools_for: Callable[[ModelSpec], list[dict[str, Any]]] | None = None,
 ) -> Answer:
     registry = router.registry
+    order = order or router.order(first)  # a run routed before the order was kept: every model, routed order
     answer = Answer()
     tried: list[str] = []
     kinds: dict[str, FailureKind] = {}  # why each model tried for this message failed
@@ -107,8 +110,9 @@ async def stream_answer(
     name = first
     while True:
         if name is None:
-            route = await router.pick(
-                None, needed_tokens=approx_tokens(event.text), guild_id=event.guild_id, exclude=tuple(tried)
+            # The next in the order routed once for this message (select_model); never routed again.
+            route = await next_candidate(
+                router, order, tried, needed_tokens=approx_tokens(event.text), guild_id=event.guild_id
             )
             if isinstance(route, Pick):
                 name = route.name

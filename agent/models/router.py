@@ -25,12 +25,20 @@ SPEND_CACHE_SECONDS = 5.0
 class Pick:
     name: str
     reason: str
+    # Who takes over if it fails, in order (routed once, here; `fallback.next_candidate` walks them).
+    then: tuple[str, ...] = ()
+
+    @property
+    def order(self) -> tuple[str, ...]:
+        return (self.name, *self.then)
 
 
 @dataclass(frozen=True)
 class AllBusy:
     seconds: float
     reason: str
+    # The models that could take it, in order, once one frees up.
+    order: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -134,9 +142,11 @@ class Router:
             fitting = sorted(specs, key=lambda s: s.context_window, reverse=True)
         limit = self.budget_for(guild_id)
         caution = ""
+        free_only = False
         if limit is not None and guild_id is not None:
             spent = await self.spent_today(guild_id)
             if spent >= limit:
+                free_only = True
                 fitting = [s for s in fitting if s.free]
                 if not fitting:
                     return OverBudget(f"today's budget for this server (${limit:.2f}) is spent")
@@ -145,9 +155,13 @@ class Router:
                 fitting = sorted(fitting, key=lambda s: s.unit_cost)
                 caution = f"{spent / limit:.0%} of today's budget spent: cheapest model first"
         ready = [s for s in fitting if s.name not in cooling]
+        # Then those too small for it, largest first: a fallback's last resort, the message shortened.
+        by_window = sorted(specs, key=lambda s: s.context_window, reverse=True)
+        order = tuple(s.name for s in fitting)
+        order += tuple(s.name for s in by_window if s.name not in order and (s.free or not free_only))
         if not ready:
             wait = min(cooling[s.name].seconds_left() for s in fitting)
-            return AllBusy(wait, "every model that fits is cooling down")
+            return AllBusy(wait, "every model that fits is cooling down", order)
         first = ready[0]
         if shortened:
             reason = f"message too long for every window; {first.name} has the largest, the message is shortened"
@@ -161,4 +175,4 @@ class Router:
             reason = f"{preferred} cannot take this request; next that fits"
         else:
             reason = "first available in the fallback order"
-        return Pick(first.name, reason)
+        return Pick(first.name, reason, tuple(name for name in order if name != first.name))

@@ -84,6 +84,7 @@ class Generate:
         answer = await stream_answer(
             self.router,
             state.get("model"),
+            state.get("model_order") or (),
             build,
             scrubbed(echo, after(earlier, writer)),
             event,

@@ -47,8 +47,13 @@ class SelectModel:
             return {"model": None, "model_reason": route.reason, "route_blocked": route.reason}
         if isinstance(route, AllBusy):
             # generate waits for the first model to free up and tells the member how long.
-            return {"model": None, "model_reason": f"{route.reason} (~{route.seconds:.0f} s)"}
+            return {
+                "model": None,
+                "model_reason": f"{route.reason} (~{route.seconds:.0f} s)",
+                "model_order": list(route.order),
+            }
         reason = why if route.name == preferred else route.reason
         if unknown:
             reason += f"; {', '.join(repr(n) for n in unknown)} is not configured"
-        return {"model": route.name, "model_reason": reason}
+        # The whole order, routed once: generate's fallback walks it, never asking the router again.
+        return {"model": route.name, "model_reason": reason, "model_order": list(route.order)}
