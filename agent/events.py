@@ -69,10 +69,7 @@ class Event(BaseModel):
     def text_for_model(self) -> str:
         """What the member said to the bot, without the bot's own mention (which every question shares
         and which small models copy into their answers)."""
-        text = self.text
-        if self.bot_mention:
-            text = re.sub(rf"{re.escape(self.bot_mention)}(?!\w)[,:]?\s*", "", text, flags=re.IGNORECASE)
-        return text.strip()
+        return without_mention(self.text, self.bot_mention)
 
 
 # Who decided whether to answer: a cheap rule (ingest, a cast's), the judge, a fallback when the judge
@@ -97,6 +94,18 @@ class Decision(BaseModel):
     source: DecisionSource = "rule"
     # How the judge's JSON was obtained from the server (json_schema, json_mode, function_calling, grammar).
     method: str | None = None
+
+
+def without_mention(text: str, mention: str) -> str:
+    """`text` without the bot's `mention` (e.g. "@Observer"), which every question shares and small models
+    copy into their answers; empty when the message was only the mention."""
+    if not mention:
+        return text.strip()
+    # Not part of a longer ASCII name (@Observer2 is someone else), but glued to Japanese or Chinese
+    # text it is still the mention: "@Observer日本の首都は？" is common without a space. Written as
+    # Discord's markup (<@Observer>, in the console) it goes with its brackets.
+    pattern = rf"<?{re.escape(mention)}(?![A-Za-z0-9_])>?[,:、，：]?\s*"
+    return re.sub(pattern, "", text, flags=re.IGNORECASE).strip()
 
 
 class ChatLine(BaseModel):

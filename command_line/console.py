@@ -43,7 +43,7 @@ class ConsoleSession:
         self.graph = build(services, checkpointer=InMemorySaver())
         self.out = out
         self.verbose = verbose
-        self.author = "you"
+        self.author = "User"  # SillyTavern's default persona name; "you" read as the bot itself
         self.channel = "general"
         self.bot_name = services.settings.bot_name
 

@@ -27,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     chat = sub.add_parser("chat", help="talk to the bot in this terminal, through the same graph")
     chat.add_argument("--once", metavar="TEXT", help="handle one message and exit")
-    chat.add_argument("--author", default="you", help="who says it (default: you)")
+    chat.add_argument("--author", default="User", help="who says it (default: User)")
     chat.add_argument("--channel", default="general", help="channel name; @name for a direct message")
     chat.add_argument("--verbose", action="store_true", help="show decision, model, retrieval, tokens, timings")
     sub.add_parser("run", help="connect to Discord with DISCORD_TOKEN")

@@ -3,13 +3,14 @@ message, and this run's tool turns. Token counts use the model's own tokenizer w
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from agent.events import ChatLine, Event
+from agent.events import ChatLine, Event, without_mention
 from agent.memory.recall import render_memory
 from agent.memory.record import Record
 from agent.models.config import ModelSpec
@@ -22,7 +23,9 @@ from agent.state import State
 IMAGE_TOKENS = 85
 
 
-def _as_message(line: ChatLine, bot_name: str, speaker: str | None = None) -> BaseMessage:
+def _as_message(
+    line: ChatLine, bot_name: str, speaker: str | None = None, *, labelled: bool = True, mention: str = ""
+) -> BaseMessage:
     if speaker is not None:
         # A cast: only the speaker's own lines are its turns; the other characters talk like members.
         # (No `name`: OpenAI allows only ASCII letters, digits, _ and - there, and names may be ミカ.)
@@ -31,7 +34,16 @@ def _as_message(line: ChatLine, bot_name: str, speaker: str | None = None) -> Ba
         return HumanMessage(content=f"{line.author}: {line.text}")
     if line.is_bot:
         return AIMessage(content=line.text, name=bot_name)
-    return HumanMessage(content=f"{line.author}: {line.text}")
+    # Read as the message being answered is: without the bot's mention, and labelled with its author
+    # only when more than one member talks (a label a small model would otherwise learn to write).
+    text = line.text
+    if mention and mention.lower() in text.lower():
+        text = without_mention(text, mention) or text
+    return HumanMessage(content=f"{line.author}: {text}" if labelled else text)
+
+
+def _several_members(context_lines: list[ChatLine], event: Event) -> bool:
+    return any(not line.is_bot and line.author != event.author_name for line in context_lines)
 
 
 def _images(event: Event) -> list[str]:
@@ -87,8 +99,9 @@ def build_messages(
     if context_budget is not None:
         budget = min(budget, context_budget)
     kept: list[BaseMessage] = []
+    labelled = _several_members(context_lines, event)
     for line in reversed(context_lines):
-        msg = _as_message(line, bot_name, speaker)
+        msg = _as_message(line, bot_name, speaker, labelled=labelled, mention=event.bot_mention)
         cost = count(str(msg.content)) + 4
         if cost > budget:
             break
@@ -128,6 +141,7 @@ async def system_prompt(prompts: PromptLibrary, state: State, speaker_name: str,
         date=datetime.now(UTC).strftime("%Y-%m-%d"),
         member_profile=state.get("member_profile") or "",
     )
+    system = re.sub(r"\n{3,}", "\n\n", system)  # a persona's trailing newline beside a left-out section
     if spoken:
         system += "\n\n" + await prompts.arender("voice", event.guild_id, bot_name=bot_name)
     return system

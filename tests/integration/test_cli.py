@@ -126,9 +126,9 @@ async def test_console_asks_before_a_tool_that_changes_something(tmp_path: Path,
     fake_openai.push(Reply(tool_calls=[("set_alarm", {"time": "07:30"})]), Reply("No alarm, then."))
     code, out, err = await observer(tmp_path, "chat", "--once", "@Observer alarm at 7:30", stdin="n\n")
     assert code == 0, err
-    assert "(approve set_alarm(time='07:30') for you? [y/N])" in out and "No alarm, then." in out
+    assert "(approve set_alarm(time='07:30') for User? [y/N])" in out and "No alarm, then." in out
     assert not alarms.exists()
-    assert "you denied it" in fake_openai.chat_requests()[-1]["messages"][-1]["content"]
+    assert "User denied it" in fake_openai.chat_requests()[-1]["messages"][-1]["content"]
 
     fake_openai.push(Reply(tool_calls=[("set_alarm", {"time": "07:30"})]), Reply("Alarm set."))
     code, out, err = await observer(tmp_path, "chat", "--once", "@Observer alarm at 7:30", stdin="y\n")

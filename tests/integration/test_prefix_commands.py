@@ -23,7 +23,7 @@ async def test_a_prefix_command_is_answered_and_the_model_never_reads_the_prefix
     code, out, err = await observer(tmp_path, "chat", "--once", "!ask what time is lunch?", "--author", "alice")
     assert code == 0 and out.strip() == "Observer: Noon.", err
     contents = [str(m["content"]) for m in fake_openai.requests[-1]["messages"]]
-    assert "alice: Hello! How are you?" in contents
+    assert "Hello! How are you?" in contents  # alice alone with the bot: no name label
     assert contents[-1] == "what time is lunch?"
     assert not any("!chat" in c or "!ask" in c for c in contents)
 

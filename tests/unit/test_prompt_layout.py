@@ -70,6 +70,14 @@ def test_the_model_reads_the_message_without_the_bots_mention():
         make_event("hey @Observer, 日本の首都は？", mentions_bot=True, bot_mention="@Observer").text_for_model()
         == "hey 日本の首都は？"
     )
+    # Japanese members often write no space after a mention; a longer ASCII name is someone else.
+    for glued, left in (
+        ("@Observer日本の首都は？", "日本の首都は？"),
+        ("@Observer、東京は？", "東京は？"),
+        ("<@Observer> hi", "hi"),
+    ):
+        assert make_event(glued, mentions_bot=True, bot_mention="@Observer").text_for_model() == left
+    assert make_event("@Observer2 hi", bot_mention="@Observer").text_for_model() == "@Observer2 hi"
 
 
 def test_example_messages_written_as_dialogue_become_turns_and_prose_stays_text():
@@ -104,3 +112,38 @@ def test_examples_open_the_chat_after_the_system_prompt_and_are_dropped_whole_wh
     long_examples = [("user", "word " * 40), ("char", "word " * 40)]
     messages, _ = build_messages("You are Observer.", [], event, small, "Observer", examples=long_examples)
     assert [type(m) for m in messages] == [SystemMessage, HumanMessage], "examples that do not fit are left out"
+
+
+def test_earlier_messages_read_like_the_one_being_answered():
+    from langchain_core.messages import AIMessage
+
+    from agent.events import ChatLine
+    from agent.models.config import ModelSpec
+    from agent.nodes.prompt_assembly import build_messages
+
+    spec = ModelSpec(name="m", model="m", context_window=4096, max_output_tokens=256)
+    event = make_event("@Observer 日本の首都は？", author="alice", mentions_bot=True, bot_mention="@Observer")
+    earlier = [
+        ChatLine(message_id=1, author="alice", text="@Observer What is the capital of France?"),
+        ChatLine(message_id=2, author="Observer", text="Paris.", is_bot=True),
+        ChatLine(message_id=3, author="alice", text="@Observer日本語もできる？"),
+    ]
+    # One member talking with the bot: no name labels and no mention, just the conversation.
+    messages, _ = build_messages("sys", earlier, event, spec, "Observer")
+    assert [m.content for m in messages[1:]] == [
+        "What is the capital of France?",
+        "Paris.",
+        "日本語もできる？",
+        "日本の首都は？",
+    ]
+    assert isinstance(messages[2], AIMessage)
+    # Two members: each earlier line says who wrote it (the mention still left out).
+    two = [*earlier, ChatLine(message_id=4, author="bob", text="hi all")]
+    messages, _ = build_messages("sys", two, event, spec, "Observer")
+    assert [m.content for m in messages[1:]] == [
+        "alice: What is the capital of France?",
+        "Paris.",
+        "alice: 日本語もできる？",
+        "bob: hi all",
+        "日本の首都は？",
+    ]
