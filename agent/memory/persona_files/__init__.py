@@ -11,15 +11,7 @@ import tomllib
 from pathlib import Path
 
 from agent.memory.chunks import split_paragraphs
-from agent.memory.persona_files.cards import (
-    KnowledgeDoc,
-    LoreEntry,
-    PersonaCard,
-    WorldBook,
-    card_from_mapping,
-)
-from agent.memory.persona_files.front_matter import split_front_matter
-from agent.memory.persona_files.limits import (
+from agent.memory.file_limits import (
     DEFAULT_LIMITS,
     FileLimits,
     PersonaFileError,
@@ -28,6 +20,14 @@ from agent.memory.persona_files.limits import (
     over,
     too_deep,
 )
+from agent.memory.persona_files.cards import (
+    KnowledgeDoc,
+    LoreEntry,
+    PersonaCard,
+    WorldBook,
+    card_from_mapping,
+)
+from agent.memory.persona_files.front_matter import split_front_matter
 from agent.memory.persona_files.png import card_from_png
 from agent.memory.persona_files.tavern import card_from_tavern
 from agent.memory.world_info.books import is_world_book, read_entries

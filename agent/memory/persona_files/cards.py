@@ -7,22 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.memory.file_limits import DEFAULT_LIMITS, FileLimits, fail, over
 from agent.memory.persona_files.examples import ExampleTurn, example_turns
-from agent.memory.persona_files.limits import DEFAULT_LIMITS, FileLimits, fail, over
-from agent.memory.world_info.rules import Rule
+from agent.memory.world_info.rules import LoreEntry
 
 NAME_PATTERN = re.compile(r"^[\w][\w .'-]{0,47}$")
-
-
-@dataclass
-class LoreEntry:
-    text: str
-    keywords: list[str] = field(default_factory=list)
-    # SillyTavern World Info activation (secondary keys, logic, flags); None: any keyword turns it on.
-    rule: Rule | None = None
-
-    def activation(self) -> Rule:
-        return self.rule if self.rule is not None else Rule(keys=tuple(self.keywords))
 
 
 @dataclass

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from agent.memory.persona_files.limits import fail, too_deep
+from agent.memory.file_limits import fail, too_deep
 
 
 def split_front_matter(text: str, path: Path) -> tuple[dict[str, Any] | None, str]:

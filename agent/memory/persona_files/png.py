@@ -14,8 +14,8 @@ import struct
 import zlib
 from pathlib import Path
 
+from agent.memory.file_limits import DEFAULT_LIMITS, FileLimits, fail, over, too_deep
 from agent.memory.persona_files.cards import PersonaCard
-from agent.memory.persona_files.limits import DEFAULT_LIMITS, FileLimits, fail, over, too_deep
 from agent.memory.persona_files.tavern import card_from_tavern
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

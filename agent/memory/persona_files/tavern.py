@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from agent.memory.file_limits import DEFAULT_LIMITS, FileLimits
 from agent.memory.persona_files.cards import (
     NAME_PATTERN,
     PersonaCard,
@@ -18,7 +19,6 @@ from agent.memory.persona_files.cards import (
     fail,
     fill_names,
 )
-from agent.memory.persona_files.limits import DEFAULT_LIMITS, FileLimits
 from agent.memory.world_info.books import read_entries
 
 # Pygmalion/Gradio cards (SillyTavern still imports them) name the same fields differently.

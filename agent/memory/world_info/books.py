@@ -12,10 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from agent.memory.persona_files.cards import LoreEntry
-from agent.memory.persona_files.limits import FileLimits, fail, over
+from agent.memory.file_limits import FileLimits, fail, over
 from agent.memory.world_info.activation import key_problem
-from agent.memory.world_info.rules import Logic, Rule
+from agent.memory.world_info.rules import Logic, LoreEntry, Rule
 
 # SillyTavern's own names, then the V2 card spec's (top level or under `extensions`).
 _NAMES: dict[str, tuple[str, ...]] = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from enum import IntEnum
 
 
@@ -70,3 +70,16 @@ class Rule:
             prevent_recursion=bool(data.get("prevent_recursion", False)),
             vectorized=bool(data.get("vectorized", False)),
         )
+
+
+@dataclass
+class LoreEntry:
+    """One World Info entry: its text, its keywords, and when it activates."""
+
+    text: str
+    keywords: list[str] = field(default_factory=list)
+    # SillyTavern World Info activation (secondary keys, logic, flags); None: any keyword turns it on.
+    rule: Rule | None = None
+
+    def activation(self) -> Rule:
+        return self.rule if self.rule is not None else Rule(keys=tuple(self.keywords))
