@@ -38,7 +38,6 @@ from agent.models.failures import (
     retry_after_seconds,
     window_in,
 )
-from agent.models.fallback import next_candidate
 from agent.models.one_stream import Answer, StreamFailed, Writer, stream_once
 from agent.models.router import AllBusy, OverBudget, Pick, Router
 from agent.models.tokenizers import counter_for
@@ -110,9 +109,13 @@ async def stream_answer(
     name = first
     while True:
         if name is None:
-            # The next in the order routed once for this message (select_model); never routed again.
-            route = await next_candidate(
-                router, order, tried, needed_tokens=approx_tokens(event.text), guild_id=event.guild_id
+            # The next in the order routed for this message (select_model), as things are now.
+            route = await router.pick(
+                None,
+                needed_tokens=approx_tokens(event.text),
+                guild_id=event.guild_id,
+                exclude=tried,
+                among=order,
             )
             if isinstance(route, Pick):
                 name = route.name

@@ -8,6 +8,7 @@ preferred; at the budget only free models remain.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -25,7 +26,7 @@ SPEND_CACHE_SECONDS = 5.0
 class Pick:
     name: str
     reason: str
-    # Who takes over if it fails, in order (routed once, here; `fallback.next_candidate` walks them).
+    # Who takes over if it fails, in order (a fallback picks again among them: `pick(among=…)`).
     then: tuple[str, ...] = ()
 
     @property
@@ -128,10 +129,18 @@ class Router:
         *,
         needed_tokens: int = 0,
         guild_id: int | None = None,
-        exclude: tuple[str, ...] = (),
+        exclude: Sequence[str] = (),
+        among: Sequence[str] | None = None,
     ) -> Route:
+        """Who answers: the first ready model the message fits, within the guild's budget.
+
+        `among`: the order an earlier pick made for this message (`Pick.then`), for a fallback after a
+        failure: the same rules applied to it as things are now (cooling, budget), without `exclude`
+        (the models already tried). Unset: the preferred model, the fallback order, then by price."""
         cooling = await self.cooldowns.active()
-        specs = [self.registry.spec(name) for name in self.order(preferred) if name not in exclude]
+        known = set(self.registry.names)
+        names = self.order(preferred) if among is None else [name for name in among if name in known]
+        specs = [self.registry.spec(name) for name in names if name not in exclude]
         if not specs:
             waits = [cooling[name].seconds_left() for name in exclude if name in cooling]
             return AllBusy(min(waits, default=0.0), "every model has been tried")

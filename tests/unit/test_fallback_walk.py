@@ -8,9 +8,13 @@ from pathlib import Path
 
 from agent.models.config import ModelChoice, ModelSpec
 from agent.models.cooldowns import Cooldown
-from agent.models.fallback import next_candidate
 from agent.models.registry import ModelRegistry
-from agent.models.router import AllBusy, OverBudget, Pick, Router
+from agent.models.router import AllBusy, OverBudget, Pick, Route, Router
+
+
+async def next_candidate(router: Router, order, tried, *, needed_tokens: int, guild_id: int) -> Route:
+    """What a reply's fallback asks after a failure (agent/models/calls.py)."""
+    return await router.pick(None, needed_tokens=needed_tokens, guild_id=guild_id, exclude=tried, among=order)
 
 
 class Cooling:
@@ -43,9 +47,8 @@ def router(tmp_path: Path, cooling: Cooling, spent: float = 0.0, budget: float |
 async def test_the_next_model_is_the_next_in_order_that_is_not_tried_or_cooling(tmp_path: Path):
     order = ("big", "mid", "small")
     walk = router(tmp_path, Cooling())
-    assert await next_candidate(walk, order, ["big"], needed_tokens=100, guild_id=1) == Pick(
-        "mid", "first available in the fallback order"
-    )
+    picked = await next_candidate(walk, order, ["big"], needed_tokens=100, guild_id=1)
+    assert picked == Pick("mid", "first available in the fallback order", ("small",))
     cooled = router(tmp_path, Cooling("mid"))
     picked = await next_candidate(cooled, order, ["big"], needed_tokens=100, guild_id=1)
     assert isinstance(picked, Pick) and picked.name == "small"
