@@ -17,6 +17,7 @@ from agent.addressing import DEFAULT_PREFIXES, address_by_prefix
 from agent.events import Event
 from agent.memory.faults import dependency_down
 from agent.memory.knowledge import MemoryStore
+from agent.memory.progress import MessageState
 from agent.memory.recall import query_of
 from agent.memory.record import Record
 from agent.memory.record.delays import RecordDelayed
@@ -44,13 +45,15 @@ class Arrival:
     # The prefix commands (`!chat`) that address the bot in a guild.
     prefixes: Callable[[int | None], Sequence[str]] = field(default=lambda _guild: DEFAULT_PREFIXES)
 
-    async def arrive(self, event: Event, *, state: str | None = None, keep_if_unsure: bool = False) -> Arrived:
+    async def arrive(self, event: Event, *, state: MessageState | None = None, keep_if_unsure: bool = False) -> Arrived:
         """Address, foresee, then keep out or store with `state` (the first lifecycle state, for a door
-        that tracks it). `keep_if_unsure`: while the access rules cannot be read (the database is away),
-        store it anyway and let the rules apply when it is answered (a door that must not lose it);
-        otherwise that failure is raised."""
+        that tracks it: given by its inbox, which owns the lifecycle). `keep_if_unsure`: while the access
+        rules cannot be read (the database is away), store it anyway and let the rules apply when it is
+        answered (a door that must not lose it); otherwise that failure is raised. A message arriving
+        `skipped` is never answered: no retrieval is started for it."""
         event = address_by_prefix(event, self.prefixes(event.guild_id))
-        self.foresee(event)
+        if state != "skipped":
+            self.foresee(event)
         if await self._keeps_out(event, keep_if_unsure):
             return Arrived(event, kept_out=True)
         try:

@@ -78,8 +78,9 @@ class Answering:
                 # Never silent: the member hears that it failed, and the record says so.
                 log.exception("reply to %s failed", message_id)
                 with contextlib.suppress(Exception):
-                    # answering, or still waiting when the claim itself failed
-                    await self.inbox.mark(message_id, "failed", sources=("waiting", "answering", None))
+                    # answering; still waiting when the claim itself failed; paused when asking for an
+                    # approval failed
+                    await self.inbox.mark(message_id, "failed", sources=("waiting", "answering", "paused", None))
                 await apologise(self.budget, job)
         finally:
             if not self.retries.holds(message_id):

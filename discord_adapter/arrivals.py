@@ -1,5 +1,6 @@
-"""Every arriving member's message goes through the arrival step (agent.arrival: into the record, or
-kept out of it) before it waits in a queue. When the record will not take it (database locked by
+"""Every arriving member's message goes through the arrival step (the inbox's `arrive_as`, running
+agent.arrival: into the record, or kept out of it) before it waits in a queue: live, or caught up after
+downtime. When the record will not take it (database locked by
 another writer, disk full, server away) for longer than its patience, the member who asked is told in
 one line, the message is kept in memory, and it is queued the moment it is written: answered once the
 record is back, with the answer replacing that line."""
@@ -15,7 +16,6 @@ from typing import Any
 
 import discord
 
-from agent.arrival import Arrival
 from agent.events import Event
 from agent.member_texts import RECORD_DELAYED_NOTE
 from agent.memory.faults import dependency_down
@@ -37,7 +37,6 @@ ThroughGraph = Callable[[Event], Awaitable[Any]]
 class Arrivals:
     def __init__(
         self,
-        arrival: Arrival,
         record: Record,
         through: ThroughGraph,
         inbox: Inbox,
@@ -45,7 +44,6 @@ class Arrivals:
         shard_hold: ShardHold,
         submit: Take,
     ) -> None:
-        self.arrival = arrival
         self.record = record
         self.through = through  # a message recorded through the graph, without a reply
         self.inbox = inbox
@@ -54,17 +52,19 @@ class Arrivals:
         self.submit = submit  # into the channel's queue
         self._later: set[asyncio.Task[None]] = set()
 
-    async def arrive(self, job: Job) -> None:
-        """A member's message: in hand, and arrived (in the record, or kept out of it) before it waits
-        in any queue (whatever kills the process, it is not lost); then queued, or held back while its
-        shard recovers. While the access rules cannot be read it is kept; they apply when it is answered."""
+    async def arrive(self, job: Job, take: Take | None = None) -> None:
+        """A member's message to answer: in hand, and arrived waiting (in the record, or kept out of it)
+        before it waits in any queue (whatever kills the process, it is not lost); then queued by `take`
+        (default: into its queue, or held back while its shard recovers; a recovery pass queues at
+        once). While the access rules cannot be read it is kept; they apply when it is answered."""
+        take = take or self.take
         self.inbox.hold(job.event.message_id)
-        arrived = await self.arrival.arrive(job.event, state="waiting", keep_if_unsure=True)
+        arrived = await self.inbox.arrive_as(job.event, "waiting", keep_if_unsure=True)
         job.event, job.arrived = arrived.event, True
         if arrived.delayed is not None:
-            await self._delayed(job, arrived.delayed, self.take)
+            await self._delayed(job, arrived.delayed, take)
             return  # the record refuses it for now: kept in memory, queued once written
-        await self.take(job)
+        await take(job)
 
     async def take(self, job: Job) -> None:
         """Into the channel's queue, unless its shard is recovering (then it waits for the recovery pass)."""
@@ -88,16 +88,6 @@ class Arrivals:
     async def _keep(self, event: Event) -> None:
         with contextlib.suppress(RecordDelayed):  # still queued in the record: written when it can be
             await self.record.store_event(event)
-
-    async def store(self, job: Job, take: Take, state: str = "waiting") -> bool:
-        """Write the message with `state`. True: written, the caller queues it now. False: kept in memory
-        (the member told); `take` queues it once it is written."""
-        try:
-            await self.record.store_event(job.event, state=state)
-            return True
-        except RecordDelayed as delayed:
-            await self._delayed(job, delayed, take)
-            return False
 
     async def _delayed(self, job: Job, delayed: RecordDelayed, take: Take) -> None:
         """Kept in memory by the record: the member who asked is told, and `take` queues it once written."""

@@ -89,7 +89,8 @@ class ObserverBot(discord.AutoShardedClient):
         self.progress = Progress(services.record.engine, services.record.patience, holder=self.me.id)
         services.record.holder = self.me.id
         # Messages this process took in and has not finished, and every move of their states.
-        self.inbox = Inbox(self.progress)
+        arrival = Arrival(services.record, services.memory, services.gate, services.config.prefixes_for)
+        self.inbox = Inbox(self.progress, arrival)
         self.edits = Edits(self.inbox)
         self.presence = Presence(self._show_activity)
         self.characters = CharacterDesk(self, services.personas, self.budget)
@@ -112,9 +113,8 @@ class ObserverBot(discord.AutoShardedClient):
         self.approvals = ApprovalDesk(self.replier, self.inbox, self.budget, services.gate)
         self.replier.ask_approval = self.approvals.ask
         self.add_dynamic_items(ApprovalButton)  # presses of any approval button, posted before a restart too
-        arrival = Arrival(services.record, services.memory, services.gate, services.config.prefixes_for)
         self.arrivals = Arrivals(
-            arrival, services.record, self.replier.record, self.inbox, self.budget, self.shard_hold, self.queues.submit
+            services.record, self.replier.record, self.inbox, self.budget, self.shard_hold, self.queues.submit
         )
         self.retries = Retries(self, settings.resume_window, self.inbox, self.budget, self.queues)
         self.answering = Answering(
@@ -219,7 +219,7 @@ class ObserverBot(discord.AutoShardedClient):
     async def on_message(self, message: discord.Message) -> None:
         event = self.translate(message)
         if message.webhook_id is not None and not self.characters.owns(message.webhook_id):
-            if await take_repost(self.proxies, self.services.record, message, event):
+            if await take_repost(self.proxies, self.inbox, message, event):
                 return  # a proxied member's repost: theirs, answered once (the original's answer goes to it)
         self.first_live.setdefault(event.channel_id, event.message_id)
         if message.author.bot:

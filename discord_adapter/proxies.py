@@ -11,7 +11,7 @@ from collections import OrderedDict, deque
 import discord
 
 from agent.events import Event
-from agent.memory.record import Record
+from discord_adapter.inbox import Inbox
 
 # Proxy tags (`[text]`, `pk;text`, `Name: text`) are taken off the repost: at most this many characters.
 TAG_ROOM = 64
@@ -62,9 +62,10 @@ class Proxies:
         return self._reposts.get(message_id)
 
 
-async def take_repost(proxies: Proxies, record: Record, message: discord.Message, event: Event) -> bool:
-    """A proxy's repost of a member's message (`event`: as it arrived): recorded as the member's words
-    (never run as a bot's message, never answered a second time). False: not a repost we know of."""
+async def take_repost(proxies: Proxies, inbox: Inbox, message: discord.Message, event: Event) -> bool:
+    """A proxy's repost of a member's message (`event`: as it arrived): arrives as the member's words,
+    skipped (never run as a bot's message, never answered a second time; kept out of the record as the
+    member's own message would be). False: not a repost we know of."""
     original = proxies.match(message)
     if original is None:
         return False
@@ -76,5 +77,5 @@ async def take_repost(proxies: Proxies, record: Record, message: discord.Message
             "shown_name": message.author.display_name,  # this line is shown under the proxied member's
         }
     )
-    await record.store_event(event, state="skipped")
+    await inbox.arrive_as(event, "skipped")  # a record that is away writes it once back
     return True

@@ -3,7 +3,6 @@ read what was said while the bot was away. Discord does not replay events a bot 
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -13,8 +12,7 @@ import discord
 
 from agent.member_texts import EXPIRED_NOTE
 from agent.memory.processes import Processes
-from agent.memory.progress import Progress, State, Unfinished
-from agent.memory.record.delays import RecordDelayed
+from agent.memory.progress import MessageState, Progress, Unfinished
 from agent.rules import addresses_bot
 from agent.services import Services
 from discord_adapter.arrivals import Arrivals
@@ -127,7 +125,9 @@ def serves(bot: Recovering, guild_id: int | None) -> bool:
     return shards is None or shard_of(guild_id, bot.shard_count) in shards
 
 
-async def claim_unfinished(bot: Recovering, row: Unfinished, live: frozenset[str], to: State = "answering") -> bool:
+async def claim_unfinished(
+    bot: Recovering, row: Unfinished, live: frozenset[str], to: MessageState = "answering"
+) -> bool:
     """Take an interrupted question for this process, once: in memory before any await (so a press or
     the live path in this process sees it taken), then in the record, compared with the state and the
     moment it was set as read, so another process resuming the same row loses. A state set since this
@@ -219,14 +219,11 @@ async def catch_up(bot: Recovering, shards: frozenset[int] | None = None) -> tup
             if message.author.bot:
                 await bot.arrivals.through_graph(event)
             elif addresses_bot(event) and now - message.created_at <= settings.resume_window:
-                bot.inbox.hold(event.message_id)
-                job = Job(event, message, waiting_lines.get(message.id, ()))
-                if await bot.arrivals.store(job, bot.queues.submit):
-                    await bot.queues.submit(job)
+                # The live path's arrival step (the access rules may keep it out of the record), queued at once.
+                await bot.arrivals.arrive(Job(event, message, waiting_lines.get(message.id, ())), bot.queues.submit)
                 answering += 1
-            else:
-                with contextlib.suppress(RecordDelayed):  # kept in memory, written once the record is back
-                    await bot.services.record.store_event(event, state="skipped")
+            else:  # recorded, never answered; a record that is away keeps it and writes it once back
+                await bot.inbox.arrive_as(event, "skipped", keep_if_unsure=True)
             recorded += 1
         queued += answering
         if missed:

@@ -14,7 +14,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 
 from agent.events import Event
-from agent.memory.progress import State
+from agent.memory.progress import MessageState
 from agent.settings import Settings
 from agent.state import Context, InputState
 from agent.stream import RunOutcome, outcome_of, run_events
@@ -145,7 +145,7 @@ class Replier:
         await run.finish()
         if to.track:
             answered = outcome.respond
-            ended: State = ("failed" if error else "answered") if answered else "skipped"
+            ended: MessageState = ("failed" if error else "answered") if answered else "skipped"
             await self.inbox.mark(event.message_id, ended, sources=("answering", None))
         if self.checkpointer is not None:
             await self.checkpointer.adelete_thread(f"reply:{event.message_id}")

@@ -17,7 +17,7 @@ import discord
 
 from agent.member_texts import DEPENDENCY_DOWN_NOTE, FAILED_REPLY, RECORD_DELAYED_NOTE
 from agent.memory.faults import dependency_down, fault_summary
-from agent.memory.progress import State
+from agent.memory.progress import MessageState
 from agent.rules import addresses_bot
 from discord_adapter.inbox import Inbox
 from discord_adapter.queues import ChannelQueues, Job
@@ -121,7 +121,7 @@ class Retries:
         """Take the retried message again, so that a process that resumed it meanwhile (its restart
         saw it `retrying`) and this retry do not both answer it. Waiting: the first run's claim never
         reached the record; answering: neither did `retrying`, so the record still shows our claim."""
-        states: tuple[State, ...] = ("retrying", "waiting")
+        states: tuple[MessageState, ...] = ("retrying", "waiting")
         if message_id in self._unmarked:
             states += ("answering",)
         self._unmarked.discard(message_id)

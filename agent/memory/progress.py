@@ -8,7 +8,7 @@ half-written message in place instead of posting a second answer.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -22,7 +22,9 @@ from agent.memory.retrying import retrying
 # "retrying": the run failed only because a dependency (database, checkpointer, Chroma) was down; it is
 # answered again once it is back, inside the resume window, like a waiting one after a restart.
 # "paused": the run waits on a member's verdict (an approval); a press or a restart takes it back.
-State = Literal["waiting", "answering", "paused", "answered", "skipped", "failed", "expired", "retrying"]
+# The one type of a message's lifecycle state: every write of one (`Record.store_event` on arrival, `mark`,
+# `claim`) takes it; discord_adapter/inbox.py owns which moves between them exist.
+MessageState = Literal["waiting", "answering", "paused", "answered", "skipped", "failed", "expired", "retrying"]
 UNFINISHED = ("waiting", "answering", "paused", "retrying")
 ANY_TIME = datetime.min  # `claim` without comparing when the state was set
 
@@ -59,26 +61,37 @@ class Progress:
             return m.id == message_id
         return and_(m.id == message_id, or_(m.holder.is_(None), m.holder == self.holder))
 
-    async def mark(self, message_id: int, state: State) -> None:
-        async def write() -> None:
+    async def mark(self, message_id: int, state: MessageState, *, sources: Iterable[MessageState | None]) -> bool:
+        """Move the message to `state` if the record holds it in one of `sources` (None: a row with no
+        state yet) and no other process holds it: one conditional UPDATE, so the lifecycle's table is
+        kept against the state the record really has. False: no row matched (another state, another
+        holder, or a message the record does not hold)."""
+        m = tables.messages.c
+        sources = tuple(sources)
+        source: Any = m.state.in_(sorted({s for s in sources if s is not None}))
+        if None in sources:
+            source = or_(source, m.state.is_(None))
+
+        async def write() -> bool:
             async with self.engine.begin() as conn:
-                await conn.execute(
+                result = await conn.execute(
                     update(tables.messages)
-                    .where(self._ours(message_id))
+                    .where(and_(self._ours(message_id), source))
                     .values(state=state, state_at=datetime.now(UTC))
                 )
+            return bool(result.rowcount == 1)
 
-        await retrying(write, self.patience, f"marking a message {state}")
+        return await retrying(write, self.patience, f"marking a message {state}")
 
     async def claim(
         self,
         message_id: int,
-        states: tuple[str, ...],
+        states: tuple[MessageState, ...],
         *,
         seen_at: datetime | None = ANY_TIME,
         set_before: datetime | None = None,
         live: frozenset[str] | None = None,
-        to: State = "answering",
+        to: MessageState = "answering",
     ) -> bool:
         """Take the message's run for this process: one conditional UPDATE, so of any number of takers
         (two presses, a press and a restart, two processes sharing the database) exactly one wins.

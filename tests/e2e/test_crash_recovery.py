@@ -138,6 +138,43 @@ async def test_messages_sent_while_the_bot_was_down_are_recorded_and_answered_in
     ]
 
 
+async def recorded(tmp_path: Path, *messages: dict) -> list[bool]:
+    """Whether each message is in the record at all (a state of None may still be a recorded row)."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'data' / 'observer.db'}")
+    try:
+        known = await Progress(engine).known([int(m["id"]) for m in messages])
+        return [int(m["id"]) in known for m in messages]
+    finally:
+        await engine.dispose()
+
+
+async def test_catch_up_keeps_a_blocked_members_missed_messages_out_of_the_record(
+    tmp_path: Path, bot: BotProcess, discord: FakeDiscord
+):
+    """Catch-up arrives a missed message through the same step as the live path: the access rules keep
+    a blocked member's words out of the record (record_blocked = false), answered or not."""
+    alice, mallory = discord.add_user("alice"), discord.add_user("mallory")
+    bot.extra_toml = f"\n[access]\nblock_users = [{mallory['id']}]\nrecord_blocked = false\n"
+    await bot.start()
+    hello = await discord.send_as(alice, "hello everyone")  # the channel is known to the record
+    await bot.wait_until(lambda: discord.last_seq > 0)
+    await asyncio.sleep(0.5)
+    assert await bot.terminate() == 0, "SIGTERM: a clean stop"
+
+    missed = [
+        await discord.send_as(mallory, mention(discord, "asked while you were away")),
+        await discord.send_as(mallory, "chatting while you were away"),
+        await discord.send_as(alice, mention(discord, "and me?")),
+        await discord.send_as(alice, "just chatting"),
+    ]
+    await bot.start()
+    await bot.wait_until(lambda: bot.answered(missed[2], STORY), "the allowed member's missed question")
+    assert await bot.terminate() == 0
+    assert [len(bot.replies_to(m)) for m in missed] == [0, 0, 1, 0], "a blocked member is not answered"
+    assert await recorded(tmp_path, hello, *missed) == [True, False, False, True, True]
+    assert await states(tmp_path, *missed[2:]) == ["answered", "skipped"]
+
+
 async def test_downtime_is_caught_up_even_when_live_messages_arrive_during_recovery(
     tmp_path: Path, bot: BotProcess, discord: FakeDiscord, fake_openai: FakeOpenAI
 ):

@@ -67,11 +67,11 @@ async def test_two_processes_claim_each_paused_run_and_each_interrupted_question
     crashed = [make_event(f"interrupted {i}") for i in range(COUNT)]
     for event in paused:
         await record.store_event(event, state="waiting")
-        await progress.mark(event.message_id, "paused")
+        await progress.mark(event.message_id, "paused", sources=("waiting",))
     for i, event in enumerate(crashed):
         await record.store_event(event, state="waiting")
         if i % 2:
-            await progress.mark(event.message_id, "answering")
+            await progress.mark(event.message_id, "answering", sources=("waiting",))
     try:
         for mode, events in (("paused", paused), ("unfinished", crashed)):
             ids = [e.message_id for e in events]

@@ -129,11 +129,11 @@ async def test_a_process_whose_question_was_taken_over_cannot_overwrite_its_stat
         assert await survivor.claim(
             row.message_id, (row.state,), seen_at=row.state_at, set_before=started, live=frozenset({"survivor"})
         )
-        await frozen.mark(question.message_id, "failed")
+        assert not await frozen.mark(question.message_id, "failed", sources=("answering",)), "held by the survivor"
         await frozen.note_reply_parts(question.message_id, [1, 2, 3])
         [after] = await survivor.unfinished()
         assert after.state == "answering" and after.holder == "survivor" and after.reply_parts == ()
-        await survivor.mark(question.message_id, "answered")
+        assert await survivor.mark(question.message_id, "answered", sources=("answering",))
         assert await survivor.state(question.message_id) == "answered"
     finally:
         await engine.dispose()

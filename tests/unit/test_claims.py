@@ -42,7 +42,7 @@ async def test_of_two_processes_that_queued_one_message_exactly_one_runs_it(reco
     assert not await process(b).claim_queued(question.message_id, resumed=False, to="failed"), (
         "nor may it note the queue full"
     )
-    await Progress(a.engine).mark(question.message_id, "answered")
+    assert await Progress(a.engine).mark(question.message_id, "answered", sources=("answering",))
     await b.store_event(question, state="waiting")  # a late arrival (a gateway replay, a catch-up)
     assert await Progress(b.engine).state(question.message_id) == "answered", "never back to waiting"
     assert not await process(b).claim_queued(question.message_id, resumed=False)

@@ -10,7 +10,7 @@ from typing import get_args
 import pytest
 
 from agent.memory.db import create_engine, upgrade
-from agent.memory.progress import Progress, State
+from agent.memory.progress import MessageState, Progress
 from agent.memory.record import Record
 from discord_adapter.inbox import MOVES, IllegalMove, Inbox, check, stage
 from tests.conftest import make_event
@@ -25,7 +25,7 @@ async def record(tmp_path: Path) -> AsyncIterator[Record]:
 
 
 def test_the_table_covers_every_state_and_finished_ones_go_nowhere():
-    assert set(MOVES) == {None, *get_args(State)}
+    assert set(MOVES) == {None, *get_args(MessageState)}
     for finished in ("answered", "skipped", "failed", "expired"):
         assert not MOVES[finished]
     check(1, ("waiting",), "answering")
@@ -36,7 +36,7 @@ def test_the_table_covers_every_state_and_finished_ones_go_nowhere():
     ("source", "to"),
     [("answered", "answering"), ("waiting", "answered"), ("paused", "answered"), ("expired", "waiting")],
 )
-def test_an_illegal_move_raises_a_clear_error(source: State, to: State):
+def test_an_illegal_move_raises_a_clear_error(source: MessageState, to: MessageState):
     with pytest.raises(IllegalMove, match=f"message 7: no move from {source} to {to}"):
         check(7, (source,), to)
 
@@ -56,6 +56,32 @@ async def test_illegal_moves_never_reach_the_record(record: Record):
     with pytest.raises(IllegalMove):
         await inbox.claim(question.message_id, ("paused",), "answered")
     assert await inbox.progress.state(question.message_id) == "waiting"
+
+
+async def test_a_move_is_written_only_from_the_state_the_record_really_holds(record: Record):
+    inbox = Inbox(Progress(record.engine, record.patience))
+    question = make_event("<@1> may I?")
+    await record.store_event(question, state="waiting")
+    assert await inbox.claim(question.message_id, ("waiting",))
+    assert await inbox.mark(question.message_id, "paused", sources=("answering",))
+    # The caller believes it is answering (a legal move from there), but the record says paused.
+    assert not await inbox.mark(question.message_id, "answered", sources=("answering", None))
+    assert await inbox.progress.state(question.message_id) == "paused", "the table holds against the record"
+    assert not await inbox.mark(make_event("kept out").message_id, "answered", sources=(None,)), "not in the record"
+    untracked = make_event("a line stored without a state")
+    await record.store_event(untracked)
+    assert await inbox.mark(untracked.message_id, "skipped", sources=(None,))
+    assert await inbox.progress.state(untracked.message_id) == "skipped"
+
+
+async def test_a_message_arrives_only_waiting_or_skipped(record: Record):
+    inbox = Inbox(Progress(record.engine, record.patience))
+    question = make_event("<@1> hello?")
+    firsts: tuple[MessageState, ...] = ("answering", "answered", "retrying")
+    for first in firsts:
+        with pytest.raises(IllegalMove, match=f"cannot arrive {first}"):
+            await inbox.arrive_as(question, first)
+    assert await record.stored_text(question.message_id) is None
 
 
 async def test_a_message_goes_through_its_lifecycle(record: Record):

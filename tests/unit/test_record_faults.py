@@ -66,7 +66,7 @@ async def test_progress_marks_wait_out_a_short_lock(tmp_path: Path, record: Reco
     await record.store_event(question, state="waiting")
     progress = Progress(record.engine, patience=600)
     async with locked_sqlite(tmp_path / "observer.db") as locker:
-        marking = asyncio.create_task(progress.mark(question.message_id, "answered"))
+        marking = asyncio.create_task(progress.mark(question.message_id, "answered", sources=("waiting",)))
         await asyncio.sleep(0.5)
         assert not marking.done()
         await release(locker)

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from agent.events import Event
+from agent.memory.progress import MessageState
 
 
 class RecordDelayed(Exception):
@@ -24,7 +25,7 @@ class Arrival:
     """A message handed to the record, until its row is in."""
 
     event: Event
-    state: str | None
+    state: MessageState | None
     future: asyncio.Future[str]
     since: float  # loop time of the first attempt
     written: asyncio.Future[str] | None = None  # handed out with RecordDelayed

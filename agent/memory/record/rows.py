@@ -6,9 +6,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agent.events import Event
+from agent.memory.progress import MessageState
 
 
-def arrival_row(event: Event, state: str | None, arrived: datetime, holder: str | None = None) -> dict[str, Any]:
+def arrival_row(
+    event: Event, state: MessageState | None, arrived: datetime, holder: str | None = None
+) -> dict[str, Any]:
     """A message as it arrives; `state` (waiting, skipped ...) is set with its time and the process that
     took it in (`holder`) when given."""
     return {

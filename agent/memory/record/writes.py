@@ -25,6 +25,7 @@ from agent.ids import new_snowflake
 from agent.memory import tables
 from agent.memory.db import dialect_insert
 from agent.memory.faults import dependency_down, fault_summary
+from agent.memory.progress import MessageState
 from agent.memory.record.delays import Arrival, RecordDelayed, tell_the_patient
 from agent.memory.record.places import KnownRows, channel_modes
 from agent.memory.record.rows import arrival_row, reply_row, usage_row
@@ -117,10 +118,10 @@ class RecordCore:
     ) -> None:
         await self._places.ensure_place(conn, event, added)
 
-    async def store_event(self, event: Event, state: str | None = None) -> str:
+    async def store_event(self, event: Event, state: MessageState | None = None) -> str:
         """Store the message (idempotent on its id) and return its channel's mode.
 
-        `state` starts the message's progress (a door that tracks it stores "waiting" on arrival).
+        `state` starts the message's progress (the first one the inbox chose; see `agent.arrival`).
         Concurrent callers are written together in one transaction (group commit); a lone
         caller is written at once, so no latency is added when the server is quiet.
         """
@@ -224,7 +225,7 @@ class RecordCore:
             self._settled(arrival, modes.get(arrival.event.channel_id, "mentions"))
 
     async def _store_batch(
-        self, stored: list[tuple[Event, str | None]], rows: list[tuple[Table, dict[str, Any]]]
+        self, stored: list[tuple[Event, MessageState | None]], rows: list[tuple[Table, dict[str, Any]]]
     ) -> dict[int, str]:
         events = [event for event, _ in stored]
         arrived = datetime.now(UTC)
@@ -235,7 +236,7 @@ class RecordCore:
 
     async def _write_batch(
         self,
-        stored: list[tuple[Event, str | None]],
+        stored: list[tuple[Event, MessageState | None]],
         rows: list[tuple[Table, dict[str, Any]]],
         events: list[Event],
         arrived: datetime,
