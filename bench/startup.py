@@ -3,7 +3,8 @@ remote and bundled; and the bot, `observer run`, from spawn to IDENTIFY on a fak
 restart after `kill -9` mid-answer to that answer.
 
 Cold: a fresh data dir (migrations, Chroma files, the bundled model assembled and verified). Warm: the
-same data dir again. For each console run: wall time from spawn to exit, and to the first token on
+same data dir again, each run in a new channel; then again in one channel (a console user's next question,
+where a local model's prompt cache holds the whole last prompt). For each console run: wall time from spawn to exit, and to the first token on
 stdout. Also the bare import of the command (what every run pays before doing anything).
 
     .venv/bin/python -m bench.startup [--warm 3] [--skip-bundled] [--skip-bot]
@@ -88,6 +89,14 @@ async def series(label: str, config_text: str | None, warm: int) -> None:
         print(
             f"{label}: warm p50 {statistics.median(walls):.1f} s, first token p50 "
             f"{statistics.median(firsts) if firsts else float('nan'):.1f} s  [{said[:60]!r}]"
+        )
+        # A console user's next question: the same channel, so a local model's prompt cache holds all
+        # of the last prompt (each run above is in a channel of its own: only the system prompt's start).
+        again = [await once(data, config, "start-same", f"@Observer hi {n}") for n in range(warm + 1)][1:]
+        firsts = [r[1] for r in again if r[1] is not None]
+        print(
+            f"{label}: warm, same channel again: p50 {statistics.median(r[0] for r in again):.1f} s, first token "
+            f"p50 {statistics.median(firsts) if firsts else float('nan'):.1f} s"
         )
 
 
