@@ -6,7 +6,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import BaseMessage, RemoveMessage
+from langgraph.graph.message import REMOVE_ALL_MESSAGES, add_messages
 from typing_extensions import TypedDict  # pydantic (Studio's schema) needs it on Python < 3.12
 
 from agent.cast.speaker import Candidate
@@ -76,8 +77,9 @@ class State(InputState, total=False):
     capped: Capped  # the reply stopped at its model's limit: "length" or "time"
     capped_seconds: float | None  # the time limit it stopped at
     usage: Usage
-    # The agent loop: the model's tool-call turns and the tools' answers, this run only.
-    tool_turns: list[BaseMessage]
+    # The agent loop: the model's tool-call turns and the tools' answers, this run only. Each node
+    # returns only its new turns (LangGraph's add_messages appends them); ingest clears them.
+    tool_turns: Annotated[list[BaseMessage], add_messages]
     acting: bool  # the last generate asked for tools: the act node runs them next
     # What each tool call did, for people (console --verbose, Studio): tool, source, arguments, outcome,
     # result, ms.
@@ -97,7 +99,16 @@ class State(InputState, total=False):
 # What one run decides and produces. On a thread the state outlives a run, so ingest clears these:
 # the next message is judged, retrieved for and answered afresh, never with the last one's leftovers.
 INPUT_KEYS = frozenset(InputState.__annotations__)
-RUN_KEYS = frozenset(State.__annotations__) - INPUT_KEYS - {"timings"}
+RUN_KEYS = frozenset(State.__annotations__) - INPUT_KEYS - {"timings", "tool_turns"}
+
+
+def fresh_run(state: State) -> dict[str, Any]:
+    """What ingest writes so a run starts clean: every per-run key left from the last run on this
+    thread unset (tool turns through their reducer: a plain None would be appended, not a reset)."""
+    update: dict[str, Any] = {key: None for key in RUN_KEYS | (INPUT_KEYS - {"event"}) if state.get(key) is not None}
+    if state.get("tool_turns"):
+        update["tool_turns"] = [RemoveMessage(id=REMOVE_ALL_MESSAGES)]
+    return update
 
 
 ChannelMode = Literal["off", "mentions", "auto", "observe"]

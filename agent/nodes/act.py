@@ -63,7 +63,7 @@ class Act:
         self.record.queue_tool_calls(event, rows)
         timings = {"act_ms": (time.perf_counter() - started) * 1000}
         return {
-            "tool_turns": [*turns, *results],
+            "tool_turns": results,
             "tool_log": [*(state.get("tool_log") or []), *rows],
             "acting": False,
             "timings": timings,

@@ -99,7 +99,7 @@ class Generate:
         answer.text = scrub_echo(answer.text, names)
         text = _joined(earlier, answer.text)
         if answer.tool_calls and answer.error is None and answer.model is not None:
-            return asked_for_tools(self.record, event, answer, turns, text, started, lines)
+            return asked_for_tools(self.record, event, answer, text, started, lines)
         return answered(
             self.record, state, answer, text, spoken=spoken, author=author, store_reply=ctx.store_reply, started=started
         )

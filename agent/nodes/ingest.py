@@ -19,7 +19,7 @@ from agent.memory.personas import PersonaCatalog
 from agent.memory.record import Record
 from agent.profiles import ProfileRefresher, Refresh
 from agent.rules import RuleOutcome, apply_rules
-from agent.state import INPUT_KEYS, RUN_KEYS, Context, State, context_of
+from agent.state import Context, State, context_of, fresh_run
 
 
 def event_from_fields(state: State, bot_name: str) -> Event:
@@ -90,7 +90,7 @@ class Ingest:
             considered, why = self.cadence.consider(event.channel_id)
             outcome = RuleOutcome("judge" if considered else "skip", why)
         update: dict[str, Any] = {
-            **{key: None for key in RUN_KEYS | (INPUT_KEYS - {"event"}) if state.get(key) is not None},
+            **fresh_run(state),
             "event": event,
             "rule": outcome.verdict,
             "channel_settings": await self.record.cached_channel_settings(event.channel_id)

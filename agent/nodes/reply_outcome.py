@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage
 from langchain_core.messages.tool import InvalidToolCall, ToolCall
 
 from agent.events import ChatLine, Event
@@ -80,7 +80,6 @@ def asked_for_tools(
     record: Record,
     event: Event,
     answer: Answer,
-    turns: list[BaseMessage],
     text: str,
     started: float,
     lines: list[ChatLine],
@@ -100,7 +99,7 @@ def asked_for_tools(
     return {
         # The next round reads the same window: kept, not queried again.
         "history": lines,
-        "tool_turns": [*turns, tool_call_message(answer)],
+        "tool_turns": [tool_call_message(answer)],
         "acting": True,
         "reply": text,
         "model": answer.model,
