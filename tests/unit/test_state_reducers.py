@@ -23,3 +23,21 @@ def test_timings_of_every_round_add_up_and_a_new_message_starts_afresh():
         "generate_model_ms": 45.0,
     }
     assert add_timings(run, {"ingest_ms": 1.0}) == {"ingest_ms": 1.0}
+
+
+def test_tool_turns_add_up_within_a_run_and_a_new_run_on_the_thread_starts_without_them():
+    from langchain_core.messages import AIMessage, ToolMessage
+    from langgraph.graph.message import add_messages
+
+    from agent.state import fresh_run
+
+    asked = AIMessage(content="", tool_calls=[{"name": "roll", "args": {}, "id": "c1", "type": "tool_call"}])
+    turns = add_messages([], [asked])
+    turns = add_messages(turns, [ToolMessage(content="4", tool_call_id="c1")])
+    again = AIMessage(content="", tool_calls=[{"name": "roll", "args": {}, "id": "c2", "type": "tool_call"}])
+    turns = add_messages(turns, [again])  # a second round: appended, not replacing the first
+    assert [type(m).__name__ for m in turns] == ["AIMessage", "ToolMessage", "AIMessage"]
+    cleared = fresh_run({"tool_turns": turns, "reply": "old answer"})  # type: ignore[typeddict-item]
+    assert cleared["reply"] is None
+    assert add_messages(turns, cleared["tool_turns"]) == []
+    assert "tool_turns" not in fresh_run({"reply": "old answer"})  # type: ignore[typeddict-item]
