@@ -4,8 +4,10 @@ interpreter tears down, with llama.cpp's load notes kept off the console."""
 from __future__ import annotations
 
 import atexit
+import contextlib
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,31 @@ def _silence_llama_logs() -> None:
     llama_cpp.llama_log_set(_drop, ctypes.c_void_p())
 
 
+class _DropThisThread:
+    """sys.stderr for everyone but the thread that is loading a model."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.loader = threading.get_ident()
+
+    def write(self, text: str) -> int:
+        return len(text) if threading.get_ident() == self.loader else int(self.stream.write(text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+@contextlib.contextmanager
+def _quiet_thread() -> Iterator[None]:
+    proxy = _DropThisThread(sys.stderr)
+    sys.stderr = proxy
+    try:
+        yield
+    finally:
+        if sys.stderr is proxy:
+            sys.stderr = proxy.stream
+
+
 def _close_loaded_models() -> None:
     # llama.cpp's own destructor fails if it runs during interpreter teardown; close first.
     for model in _LOADED:
@@ -62,7 +89,13 @@ def load_llama(path: str, n_ctx: int, n_threads: int, on_load: Callable[[Any], N
         if not _LOADED:
             atexit.register(_close_loaded_models)
         LOCKS.setdefault(path, threading.Lock())
-        model = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads or None, verbose=False)
+        # verbose=False would make llama-cpp-python point file descriptors 1 and 2 at /dev/null for the
+        # whole process while the file loads (its suppress_stdout_stderr): whatever the console printed
+        # meanwhile, from any thread, was lost. Its C logs are already dropped (above); its Python
+        # notes (metadata, system info) are dropped for this thread only.
+        with _quiet_thread():
+            model = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads or None, verbose=True)
+        model.verbose = False  # no per-call notes either
         if on_load is not None:
             on_load(model)
         _LOADED.append(model)

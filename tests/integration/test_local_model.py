@@ -49,3 +49,9 @@ async def test_a_fresh_consoles_first_question_in_japanese_names_tokyo(tmp_path:
     assert any(name in answer for name in ("東京", "东京", "Tokyo", "とうきょう")), answer
     # What the member reads carries no echoed label or mention.
     assert "@Observer" not in answer and not answer.removeprefix("Observer: ").startswith("Observer")
+    # While the model loads in the background, what the console prints still reaches the member
+    # (llama-cpp-python's quiet load once pointed the whole process's stdout at /dev/null meanwhile).
+    code, out, err = await observer(tmp_path, "chat", "--once", "bob says lol")
+    assert code == 0, err
+    assert out.strip() == "(no reply: not addressed, judge skipped)"
+    assert "llama" not in err.lower() and "metadata" not in err.lower()  # and its load notes stay quiet
