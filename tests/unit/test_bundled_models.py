@@ -134,3 +134,62 @@ def test_naming_an_optional_model_that_is_not_installed_stops_at_start_with_how_
     path.write_text('[[models]]\nname = "g"\nprovider = "local"\nmodel = "gemma-3-270m"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"gemma-3-270m is not installed; it is optional: install it with"):
         load_config(path)
+
+
+ASSEMBLE_IN_A_PROCESS = """
+import json, sys
+from dataclasses import replace
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from agent.models.bundled import QWEN, assemble
+fields = json.loads(sys.argv[2])
+fields["chunks"] = tuple(tuple(c) for c in fields["chunks"])
+fields["distributions"] = tuple(fields["distributions"])
+print(assemble(replace(QWEN, **fields), Path(sys.argv[3])).stat().st_size)
+"""
+
+
+def test_processes_starting_at_once_each_get_the_whole_verified_file(tmp_path):
+    import os
+    import subprocess
+    import time
+
+    parts = [os.urandom(4 << 20), os.urandom(3 << 20)]  # large enough for the writers to overlap
+    for i, data in enumerate(parts, 1):
+        package = tmp_path / "site" / f"obs_race_chunk{i}"
+        (package / "data").mkdir(parents=True)
+        (package / "__init__.py").write_text("")
+        (package / "data" / f"part{i:02d}.bin").write_bytes(data)
+    whole = b"".join(parts)
+    fields = {
+        "key": "race-test",
+        "file_name": "race-test.gguf",
+        "chunks": [["obs_race_chunk1", "data/part01.bin"], ["obs_race_chunk2", "data/part02.bin"]],
+        "size": len(whole),
+        "sha256": hashlib.sha256(whole).hexdigest(),
+        "distributions": ["obs-race==1"],
+    }
+    models = tmp_path / "models"
+    models.mkdir()
+    abandoned = models / "race-test.gguf.dead.partial"  # a killed start's half-built file
+    abandoned.write_bytes(b"x" * 100)
+    old = time.time() - 3600
+    os.utime(abandoned, (old, old))
+    root = str(sys.modules["agent"].__path__[0].rsplit("/", 1)[0])
+    starts = [
+        subprocess.Popen(
+            [sys.executable, "-c", ASSEMBLE_IN_A_PROCESS, str(tmp_path / "site"), json.dumps(fields), str(models)],
+            cwd=root,
+            env={**os.environ, "PYTHONPATH": root},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    for start in starts:
+        out, err = start.communicate(timeout=300)
+        assert start.returncode == 0, err
+        assert out.strip() == str(len(whole))
+    assert (models / "race-test.gguf").read_bytes() == whole
+    assert not list(models.glob("*.partial")), "no half-built file is left, the abandoned one included"
