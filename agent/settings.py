@@ -121,6 +121,13 @@ class Settings(BaseSettings):
     # older ones are closed with a note ("900", "900s", "15m", "1h" or ISO 8601 "PT15M").
     resume_window: timedelta = Field(default=timedelta(minutes=15))
 
+    @field_validator("local_model_path")
+    @classmethod
+    def _model_file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.expanduser().is_file():
+            raise ValueError(f"{value} is not a file (a .gguf model; unset it for the bundled model)")
+        return value
+
     @field_validator("resume_window", mode="before")
     @classmethod
     def _duration(cls, value: object) -> object:

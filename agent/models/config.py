@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlparse
 
@@ -71,6 +72,8 @@ class ModelSpec(BaseModel):
                 raise ValueError(f"{entry.key} is a base model and cannot call tools; set `tools = false` for it")
             if not entry.installed():
                 raise ValueError(f"bundled model {entry.key} is not installed; {entry.install}")
+        if self.provider == "local" and self.model.endswith(".gguf") and not Path(self.model).expanduser().is_file():
+            raise ValueError(f"model file {self.model} does not exist (a .gguf path, or a bundled model's name)")
         return self
 
     @property

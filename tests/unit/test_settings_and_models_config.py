@@ -52,6 +52,10 @@ def test_full_model_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
             '[[models]]\nname = "a"\nmodel = "m"\napi_key_env = "SURELY_UNSET_KEY_X"\n',
             "$SURELY_UNSET_KEY_X, which is not set",
         ),
+        (
+            '[[models]]\nname = "a"\nprovider = "local"\nmodel = "/nowhere/x.gguf"\n',
+            "model file /nowhere/x.gguf does not exist",
+        ),
     ],
 )
 def test_config_mistakes_are_one_clear_line(tmp_path: Path, toml: str, expected: str):
@@ -69,6 +73,10 @@ def test_settings_errors_name_the_variable(monkeypatch: pytest.MonkeyPatch, tmp_
     with pytest.raises(ConfigError, match="OBSERVER_HISTORY_LIMIT: .*'lots'"):
         load_settings()
     monkeypatch.delenv("OBSERVER_HISTORY_LIMIT")
+    monkeypatch.setenv("OBSERVER_LOCAL_MODEL_PATH", str(tmp_path / "missing.gguf"))
+    with pytest.raises(ConfigError, match="OBSERVER_LOCAL_MODEL_PATH: .*missing.gguf is not a file"):
+        load_settings()
+    monkeypatch.delenv("OBSERVER_LOCAL_MODEL_PATH")
     monkeypatch.setenv("OBSERVER_DATA_DRI", "x")
     with pytest.raises(ConfigError, match="did you mean OBSERVER_DATA_DIR"):
         load_settings()
