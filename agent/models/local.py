@@ -148,7 +148,9 @@ class LocalChatModel(BaseChatModel):
                 yield text, {"input": len(tokens), "output": produced}
                 if self._stop_flag.is_set():
                     break
-            if (path := self.prompt_cache) is not None:
+            # A reply's prompt is what the next process can reuse; a judge's or structured call's (a
+            # grammar) would only replace it, and costs a write on the bot's hot path.
+            if grammar is None and (path := self.prompt_cache) is not None:
                 save(llama, path)
 
     def _generate(
