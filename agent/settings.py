@@ -10,7 +10,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from agent.errors import ConfigError
@@ -182,6 +190,34 @@ class Settings(BaseSettings):
     discord_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("DISCORD_TOKEN", "OBSERVER_DISCORD_TOKEN")
     )
+    # A file holding the token instead (Docker and compose secrets: /run/secrets/discord_token).
+    discord_token_file: Path | None = Field(default=None, validation_alias="DISCORD_TOKEN_FILE")
+    # Where `observer run` writes whether it is connected, for `observer health` (unset: DATA_DIR/run/).
+    health_file: Path | None = None
+
+    @field_validator("discord_token_file", "health_file", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _token_from_file(self) -> Settings:
+        if self.discord_token_file is None:
+            return self
+        if self.discord_token is not None and self.discord_token.get_secret_value().strip():
+            raise ValueError("DISCORD_TOKEN and DISCORD_TOKEN_FILE are both set; keep one")
+        try:
+            token = self.discord_token_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ValueError(
+                f"DISCORD_TOKEN_FILE: cannot read {self.discord_token_file}: {exc.strerror or exc}"
+            ) from None
+        except UnicodeDecodeError:
+            raise ValueError(f"DISCORD_TOKEN_FILE: {self.discord_token_file} is not a text file") from None
+        if not token:
+            raise ValueError(f"DISCORD_TOKEN_FILE: {self.discord_token_file} is empty; put the bot's token in it")
+        self.discord_token = SecretStr(token)
+        return self
 
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -222,6 +258,7 @@ def parse_shard_ids(text: str) -> list[int]:
 
 _ENV_NAMES = {name: f"OBSERVER_{name.upper()}" for name in Settings.model_fields}
 _ENV_NAMES["discord_token"] = "DISCORD_TOKEN"
+_ENV_NAMES["discord_token_file"] = "DISCORD_TOKEN_FILE"
 
 
 def load_settings() -> Settings:
@@ -230,6 +267,8 @@ def load_settings() -> Settings:
         settings = Settings()
     except ValidationError as exc:
         err = exc.errors()[0]
+        if not err["loc"]:  # a check across fields: its message names them; the input would hold secrets
+            raise ConfigError(str(err["msg"]).removeprefix("Value error, ")) from None
         field = str(err["loc"][0]) if err["loc"] else "?"
         env = _ENV_NAMES.get(field, field)
         message = str(err["msg"]).removeprefix("Value error, ")

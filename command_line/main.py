@@ -44,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     tl.add_argument("--guild", help="a server id (Discord) or name (console): mark tools not offered there")
     tl.add_argument("--admin", action="store_true", help="as a member with Manage Server")
     sub.add_parser("status", help="every `observer run` sharing the database: shards held, alive or stopped")
+    sub.add_parser("health", help="exit 0 while this host's `observer run` is connected to Discord (HEALTHCHECK)")
     db = sub.add_parser("db", help="database upkeep")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations (also done at every start)")
@@ -127,6 +128,15 @@ async def _status(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+async def _health(settings: Settings, _args: argparse.Namespace) -> int:
+    """Reads only the health file `observer run` writes: cheap enough for a HEALTHCHECK every 30 s."""
+    from agent.health_file import health_path, verdict
+
+    healthy, line = verdict(health_path(settings.data_dir, settings.health_file))
+    print(line)
+    return 0 if healthy else 1
+
+
 async def _tools(settings: Settings, args: argparse.Namespace) -> int:
     from agent.events import Event
     from agent.ids import stable_id
@@ -186,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
             "voice": voice_command,
             "tools": _tools,
             "status": _status,
+            "health": _health,
         }
         return run_async(handlers[command](settings, args))
     except ConfigError as exc:

@@ -13,6 +13,7 @@ import yarl
 from discord.gateway import DiscordWebSocket
 
 from agent.errors import ConfigError
+from agent.health_file import health_path, remove_health
 from agent.memory.checkpoints import open_checkpointer
 from agent.memory.processes import Me, Processes
 from agent.services import Services, build_services
@@ -20,6 +21,7 @@ from agent.settings import Settings
 from discord_adapter.client import ObserverBot
 from discord_adapter.commands import register_all
 from discord_adapter.gateway_close import fatal_close_error
+from discord_adapter.health_writer import HealthWriter
 from discord_adapter.shard_control import BotShards
 from discord_adapter.shard_keeper import ShardKeeper
 
@@ -55,7 +57,10 @@ def create_bot(services: Services, checkpointer: Any = None, me: Me | None = Non
 
 async def run_bot(settings: Settings) -> int:
     if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
-        raise ConfigError("DISCORD_TOKEN: not set; create a bot in the Discord Developer Portal and export its token")
+        raise ConfigError(
+            "DISCORD_TOKEN: not set; create a bot in the Discord Developer Portal and set DISCORD_TOKEN "
+            "to its token (or DISCORD_TOKEN_FILE to a file holding it, such as a compose secret)"
+        )
     services = await build_services(settings, answering=True)
     try:
         async with open_checkpointer(settings) as checkpointer:
@@ -93,11 +98,15 @@ async def _run_until_stopped(bot: ObserverBot, settings: Settings) -> None:
             loop.add_signal_handler(signum, stopping.set)
     runner = asyncio.create_task(bot.start(settings.discord_token.get_secret_value()))
     stop = asyncio.create_task(stopping.wait())
+    health = HealthWriter(bot, health_path(settings.data_dir, settings.health_file))
+    health_task = asyncio.create_task(health.run())
     try:
         await asyncio.wait({runner, stop}, return_when=asyncio.FIRST_COMPLETED)
         if runner.done():
             runner.result()  # start-up failed (bad token, intents): raise it
         else:
+            health_task.cancel()
+            health.stopping()
             await bot.shutdown(settings.shutdown_grace_seconds)
     except discord.LoginFailure:
         raise ConfigError(
@@ -108,6 +117,8 @@ async def _run_until_stopped(bot: ObserverBot, settings: Settings) -> None:
         raise (fatal_close_error(exc) or exc) from None
     finally:
         stop.cancel()
+        health_task.cancel()
+        remove_health(health_path(settings.data_dir, settings.health_file))
         await bot.close()
         runner.cancel()
         with contextlib.suppress(BaseException):
