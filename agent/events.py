@@ -27,6 +27,22 @@ class Attachment(BaseModel):
     note: str | None = None
 
 
+class LinkedMessage(BaseModel):
+    """A message a member linked to (agent/links.py), as the door found it: who wrote it, when, where,
+    its text and attachments (text files read); or `not_read`, a short reason the model reads instead,
+    which never names a place the member cannot see."""
+
+    author: str = ""
+    created_at: datetime | None = None
+    channel_name: str | None = None
+    text: str = ""
+    attachments: list[Attachment] = Field(default_factory=list)
+    not_read: str | None = None
+
+    def describe_attachments(self) -> str:
+        return render_attachments((a.filename, a.text, a.note) for a in self.attachments)
+
+
 class Event(BaseModel):
     """A message as the graph sees it, whichever door it came through."""
 
@@ -62,6 +78,10 @@ class Event(BaseModel):
     # A character's line handed back to the graph so another may chime in (issue I): how many
     # character-to-character turns led here since a member spoke.
     chain_depth: int = 0
+    # Messages the member linked to (Discord message links), read by the door where the member may read
+    # them, in the order written; `links_left_out`: links beyond the bound, not read.
+    linked: list[LinkedMessage] = Field(default_factory=list)
+    links_left_out: int = 0
 
     def describe_attachments(self) -> str:
         return render_attachments((a.filename, a.text, a.note) for a in self.attachments)
