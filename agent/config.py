@@ -16,7 +16,7 @@ from agent.addressing import DEFAULT_PREFIXES
 from agent.errors import ConfigError
 from agent.models.config import ModelChoice, ModelSpec, bundled_local_spec
 from agent.redact import remember_env_secrets
-from agent.tools.config import McpServerSpec
+from agent.tools.config import McpServerSpec, WebToolsSpec
 
 
 class ObserverConfig(BaseModel):
@@ -40,6 +40,8 @@ class ObserverConfig(BaseModel):
     tool_rounds: int = Field(default=4, ge=1, le=16)
     # Longest tool result the model reads (tokens, roughly; the middle is cut).
     tool_result_tokens: int = Field(default=1000, ge=50)
+    # fetch_url and web_search (`[web.fetch]`, `[web.search]`): off unless turned on.
+    web: WebToolsSpec = Field(default_factory=WebToolsSpec)
     # Who may talk to the bot and how much (per server, `/observer access` and `/observer quota` override).
     access: AccessPolicy = Field(default_factory=AccessPolicy)
     quotas: QuotaPolicy = Field(default_factory=QuotaPolicy)
@@ -108,8 +110,14 @@ def load_config(path: Path | None) -> ObserverConfig:
                 f"{path}: model {spec.name!r} reads its key from ${spec.api_key_env}, which is not set; "
                 "export it or remove api_key_env for a keyless local server"
             )
+    search = config.web.search
+    if search.on and search.api_key_env and not os.environ.get(search.api_key_env):
+        raise ConfigError(
+            f"{path}: web.search ({search.provider}) reads its key from ${search.api_key_env}, which is not set; "
+            "export it or remove [web.search]"
+        )
     # Whatever a server or an exception later says, these values are never shown (agent/redact.py).
-    remember_env_secrets(spec.api_key_env for spec in config.models)
+    remember_env_secrets([*(spec.api_key_env for spec in config.models), search.api_key_env])
     return config
 
 

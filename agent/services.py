@@ -39,6 +39,7 @@ from agent.settings import Settings
 from agent.tools.builtin import builtin_tools
 from agent.tools.mcp import McpHub
 from agent.tools.toolbox import Toolbox
+from agent.tools.web import web_tools
 from agent.voice.stt import Transcriber
 from agent.voice.tts import Speaker
 
@@ -165,7 +166,8 @@ async def _build_the_rest(
     record = Record(engine, patience=settings.record_retry_seconds, backlog=settings.record_backlog)
     hub = McpHub(config.mcp_servers)
     await hub.start()
-    toolbox = Toolbox(builtin_tools(record, memory), hub, result_tokens=config.tool_result_tokens)
+    builtins = [*builtin_tools(record, memory), *web_tools(config.web, config.tool_result_tokens)]
+    toolbox = Toolbox(builtins, hub, result_tokens=config.tool_result_tokens)
     router = Router(
         registry,
         CooldownStore(engine),

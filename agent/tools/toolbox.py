@@ -92,4 +92,5 @@ class Toolbox:
             log.warning("tool %s failed: %s", name, type(exc).__name__)
             text, outcome = f"{name} failed: {type(exc).__name__}", "failed"
         ms = (time.perf_counter() - started) * 1000
-        return ToolOutcome(name, source, arguments, outcome, shorten_middle(text, self.result_tokens), ms)
+        budget = int(tool.extra.get("result_tokens", self.result_tokens))  # fetch_url may have its own
+        return ToolOutcome(name, source, arguments, outcome, shorten_middle(text, budget), ms)
