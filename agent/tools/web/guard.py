@@ -71,7 +71,7 @@ class AddressGuard:
         if kind is None or self.is_allowed(hostname, port) or self.is_allowed(str(ip), port):
             return None
         named = str(ip) if parse_ip(hostname) == ip else f"{hostname} ({ip})"
-        self.refusal = f"{named} is a {kind} address"
+        self.refusal = f"{named} is {'an' if kind[0] in 'aeiou' else 'a'} {kind} address"
         return self.refusal
 
 
