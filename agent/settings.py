@@ -124,6 +124,9 @@ class Settings(BaseSettings):
     auto_every_n: int = Field(default=5, ge=1, le=1000)
     auto_quiet_seconds: float = Field(default=120.0, ge=0)
     reply_chain_limit: int = Field(default=6, ge=0, le=50)
+    # Discord message links in a member's message: how many are read, and each one's characters at most.
+    linked_messages: int = Field(default=3, ge=0, le=10)
+    linked_message_chars: int = Field(default=1500, ge=100, le=20_000)
     context_tokens: int = Field(default=3000, ge=200, le=1_000_000)
     # Crashes and restarts: unfinished questions younger than this are answered after a restart,
     # older ones are closed with a note ("900", "900s", "15m", "1h" or ISO 8601 "PT15M").

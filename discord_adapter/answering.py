@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 
 import discord
 
+from agent.events import Event
 from agent.memory.record import Record
 from agent.rules import addresses_bot
 from discord_adapter.busy_notes import BusyNotes
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 
 Backfill = Callable[[discord.Message], Awaitable[None]]  # store the context Discord has and the record lacks
 Submit = Callable[[Job], Awaitable[None]]
+# The event with the messages its member linked to (links.LinkReader), where they may read them.
+Links = Callable[[discord.Message, Event], Awaitable[Event]]
 
 
 class Answering:
@@ -43,6 +46,7 @@ class Answering:
         backfill: Backfill,
         submit: Submit,
         chain_turns: int,
+        links: Links | None = None,
     ) -> None:
         self.inbox = inbox
         self.replier = replier
@@ -55,6 +59,7 @@ class Answering:
         self.backfill = backfill
         self.submit = submit
         self.chain_turns = chain_turns
+        self.links = links
 
     async def answer(self, job: Job) -> None:
         message = job.message
@@ -67,6 +72,8 @@ class Answering:
             if not await self.inbox.claim_queued(message_id, resumed=job.resumed):
                 return  # another process answers it (both received it): nothing spent here
             await self.backfill(message)
+            if self.links is not None:
+                job.event = await self.links(message, job.event)
             sink = ReplySink(message, self.reposts)
             to = ReplyTo(job.event, sink, message.channel, resume=resume, track=True, arrived=job.arrived)
             reply = await self.replier.run(to)

@@ -28,6 +28,7 @@ from discord_adapter.context import backfill_context
 from discord_adapter.edits import Edits
 from discord_adapter.gateway_close import DrainOnce, close_after_drain
 from discord_adapter.inbox import Inbox
+from discord_adapter.links import LinkReader
 from discord_adapter.presence import Presence
 from discord_adapter.proxies import Proxies, take_repost
 from discord_adapter.queues import ChannelQueues, Job
@@ -105,7 +106,7 @@ class ObserverBot(discord.AutoShardedClient):
             settings.voice_with_text,
             self.edits.since_taken,
         )
-        from graphs.reply import build
+        from graphs.reply import attachment_limits, build
 
         # Reply runs are checkpointed (when a checkpointer is given): a restart resumes, not repeats.
         graph = build(services, checkpointer=checkpointer)
@@ -129,6 +130,13 @@ class ObserverBot(discord.AutoShardedClient):
             backfill=partial(backfill_context, services.record, settings.reply_chain_limit, self.translate),
             submit=self.queues.submit,
             chain_turns=settings.cast_chain_turns,
+            links=LinkReader(
+                services.record,
+                self.translate,
+                attachment_limits(services),
+                settings.linked_messages,
+                services.record.channel_mode,
+            ),
         )
         self.queues.ends = self.answering
         # The first message each channel delivered live since the gateway (re)connected: catch-up reads

@@ -50,6 +50,23 @@ def rights_of(user: discord.abc.User, guild: discord.Guild | None, channel: Any)
     )
 
 
+def may_read_history(user: discord.abc.User, channel: Any, here: Any) -> bool:
+    """Whether `user` may read the messages of `channel` (a linked message's): View Channel and Read
+    Message History there, from Discord's permissions (a thread's from its parent). A private thread only
+    where it is asked (`here`): who was added to one is not known from the cache. Fails closed."""
+    if not isinstance(user, discord.Member) or not isinstance(channel, discord.abc.Messageable):
+        return False
+    if not isinstance(channel, discord.abc.GuildChannel | discord.Thread) or channel.guild.id != user.guild.id:
+        return False
+    if isinstance(channel, discord.Thread):
+        if channel.is_private() and channel.id != getattr(here, "id", None):
+            return False
+        if channel.parent is None:
+            return False  # the parent is not cached: its permissions cannot be read
+    perms = channel.permissions_for(user)
+    return perms.read_messages and perms.read_message_history
+
+
 def message_rights(message: discord.Message) -> MemberRights:
     return rights_of(message.author, message.guild, message.channel)
 

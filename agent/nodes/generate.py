@@ -75,7 +75,17 @@ class Generate:
         def build(spec: ModelSpec) -> list[BaseMessage]:
             budget, count = self.settings.context_tokens, counter_for(spec)
             messages, dropped = build_messages(
-                system, lines, event, spec, ctx.bot_name, budget, count, turns, speaker, examples
+                system,
+                lines,
+                event,
+                spec,
+                ctx.bot_name,
+                budget,
+                count,
+                turns,
+                speaker,
+                examples,
+                link_chars=self.settings.linked_message_chars,
             )
             if dropped:
                 log.info("context cut: %d of %d earlier messages dropped to fit %s", dropped, len(lines), spec.name)

@@ -11,6 +11,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from agent.events import ChatLine, Event, without_mention
+from agent.links import render_linked
 from agent.memory.recall import render_memory
 from agent.memory.record import Record
 from agent.models.config import ModelSpec
@@ -61,6 +62,7 @@ def build_messages(
     tool_turns: Sequence[BaseMessage] = (),
     speaker: str | None = None,
     examples: Sequence[tuple[str, str]] = (),
+    link_chars: int = 1500,
 ) -> tuple[list[BaseMessage], int]:
     """System prompt, the persona's example messages, as much recent context as fits (newest kept), and
     the message being answered.
@@ -69,6 +71,7 @@ def build_messages(
     read a note that an image was there. This run's tool turns (calls and results) follow the message.
     `examples`: ("user" | "char", text) turns shown before the chat; all of them, if they fit in half of
     what the message leaves, else none (a cut example teaches a cut answer).
+    The messages the member linked to follow their message, each cut to `link_chars`.
     Returns the messages and how many context lines were dropped.
     """
     turns_cost = sum(count(str(m.content)) + count(str(getattr(m, "tool_calls", ""))) + 4 for m in tool_turns)
@@ -77,6 +80,8 @@ def build_messages(
     images = _images(event) if spec.vision else []
     if event.attachments:
         text = f"{text} {event.describe_attachments()}"
+    if event.linked or event.links_left_out:
+        text = f"{text}\n\n{render_linked(event.linked, event.links_left_out, link_chars)}"
     # The member being answered is named in the system prompt; their message is theirs alone, with no
     # `name:` label a small model would learn to write back (a cast's characters do need the label).
     # The message comes before history: it may take three quarters of what is left; history the rest.

@@ -206,6 +206,8 @@ class FakeDiscord:
         self.webhooks: dict[str, dict[str, Any]] = {}
         self.webhooks_allowed = True
         self.refused_replies = 0  # replies refused because their message was deleted
+        # Channels the bot itself may not read: reading their messages answers 403 Missing Access.
+        self.closed_to_bot: set[str] = set()
         self.general = self.add_channel("general")
 
     # ----- world building -----
@@ -1042,6 +1044,8 @@ class FakeDiscord:
             return None
         if p[2] != "messages":
             raise KeyError(p)
+        if method == "GET" and channel_id in self.closed_to_bot:
+            raise DiscordError(403, {"message": "Missing Access", "code": 50001})
         store = self.messages[channel_id]
         if len(p) == 3 and method == "POST":
             extra: dict[str, Any] = {}

@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, select
 
 from agent.attachments.render import render_attachments
-from agent.events import ChatLine
+from agent.events import Attachment, ChatLine
 from agent.member_texts import without_notes
 from agent.memory import tables
 from agent.memory.record.writes import RecordCore
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """One recorded message with its files as stored (what was read from them included)."""
+
+    author: str
+    text: str  # as the models read it (a bot's door notes left out), without its files
+    created_at: datetime | None
+    attachments: list[Attachment]
+    deleted: bool
 
 
 class MessageReads(RecordCore):
@@ -65,6 +78,24 @@ class MessageReads(RecordCore):
         async with self.engine.connect() as conn:
             row = (await conn.execute(self._lines_query().where(tables.messages.c.id == message_id))).first()
         return self._line(row) if row else None
+
+    async def message_in(self, channel_id: int, message_id: int) -> StoredMessage | None:
+        """A message of this channel (None: not recorded there; a message of another channel is not
+        found by naming this one, so a link cannot borrow a readable channel's id)."""
+        await self.flush()
+        query = self._lines_query().add_columns(tables.messages.c.deleted_at)
+        query = query.where(and_(tables.messages.c.id == message_id, tables.messages.c.channel_id == channel_id))
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        return StoredMessage(
+            author=row.name,
+            text=without_notes(row.content or "") if row.is_bot else row.content or "",
+            created_at=row.created_at,
+            attachments=[Attachment.model_validate(a) for a in row.attachments or []],
+            deleted=row.deleted_at is not None,
+        )
 
     async def reply_chain(self, reply_to_id: int | None, limit: int) -> list[ChatLine]:
         """Walk reply references upward from `reply_to_id`; oldest first."""
