@@ -106,7 +106,22 @@ def capped_note(capped: Capped | None, seconds: float | None = None) -> str:
     return ""
 
 
-_NOTE_LINE = re.compile(r"(?:\n-# \((?:cut|cut short|interrupted by a restart)[^\n]*\))+\s*$")
+def usage_footer(model: str, tokens_in: int, tokens_out: int, cost_usd: float) -> str:
+    """The subtext line under an answer where a server turned it on: `-# chat · 1,234 tokens · $0.0021`
+    (the answering call's model, tokens read and written, and cost)."""
+    if cost_usd <= 0:
+        cost = "no cost"
+    elif cost_usd < 0.0001:
+        cost = "< $0.0001"
+    else:
+        cost = f"${cost_usd:.4f}" if cost_usd < 0.01 else f"${cost_usd:.2f}"
+    return f"-# {model} · {tokens_in + tokens_out:,} tokens · {cost}"
+
+
+# The door's notes and the usage footer, at the end of a bot message (the footer may be a part alone).
+_NOTE_LINE = re.compile(
+    r"(?:(?:^|\n)-# (?:\((?:cut|cut short|interrupted by a restart)[^\n]*\)|[^\n]* · [\d,]+ tokens · [^\n]*))+\s*$"
+)
 
 
 def without_notes(text: str) -> str:

@@ -105,6 +105,7 @@ class ObserverBot(discord.AutoShardedClient):
             services.speaker,
             settings.voice_with_text,
             self.edits.since_taken,
+            lambda event: services.record.shows_footer(event.guild_id),
         )
         from graphs.reply import attachment_limits, build
 

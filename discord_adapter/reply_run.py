@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,14 @@ from typing import Any
 import discord
 
 from agent.events import Event
-from agent.member_texts import ANSWERED_BEFORE_EDIT, THINKING, capped_note, could_not_answer, cut_short
+from agent.member_texts import (
+    ANSWERED_BEFORE_EDIT,
+    THINKING,
+    capped_note,
+    could_not_answer,
+    cut_short,
+    usage_footer,
+)
 from agent.memory.progress import Progress
 from agent.redact import redact
 from agent.stream import (
@@ -51,6 +58,8 @@ class Surroundings:
     speaker: Speaker
     voice_with_text: bool
     edited_since_taken: Callable[[Event], bool]
+    # Whether answers here carry the model · tokens · cost line (a server's choice; None: never).
+    shows_footer: Callable[[Event], Awaitable[bool]] | None = None
 
 
 class ReplyRun:
@@ -176,7 +185,7 @@ class ReplyRun:
             note = cut_short(error.code) if error else capped
             if self.around.edited_since_taken(self.event):
                 note += ANSWERED_BEFORE_EDIT
-            await self.renderer.finish(note=note)
+            await self.renderer.finish(note=note, footer=await self._footer())
         elif outcome.member_note and not error:
             self.renderer.text = outcome.member_note  # over a quota, flooding: said once, briefly
             await self.renderer.finish()
@@ -184,6 +193,19 @@ class ReplyRun:
             self.renderer.text = could_not_answer(error.code)
             await self.renderer.finish()  # replaces a busy notice if one was shown
         return self.error()
+
+    async def _footer(self) -> str:
+        """The usage line under a finished answer, where the server turned it on ("" otherwise)."""
+        usage, shows = self.outcome.usage, self.around.shows_footer
+        if usage is None or self.outcome.error is not None or shows is None:
+            return ""
+        try:
+            if not await shows(self.event):
+                return ""
+        except Exception as exc:  # the setting unreadable (database away): the answer goes out without it
+            log.warning("footer setting not read: %s", type(exc).__name__)
+            return ""
+        return usage_footer(usage["model"], usage["tokens_in"], usage["tokens_out"], usage["cost_usd"])
 
     async def _deliver_voice(self, voice: VoiceClip) -> None:
         path, event = Path(voice.path), self.event

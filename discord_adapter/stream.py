@@ -207,19 +207,26 @@ class StreamRenderer:
                 break
             await self._render(final=False)
 
-    def _chunks(self, final: bool, note: str = "") -> list[str]:
+    def _chunks(self, final: bool, note: str = "", footer: str = "") -> list[str]:
         # Rendered from the whole text each time, so a mention split across tokens is still caught.
         text = defuse_mentions(self.text.rstrip()) + note
         if not self.text and self.notice and not final:
             return [f"-# {self.notice}{IN_PROGRESS}"]
         if final:
-            return split_message(text, self.limit) if text.strip() else []
+            chunks = split_message(text, self.limit) if text.strip() else []
+            if footer and chunks:
+                # Under the last part, never cut: a part of its own when the last one has no room.
+                if len(chunks[-1]) + 1 + len(footer) <= self.limit:
+                    chunks[-1] += "\n" + footer
+                else:
+                    chunks.append(footer)
+            return chunks
         chunks = split_message(text, self.limit - len(IN_PROGRESS))
         chunks[-1] += IN_PROGRESS
         return chunks
 
-    async def _render(self, final: bool, note: str = "") -> None:
-        chunks = self._chunks(final, note)
+    async def _render(self, final: bool, note: str = "", footer: str = "") -> None:
+        chunks = self._chunks(final, note, footer)
         for i, content in enumerate(chunks):
             if i < len(self.sent):
                 if self.sent[i][1] == content:
@@ -262,8 +269,9 @@ class StreamRenderer:
         if self._pump is not None:
             self._pump.cancel()
 
-    async def finish(self, note: str = "") -> None:
-        """Final edits: no marker, every chunk in place; `note` (a failure) is appended visibly."""
+    async def finish(self, note: str = "", footer: str = "") -> None:
+        """Final edits: no marker, every chunk in place; `note` (a failure) is appended visibly, `footer`
+        (a subtext line: model, tokens, cost) goes under the last part."""
         self._closing = True
         self._dirty.set()
         if self._pump is not None:
@@ -273,4 +281,4 @@ class StreamRenderer:
             [outcome] = await asyncio.gather(self._pump, return_exceptions=True)
             if isinstance(outcome, Exception):  # a failed interim edit must not lose the final text
                 log.warning("stream edit failed: %s", outcome)
-        await self._render(final=True, note=note)
+        await self._render(final=True, note=note, footer=footer)

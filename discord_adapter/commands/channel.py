@@ -69,6 +69,14 @@ class ObserverCommands(app_commands.Group, name="observer", description="Observe
         said = "with voice messages" if state == "on" else "in text (voice only when someone speaks to me by voice)"
         await reply(interaction, f"#{event.channel_name}: I'll answer {said}.")
 
+    @app_commands.command(name="footer", description="A line under answers in this server: model, tokens, cost")
+    @MANAGE
+    async def footer(self, interaction: discord.Interaction, state: Literal["on", "off"]) -> None:
+        assert interaction.guild_id is not None
+        await self.record.set_footer(interaction.guild_id, state == "on")
+        said = "now end with" if state == "on" else "no longer end with"
+        await reply(interaction, f"Answers in this server {said} a line naming the model, the tokens and the cost.")
+
     @app_commands.command(name="status", description="Mode, persona, model, queue and last error here")
     async def status(self, interaction: discord.Interaction) -> None:
         bot, record = self.bot, self.record

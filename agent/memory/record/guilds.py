@@ -1,4 +1,4 @@
-"""A server's own settings (access lists and quotas, issue J), over the defaults from the file."""
+"""A server's own settings (access lists and quotas, issue J; how answers look), over the file's defaults."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from sqlalchemy import select
 from agent.memory import tables
 from agent.memory.db import upsert
 from agent.memory.record.writes import RecordCore
+
+# The section of a server's settings about how answers look (`/observer footer`).
+ANSWERS = "answers"
 
 
 class GuildSettingsStore(RecordCore):
@@ -37,6 +40,15 @@ class GuildSettingsStore(RecordCore):
         settings = await self.guild_settings(guild_id)
         settings.pop(section, None)
         await self._save_guild_settings(guild_id, settings)
+
+    async def shows_footer(self, guild_id: int | None) -> bool:
+        """Whether answers in this server carry the model · tokens · cost line (off unless an admin set it)."""
+        if guild_id is None:
+            return False
+        return bool((await self.guild_settings(guild_id)).get(ANSWERS, {}).get("footer"))
+
+    async def set_footer(self, guild_id: int, on: bool) -> None:
+        await self.update_guild_section(guild_id, ANSWERS, {"footer": True if on else None})
 
     async def _save_guild_settings(self, guild_id: int, settings: dict[str, Any]) -> None:
         values = {"guild_id": guild_id, "settings": settings, "updated_at": datetime.now(UTC)}
