@@ -76,7 +76,7 @@ class WebFetchSpec(BaseModel):
     # Private, loopback or otherwise non-public hosts it may read all the same: `wiki.lan`, `10.0.0.5`,
     # `127.0.0.1:8080` (that port only), `[fd00::5]:443`. Everything else non-public is refused.
     allowed_private_hosts: list[str] = Field(default_factory=list)
-    max_bytes: int = Field(default=2_000_000, ge=1_000, le=50_000_000)  # read at most this much of a page
+    max_bytes: int = Field(default=2_000_000, ge=1_000, le=10_000_000)  # read at most this much of a page
     timeout_s: float = Field(default=10.0, gt=0, le=25)  # the whole fetch, redirects included
     max_redirects: int = Field(default=5, ge=0, le=10)
     result_tokens: int | None = Field(default=None, ge=50)  # what the model reads; unset: tool_result_tokens

@@ -75,8 +75,8 @@ async def test_a_page_is_read_and_its_main_text_returned(site: FakeWeb) -> None:
     assert outcome == "ok"
     first, title = text.splitlines()[:2]
     assert first == f"{site.base}/article"  # the final URL, first
-    assert title == "title: Tides in Nagoya harbour this week"
-    assert "The high tide in Nagoya harbour comes at 06:12 on Saturday" in text
+    assert title == "title: Harborlight tides"
+    assert "Tides in Nagoya harbour this week\nThe high tide in Nagoya harbour comes at 06:12 on Saturday" in text
     assert "cookies" not in text and "Log in" not in text  # boilerplate left out
 
     # Redirected: the final URL is named.

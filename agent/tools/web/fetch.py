@@ -165,13 +165,13 @@ def page_text(page: Page) -> tuple[str, str]:
     if page.content_type in HTML_TYPES:
         import trafilatura  # loaded on the first page fetched, not at start
 
-        extracted = trafilatura.extract(
-            page.body, url=page.url, output_format="json", with_metadata=True, include_comments=False
-        )
-        if extracted:
-            data = json.loads(extracted)
-            return str(data.get("title") or ""), str(data.get("text") or "")
-        return "", trafilatura.html2txt(page.body) or ""
+        tree = trafilatura.load_html(page.body)
+        if tree is None:
+            return "", decode(page.body, page.charset)
+        title = " ".join((tree.findtext(".//title") or "").split())
+        # Without metadata: trafilatura's date search and fingerprint would double the time on a big page.
+        text = trafilatura.extract(tree, url=page.url, with_metadata=False, include_comments=False)
+        return title, text or trafilatura.html2txt(page.body) or ""
     text = decode(page.body, page.charset)
     if page.content_type.endswith("json") and not page.cut:
         try:  # pretty-printed, so a minified document reads line by line
