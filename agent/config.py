@@ -16,7 +16,7 @@ from agent.addressing import DEFAULT_PREFIXES
 from agent.errors import ConfigError
 from agent.models.config import ModelChoice, ModelSpec, bundled_local_spec
 from agent.redact import remember_env_secrets
-from agent.tools.config import McpServerSpec, WebToolsSpec
+from agent.tools.config import McpServerSpec, WebFetchSpec, WebSearchSpec, WebToolsSpec
 
 
 class ObserverConfig(BaseModel):
@@ -127,6 +127,10 @@ def _describe(exc: ValidationError) -> str:
     if err["type"] == "extra_forbidden":
         field = str(err["loc"][-1])
         known = ModelSpec.model_fields if "models" in loc else ObserverConfig.model_fields
+        for prefix, spec in (("web.fetch.", WebFetchSpec), ("web.search.", WebSearchSpec), ("web.", WebToolsSpec)):
+            if loc.startswith(prefix):
+                known = spec.model_fields
+                break
         close = difflib.get_close_matches(field, list(known), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         return f"{loc}: unknown field{hint}"

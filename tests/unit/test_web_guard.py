@@ -88,6 +88,9 @@ def test_web_tools_are_off_until_configured(tmp_path: Path, monkeypatch: pytest.
     config.write_text('[web.search]\nprovider = "brave"\napi_key_env = "OBSERVER_TEST_BRAVE_KEY"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"\$OBSERVER_TEST_BRAVE_KEY, which is not set"):
         load_config(config)
+    config.write_text("[web.fetch]\nenabeld = true\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="web.fetch.enabeld: unknown field; did you mean 'enabled'"):
+        load_config(config)
     config.write_text('[web.fetch]\nenabled = true\nallowed_private_hosts = ["http://wiki"]\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="not a host or host:port"):
         load_config(config)
