@@ -42,7 +42,7 @@ def setup_logging(level: str, *, log_content: bool = False, secrets: tuple[str |
     install_redaction(root)
     root.setLevel(level)
     # Libraries that are chatty at INFO about things operators do not act on.
-    for name in ("httpx", "chromadb", "alembic.runtime.migration"):
+    for name in ("httpx", "chromadb", "alembic.runtime.migration", "alembic.runtime.plugins"):
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     if not log_content:
         for name, floor in CONTENT_LOGGERS.items():

@@ -375,17 +375,18 @@ class FakeDiscord:
         }
 
     # ----- lifecycle -----
-    async def start(self) -> str:
+    async def start(self, host: str = "127.0.0.1", advertise: str | None = None) -> str:
+        """Serve on `host`; URLs given out name `advertise` (a container reaches the host by another name)."""
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get("/gateway", self._gateway)
         app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
         app.router.add_get("/attachments/{id}/{filename}", self._attachment)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, host, 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base = f"http://127.0.0.1:{port}"
+        self.base = f"http://{advertise or host}:{port}"
         return self.base
 
     @property

@@ -130,7 +130,8 @@ class FakeOpenAI:
     def chat_requests(self, model: str | None = None) -> list[dict[str, Any]]:
         return [r for r in self.requests if model is None or r.get("model") == model]
 
-    async def start(self) -> str:
+    async def start(self, host: str = "127.0.0.1", advertise: str | None = None) -> str:
+        """Serve on `host`; `base_url` names `advertise` (a container reaches the host by another name)."""
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_get("/v1/models", self._models)
@@ -140,10 +141,10 @@ class FakeOpenAI:
         app.router.add_get("/api/v0/models", self._lmstudio_models)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, host, 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}/v1"
+        self.base_url = f"http://{advertise or host}:{port}/v1"
         return self.base_url
 
     async def stop(self) -> None:
