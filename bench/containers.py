@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.harness import summary
+from bench.harness import NO_FLOOD, summary
 from tests.conftest import models_toml
 from tests.containers.conftest import IMAGE, REPO
 from tests.containers.podman import Podman, store_dir, unavailable_reason
@@ -30,11 +30,11 @@ HOST = "host.containers.internal"
 MENTIONS = 30
 
 
-async def wait_for(check: Callable[[], bool], limit: float = 900) -> None:
+async def wait_for(check: Callable[[], bool], limit: float = 300, log: Path | None = None) -> None:
     deadline = time.monotonic() + limit
     while not check():
         if time.monotonic() > deadline:
-            raise TimeoutError("gave up waiting")
+            raise TimeoutError("gave up waiting" + (f":\n{log.read_text()[-3000:]}" if log else ""))
         await asyncio.sleep(0.01)
 
 
@@ -47,18 +47,21 @@ async def reactions(discord: FakeDiscord, n: int) -> list[float]:
         discord.message_waiters.append((lambda m: True, arrived))
         sent = time.perf_counter()
         await discord.send_as(person, f"<@{discord.bot['id']}> quick question {i}")
-        await arrived
+        await asyncio.wait_for(arrived, 120)
         if i >= 3:
             out.append((time.perf_counter() - sent) * 1000)
-        await asyncio.sleep(0.3)  # the answer finishes; the next mention starts from quiet
+        # A member's questions are answered in order: let this answer finish (its last edit comes after
+        # OBSERVER_EDIT_INTERVAL_SECONDS), so each mention is measured from quiet.
+        await asyncio.sleep(2.0)
     return out
 
 
 async def container_run(podman: Podman, tmp: Path) -> tuple[float, list[float]]:
-    discord, model = FakeDiscord(), FakeOpenAI()
+    discord, model = FakeDiscord(message_limit=(1000, 1.0)), FakeOpenAI()  # rate limits are not measured here
     await discord.start(host="0.0.0.0", advertise=HOST)
     await model.start(host="0.0.0.0", advertise=HOST)
-    (tmp / "observer.toml").write_text(models_toml(model.base_url))
+    (tmp / "observer.toml").write_text(NO_FLOOD + models_toml(model.base_url))
+    tmp.chmod(0o755)  # the container's user (uid 10001) reads the model list from it
     name = f"observer-bench-{os.getpid()}"
     env = {
         "DISCORD_TOKEN": "fake-token",
@@ -73,7 +76,11 @@ async def container_run(podman: Podman, tmp: Path) -> tuple[float, list[float]]:
     try:
         started = time.perf_counter()
         podman.run(*args, IMAGE)
-        await wait_for(lambda: discord.shard_links[0].identifies > 0)
+        try:
+            await wait_for(lambda: discord.shard_links[0].identifies > 0)
+        except TimeoutError:
+            logs = podman.run("logs", name, check=False)
+            raise TimeoutError(f"the container never identified:\n{(logs.stdout + logs.stderr)[-3000:]}") from None
         identify_s = time.perf_counter() - started
         return identify_s, await reactions(discord, MENTIONS)
     finally:
@@ -84,10 +91,10 @@ async def container_run(podman: Podman, tmp: Path) -> tuple[float, list[float]]:
 
 
 async def bare_run(tmp: Path) -> tuple[float, list[float]]:
-    discord, model = FakeDiscord(), FakeOpenAI()
+    discord, model = FakeDiscord(message_limit=(1000, 1.0)), FakeOpenAI()  # rate limits are not measured here
     await discord.start()
     await model.start()
-    (tmp / "observer.toml").write_text(models_toml(model.base_url))
+    (tmp / "observer.toml").write_text(NO_FLOOD + models_toml(model.base_url))
     env = {k: v for k, v in os.environ.items() if not k.startswith("OBSERVER_")}
     env.update(
         DISCORD_TOKEN="fake-token",
@@ -100,14 +107,17 @@ async def bare_run(tmp: Path) -> tuple[float, list[float]]:
     )
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     started = time.perf_counter()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "command_line", "run", env=env, cwd=tmp,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
+    with (tmp / "bot.log").open("wb") as log:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "command_line", "run", env=env, cwd=tmp, stdout=log, stderr=log
+        )
     try:
-        await wait_for(lambda: discord.shard_links[0].identifies > 0)
+        await wait_for(lambda: discord.shard_links[0].identifies > 0, log=tmp / "bot.log")
         identify_s = time.perf_counter() - started
-        return identify_s, await reactions(discord, MENTIONS)
+        try:
+            return identify_s, await reactions(discord, MENTIONS)
+        except TimeoutError:
+            raise TimeoutError(f"no answer on bare metal:\n{(tmp / 'bot.log').read_text()[-3000:]}") from None
     finally:
         proc.kill()
         await proc.wait()
