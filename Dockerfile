@@ -3,8 +3,8 @@
 #   docker run --rm -e DISCORD_TOKEN=… -v observer-data:/data observer
 # The README's "Containers" section has the compose quick start, upgrades and backups.
 
-# ---- build: a virtual environment with everything installed, llama.cpp compiled portable ----
-FROM debian:bookworm-slim AS build
+# ---- toolchain: Python, a compiler, and llama.cpp compiled portable into a virtual environment ----
+FROM debian:bookworm-slim AS toolchain
 
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
@@ -21,11 +21,16 @@ ARG LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=
 RUN if [ "$(uname -m)" = "x86_64" ]; then export CMAKE_ARGS="$LLAMA_CMAKE_ARGS"; else export CMAKE_ARGS="-DGGML_NATIVE=OFF"; fi \
  && pip install -q "llama-cpp-python>=0.3.8,<0.4"
 
-# Dependencies first, in a layer of their own: a change to Observer's code rebuilds only the last step.
+# ---- requirements: the dependency list alone, so that only a change to it reinstalls them ----
+FROM toolchain AS requirements
 COPY pyproject.toml /src/pyproject.toml
 RUN python3 -c 'import tomllib; print("\n".join(tomllib.load(open("/src/pyproject.toml", "rb"))["project"]["dependencies"]))' \
-      > /tmp/requirements.txt \
- && pip install -q -r /tmp/requirements.txt
+      > /requirements.txt
+
+# ---- build: dependencies in a layer of their own, then Observer (a code change rebuilds only that) ----
+FROM toolchain AS build
+COPY --from=requirements /requirements.txt /tmp/requirements.txt
+RUN pip install -q -r /tmp/requirements.txt
 
 COPY . /src
 RUN pip install -q --no-deps /src \
