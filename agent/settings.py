@@ -212,8 +212,9 @@ class Settings(BaseSettings):
         try:
             token = self.discord_token_file.read_text(encoding="utf-8").strip()
         except OSError as exc:
+            who = f" (it must be readable by uid {os.getuid()}, the user Observer runs as)" if exc.errno == 13 else ""
             raise ValueError(
-                f"DISCORD_TOKEN_FILE: cannot read {self.discord_token_file}: {exc.strerror or exc}"
+                f"DISCORD_TOKEN_FILE: cannot read {self.discord_token_file}: {exc.strerror or exc}{who}"
             ) from None
         except UnicodeDecodeError:
             raise ValueError(f"DISCORD_TOKEN_FILE: {self.discord_token_file} is not a text file") from None
@@ -268,6 +269,11 @@ def load_settings() -> Settings:
     """Read settings, turning the first validation problem into a one-line ConfigError."""
     try:
         settings = Settings()
+    except PermissionError as exc:  # ./.env in a folder this user may not read (a mounted /config)
+        name = exc.filename or ".env"
+        raise ConfigError(
+            f"{name}: {exc.strerror}; make it (and its folder) readable by uid {os.getuid()}, the user Observer runs as"
+        ) from None
     except ValidationError as exc:
         err = exc.errors()[0]
         if not err["loc"]:  # a check across fields: its message names them; the input would hold secrets

@@ -103,6 +103,8 @@ def explain(exc: BaseException, settings: Settings) -> str | None:
         )
     for err in chain:
         if isinstance(err, OSError) and err.errno in _READ_ONLY:
+            if err.filename and not _inside(Path(os.fsdecode(err.filename)), settings.data_dir):
+                return unreadable_line(err)  # a mounted model list or prompt file, not the data dir
             return _os_line(err, settings.data_dir)
     url = make_url(settings.resolved_database_url())
     if url.drivername.startswith("postgresql") and (
@@ -114,6 +116,22 @@ def explain(exc: BaseException, settings: Settings) -> str | None:
             "start the server or fix the URL"
         )
     return None
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except OSError:
+        return False
+
+
+def unreadable_line(exc: OSError) -> str:
+    """One line naming a file this process may not read, and who it runs as (in a container: uid 10001)."""
+    name = os.fsdecode(exc.filename) if exc.filename else "a file"
+    return (
+        f"{name}: {exc.strerror or type(exc).__name__}; make it readable by the user Observer runs as "
+        f"(uid {os.getuid()})"
+    )
 
 
 def _os_line(exc: OSError, folder: Path) -> str:

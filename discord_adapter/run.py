@@ -8,6 +8,7 @@ import logging
 import signal
 from typing import Any
 
+import aiohttp
 import discord
 import yarl
 from discord.gateway import DiscordWebSocket
@@ -108,6 +109,12 @@ async def _run_until_stopped(bot: ObserverBot, settings: Settings) -> None:
             health_task.cancel()
             health.stopping()
             await bot.shutdown(settings.shutdown_grace_seconds)
+    except aiohttp.ClientConnectorError as exc:
+        # No network or DNS yet (a VPS at boot, a container before its network): one line, not a traceback.
+        raise ConfigError(
+            f"cannot reach Discord at {exc.host}:{exc.port} ({exc.os_error.strerror or exc.os_error}); "
+            "check this machine's network and DNS (or OBSERVER_DISCORD_API_BASE)"
+        ) from None
     except discord.LoginFailure:
         raise ConfigError(
             "DISCORD_TOKEN: Discord rejected the token; copy it again from the Developer Portal"

@@ -11,6 +11,7 @@ the packages and the expected checksum.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import os
@@ -25,6 +26,11 @@ from pathlib import Path
 from typing import Literal
 
 from agent.errors import ConfigError
+
+try:
+    import fcntl
+except ImportError:  # Windows: abandoned files are told by their age instead
+    fcntl = None  # type: ignore[assignment]
 
 ChatFormat = Literal["template", "transcript"]
 
@@ -157,6 +163,8 @@ def assemble(model: BundledModel, cache_dir: Path) -> Path:
         # the last rename wins, instead of one truncating or renaming away the other's file.
         handle, name = tempfile.mkstemp(dir=cache_dir, prefix=target.name + ".", suffix=".partial")
         partial = Path(name)
+        _hold(handle)  # while this process lives, no other start takes its file for abandoned
+        _BUILDING.add(partial)
         size = 0
         with os.fdopen(handle, "wb") as out:
             for path in model.chunk_paths():
@@ -169,6 +177,7 @@ def assemble(model: BundledModel, cache_dir: Path) -> Path:
                 except FileNotFoundError as exc:
                     partial.unlink(missing_ok=True)
                     raise _mismatch(model, f"cannot be built: {path.name} is missing") from exc
+        _BUILDING.discard(partial)
         if size != model.size or digest.hexdigest() != model.sha256:
             partial.unlink(missing_ok=True)
             raise _mismatch(model, f"has {size} bytes and sha256 {digest.hexdigest()}")
@@ -179,10 +188,41 @@ def assemble(model: BundledModel, cache_dir: Path) -> Path:
     return target
 
 
+# Half-built files of this process: removed when it exits mid-assembly (a start that fails at once, as a
+# bot that cannot reach Discord and is restarted every few seconds, would otherwise leave 0.5 GB each time).
+_BUILDING: set[Path] = set()
+
+
+@atexit.register
+def _remove_own_partials() -> None:
+    for partial in list(_BUILDING):
+        with contextlib.suppress(OSError):
+            partial.unlink()
+
+
+def _hold(handle: int) -> None:
+    """An exclusive lock on our own half-built file, released by the kernel when the process dies."""
+    if fcntl is not None:
+        with contextlib.suppress(OSError):
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def _abandoned(leftover: Path, cutoff: float) -> bool:
+    """No live process holds it (a lock we can take), or, without locks, untouched since `cutoff`."""
+    if fcntl is None:
+        return leftover.stat().st_mtime < cutoff
+    with leftover.open("rb") as probe:
+        try:
+            fcntl.flock(probe.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False  # another process is writing it now
+        return True
+
+
 def _drop_abandoned(cache_dir: Path, name: str) -> None:
-    """Half-built files a killed process left (~0.5 GB each); one still being written is younger."""
+    """Half-built files a killed process left (~0.5 GB each); one being written is locked by its writer."""
     cutoff = time.time() - _ABANDONED_SECONDS
     for leftover in cache_dir.glob(f"{name}*.partial"):
         with contextlib.suppress(OSError):
-            if leftover.stat().st_mtime < cutoff:
+            if _abandoned(leftover, cutoff):
                 leftover.unlink()

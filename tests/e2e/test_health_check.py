@@ -41,3 +41,22 @@ async def test_healthy_while_connected_and_not_after_a_clean_stop(
         assert code == 1 and "not running" in out, "a stopped bot is not healthy"
     finally:
         await bot.stop()
+
+
+async def test_discord_unreachable_at_start_is_one_line_not_a_traceback(tmp_path: Path):
+    """A VPS whose network or DNS is not up yet (a container restarted every few seconds by its policy)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OBSERVER_")}
+    env.update(
+        DISCORD_TOKEN="fake-token",
+        OBSERVER_DATA_DIR=str(tmp_path / "data"),
+        OBSERVER_DISCORD_API_BASE="http://discord.invalid/api/v10",  # .invalid never resolves (RFC 2606)
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "command_line", "run", env=env, cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await asyncio.wait_for(proc.communicate(), GUARD_S)
+    text = err.decode()
+    assert proc.returncode == 2, text
+    assert "cannot reach Discord at discord.invalid:80" in text and "Traceback" not in text, text
+    assert not list((tmp_path / "data").glob("models/*.partial")), "no half-built model left behind"

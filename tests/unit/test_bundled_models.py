@@ -193,3 +193,73 @@ def test_processes_starting_at_once_each_get_the_whole_verified_file(tmp_path):
         assert out.strip() == str(len(whole))
     assert (models / "race-test.gguf").read_bytes() == whole
     assert not list(models.glob("*.partial")), "no half-built file is left, the abandoned one included"
+
+
+STUCK_ASSEMBLY = """
+import sys, threading, time
+from dataclasses import replace
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from agent.models.bundled import QWEN, assemble
+model = replace(QWEN, key="stuck", file_name="stuck.gguf", chunks=(("obs_stuck_chunk", "data/part01.bin"),),
+                size=10, sha256="0" * 64, distributions=("obs-stuck==1",))
+threading.Thread(target=assemble, args=(model, Path(sys.argv[2])), daemon=True).start()
+while not list(Path(sys.argv[2]).glob("*.partial")):
+    time.sleep(0.01)
+print("building", flush=True)
+sys.stdin.readline()  # the test has seen the half-built file
+if sys.argv[3] == "exit":
+    sys.exit(1)  # a start that fails at once (Discord unreachable) while the model is being assembled
+time.sleep(3600)
+"""
+
+
+@pytest.mark.parametrize("how", ["exit", "kill"])
+def test_a_start_that_dies_mid_assembly_leaves_no_half_built_model(tmp_path, how):
+    """A bot restarted every few seconds (no network at boot) once left 0.5 GB per start until the files
+    were 10 minutes old. Now an exit removes its own file, and a killed writer's file is taken at once."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from agent.models import bundled as bundled_module
+
+    package = tmp_path / "site" / "obs_stuck_chunk"
+    (package / "data").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    fifo = package / "data" / "part01.bin"
+    os.mkfifo(fifo)  # the assembler blocks reading it: a build caught half-way, for as long as we like
+    models = tmp_path / "models"
+    models.mkdir()
+    root = str(sys.modules["agent"].__path__[0].rsplit("/", 1)[0])
+    start = subprocess.Popen(
+        [sys.executable, "-c", STUCK_ASSEMBLY, str(tmp_path / "site"), str(models), how],
+        cwd=root, env={**os.environ, "PYTHONPATH": root}, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    while True:  # the write end opens once the assembler has opened its end (or it died first)
+        try:
+            writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            break
+        except OSError:
+            assert start.poll() is None, "the assembling process died before reading its chunk"
+            time.sleep(0.01)
+    try:
+        assert start.stdout is not None and start.stdout.readline().strip() == "building"
+        [partial] = models.glob("*.partial")
+        bundled_module._drop_abandoned(models, "stuck.gguf")
+        assert partial.exists(), "a file still being written is never taken for abandoned"
+        assert start.stdin is not None
+        start.stdin.write("go\n")
+        start.stdin.flush()
+        if how == "kill":
+            start.send_signal(signal.SIGKILL)
+        start.wait(timeout=300)
+        if how == "kill":
+            assert partial.exists()  # kill -9 runs nothing; the next start clears it
+            bundled_module._drop_abandoned(models, "stuck.gguf")
+        assert not list(models.glob("*.partial"))
+    finally:
+        os.close(writer)
+        if start.poll() is None:
+            start.kill()

@@ -82,3 +82,23 @@ def test_observer_health_exit_codes(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     )
     assert main(["health"]) == 0
     assert capsys.readouterr().out.startswith("connected: shards [0]")
+
+
+def test_an_unreadable_file_outside_the_data_dir_is_named_not_blamed_on_the_data_dir(tmp_path: Path):
+    """A mounted observer.toml the container's user may not read once read 'OBSERVER_DATA_DIR: /data is
+    not writable'. (Built by hand: these tests run as root, who may read anything.)"""
+    import errno
+    import os
+
+    from agent import startup_faults
+    from agent.settings import Settings
+
+    settings = Settings(data_dir=tmp_path / "data")
+    config = PermissionError(errno.EACCES, "Permission denied", "/config/observer.toml")
+    line = startup_faults.explain(config, settings)
+    assert (
+        line
+        == f"/config/observer.toml: Permission denied; make it readable by the user Observer runs as (uid {os.getuid()})"
+    )
+    inside = PermissionError(errno.EACCES, "Permission denied", str(tmp_path / "data" / "observer.db"))
+    assert (startup_faults.explain(inside, settings) or "").startswith("OBSERVER_DATA_DIR:")
