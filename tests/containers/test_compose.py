@@ -105,7 +105,7 @@ async def deployment(
     env = {
         "DISCORD_TOKEN": "fake-token",
         "POSTGRES_PASSWORD": uuid.uuid4().hex,
-        "OBSERVER_IMAGE": observer_image,
+        "BOT_IMAGE": observer_image,
         "POSTGRES_IMAGE": postgres_image,
         "TEST_DISCORD_API_BASE": discord.api_base,
         "TEST_DISCORD_GATEWAY_URL": discord.gateway_url,
