@@ -77,7 +77,8 @@ class WebFetchSpec(BaseModel):
     # `127.0.0.1:8080` (that port only), `[fd00::5]:443`. Everything else non-public is refused.
     allowed_private_hosts: list[str] = Field(default_factory=list)
     max_bytes: int = Field(default=2_000_000, ge=1_000, le=10_000_000)  # read at most this much of a page
-    timeout_s: float = Field(default=10.0, gt=0, le=25)  # the whole fetch, redirects included
+    timeout_s: float = Field(default=10.0, gt=0, le=25)  # the whole fetch (redirects included), then extraction
+    extract_memory_mb: int = Field(default=512, ge=128, le=16_384)  # the extracting child process's memory cap
     max_redirects: int = Field(default=5, ge=0, le=10)
     result_tokens: int | None = Field(default=None, ge=50)  # what the model reads; unset: tool_result_tokens
     guilds: list[int] | None = None  # only these servers; unset: every server and DMs

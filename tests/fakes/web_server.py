@@ -59,6 +59,10 @@ class FakeWeb:
         app.router.add_get("/redirect", self._redirect)
         app.router.add_get("/loop", self._loop)
         app.router.add_get("/secret", self._secret)
+        app.router.add_get("/tangle", self._tangle)
+        app.router.add_get("/deep.json", self._deep_json)
+        app.router.add_get("/idna.txt", self._idna_text)
+        app.router.add_get("/short-body", self._short_body)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -96,6 +100,25 @@ class FakeWeb:
     async def _secret(self, _request: web.Request) -> web.Response:
         self._hit("secret")
         return web.Response(text="the router's admin password is hunter2", content_type="text/plain")
+
+    async def _tangle(self, _request: web.Request) -> web.Response:
+        """2 MB of links: seconds of CPU and hundreds of MB for the extractor (a tester's hostile page)."""
+        return web.Response(text="<html><body>" + "<a href=/x>l</a> " * 120_000, content_type="text/html")
+
+    async def _deep_json(self, _request: web.Request) -> web.Response:
+        return web.Response(text="[" * 100_000 + "]" * 100_000, content_type="application/json")
+
+    async def _idna_text(self, _request: web.Request) -> web.Response:
+        return web.Response(body=b"Tide notes: 06:12 high", headers={"Content-Type": "text/plain; charset=idna"})
+
+    async def _short_body(self, request: web.Request) -> web.StreamResponse:
+        """Content-Length promises 1000 bytes; 5 come, then the connection closes."""
+        response = web.StreamResponse(headers={"Content-Type": "text/plain", "Content-Length": "1000"})
+        await response.prepare(request)
+        await response.write(b"hello")
+        assert request.transport is not None
+        request.transport.close()
+        return response
 
     async def _redirect(self, request: web.Request) -> web.Response:
         raise web.HTTPFound(request.query["to"])

@@ -261,3 +261,47 @@ async def test_the_model_reads_a_linked_page_through_the_graph(
     assert "comes at 06:12 on Saturday" in result
     [row] = await agent.record.tool_calls_for(final["event"].message_id)
     assert (row["tool"], row["source"], row["outcome"]) == ("fetch_url", "built-in", "ok")
+
+
+async def test_an_ipv4_address_in_another_form_is_refused_by_our_own_rules(secret: FakeWeb) -> None:
+    """2130706433 is 127.0.0.1: refused by the address rules, whatever the HTTP client would do with it."""
+    from agent.tools.web.guard import parse_ip
+
+    box = Toolbox(web_tools(WebToolsSpec(fetch=WebFetchSpec(enabled=True)), 1000), result_tokens=1000)
+    for host in ("2130706433", "0x7f.1", "017700000001", "127.1", "0"):
+        assert parse_ip(host) is not None and not parse_ip(host).is_global, host  # type: ignore[union-attr]
+        outcome, text = await fetch(box, f"http://{host}:{secret.port}/secret")
+        assert outcome == "failed" and "refused" in text and "hunter2" not in text, (host, text)
+    assert secret.hits.get("secret", 0) == 0
+
+
+async def test_hostile_bodies_are_one_line_each(site: FakeWeb) -> None:
+    box = toolbox(site, timeout_s=1)
+    outcome, text = await fetch(box, f"{site.base}/tangle")  # the extractor's time, bounded in its own process
+    assert outcome == "failed" and "took longer than 1 s" in text, text
+    box = toolbox(site)
+    outcome, text = await fetch(box, f"{site.base}/short-body")
+    assert outcome == "failed" and "cut short" in text, text
+    outcome, text = await fetch(box, f"{site.base}/deep.json")  # too deep to pretty-print: as it came
+    assert outcome == "ok" and "[[[[" in text, text[:300]
+    outcome, text = await fetch(box, f"{site.base}/idna.txt")  # a codec that is not for text: utf-8 instead
+    assert outcome == "ok" and "06:12 high" in text, text
+
+
+async def test_a_search_provider_redirect_is_not_followed_so_the_key_stays_home(
+    site: FakeWeb, secret: FakeWeb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A redirect carried Brave's X-Subscription-Token to wherever it pointed (a tester's finding)."""
+    monkeypatch.setenv("OBSERVER_TEST_BRAVE_KEY", KEY)
+    box = Toolbox(
+        web_tools(
+            WebToolsSpec(search=WebSearchSpec(
+                provider="brave", url=f"{site.base}/redirect?to={secret.base}/secret", api_key_env="OBSERVER_TEST_BRAVE_KEY"
+            )),
+            1000,
+        ),
+        result_tokens=1000,
+    )  # fmt: skip
+    outcome, text = await run_search(box)
+    assert outcome == "failed" and KEY not in text, text
+    assert secret.hits.get("secret", 0) == 0, "the redirect was never followed"

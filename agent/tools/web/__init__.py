@@ -5,7 +5,6 @@ aiohttp and trafilatura load only when a tool is on (or, for trafilatura, when a
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from agent.tools.base import Tool, ToolRun
@@ -27,14 +26,15 @@ def web_tools(spec: WebToolsSpec, result_tokens: int) -> list[Tool]:
 
 
 def fetch_tool(spec: WebToolsSpec, result_tokens: int) -> Tool:
-    from agent.tools.web.fetch import Fetcher, for_the_model, page_text
+    from agent.tools.web.fetch import Fetcher, extracted, for_the_model
 
     fetcher = Fetcher(spec.fetch)
     budget = spec.fetch.result_tokens or result_tokens
 
     async def fetch_url(arguments: dict[str, Any], _run: ToolRun) -> str:
         page = await fetcher.fetch(str(arguments.get("url") or ""))
-        title, text = await asyncio.to_thread(page_text, page)  # trafilatura is CPU work: off the loop
+        # trafilatura in a child process, bounded in time and memory: a hostile page costs the child.
+        title, text = await extracted(page, timeout_s=spec.fetch.timeout_s, memory_mb=spec.fetch.extract_memory_mb)
         return for_the_model(page, title, text, budget)
 
     return Tool(

@@ -7,7 +7,10 @@ Bounds: at most `max_bytes` read (counted while streaming, compressed and decomp
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import math
+import sys
 import zlib
 from dataclasses import dataclass
 
@@ -85,12 +88,16 @@ class Fetcher:
             raise ToolFailed(f"fetch_url: {raw!r} has no host")
         return url.with_user(None).with_fragment(None)
 
-    def _check_literal(self, url: URL, guard: AddressGuard) -> None:
-        """An address written in the URL is not resolved (aiohttp connects to it as is): checked here."""
+    def _check_literal(self, url: URL, guard: AddressGuard) -> URL:
+        """An address written in the URL is not resolved (aiohttp connects to it as is): checked here, and
+        an IPv4 address in another form (2130706433, 0x7f.1) rewritten to the one checked."""
         assert url.host is not None and url.port is not None
         ip = parse_ip(url.host)
         if ip is not None and guard.check(url.host, ip, url.port) is not None:
             raise ToolFailed(self._refused(url, guard))
+        if ip is not None and ip.version == 4 and url.host != str(ip):
+            return url.with_host(str(ip))
+        return url
 
     @staticmethod
     def _refused(url: URL, guard: AddressGuard) -> str:
@@ -98,7 +105,7 @@ class Fetcher:
 
     async def _follow(self, session: aiohttp.ClientSession, url: URL, guard: AddressGuard, progress: list[int]) -> Page:
         for hop in range(self.spec.max_redirects + 1):
-            self._check_literal(url, guard)
+            url = self._check_literal(url, guard)
             try:
                 response = await session.get(url, allow_redirects=False)
             except aiohttp.ClientConnectorError as exc:
@@ -137,24 +144,27 @@ class Fetcher:
         parts: list[bytes] = []
         size = raw = 0
         cut = False
-        async for chunk in response.content.iter_chunked(CHUNK):
-            raw += len(chunk)
-            progress[0] = raw
-            if inflate is not None:
-                try:
-                    chunk = inflate.decompress(chunk, cap - size + 1)
-                except zlib.error:
-                    raise ToolFailed(f"fetch_url: {response.url} sent a broken {encoding} body") from None
-                over = bool(inflate.unconsumed_tail)
-            else:
-                over = False
-            if size + len(chunk) > cap or over or raw > cap:
-                parts.append(chunk[: cap - size])
-                size = cap
-                cut = True
-                break
-            parts.append(chunk)
-            size += len(chunk)
+        try:
+            async for chunk in response.content.iter_chunked(CHUNK):
+                raw += len(chunk)
+                progress[0] = raw
+                if inflate is not None:
+                    try:
+                        chunk = inflate.decompress(chunk, cap - size + 1)
+                    except zlib.error:
+                        raise ToolFailed(f"fetch_url: {response.url} sent a broken {encoding} body") from None
+                    over = bool(inflate.unconsumed_tail)
+                else:
+                    over = False
+                if size + len(chunk) > cap or over or raw > cap:
+                    parts.append(chunk[: cap - size])
+                    size = cap
+                    cut = True
+                    break
+                parts.append(chunk)
+                size += len(chunk)
+        except aiohttp.ClientPayloadError:
+            raise ToolFailed(f"fetch_url: {response.url} sent a body cut short or malformed") from None
         if cut:
             response.close()  # drop the connection: nothing more is downloaded
         return b"".join(parts), cut
@@ -176,16 +186,41 @@ def page_text(page: Page) -> tuple[str, str]:
     if page.content_type.endswith("json") and not page.cut:
         try:  # pretty-printed, so a minified document reads line by line
             text = json.dumps(json.loads(text), indent=1, ensure_ascii=False)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to print: as it came
             pass
     return "", text
+
+
+async def extracted(page: Page, *, timeout_s: float, memory_mb: int) -> tuple[str, str]:
+    """page_text in a child process (extract_worker) within `timeout_s` and `memory_mb`; ToolFailed
+    with one line when the page needs more."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "agent.tools.web.extract_worker",
+        page.url, page.content_type, page.charset or "", "1" if page.cut else "0",
+        str(memory_mb), str(max(1, math.ceil(timeout_s))),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(page.body), timeout=timeout_s)
+    except (TimeoutError, asyncio.CancelledError) as exc:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+        if isinstance(exc, asyncio.CancelledError):
+            raise
+        raise ToolFailed(f"fetch_url: reading the text of {page.url} took longer than {timeout_s:g} s") from None
+    try:
+        result = json.loads(out)
+        return str(result["title"]), str(result["text"])
+    except (ValueError, KeyError, TypeError):
+        raise ToolFailed(f"fetch_url: the text of {page.url} needs more memory or time than allowed to read") from None
 
 
 def decode(body: bytes, charset: str | None) -> str:
     if charset:
         try:
             return body.decode(charset, errors="replace")
-        except LookupError:
+        except (LookupError, UnicodeError):  # unknown, or a codec such as idna that is not for text
             pass
     try:
         return body.decode("utf-8")

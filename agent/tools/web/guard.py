@@ -9,6 +9,7 @@ changes between the check and the connection (rebinding) changes nothing."""
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from dataclasses import dataclass, field
 
@@ -48,10 +49,20 @@ def non_public(ip: IPAddress) -> str | None:
 
 
 def parse_ip(text: str) -> IPAddress | None:
+    """An IP address written in a URL's host, in every form a C library accepts: besides the usual ones,
+    IPv4 as one number, in hex or octal, or with parts left out (2130706433, 0x7f.1, 017700000001, 127.1)
+    — whether the HTTP client connects to those itself must not decide the address rules."""
+    host = text.split("%", 1)[0].strip("[]")
     try:
-        return ipaddress.ip_address(text.split("%", 1)[0].strip("[]"))
+        return ipaddress.ip_address(host)
     except ValueError:
-        return None
+        pass
+    if host and re.fullmatch(r"[0-9a-fA-FxX.]+", host) and not host.endswith("."):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
 
 
 @dataclass

@@ -60,16 +60,21 @@ class Searcher:
                     assert self.spec.url is not None
                     base = self.spec.url.rstrip("/")
                     params = {"q": query, "format": "json", "pageno": "1"}
-                    data = await self._json(session.get(f"{base}/search", params=params))
+                    data = await self._json(session.get(f"{base}/search", params=params, allow_redirects=False))
                     return self._searxng(data)[:count]
                 if self.provider == "brave":
                     params = {"q": query, "count": str(count)}
                     headers = {"Accept": "application/json", "X-Subscription-Token": self._key()}
-                    data = await self._json(session.get(self.spec.url or BRAVE_URL, params=params, headers=headers))
+                    # Never redirected: a redirect would carry the key to wherever it points.
+                    data = await self._json(
+                        session.get(self.spec.url or BRAVE_URL, params=params, headers=headers, allow_redirects=False)
+                    )
                     return self._brave(data)[:count]
                 body = {"query": query, "max_results": count, "search_depth": "basic", "include_answer": False}
                 headers = {"Authorization": f"Bearer {self._key()}", "Content-Type": "application/json"}
-                data = await self._json(session.post(self.spec.url or TAVILY_URL, json=body, headers=headers))
+                data = await self._json(
+                    session.post(self.spec.url or TAVILY_URL, json=body, headers=headers, allow_redirects=False)
+                )
                 return self._tavily(data)[:count]
             except TimeoutError:
                 took = f"{self.spec.timeout_s:g} s"
