@@ -276,9 +276,11 @@ async def test_an_ipv4_address_in_another_form_is_refused_by_our_own_rules(secre
 
 
 async def test_hostile_bodies_are_one_line_each(site: FakeWeb) -> None:
+    # Seconds of extraction on any machine: stopped at the 1 s cap in its own process (on a very busy
+    # machine the download itself may reach the cap first; either way the call is bounded).
     box = toolbox(site, timeout_s=1)
-    outcome, text = await fetch(box, f"{site.base}/tangle")  # the extractor's time, bounded in its own process
-    assert outcome == "failed" and "took longer than 1 s" in text, text
+    outcome, text = await fetch(box, f"{site.base}/tangle")
+    assert outcome == "failed" and ("took longer than 1 s" in text or "within 1 s" in text), text
     box = toolbox(site)
     outcome, text = await fetch(box, f"{site.base}/short-body")
     assert outcome == "failed" and "cut short" in text, text
