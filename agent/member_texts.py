@@ -158,3 +158,23 @@ def persona_file_added(name: str, summary: str, warnings: list[str], shown: int 
 
 # The member edited their question while it was being answered: the answer is to the text as it was.
 ANSWERED_BEFORE_EDIT = "\n-# (you edited your message while I was answering: this answers what it said before)"
+
+
+# /observer summary (agent/summary.py). Times are Discord timestamps (`<t:…>`), shown in the member's
+# own locale and time zone.
+SUMMARY_CANNOT_READ = "You can't read this channel's history, so I can't summarise it for you."
+
+
+def summary_nothing(channel: str, since_ts: int) -> str:
+    return f"Nothing was said in #{channel} since <t:{since_ts}:f>."
+
+
+def summary_heading(channel: str, since_ts: int, covered: int) -> str:
+    return f"**#{channel}** since <t:{since_ts}:f> · {covered:,} message{'s' if covered != 1 else ''}"
+
+
+def summary_left_out(left_out: int, more: bool, from_ts: int | None) -> str:
+    """The oldest messages did not fit the model's window (or the read's bound): said, never hidden."""
+    count = f"{left_out:,}{'+' if more else ''}"
+    start = f"; this covers from <t:{from_ts}:f>" if from_ts is not None else ""
+    return f"-# The oldest {count} message{'s' if left_out != 1 or more else ''} did not fit{start}."

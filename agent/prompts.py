@@ -32,6 +32,7 @@ PROMPT_VARIABLES: dict[str, frozenset[str]] = {
     "profile": frozenset({"bot_name", "member", "messages"}),
     "cast_judge": frozenset({"channel", "candidates", "history", "message", "author"}),
     "cast": frozenset({"speaker", "others"}),
+    "summary": frozenset({"bot_name", "channel", "since", "language", "messages"}),
 }
 # Offered to a prompt but not required of it: an operator's older judge prompt keeps working.
 OPTIONAL_VARIABLES: dict[str, frozenset[str]] = {

@@ -15,6 +15,7 @@ from agent.tools.describe import server_lines, tools_here_line
 from discord_adapter.commands.access import AccessCommands, QuotaCommands, usage_answer
 from discord_adapter.commands.common import MANAGE, channel_event, may_manage
 from discord_adapter.commands.host import CommandHost
+from discord_adapter.commands.summary import summary_command
 from discord_adapter.replies import reply
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ class ObserverCommands(app_commands.Group, name="observer", description="Observe
         self.add_command(AccessCommands(self.record, bot.services.gate))
         self.add_command(QuotaCommands(self.record, bot.services.gate))
         self.add_command(usage)
+        self.add_command(summary_command(bot))
 
     @app_commands.command(name="enable", description="Let Observer answer here")
     @app_commands.describe(mode="mentions: only when addressed; auto: the judge may join in")

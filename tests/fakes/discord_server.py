@@ -686,8 +686,9 @@ class FakeDiscord:
         manage_guild: bool = False,
         attachments: list[dict[str, Any]] | None = None,
         roles: list[dict[str, Any]] | None = None,
+        locale: str = "en-US",
     ) -> str:
-        """Invoke a slash command as `user`; returns the interaction token."""
+        """Invoke a slash command as `user` (whose Discord client speaks `locale`); returns the interaction token."""
         channel = channel or self.general
         scope = self.guild_id if any(c["name"] == name for c in self.commands.get(self.guild_id, [])) else "global"
         command = next(c for c in self.commands[scope] if c["name"] == name)
@@ -715,7 +716,7 @@ class FakeDiscord:
                 "member": member,
                 "app_permissions": ALL_PERMISSIONS,
                 "attachment_size_limit": 10 * 1024 * 1024,
-                "locale": "en-US",
+                "locale": locale,
                 "guild_locale": "en-US",
                 "entitlements": [],
                 "authorizing_integration_owners": {"0": self.guild_id},

@@ -175,3 +175,24 @@ class MessageReads(RecordCore):
                 .where(tables.messages.c.id == message_id)
             )
         return bool(value)
+
+    async def said_since(self, channel_id: int, since: datetime, limit: int) -> tuple[list[ChatLine], bool]:
+        """A channel's live messages written at or after `since` (aware), oldest first: the newest `limit`
+        of them, and whether older ones were left out for the limit. The whole record, whatever
+        `/observer reset` hid from the bot's window (a summary is of what was said, not what it reads)."""
+        await self.flush()
+        query = (
+            self._lines_query()
+            .where(
+                and_(
+                    tables.messages.c.channel_id == channel_id,
+                    tables.messages.c.deleted_at.is_(None),
+                    tables.messages.c.created_at >= since,
+                )
+            )
+            .order_by(tables.messages.c.id.desc())
+            .limit(limit + 1)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [self._line(r) for r in reversed(rows[:limit])], len(rows) > limit
