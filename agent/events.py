@@ -72,6 +72,9 @@ class Event(BaseModel):
     prefix: str = ""
     # In a thread started from a message: that message, which frames the whole thread.
     thread_starter_id: int | None = None
+    # In a conversation thread the bot follows (one it opened for a question, a forum post where threads
+    # are on; not archived or locked): the thread is the conversation, every message in it is to the bot.
+    in_followed_thread: bool = False
     # What the author may do and where this was said (roles, readable channels, parents, Manage Server),
     # built once by the door; every check reads only this. Left out: the defaults fail closed.
     rights: MemberRights = Field(default_factory=MemberRights)

@@ -23,6 +23,10 @@ NOT_HERE = "You can't ask me here: this server's access settings don't include y
 COLLECT_RUNNING = "A collect is already running in this channel; its result will show there when it ends."
 ALREADY_ANSWERED = "This request was already answered or has expired."
 QUOTA_OFF = "Replies are turned off for you here, so I'll sit this one out."
+NEEDS_THREAD_PERMISSIONS = (
+    "-# Threads are on here, but I need the Create Public Threads and Send Messages in Threads permissions "
+    "to open them, so I answered inline. An admin can grant them, or turn threads off with /observer threads."
+)
 NEEDS_MANAGE_WEBHOOKS = (
     "-# I need the Manage Webhooks permission in this channel so characters can speak with their own names "
     "and faces; until then they speak through me."

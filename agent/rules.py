@@ -17,8 +17,8 @@ class RuleOutcome:
 
 
 def addresses_bot(event: Event) -> bool:
-    """A DM, a mention or a reply to the bot: the member is talking to it."""
-    return event.is_dm or event.mentions_bot or event.reply_to_bot
+    """A DM, a mention, a reply to the bot or a thread it follows: the member is talking to it."""
+    return event.is_dm or event.mentions_bot or event.reply_to_bot or event.in_followed_thread
 
 
 def apply_rules(event: Event, mode: str, bot_user_id: int) -> RuleOutcome:
@@ -38,6 +38,8 @@ def apply_rules(event: Event, mode: str, bot_user_id: int) -> RuleOutcome:
         return RuleOutcome("respond", "mentioned")
     if event.reply_to_bot:
         return RuleOutcome("respond", "reply to the bot")
+    if event.in_followed_thread:
+        return RuleOutcome("respond", "in a conversation thread")
     if mode == "auto":
         return RuleOutcome("judge", "auto mode: the judge decides")
     return RuleOutcome("skip", "not addressed, judge skipped")

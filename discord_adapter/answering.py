@@ -6,12 +6,14 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 import discord
 
 from agent.events import Event
 from agent.memory.record import Record
 from agent.rules import addresses_bot
+from agent.threads import opens_thread
 from discord_adapter.busy_notes import BusyNotes
 from discord_adapter.cast_chain import next_line
 from discord_adapter.edits import Edits
@@ -21,6 +23,7 @@ from discord_adapter.replier import Replier, ReplyTo
 from discord_adapter.retries import Retries, apologise
 from discord_adapter.sinks import ReplySink
 from discord_adapter.stream import ChannelBudget
+from discord_adapter.threads import ThreadSink
 from discord_adapter.tolerant import Reposts
 
 log = logging.getLogger(__name__)
@@ -47,6 +50,7 @@ class Answering:
         submit: Submit,
         chain_turns: int,
         links: Links | None = None,
+        threads: bool = True,
     ) -> None:
         self.inbox = inbox
         self.replier = replier
@@ -60,12 +64,16 @@ class Answering:
         self.submit = submit
         self.chain_turns = chain_turns
         self.links = links
+        self.threads = threads  # answers may open threads where a channel's `threads` setting says so
 
     async def answer(self, job: Job) -> None:
         message = job.message
         assert isinstance(message, discord.Message)
         job.event = self.edits.latest(job.event)
-        resume = [message.channel.get_partial_message(part) for part in job.resume_parts]  # type: ignore[union-attr]
+        # A reply resumed after a restart edits its parts where they are: in the thread it opened, if any.
+        opened = opened_thread(message)
+        home = opened or message.channel
+        resume = [home.get_partial_message(part) for part in job.resume_parts]  # type: ignore[union-attr]
         message_id = job.event.message_id
         self.inbox.hold(message_id)
         try:
@@ -74,7 +82,7 @@ class Answering:
             await self.backfill(message)
             if self.links is not None:
                 job.event = await self.links(message, job.event)
-            sink = ReplySink(message, self.reposts)
+            sink = await self._sink(message, job.event, opened)
             to = ReplyTo(job.event, sink, message.channel, resume=resume, track=True, arrived=job.arrived)
             reply = await self.replier.run(to)
             self.retries.succeeded(message_id)
@@ -93,6 +101,19 @@ class Answering:
             if not self.retries.holds(message_id):
                 self.inbox.release(message_id)
                 self.edits.forget(message_id)
+
+    async def _sink(self, message: discord.Message, event: Event, opened: discord.Thread | None) -> ReplySink:
+        """A reply, or a new thread where the channel's threads are on (agent/threads.py); `opened`: the
+        thread this answer already opened before a restart."""
+        if opened is not None:
+            return ThreadSink(message, self.record, event.bot_mention, self.reposts, thread=opened)
+        if (
+            self.threads
+            and isinstance(message.channel, discord.TextChannel)
+            and await opens_thread(self.record, event, datetime.now(UTC))
+        ):
+            return ThreadSink(message, self.record, event.bot_mention, self.reposts)
+        return ReplySink(message, self.reposts)
 
     async def busy(self, job: Job) -> None:
         """Queue full: the message is still recorded, and a member who asked is told, never ignored."""
@@ -114,3 +135,10 @@ class Answering:
         if not await self.inbox.claim_queued(job.event.message_id, resumed=job.resumed, to="skipped"):
             return
         log.info("message %s superseded by a newer one from the same member", job.event.message_id)
+
+
+def opened_thread(message: discord.Message) -> discord.Thread | None:
+    """The thread opened from `message` (its id is the message's), not the thread the message is in."""
+    if message.guild is None or message.channel.id == message.id:
+        return None
+    return message.guild.get_thread(message.id)

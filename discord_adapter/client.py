@@ -39,6 +39,7 @@ from discord_adapter.retries import Retries
 from discord_adapter.shard_hold import ShardHold
 from discord_adapter.shard_ready import keep_shard_readies
 from discord_adapter.stream import ChannelBudget
+from discord_adapter.threads import ThreadDesk
 from discord_adapter.translate import Translator
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ class ObserverBot(discord.AutoShardedClient):
         self.presence = Presence(self._show_activity)
         self.characters = CharacterDesk(self, services.personas, self.budget)
         self.proxies = Proxies()
+        self.threads = ThreadDesk(services.record)  # automatic threads: which are followed, which closed
         around = Surroundings(
             self,
             self.budget,
@@ -239,6 +241,7 @@ class ObserverBot(discord.AutoShardedClient):
             await self.arrivals.through_graph(event)
             return
         self.proxies.saw(message)
+        event = await self.threads.mark_followed(message, event)  # a conversation thread: to the bot
         if addresses_bot(event):
             self.services.gate.arrived(event)  # flood control counts messages still waiting in a queue
         await self.arrivals.arrive(Job(event, message))  # the arrival step, then queued
@@ -252,6 +255,9 @@ class ObserverBot(discord.AutoShardedClient):
 
     async def on_partial_message_edit(self, message_id: int, text: str) -> None:
         await self.services.record.mark_edited(message_id, text)  # an edit discord.py could not parse
+
+    async def on_thread_update(self, before: discord.Thread, after: discord.Thread) -> None:
+        await self.threads.closed(after)  # archived or locked: no longer followed
 
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
         await self.services.record.mark_deleted(payload.message_id)

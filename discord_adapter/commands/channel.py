@@ -16,6 +16,7 @@ from discord_adapter.commands.access import AccessCommands, QuotaCommands, usage
 from discord_adapter.commands.common import MANAGE, channel_event, may_manage
 from discord_adapter.commands.host import CommandHost
 from discord_adapter.commands.summary import summary_command
+from discord_adapter.commands.threads import set_threads
 from discord_adapter.replies import reply
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,12 @@ class ObserverCommands(app_commands.Group, name="observer", description="Observe
         await self.record.update_channel_settings(event.channel_id, voice=state == "on")
         said = "with voice messages" if state == "on" else "in text (voice only when someone speaks to me by voice)"
         await reply(interaction, f"#{event.channel_name}: I'll answer {said}.")
+
+    @app_commands.command(name="threads", description="Answer questions here in threads of their own")
+    @app_commands.describe(state="on: always; auto: when others spoke here in the last 10 minutes; off")
+    @MANAGE
+    async def threads(self, interaction: discord.Interaction, state: Literal["on", "auto", "off"]) -> None:
+        await reply(interaction, await set_threads(self.record, interaction, state))
 
     @app_commands.command(name="footer", description="A line under answers in this server: model, tokens, cost")
     @MANAGE

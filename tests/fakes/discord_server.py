@@ -29,6 +29,12 @@ from aiohttp import WSMsgType, web
 _ids = itertools.count()
 ALL_PERMISSIONS = str((1 << 47) - 1)
 MANAGE_GUILD = 1 << 5
+VIEW_CHANNEL, SEND_MESSAGES, READ_HISTORY = 1 << 10, 1 << 11, 1 << 16
+CREATE_PUBLIC_THREADS, SEND_MESSAGES_IN_THREADS = 1 << 35, 1 << 38
+# Discord's answers about threads.
+THREAD_ARCHIVED = {"message": "Thread is archived", "code": 50083}
+THREAD_EXISTS = {"message": "A thread has already been created for this message", "code": 160004}
+THREAD_LOCKED = {"message": "Thread is locked", "code": 160005}
 
 
 # Waits guard against a bot that never answers; never a speed requirement (a busy machine waits longer).
@@ -200,7 +206,9 @@ class FakeDiscord:
         self._runner: web.AppRunner | None = None
         self.base = ""
         self.message_waiters: list[tuple[Any, asyncio.Future[dict[str, Any]]]] = []
-        self.roles: list[dict[str, Any]] = [self._role(self.guild_id, "@everyone", str(1 << 11 | 1 << 10 | 1 << 16))]
+        # Discord's default @everyone permissions include opening public threads and writing in them.
+        everyone = SEND_MESSAGES | VIEW_CHANNEL | READ_HISTORY | CREATE_PUBLIC_THREADS | SEND_MESSAGES_IN_THREADS
+        self.roles: list[dict[str, Any]] = [self._role(self.guild_id, "@everyone", str(everyone))]
         self.member_roles: dict[str, list[str]] = defaultdict(list)
         # Channel webhooks (characters speak through them). False: the bot lacks Manage Webhooks (403s).
         self.webhooks: dict[str, dict[str, Any]] = {}
@@ -316,6 +324,88 @@ class FakeDiscord:
             },
         )
         return thread
+
+    def add_forum(self, name: str) -> dict[str, Any]:
+        """A forum channel (type 15): it holds posts (threads), never messages of its own."""
+        forum = self.add_channel(name, kind=15)
+        forum.update(available_tags=[], default_reaction_emoji=None, default_sort_order=None, flags=0)
+        return forum
+
+    def _new_thread(self, thread_id: str, name: str, parent: dict[str, Any], owner: dict[str, Any]) -> dict[str, Any]:
+        if not 1 <= len(name) <= 100:
+            raise DiscordError(400, {"message": "Invalid Form Body", "code": 50035, "errors": {"name": {}}})
+        thread = {
+            "id": thread_id,
+            "type": 11,
+            "name": name,
+            "guild_id": parent["guild_id"],
+            "parent_id": parent["id"],
+            "owner_id": owner["id"],
+            "position": 0,
+            "permission_overwrites": [],
+            "nsfw": False,
+            "last_message_id": None,
+            "rate_limit_per_user": 0,
+            "message_count": 0,
+            "member_count": 1,
+            "flags": 0,
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": 1440,
+                "archive_timestamp": now_iso(),
+                "locked": False,
+            },
+        }
+        self.channels[thread_id] = thread
+        return thread
+
+    async def post_in_forum(
+        self, author: dict[str, Any], forum: dict[str, Any], title: str, content: str
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A member's forum post: a thread and its starter message, which share one id (as on Discord).
+        Returns (thread, starter message)."""
+        assert forum["type"] == 15, "posts go in a forum channel"
+        post_id = snowflake()
+        thread = self._new_thread(post_id, title, forum, author)
+        await self.dispatch("THREAD_CREATE", {**thread, "newly_created": True})
+        msg = self.message_payload(post_id, author, content, id=post_id)
+        self.messages[post_id][post_id] = msg
+        await self.dispatch("MESSAGE_CREATE", msg)
+        return thread, msg
+
+    async def archive(self, thread: dict[str, Any], *, locked: bool = False) -> None:
+        """Archive a thread (and lock it, when asked), as a moderator or Discord's inactivity timer does."""
+        thread["thread_metadata"].update(archived=True, locked=locked, archive_timestamp=now_iso())
+        await self.dispatch("THREAD_UPDATE", thread)
+
+    def deny_bot(self, channel: dict[str, Any], permissions: int) -> None:
+        """A channel overwrite denying the bot's member these permissions."""
+        channel["permission_overwrites"] = [
+            *channel["permission_overwrites"],
+            {"id": self.bot["id"], "type": 1, "allow": "0", "deny": str(permissions)},
+        ]
+
+    def bot_permissions(self, channel: dict[str, Any]) -> int:
+        """The bot's permissions in `channel` as Discord computes them: @everyone and its roles, then the
+        channel's overwrites (a thread's are its parent's)."""
+        if channel["type"] in (11, 12):
+            channel = self.channels[channel["parent_id"]]
+        roles = {self.guild_id, *self.member_roles.get(str(self.bot["id"]), [])}
+        perms = 0
+        for role in self.roles:
+            if role["id"] in roles:
+                perms |= int(role["permissions"])
+        allow = deny = 0
+        for overwrite in channel["permission_overwrites"]:
+            if overwrite["id"] == self.guild_id:
+                perms = (perms & ~int(overwrite["deny"])) | int(overwrite["allow"])
+            elif overwrite["id"] in roles or overwrite["id"] == self.bot["id"]:
+                allow |= int(overwrite["allow"])
+                deny |= int(overwrite["deny"])
+        return (perms & ~deny) | allow
+
+    def threads_of(self, parent: dict[str, Any]) -> list[dict[str, Any]]:
+        return [c for c in self.channels.values() if c.get("parent_id") == parent["id"] and c["type"] in (11, 12)]
 
     def hide(self, channel: dict[str, Any], *, but_for: dict[str, Any]) -> None:
         """Only members with the role `but_for` can see `channel` (View Channel denied to @everyone)."""
@@ -639,6 +729,11 @@ class FakeDiscord:
                 },
                 referenced_message=reply_to,
             )
+        meta = channel.get("thread_metadata")
+        if meta is not None and meta["archived"]:
+            assert not meta["locked"], "members cannot write in a locked thread"
+            meta["archived"] = False  # as on Discord: a member's message reopens an archived thread
+            await self.dispatch("THREAD_UPDATE", channel)
         msg = self.message_payload(channel["id"], author, content, **extra)
         self.messages[channel["id"]][msg["id"]] = msg
         await self.dispatch("MESSAGE_CREATE", msg)
@@ -799,7 +894,8 @@ class FakeDiscord:
     # ----- REST -----
     def _bucket_key(self, method: str, parts: list[str]) -> str | None:
         # As on Discord: posting and editing messages in one channel share one bucket.
-        if len(parts) >= 3 and parts[0] == "channels" and parts[2] == "messages" and method in ("POST", "PATCH"):
+        # (Opening a thread from a message, POST …/messages/{id}/threads, has a bucket of its own.)
+        if len(parts) in (3, 4) and parts[0] == "channels" and parts[2] == "messages" and method in ("POST", "PATCH"):
             return f"channels/{parts[1]}/messages"
         if len(parts) >= 3 and parts[0] == "webhooks" and parts[1] in self.webhooks and method in ("POST", "PATCH"):
             # A webhook's posts and edits count against its channel, as the bot's own do.
@@ -969,6 +1065,23 @@ class FakeDiscord:
                 return self.message_payload(self.general["id"], self.bot, body.get("content") or "")
         raise KeyError(p)
 
+    async def _start_thread(self, channel_id: str, message_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST /channels/{id}/messages/{id}/threads: a public thread from a message, as Discord checks it."""
+        parent = self.channels[channel_id]
+        if parent["type"] not in (0, 5):
+            raise DiscordError(400, {"message": "Cannot execute action on this channel type", "code": 50024})
+        if message_id not in self.messages[channel_id]:
+            raise KeyError(message_id)
+        if not self.bot_permissions(parent) & CREATE_PUBLIC_THREADS:
+            raise self._forbidden()
+        if message_id in self.channels:
+            raise DiscordError(400, THREAD_EXISTS)
+        thread = self._new_thread(message_id, str(body.get("name") or ""), parent, self.bot)
+        thread["thread_metadata"]["auto_archive_duration"] = body.get("auto_archive_duration", 1440)
+        self.messages[channel_id][message_id]["thread"] = thread
+        await self.dispatch("THREAD_CREATE", {**thread, "newly_created": True})
+        return thread
+
     def _forbidden(self) -> DiscordError:
         return DiscordError(403, {"message": "Missing Permissions", "code": 50013})
 
@@ -1046,6 +1159,19 @@ class FakeDiscord:
             return None
         if p[2] != "messages":
             raise KeyError(p)
+        if len(p) == 5 and p[4] == "threads" and method == "POST":
+            return await self._start_thread(channel_id, p[3], body)
+        channel = self.channels.get(channel_id)
+        meta = (channel or {}).get("thread_metadata")
+        if meta is not None and method in ("POST", "PATCH"):
+            # As Discord: the bot writes in a thread only with Send Messages in Threads, never in an
+            # archived one (it would have to reopen it first), nor in a locked one.
+            if not self.bot_permissions(channel or {}) & SEND_MESSAGES_IN_THREADS:
+                raise self._forbidden()
+            if meta["locked"]:
+                raise DiscordError(403, THREAD_LOCKED)
+            if meta["archived"]:
+                raise DiscordError(400, THREAD_ARCHIVED)
         if method == "GET" and channel_id in self.closed_to_bot:
             raise DiscordError(403, {"message": "Missing Access", "code": 50001})
         store = self.messages[channel_id]

@@ -34,3 +34,13 @@ def test_cheap_rules(kwargs, mode, verdict, reason):
     kwargs.setdefault("text", "hello")
     outcome = apply_rules(make_event(**kwargs), mode, BOT)
     assert (outcome.verdict, outcome.reason) == (verdict, reason)
+
+
+def test_a_followed_thread_is_talking_to_the_bot() -> None:
+    from agent.events import Event
+    from agent.rules import addresses_bot, apply_rules
+
+    event = Event(message_id=1, channel_id=2, author_id=3, author_name="a", text="and then?", in_followed_thread=True)
+    assert addresses_bot(event)
+    assert apply_rules(event, "mentions", 99).verdict == "respond"
+    assert apply_rules(event, "off", 99).verdict == "skip"

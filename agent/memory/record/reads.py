@@ -196,3 +196,22 @@ class MessageReads(RecordCore):
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [self._line(r) for r in reversed(rows[:limit])], len(rows) > limit
+
+    async def others_spoke_since(self, channel_id: int, author_id: int, since: datetime) -> bool:
+        """Whether a member other than `author_id` (not a bot) wrote in the channel at or after `since`."""
+        await self.flush()
+        query = (
+            select(tables.messages.c.id)
+            .join(tables.users, tables.users.c.id == tables.messages.c.author_id)
+            .where(
+                and_(
+                    tables.messages.c.channel_id == channel_id,
+                    tables.messages.c.author_id != author_id,
+                    tables.users.c.is_bot.is_(False),
+                    tables.messages.c.created_at >= since,
+                )
+            )
+            .limit(1)
+        )
+        async with self.engine.connect() as conn:
+            return await conn.scalar(query) is not None
