@@ -35,9 +35,11 @@ from agent.models.registry import ModelRegistry
 from agent.models.router import Router
 from agent.profiles import ProfileRefresher
 from agent.prompts import PromptLibrary
+from agent.schedules.store import Reminders
 from agent.settings import Settings
 from agent.tools.builtin import builtin_tools
 from agent.tools.mcp import McpHub
+from agent.tools.reminders import reminder_tools
 from agent.tools.toolbox import Toolbox
 from agent.tools.web import web_tools
 from agent.voice.stt import Transcriber
@@ -65,6 +67,7 @@ class Services:
     toolbox: Toolbox
     gate: Gate
     casts: CastStore
+    reminders: Reminders  # reminders and scheduled posts (agent/schedules)
 
     async def close(self) -> None:
         await self.toolbox.hub.close()
@@ -166,7 +169,12 @@ async def _build_the_rest(
     record = Record(engine, patience=settings.record_retry_seconds, backlog=settings.record_backlog)
     hub = McpHub(config.mcp_servers)
     await hub.start()
-    builtins = [*builtin_tools(record, memory), *web_tools(config.web, config.tool_result_tokens)]
+    reminders = Reminders(engine, per_member=settings.reminders_per_member)
+    builtins = [
+        *builtin_tools(record, memory),
+        *web_tools(config.web, config.tool_result_tokens),
+        *reminder_tools(reminders, record),
+    ]
     toolbox = Toolbox(builtins, hub, result_tokens=config.tool_result_tokens)
     router = Router(
         registry,
@@ -199,6 +207,7 @@ async def _build_the_rest(
         toolbox=toolbox,
         gate=gate,
         casts=CastStore(engine),
+        reminders=reminders,
     )
 
 

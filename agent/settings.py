@@ -131,6 +131,9 @@ class Settings(BaseSettings):
     # Crashes and restarts: unfinished questions younger than this are answered after a restart,
     # older ones are closed with a note ("900", "900s", "15m", "1h" or ISO 8601 "PT15M").
     resume_window: timedelta = Field(default=timedelta(minutes=15))
+    # Reminders: one due while the bot was down still fires this late, with a note; later, it is missed.
+    reminder_grace: timedelta = Field(default=timedelta(hours=1))
+    reminders_per_member: int = Field(default=25, ge=1, le=1000, description="open reminders a member may have")
 
     @field_validator("local_model_path")
     @classmethod
@@ -139,7 +142,7 @@ class Settings(BaseSettings):
             raise ValueError(f"{value} is not a file (a .gguf model; unset it for the bundled model)")
         return value
 
-    @field_validator("resume_window", mode="before")
+    @field_validator("resume_window", "reminder_grace", mode="before")
     @classmethod
     def _duration(cls, value: object) -> object:
         if isinstance(value, str):

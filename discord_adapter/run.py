@@ -17,12 +17,14 @@ from agent.errors import ConfigError
 from agent.health_file import health_path, remove_health
 from agent.memory.checkpoints import open_checkpointer
 from agent.memory.processes import Me, Processes
+from agent.schedules.scheduler import ReminderScheduler
 from agent.services import Services, build_services
 from agent.settings import Settings
 from discord_adapter.client import ObserverBot
 from discord_adapter.commands import register_all
 from discord_adapter.gateway_close import fatal_close_error
 from discord_adapter.health_writer import HealthWriter
+from discord_adapter.reminders import ReminderDesk, ReminderRunner
 from discord_adapter.shard_control import BotShards
 from discord_adapter.shard_keeper import ShardKeeper
 
@@ -81,7 +83,19 @@ async def run_bot(settings: Settings) -> int:
                     bot.shard_hold.taken_over(shard_id, 2 * settings.process_lease_seconds)
                 keeper.attach(shards, bot.launched.wait)
                 bot.budget.fence = keeper
-                await _run_until_stopped(bot, settings)
+                reminders = ReminderRunner(
+                    bot,
+                    bot.launched.wait,
+                    ReminderScheduler(
+                        services.reminders, data_dir=settings.data_dir, grace=settings.reminder_grace, holder=me.id
+                    ),
+                    ReminderDesk(bot, bot.replier, bot.budget),
+                )
+                reminders.begin()
+                try:
+                    await _run_until_stopped(bot, settings)
+                finally:
+                    await reminders.stop()
             finally:
                 await keeper.stop()
     finally:

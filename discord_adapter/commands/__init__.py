@@ -11,6 +11,7 @@ from discord_adapter.commands.health import health_command, ping_command
 from discord_adapter.commands.host import CommandHost
 from discord_adapter.commands.memory import DatasetCommands, PersonaCommands
 from discord_adapter.commands.models import ModelCommands
+from discord_adapter.commands.schedule import ScheduleCommands
 from discord_adapter.commands.voice import join, leave, stop
 
 
@@ -27,6 +28,7 @@ def register_all(bot: CommandHost) -> None:
         correct_command(services),
         PersonaCommands(services),
         DatasetCommands(services),
+        ScheduleCommands(bot),
         join,
         leave,
         stop,

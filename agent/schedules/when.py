@@ -1,0 +1,119 @@
+"""When a reminder is due, from what a member wrote ("in 2 hours", "明日の朝9時", "amanhã às 9h",
+"завтра в 9"), in their time zone; and time zones themselves.
+
+dateparser does the parsing in every language it knows. A few habits it misreads are rewritten first
+(a bare hour after "at"/"às"/"в" it takes for a day or drops; "9h"; Japanese 朝/夜), and a time that
+has passed today means tomorrow ("9am" said at 15:00), as a person means it."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+# A reminder further out than this is refused (a misread year, "March 1" read as 2110).
+MAX_AHEAD = timedelta(days=366)
+
+
+class WhenError(ValueError):
+    """A time that cannot be used, with one line the member (or the model relaying it) can act on."""
+
+
+def zone_named(name: str) -> ZoneInfo:
+    """The IANA time zone `name` ("Asia/Tokyo", "utc"); WhenError naming a close match otherwise."""
+    cleaned = name.strip()
+    if not cleaned or len(cleaned) > 64 or ".." in cleaned or cleaned.startswith("/"):
+        raise WhenError(f"{name!r} is not a time zone; use an IANA name such as Europe/Lisbon or Asia/Tokyo")
+    if cleaned.upper() == "UTC":
+        return ZoneInfo("UTC")
+    try:
+        return ZoneInfo(cleaned)
+    except (ZoneInfoNotFoundError, ValueError):
+        pass
+    wanted = cleaned.replace(" ", "_").lower()
+    known = {z.lower(): z for z in available_timezones()}
+    if wanted in known:
+        return ZoneInfo(known[wanted])
+    city = [z for key, z in known.items() if key.endswith("/" + wanted)]
+    hint = f" (did you mean {city[0]}?)" if city else ""
+    raise WhenError(
+        f"{name!r} is not a time zone I know{hint}; use an IANA name such as Europe/Lisbon, "
+        "America/Sao_Paulo, Europe/Moscow or Asia/Tokyo"
+    )
+
+
+# "at 9", "às 9", "в 9", "um 9", "a las 9", "à 9" → "… 9:00" (dateparser reads a bare 9 as a day, or not at all).
+_BARE_HOUR = re.compile(r"(?i)(\b(?:at|às|as|à|a las|um|à|в|во|к)\s+)(\d{1,2})(?![\d:.h時])(\s*(?:am|pm)\b)?")
+_H_SUFFIX = re.compile(r"(?i)\b(\d{1,2})h(\d{2})?\b")
+_JA = [
+    (re.compile(r"(今晩|今夜)"), "今日夜"),
+    (re.compile(r"の?(朝|午前中|午前)"), "am"),
+    (re.compile(r"の?(夜|晩|夕方|午後)"), "pm"),
+    (re.compile(r"(に|までに|まで|頃|ごろ)$"), ""),
+]
+# "am9時半", "pm8時15分", "9時" → "9:30", "20:15", "9:00" (dateparser drops an hour after 午前/朝).
+_JA_HOUR = re.compile(r"(am|pm)?(\d{1,2})時(?!間)(?:(\d{1,2})分|(半))?")
+
+
+def _ja_hour(m: re.Match[str]) -> str:
+    hour = int(m.group(2)) % 24
+    if m.group(1) == "pm" and hour < 12:
+        hour += 12
+    minute = m.group(3) or ("30" if m.group(4) else "00")
+    return f"{hour}:{int(minute):02d}"
+
+
+_PT = [(re.compile(r"(?i)\bdaqui a\b"), "em")]
+
+
+def normalise(text: str) -> str:
+    """The phrase with the habits dateparser misreads rewritten (see the module's docstring)."""
+    out = text.strip().rstrip(".!?。！？")
+    out = _H_SUFFIX.sub(lambda m: f"{m.group(1)}:{m.group(2) or '00'}", out)
+
+    def hour(m: re.Match[str]) -> str:
+        return f"{m.group(1)}{m.group(2)}:00{m.group(3) or ''}"
+
+    out = _BARE_HOUR.sub(hour, out)
+    for pattern, repl in [*_JA, *_PT]:
+        out = pattern.sub(repl, out)
+    return _JA_HOUR.sub(_ja_hour, out)
+
+
+def _parse(text: str, zone: ZoneInfo, now: datetime, prefer: str | None) -> datetime | None:
+    import dateparser  # ~0.3 s to import with its language data: loaded on first use, not at start
+
+    settings: dict[str, Any] = {
+        "RELATIVE_BASE": now.astimezone(zone).replace(tzinfo=None),
+        "TIMEZONE": zone.key,
+        "RETURN_AS_TIMEZONE_AWARE": True,
+        "TO_TIMEZONE": "UTC",
+    }
+    if prefer:
+        settings["PREFER_DATES_FROM"] = prefer
+    found = dateparser.parse(text, settings=settings)
+    return None if found is None else found.astimezone(UTC)
+
+
+def parse_when(text: str, zone: ZoneInfo, now: datetime | None = None) -> datetime:
+    """The moment `text` names, as an aware UTC datetime, read in `zone` at `now` (default: the clock).
+
+    A date without a time, or a time without a date, is read as a person means it: the next such
+    moment. Raises WhenError (one line) when it names no time, a past one, or one over a year away."""
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    phrase = normalise(text)
+    if not phrase:
+        raise WhenError("say when, e.g. 'in 2 hours', 'tomorrow at 9:00' or '2025-06-01 18:30'")
+    due = _parse(phrase, zone, now, None)
+    if due is not None and due <= now:
+        due = _parse(phrase, zone, now, "future")  # "9am" said at 15:00: tomorrow's
+    if due is None:
+        raise WhenError(
+            f"I could not read a time in {text!r}; try 'in 2 hours', 'tomorrow at 9:00' or '2025-06-01 18:30'"
+        )
+    if due <= now:
+        raise WhenError(f"{text!r} has already passed ({due.astimezone(zone):%Y-%m-%d %H:%M} {zone.key})")
+    if due - now > MAX_AHEAD:
+        raise WhenError(f"{text!r} is more than a year away ({due.astimezone(zone):%Y-%m-%d}); I keep reminders a year")
+    return due

@@ -1,0 +1,100 @@
+"""Reminder times as members write them, in English, Japanese, Portuguese and Russian, read in their
+time zone at a fixed clock; recurrences; time zone names."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agent.schedules.recurrence import parse_every
+from agent.schedules.when import WhenError, parse_when, zone_named
+
+# Friday 14 March 2025, 15:30 in Tokyo (06:30 UTC; 09:30 in Moscow; 03:30 in São Paulo).
+NOW = datetime(2025, 3, 14, 6, 30, tzinfo=UTC)
+TOKYO, SAO_PAULO, MOSCOW = ZoneInfo("Asia/Tokyo"), ZoneInfo("America/Sao_Paulo"), ZoneInfo("Europe/Moscow")
+
+
+def local(text: str, zone: ZoneInfo) -> str:
+    return f"{parse_when(text, zone, NOW).astimezone(zone):%Y-%m-%d %H:%M}"
+
+
+@pytest.mark.parametrize(
+    ("text", "zone", "expected"),
+    [
+        ("in 2 hours", ZoneInfo("UTC"), "2025-03-14 08:30"),
+        ("tomorrow at 9am", ZoneInfo("UTC"), "2025-03-15 09:00"),
+        ("at 9", ZoneInfo("UTC"), "2025-03-14 09:00"),  # 06:30 UTC: still today
+        ("9pm", ZoneInfo("UTC"), "2025-03-14 21:00"),
+        ("next monday 10:00", ZoneInfo("UTC"), "2025-03-17 10:00"),
+        ("明日の朝9時に", TOKYO, "2025-03-15 09:00"),
+        ("明日の夜8時半", TOKYO, "2025-03-15 20:30"),
+        ("2時間後", TOKYO, "2025-03-14 17:30"),
+        ("今晩8時", TOKYO, "2025-03-14 20:00"),
+        ("amanhã às 9h", SAO_PAULO, "2025-03-15 09:00"),
+        ("amanhã às 9", SAO_PAULO, "2025-03-15 09:00"),
+        ("daqui a 2 horas", SAO_PAULO, "2025-03-14 05:30"),
+        ("sexta às 18:00", SAO_PAULO, "2025-03-14 18:00"),
+        ("завтра в 9", MOSCOW, "2025-03-15 09:00"),
+        ("через 30 минут", MOSCOW, "2025-03-14 10:00"),
+        ("в пятницу в 18:00", MOSCOW, "2025-03-14 18:00"),
+    ],
+)
+def test_times_in_four_languages_at_a_fixed_clock(text: str, zone: ZoneInfo, expected: str):
+    assert local(text, zone) == expected
+
+
+def test_a_time_already_passed_today_means_tomorrow():
+    assert local("at 5:00", ZoneInfo("UTC")) == "2025-03-15 05:00"  # 06:30 now
+
+
+@pytest.mark.parametrize("text", ["yesterday", "blah blah", "", "in 3 years"])
+def test_unusable_times_are_one_line_the_member_can_act_on(text: str):
+    with pytest.raises(WhenError) as caught:
+        parse_when(text, ZoneInfo("UTC"), NOW)
+    assert "\n" not in str(caught.value)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    hours=st.integers(min_value=1, max_value=240),
+    zone=st.sampled_from(["UTC", "Asia/Tokyo", "America/Sao_Paulo", "Europe/Moscow", "Asia/Kolkata"]),
+    phrase=st.sampled_from(["in {n} hours", "{n}時間後", "em {n} horas", "через {n} часов"]),
+)
+def test_in_n_hours_is_n_hours_whatever_the_zone_and_language(hours: int, zone: str, phrase: str):
+    due = parse_when(phrase.format(n=hours), ZoneInfo(zone), NOW)
+    assert due == NOW + timedelta(hours=hours)
+    assert due.tzinfo is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "cron"),
+    [
+        ("every Monday 10:00", "0 10 * * mon"),
+        ("every day at 9:30", "30 9 * * *"),
+        ("weekdays 18:00", "0 18 * * mon-fri"),
+        ("every monday and friday at 6pm", "0 18 * * mon,fri"),
+        ("every hour", "0 * * * *"),
+        ("0 10 * * mon", "0 10 * * mon"),
+    ],
+)
+def test_recurrences(text: str, cron: str):
+    assert parse_every(text) == cron
+
+
+@pytest.mark.parametrize("text", ["every day 25:00", "sometimes", "61 * * * *"])
+def test_bad_recurrences_say_what_to_write(text: str):
+    with pytest.raises(WhenError):
+        parse_every(text)
+
+
+def test_time_zones_are_iana_names_with_a_hint():
+    assert zone_named("asia/tokyo").key == "Asia/Tokyo"
+    assert zone_named("utc").key == "UTC"
+    with pytest.raises(WhenError, match="did you mean Asia/Tokyo"):
+        zone_named("Tokyo")
+    with pytest.raises(WhenError, match="IANA"):
+        zone_named("Mars/Olympus")
