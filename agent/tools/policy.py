@@ -10,8 +10,6 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-import jsonschema
-
 from agent.events import Event
 from agent.tools.base import Tool
 
@@ -53,6 +51,8 @@ def refusal(tool: Tool | None, name: str, arguments: dict[str, Any], event: Even
     validator = _validator(json.dumps(tool.parameters or {"type": "object"}, sort_keys=True))
     if validator is None:
         return None  # the tool's own schema is broken: its server validates on its side
+    import jsonschema  # ~80 ms of imports: paid by the first tool call, not by every start
+
     error = jsonschema.exceptions.best_match(validator.iter_errors(arguments))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "the arguments"
@@ -63,6 +63,8 @@ def refusal(tool: Tool | None, name: str, arguments: dict[str, Any], event: Even
 @functools.lru_cache(maxsize=256)
 def _validator(schema: str) -> Any:
     """Checking a schema against its meta-schema costs milliseconds: once per schema, not per call."""
+    import jsonschema
+
     parsed = json.loads(schema)
     cls = jsonschema.validators.validator_for(parsed)
     try:

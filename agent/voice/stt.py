@@ -6,12 +6,13 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from agent.errors import ConfigError
 from agent.voice.rates import WHISPER_RATE
+
+if TYPE_CHECKING:  # numpy loads with the first recording, not with every start
+    import numpy as np
 
 _SIZES = {"tiny", "base", "small", "medium", "large-v1", "large-v2", "large-v3", "large-v3-turbo", "turbo"}
 

@@ -10,11 +10,12 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from agent.errors import ConfigError
+
+if TYPE_CHECKING:  # numpy loads with the first spoken answer, not with every start
+    import numpy as np
 
 
 class NoVoiceForLanguage(LookupError):
@@ -108,6 +109,8 @@ class Speaker:
         with self._lock:
             voice = self._voice(path)
             chunks = list(voice.synthesize(text))
+        import numpy as np
+
         if not chunks:
             return Speech(np.zeros(0, dtype=np.int16), 22_050, language)
         samples = np.concatenate([c.audio_int16_array for c in chunks])
