@@ -8,12 +8,13 @@ answer, then reads the process's resident set size from /proc before quitting.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench.child_env import user_env
 
 
 def rss_mib(pid: int) -> float:
@@ -25,7 +26,7 @@ def rss_mib(pid: int) -> float:
 
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="observer-rss-") as tmp:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("OBSERVER_") and k != "DISCORD_TOKEN"}
+        env = user_env()
         env["OBSERVER_DATA_DIR"] = str(Path(tmp) / "data")
         proc = subprocess.Popen(
             [sys.executable, "-m", "command_line", "chat"],

@@ -15,13 +15,14 @@ Prints figures; never fails on them.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench.child_env import user_env
 
 QUESTIONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("en", "What is the capital of France?", ("paris",)),
@@ -82,7 +83,7 @@ def through_observer(model: str, checkout: Path, data_dir: Path, questions: Ques
         f'[[models]]\nname = "local"\nprovider = "local"\nmodel = "{model}"\ncontext_window = 2048\n'
         "max_output_tokens = 200\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OBSERVER_") and k != "DISCORD_TOKEN"}
+    env = user_env()
     env.update(PYTHONPATH=str(checkout), OBSERVER_DATA_DIR=str(data_dir), OBSERVER_CONFIG=str(config))
     answers, seconds = [], []
     for _, question, _ in questions:

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from bench.child_env import user_env
 from tests.fakes.openai_server import FakeOpenAI
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,7 +33,7 @@ async def once(
 ) -> tuple[float, float | None, str]:
     """Wall seconds to exit, seconds to the first token of the reply, and what it printed. Each run in a
     channel of its own: a start, not a channel's growing history, is what is measured."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OBSERVER_") and k != "DISCORD_TOKEN"}
+    env = user_env()
     env.update(OBSERVER_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT))
     if config is not None:
         env["OBSERVER_CONFIG"] = str(config)

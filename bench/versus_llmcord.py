@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.child_env import user_env
 from bench.harness import NO_FLOOD, fake_model_process, percentile
 from tests.conftest import models_toml
 from tests.fakes.discord_server import FakeDiscord
@@ -91,7 +92,7 @@ async def start_bot(name: str, llmcord_dir: Path, tmp: Path, stack: contextlib.A
     url = await stack.enter_async_context(
         fake_model_process(first_token_delay_s=0.02, token_delay_s=0.01, reply_words=60, request_log=log)
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OBSERVER_") and k != "DISCORD_TOKEN"}
+    env = user_env()
     env["PYTHONUNBUFFERED"] = "1"
     home = tmp / name
     home.mkdir()
