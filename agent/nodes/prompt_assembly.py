@@ -47,6 +47,16 @@ def _several_members(context_lines: list[ChatLine], event: Event) -> bool:
     return any(not line.is_bot and line.author != event.author_name for line in context_lines)
 
 
+def _wordless(event: Event) -> str:
+    """What a message with no words of its own stands for. A bare ping is a hello; a bare ping in reply
+    to a message asks about that message. ("(sent no text)" had small models refuse: "I can't assist".)"""
+    if event.attachments:
+        return ""  # the attachments speak for it
+    if event.reply_to_id is not None:
+        return "(a mention with no text, in reply to an earlier message in this chat: respond to that message)"
+    return "(a mention with no text: they are saying hello)"
+
+
 def _images(event: Event) -> list[str]:
     return [a.url for a in event.attachments if a.url and (a.content_type or "").startswith("image/")]
 
@@ -76,10 +86,10 @@ def build_messages(
     """
     turns_cost = sum(count(str(m.content)) + count(str(getattr(m, "tool_calls", ""))) + 4 for m in tool_turns)
     budget = spec.context_window - spec.max_output_tokens - count(system) - 16 - turns_cost
-    text = event.text_for_model() or "(sent no text)"
+    text = event.text_for_model() or _wordless(event)
     images = _images(event) if spec.vision else []
     if event.attachments:
-        text = f"{text} {event.describe_attachments()}"
+        text = f"{text} {event.describe_attachments()}".strip()
     if event.linked or event.links_left_out:
         text = f"{text}\n\n{render_linked(event.linked, event.links_left_out, link_chars)}"
     # The member being answered is named in the system prompt; their message is theirs alone, with no

@@ -55,3 +55,14 @@ async def test_a_fresh_consoles_first_question_in_japanese_names_tokyo(tmp_path:
     assert code == 0, err
     assert out.strip() == "(no reply: not addressed, judge skipped)"
     assert "llama" not in err.lower() and "metadata" not in err.lower()  # and its load notes stay quiet
+
+
+async def test_a_bare_ping_is_greeted_not_refused(tmp_path: Path):
+    """`@Observer` alone once reached the model as "(sent no text)", and it answered "I'm sorry, but I
+    can't assist with that." (or "(No text)")."""
+    from tests.integration.test_cli import observer
+
+    code, out, err = await observer(tmp_path, "chat", "--once", "@Observer", "--author", "alice")
+    assert code == 0, err
+    answer = out.strip().removeprefix("Observer: ").lower()
+    assert answer and not any(word in answer for word in ("sorry", "can't", "cannot", "no text")), answer

@@ -23,13 +23,23 @@ def test_prompt_never_exceeds_the_window_and_keeps_the_message(history: list[str
     assert total + spec.max_output_tokens <= window
     sent = str(messages[-1].content)
     # The member's own words, without a `name:` label (the system prompt names them), whole or cut in the middle.
-    assert sent == (message.strip() or "(sent no text)") or "characters cut" in sent
+    if message.strip():
+        assert sent == message.strip() or "characters cut" in sent
+    else:  # a bare ping reads as a hello, not as "(sent no text)", which small models refused
+        assert "no text" in sent and "hello" in sent
     assert str(messages[0].content) == "system prompt"
     kept = len(messages) - 2
     assert kept + dropped == len(lines)
     # What is kept is the newest context, in order.
     if kept:
         assert str(messages[-2].content).endswith(lines[-1].text)
+
+
+def test_a_bare_ping_in_reply_asks_about_the_replied_message():
+    spec = ModelSpec(name="m", model="m", context_window=4096, max_output_tokens=128)
+    event = make_event("", author="asker", reply_to_id=7)
+    messages, _ = build_messages("system prompt", [], event, spec, "Observer")
+    assert "in reply to an earlier message" in str(messages[-1].content)
 
 
 def test_shorten_middle_keeps_head_and_tail():
