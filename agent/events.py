@@ -85,6 +85,8 @@ class Event(BaseModel):
     # them, in the order written; `links_left_out`: links beyond the bound, not read.
     linked: list[LinkedMessage] = Field(default_factory=list)
     links_left_out: int = 0
+    # Seen only by its author (a private `/chat`): stored, but read into no one's context or summary.
+    private: bool = False
 
     def describe_attachments(self) -> str:
         return render_attachments((a.filename, a.text, a.note) for a in self.attachments)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -78,6 +79,9 @@ class Message(Base):
     state_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # Platform ids of the reply's messages posted so far: a resumed run edits them, never posts twice.
     reply_parts: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)
+    # Seen only by its author: a private `/chat` question and its ephemeral answer. No one's context,
+    # summary or thread activity reads it (another member's answer could otherwise repeat it).
+    private: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The process (`processes.id`) that claimed the message's run: a survivor resumes it only once
     # that process has stopped beating (agent/memory/processes.py).
     holder: Mapped[str | None] = mapped_column(String(40), nullable=True)

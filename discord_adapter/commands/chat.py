@@ -40,6 +40,9 @@ def chat_command(bot: CommandHost) -> app_commands.Command[Any, ..., None]:
             await reply(interaction, refused)
             return
         private = await record.privacy(interaction.user.id) == "private"
+        # A private exchange is stored but kept out of everyone's context and summaries: another
+        # member's answer or /observer summary would otherwise repeat what only this member saw.
+        event = event.model_copy(update={"private": private})
         await interaction.response.defer(ephemeral=private, thinking=True)
         await bot.replier.run(ReplyTo(event, InteractionSink(interaction, private), store_reply=private, model=model))
 

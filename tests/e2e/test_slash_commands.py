@@ -123,6 +123,32 @@ async def test_chat_streams_into_the_interaction_with_the_members_privacy(harnes
     assert not (d.interaction_responses[token][0].get("data") or {}).get("flags", 0) & 64, "public: visible"
 
 
+async def test_a_private_chat_stays_out_of_other_members_answers_and_the_channels_window(harness: Harness):
+    """A private /chat is seen by its member alone; another member's answer in that channel used to read
+    it in its context (and could repeat it), as did the window summaries read."""
+    d, model = harness.discord, harness.model
+    kim, bob = d.add_user("kim"), d.add_user("bob")
+    model.push(Reply("Noted."))
+    token = await d.slash(kim, "chat", [{"name": "prompt", "type": 3, "value": "my door code is 4321, remember it"}])
+    await d.wait_until(lambda: final_edit(d, token))
+    assert ephemeral(harness, token)
+    model.push(Reply("No idea."))
+    await d.send_as(bob, f"{harness.mention()} what is kim's door code?")
+    await harness.settle()
+    asked = " ".join(str(m["content"]) for m in model.requests[-1]["messages"])
+    assert "door code" in asked and "4321" not in asked and "Noted." not in asked
+    window = await harness.services.record.window(int(d.general["id"]), 50)
+    assert not any("4321" in line.text or line.text == "Noted." for line in window)
+
+    token = await d.slash(kim, "privacy", sub("set", mode="public"))
+    await answer(harness, token)
+    model.push(Reply("Shared."))
+    token = await d.slash(kim, "chat", [{"name": "prompt", "type": 3, "value": "the meeting is at 5"}])
+    await d.wait_until(lambda: final_edit(d, token))
+    window = await harness.services.record.window(int(d.general["id"]), 50)
+    assert any(line.text == "the meeting is at 5" for line in window), "a public /chat is the channel's"
+
+
 async def test_ping_health_feedback_and_correct(harness: Harness):
     d = harness.discord
     lee = d.add_user("lee")

@@ -33,14 +33,19 @@ class MessageReads(RecordCore):
     """Reading what was said: a channel's window, one message, a reply chain, who answered what."""
 
     def _lines_query(self) -> Any:
-        return select(
-            tables.messages.c.id,
-            tables.messages.c.content,
-            tables.messages.c.created_at,
-            tables.messages.c.attachments,
-            func.coalesce(tables.messages.c.shown_name, tables.users.c.name).label("name"),
-            tables.users.c.is_bot,
-        ).join(tables.users, tables.users.c.id == tables.messages.c.author_id)
+        """Every read of what was said goes through here: private exchanges are never among them."""
+        return (
+            select(
+                tables.messages.c.id,
+                tables.messages.c.content,
+                tables.messages.c.created_at,
+                tables.messages.c.attachments,
+                func.coalesce(tables.messages.c.shown_name, tables.users.c.name).label("name"),
+                tables.users.c.is_bot,
+            )
+            .join(tables.users, tables.users.c.id == tables.messages.c.author_id)
+            .where(tables.messages.c.private.is_(False))
+        )
 
     @staticmethod
     def _line(row: Any) -> ChatLine:
@@ -208,6 +213,7 @@ class MessageReads(RecordCore):
                     tables.messages.c.channel_id == channel_id,
                     tables.messages.c.author_id != author_id,
                     tables.users.c.is_bot.is_(False),
+                    tables.messages.c.private.is_(False),
                     tables.messages.c.created_at >= since,
                 )
             )

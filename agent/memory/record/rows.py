@@ -29,6 +29,7 @@ def arrival_row(
         "state": state,
         "state_at": arrived if state else None,
         "holder": holder if state else None,
+        "private": event.private,
     }
 
 
@@ -45,6 +46,7 @@ def reply_row(answered: Event, text: str, bot_id: int, bot_name: str, reply_id: 
         "reply_to_id": answered.message_id,
         "answers_id": answered.message_id,
         "attachments": [],
+        "private": answered.private,  # an answer is as private as its question
     }
 
 
