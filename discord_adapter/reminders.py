@@ -74,6 +74,14 @@ class ReminderDesk:
 
     async def deliver(self, due: Due) -> ReminderState:
         row = due.reminder
+        if row.private and row.kind == "remind":
+            # Set in an ephemeral /chat: only the owner saw it, so only the owner is told.
+            try:
+                user = self.client.get_user(row.owner_id) or await self.client.fetch_user(row.owner_id)
+                return await self._remind(due, await user.create_dm())
+            except (discord.Forbidden, discord.NotFound):
+                log.warning("reminder %s: its owner cannot be sent a direct message", row.id)
+                return "failed"
         channel = self._channel(row.channel_id)
         if bot_may_post(self.client, channel) is False:
             log.warning("reminder %s: no permission to post in channel %s", row.id, row.channel_id)
@@ -93,7 +101,7 @@ class ReminderDesk:
             body, state = missed_line(row.text, int(row.due_at.timestamp())), "missed"
         else:
             body, state = reminder_line(row.text, due.late_by), "sent"
-        async with self.budget.turn(row.channel_id):
+        async with self.budget.turn(getattr(channel, "id", None) or row.channel_id):
             await channel.send(f"<@{row.owner_id}> {body}", allowed_mentions=only(row.owner_id))
         return state  # type: ignore[return-value]
 

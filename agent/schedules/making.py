@@ -57,6 +57,7 @@ async def remind(
             text=what,
             zone=zone.key,
             due_at=due,
+            private=event.private,
         )
     )
     return row, zone

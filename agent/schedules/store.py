@@ -45,6 +45,7 @@ class ReminderRow:
     last_fire: datetime | None
     created_at: datetime
     rights: dict[str, Any]
+    private: bool = False  # delivered by direct message (set in a private exchange)
 
     @property
     def recurring(self) -> bool:
@@ -68,6 +69,7 @@ class NewReminder:
     cron: str | None = None
     every: str | None = None
     rights: dict[str, Any] | None = None
+    private: bool = False
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -97,6 +99,7 @@ def _row(values: Any) -> ReminderRow:
         last_fire=_aware(m["last_fire"]),
         created_at=_aware(m["created_at"]) or datetime.now(UTC),
         rights=dict(m["rights"] or {}),
+        private=bool(m["private"]),
     )
 
 
@@ -144,6 +147,7 @@ class Reminders:
                 "state": "pending",
                 "created_at": datetime.now(UTC),
                 "rights": new.rights or {},
+                "private": new.private,
             }
             new_id = (await conn.execute(t.insert().values(**values).returning(t.c.id))).scalar_one()
             row = _row((await conn.execute(select(t).where(t.c.id == new_id))).one())

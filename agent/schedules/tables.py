@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Index, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Index, String, Table, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from agent.memory.tables import AutoId, Base
@@ -41,6 +41,9 @@ class Reminder(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # The owner's rights when it was made (a recurring post runs with them: access rules, tools, search).
     rights: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Set in a private exchange (an ephemeral /chat): delivered to the owner by direct message, never
+    # posted in the channel where others would read what only they saw.
+    private: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     __table_args__ = (
         Index("ix_reminders_owner", "owner_id", "state"),
         Index("ix_reminders_guild", "guild_id", "state"),

@@ -23,10 +23,11 @@ def reminder_tools(reminders: Reminders, record: Record) -> list[Tool]:
             return f"not scheduled: {exc}"
         assert row.due_at is not None
         local = row.due_at.astimezone(zone)
+        where = "by direct message (this exchange is private)" if row.private else "here, with a mention"
         return (
             f"scheduled reminder #{row.id} for {event.author_name}: {local:%A %Y-%m-%d %H:%M} ({zone.key}), "
-            f"'{row.text}'. Tell them when, in their language; they can see or cancel it with /schedule list "
-            "and /schedule cancel."
+            f"'{row.text}', delivered {where}. Tell them when, in their language; they can see or cancel it "
+            "with /schedule list and /schedule cancel."
         )
 
     return [

@@ -42,3 +42,36 @@ async def test_time_zones_and_unreadable_times_are_answered_with_what_to_write(h
     assert "Manage Server" in refused, "only admins set the server's default"
     said = await answer(h, await d.slash(alice, "schedule", sub("remind", when="whenever", what="x")))
     assert said.startswith("Not scheduled") and "in 2 hours" in said
+
+
+async def test_a_reminder_set_in_a_private_chat_is_delivered_by_direct_message(harness: Harness):
+    """The reply model schedules it (the tool, through the graph) in an ephemeral /chat: only the member
+    saw it, so it is sent to them alone, never posted in the channel."""
+    from datetime import timedelta
+
+    from agent.schedules.scheduler import Due
+    from discord_adapter.reminders import ReminderDesk
+    from tests.e2e.test_slash_commands import final_edit
+    from tests.fakes.openai_server import Reply
+
+    h, d = harness, harness.discord
+    kim = d.add_user("kim")
+    h.model.push(
+        Reply(tool_calls=[("schedule_reminder", {"when": "in 2 hours", "what": "take my medicine"})]),
+        Reply("I'll remind you in 2 hours."),
+    )
+    token = await d.slash(
+        kim, "chat", [{"name": "prompt", "type": 3, "value": "remind me in 2 hours to take my medicine"}]
+    )
+    await d.wait_until(lambda: final_edit(d, token))
+    [row] = await h.services.reminders.listing(owner_id=int(kim["id"]))
+    assert row.private and row.text == "take my medicine"
+
+    desk = ReminderDesk(h.bot, h.bot.replier, h.bot.budget)
+    assert row.due_at is not None
+    assert await desk.deliver(Due(row, row.due_at, timedelta(0), missed=False)) == "sent"
+    [dm] = d.dm_channels.values()
+    assert dm["recipients"][0]["id"] == kim["id"]
+    [sent] = d.bot_messages(dm)
+    assert "take my medicine" in sent["content"] and sent.get("guild_id") is None
+    assert not any("medicine" in m["content"] for m in d.bot_messages(d.general)), "never in the channel"

@@ -181,6 +181,7 @@ class FakeDiscord:
         self.guilds: dict[str, str] = {self.guild_id: "Test Guild"}  # id → name; `add_guild` adds more
         self.owner = self.add_user("owner")
         self.channels: dict[str, dict[str, Any]] = {}
+        self.dm_channels: dict[str, dict[str, Any]] = {}  # the bot's DMs, by channel id
         self.messages: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
         self.members: dict[str, dict[str, Any]] = {}
         self.requests: list[Request] = []
@@ -681,6 +682,19 @@ class FakeDiscord:
         return web.Response(body=data, content_type="application/octet-stream")
 
     # ----- what members do -----
+    def dm_channel(self, user_id: str) -> dict[str, Any]:
+        """The bot's direct-message channel with a user (POST /users/@me/channels), made once, as Discord
+        does; an unknown user is 404 Unknown User. Its messages carry no guild_id."""
+        if user_id not in self.users:
+            raise DiscordError(404, {"message": "Unknown User", "code": 10013})
+        for channel in self.dm_channels.values():
+            if channel["recipients"][0]["id"] == user_id:
+                return channel
+        channel = {"id": snowflake(), "type": 1, "last_message_id": None, "flags": 0}
+        channel["recipients"] = [self.users[user_id]]
+        self.dm_channels[channel["id"]] = channel
+        return channel
+
     def message_payload(self, channel_id: str, author: dict[str, Any], content: str, **extra: Any) -> dict[str, Any]:
         mentions = [u for u in [self.bot, *self.users.values()] if f"<@{u['id']}>" in content]
         msg = {
@@ -971,6 +985,12 @@ class FakeDiscord:
             }
         if p == ["users", "@me"]:
             return self.bot
+        if p == ["users", "@me", "channels"] and method == "POST":
+            return self.dm_channel(str(body["recipient_id"]))
+        if len(p) == 2 and p[0] == "users" and method == "GET":
+            if p[1] not in self.users:
+                raise DiscordError(404, {"message": "Unknown User", "code": 10013})
+            return self.users[p[1]]
         if p == ["oauth2", "applications", "@me"] or p == ["applications", "@me"]:
             return {
                 "id": self.app_id,
