@@ -107,9 +107,7 @@ class ReminderScheduler:
             store, broker, identity=self.holder, max_concurrent_jobs=self.max_concurrent, logger=log
         )
         await self._scheduler.__aenter__()
-        await self._scheduler.configure_task(
-            TASK_ID, func=self._fire, max_running_jobs=None, misfire_grace_time=None
-        )
+        await self._scheduler.configure_task(TASK_ID, func=self._fire, max_running_jobs=None, misfire_grace_time=None)
         await self._scheduler.start_in_background()
         await self.sweep()
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="reminder sweep")
