@@ -81,19 +81,48 @@ def normalise(text: str) -> str:
     return _JA_HOUR.sub(_ja_hour, out)
 
 
-def _parse(text: str, zone: ZoneInfo, now: datetime, prefer: str | None) -> datetime | None:
-    import dateparser  # ~0.3 s to import with its language data: loaded on first use, not at start
+# What a phrase says once dateparser has put it in English: only hours, minutes, seconds from now
+# ("in 2 hour", "in 30 minute") is elapsed time; anything else names a day and/or a time of day.
+_DURATION = re.compile(r"(?i)^(?:in\s+)?(?:(?:and\s+)?\d+(?:[.,]\d+)?\s*(?:hour|minute|second)s?\s*)+$")
 
-    settings: dict[str, Any] = {
-        "RELATIVE_BASE": now.astimezone(zone).replace(tzinfo=None),
-        "TIMEZONE": zone.key,
-        "RETURN_AS_TIMEZONE_AWARE": True,
-        "TO_TIMEZONE": "UTC",
-    }
+
+def is_duration(english: str) -> bool:
+    return bool(_DURATION.fullmatch(" ".join(english.split())))
+
+
+def wall_clock(naive: datetime, zone: ZoneInfo) -> datetime:
+    """The moment a local wall-clock time names in `zone`, as aware UTC. PEP 495's fold=0 gives the
+    first of an ambiguous time (the autumn hour that happens twice) and moves a nonexistent one (in the
+    spring gap) forward by the gap (01:30 when clocks go 01:00 → 02:00 is 02:30)."""
+    return naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
+
+
+def _parse(text: str, zone: ZoneInfo, now: datetime, prefer: str | None) -> datetime | None:
+    """Read `text` as a naive local time at `now`'s local wall clock, then place it: a pure duration is
+    elapsed time from `now`; a day or a time of day is that wall-clock time in `zone` on that date (with
+    the UTC offset in force then, not now's)."""
+    from dateparser.date import DateDataParser  # ~0.3 s with its language data: loaded on first use
+    from dateparser.languages.loader import default_loader
+
+    base = now.astimezone(zone).replace(tzinfo=None)
+    settings: dict[str, Any] = {"RELATIVE_BASE": base}
     if prefer:
         settings["PREFER_DATES_FROM"] = prefer
-    found = dateparser.parse(text, settings=settings)
-    return None if found is None else found.astimezone(UTC)
+    parser = DateDataParser(settings=settings)
+    data = parser.get_date_data(text)
+    found = data.date_obj
+    if found is None:
+        return None
+    if found.tzinfo is not None:  # the phrase named its own zone or offset ("18:30 UTC")
+        return found.astimezone(UTC)
+    english = ""
+    if data.locale:
+        locale = next(iter(default_loader.get_locales(locales=[data.locale])), None)
+        if locale is not None:
+            english = locale.translate(text, settings=parser._settings)
+    if is_duration(english):
+        return now + (found - base)
+    return wall_clock(found, zone)
 
 
 def parse_when(text: str, zone: ZoneInfo, now: datetime | None = None) -> datetime:

@@ -4,6 +4,7 @@ time zone at a fixed clock; recurrences; time zone names."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -98,3 +99,83 @@ def test_time_zones_are_iana_names_with_a_hint():
         zone_named("Tokyo")
     with pytest.raises(WhenError, match="IANA"):
         zone_named("Mars/Olympus")
+
+
+# ----- daylight saving: a wall-clock phrase is that local time on that date; a duration is elapsed -----
+DST_ZONES = ["Europe/Lisbon", "Europe/London", "Europe/Berlin", "America/New_York", "Australia/Sydney"]
+
+
+def _changes(zone: ZoneInfo) -> list[datetime]:
+    """The UTC hours in 2025 when `zone`'s offset changes."""
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    hours = [start + timedelta(hours=h) for h in range(365 * 24)]
+    return [b for a, b in pairwise(hours) if a.astimezone(zone).utcoffset() != b.astimezone(zone).utcoffset()]
+
+
+CHANGES = {name: _changes(ZoneInfo(name)) for name in DST_ZONES}
+
+
+@pytest.mark.parametrize(
+    ("text", "zone", "now", "expected"),
+    [
+        ("tomorrow at 9", "Europe/Lisbon", datetime(2025, 3, 29, 12, tzinfo=UTC), "2025-03-30 09:00 WEST"),
+        ("tomorrow at 9", "America/New_York", datetime(2025, 3, 8, 17, tzinfo=UTC), "2025-03-09 09:00 EDT"),
+        ("tomorrow at 9", "Europe/London", datetime(2025, 10, 25, 12, tzinfo=UTC), "2025-10-26 09:00 GMT"),
+        ("tomorrow at 9", "Europe/Berlin", datetime(2025, 10, 25, 12, tzinfo=UTC), "2025-10-26 09:00 CET"),
+        ("in 2 days at 9:00", "Europe/Berlin", datetime(2025, 10, 25, 12, tzinfo=UTC), "2025-10-27 09:00 CET"),
+        ("amanhã às 9h", "Europe/Lisbon", datetime(2025, 3, 29, 12, tzinfo=UTC), "2025-03-30 09:00 WEST"),
+        ("завтра в 9", "Europe/Berlin", datetime(2025, 3, 29, 12, tzinfo=UTC), "2025-03-30 09:00 CEST"),
+        ("明日の朝9時", "Europe/Berlin", datetime(2025, 10, 25, 12, tzinfo=UTC), "2025-10-26 09:00 CET"),
+        # A time in the spring gap (01:00 → 02:00 in Lisbon) moves forward; an autumn one that happens twice: the first.
+        ("tomorrow at 1:30", "Europe/Lisbon", datetime(2025, 3, 29, 12, tzinfo=UTC), "2025-03-30 02:30 WEST"),
+        ("tomorrow at 1:30", "Europe/Lisbon", datetime(2025, 10, 25, 12, tzinfo=UTC), "2025-10-26 01:30 WEST"),
+    ],
+)
+def test_a_wall_clock_phrase_means_that_local_time_across_a_dst_change(
+    text: str, zone: str, now: datetime, expected: str
+):
+    z = ZoneInfo(zone)
+    assert f"{parse_when(text, z, now).astimezone(z):%Y-%m-%d %H:%M %Z}" == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "elapsed"),
+    [
+        ("in 2 hours", timedelta(hours=2)),
+        ("через полчаса", timedelta(minutes=30)),
+        ("5分後", timedelta(minutes=5)),
+        ("em 90 minutos", timedelta(minutes=90)),
+    ],
+)
+def test_a_duration_is_elapsed_time_across_a_dst_change(text: str, elapsed: timedelta):
+    # 00:30 UTC on the night Lisbon's clocks go forward (01:00 UTC): "in 2 hours" is two real hours.
+    now = datetime(2025, 3, 30, 0, 30, tzinfo=UTC)
+    assert parse_when(text, ZoneInfo("Europe/Lisbon"), now) == now + elapsed
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    zone=st.sampled_from(DST_ZONES),
+    which=st.integers(min_value=0, max_value=1),
+    around=st.integers(min_value=-72 * 60, max_value=72 * 60),
+    hour=st.integers(min_value=0, max_value=23),
+    minute=st.integers(min_value=0, max_value=59),
+    phrase=st.sampled_from(["tomorrow at {h}:{m:02d}", "amanhã às {h}:{m:02d}", "завтра в {h}:{m:02d}"]),
+    hours=st.integers(min_value=1, max_value=48),
+)
+def test_around_dst_changes_wall_clock_phrases_keep_their_time_and_durations_their_length(
+    zone: str, which: int, around: int, hour: int, minute: int, phrase: str, hours: int
+):
+    z = ZoneInfo(zone)
+    now = CHANGES[zone][which] + timedelta(minutes=around)
+    due = parse_when(phrase.format(h=hour, m=minute), z, now)
+    wanted = datetime.combine(now.astimezone(z).date() + timedelta(days=1), datetime.min.time()).replace(
+        hour=hour, minute=minute
+    )
+    assert due == wanted.replace(tzinfo=z).astimezone(UTC)
+    local = due.astimezone(z).replace(tzinfo=None)
+    if wanted.replace(tzinfo=z).astimezone(UTC).astimezone(z).replace(tzinfo=None) == wanted:  # a time that exists
+        assert local == wanted
+    else:  # in the spring gap: moved forward by the gap
+        assert wanted < local <= wanted + timedelta(hours=1)
+    assert parse_when(f"in {hours} hours", z, now) == now + timedelta(hours=hours)
