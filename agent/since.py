@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 DEFAULT_SINCE = timedelta(hours=24)
 
@@ -33,42 +34,57 @@ _UNITS = {
     "weeks": 604800,
 }
 _SHORT = re.compile(r"(\d{1,5}(?:\.\d+)?)\s*([a-z]+)(?:\s+ago)?")
-# "since yesterday" reads like "yesterday": the word is left out before parsing (English only: in other
-# languages dateparser reads the whole phrase or the word is part of it).
-_SINCE_WORD = re.compile(r"^\s*since\s+", re.IGNORECASE)
+# "since yesterday" reads like "yesterday", "the last 2 hours" like "2 hours": such words are left out
+# before parsing, in the languages served ("desde ontem", "昨日から", "с вчерашнего дня").
+_SINCE_WORD = re.compile(r"^\s*(?:since|(?:the\s+)?(?:last|past)|desde|nas?\s+últimas?|últimas?|с|за)\s+", re.I)
+_SINCE_SUFFIX = re.compile(r"\s*(?:から|以降|以来)\s*$")
+_TIME_OF_DAY = re.compile(r"\d{1,2}(?:[:h]\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.|h|時(?:\d{1,2}分)?)?", re.I)
+# Genitive and idiomatic forms dateparser does not read, as the word it does.
+_SAME_AS = {
+    "вчерашнего дня": "вчера",
+    "позавчерашнего дня": "позавчера",
+    "half an hour": "30 minutes",
+    "meia hora": "30 minutes",
+    "полчаса": "30 minutes",
+}
 
 
 class SinceError(ValueError):
     """`since:` could not be read as a past moment; the message is a line a member can read."""
 
 
-def parse_since(text: str | None, now: datetime, language: str | None = None) -> datetime:
+def parse_since(text: str | None, now: datetime, language: str | None = None, zone: str = "UTC") -> datetime:
     """The moment `text` names, in UTC, not after `now` (aware). Empty: `DEFAULT_SINCE` before `now`.
 
-    `language`: an ISO 639-1 code ("ja", "pt"), tried first. Raises SinceError for text that names no
-    time, or a time in the future."""
+    `language`: an ISO 639-1 code ("ja", "pt"), tried first. `zone`: the member's IANA time zone, in
+    which "9am", "this morning" or "Monday" are read. Raises SinceError for text that names no time,
+    or a time in the future."""
     now = now.astimezone(UTC)
-    cleaned = _SINCE_WORD.sub("", (text or "").strip())
+    cleaned = _SINCE_SUFFIX.sub("", _SINCE_WORD.sub("", (text or "").strip()))
+    cleaned = _SAME_AS.get(cleaned.lower(), cleaned)
     if not cleaned:
         return now - DEFAULT_SINCE
     short = _SHORT.fullmatch(cleaned.lower())
     if short is not None and short.group(2) in _UNITS:
         return now - timedelta(seconds=float(short.group(1)) * _UNITS[short.group(2)])
-    found = _dateparser(cleaned, now, language)
+    found = _dateparser(cleaned, now, language, zone)
     if found is None:
         raise SinceError(f"I could not read {text!r} as a time; try “yesterday”, “2h” or “3 days”.")
+    if found > now and _TIME_OF_DAY.fullmatch(cleaned):
+        found -= timedelta(days=1)  # "since 9am" at 00:30 is yesterday's 9am
     if found > now + timedelta(minutes=1):
         raise SinceError(f"{text!r} is in the future; a summary covers what was already said.")
     return min(found, now)
 
 
-def _dateparser(text: str, now: datetime, language: str | None) -> datetime | None:
+def _dateparser(text: str, now: datetime, language: str | None, zone: str = "UTC") -> datetime | None:
     import dateparser  # imported when a member asks: it loads its language data (~0.3 s) on first use
 
     settings = {
-        "RELATIVE_BASE": now.replace(tzinfo=None),
+        # The member's wall clock: "9am" and "yesterday" are theirs, not UTC's.
+        "RELATIVE_BASE": now.astimezone(ZoneInfo(zone)).replace(tzinfo=None),
         "PREFER_DATES_FROM": "past",
-        "TIMEZONE": "UTC",
+        "TIMEZONE": zone,
         "TO_TIMEZONE": "UTC",
         "RETURN_AS_TIMEZONE_AWARE": True,
     }

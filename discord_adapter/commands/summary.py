@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from agent.member_texts import (
     summary_left_out,
     summary_nothing,
 )
+from agent.schedules.making import zone_for
 from agent.since import SinceError, parse_since
 from agent.summary import Summarizer, Summary, language_of
 from discord_adapter.commands.common import interaction_event
@@ -45,13 +47,16 @@ def summary_command(bot: CommandHost) -> app_commands.Command[Any, ..., None]:
             return
         code, language = language_of(str(interaction.locale))
         now = datetime.now(UTC)
-        try:
-            start = parse_since(since, now, code)
-        except SinceError as exc:
-            await reply(interaction, str(exc))
-            return
         private = await services.record.privacy(interaction.user.id) == "private"
+        # Deferred before `since:` is read: the first unusual phrase loads dateparser's language data
+        # (2–3 s on a small machine), past Discord's 3 s to answer an interaction.
         await interaction.response.defer(ephemeral=private, thinking=True)
+        zone = await zone_for(services.reminders, services.record, interaction.user.id, interaction.guild_id)
+        try:
+            start = await asyncio.to_thread(parse_since, since, now, code, zone.key)
+        except SinceError as exc:
+            await interaction.edit_original_response(content=str(exc), allowed_mentions=QUIET)
+            return
         summarizer = Summarizer(services.record, services.prompts, services.router, services.settings)
         done = await summarizer.summarize(event, start, language)
         parts = split_message(summary_text(done, event.channel_name))

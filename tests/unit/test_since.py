@@ -84,3 +84,33 @@ def test_words_that_name_no_time_are_refused_in_one_line() -> None:
 )
 def test_the_language_of_a_discord_locale(locale: str | None, expected: tuple[str, str]) -> None:
     assert language_of(locale) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "back"),
+    [
+        ("昨日から", "ja", DAY),
+        ("2時間前から", "ja", 2 * HOUR),
+        ("desde ontem", "pt", DAY),
+        ("nas últimas 2 horas", "pt", 2 * HOUR),
+        ("с вчерашнего дня", "ru", DAY),
+        ("за 3 дня", "ru", 3 * DAY),
+        ("last 2 hours", "en", 2 * HOUR),
+        ("the past 3 days", "en", 3 * DAY),
+        ("half an hour", "en", timedelta(minutes=30)),
+    ],
+)
+def test_since_words_in_every_language_read_like_the_time_they_name(text: str, language: str, back: timedelta):
+    assert parse_since(text, NOW, language) == NOW - back
+
+
+def test_a_time_of_day_is_the_members_own():
+    # 9am in Lisbon (UTC+0 then) is 09:00 UTC; in São Paulo (UTC-3) 12:00 UTC.
+    assert parse_since("9am", NOW, "en", "Europe/Lisbon") == datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+    assert parse_since("9am", NOW, "en", "America/Sao_Paulo") == datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+def test_a_time_of_day_not_reached_yet_today_is_yesterdays():
+    # At 00:30 in Tokyo, "since 9am" is yesterday's 9am there (00:00 UTC on 10 March), not a future time.
+    assert parse_since("9am", NOW, "en", "Asia/Tokyo") == datetime(2026, 3, 10, 0, 0, tzinfo=UTC)
+    assert parse_since("9時", NOW, "ja", "Asia/Tokyo") == datetime(2026, 3, 10, 0, 0, tzinfo=UTC)
