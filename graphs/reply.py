@@ -125,7 +125,7 @@ def build(services: Services, checkpointer: Any = None, store: Any = None) -> Re
         "retrieve",
         Retrieve(s.record, s.personas, s.prompts, s.memory, s.settings.retrieval_tokens, lore_scan(s.settings)),
     )
-    builder.add_node("select_model", SelectModel(s.registry, s.router))
+    builder.add_node("select_model", SelectModel(s.registry, s.router, s.record))
     builder.add_node(
         "generate",
         Generate(s.record, s.prompts, s.router, s.settings, s.bot_user_id, s.toolbox, s.config.tool_rounds),

@@ -89,6 +89,8 @@ class Message(Base):
     __table_args__ = (
         Index("ix_messages_channel_id_id", "channel_id", "id"),
         Index("ix_messages_state", "state"),
+        # The dashboard's live feed reads what changed since its last look.
+        Index("ix_messages_state_at", "state_at"),
     )
 
 
@@ -239,6 +241,32 @@ class ShardLease(Base):
     expires_at: Mapped[float] = mapped_column(Float)
 
 
+class MessageNote(Base):
+    """What a run decided about a member's message, for whoever looks later (the dashboard): `kind`
+    "decision" ({respond, source, reason, method, model, model_reason}) or "reply" ({model,
+    first_token_ms, generate_ms}). Appended, never updated: a resumed run adds a newer row."""
+
+    __tablename__ = "message_notes"
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(String(16))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (Index("ix_message_notes_message", "message_id"),)
+
+
+class DashboardLogin(Base):
+    """A one-time dashboard login link (`observer dashboard link`): only its token's SHA-256 is kept.
+    Used once (`used_at` set by one conditional update) before `expires_at` (epoch seconds)."""
+
+    __tablename__ = "dashboard_logins"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float)
+    used_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
@@ -261,3 +289,5 @@ guild_settings = _table(GuildSettings)
 cast_members = _table(CastMember)
 processes = _table(Process)
 shard_leases = _table(ShardLease)
+message_notes = _table(MessageNote)
+dashboard_logins = _table(DashboardLogin)

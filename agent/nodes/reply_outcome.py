@@ -73,6 +73,16 @@ def answered(
     if answer.first_token_ms is not None:
         timings["first_token_ms"] = answer.first_token_ms
     update["timings"] = timings
+    record.queue_note(
+        event.message_id,
+        "reply",
+        {
+            "model": answer.model,
+            "first_token_ms": None if answer.first_token_ms is None else round(answer.first_token_ms, 1),
+            "generate_ms": round(timings["generate_ms"], 1),
+            "failure": update.get("failure"),
+        },
+    )
     return update
 
 

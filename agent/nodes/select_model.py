@@ -7,6 +7,8 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from agent.events import Decision
+from agent.memory.record.notes import NoteSink
 from agent.models.registry import ModelRegistry
 from agent.models.router import AllBusy, OverBudget, Router
 from agent.models.tokens import approx_tokens
@@ -22,8 +24,17 @@ class SelectModel:
 
     registry: ModelRegistry
     router: Router
+    # Where the decision and the model chosen are noted for the dashboard (None: not noted).
+    notes: NoteSink | None = None
 
     async def __call__(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        update = await self._select(state, runtime)
+        decision = state.get("decision")
+        if self.notes is not None and decision is not None:
+            self.notes.queue_note(state["event"].message_id, "decision", _decision_note(decision, update))
+        return update
+
+    async def _select(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         decision = state.get("decision")
         if decision is None or not decision.respond:
             return {}
@@ -57,3 +68,15 @@ class SelectModel:
             reason += f"; {', '.join(repr(n) for n in unknown)} is not configured"
         # The whole order, routed once: generate's fallback walks it, never asking the router again.
         return {"model": route.name, "model_reason": reason, "model_order": list(route.order)}
+
+
+def _decision_note(decision: Decision, update: dict[str, Any]) -> dict[str, Any]:
+    """The decision as the dashboard shows it: who decided, why, and the model picked and why."""
+    return {
+        "respond": decision.respond,
+        "source": decision.source,
+        "reason": decision.reason,
+        "method": decision.method,
+        "model": update.get("model"),
+        "model_reason": update.get("model_reason"),
+    }

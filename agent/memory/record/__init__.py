@@ -8,6 +8,7 @@ from agent.memory.record.channels import CHANNEL_MODES, ChannelSettings
 from agent.memory.record.edits import MessageEdits
 from agent.memory.record.guilds import GuildSettingsStore
 from agent.memory.record.members import MemberData
+from agent.memory.record.notes import RunNotes
 from agent.memory.record.reads import MessageReads
 from agent.memory.record.tool_log import ToolLog
 from agent.memory.record.usage import UsageLog
@@ -17,6 +18,14 @@ __all__ = ["CHANNEL_MODES", "Record"]
 
 
 class Record(
-    MessageReads, MessageEdits, ChannelSettings, GuildSettingsStore, UsageLog, ToolLog, MemberData, RecordCore
+    MessageReads,
+    MessageEdits,
+    ChannelSettings,
+    GuildSettingsStore,
+    UsageLog,
+    ToolLog,
+    MemberData,
+    RunNotes,
+    RecordCore,
 ):
     """The SQL record. One per process; safe to share between concurrent runs."""
