@@ -201,6 +201,24 @@ class Settings(BaseSettings):
     # Where `observer run` writes whether it is connected, for `observer health` (unset: DATA_DIR/run/).
     health_file: Path | None = None
 
+    # The web dashboard (`observer dashboard`; beside the bot in `observer run` when the port is set).
+    dashboard_port: int | None = Field(default=None, ge=1, le=65535)
+    dashboard_host: str = "127.0.0.1"
+    # The address people open (behind a proxy: https://…): login links and the OAuth redirect use it;
+    # https makes the session cookie Secure.
+    dashboard_public_url: str | None = None
+    # Signs sessions; unset: generated once into DATA_DIR/dashboard_secret (mode 0600).
+    dashboard_secret: SecretStr | None = None
+    dashboard_link_minutes: float = Field(default=10.0, gt=0, le=1440, description="a login link's lifetime")
+    dashboard_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    dashboard_poll_seconds: float = Field(default=0.5, ge=0.05, le=30, description="the live feed's look interval")
+    # "Log in with Discord": the application's OAuth2 client (Developer Portal → OAuth2).
+    dashboard_client_id: str | None = None
+    dashboard_client_secret: SecretStr | None = None
+    dashboard_redirect_uri: str | None = Field(default=None, description="unset: PUBLIC_URL/auth/discord/callback")
+    dashboard_oauth_url: str = "https://discord.com/oauth2/authorize"
+    dashboard_api_base: str = "https://discord.com/api/v10"
+
     @field_validator("discord_token_file", "health_file", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
@@ -291,7 +309,7 @@ def load_settings() -> Settings:
 
 def _refuse_unknown_observer_vars() -> None:
     """A typo such as OBSERVER_DATA_DRI would silently do nothing: refuse it with a suggestion."""
-    known = set(_ENV_NAMES.values()) | {"OBSERVER_TEST_POSTGRES_URL"}
+    known = set(_ENV_NAMES.values()) | {"OBSERVER_TEST_POSTGRES_URL", "OBSERVER_TEST_SCREENSHOTS"}
     for name in os.environ:
         if name.startswith("OBSERVER_") and name not in known:
             close = difflib.get_close_matches(name, sorted(known), n=1)

@@ -1,4 +1,5 @@
-"""`observer`: the console (`chat`), the Discord bot (`run`), memory (`persona`, `dataset`) and `db upgrade`.
+"""`observer`: the console (`chat`), the Discord bot (`run`), memory (`persona`, `dataset`), the web
+dashboard (`dashboard`) and `db upgrade`.
 
 With no subcommand it runs the bot when DISCORD_TOKEN is set, and the console otherwise.
 """
@@ -45,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     tl.add_argument("--admin", action="store_true", help="as a member with Manage Server")
     sub.add_parser("status", help="every `observer run` sharing the database: shards held, alive or stopped")
     sub.add_parser("health", help="exit 0 while this host's `observer run` is connected to Discord (HEALTHCHECK)")
+    dash = sub.add_parser("dashboard", help="the web dashboard (Live, Health, Channels); `link`: a one-time login")
+    dash.add_argument("--host", help="address to listen on (default: OBSERVER_DASHBOARD_HOST, 127.0.0.1)")
+    dash.add_argument("--port", type=int, help="port (default: OBSERVER_DASHBOARD_PORT, else 8710)")
+    dash_sub = dash.add_subparsers(dest="dashboard_command")
+    dash_sub.add_parser("link", help="print a one-time operator login link (OBSERVER_DASHBOARD_LINK_MINUTES)")
     db = sub.add_parser("db", help="database upkeep")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations (also done at every start)")
@@ -167,7 +173,27 @@ async def _tools(settings: Settings, args: argparse.Namespace) -> int:
 async def _run_discord(settings: Settings, _args: argparse.Namespace) -> int:
     from discord_adapter.run import run_bot
 
-    return await run_bot(settings)
+    if settings.dashboard_port is None:
+        return await run_bot(settings)
+    from dashboard.serve import serve
+
+    # Beside the bot, in the same process: the dashboard reads the same record; the bot's end ends it.
+    dashboard = asyncio.create_task(serve(settings))
+    try:
+        return await run_bot(settings)
+    finally:
+        dashboard.cancel()
+        await asyncio.gather(dashboard, return_exceptions=True)
+
+
+async def _dashboard(settings: Settings, args: argparse.Namespace) -> int:
+    from dashboard.serve import login_link, serve
+
+    if args.dashboard_command == "link":
+        print(await login_link(settings, args.host, args.port))
+        return 0
+    await serve(settings, args.host, args.port)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -197,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
             "tools": _tools,
             "status": _status,
             "health": _health,
+            "dashboard": _dashboard,
         }
         return run_async(handlers[command](settings, args))
     except ConfigError as exc:

@@ -1,0 +1,110 @@
+"""The Live page and its server-sent events: members' messages as they arrive and move through their
+states, with the run's decision, model, tokens, cost and time to first token."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+
+from aiohttp import web
+from sqlalchemy import select
+
+from agent.memory import tables
+from agent.memory.feed import FeedItem
+from agent.memory.progress import MessageState
+from dashboard.context import Dashboard, dashboard_of, render, session_of
+from dashboard.sessions import Session
+
+STATES: tuple[MessageState, ...] = (
+    "waiting",
+    "answering",
+    "paused",
+    "retrying",
+    "answered",
+    "skipped",
+    "failed",
+    "expired",
+)
+FIRST_PAGE = 50
+KEEPALIVE_SECONDS = 15.0
+
+
+def _filters(request: web.Request) -> tuple[int | None, str | None]:
+    channel = request.query.get("channel", "")
+    state = request.query.get("state", "")
+    return (int(channel) if channel.isdigit() else None, state if state in STATES else None)
+
+
+def _shows(session: Session, item: FeedItem, channel: int | None, state: str | None) -> bool:
+    if not session.may_read(item.guild_id):
+        return False
+    return (channel is None or item.channel_id == channel) and (state is None or item.state == state)
+
+
+async def visible_channels(dashboard: Dashboard, session: Session) -> list[dict[str, str]]:
+    """Channels this session may read, for the filter: [{id, label}], by server then name."""
+    c, g = tables.channels.c, tables.guilds.c
+    query = select(c.id, c.name, c.guild_id, g.name.label("guild")).outerjoin(tables.guilds, g.id == c.guild_id)
+    guilds = session.visible_guilds()
+    if guilds is not None:
+        query = query.where(c.guild_id.in_(sorted(guilds)))
+    async with dashboard.engine.connect() as conn:
+        rows = (await conn.execute(query.order_by(g.name, c.name))).all()
+    return [{"id": str(r.id), "label": f"{r.guild or 'direct messages'} / #{r.name or r.id}"} for r in rows]
+
+
+async def _page(request: web.Request) -> web.StreamResponse:
+    dashboard, session = dashboard_of(request), session_of(request)
+    channel, state = _filters(request)
+    items = await dashboard.feed.recent(FIRST_PAGE, guild_ids=session.visible_guilds(), channel_id=channel, state=state)
+    return render(
+        request,
+        "live.html",
+        items=[i.as_json() for i in items],
+        channels=await visible_channels(dashboard, session),
+        states=STATES,
+        channel=str(channel or ""),
+        state=state or "",
+    )
+
+
+async def _events(request: web.Request) -> web.StreamResponse:
+    """text/event-stream: `event: item` with one message's JSON each time it changes."""
+    dashboard, session = dashboard_of(request), session_of(request)
+    channel, state = _filters(request)
+    response = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    )
+    await response.prepare(request)
+    async with dashboard.live.watch() as queue:
+        # What changed between the page's render and this connection: the newest, sent again.
+        first = await dashboard.feed.recent(
+            FIRST_PAGE, guild_ids=session.visible_guilds(), channel_id=channel, state=state
+        )
+        for item in reversed(first):
+            await _send(response, item)
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+            except TimeoutError:
+                await response.write(b": keepalive\n\n")
+                continue
+            if _shows(session, item, channel, state):
+                try:
+                    await _send(response, item)
+                except (ConnectionResetError, RuntimeError):
+                    break
+    with contextlib.suppress(ConnectionResetError, RuntimeError):
+        await response.write_eof()
+    return response
+
+
+async def _send(response: web.StreamResponse, item: FeedItem) -> None:
+    data = json.dumps(item.as_json(), ensure_ascii=False)
+    await response.write(f"event: item\ndata: {data}\n\n".encode())
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/live", _page)
+    app.router.add_get("/live/events", _events)
