@@ -126,7 +126,7 @@ async def test_a_login_link_works_once(client: TestClient, dashboard: Dashboard)
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
     live = await client.get("/live")
     html = await live.text()
-    assert live.status == 200 and "what should I name my cat?" in html and "operator" in html
+    assert live.status == 200 and "what should I name my cat?" in html and "every server" in html
 
     other = await fresh_client(dashboard)  # a second browser (or a second click) with the same link
     try:
