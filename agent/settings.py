@@ -211,7 +211,7 @@ class Settings(BaseSettings):
     dashboard_secret: SecretStr | None = None
     dashboard_link_minutes: float = Field(default=10.0, gt=0, le=1440, description="a login link's lifetime")
     dashboard_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
-    dashboard_poll_seconds: float = Field(default=0.5, ge=0.05, le=30, description="the live feed's look interval")
+    dashboard_poll_seconds: float = Field(default=0.25, ge=0.05, le=30, description="the live feed's look interval")
     # "Log in with Discord": the application's OAuth2 client (Developer Portal → OAuth2).
     dashboard_client_id: str | None = None
     dashboard_client_secret: SecretStr | None = None

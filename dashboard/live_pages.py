@@ -82,19 +82,19 @@ async def _events(request: web.Request) -> web.StreamResponse:
         first = await dashboard.feed.recent(
             FIRST_PAGE, guild_ids=session.visible_guilds(), channel_id=channel, state=state
         )
-        for item in reversed(first):
-            await _send(response, item)
-        while True:
-            try:
-                item = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
-            except TimeoutError:
-                await response.write(b": keepalive\n\n")
-                continue
-            if _shows(session, item, channel, state):
+        try:
+            for item in reversed(first):
+                await _send(response, item)
+            while True:
                 try:
+                    item = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+                except TimeoutError:
+                    await response.write(b": keepalive\n\n")
+                    continue
+                if _shows(session, item, channel, state):
                     await _send(response, item)
-                except (ConnectionResetError, RuntimeError):
-                    break
+        except (ConnectionResetError, RuntimeError):  # the watcher went away
+            return response
     with contextlib.suppress(ConnectionResetError, RuntimeError):
         await response.write_eof()
     return response
