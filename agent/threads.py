@@ -7,9 +7,10 @@ A channel's `threads` setting (stored in its JSON settings):
   a conversation between others is what a thread keeps an answer out of.
 - unset: off.
 
-Inside a thread the bot opened, and in a post of a forum whose threads are on, every message is to the
-bot (the thread is the conversation), until the thread is archived or locked: from then on it is
-not followed again (a member writing in it reopens it on Discord, but the bot needs a mention again).
+Inside a thread the bot opened, and in a post of a forum whose threads are on, every message of the
+member who asked (the post's author) is to the bot (the thread is the conversation; others there talk to
+each other and need a mention), until the thread is archived or locked: from then on it is not followed
+again (a member writing in it reopens it on Discord, but the bot needs a mention again).
 """
 
 from __future__ import annotations

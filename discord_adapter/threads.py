@@ -54,7 +54,21 @@ class ThreadDesk:
         opened_by_bot = forum or (me is not None and channel.owner_id == me.id)
         if not await follows_thread(self.record, channel.id, channel.parent_id, opened_by_bot=opened_by_bot):
             return event
+        # Only the one who asked talks to the bot without a mention: others chatting in the thread are
+        # talking to each other (a mention or a reply still reaches the bot, as anywhere).
+        if event.author_id != await self._asker(channel, forum):
+            return event
         return event.model_copy(update={"in_followed_thread": True})
+
+    async def _asker(self, thread: discord.Thread, forum: bool) -> int | None:
+        """A forum post's author; for a thread the bot opened from a question, that question's author
+        (the starter message has the thread's id)."""
+        if forum:
+            return thread.owner_id
+        starter = thread.starter_message
+        if starter is not None:
+            return starter.author.id
+        return await self.record.author_of(thread.id)
 
     async def closed(self, thread: discord.Thread) -> None:
         """A thread archived or locked: never followed again, even once a member's message reopens it."""
@@ -82,13 +96,17 @@ class ThreadSink(ReplySink):
         self.record = record
         self.bot_mention = bot_mention
         self.thread = thread
+        # Set when the bot lacks the permissions (or Discord said 403): worth telling the channel. A
+        # question deleted meanwhile (404) or another failure is not an admin's to fix.
+        self._refused = False
 
     async def send(self, content: str, first: bool) -> Any:
         if first:
             self.thread = self.thread or await self._open()
             if self.thread is None:
                 sent = await super().send(content, first)
-                await self._warn_once()
+                if self._refused:
+                    await self._warn_once()
                 return sent
             self._prefix = mention_prefix(self.message.author)
             pings = discord.AllowedMentions(everyone=False, roles=False, users=[self.message.author])
@@ -103,12 +121,14 @@ class ThreadSink(ReplySink):
         channel = self.message.channel
         if not may_open_threads(channel):
             log.info("channel %s: no permission to open threads; answering inline", channel.id)
+            self._refused = True
             return None
         name = thread_title(self.message.clean_content, self.bot_mention, fallback=self.message.author.display_name)
         try:
             return await self.message.create_thread(name=name, auto_archive_duration=ARCHIVE_AFTER_MINUTES)
         except discord.Forbidden:
             log.info("channel %s: Discord refused a thread (403); answering inline", channel.id)
+            self._refused = True
         except discord.HTTPException as exc:
             if exc.code == THREAD_EXISTS and self.message.guild is not None:
                 existing = self.message.guild.get_thread(self.message.id)

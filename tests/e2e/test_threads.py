@@ -5,6 +5,7 @@ Threads, and reopens an archived thread when a member writes in it."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from agent.member_texts import NEEDS_THREAD_PERMISSIONS
@@ -49,6 +50,12 @@ async def test_a_question_opens_a_thread_followed_until_it_is_archived(harness: 
     await h.settle()
     assert [m["content"] for m in d.bot_messages(thread)][-1] == "Then Mochi."
     assert "What should I **name** my cat?" in prompt_text(h) and "How about Miso?" in prompt_text(h)
+
+    # Others in the thread are talking to each other: not answered without a mention.
+    asked = len(h.model.requests)
+    await d.send_as(bob, "hey alice, lunch later?", channel=thread)
+    await h.settle()
+    assert len(h.model.requests) == asked and len(d.bot_messages(thread)) == 2
 
     # Archived: no longer followed, even once a member's message reopens it; a mention is still answered.
     await d.archive(thread)
@@ -99,6 +106,27 @@ async def test_without_thread_permissions_the_answer_comes_inline_and_admins_are
     assert [m["content"] for m in d.bot_messages(d.general)][-1] == "Answer 2."
     assert d.calls("POST", "/threads") and d.calls("POST", "/threads")[-1].status == 403
     assert [m["content"] for m in d.bot_messages(d.general)].count(NEEDS_THREAD_PERMISSIONS) == 1
+
+
+async def test_a_question_deleted_before_its_thread_opens_is_answered_inline_with_no_permission_note(
+    harness: Harness,
+):
+    """Automod (or the member) deleting the question while the answer is written: Discord answers the
+    thread's creation with 404; that is no admin's to fix, so the channel gets no permission note."""
+    h, d = harness, harness.discord
+    await threads(h, "on")
+    alice = d.add_user("alice")
+    h.model.gate = asyncio.Event()
+    h.model.push(Reply("Here you go."))
+    question = await d.send_as(alice, f"{h.mention()} will automod delete this?")
+    await d.wait_until(lambda: h.model.requests)
+    # Gone on Discord's side before its delete event reaches the bot (automod acts in the same moment).
+    del d.messages[question["channel_id"]][question["id"]]
+    h.model.gate.set()
+    await d.wait_until(lambda: any(m["content"].endswith("Here you go.") for m in d.bot_messages(d.general)))
+    await h.settle()
+    assert not d.threads_of(d.general)
+    assert NEEDS_THREAD_PERMISSIONS not in [m["content"] for m in d.bot_messages(d.general)]
 
 
 async def test_auto_threads_only_when_others_are_talking(harness: Harness):

@@ -171,6 +171,13 @@ class MessageReads(RecordCore):
             )
         return None if reply_to is None else await self.message(int(reply_to))
 
+    async def author_of(self, message_id: int) -> int | None:
+        """Who wrote a recorded message (None: not in the record)."""
+        await self.flush()
+        async with self.engine.connect() as conn:
+            value = await conn.scalar(select(tables.messages.c.author_id).where(tables.messages.c.id == message_id))
+        return None if value is None else int(value)
+
     async def is_bot_message(self, message_id: int) -> bool:
         await self.flush()
         async with self.engine.connect() as conn:
