@@ -123,7 +123,9 @@ class ThreadSink(ReplySink):
             log.info("channel %s: no permission to open threads; answering inline", channel.id)
             self._refused = True
             return None
-        name = thread_title(self.message.clean_content, self.bot_mention, fallback=self.message.author.display_name)
+        name = thread_title(
+            self.message.clean_content, self.bot_mention, fallback=f"Question from {self.message.author.display_name}"
+        )
         try:
             return await self.message.create_thread(name=name, auto_archive_duration=ARCHIVE_AFTER_MINUTES)
         except discord.Forbidden:

@@ -35,3 +35,22 @@ def test_japanese_and_emoji_are_cut_whole() -> None:
     assert len(title) <= TITLE_LIMIT and title.endswith("…")
     clusters = regex.findall(r"\X", title[:-1])
     assert set(clusters) == {family}, "no cluster cut in two"
+
+
+def test_a_title_keeps_what_was_asked_and_drops_only_markup_and_invisible_characters():
+    kept = {
+        "How do I learn C#?": "How do I learn C#?",
+        "is 5 > 3?": "is 5 > 3?",
+        "my_var_name vs myVarName": "my_var_name vs myVarName",
+        "what does *args and **kwargs do": "what does *args and **kwargs do",
+        "__init__.py broken": "__init__.py broken",
+        "it costs $5 * 3": "it costs $5 * 3",
+        "What should I **name** my cat?": "What should I name my cat?",
+        "||spoiler|| and `code`": "spoiler and code",
+        "abc\u202edef": "abcdef",  # a direction override could show a name reversed
+        "@\u200beveryone hello": "hello",  # Discord's clean text of @everyone
+    }
+    for question, title in kept.items():
+        assert thread_title(question, fallback="F") == title
+    for invisible in ("\u200b\u200b", "\u0301\u0301", "\u2066\u2069 "):
+        assert thread_title(invisible, fallback="Question from alice") == "Question from alice"
