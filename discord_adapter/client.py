@@ -121,6 +121,14 @@ class ObserverBot(discord.AutoShardedClient):
             services.record, self.replier.record, self.inbox, self.budget, self.shard_hold, self.queues.submit
         )
         self.retries = Retries(self, settings.resume_window, self.inbox, self.budget, self.queues)
+        # Messages a member links to, for a message's answer and for /chat alike.
+        self.links = LinkReader(
+            services.record,
+            self.translate,
+            attachment_limits(services),
+            settings.linked_messages,
+            services.record.channel_mode,
+        )
         self.answering = Answering(
             self.inbox,
             self.replier,
@@ -133,13 +141,7 @@ class ObserverBot(discord.AutoShardedClient):
             backfill=partial(backfill_context, services.record, settings.reply_chain_limit, self.translate),
             submit=self.queues.submit,
             chain_turns=settings.cast_chain_turns,
-            links=LinkReader(
-                services.record,
-                self.translate,
-                attachment_limits(services),
-                settings.linked_messages,
-                services.record.channel_mode,
-            ),
+            links=self.links,
         )
         self.queues.ends = self.answering
         # The first message each channel delivered live since the gateway (re)connected: catch-up reads

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import discord
@@ -32,6 +33,23 @@ ELSEWHERE = LinkedMessage(not_read="a message in another server (not read)")
 PRIVATE = LinkedMessage(not_read="a direct message (not read here)")
 
 ChannelMode = Callable[[int], Awaitable[str]]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a link was written and by whom: a message's, or a slash command's (`/chat`)."""
+
+    guild: discord.Guild | None
+    channel: Any
+    author: discord.User | discord.Member
+
+    @classmethod
+    def of_message(cls, message: discord.Message) -> Origin:
+        return cls(message.guild, message.channel, message.author)
+
+    @classmethod
+    def of_interaction(cls, interaction: discord.Interaction) -> Origin:
+        return cls(interaction.guild, interaction.channel, interaction.user)
 
 
 class LinkReader:
@@ -58,30 +76,40 @@ class LinkReader:
             return event
         if not addresses_bot(event) and await self.mode(event.channel_id) != "auto":
             return event
+        return await self._with_links(Origin.of_message(message), event, links)
+
+    async def for_command(self, interaction: discord.Interaction, event: Event) -> Event:
+        """`/chat`'s prompt with the messages it links to, read as the member who ran it may read them."""
+        links = find_links(event.text)
+        if not links or self.max_links <= 0:
+            return event
+        return await self._with_links(Origin.of_interaction(interaction), event, links)
+
+    async def _with_links(self, origin: Origin, event: Event, links: list[MessageLink]) -> Event:
         kept = links[: self.max_links]
-        linked = await asyncio.gather(*(self._one(message, link) for link in kept))
+        linked = await asyncio.gather(*(self._one(origin, link) for link in kept))
         return event.model_copy(update={"linked": list(linked), "links_left_out": len(links) - len(kept)})
 
-    async def _one(self, message: discord.Message, link: MessageLink) -> LinkedMessage:
+    async def _one(self, origin: Origin, link: MessageLink) -> LinkedMessage:
         try:
-            return await self._read(message, link)
+            return await self._read(origin, link)
         except Exception as exc:  # one unreadable link never costs the answer
             log.warning("linked message not read: %s", type(exc).__name__)
             return UNREADABLE
 
-    async def _read(self, message: discord.Message, link: MessageLink) -> LinkedMessage:
-        guild = message.guild
+    async def _read(self, origin: Origin, link: MessageLink) -> LinkedMessage:
+        guild = origin.guild
         channel: Any
         if link.guild_id is None:
             # A direct message only from that same conversation: never surfaced in a server's channel.
-            if guild is not None or link.channel_id != message.channel.id:
+            if guild is not None or origin.channel is None or link.channel_id != origin.channel.id:
                 return PRIVATE
-            channel, name = message.channel, None
+            channel, name = origin.channel, None
         elif guild is None or link.guild_id != guild.id:
             return ELSEWHERE
         else:
             channel = await _channel(guild, link.channel_id)
-            if channel is None or not may_read_history(message.author, channel, message.channel):
+            if channel is None or not may_read_history(origin.author, channel, origin.channel):
                 return UNREADABLE
             name = getattr(channel, "name", None)
         stored = await self.record.message_in(link.channel_id, link.message_id)

@@ -39,6 +39,7 @@ def chat_command(bot: CommandHost) -> app_commands.Command[Any, ..., None]:
         if refused is not None:
             await reply(interaction, refused)
             return
+        event = await bot.links.for_command(interaction, event)
         private = await record.privacy(interaction.user.id) == "private"
         # A private exchange is stored but kept out of everyone's context and summaries: another
         # member's answer or /observer summary would otherwise repeat what only this member saw.

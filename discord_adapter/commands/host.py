@@ -10,6 +10,7 @@ from discord import app_commands
 
 from agent.memory.processes import Me, Processes
 from agent.services import Services
+from discord_adapter.links import LinkReader
 from discord_adapter.queues import ChannelQueues
 from discord_adapter.replier import Replier
 from discord_adapter.translate import Translator
@@ -23,6 +24,7 @@ class CommandHost(Protocol):
     processes: Processes
     me: Me
     translate: Translator  # discord.py messages → Events (/observer collect)
+    links: LinkReader  # the messages /chat's prompt links to
 
     @property
     def latency(self) -> float: ...

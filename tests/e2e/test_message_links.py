@@ -144,3 +144,27 @@ async def test_a_reply_beyond_the_window_brings_the_message(tmp_path: Path, embe
         await ask(h, erin, "and that one?", reply_to=unseen)
         contents = [m["content"] for m in fake_openai.requests[-1]["messages"]]
         assert "dave: the red door is the boiler room" in contents
+
+
+async def test_chat_reads_the_links_in_its_prompt_as_the_member_may(harness: Harness):
+    """/chat's prompt brings the messages it links to, as a message does: what the member may read, and
+    for a hidden channel one line that names nothing."""
+    from tests.e2e.test_slash_commands import final_edit
+
+    h, d = harness, harness.discord
+    alice, bob = d.add_user("alice"), d.add_user("bob")
+    staff = d.add_role("staff")
+    d.give_role(bob, staff)
+    vault = d.add_channel(HIDDEN_NAME)
+    d.hide(vault, but_for=staff)
+    await d.refresh_guild()
+    plans = await d.send_as(bob, "the picnic is on Saturday at the lake")
+    secret = await d.send_as(bob, f"the vault password is {SECRET}", channel=vault)
+    await h.settle()
+    h.model.push(Reply(ANSWER))
+    prompt = f"what does this say? {link(d, plans)} and {link(d, secret)}"
+    token = await d.slash(alice, "chat", [{"name": "prompt", "type": 3, "value": prompt}])
+    await d.wait_until(lambda: final_edit(d, token))
+    sent = question_sent(h)
+    assert "the picnic is on Saturday at the lake" in sent
+    assert SECRET not in sent and HIDDEN_NAME not in sent and "a message I could not read" in sent
