@@ -11,13 +11,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import discord
 
 from agent.events import Event
 from agent.ids import new_snowflake
 from agent.redact import redact
 from agent.rights import MemberRights
-from agent.schedules.scheduler import Due, ReminderScheduler
+from agent.schedules.scheduler import Due, ReminderScheduler, TryAgain
 from agent.schedules.store import ReminderState
 from agent.schedules.texts import missed_line, post_prompt, reminder_line
 from discord_adapter.replier import Replier, ReplyTo
@@ -73,6 +74,18 @@ class ReminderDesk:
         return self.client.get_channel(channel_id) or self.client.get_partial_messageable(channel_id)
 
     async def deliver(self, due: Due) -> ReminderState:
+        """Post `due`; TryAgain when Discord or the network failed in a way that passes (a 429, a 5xx, a
+        timeout or a dropped connection), so the scheduler sends it again later."""
+        try:
+            return await self._deliver(due)
+        except (discord.Forbidden, discord.NotFound):
+            raise
+        except discord.HTTPException as exc:
+            raise TryAgain(f"Discord answered {exc.status}") from exc
+        except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
+            raise TryAgain(type(exc).__name__) from exc
+
+    async def _deliver(self, due: Due) -> ReminderState:
         row = due.reminder
         if row.private and row.kind == "remind":
             # Set in an ephemeral /chat: only the owner saw it, so only the owner is told.

@@ -52,6 +52,18 @@ class Due:
 Deliver = Callable[[Due], Awaitable[ReminderState]]
 
 
+class TryAgain(Exception):
+    """Raised by a door's `deliver` when the post failed for a reason that passes (a rate limit, the
+    platform's server error, the network): the reminder waits and is sent again, while within the grace
+    window of its time."""
+
+
+# A failed one-off is tried again after this long at first, then after three times as long as it is
+# already late, up to RETRY_MAX (30 s, 90 s, ~6 min, 10 min, 10 min… ).
+RETRY_FIRST = timedelta(seconds=30)
+RETRY_MAX = timedelta(minutes=10)
+
+
 def schedule_id(reminder_id: int) -> str:
     return f"reminder-{reminder_id}"
 
@@ -68,6 +80,8 @@ class ReminderScheduler:
         holder: str,
         sweep_seconds: float = 60.0,
         max_concurrent: int = 100,
+        retry_first: timedelta = RETRY_FIRST,
+        retry_max: timedelta = RETRY_MAX,
     ) -> None:
         self.reminders = reminders
         self.data_dir = data_dir
@@ -75,6 +89,9 @@ class ReminderScheduler:
         self.holder = holder
         self.sweep_seconds = sweep_seconds
         self.max_concurrent = max_concurrent
+        self.retry_first = retry_first
+        self.retry_max = retry_max
+        self.retried = 0  # deliveries put off after a passing failure (tests)
         self._deliver: Deliver | None = None
         self._scheduler: Any = None
         self._engine: AsyncEngine | None = None
@@ -125,8 +142,9 @@ class ReminderScheduler:
             await self._engine.dispose()
 
     # ----- schedules -----
-    async def schedule(self, row: ReminderRow, *, replace: bool = False) -> None:
-        """Make (or with `replace`, make again) the schedule that wakes a process for `row`."""
+    async def schedule(self, row: ReminderRow, *, replace: bool = False, at: datetime | None = None) -> None:
+        """Make (or with `replace`, make again) the schedule that wakes a process for `row` (a one-off: at
+        its time, or at `at`, a retry)."""
         from apscheduler import CoalescePolicy, ConflictPolicy
         from apscheduler.triggers.cron import CronTrigger
         from apscheduler.triggers.date import DateTrigger
@@ -137,7 +155,7 @@ class ReminderScheduler:
             trigger: Any = CronTrigger.from_crontab(row.cron, timezone=row.zone)
         else:
             assert row.due_at is not None
-            trigger = DateTrigger(row.due_at)
+            trigger = DateTrigger(at or row.due_at)
         await self._scheduler.add_schedule(
             TASK_ID,
             trigger,
@@ -165,11 +183,14 @@ class ReminderScheduler:
         released = await self.reminders.release_stale(STALE_CLAIM)
         if released:
             log.warning("reminders: %d claimed by a process that stopped before posting; firing them again", released)
-        existing = {s.id for s in await self._scheduler.get_schedules()}
+        existing = {s.id: s.next_fire_time for s in await self._scheduler.get_schedules()}
         now = datetime.now(UTC)
+        overdue = now - timedelta(seconds=self.sweep_seconds)
         made = 0
         for row in await self.reminders.pending():
-            stuck = row.due_at is not None and row.due_at < now - timedelta(seconds=self.sweep_seconds)
+            # Past due and its wake-up too (a retry waits on a later one): a job abandoned.
+            wakes = existing.get(schedule_id(row.id))
+            stuck = row.due_at is not None and row.due_at < overdue and (wakes is None or wakes < overdue)
             if schedule_id(row.id) not in existing or stuck:
                 await self.schedule(row, replace=stuck)
                 made += 1
@@ -204,11 +225,31 @@ class ReminderScheduler:
         due = Due(claimed, scheduled, late_by, missed=late_by > self.grace)
         try:
             state = await self._deliver(due)
+        except TryAgain as exc:
+            if not row.recurring and await self._retry(claimed, scheduled, exc):
+                return
+            log.warning("reminder %s: delivery failed past its grace window: %s", reminder_id, exc)
+            state = "failed"
         except Exception as exc:
             log.warning("reminder %s: delivery failed: %s", reminder_id, type(exc).__name__)
             state = "failed"
         self.fired += 1
         await self.reminders.finish(reminder_id, state)
+
+    async def _retry(self, row: ReminderRow, scheduled: datetime, why: TryAgain) -> bool:
+        """Put a one-off back to wait and wake again after a backoff, if that is still within the grace
+        window of its time; False when it is not (the caller marks it failed)."""
+        now = datetime.now(UTC)
+        late = max(now - scheduled, timedelta(0))
+        at = now + min(max(self.retry_first, late * 3), self.retry_max)
+        if at - scheduled > self.grace:
+            return False
+        if not await self.reminders.release(row.id, self.holder):
+            return True  # cancelled meanwhile
+        log.warning("reminder %s: delivery failed (%s); trying again at %s", row.id, why, f"{at:%H:%M:%S}")
+        self.retried += 1
+        await self.schedule(row, replace=True, at=at)
+        return True
 
 
 async def _create_tables_locked(engine: AsyncEngine, store: Any) -> None:

@@ -250,6 +250,18 @@ class Reminders:
             )
             await conn.execute(update(t).where(t.c.id == reminder_id, t.c.cron.is_not(None)).values(**values))
 
+    async def release(self, reminder_id: int, holder: str) -> bool:
+        """A one-off this holder claimed goes back to pending (its delivery will be tried again); False when
+        it is no longer this holder's to release (cancelled)."""
+        t = tables.reminders
+        async with self.engine.begin() as conn:
+            done = await conn.execute(
+                update(t)
+                .where(t.c.id == reminder_id, t.c.state == "firing", t.c.holder == holder[:40])
+                .values(state="pending", holder=None, claimed_at=None)
+            )
+        return bool(done.rowcount)
+
     async def release_stale(self, older_than: timedelta) -> int:
         """One-offs left `firing` longer than `older_than` (their process died between claim and post)
         go back to pending, to be fired again."""

@@ -217,6 +217,9 @@ class FakeDiscord:
         self.refused_replies = 0  # replies refused because their message was deleted
         # Channels the bot itself may not read: reading their messages answers 403 Missing Access.
         self.closed_to_bot: set[str] = set()
+        # Channel id → an HTTP status (429 as from Cloudflare, 503…) every message post there is answered
+        # with, until the test removes it: a passing fault on Discord's side.
+        self.failing_posts: dict[str, int] = {}
         self.general = self.add_channel("general")
 
     # ----- world building -----
@@ -946,6 +949,10 @@ class FakeDiscord:
                     status=429,
                     headers=headers,
                 )
+        failing = self.failing_posts.get(parts[1]) if len(parts) == 3 and parts[0] == "channels" else None
+        if failing is not None and method == "POST" and parts[2] == "messages":
+            record.status = failing
+            return json_response({"message": "Service unavailable", "code": 0}, status=failing)
         if self.reads_open is not None and method == "GET" and parts[0] == "channels" and "messages" in parts:
             await self.reads_open.wait()
         try:
