@@ -29,10 +29,13 @@ class MemberRights(BaseModel):
     channel_parents: list[int] = []
     # False: the door could not tell the channel's parents; channel lists then refuse rather than guess.
     places_known: bool = False
+    # May send messages where the question was asked (Discord: Send Messages; in a thread, Send Messages
+    # in Threads). None: the door could not tell. A reminder is posted there only when this is True.
+    can_post: bool | None = None
 
     @classmethod
     def of_operator(cls) -> MemberRights:
-        return cls(operator=True, places_known=True)
+        return cls(operator=True, places_known=True, can_post=True)
 
     def readable_channels(self, current: int) -> list[int] | None:
         """Channels the record search may read for this member (None: every one, for the operator)."""

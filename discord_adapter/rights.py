@@ -67,19 +67,33 @@ def may_read_history(user: discord.abc.User, channel: Any, here: Any) -> bool:
     return perms.read_messages and perms.read_message_history
 
 
+THREADS = (discord.ChannelType.public_thread, discord.ChannelType.private_thread, discord.ChannelType.news_thread)
+
+
+def may_send(perms: discord.Permissions, channel: Any) -> bool:
+    """View and send in `channel` with `perms`: Send Messages in Threads in a thread, else Send Messages."""
+    in_thread = isinstance(channel, discord.Thread) or getattr(channel, "type", None) in THREADS
+    return bool(perms.view_channel and (perms.send_messages_in_threads if in_thread else perms.send_messages))
+
+
 def message_rights(message: discord.Message) -> MemberRights:
-    return rights_of(message.author, message.guild, message.channel)
+    # Its author wrote it there, so they could send there.
+    return rights_of(message.author, message.guild, message.channel).model_copy(update={"can_post": True})
 
 
 def interaction_rights(interaction: discord.Interaction) -> MemberRights:
     """A slash command's or a button press's member. Manage Server is what Discord resolved for this
     member in this channel (sent with every interaction); the rest as for a message."""
     if interaction.guild_id is None:
-        return MemberRights(places_known=True)
+        return MemberRights(places_known=True, can_post=True)
     can_manage = interaction.permissions.manage_guild
+    # What Discord resolved for this member in this channel (overwrites, a thread's own right).
+    can_post = may_send(interaction.permissions, interaction.channel)
     guild = interaction.guild
     if guild is None:
         # A server this process does not have cached (or a user-installed app): nothing else is known.
-        return MemberRights(can_manage=can_manage)
+        return MemberRights(can_manage=can_manage, can_post=can_post)
     channel = guild.get_channel_or_thread(interaction.channel_id or 0) or interaction.channel
-    return rights_of(interaction.user, guild, channel).model_copy(update={"can_manage": can_manage})
+    return rights_of(interaction.user, guild, channel).model_copy(
+        update={"can_manage": can_manage, "can_post": can_post}
+    )

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+
+_BRACKET = re.compile(r"([\[\]])")
+
+
+def plain_links(text: str) -> str:
+    """A member's text as it goes out under the bot's name: a masked link `[text](url)` shown as written,
+    not as a link (its brackets escaped)."""
+    return _BRACKET.sub(r"\\\1", text)
 
 
 def _span(late: timedelta) -> str:
@@ -17,7 +26,7 @@ def _span(late: timedelta) -> str:
 
 def reminder_line(text: str, late: timedelta, *, late_after: timedelta = timedelta(minutes=1)) -> str:
     """A reminder delivered on time, or late with a note (`late` past its time, the bot was offline)."""
-    line = f"⏰ Reminder: {text}"
+    line = f"⏰ Reminder: {plain_links(text)}"
     if late >= late_after:
         line += f"\n-# (late by {_span(late)}: I was offline when it was due)"
     return line
@@ -25,7 +34,7 @@ def reminder_line(text: str, late: timedelta, *, late_after: timedelta = timedel
 
 def missed_line(text: str, due_unix: int) -> str:
     """A reminder later than the grace window: said once, as missed, with when it was due."""
-    return f"⏰ I missed a reminder while I was offline (due <t:{due_unix}:f>): {text}"
+    return f"⏰ I missed a reminder while I was offline (due <t:{due_unix}:f>): {plain_links(text)}"
 
 
 def post_prompt(text: str, every: str | None) -> str:

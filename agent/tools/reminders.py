@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.memory.record import Record
-from agent.schedules.making import remind
+from agent.schedules.making import CannotPostHere, remind
 from agent.schedules.store import Reminders, TooMany
 from agent.schedules.when import WhenError
 from agent.tools.base import Tool, ToolRun
@@ -18,12 +18,15 @@ def reminder_tools(reminders: Reminders, record: Record) -> list[Tool]:
         if event.author_is_bot:
             return "refused: reminders are for members, not bots"
         try:
-            row, zone = await remind(reminders, record, event, str(arguments["when"]), str(arguments["what"]))
-        except (WhenError, TooMany) as exc:
+            # Where the member may not write (a /chat in a read-only channel), or it is not known: by DM.
+            row, zone = await remind(
+                reminders, record, event, str(arguments["when"]), str(arguments["what"]), unable="dm"
+            )
+        except (WhenError, TooMany, CannotPostHere) as exc:
             return f"not scheduled: {exc}"
         assert row.due_at is not None
         local = row.due_at.astimezone(zone)
-        where = "by direct message (this exchange is private)" if row.private else "here, with a mention"
+        where = "by direct message (private, or they can't write here)" if row.private else "here, with a mention"
         return (
             f"scheduled reminder #{row.id} for {event.author_name}: {local:%A %Y-%m-%d %H:%M} ({zone.key}), "
             f"'{row.text}', delivered {where}. Tell them when, in their language; they can see or cancel it "

@@ -12,14 +12,15 @@ from typing import Literal
 import discord
 from discord import app_commands
 
-from agent.schedules.making import SCHEDULE, remind, server_zone
+from agent.schedules.making import SCHEDULE, CannotPostHere, remind, server_zone
 from agent.schedules.recurrence import parse_every
 from agent.schedules.store import NewReminder, ReminderRow, TooMany
+from agent.schedules.texts import plain_links
 from agent.schedules.when import WhenError, zone_named
 from discord_adapter.commands.common import MANAGE, interaction_event, may_manage
 from discord_adapter.commands.host import CommandHost
 from discord_adapter.replies import reply
-from discord_adapter.rights import interaction_rights, rights_of
+from discord_adapter.rights import interaction_rights, may_send, rights_of
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def _line(row: ReminderRow, *, owner: bool) -> str:
     where = "DM" if row.is_dm else f"<#{row.channel_id}>"
     who = f" · <@{row.owner_id}>" if owner else ""
     mark = STATE_MARK.get(row.state, row.state)
-    return f"`#{row.id}` {mark} {when} · {where}{who} · {row.text[:80]}"
+    return f"`#{row.id}` {mark} {when} · {where}{who} · {plain_links(row.text[:80])}"
 
 
 def _is_admin_here(interaction: discord.Interaction) -> bool:
@@ -67,13 +68,16 @@ class ScheduleCommands(app_commands.Group, name="schedule", description="Reminde
             return
         try:
             row, zone = await remind(self.reminders, self.record, event, when, what)
-        except (WhenError, TooMany) as exc:
+        except (WhenError, TooMany, CannotPostHere) as exc:
             await reply(interaction, f"Not scheduled: {exc}")
             return
         assert row.due_at is not None
         unix = int(row.due_at.timestamp())
+        dm = " by direct message" if row.private else ""
         await reply(
-            interaction, f"⏰ I'll remind you <t:{unix}:F> (<t:{unix}:R>; read in {zone.key}): {row.text} — `#{row.id}`"
+            interaction,
+            f"⏰ I'll remind you{dm} <t:{unix}:F> (<t:{unix}:R>; read in {zone.key}): "
+            f"{plain_links(row.text)} — `#{row.id}`",
         )
 
     @app_commands.command(name="list", description="Your reminders (admins: scope server for the whole server)")
@@ -111,7 +115,7 @@ class ScheduleCommands(app_commands.Group, name="schedule", description="Reminde
         if not await self.reminders.cancel(reminder_id):
             await reply(interaction, f"#{reminder_id} has already {row.state if row.state != 'pending' else 'ended'}.")
             return
-        await reply(interaction, f"Cancelled #{reminder_id}: {row.text[:200]}")
+        await reply(interaction, f"Cancelled #{reminder_id}: {plain_links(row.text[:200])}")
 
     async def _admin_role(self, interaction: discord.Interaction) -> bool:
         try:
@@ -176,13 +180,14 @@ class ScheduleCommands(app_commands.Group, name="schedule", description="Reminde
         if guild is None or target is None or not isinstance(member, discord.Member):
             await reply(interaction, "I can't see that channel from here; try again in a moment.")
             return
-        theirs = target.permissions_for(member)
-        if not (theirs.view_channel and theirs.send_messages):
+        # In a thread the right that counts is Send Messages in Threads.
+        if not may_send(target.permissions_for(member), target):
             await reply(interaction, f"You can't post in <#{target.id}>, so you can't schedule posts there.")
             return
         me = guild.me
-        if me is None or not (target.permissions_for(me).view_channel and target.permissions_for(me).send_messages):
-            await reply(interaction, f"I can't post in <#{target.id}>; give me View Channel and Send Messages there.")
+        if me is None or not may_send(target.permissions_for(me), target):
+            right = "Send Messages in Threads" if isinstance(target, discord.Thread) else "Send Messages"
+            await reply(interaction, f"I can't post in <#{target.id}>; give me View Channel and {right} there.")
             return
         try:
             cron = parse_every(every)

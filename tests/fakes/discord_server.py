@@ -263,7 +263,9 @@ class FakeDiscord:
         await self.dispatch("GUILD_CREATE", self.guild_payload())
 
     def member(self, user: dict[str, Any], *, manage_guild: bool = False) -> dict[str, Any]:
-        perms = ALL_PERMISSIONS if manage_guild or user["id"] == self.owner["id"] else str(1 << 11 | 1 << 10)
+        # Not an admin: @everyone's View Channel, Send Messages and Send Messages in Threads.
+        everyone = SEND_MESSAGES | VIEW_CHANNEL | SEND_MESSAGES_IN_THREADS
+        perms = ALL_PERMISSIONS if manage_guild or user["id"] == self.owner["id"] else str(everyone)
         return {
             "user": user,
             "roles": list(self.member_roles.get(user["id"], [])),
@@ -799,8 +801,11 @@ class FakeDiscord:
         attachments: list[dict[str, Any]] | None = None,
         roles: list[dict[str, Any]] | None = None,
         locale: str = "en-US",
+        permissions: int | None = None,
+        channels: list[dict[str, Any]] | None = None,
     ) -> str:
-        """Invoke a slash command as `user` (whose Discord client speaks `locale`); returns the interaction token."""
+        """Invoke a slash command as `user` (whose Discord client speaks `locale`); returns the interaction token.
+        `permissions`: what Discord resolved for the member in that channel (default: view and send)."""
         channel = channel or self.general
         scope = self.guild_id if any(c["name"] == name for c in self.commands.get(self.guild_id, [])) else "global"
         command = next(c for c in self.commands[scope] if c["name"] == name)
@@ -811,8 +816,13 @@ class FakeDiscord:
             data["resolved"] = {"attachments": {a["id"]: a for a in attachments}}
         if roles:  # role options: Discord sends the id as the value and the role under `resolved`
             data.setdefault("resolved", {})["roles"] = {r["id"]: r for r in roles}
+        if channels:  # channel options: likewise, with the member's permissions there
+            resolved = {c["id"]: {**c, "permissions": str(permissions or ALL_PERMISSIONS)} for c in channels}
+            data.setdefault("resolved", {})["channels"] = resolved
         token = "tok" + snowflake()
         member = self.member(user, manage_guild=manage_guild)
+        if permissions is not None:
+            member["permissions"] = str(permissions)
         await self.dispatch(
             "INTERACTION_CREATE",
             {
