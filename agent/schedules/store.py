@@ -5,6 +5,7 @@ for the same reminder, only the one whose update wins delivers it."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -103,6 +104,15 @@ def _row(values: Any) -> ReminderRow:
     )
 
 
+# PostgreSQL advisory locks (two-int form) on one member's reminders: this class, and the member's id
+# folded into an int4 (two members sharing a key only wait for each other a moment).
+_LOCK_CLASS = 0x52454D  # "REM"
+
+
+def _member_key(owner_id: int) -> int:
+    return (owner_id % 2**32) - 2**31
+
+
 class TooMany(ValueError):
     """The owner already has as many open reminders as allowed here."""
 
@@ -114,15 +124,35 @@ class Reminders:
         self.engine = engine
         self.per_member = per_member
         self._dialect = engine.dialect.name
+        self._adding = asyncio.Lock()  # SQLite: one writer at a time here, rather than waiting in busy retries
         # Told of each reminder made or cancelled here (the running scheduler makes or removes its schedule).
         self.added: list[Callable[[ReminderRow], Awaitable[None]]] = []
         self.cancelled: list[Callable[[int], Awaitable[None]]] = []
 
     # ----- making, listing, cancelling -----
     async def add(self, new: NewReminder) -> ReminderRow:
-        """Store a new pending reminder. TooMany when its owner already has `per_member` open here."""
+        """Store a new pending reminder. TooMany when its owner already has `per_member` waiting, counted
+        over every server and direct message together.
+
+        The count and the insert are one transaction that holds the member's lock, so a burst (40
+        /schedule remind at once, from one process or several) stores no more than the limit: on
+        PostgreSQL an advisory lock keyed by the member; on SQLite the write lock, taken at the start
+        (BEGIN IMMEDIATE: the driver would otherwise run the count outside any transaction)."""
+        if self._dialect == "sqlite":
+            async with self._adding:
+                row = await self._add(new)
+        else:
+            row = await self._add(new)
+        await self._tell(self.added, row)
+        return row
+
+    async def _add(self, new: NewReminder) -> ReminderRow:
         t = tables.reminders
         async with self.engine.begin() as conn:
+            if self._dialect == "sqlite":
+                await conn.exec_driver_sql("BEGIN IMMEDIATE")
+            elif new.kind == "remind":
+                await conn.execute(select(func.pg_advisory_xact_lock(_LOCK_CLASS, _member_key(new.owner_id))))
             if new.kind == "remind":
                 open_count = await conn.scalar(
                     select(func.count())
@@ -130,7 +160,11 @@ class Reminders:
                     .where(t.c.owner_id == new.owner_id, t.c.kind == "remind", t.c.state.in_(OPEN))
                 )
                 if (open_count or 0) >= self.per_member:
-                    raise TooMany(f"you already have {open_count} reminders waiting; cancel one with /schedule cancel")
+                    raise TooMany(
+                        f"you already have {open_count} reminders waiting, the most one member may have "
+                        f"({self.per_member}, counted across all servers and direct messages); "
+                        "cancel one with /schedule cancel"
+                    )
             values = {
                 "kind": new.kind,
                 "guild_id": new.guild_id,
@@ -150,9 +184,7 @@ class Reminders:
                 "private": new.private,
             }
             new_id = (await conn.execute(t.insert().values(**values).returning(t.c.id))).scalar_one()
-            row = _row((await conn.execute(select(t).where(t.c.id == new_id))).one())
-        await self._tell(self.added, row)
-        return row
+            return _row((await conn.execute(select(t).where(t.c.id == new_id))).one())
 
     async def _tell(self, listeners: list[Any], value: Any) -> None:
         for listener in listeners:
