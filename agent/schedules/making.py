@@ -48,13 +48,15 @@ async def remind(
     *,
     now: datetime | None = None,
     unable: Literal["refuse", "dm"] = "refuse",
+    locale: str | None = None,
 ) -> tuple[ReminderRow, ZoneInfo]:
     """A one-off reminder for `event`'s author, in `event`'s channel. WhenError (a time that cannot be
-    used), store.TooMany (too many open), CannotPostHere: one line for the member.
+        used), store.TooMany (too many open), CannotPostHere: one line for the member.
 
-    It is posted in the channel only where the member may send messages (the rights the event carries):
-    where they may not, `unable` "refuse" raises CannotPostHere and "dm" sends it to them by direct
-    message; where it is not known, by direct message."""
+        It is posted in the channel only where the member may send messages (the rights the event carries):
+        where they may not, `unable` "refuse" raises CannotPostHere and "dm" sends it to them by direct
+        message; where it is not known, by direct message. `locale`: the member's (their Discord client's),
+    for reading a short numeric date ("03/04")."""
     what = " ".join(what.split())[:MAX_TEXT]
     if not what:
         raise WhenError("say what to remind you of")
@@ -68,7 +70,7 @@ async def remind(
         private = True
     zone = await zone_for(reminders, record, event.author_id, event.guild_id)
     # dateparser loads its language data on first use (~0.3 s) and then spends milliseconds: off the loop.
-    due = await asyncio.to_thread(parse_when, when, zone, now)
+    due = await asyncio.to_thread(lambda: parse_when(when, zone, now, locale=locale))
     row = await reminders.add(
         NewReminder(
             kind="remind",

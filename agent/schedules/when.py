@@ -43,6 +43,21 @@ def zone_named(name: str) -> ZoneInfo:
     )
 
 
+# The time of day a part of the day means ("tomorrow morning", "hoje à noite", "сегодня вечером") and the one
+# a date said without a time gets ("friday", "June 1"): one table, documented in the README.
+DAY_PARTS = {"morning": 9, "noon": 12, "afternoon": 15, "evening": 20, "night": 20}
+DATE_ONLY_HOUR = DAY_PARTS["morning"]
+
+# "in 1h30", "em 2h", "через 1h15m": a duration in hours (and minutes), not a time of day ("1:30").
+_H_DURATION = re.compile(
+    r"(?i)\b(in|em|daqui a|dentro de|через|after)\s+(\d{1,3})\s*h\s*(?:(\d{1,2})\s*(?:m|min|mins|minutes?)?)?(?![\w:])"
+)
+_BARE_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+# A time of day in the phrase dateparser put in English.
+_HAS_TIME = re.compile(r"(?i)\d{1,2}:\d{2}|\d\s*(?:am|pm)\b|\b(?:noon|midnight)\b")
+# Short numeric dates ("03/04") read month first where the member's Discord client speaks these.
+_MONTH_FIRST = ("en-US", "ja", "zh", "ko")
+
 # "at 9", "às 9", "в 9", "um 9", "a las 9", "à 9" → "… 9:00" (dateparser reads a bare 9 as a day, or not at all).
 _BARE_HOUR = re.compile(r"(?i)(\b(?:at|às|as|à|a las|um|à|в|во|к)\s+)(\d{1,2})(?![\d:.h時])(\s*(?:am|pm)\b)?")
 _H_SUFFIX = re.compile(r"(?i)\b(\d{1,2})h(\d{2})?\b")
@@ -70,6 +85,12 @@ _PT = [(re.compile(r"(?i)\bdaqui a\b"), "em")]
 def normalise(text: str) -> str:
     """The phrase with the habits dateparser misreads rewritten (see the module's docstring)."""
     out = text.strip().rstrip(".!?。！？")
+
+    def duration(m: re.Match[str]) -> str:
+        hours, minutes = ("ч", "мин") if m.group(1).lower() == "через" else ("h", "min")
+        return f"{m.group(1)} {m.group(2)} {hours}" + (f" {m.group(3)} {minutes}" if m.group(3) else "")
+
+    out = _H_DURATION.sub(duration, out)
     out = _H_SUFFIX.sub(lambda m: f"{m.group(1)}:{m.group(2) or '00'}", out)
 
     def hour(m: re.Match[str]) -> str:
@@ -97,7 +118,14 @@ def wall_clock(naive: datetime, zone: ZoneInfo) -> datetime:
     return naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
 
 
-def _parse(text: str, zone: ZoneInfo, now: datetime, prefer: str | None) -> datetime | None:
+def date_order(locale: str | None) -> str | None:
+    """dateparser's DATE_ORDER for a member whose Discord client speaks `locale` (None: not known)."""
+    if not locale:
+        return None
+    return "MDY" if any(locale == m or locale.startswith(m + "-") for m in _MONTH_FIRST) else "DMY"
+
+
+def _parse(text: str, zone: ZoneInfo, now: datetime, prefer: str | None, order: str | None = None) -> datetime | None:
     """Read `text` as a naive local time at `now`'s local wall clock, then place it: a pure duration is
     elapsed time from `now`; a day or a time of day is that wall-clock time in `zone` on that date (with
     the UTC offset in force then, not now's)."""
@@ -108,6 +136,8 @@ def _parse(text: str, zone: ZoneInfo, now: datetime, prefer: str | None) -> date
     settings: dict[str, Any] = {"RELATIVE_BASE": base}
     if prefer:
         settings["PREFER_DATES_FROM"] = prefer
+    if order:
+        settings["DATE_ORDER"] = order
     parser = DateDataParser(settings=settings)
     data = parser.get_date_data(text)
     found = data.date_obj
@@ -122,21 +152,28 @@ def _parse(text: str, zone: ZoneInfo, now: datetime, prefer: str | None) -> date
             english = locale.translate(text, settings=parser._settings)
     if is_duration(english):
         return now + (found - base)
+    if found.time() == datetime.min.time() and not _HAS_TIME.search(english):
+        found = found.replace(hour=DATE_ONLY_HOUR)  # "friday", "June 1": a daytime hour, not midnight
     return wall_clock(found, zone)
 
 
-def parse_when(text: str, zone: ZoneInfo, now: datetime | None = None) -> datetime:
+def parse_when(text: str, zone: ZoneInfo, now: datetime | None = None, *, locale: str | None = None) -> datetime:
     """The moment `text` names, as an aware UTC datetime, read in `zone` at `now` (default: the clock).
 
     A date without a time, or a time without a date, is read as a person means it: the next such
-    moment. Raises WhenError (one line) when it names no time, a past one, or one over a year away."""
+    moment; a date without a time is at DATE_ONLY_HOUR (09:00) local. A short numeric date ("03/04") is
+    read in the order of the member's `locale` when known. Raises WhenError (one line) when it names no
+    time, a past one, or one over a year away."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     phrase = normalise(text)
     if not phrase:
         raise WhenError("say when, e.g. 'in 2 hours', 'tomorrow at 9:00' or '2025-06-01 18:30'")
-    due = _parse(phrase, zone, now, None)
+    if _BARE_NUMBER.fullmatch(phrase):
+        raise WhenError(f"{phrase} what? e.g. 'at {phrase}:00' or 'in {phrase} minutes'")
+    order = date_order(locale)
+    due = _parse(phrase, zone, now, None, order)
     if due is not None and due <= now:
-        due = _parse(phrase, zone, now, "future")  # "9am" said at 15:00: tomorrow's
+        due = _parse(phrase, zone, now, "future", order)  # "9am" said at 15:00: tomorrow's
     if due is None:
         raise WhenError(
             f"I could not read a time in {text!r}; try 'in 2 hours', 'tomorrow at 9:00' or '2025-06-01 18:30'"

@@ -28,7 +28,7 @@ def reminder_tools(reminders: Reminders, record: Record) -> list[Tool]:
         local = row.due_at.astimezone(zone)
         where = "by direct message (private, or they can't write here)" if row.private else "here, with a mention"
         return (
-            f"scheduled reminder #{row.id} for {event.author_name}: {local:%A %Y-%m-%d %H:%M} ({zone.key}), "
+            f"scheduled reminder #{row.id} for {event.author_name}: {local:%A %d %B %Y, %H:%M} ({zone.key}), "
             f"'{row.text}', delivered {where}. Tell them when, in their language; they can see or cancel it "
             "with /schedule list and /schedule cancel."
         )

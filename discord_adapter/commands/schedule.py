@@ -67,7 +67,8 @@ class ScheduleCommands(app_commands.Group, name="schedule", description="Reminde
             await reply(interaction, refused)
             return
         try:
-            row, zone = await remind(self.reminders, self.record, event, when, what)
+            locale = str(interaction.locale.value) if interaction.locale else None
+            row, zone = await remind(self.reminders, self.record, event, when, what, locale=locale)
         except (WhenError, TooMany, CannotPostHere) as exc:
             await reply(interaction, f"Not scheduled: {exc}")
             return

@@ -3,6 +3,7 @@ time zone at a fixed clock; recurrences; time zone names."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
@@ -179,3 +180,53 @@ def test_around_dst_changes_wall_clock_phrases_keep_their_time_and_durations_the
     else:  # in the spring gap: moved forward by the gap
         assert wanted < local <= wanted + timedelta(hours=1)
     assert parse_when(f"in {hours} hours", z, now) == now + timedelta(hours=hours)
+
+
+# ----- misreads -----
+@pytest.mark.parametrize("text", ["9", "15", "2.5"])
+def test_a_bare_number_is_refused_with_a_hint(text: str):
+    with pytest.raises(WhenError, match=rf"^{re.escape(text)} what\? e\.g\. 'at .*' or 'in {re.escape(text)} minutes'"):
+        parse_when(text, ZoneInfo("UTC"), NOW)
+
+
+@pytest.mark.parametrize(
+    ("text", "zone", "expected"),
+    [
+        ("friday", ZoneInfo("UTC"), "2025-03-14 09:00"),  # Friday 06:30 now: today, in the morning
+        ("next monday", ZoneInfo("UTC"), "2025-03-17 09:00"),
+        ("June 1", ZoneInfo("UTC"), "2025-06-01 09:00"),
+        ("sexta", SAO_PAULO, "2025-03-14 09:00"),  # 03:30 in São Paulo
+        ("в понедельник", MOSCOW, "2025-03-17 09:00"),
+        ("friday at 0:00", ZoneInfo("UTC"), "2025-03-21 00:00"),  # a time said is kept, midnight too
+    ],
+)
+def test_a_date_without_a_time_of_day_is_in_the_morning(text: str, zone: ZoneInfo, expected: str):
+    assert local(text, zone) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "elapsed"),
+    [
+        ("in 1h30", timedelta(hours=1, minutes=30)),
+        ("in 1h", timedelta(hours=1)),
+        ("in 2h15m", timedelta(hours=2, minutes=15)),
+        ("em 1h30", timedelta(hours=1, minutes=30)),
+        ("daqui a 2h", timedelta(hours=2)),
+        ("через 1h30", timedelta(hours=1, minutes=30)),
+    ],
+)
+def test_hours_written_with_h_after_in_are_a_duration_not_a_clock_time(text: str, elapsed: timedelta):
+    assert parse_when(text, ZoneInfo("Europe/Lisbon"), NOW) == NOW + elapsed
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("en-US", "2026-03-04 09:00"),
+        ("ja", "2026-03-04 09:00"),
+        ("pt-BR", "2025-04-03 09:00"),
+        ("en-GB", "2025-04-03 09:00"),
+    ],
+)
+def test_a_short_numeric_date_is_read_in_the_members_locale(locale: str, expected: str):
+    assert f"{parse_when('03/04', ZoneInfo('UTC'), NOW, locale=locale):%Y-%m-%d %H:%M}" == expected
