@@ -20,6 +20,14 @@ class WhenError(ValueError):
     """A time that cannot be used, with one line the member (or the model relaying it) can act on."""
 
 
+_NOT_IANA = {"localtime", "posixrules", "factory"}
+
+
+def _is_iana(name: str) -> bool:
+    lowered = name.lower()
+    return lowered not in _NOT_IANA and not lowered.startswith(("posix/", "right/"))
+
+
 def zone_named(name: str) -> ZoneInfo:
     """The IANA time zone `name` ("Asia/Tokyo", "utc"); WhenError naming a close match otherwise."""
     cleaned = name.strip()
@@ -27,12 +35,15 @@ def zone_named(name: str) -> ZoneInfo:
         raise WhenError(f"{name!r} is not a time zone; use an IANA name such as Europe/Lisbon or Asia/Tokyo")
     if cleaned.upper() == "UTC":
         return ZoneInfo("UTC")
-    try:
-        return ZoneInfo(cleaned)
-    except (ZoneInfoNotFoundError, ValueError):
-        pass
+    # Only the IANA names: the system's aliases ("localtime": the server's own zone; "posixrules",
+    # "Factory", "posix/…", "right/…") are not a member's time zone.
+    known = {z.lower(): z for z in available_timezones() if _is_iana(z)}
+    if cleaned in known.values():
+        try:
+            return ZoneInfo(cleaned)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
     wanted = cleaned.replace(" ", "_").lower()
-    known = {z.lower(): z for z in available_timezones()}
     if wanted in known:
         return ZoneInfo(known[wanted])
     city = [z for key, z in known.items() if key.endswith("/" + wanted)]

@@ -105,6 +105,9 @@ class ScheduleCommands(app_commands.Group, name="schedule", description="Reminde
         except ValueError:
             await reply(interaction, f"{reminder!r} is not a reminder number; see /schedule list.")
             return
+        if not 0 < reminder_id < 2**63:  # past the record's integers: no such reminder, whatever the database says
+            await reply(interaction, f"No reminder #{reminder_id} of yours here; see /schedule list.")
+            return
         row = await self.reminders.get(reminder_id)
         mine = row is not None and row.owner_id == interaction.user.id
         admin = row is not None and row.guild_id is not None and row.guild_id == interaction.guild_id

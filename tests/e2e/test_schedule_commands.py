@@ -164,3 +164,20 @@ async def test_a_masked_link_in_a_reminder_is_shown_as_plain_text(harness: Harne
     assert await desk.deliver(Due(row, row.due_at, timedelta(0), missed=False)) == "sent"
     [sent] = [m for m in d.bot_messages(d.general) if "evil.example" in m["content"]]
     assert "\\[free nitro\\](https://evil.example)" in sent["content"], "brackets escaped: no masked link"
+
+
+async def test_a_number_past_the_records_integers_is_no_such_reminder(harness: Harness):
+    h, d = harness, harness.discord
+    alice = d.add_user("alice")
+    for number in ["99999999999999999999999", "-5", "0"]:
+        said = await answer(h, await d.slash(alice, "schedule", sub("cancel", reminder=number)))
+        assert said.startswith("No reminder #"), said
+
+
+async def test_the_servers_own_zone_alias_is_refused(harness: Harness):
+    h, d = harness, harness.discord
+    alice = d.add_user("alice")
+    for alias in ["localtime", "posixrules", "Factory"]:
+        said = await answer(h, await d.slash(alice, "schedule", sub("timezone", zone=alias)))
+        assert said.startswith("Not changed") and "IANA" in said, said
+    assert await h.services.reminders.member_zone(int(alice["id"])) is None

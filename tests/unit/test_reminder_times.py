@@ -230,3 +230,15 @@ def test_hours_written_with_h_after_in_are_a_duration_not_a_clock_time(text: str
 )
 def test_a_short_numeric_date_is_read_in_the_members_locale(locale: str, expected: str):
     assert f"{parse_when('03/04', ZoneInfo('UTC'), NOW, locale=locale):%Y-%m-%d %H:%M}" == expected
+
+
+@pytest.mark.parametrize("name", ["localtime", "posixrules", "Factory", "posix/Europe/Lisbon", "right/UTC"])
+def test_system_zone_aliases_are_not_time_zones(name: str):
+    with pytest.raises(WhenError, match="IANA"):
+        zone_named(name)
+
+
+def test_iana_names_still_read():
+    assert zone_named("Europe/Lisbon").key == "Europe/Lisbon"
+    assert zone_named("etc/utc").key == "Etc/UTC"
+    assert zone_named("America/Sao_Paulo").key == "America/Sao_Paulo"
