@@ -242,3 +242,26 @@ def test_iana_names_still_read():
     assert zone_named("Europe/Lisbon").key == "Europe/Lisbon"
     assert zone_named("etc/utc").key == "Etc/UTC"
     assert zone_named("America/Sao_Paulo").key == "America/Sao_Paulo"
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("0 10 * * 8", "weekday 0-6"),  # raised IndexError inside the library
+        ("0 0 31 2 *", "never comes"),
+        ("* * * * *", "more often than once an hour"),
+        ("*/30 * * * *", "more often than once an hour"),
+    ],
+)
+def test_a_recurrence_that_cannot_run_well_is_one_line_saying_why(text: str, says: str):
+    from agent.schedules.recurrence import parse_every
+
+    with pytest.raises(WhenError, match=says):
+        parse_every(text)
+
+
+def test_a_five_word_english_recurrence_is_not_taken_for_a_crontab_line():
+    from agent.schedules.recurrence import parse_every
+
+    assert parse_every("every day at 9 am") == "0 9 * * *"
+    assert parse_every("every hour") == "0 * * * *"
