@@ -161,9 +161,7 @@ def assemble(model: BundledModel, cache_dir: Path) -> Path:
         digest = hashlib.sha256()
         # A name of its own: two processes starting at once each build theirs (the same bytes), and
         # the last rename wins, instead of one truncating or renaming away the other's file.
-        handle, name = tempfile.mkstemp(dir=cache_dir, prefix=target.name + ".", suffix=".partial")
-        partial = Path(name)
-        _hold(handle)  # while this process lives, no other start takes its file for abandoned
+        handle, partial = _own_partial(cache_dir, target.name)
         _BUILDING.add(partial)
         size = 0
         with os.fdopen(handle, "wb") as out:
@@ -200,23 +198,33 @@ def _remove_own_partials() -> None:
             partial.unlink()
 
 
-def _hold(handle: int) -> None:
-    """An exclusive lock on our own half-built file, released by the kernel when the process dies."""
-    if fcntl is not None:
-        with contextlib.suppress(OSError):
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+def _own_partial(cache_dir: Path, name: str) -> tuple[int, Path]:
+    """A new half-built file of this process's, locked while the process lives (no other start takes it
+    for abandoned). Another start may probe it between its creation and the lock, find no lock and remove
+    it; the lock then holds a file with no name (no links left), and a new one is made."""
+    while True:
+        handle, path = tempfile.mkstemp(dir=cache_dir, prefix=name + ".", suffix=".partial")
+        if fcntl is None:
+            return handle, Path(path)
+        fcntl.flock(handle, fcntl.LOCK_EX)  # a probe holds it only for a moment
+        if os.fstat(handle).st_nlink > 0:
+            return handle, Path(path)
+        os.close(handle)
 
 
-def _abandoned(leftover: Path, cutoff: float) -> bool:
-    """No live process holds it (a lock we can take), or, without locks, untouched since `cutoff`."""
+def _remove_if_abandoned(leftover: Path, cutoff: float) -> None:
+    """Removed when no live process holds it (a lock we can take: removed while we hold it, so its
+    writer, if one was about to lock it, finds it gone), or, without locks, untouched since `cutoff`."""
     if fcntl is None:
-        return leftover.stat().st_mtime < cutoff
+        if leftover.stat().st_mtime < cutoff:
+            leftover.unlink()
+        return
     with leftover.open("rb") as probe:
         try:
             fcntl.flock(probe.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            return False  # another process is writing it now
-        return True
+            return  # another process is writing it now
+        leftover.unlink()
 
 
 def _drop_abandoned(cache_dir: Path, name: str) -> None:
@@ -224,5 +232,4 @@ def _drop_abandoned(cache_dir: Path, name: str) -> None:
     cutoff = time.time() - _ABANDONED_SECONDS
     for leftover in cache_dir.glob(f"{name}*.partial"):
         with contextlib.suppress(OSError):
-            if _abandoned(leftover, cutoff):
-                leftover.unlink()
+            _remove_if_abandoned(leftover, cutoff)
