@@ -142,6 +142,14 @@ class Settings(BaseSettings):
             raise ValueError(f"{value} is not a file (a .gguf model; unset it for the bundled model)")
         return value
 
+    @field_validator("dashboard_public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        # Login links and the OAuth redirect are built on it: only a web address.
+        if value is not None and not re.fullmatch(r"https?://[^\s/?#]+(?:/[^\s?#]*)?", value):
+            raise ValueError(f"{value!r} is not a web address; write e.g. https://bot.example.org")
+        return value.rstrip("/") if value else value
+
     @field_validator("resume_window", "reminder_grace", mode="before")
     @classmethod
     def _duration(cls, value: object) -> object:

@@ -23,6 +23,13 @@ from command_line.voice import add_parsers as add_voice_parsers
 from command_line.voice import voice_command
 
 
+def _port(text: str) -> int:
+    """A TCP port, 1-65535 (80000 once listened on 14464)."""
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (1-65535)")
+    return int(text)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="observer", description=__doc__)
     sub = parser.add_subparsers(dest="command")
@@ -48,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("health", help="exit 0 while this host's `observer run` is connected to Discord (HEALTHCHECK)")
     dash = sub.add_parser("dashboard", help="the web dashboard (Live, Health, Channels); `link`: a one-time login")
     dash.add_argument("--host", help="address to listen on (default: OBSERVER_DASHBOARD_HOST, 127.0.0.1)")
-    dash.add_argument("--port", type=int, help="port (default: OBSERVER_DASHBOARD_PORT, else 8710)")
+    dash.add_argument("--port", type=_port, help="port (default: OBSERVER_DASHBOARD_PORT, else 8710)")
     dash_sub = dash.add_subparsers(dest="dashboard_command")
     dash_sub.add_parser("link", help="print a one-time operator login link (OBSERVER_DASHBOARD_LINK_MINUTES)")
     db = sub.add_parser("db", help="database upkeep")

@@ -45,6 +45,8 @@ async def sessions(request: web.Request, handler: Handler) -> web.StreamResponse
     """Reads the signed session; a page with none gets a new anonymous one (set with the response)."""
     dashboard = dashboard_of(request)
     session = dashboard.codec.decode(request.cookies.get(COOKIE))
+    if session is not None and session.signed_in and await dashboard.logins.session_ended(session.csrf):
+        session = None  # signed out: the cookie is worth nothing, wherever it was copied to
     request[SESSION_NEW] = session is None
     request[SESSION] = session or dashboard.new_session()
     if request.path.startswith(OPEN_PATHS) or request.path == "/favicon.ico":

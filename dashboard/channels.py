@@ -58,17 +58,23 @@ async def _page(request: web.Request) -> web.StreamResponse:
 async def _set_mode(request: web.Request) -> web.StreamResponse:
     dashboard, session = dashboard_of(request), session_of(request)
     channel_id = int(request.match_info["channel_id"])
+    if channel_id >= 1 << 63:  # past any snowflake (and the database's integers)
+        raise web.HTTPNotFound(text="No such channel.")
     mode = (await request.post()).get("mode")
     if not isinstance(mode, str) or mode not in CHANNEL_MODES:
         raise web.HTTPBadRequest(text=f"mode must be one of {', '.join(CHANNEL_MODES)}")
     async with dashboard.engine.connect() as conn:
-        query = select(tables.channels.c.guild_id).where(tables.channels.c.id == channel_id)
+        query = select(tables.channels.c.guild_id, tables.channels.c.is_dm).where(tables.channels.c.id == channel_id)
         found = (await conn.execute(query)).first()
     # Unknown and not allowed read the same: a member learns nothing of channels they may not run.
     if found is None or not session.may_read(found.guild_id):
         raise web.HTTPForbidden(text="You may not change this channel (Manage Server is needed in its server).")
+    if found.is_dm or found.guild_id is None:  # no slash command sets a direct message's mode either
+        raise web.HTTPForbidden(text="A direct message has no mode to change.")
     await dashboard.record.set_channel_mode(channel_id, mode)
-    log.info("dashboard: channel %d set to %s by a %s", channel_id, mode, session.kind)
+    # Kept at the default log level: who changed what is an operator's to read later.
+    who = f"{session.name} ({session.user_id})" if session.user_id else f"the operator ({session.name or 'link'})"
+    log.warning("dashboard: channel %d set to %s by %s", channel_id, mode, who)
     raise web.HTTPFound(f"/channels?changed={channel_id}")
 
 

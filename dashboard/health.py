@@ -94,7 +94,12 @@ def _aware(value: datetime) -> datetime:
 
 
 async def _page(request: web.Request) -> web.StreamResponse:
-    return render(request, "health.html", **await health_view(dashboard_of(request), session_of(request)))
+    session = session_of(request)
+    # Hosts, process ids, shards, every model's cooldowns and versions are the deployment's, not a
+    # server's: a public bot's members signing in with Discord do not see them.
+    if session.kind != "operator":
+        raise web.HTTPForbidden(text="The health page is the operator's: sign in with `observer dashboard link`.")
+    return render(request, "health.html", **await health_view(dashboard_of(request), session))
 
 
 def add_routes(app: web.Application) -> None:

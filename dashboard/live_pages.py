@@ -33,7 +33,8 @@ KEEPALIVE_SECONDS = 15.0
 def _filters(request: web.Request) -> tuple[int | None, str | None]:
     channel = request.query.get("channel", "")
     state = request.query.get("state", "")
-    return (int(channel) if channel.isdigit() else None, state if state in STATES else None)
+    known = channel.isdigit() and int(channel) < 1 << 63  # past that, no snowflake (nor database integer)
+    return (int(channel) if known else None, state if state in STATES else None)
 
 
 def _shows(session: Session, item: FeedItem, channel: int | None, state: str | None) -> bool:

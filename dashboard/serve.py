@@ -71,7 +71,16 @@ async def serve(settings: Settings, host: str | None = None, port: int | None = 
             await site.start()
         except OSError as exc:
             raise ConfigError(f"dashboard: cannot listen on {host}:{port} ({exc.strerror or exc})") from None
-        log.info("dashboard: serving on %s", base_url(settings, host, port))
+        # Said at any log level: it is what the operator started the command to learn.
+        url = base_url(settings, host, port)
+        print(f"dashboard: serving on {url} (sign in: `observer dashboard link`)", flush=True)
+        public = settings.dashboard_public_url or ""
+        if host not in ("127.0.0.1", "::1", "localhost") and not public.startswith("https://"):
+            log.warning(
+                "dashboard: listening on %s without https: sign-in cookies cross the network in clear; put it "
+                "behind an https proxy and set OBSERVER_DASHBOARD_PUBLIC_URL=https://…",
+                host,
+            )
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()

@@ -108,7 +108,9 @@ async def _admin_roles(dashboard: Dashboard) -> dict[int, set[int]]:
 
 
 async def _logout(request: web.Request) -> web.StreamResponse:
-    dashboard = dashboard_of(request)
+    dashboard, session = dashboard_of(request), session_of(request)
+    if session.signed_in:
+        await dashboard.logins.end_session(session.csrf, session.expires)
     response = web.HTTPFound("/signin")
     dashboard.set_session(response, dashboard.new_session())
     raise response

@@ -104,6 +104,7 @@ class FeedReader:
                 m.state,
                 m.state_at,
                 m.private,
+                m.deleted_at,
                 c.id.label("channel_id"),
                 c.name.label("channel_name"),
                 c.guild_id,
@@ -195,7 +196,12 @@ class FeedReader:
                 channel_name=r.channel_name or str(r.channel_id),
                 author_name=r.shown_name or r.author_name or "?",
                 # A private /chat exchange is its author's alone: not even an operator reads it here.
-                text="(private)" if r.private else redact((r.content or "")[:FEED_TEXT_CHARS]),
+                # Deleted by its author (or a moderator): gone for the channel, gone here too.
+                text="(private)"
+                if r.private
+                else "(deleted)"
+                if r.deleted_at is not None
+                else redact((r.content or "")[:FEED_TEXT_CHARS]),
                 state=r.state,
                 state_at=_aware(r.state_at),
                 private=bool(r.private),

@@ -7,10 +7,11 @@ import hashlib
 import secrets
 import time
 
-from sqlalchemy import and_, delete, insert, update
+from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent.memory import tables
+from agent.memory.db import dialect_insert
 
 TOKEN_BYTES = 32
 
@@ -37,6 +38,28 @@ class LoginLinks:
                 )
             )
         return token
+
+    # A signed-out session is kept here until it would have expired (a used row: never redeemable as a
+    # link), so a copied cookie stops working at sign-out, in every dashboard process sharing the record.
+    async def end_session(self, session_id: str, expires: float, now: float | None = None) -> None:
+        """Mark a session (`session_id`: its own random id) signed out until `expires` (epoch seconds)."""
+        at = time.time() if now is None else now
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                dialect_insert(self.engine.dialect.name)(tables.dashboard_logins)
+                .values(token_hash=_hash("session:" + session_id), created_at=at, expires_at=expires, used_at=at)
+                .on_conflict_do_nothing(index_elements=["token_hash"])
+            )
+
+    async def session_ended(self, session_id: str) -> bool:
+        """Whether a session was signed out."""
+        async with self.engine.connect() as conn:
+            found = await conn.scalar(
+                select(tables.dashboard_logins.c.token_hash).where(
+                    tables.dashboard_logins.c.token_hash == _hash("session:" + session_id)
+                )
+            )
+        return found is not None
 
     async def redeem(self, token: str, now: float | None = None) -> bool:
         """True once for a token issued and not expired: one conditional update, so of two processes

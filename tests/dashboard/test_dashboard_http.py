@@ -189,6 +189,9 @@ async def test_discord_admin_sees_the_server_and_a_plain_member_sees_none(
         assert refused.status == 403
         assert await dashboard.record.channel_mode(CHANNEL) == "mentions"
         assert (await member.get("/live/events")).status == 200
+        # Hosts, processes, shards, cooldowns and versions are the deployment's: not a member's to read.
+        assert (await member.get("/health")).status == 403
+        assert (await admin.get("/health")).status == 403
     finally:
         await admin.close()
         await member.close()
@@ -347,3 +350,51 @@ async def test_generated_session_key_is_private(filled: Services, tmp_path: Path
     key = session_key(settings)
     assert session_key(settings) == key and len(key) >= 32
     assert ((tmp_path / "d" / "dashboard_secret").stat().st_mode & 0o777) == 0o600
+
+
+async def test_signing_out_ends_the_session_wherever_its_cookie_was_copied(client: TestClient, dashboard: Dashboard):
+    signed = await sign_in_with_link(client, await login_link(dashboard.settings))
+    copied = signed.cookies["observer_session"].value
+    token = csrf_of(await (await client.get("/live")).text())
+    assert (await client.post("/logout", data={"csrf": token}, allow_redirects=False)).status == 302
+    thief = await fresh_client(dashboard)
+    try:
+        thief.session.cookie_jar.update_cookies({"observer_session": copied})
+        again = await thief.get("/live", allow_redirects=False)
+        assert again.status == 302 and again.headers["Location"] == "/signin"
+    finally:
+        await thief.close()
+
+
+async def test_deleted_messages_and_direct_messages_and_impossible_ids(client: TestClient, dashboard: Dashboard):
+    await sign_in_with_link(client, await login_link(dashboard.settings))
+    [asked] = [line for line in await dashboard.record.window(CHANNEL, 10) if "name my cat" in line.text]
+    await dashboard.record.mark_deleted(asked.message_id)
+    await dashboard.record.flush()
+    html = await (await client.get("/live")).text()
+    assert "what should I name my cat?" not in html and "(deleted)" in html
+    token = csrf_of(html)
+    too_big = await client.post("/channels/999999999999999999999999/mode", data={"mode": "off", "csrf": token})
+    assert too_big.status == 404
+    assert (await client.get("/live?channel=999999999999999999999999")).status == 200
+    dm = make_event("hi", channel="@carol", is_dm=True, guild_id=None)
+    await dashboard.record.store_event(dm)
+    refused = await client.post(f"/channels/{dm.channel_id}/mode", data={"mode": "off", "csrf": token})
+    assert refused.status == 403, "no slash command sets a direct message's mode either"
+
+
+def test_a_public_url_must_be_a_web_address_and_a_port_a_port():
+    import argparse
+
+    from pydantic import ValidationError
+
+    from agent.settings import Settings
+    from command_line.main import _port
+
+    with pytest.raises(ValidationError, match="not a web address"):
+        Settings(_env_file=None, dashboard_public_url="javascript:alert(1)")  # type: ignore[call-arg]
+    assert Settings(_env_file=None, dashboard_public_url="https://bot.example.org/").dashboard_public_url == (  # type: ignore[call-arg]
+        "https://bot.example.org"
+    )
+    with pytest.raises(argparse.ArgumentTypeError):
+        _port("80000")  # once listened on 14464
