@@ -125,9 +125,14 @@ async def services(
     await svc.close()
 
 
+_NUMBERS = dict(enumerate("zero one two three four five six seven eight nine ten eleven twelve".split()))
+
+
 def words(text: str) -> set[str]:
-    """The Latin-script words of a text, lower case: to compare what was said with what was heard."""
-    return set(re.findall(r"[a-z]+", text.lower()))
+    """The Latin-script words of a text, lower case, numbers as words ("9" is "nine": Whisper writes
+    either): to compare what was said with what was heard."""
+    text = re.sub(r"\b(\d{1,2})\b", lambda m: _NUMBERS.get(int(m.group(1)), m.group(1)), text.lower())
+    return set(re.findall(r"[a-z]+", text))
 
 
 def make_event(text: str, author: str = "alice", channel: str = "general", **kw: Any) -> Event:
