@@ -117,17 +117,20 @@ class Summarizer:
         transcript = [transcript_line(line) for line in lines]
         started = time.perf_counter()
 
-        def build(spec: ModelSpec) -> list[BaseMessage]:
-            count = counter_for(spec)
-            frame = self.prompts.render(
+        def render(messages: str) -> str:
+            return self.prompts.render(
                 "summary",
                 event.guild_id,
                 bot_name=self.settings.bot_name,
                 channel=event.channel_name,
                 since=since.strftime("%Y-%m-%d %H:%M UTC"),
                 language=language,
-                messages="",
+                messages=messages,
             )
+
+        def build(spec: ModelSpec) -> list[BaseMessage]:
+            count = counter_for(spec)
+            frame = render("")
             budget = spec.context_window - spec.max_output_tokens - count(frame) - ROOM_TOKENS
             kept: list[str] = []
             for text in reversed(transcript):  # the newest first: what a member missed last matters most
@@ -140,15 +143,7 @@ class Summarizer:
             summary.covered = len(kept)
             summary.left_out = len(transcript) - len(kept)
             summary.from_time = lines[len(lines) - len(kept)].created_at if kept else None
-            prompt = self.prompts.render(
-                "summary",
-                event.guild_id,
-                bot_name=self.settings.bot_name,
-                channel=event.channel_name,
-                since=since.strftime("%Y-%m-%d %H:%M UTC"),
-                language=language,
-                messages="\n".join(kept) or "(nothing fits)",
-            )
+            prompt = render("\n".join(kept) or "(nothing fits)")
             return [HumanMessage(prompt)]
 
         parts: list[str] = []
