@@ -2,7 +2,7 @@
 connection, as the bot's process does) to the SSE client, and page load times on a record of 100,000
 messages generated directly in SQLite.
 
-    .venv/bin/python -m bench.dashboard [MESSAGES] [CHANGES]
+    .venv/bin/python -m bench.dashboard [MESSAGES] [CHANGES]    (CHANGES 0: page loads only)
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from dashboard.serve import build_dashboard, login_link
 STATES = ("answered", "skipped", "skipped", "skipped", "answered", "failed", "expired")
 CHANNELS, MEMBERS = 20, 200
 BASE_ID = 1_300_000_000_000_000_000
+PAGES = ("/live", "/live?state=failed", "/live?channel=105", "/live?member=1005", "/channels", "/health")
 
 
 async def fill(url: str, n: int) -> list[int]:
@@ -121,7 +122,7 @@ def summary(values: list[float]) -> str:
 
 
 async def page_loads(http: aiohttp.ClientSession, base: str) -> None:
-    for path in ("/live", "/live?state=failed", "/live?channel=105", "/channels", "/health"):
+    for path in PAGES:
         times = []
         for _ in range(15):
             t0 = time.perf_counter()
@@ -129,7 +130,7 @@ async def page_loads(http: aiohttp.ClientSession, base: str) -> None:
             body = await response.read()
             times.append((time.perf_counter() - t0) * 1000)
             assert response.status == 200
-        print(f"  GET {path:22} {summary(times)}  {len(body) // 1024} KiB")
+        print(f"  GET {path:26} {summary(times)}  {len(body) // 1024} KiB")
 
 
 async def live_latency(http: aiohttp.ClientSession, base: str, url: str, ids: list[int], changes: int) -> list[float]:
@@ -195,6 +196,10 @@ async def main(n: int, changes: int) -> None:
                 if poll == 0.25:
                     print(f"page loads on {n:,} messages (server render, one client):")
                     await page_loads(http, base)
+                if not changes:  # page loads only
+                    await runner.cleanup()
+                    await board.record.close()
+                    break
                 latency = await live_latency(http, base, url, ids, changes)
                 print(f"live feed, state change committed -> SSE client, poll {poll} s: {summary(latency)}")
             await runner.cleanup()

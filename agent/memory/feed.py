@@ -41,6 +41,7 @@ class FeedItem:
     state: str | None
     state_at: datetime | None
     private: bool = False
+    author_id: int = 0
     decision: dict[str, Any] = field(default_factory=dict)
     model: str | None = None
     tokens_in: int = 0
@@ -58,6 +59,7 @@ class FeedItem:
             "channel_id": str(self.channel_id),
             "channel": self.channel_name,
             "author": self.author_name,
+            "author_id": str(self.author_id),
             "text": self.text,
             "state": self.state,
             "state_at": None if self.state_at is None else self.state_at.isoformat(),
@@ -105,6 +107,7 @@ class FeedReader:
                 m.state_at,
                 m.private,
                 m.deleted_at,
+                m.author_id,
                 c.id.label("channel_id"),
                 c.name.label("channel_name"),
                 c.guild_id,
@@ -124,9 +127,12 @@ class FeedReader:
         guild_ids: Iterable[int] | None = None,
         channel_id: int | None = None,
         state: str | None = None,
+        author_ids: Iterable[int] | None = None,
     ) -> list[FeedItem]:
         """The newest `limit` members' messages, newest first; `guild_ids` None means every server
-        (direct messages included), else only those servers."""
+        (direct messages included), else only those servers; `author_ids` likewise. Each filter has an
+        index ending in the message id (channel, state, author: migration 0015), so the newest are read
+        first, not sorted."""
         m, c = tables.messages.c, tables.channels.c
         query = self._base()
         if guild_ids is not None:
@@ -135,9 +141,19 @@ class FeedReader:
             query = query.where(m.channel_id == channel_id)
         if state is not None:
             query = query.where(m.state == state)
+        if author_ids is not None:
+            authors = sorted(author_ids)
+            query = query.where(m.author_id == authors[0] if len(authors) == 1 else m.author_id.in_(authors))
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query.order_by(m.id.desc()).limit(limit))).all()
         return await self._complete(rows)
+
+    async def members_named(self, name: str) -> tuple[int, ...]:
+        """The ids of members (not bots) whose account is called `name` (any case); empty when none is."""
+        u = tables.users.c
+        query = select(u.id).where(and_(func.lower(u.name) == name.lower(), u.is_bot.is_(False))).limit(20)
+        async with self.engine.connect() as conn:
+            return tuple(int(i) for i in (await conn.execute(query)).scalars())
 
     async def cursor(self) -> FeedCursor:
         """The cursor of now: `changes` from it returns only what changes after."""
@@ -205,6 +221,7 @@ class FeedReader:
                 state=r.state,
                 state_at=_aware(r.state_at),
                 private=bool(r.private),
+                author_id=int(r.author_id),
             )
             for r in rows
         ]

@@ -88,7 +88,9 @@ class Message(Base):
 
     __table_args__ = (
         Index("ix_messages_channel_id_id", "channel_id", "id"),
-        Index("ix_messages_state", "state"),
+        # The dashboard's Live filters (state, member) read the newest first (migration 0015).
+        Index("ix_messages_state_id", "state", "id"),
+        Index("ix_messages_author_id_id", "author_id", "id"),
         # The dashboard's live feed reads what changed since its last look.
         Index("ix_messages_state_at", "state_at"),
     )

@@ -8,12 +8,23 @@
   var MAX_ROWS = 500;
   var params = new URLSearchParams();
   if (table.dataset.channel) params.set("channel", table.dataset.channel);
+  if (table.dataset.member) params.set("member", table.dataset.member);
   if (table.dataset.state) params.set("state", table.dataset.state);
 
   function cell(text, cls) {
     var td = document.createElement("td");
     td.textContent = text;
     if (cls) td.className = cls;
+    return td;
+  }
+
+  function link(text, href, cls) {
+    var td = document.createElement("td");
+    var a = document.createElement("a");
+    a.textContent = text;
+    a.href = href;
+    a.className = cls;
+    td.appendChild(a);
     return td;
   }
 
@@ -30,7 +41,7 @@
     var d = item.decision || {};
     tr.appendChild(cell(item.created_at.substring(11, 19)));
     tr.appendChild(cell(item.guild + " / #" + item.channel));
-    tr.appendChild(cell(item.author));
+    tr.appendChild(link(item.author, "/live?member=" + encodeURIComponent(item.author_id), "member"));
     tr.appendChild(cell(item.text, "text"));
     tr.appendChild(cell(item.state || "-", "state"));
     tr.appendChild(cell(decision(d), "decision"));

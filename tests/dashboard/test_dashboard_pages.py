@@ -1,0 +1,130 @@
+"""The dashboard's Live filters, Usage page and a message's run, over HTTP, on a record filled by real
+graph runs (SQLite, and PostgreSQL when OBSERVER_TEST_POSTGRES_URL is set): what each session may see,
+and figures that match the record."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from agent.ids import stable_id
+from agent.memory.embeddings import LocalE5Embedder
+from agent.services import Services
+from dashboard.app import create_app
+from dashboard.context import Dashboard
+from dashboard.serve import login_link
+from tests.conftest import make_event, make_services, models_toml
+from tests.dashboard.helpers import dashboard_on, door_run
+from tests.dashboard.test_dashboard_http import sign_in_with_discord, sign_in_with_link
+from tests.fakes.discord_oauth import FakeDiscordOAuth, FakeUser
+from tests.fakes.openai_server import FakeOpenAI, Reply
+
+GUILD = stable_id("guild", "test")
+ADMIN = FakeUser("111", "alice", [{"id": str(GUILD), "name": "test", "owner": False, "permissions": "32"}])
+MEMBER = FakeUser("222", "bob", [{"id": str(GUILD), "name": "test", "owner": False, "permissions": "1024"}])
+BOB = stable_id("user", "bob")
+ALICE = stable_id("user", "alice")
+
+
+@pytest.fixture
+async def oauth() -> AsyncIterator[FakeDiscordOAuth]:
+    fake = FakeDiscordOAuth()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def filled(
+    tmp_path: Path, database_url: str, embedder: LocalE5Embedder, fake_openai: FakeOpenAI
+) -> AsyncIterator[Services]:
+    """alice's answered question (a decision, a model, usage) and bob's skipped chat line, through the
+    real graph; quotas in the file."""
+    toml = models_toml(fake_openai.base_url) + "\n[quotas]\nreplies_per_hour = 5\ntokens_per_day = 100000\n"
+    services = await make_services(tmp_path, database_url, embedder, toml)
+    fake_openai.push(Reply("Miso is a good name for a cat."))
+    await door_run(services, make_event("@Observer what should I name my cat?", mentions_bot=True))
+    await door_run(services, make_event("lol nice", author="bob"))
+    yield services
+    await services.close()
+
+
+@pytest.fixture
+async def dashboard(filled: Services, oauth: FakeDiscordOAuth) -> AsyncIterator[Dashboard]:
+    board = await dashboard_on(filled, oauth)
+    yield board
+    await board.record.close()
+
+
+@pytest.fixture
+async def operator(dashboard: Dashboard) -> AsyncIterator[TestClient]:
+    async with TestClient(TestServer(create_app(dashboard))) as client:
+        await sign_in_with_link(client, await login_link(dashboard.settings))
+        yield client
+
+
+async def discord_client(dashboard: Dashboard, oauth: FakeDiscordOAuth, user: FakeUser) -> TestClient:
+    client = TestClient(TestServer(create_app(dashboard)))
+    await client.start_server()
+    oauth.user = user
+    assert (await sign_in_with_discord(client, oauth)).status == 302
+    return client
+
+
+def rows_of(html: str) -> str:
+    """The Live table's body (the filter form echoes what was typed)."""
+    return html.split("<tbody>", 1)[1]
+
+
+async def test_live_filters_by_member_by_id_or_name(operator: TestClient):
+    by_id = rows_of(await (await operator.get(f"/live?member={BOB}")).text())
+    assert "lol nice" in by_id and "name my cat" not in by_id
+    by_name = rows_of(await (await operator.get("/live?member=Bob")).text())
+    assert "lol nice" in by_name and "name my cat" not in by_name
+    nobody = rows_of(await (await operator.get("/live?member=nobody-of-that-name")).text())
+    assert "lol nice" not in nobody and "name my cat" not in nobody
+    both = rows_of(await (await operator.get(f"/live?member={ALICE}&state=answered")).text())
+    assert "name my cat" in both and "lol nice" not in both
+    # A row's author is a link to their messages.
+    assert f'href="/live?member={BOB}"' in rows_of(await (await operator.get("/live")).text())
+
+
+async def test_live_events_keep_to_the_member_filter(operator: TestClient, filled: Services):
+    events = await operator.get(f"/live/events?member={BOB}")
+    await filled.record.store_event(make_event("@Observer from alice", mentions_bot=True), state="waiting")
+    await filled.record.store_event(make_event("@Observer from bob", author="bob", mentions_bot=True), state="waiting")
+    seen: list[str] = []
+    async with asyncio.timeout(120):  # a guard against a hang, not a measure
+        while "@Observer from bob" not in seen:
+            chunk = (await events.content.readuntil(b"\n\n")).decode()
+            if chunk.startswith("event: item"):
+                seen.append(json.loads(chunk.split("data: ", 1)[1])["text"])
+    events.close()
+    assert "@Observer from alice" not in seen and "lol nice" in seen
+
+
+async def test_a_member_without_manage_server_finds_no_one_by_filtering(dashboard: Dashboard, oauth: FakeDiscordOAuth):
+    member = await discord_client(dashboard, oauth, MEMBER)
+    try:
+        for query in (f"member={ALICE}", "member=alice", f"member={BOB}&state=skipped"):
+            html = rows_of(await (await member.get(f"/live?{query}")).text())
+            assert "name my cat" not in html and "lol nice" not in html, query
+    finally:
+        await member.close()
+
+
+def numbers(html: str, table: str) -> dict[str, list[str]]:
+    """A breakdown table's rows: label -> its cells' text."""
+    body = html.split(f'id="{table}"', 1)[1].split("</table>", 1)[0]
+    found = {}
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)[1:]:
+        cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        if cells:
+            found[cells[0]] = cells[1:]
+    return found
