@@ -34,7 +34,7 @@ from dashboard.serve import build_dashboard, login_link
 STATES = ("answered", "skipped", "skipped", "skipped", "answered", "failed", "expired")
 CHANNELS, MEMBERS = 20, 200
 BASE_ID = 1_300_000_000_000_000_000
-PAGES = ("/live", "/live?state=failed", "/live?channel=105", "/live?member=1005", "/channels", "/health")
+PAGES = ("/live", "/live?state=failed", "/live?channel=105", "/live?member=1005", "/usage", "/channels", "/health")
 
 
 async def fill(url: str, n: int) -> list[int]:

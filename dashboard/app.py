@@ -10,7 +10,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from dashboard import channels, health, live_pages, signin
+from dashboard import channels, health, live_pages, signin, usage
 from dashboard.context import DASHBOARD, SESSION, SESSION_NEW, Dashboard, dashboard_of, session_of
 from dashboard.sessions import COOKIE
 
@@ -90,6 +90,7 @@ def create_app(dashboard: Dashboard) -> web.Application:
     live_pages.add_routes(app)
     health.add_routes(app)
     channels.add_routes(app)
+    usage.add_routes(app)
     app.router.add_static("/static/", STATIC, append_version=False)
     app.on_shutdown.append(_close)
     return app

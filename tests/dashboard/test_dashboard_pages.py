@@ -128,3 +128,105 @@ def numbers(html: str, table: str) -> dict[str, list[str]]:
         if cells:
             found[cells[0]] = cells[1:]
     return found
+
+
+OTHER_GUILD = 4242
+
+
+async def other_servers_usage(dashboard: Dashboard) -> None:
+    """A server alice does not manage: zed's calls there, a channel and member no one else may see."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert
+
+    from agent.memory import tables
+
+    async with dashboard.engine.begin() as conn:
+        await conn.execute(insert(tables.guilds).values(id=OTHER_GUILD, name="elsewhere"))
+        await conn.execute(
+            insert(tables.channels).values(id=4343, guild_id=OTHER_GUILD, name="secret-plans", mode="mentions")
+        )
+        await conn.execute(insert(tables.users).values(id=4444, name="zed", is_bot=False))
+        await conn.execute(
+            insert(tables.usage),
+            [
+                {
+                    "created_at": datetime.now(UTC),
+                    "message_id": 1000 + i,
+                    "guild_id": OTHER_GUILD,
+                    "channel_id": 4343,
+                    "user_id": 4444,
+                    "purpose": "reply",
+                    "model": "big-secret-model",
+                    "tokens_in": 1000,
+                    "tokens_out": 234,
+                    "cost_usd": 0.5,
+                    "latency_ms": 10.0,
+                    "ok": True,
+                }
+                for i in range(3)
+            ],
+        )
+
+
+async def recorded_sums(dashboard: Dashboard, **where: int) -> tuple[int, int, int, float]:
+    """calls, tokens in, tokens out, cost in the record's usage rows matching `where`."""
+    from sqlalchemy import and_, func, select
+
+    from agent.memory import tables
+
+    u = tables.usage.c
+    query = select(func.count(), func.sum(u.tokens_in), func.sum(u.tokens_out), func.sum(u.cost_usd)).where(
+        and_(*(getattr(u, k) == v for k, v in where.items()))
+    )
+    async with dashboard.engine.connect() as conn:
+        calls, tin, tout, cost = (await conn.execute(query)).one()
+    return int(calls), int(tin or 0), int(tout or 0), float(cost or 0.0)
+
+
+async def test_usage_numbers_are_the_records(operator: TestClient, dashboard: Dashboard):
+    await other_servers_usage(dashboard)
+    html = await (await operator.get("/usage")).text()
+    calls, tin, tout, cost = await recorded_sums(dashboard, user_id=ALICE)
+    assert calls >= 1 and tout > 0 and cost > 0, "the reply ran through the fake model"
+    members = numbers(html, "by-member")
+    assert members["alice (test)"][:4] == [f"{calls:,}", f"{tin:,}", f"{tout:,}", f"${cost:.4f}"]
+    assert members["zed (elsewhere)"][:4] == ["3", "3,000", "702", "$1.5000"]
+    models = numbers(html, "by-model")
+    chat = await recorded_sums(dashboard, guild_id=GUILD)
+    assert models["chat"][3] == f"${chat[3]:.4f}" and models["big-secret-model"][0] == "3"
+    assert "elsewhere / #secret-plans" in numbers(html, "by-channel")
+    total = await recorded_sums(dashboard)
+    assert f"${total[3]:.4f}" in html.split('id="total"', 1)[1].split("</p>", 1)[0]
+    # Charts drawn here, as inline SVG: one bar per day, no script, nothing from elsewhere.
+    assert html.count("<svg") >= 2 and "<script" not in html and "http" not in html.split("<main>", 1)[1]
+
+
+async def test_usage_shows_only_the_servers_a_session_may_read(dashboard: Dashboard, oauth: FakeDiscordOAuth):
+    await other_servers_usage(dashboard)
+    admin = await discord_client(dashboard, oauth, ADMIN)
+    member = await discord_client(dashboard, oauth, MEMBER)
+    try:
+        html = await (await admin.get("/usage")).text()
+        assert "alice (test)" in numbers(html, "by-member")
+        for secret in ("zed", "secret-plans", "elsewhere", "big-secret-model"):
+            assert secret not in html
+        picked = await (await admin.get(f"/usage?guild={OTHER_GUILD}")).text()  # asked by id: still nothing
+        assert "zed" not in picked and "big-secret-model" not in picked
+        plain = await (await member.get("/usage")).text()
+        for name in ("alice", "zed", "chat", "#general", "secret-plans"):
+            assert name not in plain.split("<main>", 1)[1], name
+        assert "Nothing in this window." in plain
+    finally:
+        await admin.close()
+        await member.close()
+
+
+async def test_quota_use_per_member_is_counted_as_the_gate_counts(operator: TestClient, filled: Services):
+    html = await (await operator.get("/usage")).text()
+    quotas = html.split("Quotas, per member", 1)[1]
+    assert "5 replies an hour, 100,000 tokens a day" in quotas
+    row = re.search(rf'<tr data-member="{ALICE}">(.*?)</tr>', quotas, re.S)
+    assert row is not None
+    spend = filled.gate.ledger.spend((GUILD, ALICE), __import__("time").time())
+    assert "1 of 5" in row.group(1) and f"{sum(s[1] for s in spend):,} of 100,000" in row.group(1)
