@@ -9,9 +9,10 @@ LangGraph server sends the events as JSON with their `kind`, so remote clients r
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel
 
@@ -166,14 +167,65 @@ def outcome_of(state: Mapping[str, Any], paused: ApprovalRequest | None = None) 
 DoorEvent = StreamEvent | Decided | RunOutcome
 
 
-async def run_events(stream: AsyncIterator[Any]) -> AsyncIterator[DoorEvent]:
+class NoteSink(Protocol):
+    """Where a run's note goes (the record's `queue_note`, written behind in its group commit)."""
+
+    def queue_note(self, message_id: int, kind: str, data: dict[str, Any]) -> None: ...
+
+
+# A run note's retrieved snippets: how many, and how much of each one's text.
+NOTED_SNIPPETS, NOTED_SNIPPET_CHARS = 8, 160
+NOTED_KEYS = 12  # state keys named per step
+
+
+class StepClock:
+    """The run's steps as its stream shows them: each full state (one per LangGraph step) when it came,
+    ms since the run started, the state keys it changed and what its nodes reported taking (`timings`)."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.steps: list[dict[str, Any]] = []
+        self._last: dict[str, Any] | None = None
+
+    def saw(self, state: dict[str, Any]) -> None:
+        at = (time.perf_counter() - self.started) * 1000
+        before = self._last
+        self._last = state
+        if before is None:  # the input, as the run began
+            return
+        changed = [k for k, v in state.items() if k != "timings" and (k not in before or before[k] != v)]
+        was, now = before.get("timings") or {}, state.get("timings") or {}
+        took = {k: round(v - was.get(k, 0.0), 1) for k, v in now.items() if v != was.get(k)}
+        if changed or took:
+            self.steps.append({"at_ms": round(at, 1), "changed": changed[:NOTED_KEYS], "took_ms": took})
+
+    def note(self, outcome: RunOutcome) -> dict[str, Any]:
+        """The "run" note: steps, total time, persona, what was retrieved (capped), tool calls made."""
+        return {
+            "total_ms": round((time.perf_counter() - self.started) * 1000, 1),
+            "steps": self.steps,
+            "timings": {k: round(v, 1) for k, v in outcome.timings.items()},
+            "persona": outcome.persona,
+            "retrieved": [
+                {"kind": s.kind, "source": s.source, "score": round(s.score, 3), "text": s.text[:NOTED_SNIPPET_CHARS]}
+                for s in outcome.retrieved[:NOTED_SNIPPETS]
+            ],
+            "retrieved_count": len(outcome.retrieved),
+            "paused": outcome.paused is not None,
+        }
+
+
+async def run_events(stream: AsyncIterator[Any], notes: NoteSink | None = None) -> AsyncIterator[DoorEvent]:
     """Decode `graph.astream(..., stream_mode=["custom", "values"])` for a door: the typed stream events,
-    `Decided` when the decision is made (or changes), and one `RunOutcome` at the end."""
+    `Decided` when the decision is made (or changes), and one `RunOutcome` at the end. With `notes`, the
+    run's steps and their timings, as the stream showed them, are noted for its message ("run")."""
     last: dict[str, Any] = {}
     paused: ApprovalRequest | None = None
     decided: Decided | None = None
+    clock = StepClock()
     async for item in reply_events(stream):
         if isinstance(item, StateUpdate):
+            clock.saw(item.state)
             last = item.state
             decision = last.get("decision")
             now = Decided(decision, last.get("spoken_language")) if decision is not None else None
@@ -184,4 +236,7 @@ async def run_events(stream: AsyncIterator[Any]) -> AsyncIterator[DoorEvent]:
             if isinstance(item, ApprovalNeeded):
                 paused = item.request
             yield item
-    yield outcome_of(last, paused)
+    outcome = outcome_of(last, paused)
+    if notes is not None and outcome.event is not None and outcome.decision is not None:
+        notes.queue_note(outcome.event.message_id, "run", clock.note(outcome))
+    yield outcome

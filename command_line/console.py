@@ -157,7 +157,7 @@ class ConsoleSession:
                 stream_mode=["custom", "values"],
             )
             run_input = None
-            async for item in run_events(stream):
+            async for item in run_events(stream, self.services.record):
                 if isinstance(item, Token):
                     if not started:
                         self.out.write(f"{speaker or self.bot_name}: ")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from dashboard import channels, health, live_pages, signin, usage
+from dashboard import channels, health, live_pages, runs, signin, usage
 from dashboard.context import DASHBOARD, SESSION, SESSION_NEW, Dashboard, dashboard_of, session_of
 from dashboard.sessions import COOKIE
 
@@ -91,6 +91,7 @@ def create_app(dashboard: Dashboard) -> web.Application:
     health.add_routes(app)
     channels.add_routes(app)
     usage.add_routes(app)
+    runs.add_routes(app)
     app.router.add_static("/static/", STATIC, append_version=False)
     app.on_shutdown.append(_close)
     return app

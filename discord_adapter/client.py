@@ -113,7 +113,7 @@ class ObserverBot(discord.AutoShardedClient):
 
         # Reply runs are checkpointed (when a checkpointer is given): a restart resumes, not repeats.
         graph = build(services, checkpointer=checkpointer)
-        self.replier = Replier(graph, around, self.inbox, settings, checkpointer=checkpointer)
+        self.replier = Replier(graph, around, self.inbox, settings, checkpointer=checkpointer, notes=services.record)
         self.approvals = ApprovalDesk(self.replier, self.inbox, self.budget, services.gate)
         self.replier.ask_approval = self.approvals.ask
         self.add_dynamic_items(ApprovalButton)  # presses of any approval button, posted before a restart too

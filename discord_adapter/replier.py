@@ -17,7 +17,7 @@ from agent.events import Event
 from agent.memory.progress import MessageState
 from agent.settings import Settings
 from agent.state import Context, InputState
-from agent.stream import RunOutcome, outcome_of, run_events
+from agent.stream import NoteSink, RunOutcome, outcome_of, run_events
 from agent.verdicts import ApprovalRequest
 from discord_adapter.inbox import Inbox
 from discord_adapter.reply_run import ReplyRun, Surroundings
@@ -67,6 +67,7 @@ class Replier:
         *,
         checkpointer: Any = None,
         ask_approval: AskApproval | None = None,
+        notes: NoteSink | None = None,
     ) -> None:
         self.graph = graph
         self.around = around
@@ -74,6 +75,7 @@ class Replier:
         self.settings = settings
         self.checkpointer = checkpointer
         self.ask_approval = ask_approval
+        self.notes = notes  # each run's steps and timings, for the dashboard (None: not noted)
         # Bots' and our own messages: recorded, never checkpointed. The same graph without persistence.
         self.unchecked_graph = graph if checkpointer is None else graph.copy(update={"checkpointer": None})
         self.last_error: dict[int, str] = {}  # channel → the last run's error (redacted), for /status
@@ -115,7 +117,7 @@ class Replier:
                 stream_mode=["custom", "values"],
                 durability="async" if self.checkpointer is not None else None,
             )
-            async for item in run_events(stream):
+            async for item in run_events(stream, self.notes):
                 run.on(item)
         except asyncio.CancelledError:
             # Stopped (a shutdown's grace ran out, or another process took the question over): no more

@@ -248,7 +248,8 @@ class FeedReader:
         decisions: dict[int, dict[str, Any]] = {}
         replies: dict[int, dict[str, Any]] = {}
         for row in notes:  # oldest first: a resumed run's newer note wins
-            (decisions if row.kind == "decision" else replies)[int(row.message_id)] = dict(row.data or {})
+            if row.kind in ("decision", "reply"):
+                (decisions if row.kind == "decision" else replies)[int(row.message_id)] = dict(row.data or {})
         spent = {int(r.message_id): r for r in usage}
         completed = []
         for item in items:

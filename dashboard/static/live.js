@@ -39,7 +39,7 @@
     tr.id = "m" + item.id;
     tr.className = "state-" + (item.state || "none") + " fresh";
     var d = item.decision || {};
-    tr.appendChild(cell(item.created_at.substring(11, 19)));
+    tr.appendChild(link(item.created_at.substring(11, 19), "/runs/" + encodeURIComponent(item.id), "run"));
     tr.appendChild(cell(item.guild + " / #" + item.channel));
     tr.appendChild(link(item.author, "/live?member=" + encodeURIComponent(item.author_id), "member"));
     tr.appendChild(cell(item.text, "text"));

@@ -11,24 +11,31 @@ from agent.events import Event
 from agent.memory.progress import Progress
 from agent.services import Services
 from agent.settings import Settings
+from agent.state import Context
+from agent.stream import RunOutcome, run_events
 from dashboard.context import Dashboard
 from dashboard.serve import build_dashboard
-from tests.conftest import run_graph
+from tests.conftest import reply_graph
 from tests.fakes.discord_oauth import FakeDiscordOAuth
 
 SECRET = "dashboard-session-secret-0123456789"
 
 
-async def door_run(services: Services, event: Event) -> dict[str, Any]:
+async def door_run(services: Services, event: Event) -> RunOutcome:
     """As the Discord door answers a message: stored `waiting`, claimed `answering`, the reply graph
-    run, then `answered` (or `skipped` when the run decided not to answer)."""
+    run (its stream read by `run_events`, which notes the run's steps), then `answered` (or `skipped`
+    when the run decided not to answer)."""
     progress = Progress(services.record.engine)
     await services.record.store_event(event, state="waiting")
     assert await progress.claim(event.message_id, ("waiting",))
-    _, final = await run_graph(services, event)
-    await progress.mark(event.message_id, "answered" if final.get("reply") else "skipped", sources=("answering",))
+    stream = reply_graph(services).astream({"event": event}, context=Context(), stream_mode=["custom", "values"])
+    outcome = RunOutcome()
+    async for item in run_events(stream, services.record):
+        if isinstance(item, RunOutcome):
+            outcome = item
+    await progress.mark(event.message_id, "answered" if outcome.reply else "skipped", sources=("answering",))
     await services.record.flush()
-    return final
+    return outcome
 
 
 def dashboard_settings(services: Services, oauth: FakeDiscordOAuth | None = None, **more: Any) -> Settings:

@@ -139,7 +139,7 @@ async def test_sign_in_watch_a_run_and_change_a_mode(
         assert await filled.record.channel_mode(CHANNEL) == "off"
         await asyncio.sleep(CACHE_SECONDS + 0.1)  # the bot's own cached copy of the mode runs out
         final = await door_run(filled, make_event("@Observer are you there?", author="dora", mentions_bot=True))
-        assert not final.get("reply") and final["decision"].respond is False
+        assert not final.reply and final.decision is not None and final.decision.respond is False
         assert sorted(p.name for p in shots.iterdir()) >= ["1-login-link.png", "2-live.png"]
     finally:
         await server.close()

@@ -230,3 +230,79 @@ async def test_quota_use_per_member_is_counted_as_the_gate_counts(operator: Test
     assert row is not None
     spend = filled.gate.ledger.spend((GUILD, ALICE), __import__("time").time())
     assert "1 of 5" in row.group(1) and f"{sum(s[1] for s in spend):,} of 100,000" in row.group(1)
+
+
+async def asked_message_id(dashboard: Dashboard) -> int:
+    items = await dashboard.feed.recent(10)
+    return next(i.message_id for i in items if "name my cat" in i.text)
+
+
+async def test_a_live_row_opens_its_run(operator: TestClient, dashboard: Dashboard):
+    asked = await asked_message_id(dashboard)
+    live = await (await operator.get("/live")).text()
+    assert f'href="/runs/{asked}"' in live
+    html = await (await operator.get(f"/runs/{asked}")).text()
+    decision = re.search(r'id="decision">(.*?)</dd>', html, re.S)
+    assert decision and decision.group(1).startswith("respond (")
+    model = re.search(r'id="model">(.*?)</dd>', html, re.S)
+    assert model and model.group(1).startswith("chat") and "(" in model.group(1)  # and why it was picked
+    calls, tin, tout, cost = await recorded_sums(dashboard, message_id=asked)
+    assert f"{tin:,} in / {tout:,} out" in html and f"${cost:.4f}" in html
+    assert "Miso is a good name for a cat." in html
+    # The graph's steps as the stream showed them, with what each node reported taking.
+    steps = html.split('id="steps"', 1)[1].split("</table>", 1)[0]
+    for node in ("ingest_ms", "judge_ms", "retrieve_ms", "generate_ms"):
+        assert node in steps, node
+    assert re.search(r'id="total">\d+ ms', html)
+
+
+async def test_a_run_shows_its_tool_calls_and_masks_a_private_exchange(operator: TestClient, dashboard: Dashboard):
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert, update
+
+    from agent.memory import tables
+
+    asked = await asked_message_id(dashboard)
+    async with dashboard.engine.begin() as conn:
+        await conn.execute(
+            insert(tables.tool_calls).values(
+                created_at=datetime.now(UTC),
+                message_id=asked,
+                guild_id=GUILD,
+                channel_id=stable_id("channel", "general"),
+                user_id=ALICE,
+                tool="web_search",
+                source="built-in",
+                arguments={"query": "cat names in Japanese"},
+                outcome="ok",
+                result="Miso, Mochi, Sushi",
+                ms=420.0,
+            )
+        )
+    html = await (await operator.get(f"/runs/{asked}")).text()
+    tools = html.split('id="tools"', 1)[1].split("</table>", 1)[0]
+    assert "web_search" in tools and "cat names in Japanese" in tools and "Mochi" in tools and "420 ms" in tools
+    async with dashboard.engine.begin() as conn:
+        await conn.execute(update(tables.messages).where(tables.messages.c.id == asked).values(private=True))
+    private = await (await operator.get(f"/runs/{asked}")).text()
+    for words in ("name my cat", "cat names in Japanese", "Mochi", "Miso is a good name"):
+        assert words not in private, words
+    assert "web_search" in private and "(private)" in private  # that a tool ran is the operator's to see
+
+
+async def test_a_run_is_not_found_for_a_member_without_manage_server(dashboard: Dashboard, oauth: FakeDiscordOAuth):
+    asked = await asked_message_id(dashboard)
+    member = await discord_client(dashboard, oauth, MEMBER)
+    admin = await discord_client(dashboard, oauth, ADMIN)
+    try:
+        refused = await member.get(f"/runs/{asked}")
+        unknown = await member.get("/runs/12345")
+        html = await refused.text()
+        assert refused.status == unknown.status == 404 and "name my cat" not in html and "chat" not in html
+        assert html.split("<main>", 1)[1] == (await unknown.text()).split("<main>", 1)[1]
+        assert (await member.get("/runs/999999999999999999999999")).status == 404
+        assert "name my cat" in await (await admin.get(f"/runs/{asked}")).text()
+    finally:
+        await member.close()
+        await admin.close()
