@@ -2,7 +2,9 @@
 "завтра в 9"), in their time zone; and time zones themselves.
 
 dateparser does the parsing in every language it knows. A few habits it misreads are rewritten first
-(a bare hour after "at"/"às"/"в" it takes for a day or drops; "9h"; Japanese 朝/夜), and a time that
+(a bare hour after "at"/"às"/"в" it takes for a day or drops; "9h"; parts of the day, "tomorrow
+morning", "amanhã de manhã", "завтра утром", "明日の朝", at the hours of DAY_PARTS; "half an hour",
+"meia hora", "1時間半後"), and a time that
 has passed today means tomorrow ("9am" said at 15:00), as a person means it."""
 
 from __future__ import annotations
@@ -73,11 +75,91 @@ _MONTH_FIRST = ("en-US", "ja", "zh", "ko")
 _BARE_HOUR = re.compile(r"(?i)(\b(?:at|às|as|à|a las|um|à|в|во|к)\s+)(\d{1,2})(?![\d:.h時])(\s*(?:am|pm)\b)?")
 _H_SUFFIX = re.compile(r"(?i)\b(\d{1,2})h(\d{2})?\b")
 _JA = [
-    (re.compile(r"(今晩|今夜)"), "今日夜"),
-    (re.compile(r"の?(朝|午前中|午前)"), "am"),
-    (re.compile(r"の?(夜|晩|夕方|午後)"), "pm"),
+    (re.compile(r"の?午前(?=\d)"), "am"),
+    (re.compile(r"の?午後(?=\d)"), "pm"),
     (re.compile(r"(に|までに|まで|頃|ごろ)$"), ""),
 ]
+
+# Parts of the day as members say them, with the words around them that mean "in the": the part goes,
+# its hour (DAY_PARTS) comes in, or it turns a bare hour into an afternoon one ("evening at 8" is 20:00).
+# A part that implies "today" ("tonight", "今夜") leaves "today" in the language of the phrase.
+_DAY_PART_WORDS: list[tuple[re.Pattern[str], str, str]] = [
+    (re.compile(r"(?i)\btonight\b"), "today", "night"),
+    (re.compile(r"(?i)\bthis\s+(morning|afternoon|evening)\b"), "today", ""),
+    (re.compile(r"(?i)\b(?:in\s+the\s+|at\s+)?(morning|afternoon|evening|night)\b"), "", ""),
+    (re.compile(r"(?i)\besta\s+(manhã|tarde|noite)\b"), "hoje", ""),
+    (re.compile(r"(?i)\b(?:de|pela|à|a|na|ao)\s+(manhã|tarde|noite)\b"), "", ""),
+    (re.compile(r"(?i)(?<!\w)(утром|днём|днем|вечером|ночью)(?!\w)"), "", ""),
+    (re.compile(r"(今夜|今晩)"), "今日", "night"),
+    (re.compile(r"の?(朝|午前中|夕方|夜|晩|午後)"), "", ""),
+]
+_PART_OF_WORD = {
+    "manhã": "morning",
+    "tarde": "afternoon",
+    "noite": "night",
+    "утром": "morning",
+    "днём": "afternoon",
+    "днем": "afternoon",
+    "вечером": "evening",
+    "ночью": "night",
+    "朝": "morning",
+    "午前中": "morning",
+    "夕方": "evening",
+    "夜": "night",
+    "晩": "night",
+    "午後": "afternoon",
+}
+_AM_PM = re.compile(r"(?i)\d\s*(?:am|pm)\b")
+_CLOCK = re.compile(r"(?<![\d:])(\d{1,2}):(\d{2})(?!\s*(?:am|pm)\b)")
+
+
+def _day_part(text: str) -> tuple[str, str | None]:
+    """The phrase without its part of the day, and that part ("morning", "afternoon", …) if it had one."""
+    for pattern, today, part in _DAY_PART_WORDS:
+        m = pattern.search(text)
+        if m is None:
+            continue
+        word = part or m.group(1).lower()
+        rest = f"{text[: m.start()]} {today} {text[m.end() :]}" if today else f"{text[: m.start()]} {text[m.end() :]}"
+        return " ".join(rest.split()), _PART_OF_WORD.get(word, word)
+    return text, None
+
+
+def _with_day_part(text: str, part: str) -> str:
+    """A clock time in `text` read in that part of the day (8:00 in the evening: 20:00), or the part's
+    own hour added when the phrase has no time."""
+    if _AM_PM.search(text):
+        return text  # "9pm tonight": the hour is said
+    clock = _CLOCK.search(text)
+    if clock is None:
+        return f"{text} {DAY_PARTS[part]}:00".strip()
+    hour = int(clock.group(1))
+    if part != "morning" and hour < 12:
+        hour += 12
+    return f"{text[: clock.start()]}{hour}:{clock.group(2)}{text[clock.end() :]}"
+
+
+# "half an hour", "meia hora", "полтора часа", "1時間半後": what dateparser cannot read, in minutes.
+_HALVES = [
+    (re.compile(r"(?i)\b(?:an?|one)\s+hour\s+and\s+a\s+half\b"), "90 minutes"),
+    (re.compile(r"(?i)\bhalf\s+an\s+hour\b"), "30 minutes"),
+    (re.compile(r"(?i)\b(?:uma\s+)?hora\s+e\s+meia\b"), "90 minutos"),
+    (re.compile(r"(?i)\bmeia\s+hora\b"), "30 minutos"),
+    (re.compile(r"(?i)(?<!\w)полтора\s+часа(?!\w)"), "90 минут"),
+    (re.compile(r"(\d{1,2})時間半"), ""),
+]
+
+
+def _halves(text: str) -> str:
+    for pattern, minutes in _HALVES:
+        text = pattern.sub(minutes, text) if minutes else pattern.sub(_ja_half, text)
+    return text
+
+
+def _ja_half(m: re.Match[str]) -> str:
+    return f"{int(m.group(1)) * 60 + 30}分"
+
+
 # "am9時半", "pm8時15分", "9時" → "9:30", "20:15", "9:00" (dateparser drops an hour after 午前/朝).
 _JA_HOUR = re.compile(r"(am|pm)?(\d{1,2})時(?!間)(?:(\d{1,2})分|(半))?")
 
@@ -95,7 +177,8 @@ _PT = [(re.compile(r"(?i)\bdaqui a\b"), "em")]
 
 def normalise(text: str) -> str:
     """The phrase with the habits dateparser misreads rewritten (see the module's docstring)."""
-    out = text.strip().rstrip(".!?。！？")
+    out = _halves(text.strip().rstrip(".!?。！？"))
+    out, part = _day_part(out)
 
     def duration(m: re.Match[str]) -> str:
         hours, minutes = ("ч", "мин") if m.group(1).lower() == "через" else ("h", "min")
@@ -110,7 +193,8 @@ def normalise(text: str) -> str:
     out = _BARE_HOUR.sub(hour, out)
     for pattern, repl in [*_JA, *_PT]:
         out = pattern.sub(repl, out)
-    return _JA_HOUR.sub(_ja_hour, out)
+    out = _JA_HOUR.sub(_ja_hour, out)
+    return _with_day_part(out, part) if part else out
 
 
 # What a phrase says once dateparser has put it in English: only hours, minutes, seconds from now
@@ -168,6 +252,19 @@ def _parse(text: str, zone: ZoneInfo, now: datetime, prefer: str | None, order: 
     return wall_clock(found, zone)
 
 
+def _same_day(moment: datetime, now: datetime, zone: ZoneInfo) -> bool:
+    return moment.astimezone(zone).date() == now.astimezone(zone).date()
+
+
+def _names_no_day(phrase: str, zone: ZoneInfo, now: datetime, due: datetime, order: str | None) -> bool:
+    """Whether `phrase` is a time of day alone ("9am", "в 9"): read a day later it is the same time a day
+    later. A phrase naming its day ("today 9:00", "2025-06-01 9:00", "friday 9:00") is not."""
+    if re.search(r"(?i)\btoday\b|hoje|сегодня|今日|本日", phrase):
+        return False
+    later = _parse(phrase, zone, now + timedelta(days=1), None, order)
+    return later is not None and later.astimezone(zone).date() - due.astimezone(zone).date() == timedelta(days=1)
+
+
 def parse_when(text: str, zone: ZoneInfo, now: datetime | None = None, *, locale: str | None = None) -> datetime:
     """The moment `text` names, as an aware UTC datetime, read in `zone` at `now` (default: the clock).
 
@@ -183,8 +280,12 @@ def parse_when(text: str, zone: ZoneInfo, now: datetime | None = None, *, locale
         raise WhenError(f"{phrase} what? e.g. 'at {phrase}:00' or 'in {phrase} minutes'")
     order = date_order(locale)
     due = _parse(phrase, zone, now, None, order)
-    if due is not None and due <= now:
-        due = _parse(phrase, zone, now, "future", order)  # "9am" said at 15:00: tomorrow's
+    if due is not None and due <= now and _same_day(due, now, zone) and _names_no_day(phrase, zone, now, due, order):
+        # "9am" said at 15:00: tomorrow's. (Not dateparser's PREFER_DATES_FROM=future: on a month's last
+        # day it moved such a time to the 1st of this month, or of the same month next year.)
+        due = wall_clock(due.astimezone(zone).replace(tzinfo=None) + timedelta(days=1), zone)
+    elif due is not None and due <= now:
+        due = _parse(phrase, zone, now, "future", order)  # "friday 9:00" said on a Friday afternoon
     if due is None:
         raise WhenError(
             f"I could not read a time in {text!r}; try 'in 2 hours', 'tomorrow at 9:00' or '2025-06-01 18:30'"

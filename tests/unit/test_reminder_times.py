@@ -265,3 +265,49 @@ def test_a_five_word_english_recurrence_is_not_taken_for_a_crontab_line():
 
     assert parse_every("every day at 9 am") == "0 9 * * *"
     assert parse_every("every hour") == "0 * * * *"
+
+
+@pytest.mark.parametrize(
+    ("text", "zone", "expected"),
+    [
+        # Friday 14 March 2025: 15:30 in Tokyo, 03:30 in São Paulo, 09:30 in Moscow.
+        ("tomorrow morning", ZoneInfo("UTC"), "2025-03-15 09:00"),
+        ("this evening", ZoneInfo("UTC"), "2025-03-14 20:00"),
+        ("tomorrow evening at 8:30", ZoneInfo("UTC"), "2025-03-15 20:30"),
+        ("9pm tonight", ZoneInfo("UTC"), "2025-03-14 21:00"),
+        ("in half an hour", ZoneInfo("UTC"), "2025-03-14 07:00"),
+        ("in an hour and a half", ZoneInfo("UTC"), "2025-03-14 08:00"),
+        ("明日の朝", TOKYO, "2025-03-15 09:00"),
+        ("今夜", TOKYO, "2025-03-14 20:00"),
+        ("1時間半後", TOKYO, "2025-03-14 17:00"),
+        ("amanhã de manhã", SAO_PAULO, "2025-03-15 09:00"),
+        ("hoje à noite", SAO_PAULO, "2025-03-14 20:00"),
+        ("amanhã à noite às 8", SAO_PAULO, "2025-03-15 20:00"),
+        ("daqui a meia hora", SAO_PAULO, "2025-03-14 04:00"),
+        ("завтра утром", MOSCOW, "2025-03-15 09:00"),
+        ("сегодня вечером", MOSCOW, "2025-03-14 20:00"),
+        ("завтра вечером в 8", MOSCOW, "2025-03-15 20:00"),
+        ("через полтора часа", MOSCOW, "2025-03-14 11:00"),
+    ],
+)
+def test_parts_of_the_day_and_half_hours_as_members_say_them(text: str, zone: ZoneInfo, expected: str):
+    # These were refused ("I could not read a time") or read at the wrong hour ("明日の朝" at 15:30).
+    assert local(text, zone) == expected
+
+
+@pytest.mark.parametrize("month", range(1, 13))
+def test_a_passed_time_of_day_on_a_months_last_day_means_the_next_morning(month: int):
+    # At 14:00 on 30 November, dateparser's "future" read "9am" as 1 November ("already passed"); on
+    # 31 December as 1 December of the next year.
+    first_of_next = datetime(2026 + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+    now = first_of_next - timedelta(hours=10)  # the month's last day, 14:00
+    for text in ("9am", "at 9", "в 9", "às 9h", "9時"):
+        assert parse_when(text, ZoneInfo("UTC"), now) == first_of_next + timedelta(hours=9), text
+    with pytest.raises(WhenError, match="already passed"):
+        parse_when("today 9:00", ZoneInfo("UTC"), now)
+
+
+def test_a_weekday_said_on_that_weekday_after_its_hour_means_next_week():
+    friday_afternoon = datetime(2026, 3, 13, 14, 0, tzinfo=UTC)
+    for text in ("friday 9:00", "sexta às 9h", "в пятницу в 9", "金曜日の9時"):
+        assert parse_when(text, ZoneInfo("UTC"), friday_afternoon) == datetime(2026, 3, 20, 9, 0, tzinfo=UTC), text
