@@ -41,11 +41,25 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         "migrate",
         help="re-embed memory written with other embedding settings using the current ones (OBSERVER_EMBEDDING_*)",
     )
-    dataset = sub.add_parser("dataset", help="export conversations for fine-tuning")
+    dataset = sub.add_parser("dataset", help="export conversations, build training data for fine-tuning")
     ds = dataset.add_subparsers(dest="dataset_command", required=True)
     export = ds.add_parser("export", help="OpenAI fine-tuning chat JSONL, corrections applied")
     export.add_argument("--out", type=Path, required=True, help="the .jsonl file to write")
     export.add_argument("--guild", type=int, help="only this guild's conversations")
+    build = ds.add_parser(
+        "build", help="show the training data a job would send: corrections, rated feedback, uploaded examples"
+    )
+    build.add_argument("--guild", type=int, help="only this server's (default: every server's)")
+    build.add_argument("--method", choices=["sft", "dpo"], default="sft")
+    build.add_argument("--keep-names", action="store_true", help="keep members' names (default: Member 1, 2 …)")
+    build.add_argument("--sample", type=int, default=2, help="how many train lines to print (default 2)")
+    build.add_argument("--out", type=Path, help="also write train.jsonl and test.jsonl into this folder")
+    example = ds.add_parser("example", help="training examples uploaded by hand")
+    es = example.add_subparsers(dest="example_command", required=True)
+    add = es.add_parser("add", help="add examples from a JSONL file (chat format, preference format, prompt/answer)")
+    add.add_argument("file", type=Path)
+    add.add_argument("--label", choices=["positive", "negative"], default="positive")
+    add.add_argument("--guild", type=int, help="for this server only (default: every server)")
 
 
 class ProgressBar:
@@ -144,6 +158,10 @@ async def memory_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def dataset_command(settings: Settings, args: argparse.Namespace) -> int:
+    if args.dataset_command == "build":
+        return await _dataset_build(settings, args)
+    if args.dataset_command == "example":
+        return await _dataset_example(settings, args)
     if args.out.suffix != ".jsonl":
         raise ConfigError(f"--out: {args.out} should end in .jsonl")
     from agent.memory.export import export_conversations
@@ -158,4 +176,53 @@ async def dataset_command(settings: Settings, args: argparse.Namespace) -> int:
     tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     tmp.replace(args.out)
     print(f"wrote {len(lines)} conversations to {args.out}")
+    return 0
+
+
+async def _dataset_build(settings: Settings, args: argparse.Namespace) -> int:
+    import json
+
+    from agent.services import build_services
+    from agent.training.dataset import BuiltDataset, build_dataset
+
+    services = await build_services(settings)
+    try:
+        built = await build_dataset(
+            services.record,
+            bot_name=settings.bot_name,
+            method=args.method,
+            guild_id=args.guild,
+            keep_names=args.keep_names,
+        )
+    finally:
+        await services.close()
+    print(built.summary())
+    for row in built.train[: max(args.sample, 0)]:
+        print(json.dumps(row, ensure_ascii=False))
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "train.jsonl").write_text(BuiltDataset.jsonl(built.train), encoding="utf-8")
+        (args.out / "test.jsonl").write_text(BuiltDataset.jsonl(built.test), encoding="utf-8")
+        print(f"wrote {args.out / 'train.jsonl'} and {args.out / 'test.jsonl'}")
+    return 0
+
+
+async def _dataset_example(settings: Settings, args: argparse.Namespace) -> int:
+    from agent.services import build_services
+    from agent.training.dataset import ExampleError, add_examples, parse_examples
+
+    try:
+        text = args.file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{args.file}: cannot read it ({exc})") from None
+    try:
+        examples = parse_examples(text, args.label)
+    except ExampleError as exc:
+        raise ConfigError(f"{args.file.name}: {exc}; nothing was added") from None
+    services = await build_services(settings)
+    try:
+        stored = await add_examples(services.record, examples, guild_id=args.guild, user_id=None, source=args.file.name)
+    finally:
+        await services.close()
+    print(f"added {stored} examples from {args.file.name}")
     return 0

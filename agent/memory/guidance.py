@@ -20,10 +20,17 @@ async def learn(
     message_id: int | None,
     guild_id: int | None,
     channel_id: int | None,
+    rating: str | None = None,
 ) -> int:
     """Store the feedback first (never lost), then embed it as guidance. Returns the record's id."""
     row_id = await record.add_feedback(
-        kind=kind, user_id=user_id, text=text, message_id=message_id, guild_id=guild_id, channel_id=channel_id
+        kind=kind,
+        user_id=user_id,
+        text=text,
+        message_id=message_id,
+        guild_id=guild_id,
+        channel_id=channel_id,
+        rating=rating,
     )
     if message_id is None:
         return row_id

@@ -128,6 +128,8 @@ class Feedback(Base):
     user_id: Mapped[int] = mapped_column(BigInteger)
     message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # the bot's reply it is about
     text: Mapped[str] = mapped_column(Text)
+    # `/feedback rating:` good | bad (null: not rated); the trainer learns from rated replies.
+    rating: Mapped[str | None] = mapped_column(String(8), nullable=True)
 
 
 class ModelCooldown(Base):
@@ -269,6 +271,66 @@ class DashboardLogin(Base):
     used_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
+class TrainingExample(Base):
+    """An example uploaded for training (`/train example add`, `observer dataset example add`): a chat
+    whose last message is the assistant's answer, labelled positive (answer like this) or negative
+    (never answer like this)."""
+
+    __tablename__ = "training_examples"
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    guild_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # null: every server's
+    user_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    label: Mapped[str] = mapped_column(String(8))  # positive | negative
+    messages: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(String(120), default="")  # the file's name, or "inline"
+
+    __table_args__ = (Index("ix_training_examples_guild", "guild_id"),)
+
+
+class TrainingJob(Base):
+    """A fine-tuning job (agent/training/jobs.py): queued → running → succeeded | failed | cancelled."""
+
+    __tablename__ = "training_jobs"
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    guild_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    user_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    provider: Mapped[str] = mapped_column(String(8))  # remote | local
+    base: Mapped[str] = mapped_column(String(64))  # the model list's name of the base model
+    method: Mapped[str] = mapped_column(String(8))  # sft | dpo
+    state: Mapped[str] = mapped_column(String(12))
+    # 1 while a local job is queued or running, else null: a unique column, so a second local job is
+    # refused by the database itself (two starts at the same moment cannot both win).
+    local_slot: Mapped[int | None] = mapped_column(Integer, nullable=True, unique=True)
+    train_examples: Mapped[int] = mapped_column(Integer, default=0)
+    test_examples: Mapped[int] = mapped_column(Integer, default=0)
+    train_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    epochs: Mapped[int] = mapped_column(Integer, default=3)
+    remote_job_id: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    remote_file_id: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    # {"step", "steps", "epoch", "loss"}, the newest known.
+    progress: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    trained_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    cost_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
+    cpu_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    model_name: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)  # in the model list
+    result_model: Mapped[str | None] = mapped_column(String(200), nullable=True)  # provider's id, or adapter path
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")  # "resumed from checkpoint", "restarted" …
+    # Which process drives the job, until when (epoch seconds): a survivor takes it over afterwards.
+    holder: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    lease_until: Mapped[float | None] = mapped_column(Float, nullable=True)
+    worker_pid: Mapped[int | None] = mapped_column(Integer, nullable=True)  # a local run's trainer process
+    worker_host: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # The Discord message showing the job's progress (edited as it advances, after restarts too).
+    progress_channel_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    progress_message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+    __table_args__ = (Index("ix_training_jobs_state", "state"),)
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
@@ -293,3 +355,5 @@ processes = _table(Process)
 shard_leases = _table(ShardLease)
 message_notes = _table(MessageNote)
 dashboard_logins = _table(DashboardLogin)
+training_examples = _table(TrainingExample)
+training_jobs = _table(TrainingJob)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 
 import discord
 from discord import app_commands
@@ -20,7 +20,12 @@ def feedback_command(services: Services) -> app_commands.Command[Any, ..., None]
     record = services.record
 
     @app_commands.command(name="feedback", description="Tell Observer how its last answer to you went")
-    async def feedback(interaction: discord.Interaction, text: app_commands.Range[str, 1, 2000]) -> None:
+    @app_commands.describe(rating="good or bad: rated answers teach the trainer (/train)")
+    async def feedback(
+        interaction: discord.Interaction,
+        text: app_commands.Range[str, 1, 2000],
+        rating: Literal["good", "bad"] | None = None,
+    ) -> None:
         channel_id = interaction.channel_id or interaction.user.id
         about = await record.last_bot_reply(channel_id, interaction.user.id)
         await learn(
@@ -32,6 +37,7 @@ def feedback_command(services: Services) -> app_commands.Command[Any, ..., None]
             message_id=about,
             guild_id=interaction.guild_id,
             channel_id=channel_id,
+            rating=rating if about else None,
         )
         await reply(interaction, "Thanks, noted." if about else "Thanks, noted (I have not answered you here yet).")
 

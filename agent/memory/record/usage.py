@@ -76,7 +76,9 @@ class UsageLog(RecordCore):
         message_id: int | None,
         guild_id: int | None,
         channel_id: int | None,
+        rating: str | None = None,
     ) -> int:
+        """`rating`: "good" | "bad" | None (`/feedback rating:`). Returns the row's id."""
         async with self.engine.begin() as conn:
             result = await conn.execute(
                 tables.feedback.insert().values(
@@ -87,6 +89,7 @@ class UsageLog(RecordCore):
                     user_id=user_id,
                     message_id=message_id,
                     text=text,
+                    rating=rating,
                 )
             )
         return int(result.inserted_primary_key[0])  # type: ignore[index]
