@@ -167,6 +167,11 @@ async def _build_the_rest(
     # A database another process holds locked for a moment is waited out, not a failed start.
     await retrying(lambda: personas.save(default, GLOBAL), settings.record_retry_seconds, "saving the default persona")
     record = Record(engine, patience=settings.record_retry_seconds, backlog=settings.record_backlog)
+    # Models fine-tuned earlier (issue T) join the model list, so /model set and the judge can use them.
+    from agent.training.jobs import JobStore
+    from agent.training.runner import register_trained
+
+    await register_trained(JobStore(engine), registry)
     hub = McpHub(config.mcp_servers)
     await hub.start()
     reminders = Reminders(engine, per_member=settings.reminders_per_member)

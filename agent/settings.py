@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     local_model_path: Path | None = None
     local_model_threads: int = Field(default=0, ge=0, le=256)
     local_context_tokens: int = Field(default=2048, ge=256, le=131072)
+    # Training (issue T): how often active jobs are looked at; how long a process's hold on a job lasts
+    # without renewal (a killed process's jobs are taken over after it); a local trainer's CPU threads;
+    # whether training data keeps members' names (default: "Member 1", "Member 2" …).
+    training_poll_seconds: float = Field(default=15.0, gt=0, le=3600)
+    training_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
+    training_threads: int = Field(default=2, ge=1, le=256)
+    training_keep_names: bool = False
     # Model routing
     daily_budget_usd: float | None = Field(default=None, ge=0, description="per guild, per UTC day")
     max_busy_wait_seconds: float = Field(default=120.0, ge=0, le=3600)

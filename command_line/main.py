@@ -19,6 +19,8 @@ from agent.loop import run_async
 from agent.settings import Settings, load_settings
 from command_line.memory import add_parsers as add_memory_parsers
 from command_line.memory import dataset_command, memory_command, persona_command
+from command_line.train import add_parsers as add_train_parsers
+from command_line.train import train_command
 from command_line.voice import add_parsers as add_voice_parsers
 from command_line.voice import voice_command
 
@@ -46,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--cadence", action="store_true", help="apply the auto-mode cadence (default: judge every message)")
     add_memory_parsers(sub)
     add_voice_parsers(sub)
+    add_train_parsers(sub)
     tools = sub.add_parser("tools", help="the tools the bot offers (built-in and MCP servers)")
     tools_sub = tools.add_subparsers(dest="tools_command", required=True)
     tl = tools_sub.add_parser("list", help="every tool, where it comes from, and whether a server is offered it")
@@ -225,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
             "replay": _replay,
             "persona": persona_command,
             "dataset": dataset_command,
+            "train": train_command,
             "memory": memory_command,
             "voice": voice_command,
             "tools": _tools,

@@ -58,6 +58,11 @@ class ModelSpec(BaseModel):
     show_reasoning: Literal["off", "spoiler", "summary"] = "off"
     # The longest reasoning summary shown (characters).
     reasoning_summary_chars: int = Field(default=300, ge=20, le=1500)
+    # `/train start base:` may fine-tune it: remote models through the provider's fine-tuning API
+    # (files, fine_tuning/jobs), the bundled model locally (LoRA).
+    fine_tunable: bool = False
+    # What the provider charges for training, per 1,000 trained tokens (a job's cost = trained tokens × this).
+    training_cost_per_1k: float = Field(default=0.0, ge=0)
 
     @model_validator(mode="after")
     def _remote_needs_endpoint(self) -> ModelSpec:

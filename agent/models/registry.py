@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,14 @@ class ModelRegistry:
         if learned is not None and learned < spec.context_window:
             return spec.model_copy(update={"context_window": learned})
         return spec
+
+    def add(self, spec: ModelSpec) -> bool:
+        """Add a model to the list while running (a finished training job's); False when the name is
+        already taken (the list keeps its entry)."""
+        if self.choice.spec(spec.name) is not None:
+            return False
+        self.choice = replace(self.choice, models=(*self.choice.models, spec))
+        return True
 
     def learn_window(self, name: str, tokens: int) -> None:
         """The server said (or showed) that this model's window is smaller than configured: fit to it."""

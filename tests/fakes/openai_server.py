@@ -121,6 +121,8 @@ class FakeOpenAI:
     overflow_family: str | None = None
     report_window: bool = False
     overflows: int = 0  # requests refused as too long
+    # More endpoints on the same server (the fine-tuning fake's `install`), added at `start`.
+    mounts: list[Any] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     base_url: str = ""
 
@@ -139,6 +141,8 @@ class FakeOpenAI:
         app.router.add_get("/props", self._props)
         app.router.add_post("/api/show", self._show)
         app.router.add_get("/api/v0/models", self._lmstudio_models)
+        for install in self.mounts:
+            install(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, 0)
