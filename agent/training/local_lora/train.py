@@ -109,6 +109,7 @@ def run_job(job_dir: Path, log: Callable[[str], None] = lambda _: None) -> dict[
     model.train()
     pad_id = int(tokenizer.pad_token_id)
     while step < steps:
+        began = time.monotonic()
         epoch, index = divmod(step, per_epoch)
         order = epoch_order(len(data), params.seed, epoch)
         batch = [data[i] for i in order[index * params.batch_size : (index + 1) * params.batch_size]]
@@ -125,6 +126,7 @@ def run_job(job_dir: Path, log: Callable[[str], None] = lambda _: None) -> dict[
         spent = cpu_before + cpu_seconds() - started_cpu
         checkpoint.save(folder, checkpoint.Saved(step, spent, adapter, optimizer.state_dict()), print_)
         journal.append_progress(job_dir, step, steps, step / per_epoch, float(loss.item()))
+        log(f"step {step}/{steps}: loss {loss.item():.4f} in {time.monotonic() - began:.1f} s")
 
     write_adapter(model, base_file, params.alpha, job_dir / "adapter.gguf")
     result = {
