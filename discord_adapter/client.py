@@ -17,6 +17,8 @@ from agent.memory.processes import Me, Processes
 from agent.memory.progress import Progress
 from agent.rules import addresses_bot
 from agent.services import Services
+from agent.training.jobs import JobStore
+from agent.training.runner import RunnerOptions, TrainingRunner
 from discord_adapter import event_guard
 from discord_adapter.answering import Answering
 from discord_adapter.approval_desk import ApprovalDesk
@@ -40,6 +42,7 @@ from discord_adapter.shard_hold import ShardHold
 from discord_adapter.shard_ready import keep_shard_readies
 from discord_adapter.stream import ChannelBudget
 from discord_adapter.threads import ThreadDesk
+from discord_adapter.training import TrainingDesk
 from discord_adapter.translate import Translator
 
 log = logging.getLogger(__name__)
@@ -89,6 +92,17 @@ class ObserverBot(discord.AutoShardedClient):
         self.me = me or Me()
         self.processes = Processes(services.record.engine, self.me, settings.process_lease_seconds)
         self.progress = Progress(services.record.engine, services.record.patience, holder=self.me.id)
+        # Fine-tuning jobs (issue T): driven by this process while it holds their lease; progress shown here.
+        jobs = JobStore(services.record.engine)
+        self.training_desk = TrainingDesk(self, jobs, self.budget)
+        self.training = TrainingRunner(
+            jobs,
+            services.registry,
+            settings.data_dir,
+            self.me.id,
+            RunnerOptions(poll_seconds=settings.training_poll_seconds, lease_seconds=settings.training_lease_seconds),
+            on_change=self.training_desk.show,
+        )
         services.record.holder = self.me.id
         # Messages this process took in and has not finished, and every move of their states.
         arrival = Arrival(services.record, services.memory, services.gate, services.config.prefixes_for)

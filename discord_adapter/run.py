@@ -27,6 +27,7 @@ from discord_adapter.health_writer import HealthWriter
 from discord_adapter.reminders import ReminderDesk, ReminderRunner
 from discord_adapter.shard_control import BotShards
 from discord_adapter.shard_keeper import ShardKeeper
+from discord_adapter.training import run_training
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +93,17 @@ async def run_bot(settings: Settings) -> int:
                     ReminderDesk(bot, bot.replier, bot.budget),
                 )
                 reminders.begin()
+
+                async def connected() -> None:
+                    await bot.launched.wait()
+                    await bot.wait_until_ready()
+
+                training = asyncio.create_task(run_training(bot.training, connected), name="training jobs")
                 try:
                     await _run_until_stopped(bot, settings)
                 finally:
+                    training.cancel()
+                    await asyncio.gather(training, return_exceptions=True)
                     await reminders.stop()
             finally:
                 await keeper.stop()

@@ -188,7 +188,8 @@ class JobStore:
         assert state in FINISHED
         return await self.update(job_id, state=state, local_slot=None, holder=None, **values)
 
-    async def set_progress_message(self, job_id: int, channel_id: int, message_id: int) -> None:
+    async def set_progress_message(self, job_id: int, channel_id: int | None, message_id: int | None) -> None:
+        """Remember where the job's progress shows (None, None: nowhere, e.g. the message was deleted)."""
         async with self.engine.begin() as conn:
             await conn.execute(
                 update(T).where(T.c.id == job_id).values(progress_channel_id=channel_id, progress_message_id=message_id)

@@ -12,6 +12,7 @@ from discord_adapter.commands.host import CommandHost
 from discord_adapter.commands.memory import DatasetCommands, PersonaCommands
 from discord_adapter.commands.models import ModelCommands
 from discord_adapter.commands.schedule import ScheduleCommands
+from discord_adapter.commands.train import TrainCommands
 from discord_adapter.commands.voice import join, leave, stop
 
 
@@ -29,6 +30,7 @@ def register_all(bot: CommandHost) -> None:
         PersonaCommands(services),
         DatasetCommands(services),
         ScheduleCommands(bot),
+        TrainCommands(bot),
         join,
         leave,
         stop,

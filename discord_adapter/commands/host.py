@@ -10,9 +10,11 @@ from discord import app_commands
 
 from agent.memory.processes import Me, Processes
 from agent.services import Services
+from agent.training.runner import TrainingRunner
 from discord_adapter.links import LinkReader
 from discord_adapter.queues import ChannelQueues
 from discord_adapter.replier import Replier
+from discord_adapter.training import TrainingDesk
 from discord_adapter.translate import Translator
 
 
@@ -25,6 +27,8 @@ class CommandHost(Protocol):
     me: Me
     translate: Translator  # discord.py messages → Events (/observer collect)
     links: LinkReader  # the messages /chat's prompt links to
+    training: TrainingRunner  # /train start and cancel wake it
+    training_desk: TrainingDesk  # /train start posts the job's progress message
 
     @property
     def latency(self) -> float: ...
