@@ -1,14 +1,14 @@
 """The trainer (issue T): uploaded training examples, fine-tuning jobs, and a rating on feedback.
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
