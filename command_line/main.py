@@ -60,7 +60,14 @@ def _parser() -> argparse.ArgumentParser:
     dash.add_argument("--host", help="address to listen on (default: OBSERVER_DASHBOARD_HOST, 127.0.0.1)")
     dash.add_argument("--port", type=_port, help="port (default: OBSERVER_DASHBOARD_PORT, else 8710)")
     dash_sub = dash.add_subparsers(dest="dashboard_command")
-    dash_sub.add_parser("link", help="print a one-time operator login link (OBSERVER_DASHBOARD_LINK_MINUTES)")
+    link = dash_sub.add_parser(
+        "link",
+        help="print a one-time operator login link (OBSERVER_DASHBOARD_LINK_MINUTES) to the dashboard's address: "
+        "OBSERVER_DASHBOARD_PUBLIC_URL, else http://HOST:PORT (OBSERVER_DASHBOARD_HOST/_PORT, or --host/--port)",
+    )
+    # Before or after `link` alike (the subcommand's own default must not undo the one given before it).
+    link.add_argument("--host", default=argparse.SUPPRESS, help="the dashboard's address, for the link")
+    link.add_argument("--port", type=_port, default=argparse.SUPPRESS, help="the dashboard's port, for the link")
     db = sub.add_parser("db", help="database upkeep")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations (also done at every start)")

@@ -5,6 +5,7 @@ from anywhere but the dashboard itself."""
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from dashboard import channels, health, live_pages, runs, signin, usage
 from dashboard.context import DASHBOARD, SESSION, SESSION_NEW, Dashboard, dashboard_of, session_of
 from dashboard.sessions import COOKIE
 
+log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 STATIC = Path(__file__).parent / "static"
 OPEN_PATHS = ("/signin", "/login", "/auth/discord", "/static/")
@@ -28,16 +30,22 @@ HEADERS = {
 }
 
 
+async def _headers(_request: web.Request, response: web.StreamResponse) -> None:
+    """Every answer carries HEADERS as it is sent: pages, the event stream, static files and every error
+    (a 400, a 404 of an unknown path, a 500), whoever made it."""
+    response.headers.update(HEADERS)
+
+
 @web.middleware
 async def security(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """An unexpected error is a plain 500 (logged here with its traceback; none is sent)."""
     try:
-        response = await handler(request)
-    except web.HTTPException as exc:
-        exc.headers.update(HEADERS)
+        return await handler(request)
+    except web.HTTPException:
         raise
-    if not response.prepared:
-        response.headers.update(HEADERS)
-    return response
+    except Exception:
+        log.exception("dashboard: %s %s failed", request.method, request.path)
+        return web.Response(status=500, text="The dashboard failed to answer this; the error is in its log.\n")
 
 
 @web.middleware
@@ -93,5 +101,6 @@ def create_app(dashboard: Dashboard) -> web.Application:
     usage.add_routes(app)
     runs.add_routes(app)
     app.router.add_static("/static/", STATIC, append_version=False)
+    app.on_response_prepare.append(_headers)
     app.on_shutdown.append(_close)
     return app

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from agent.memory import tables
 from agent.memory.record import CHANNEL_MODES
 from dashboard.context import Dashboard, dashboard_of, render, session_of
+from dashboard.params import path_id
 from dashboard.sessions import Session
 
 log = logging.getLogger(__name__)
@@ -57,8 +58,8 @@ async def _page(request: web.Request) -> web.StreamResponse:
 
 async def _set_mode(request: web.Request) -> web.StreamResponse:
     dashboard, session = dashboard_of(request), session_of(request)
-    channel_id = int(request.match_info["channel_id"])
-    if channel_id >= 1 << 63:  # past any snowflake (and the database's integers)
+    channel_id = path_id(request, "channel_id")
+    if channel_id is None:  # past any snowflake (and the database's integers)
         raise web.HTTPNotFound(text="No such channel.")
     mode = (await request.post()).get("mode")
     if not isinstance(mode, str) or mode not in CHANNEL_MODES:
@@ -80,4 +81,4 @@ async def _set_mode(request: web.Request) -> web.StreamResponse:
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/channels", _page)
-    app.router.add_post(r"/channels/{channel_id:\d+}/mode", _set_mode)
+    app.router.add_post(r"/channels/{channel_id:[0-9]+}/mode", _set_mode)

@@ -6,16 +6,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
+import time
 from dataclasses import dataclass
 
 from aiohttp import web
 from sqlalchemy import select
 
 from agent.memory import tables
-from agent.memory.feed import FeedItem
+from agent.memory.feed import NAMED_ACCOUNTS, FeedItem
 from agent.memory.progress import MessageState
 from dashboard.context import Dashboard, dashboard_of, render, session_of
+from dashboard.params import MAX_ID, ascii_int, query_id
 from dashboard.sessions import Session
+
+log = logging.getLogger(__name__)
 
 STATES: tuple[MessageState, ...] = (
     "waiting",
@@ -29,6 +34,8 @@ STATES: tuple[MessageState, ...] = (
 )
 FIRST_PAGE = 50
 KEEPALIVE_SECONDS = 15.0
+# An open stream checks its session this often (signed out anywhere, or expired): one read by key.
+SESSION_CHECK_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,7 @@ class Filters:
     members: tuple[int, ...] | None = None
     state: str | None = None
     member_text: str = ""
+    member_note: str = ""
 
     def shows(self, session: Session, item: FeedItem) -> bool:
         if not session.may_read(item.guild_id):
@@ -51,24 +59,25 @@ class Filters:
         )
 
 
-def snowflake(value: str) -> int | None:
-    """An id from a query string, or None when it is none (past 2**63: no snowflake, no database integer)."""
-    return int(value) if value.isdigit() and int(value) < 1 << 63 else None
-
-
 async def _filters(dashboard: Dashboard, request: web.Request) -> Filters:
     state = request.query.get("state", "")
     member = request.query.get("member", "").strip()[:100]
     members: tuple[int, ...] | None = None
+    note = ""
     if member:
-        by_id = snowflake(member)
-        # A name matches every account of that name (the rows shown are still only the session's).
-        members = (by_id,) if by_id is not None else await dashboard.feed.members_named(member)
+        # An id, and a name (all digits is a name too): every account of that name, and every member a
+        # proxy showed under it (the rows shown are still only the session's).
+        by_id = ascii_int(member, 0, MAX_ID)
+        named, more = await dashboard.feed.members_named(member)
+        members = tuple(sorted({*named, *(() if by_id is None else (by_id,))}))
+        if more:
+            note = f"More than {NAMED_ACCOUNTS} accounts are called {member!r}: only {NAMED_ACCOUNTS} are shown."
     return Filters(
-        channel=snowflake(request.query.get("channel", "")),
+        channel=query_id(request, "channel"),
         members=members,
         state=state if state in STATES else None,
         member_text=member,
+        member_note=note,
     )
 
 
@@ -96,6 +105,7 @@ async def _page(request: web.Request) -> web.StreamResponse:
         states=STATES,
         channel=str(wanted.channel or ""),
         member=wanted.member_text,
+        member_note=wanted.member_note,
         state=wanted.state or "",
     )
 
@@ -110,28 +120,50 @@ async def _first_page(dashboard: Dashboard, session: Session, wanted: Filters) -
     )
 
 
+async def _session_over(dashboard: Dashboard, session: Session) -> bool:
+    """Whether a session has ended since the stream opened: expired, or signed out in any dashboard (the
+    record unreadable: taken as ended; the browser reconnects and is checked again)."""
+    if session.expires < time.time():
+        return True
+    try:
+        return await dashboard.logins.session_ended(session.csrf)
+    except Exception as exc:
+        log.warning("dashboard: a stream's session could not be checked (%s); it is closed", type(exc).__name__)
+        return True
+
+
 async def _events(request: web.Request) -> web.StreamResponse:
-    """text/event-stream: `event: item` with one message's JSON each time it changes."""
+    """text/event-stream: `event: item` with one message's JSON each time it changes. The session is
+    checked again every SESSION_CHECK_SECONDS; once it has ended (signed out, expired) the stream says
+    `event: ended` and closes."""
     dashboard, session = dashboard_of(request), session_of(request)
     wanted = await _filters(dashboard, request)
-    response = web.StreamResponse(
-        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-    )
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "X-Accel-Buffering": "no"})
     await response.prepare(request)
     async with dashboard.live.watch() as queue:
         # What changed between the page's render and this connection: the newest, sent again.
         first = await _first_page(dashboard, session, wanted)
+        checked = written = time.monotonic()
         try:
-            for item in reversed(first):
-                await _send(response, item)
+            for old in reversed(first):
+                await _send(response, old)
             while True:
-                try:
-                    item = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
-                except TimeoutError:
-                    await response.write(b": keepalive\n\n")
-                    continue
-                if wanted.shows(session, item):
+                wait = min(SESSION_CHECK_SECONDS - (time.monotonic() - checked), KEEPALIVE_SECONDS)
+                item: FeedItem | None = None
+                with contextlib.suppress(TimeoutError):
+                    item = await asyncio.wait_for(queue.get(), max(wait, 0.01))
+                now = time.monotonic()
+                if now - checked >= SESSION_CHECK_SECONDS:
+                    checked = now
+                    if await _session_over(dashboard, session):
+                        await response.write(b"event: ended\ndata: {}\n\n")
+                        break
+                if item is not None and wanted.shows(session, item):
                     await _send(response, item)
+                    written = now
+                elif now - written >= KEEPALIVE_SECONDS:
+                    await response.write(b": keepalive\n\n")
+                    written = now
         except (ConnectionResetError, RuntimeError):  # the watcher went away
             return response
     with contextlib.suppress(ConnectionResetError, RuntimeError):

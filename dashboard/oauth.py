@@ -9,6 +9,8 @@ from urllib.parse import urlencode
 
 import aiohttp
 
+from dashboard.params import MAX_ID, ascii_int
+
 log = logging.getLogger(__name__)
 
 MANAGE_GUILD = 0x20
@@ -85,7 +87,11 @@ class OAuthClient:
         return DiscordMember(
             id=str(me.get("id", "")),
             name=str(me.get("global_name") or me.get("username") or "?"),
-            guilds=tuple(_guild(g) for g in guilds if isinstance(g, dict) and str(g.get("id", "")).isdigit()),
+            guilds=tuple(
+                _guild(g)
+                for g in guilds
+                if isinstance(g, dict) and ascii_int(str(g.get("id", "")), 0, MAX_ID) is not None
+            ),
             token=token,
         )
 
@@ -99,7 +105,7 @@ class OAuthClient:
             except OAuthError:
                 return set()
         roles = body.get("roles", []) if isinstance(body, dict) else []
-        return {int(r) for r in roles if str(r).isdigit()}
+        return {i for r in roles if (i := ascii_int(str(r), 0, MAX_ID)) is not None}
 
 
 def _guild(raw: dict[str, object]) -> DiscordGuild:

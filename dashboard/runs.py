@@ -1,26 +1,34 @@
 """A message's run, as the record knows it: the judge's decision and reason, the model and why, what was
 retrieved, each step of the graph with its timings (the "run" note the door writes from the stream),
 every model call's tokens and cost, the tool calls, and the answer. Only for a session that may read the
-message's server; a private exchange's words (its text, what was retrieved for it, tool arguments and
-results, the answer) are not shown, not even to the operator, and a deleted message's text is gone."""
+message's server. Every text derived from the message (its words, the judge's reason, what was retrieved
+for it, tool arguments and results, model errors, the answer) goes through the feed's one `shown`: a
+private exchange's read "(private)", not even shown to the operator, a deleted message's "(deleted)". A
+retrieved snippet drawn from another message (a /correct or /feedback about it) is checked against that
+message as the page is drawn: deleted or made private since, it is masked too."""
 
 from __future__ import annotations
 
-import json
+import re
+from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import and_, select
 
 from agent.memory import tables
-from agent.memory.feed import FEED_TEXT_CHARS, FeedItem
-from agent.redact import redact
+from agent.memory.feed import FEED_TEXT_CHARS, FeedItem, shown, shown_note, withheld
 from dashboard.context import Dashboard, dashboard_of, render, session_of
-from dashboard.live_pages import snowflake
+from dashboard.params import path_id
 from dashboard.sessions import Session
 
 SHOWN_CHARS = 600  # a tool result or an answer, as the page shows it
-PRIVATE = "(private)"
+ARGUMENT_CHARS = 300
+ERROR_CHARS = 300
+# A retrieved snippet's source naming a message: "message:<id>", or guidance learnt from /correct or
+# /feedback ("correction:<row>", "feedback:<row>"), whose text quotes the question the row is about.
+MESSAGE_SOURCE = re.compile(r"^message:([0-9]{1,19})$")
+FEEDBACK_SOURCE = re.compile(r"^(?:correction|feedback):([0-9]{1,19})$")
 
 
 async def _item(dashboard: Dashboard, session: Session, message_id: int) -> FeedItem | None:
@@ -34,17 +42,47 @@ async def _item(dashboard: Dashboard, session: Session, message_id: int) -> Feed
     return items[0]
 
 
-def _shown(text: str | None, hidden: bool) -> str:
-    if hidden:
-        return PRIVATE
-    text = text or ""
-    return redact(text[:SHOWN_CHARS]) + ("…" if len(text) > SHOWN_CHARS else "")
+async def _sources_withheld(dashboard: Dashboard, sources: Iterable[str]) -> dict[str, str]:
+    """For each snippet source that names a message: what stands for it now ("(private)", "(deleted)"),
+    when the message (or the question it answers) is private or deleted as the page is drawn."""
+    m, f = tables.messages.c, tables.feedback.c
+    direct: dict[str, int] = {}
+    rows: dict[str, int] = {}
+    for source in sources:
+        if found := MESSAGE_SOURCE.match(source):
+            direct[source] = int(found.group(1))
+        elif found := FEEDBACK_SOURCE.match(source):
+            rows[source] = int(found.group(1))
+    if not direct and not rows:
+        return {}
+    async with dashboard.engine.connect() as conn:
+        if rows:
+            about = dict((await conn.execute(select(f.id, f.message_id).where(f.id.in_(set(rows.values()))))).all())
+            direct |= {s: int(about[r]) for s, r in rows.items() if about.get(r) is not None}
+        columns = select(m.id, m.answers_id, m.private, m.deleted_at)
+        ids = set(direct.values())
+        state = {r.id: r for r in (await conn.execute(columns.where(m.id.in_(ids)))).all()}
+        asked = {int(r.answers_id) for r in state.values() if r.answers_id is not None} - ids
+        if asked:  # the question a corrected answer answered: its words are in the guidance
+            state |= {r.id: r for r in (await conn.execute(columns.where(m.id.in_(asked)))).all()}
+
+    def of(message_id: int | None) -> str | None:
+        row = state.get(message_id) if message_id is not None else None
+        return None if row is None else withheld(bool(row.private), row.deleted_at is not None)
+
+    masked = {}
+    for source, message_id in direct.items():
+        row = state.get(message_id)
+        hidden = of(message_id) or (of(int(row.answers_id)) if row is not None and row.answers_id else None)
+        if hidden is not None:
+            masked[source] = hidden
+    return masked
 
 
 async def run_view(dashboard: Dashboard, item: FeedItem) -> dict[str, Any]:
-    """Everything the page shows of one message's run, masked for a private exchange."""
+    """Everything the page shows of one message's run, masked for a private or deleted message."""
     n, us, tc, m = tables.message_notes.c, tables.usage.c, tables.tool_calls.c, tables.messages.c
-    hidden = item.private
+    hidden = item.hidden
     async with dashboard.engine.connect() as conn:
         notes = (
             await conn.execute(
@@ -77,19 +115,27 @@ async def run_view(dashboard: Dashboard, item: FeedItem) -> dict[str, Any]:
     for note in notes:  # oldest first: a resumed run's newer note wins
         latest[note.kind] = dict(note.data or {})
     run = latest.get("run", {})
-    retrieved = [
-        {
-            "kind": s.get("kind", ""),
-            "source": PRIVATE if hidden else redact(str(s.get("source", ""))),
-            "score": s.get("score"),
-            "text": _shown(s.get("text"), hidden),
-        }
-        for s in run.get("retrieved") or []
-    ]
+    snippets = [s for s in run.get("retrieved") or [] if isinstance(s, dict)]
+    sources = await _sources_withheld(dashboard, [str(s.get("source", "")) for s in snippets])
+    retrieved = []
+    for s in snippets:
+        masked = hidden or sources.get(str(s.get("source", "")))
+        retrieved.append(
+            {
+                "kind": s.get("kind", ""),
+                "source": shown(s.get("source", ""), hidden),  # a source names no words of the snippet's
+                "score": s.get("score"),
+                "text": shown(s.get("text"), masked, SHOWN_CHARS),
+            }
+        )
     return {
-        "decision": {k: redact(v) if isinstance(v, str) else v for k, v in latest.get("decision", {}).items()},
-        "reply": latest.get("reply", {}),
-        "run": run,
+        "decision": item.decision,  # masked as the feed masks it
+        "reply": shown_note(latest.get("reply"), hidden),
+        # Only the run's figures: its words are shown above, each through `shown`.
+        "run": {
+            **{k: run[k] for k in ("persona", "total_ms") if k in run},
+            "retrieved_count": int(run.get("retrieved_count") or len(retrieved)),
+        },
         "steps": run.get("steps") or [],
         "timings": sorted((run.get("timings") or {}).items()),
         "retrieved": retrieved,
@@ -103,7 +149,7 @@ async def run_view(dashboard: Dashboard, item: FeedItem) -> dict[str, Any]:
                 "cost_usd": float(c.cost_usd or 0.0),
                 "ms": float(c.latency_ms or 0.0),
                 "ok": bool(c.ok),
-                "error": redact(c.error or "")[:300],
+                "error": shown(c.error, hidden, ERROR_CHARS),
             }
             for c in calls
         ],
@@ -112,15 +158,16 @@ async def run_view(dashboard: Dashboard, item: FeedItem) -> dict[str, Any]:
                 "at": t.created_at.strftime("%H:%M:%S"),
                 "tool": t.tool,
                 "source": t.source,
-                "arguments": PRIVATE if hidden else redact(json.dumps(t.arguments or {}, ensure_ascii=False)[:300]),
+                "arguments": shown(t.arguments or {}, hidden, ARGUMENT_CHARS),
                 "outcome": t.outcome,
-                "result": _shown(t.result, hidden),
+                "result": shown(t.result, hidden, SHOWN_CHARS),
                 "ms": float(t.ms or 0.0),
             }
             for t in tools
         ],
         "answers": [
-            "(deleted)" if a.deleted_at is not None else _shown(a.content, hidden or bool(a.private)) for a in answers
+            shown(a.content, hidden or withheld(bool(a.private), a.deleted_at is not None), SHOWN_CHARS)
+            for a in answers
         ],
         "text_chars": FEED_TEXT_CHARS,
     }
@@ -128,7 +175,7 @@ async def run_view(dashboard: Dashboard, item: FeedItem) -> dict[str, Any]:
 
 async def _page(request: web.Request) -> web.StreamResponse:
     dashboard, session = dashboard_of(request), session_of(request)
-    message_id = snowflake(request.match_info["message_id"])
+    message_id = path_id(request, "message_id")
     item = None if message_id is None else await _item(dashboard, session, message_id)
     if item is None:  # not in the record and not yours read the same: nothing learned of other servers
         return render(request, "run.html", status=404, item=None)
@@ -137,4 +184,4 @@ async def _page(request: web.Request) -> web.StreamResponse:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get(r"/runs/{message_id:\d+}", _page)
+    app.router.add_get(r"/runs/{message_id:[0-9]+}", _page)

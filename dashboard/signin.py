@@ -15,6 +15,7 @@ from sqlalchemy import select
 from agent.memory import tables
 from dashboard.context import Dashboard, dashboard_of, render, session_of
 from dashboard.oauth import DiscordMember, OAuthError
+from dashboard.params import MAX_ID, ascii_int
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ async def _admin_roles(dashboard: Dashboard) -> dict[int, set[int]]:
     found: dict[int, set[int]] = {}
     for guild_id, settings in rows:
         roles = ((settings or {}).get("access") or {}).get("admin_roles") or []
-        ids = {int(r) for r in roles if str(r).isdigit()}
+        ids = {i for r in roles if (i := ascii_int(str(r), 0, MAX_ID)) is not None}
         if ids:
             found[int(guild_id)] = ids
     return found

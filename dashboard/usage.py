@@ -22,7 +22,7 @@ from agent.config import load_config
 from agent.errors import ConfigError
 from agent.memory import tables
 from dashboard.context import Dashboard, dashboard_of, render, session_of
-from dashboard.live_pages import snowflake
+from dashboard.params import query_id, query_int
 from dashboard.sessions import Session
 
 log = logging.getLogger(__name__)
@@ -217,23 +217,27 @@ def _limit(used: float, limit: float | None) -> dict[str, Any]:
 async def quota_report(dashboard: Dashboard, session: Session, guild: int | None) -> dict[str, Any]:
     """Each member's use of the last hour and day against their server's limits (everyone's; a role's
     override is listed, the member's roles are Discord's), counted as the gate counts it."""
+    visible = session.visible_guilds()
+    guilds = await _guild_names(dashboard, visible)
+    wanted: list[int | None] = [*sorted(visible)] if visible is not None else [None, *sorted(guilds)]
+    # Which places are shown is decided first: nothing else is read for a session that may read none.
+    wanted = [gid for gid in wanted if (guild is None or gid == guild) and session.may_read(gid)]
+    if not wanted:
+        return {"places": [], "note": ""}
     ledger = UsageLedger()
     ledger.seed(await dashboard.record.member_usage_since(datetime.now(UTC) - timedelta(seconds=DAY)))
     base, note = _quota_policy(dashboard)
-    visible = session.visible_guilds()
     now = time.time()
-    members = await _names(dashboard)
-    guilds = await _guild_names(dashboard)
-    wanted: list[int | None] = [*sorted(visible)] if visible is not None else [None, *sorted(guilds)]
+    tops = {gid: ledger.top(gid, now, 1000) for gid in wanted}
+    # Only the names of the members shown.
+    members = await _names(dashboard, {user for rows in tops.values() for user, *_ in rows})
     places: list[dict[str, Any]] = []
     for gid in wanted:
-        if (guild is not None and gid != guild) or not session.may_read(gid):
-            continue
         stored = {} if gid is None else (await dashboard.record.guild_settings(gid)).get("quotas", {})
         policy = overlay_quotas(base, stored)
         limits = policy.limits_for(None)
         rows = []
-        for user, replies, tokens, usd in ledger.top(gid, now, 1000):
+        for user, replies, tokens, usd in tops[gid]:
             over = over_quota(limits, ledger, key_of(gid, user), now)
             rows.append(
                 {
@@ -269,24 +273,34 @@ def _limit_words(limits: QuotaLimits) -> str:
     return ", ".join(p for p in parts if p) or "no limit"
 
 
-async def _names(dashboard: Dashboard) -> dict[int, str]:
+async def _names(dashboard: Dashboard, ids: set[int]) -> dict[int, str]:
+    """The names of these members (read by key, a chunk at a time)."""
+    u = tables.users.c
+    found: dict[int, str] = {}
+    wanted = sorted(ids)
     async with dashboard.engine.connect() as conn:
-        rows = (await conn.execute(select(tables.users.c.id, tables.users.c.name))).all()
-    return {int(r.id): r.name or str(r.id) for r in rows}
+        for at in range(0, len(wanted), 500):
+            rows = (await conn.execute(select(u.id, u.name).where(u.id.in_(wanted[at : at + 500])))).all()
+            found |= {int(r.id): r.name or str(r.id) for r in rows}
+    return found
 
 
-async def _guild_names(dashboard: Dashboard) -> dict[int, str]:
+async def _guild_names(dashboard: Dashboard, visible: tuple[int, ...] | None) -> dict[int, str]:
+    """The names of the servers a session may read (`visible`: Session.visible_guilds())."""
+    g = tables.guilds.c
+    query = select(g.id, g.name)
+    if visible is not None:
+        query = query.where(g.id.in_(sorted(visible)))
     async with dashboard.engine.connect() as conn:
-        rows = (await conn.execute(select(tables.guilds.c.id, tables.guilds.c.name))).all()
+        rows = (await conn.execute(query)).all()
     return {int(r.id): r.name or str(r.id) for r in rows}
 
 
 async def _page(request: web.Request) -> web.StreamResponse:
     dashboard, session = dashboard_of(request), session_of(request)
-    raw_days = request.query.get("days", "")
-    days = min(MAX_DAYS, max(1, int(raw_days))) if raw_days.isdigit() and len(raw_days) < 5 else DEFAULT_DAYS
-    guild = snowflake(request.query.get("guild", ""))
-    guilds = await _guild_names(dashboard)
+    days = query_int(request, "days", 1, MAX_DAYS, f"a number of days from 1 to {MAX_DAYS}") or DEFAULT_DAYS
+    guild = query_id(request, "guild")
+    guilds = await _guild_names(dashboard, session.visible_guilds())
     choices = [(str(g), name) for g, name in sorted(guilds.items(), key=lambda kv: kv[1]) if session.may_read(g)]
     report = await usage_report(dashboard, session, days, guild)
     quotas = await quota_report(dashboard, session, guild)

@@ -7,6 +7,8 @@ came in) and the next cursor, each query on an index; `recent()` the newest mess
 
 from __future__ import annotations
 
+import json
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -23,6 +25,63 @@ FEED_TEXT_CHARS = 400
 # States set this long before the cursor are read again: two processes' clocks and a commit that
 # lands after a later one's must not hide a change.
 STATE_OVERLAP = timedelta(seconds=5)
+PRIVATE, DELETED = "(private)", "(deleted)"
+# A run's note values that are the bot's own labels, not words derived from the member's message; every
+# other text in a note (the judge's reason, why a model was picked, a failure, any key added later) is
+# masked with the message.
+LABEL_KEYS = frozenset({"respond", "source", "method", "model"})
+# Read past the cut before redacting, so a key cut in half is still recognised (and not half shown).
+REDACT_MARGIN = 256
+# Accounts a member filter's name may stand for (more are said, not silently dropped).
+NAMED_ACCOUNTS = 20
+
+
+def withheld(private: bool, deleted: bool) -> str | None:
+    """What stands for a message's words, and for every text derived from them: "(private)" for a
+    private /chat exchange (its author's alone, not even an operator's), "(deleted)" once deleted
+    (gone for the channel, gone here too); None when they may be shown."""
+    return PRIVATE if private else DELETED if deleted else None
+
+
+def shown(value: Any, hidden: str | None, chars: int = FEED_TEXT_CHARS) -> str:
+    """The one way a free text about a message reaches a page or the event stream: masked when the
+    message's words are withheld, else redacted (no key or token) and cut to `chars`."""
+    if hidden is not None:
+        return hidden
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    clean = redact(text[: chars + REDACT_MARGIN])
+    return clean[:chars] + ("…" if len(text) > chars else "")
+
+
+def shown_note(data: dict[str, Any] | None, hidden: str | None, chars: int = FEED_TEXT_CHARS) -> dict[str, Any]:
+    """A run's note (decision, reply) as shown: labels and numbers as they are, every other value through
+    `shown` (a new free-text field is masked without anyone remembering to)."""
+    return {
+        k: v if k in LABEL_KEYS or v is None or isinstance(v, bool | int | float) else shown(v, hidden, chars)
+        for k, v in (data or {}).items()
+    }
+
+
+def folded(name: str) -> str:
+    """A name as names are compared: Unicode case folded, composed (É and E + ´ are one)."""
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+def _like_prefilter(name: str) -> str:
+    """A LIKE pattern (escape \\) every case variant of `name` matches in both SQLite and PostgreSQL,
+    compared with lower(column): ASCII lowered, every other character any one character (SQLite's lower()
+    leaves them as they are). The candidates are then compared in Python with `folded`."""
+    out = []
+    for ch in unicodedata.normalize("NFC", name):
+        if not ch.isascii():
+            out.append("_")
+        elif ch in "%_\\":
+            out.append("\\" + ch)
+        else:
+            out.append(ch.lower())
+    return "".join(out)
 
 
 @dataclass(frozen=True)
@@ -49,6 +108,12 @@ class FeedItem:
     cost_usd: float = 0.0
     first_token_ms: float | None = None
     failure: str | None = None
+    deleted: bool = False
+
+    @property
+    def hidden(self) -> str | None:
+        """What stands for this message's words ("(private)", "(deleted)"), or None: see `withheld`."""
+        return withheld(self.private, self.deleted)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -148,12 +213,22 @@ class FeedReader:
             rows = (await conn.execute(query.order_by(m.id.desc()).limit(limit))).all()
         return await self._complete(rows)
 
-    async def members_named(self, name: str) -> tuple[int, ...]:
-        """The ids of members (not bots) whose account is called `name` (any case); empty when none is."""
-        u = tables.users.c
-        query = select(u.id).where(and_(func.lower(u.name) == name.lower(), u.is_bot.is_(False))).limit(20)
+    async def members_named(self, name: str) -> tuple[tuple[int, ...], bool]:
+        """The ids of members (not bots) called `name` in any case (Unicode: folded, not SQLite's ASCII-only
+        lower()), by their account's name or the name a proxy showed them under, at most NAMED_ACCOUNTS;
+        and whether more were called so."""
+        u, m = tables.users.c, tables.messages.c
+        pattern, wanted = _like_prefilter(name), folded(name)
+        accounts = select(u.id, u.name).where(and_(func.lower(u.name).like(pattern, escape="\\"), u.is_bot.is_(False)))
+        proxied = (
+            select(m.author_id, m.shown_name)
+            .where(and_(m.shown_name.is_not(None), func.lower(m.shown_name).like(pattern, escape="\\")))
+            .distinct()
+        )
         async with self.engine.connect() as conn:
-            return tuple(int(i) for i in (await conn.execute(query)).scalars())
+            rows = [*(await conn.execute(accounts)).all(), *(await conn.execute(proxied)).all()]
+        ids = sorted({int(r[0]) for r in rows if r[1] is not None and folded(r[1]) == wanted})
+        return tuple(ids[:NAMED_ACCOUNTS]), len(ids) > NAMED_ACCOUNTS
 
     async def cursor(self) -> FeedCursor:
         """The cursor of now: `changes` from it returns only what changes after."""
@@ -211,16 +286,11 @@ class FeedReader:
                 channel_id=int(r.channel_id),
                 channel_name=r.channel_name or str(r.channel_id),
                 author_name=r.shown_name or r.author_name or "?",
-                # A private /chat exchange is its author's alone: not even an operator reads it here.
-                # Deleted by its author (or a moderator): gone for the channel, gone here too.
-                text="(private)"
-                if r.private
-                else "(deleted)"
-                if r.deleted_at is not None
-                else redact((r.content or "")[:FEED_TEXT_CHARS]),
+                text=shown(r.content, withheld(bool(r.private), r.deleted_at is not None)),
                 state=r.state,
                 state_at=_aware(r.state_at),
                 private=bool(r.private),
+                deleted=r.deleted_at is not None,
                 author_id=int(r.author_id),
             )
             for r in rows
@@ -253,16 +323,16 @@ class FeedReader:
         spent = {int(r.message_id): r for r in usage}
         completed = []
         for item in items:
-            decision = decisions.get(item.message_id, {})
-            reply = replies.get(item.message_id, {})
+            decision = shown_note(decisions.get(item.message_id), item.hidden)
+            reply = shown_note(replies.get(item.message_id), item.hidden)
             cost = spent.get(item.message_id)
             completed.append(
                 replace(
                     item,
-                    decision={k: redact(v) if isinstance(v, str) else v for k, v in decision.items()},
+                    decision=decision,
                     model=reply.get("model") or decision.get("model"),
                     first_token_ms=reply.get("first_token_ms"),
-                    failure=reply.get("failure"),
+                    failure=reply.get("failure") or None,
                     tokens_in=int(cost.tin or 0) if cost else 0,
                     tokens_out=int(cost.tout or 0) if cost else 0,
                     cost_usd=float(cost.cost or 0.0) if cost else 0.0,

@@ -70,4 +70,6 @@
   source.addEventListener("open", function () { status.textContent = "live"; });
   source.addEventListener("error", function () { status.textContent = "reconnecting…"; });
   source.addEventListener("item", function (e) { place(JSON.parse(e.data)); });
+  // The session ended (signed out anywhere, or expired): the server closed the stream; stay closed.
+  source.addEventListener("ended", function () { source.close(); status.textContent = "signed out: reload to sign in"; });
 })();

@@ -376,7 +376,7 @@ async def test_deleted_messages_and_direct_messages_and_impossible_ids(client: T
     token = csrf_of(html)
     too_big = await client.post("/channels/999999999999999999999999/mode", data={"mode": "off", "csrf": token})
     assert too_big.status == 404
-    assert (await client.get("/live?channel=999999999999999999999999")).status == 200
+    assert (await client.get("/live?channel=999999999999999999999999")).status == 400  # says which parameter
     dm = make_event("hi", channel="@carol", is_dm=True, guild_id=None)
     await dashboard.record.store_event(dm)
     refused = await client.post(f"/channels/{dm.channel_id}/mode", data={"mode": "off", "csrf": token})
