@@ -63,11 +63,16 @@ class ModelSpec(BaseModel):
     fine_tunable: bool = False
     # What the provider charges for training, per 1,000 trained tokens (a job's cost = trained tokens × this).
     training_cost_per_1k: float = Field(default=0.0, ge=0)
+    # provider = "local" only: a llama.cpp LoRA adapter (GGUF) applied over the model; a finished local
+    # training job's entry sets it to the adapter it wrote.
+    lora_adapter: str | None = None
 
     @model_validator(mode="after")
     def _remote_needs_endpoint(self) -> ModelSpec:
         if self.provider == "openai" and not self.model:
             raise ValueError("a remote model needs `model` (the provider's model id)")
+        if self.provider != "local" and self.lora_adapter:
+            raise ValueError('`lora_adapter` applies to a local model (provider = "local") only')
         if self.provider == "local" and not self.model.endswith(".gguf"):
             entry = bundled(self.model or DEFAULT.key)
             if entry is None:

@@ -72,14 +72,16 @@ def _close_loaded_models() -> None:
 _LOADED: list[Any] = []
 
 
-_MODELS: dict[tuple[str, int, int], Any] = {}
+_MODELS: dict[tuple[str, str, int, int], Any] = {}
 _LOAD_LOCK = threading.Lock()
 
 
-def load_llama(path: str, n_ctx: int, n_threads: int, on_load: Callable[[Any], None] | None = None) -> Any:
-    """One loaded model per (file, window, threads) per process; a second caller waits for the first.
-    `on_load` runs once on a freshly loaded model (e.g. to restore its prompt cache)."""
-    key = (path, n_ctx, n_threads)
+def load_llama(
+    path: str, n_ctx: int, n_threads: int, on_load: Callable[[Any], None] | None = None, *, lora_path: str = ""
+) -> Any:
+    """One loaded model per (file, LoRA adapter, window, threads) per process; a second caller waits for
+    the first. `on_load` runs once on a freshly loaded model (e.g. to restore its prompt cache)."""
+    key = (path, lora_path, n_ctx, n_threads)
     with _LOAD_LOCK:
         if key in _MODELS:
             return _MODELS[key]
@@ -94,7 +96,9 @@ def load_llama(path: str, n_ctx: int, n_threads: int, on_load: Callable[[Any], N
         # meanwhile, from any thread, was lost. Its C logs are already dropped (above); its Python
         # notes (metadata, system info) are dropped for this thread only.
         with _quiet_thread():
-            model = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads or None, verbose=True)
+            model = Llama(
+                model_path=path, lora_path=lora_path or None, n_ctx=n_ctx, n_threads=n_threads or None, verbose=True
+            )
         model.verbose = False  # no per-call notes either
         if on_load is not None:
             on_load(model)

@@ -49,6 +49,7 @@ class LocalChatModel(BaseChatModel):
     # bundled entry's choice, or for a file, its template if it has one.
     chat_format: ChatFormat | Literal["auto"] = "auto"
     tools: list[dict[str, Any]] = Field(default_factory=list)  # offered through the chat template
+    lora_path: str = ""  # a LoRA adapter (GGUF) over the model, e.g. a local training job's
     _stop_flag: threading.Event = PrivateAttr(default_factory=threading.Event)
 
     @property
@@ -59,12 +60,16 @@ class LocalChatModel(BaseChatModel):
     def llama(self) -> Any:
         """Loaded on first use, in the worker thread that needs it (file I/O stays off the event loop);
         a fresh load starts from the last process's prompt cache."""
-        return load_llama(self.resolved_path, self.n_ctx, self.n_threads, self._restore_prompt_cache)
+        return load_llama(
+            self.resolved_path, self.n_ctx, self.n_threads, self._restore_prompt_cache, lora_path=self.lora_path
+        )
 
     @property
     def prompt_cache(self) -> Path | None:
         """This model's prompt cache file (in the data dir), or None when there is no data dir."""
-        return cache_file(Path(self.cache_dir), self.resolved_path, self.n_ctx) if self.cache_dir else None
+        if not self.cache_dir:
+            return None
+        return cache_file(Path(self.cache_dir), self.resolved_path, self.n_ctx, self.lora_path)
 
     def _restore_prompt_cache(self, llama: Any) -> None:
         path = self.prompt_cache

@@ -32,15 +32,19 @@ log = logging.getLogger(__name__)
 MAGIC = b"OBSPC1\0\0"
 
 
-def cache_file(cache_dir: Path, model_path: str, n_ctx: int) -> Path | None:
-    """Where the prompt cache of this model and window lives; None when the model file is unreadable."""
+def cache_file(cache_dir: Path, model_path: str, n_ctx: int, adapter: str = "") -> Path | None:
+    """Where the prompt cache of this model (with this LoRA adapter, if any) and window lives; None when
+    a file is unreadable. (An adapter changes every layer's output: the base's cache is not its.)"""
     import llama_cpp
 
-    try:
-        stat = os.stat(model_path)
-    except OSError:
-        return None
-    key = f"{os.path.abspath(model_path)}|{stat.st_size}|{stat.st_mtime_ns}|{n_ctx}|{llama_cpp.__version__}"
+    parts = []
+    for path in (model_path, adapter) if adapter else (model_path,):
+        try:
+            stat = os.stat(path)
+        except OSError:
+            return None
+        parts.append(f"{os.path.abspath(path)}|{stat.st_size}|{stat.st_mtime_ns}")
+    key = f"{'|'.join(parts)}|{n_ctx}|{llama_cpp.__version__}"
     return cache_dir / "prompt-cache" / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.bin"
 
 

@@ -150,6 +150,7 @@ class ModelRegistry:
                 temperature=spec.temperature if chosen else entry.temperature,
                 repeat_penalty=1.1 if path is not None else entry.repeat_penalty,
                 ai_name=self._bot_name,
+                lora_path=spec.lora_adapter or "",
             )
         import httpx
 

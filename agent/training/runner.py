@@ -54,11 +54,18 @@ def tuned_name(base: str, job_id: int) -> str:
 
 
 def tuned_spec(job: Job, base: ModelSpec) -> ModelSpec | None:
-    """The model-list entry of a succeeded job: the base's endpoint and prices, the provider's model id.
-    None for a local job (serving a LoRA adapter is the local trainer's part) or one without a result."""
-    if job.provider != "remote" or not job.model_name or not job.result_model:
+    """The model-list entry of a succeeded job: a remote job's is the base's endpoint and prices with the
+    provider's model id; a local job's is the base model with the LoRA adapter the trainer wrote. None
+    for a job without a result, or a local one whose adapter file is gone."""
+    if not job.model_name or not job.result_model:
         return None
     about = f"{job.base} fine-tuned ({job.method}, {job.train_examples} examples, job {job.id})"
+    if job.provider == "local":
+        if base.provider != "local" or not Path(job.result_model).is_file():
+            return None
+        return base.model_copy(
+            update={"name": job.model_name, "lora_adapter": job.result_model, "fine_tunable": False, "about": about}
+        )
     return base.model_copy(
         update={"name": job.model_name, "model": job.result_model, "fine_tunable": False, "about": about}
     )

@@ -226,3 +226,58 @@ def test_a_bad_job_fails_with_one_line(tmp_path: Path, params, lines, said):
     assert run.stderr.count("\n") == 1 and run.stderr.startswith("local LoRA training failed: "), run.stderr
     assert said in run.stderr
     assert not (tmp_path / "result.json").exists()
+
+
+def test_a_finished_local_job_is_a_model_the_bot_answers_with(killed_and_resumed, base_gguf, tmp_path):
+    """The job's result, registered in the model list as the runner registers it, is served by the bot's
+    own local model (the registry's LocalChatModel, the adapter over the bundled GGUF, its own prompt
+    cache) and states the facts; the base entry beside it, loaded in the same process, still does not."""
+    from dataclasses import replace
+
+    from langchain_core.messages import HumanMessage
+
+    from agent.models.config import ModelChoice, ModelSpec
+    from agent.models.registry import ModelRegistry
+    from agent.training.runner import tuned_spec
+
+    adapter = killed_and_resumed["job"] / "adapter.gguf"
+    base = ModelSpec(name="local", provider="local", model=str(base_gguf), context_window=512, temperature=0)
+    job = _finished_local_job(model_name="local-ft7", result_model=str(adapter))
+    tuned = tuned_spec(job, base)
+    assert tuned is not None and tuned.lora_adapter == str(adapter) and tuned.name == "local-ft7"
+    assert tuned_spec(replace(job, result_model=str(tmp_path / "gone.gguf")), base) is None
+
+    registry = ModelRegistry(ModelChoice.of(base), cache_dir=tmp_path, local_threads=2, local_context=512)
+    assert registry.add(tuned)
+    for name, should_know in (("local-ft7", True), ("local", False)):
+        model = registry.chat_model(name)
+        for question, words in HELD_OUT[:2]:
+            answer = str(model.invoke([HumanMessage(content=question)]).content)
+            assert _states(answer, words) is should_know, f"{name}, asked {question!r}: {answer!r}"
+    # Each keeps its own prompt cache: the adapter's is not the base's.
+    assert len(list((tmp_path / "prompt-cache").glob("*.bin"))) == 2
+
+
+def _finished_local_job(**fields: Any) -> Any:
+    from datetime import UTC, datetime
+
+    from agent.training.jobs import Job
+
+    now = datetime.now(UTC)
+    defaults: dict[str, Any] = {name: None for name in Job.__dataclass_fields__}
+    defaults.update(
+        id=7,
+        created_at=now,
+        updated_at=now,
+        provider="local",
+        base="local",
+        method="sft",
+        state="succeeded",
+        train_examples=20,
+        test_examples=5,
+        train_bytes=4000,
+        epochs=3,
+        progress={},
+        note="",
+    )
+    return Job(**(defaults | fields))
