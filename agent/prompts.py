@@ -33,12 +33,17 @@ PROMPT_VARIABLES: dict[str, frozenset[str]] = {
     "cast_judge": frozenset({"channel", "candidates", "history", "message", "author"}),
     "cast": frozenset({"speaker", "others"}),
     "summary": frozenset({"bot_name", "channel", "since", "language", "messages"}),
+    # /test's grader model: is the answer the expected one?
+    "grade": frozenset({"question", "expected", "answer"}),
+    # /instruction: the operator's document for members (plain Markdown; the bot's name if wanted).
+    "instruction": frozenset(),
 }
 # Offered to a prompt but not required of it: an operator's older judge prompt keeps working.
 OPTIONAL_VARIABLES: dict[str, frozenset[str]] = {
     "judge": frozenset({"tools"}),
     # The default persona's example messages: `{user}:` / `{char}:` lines, or an empty file for none.
     "examples": frozenset({"user", "char"}),
+    "instruction": frozenset({"bot_name"}),
 }
 
 

@@ -20,7 +20,7 @@ from agent.settings import Settings, load_settings
 from command_line.memory import add_parsers as add_memory_parsers
 from command_line.memory import dataset_command, memory_command, persona_command
 from command_line.train import add_parsers as add_train_parsers
-from command_line.train import train_command
+from command_line.train import test_command, train_command
 from command_line.voice import add_parsers as add_voice_parsers
 from command_line.voice import voice_command
 
@@ -236,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
             "persona": persona_command,
             "dataset": dataset_command,
             "train": train_command,
+            "test": test_command,
             "memory": memory_command,
             "voice": voice_command,
             "tools": _tools,

@@ -1,4 +1,5 @@
-"""`observer train start|status|list|cancel|watch`: the same code as `/train`."""
+"""`observer train start|status|list|cancel|watch` and `observer test`: the same code as `/train` and
+`/test`."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import os
 import socket
 import sys
+from pathlib import Path
 
 from agent.errors import ConfigError
 from agent.settings import Settings
@@ -20,6 +22,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     start.add_argument("--method", choices=["sft", "dpo"], default="sft")
     start.add_argument("--guild", type=int, help="this server's data only (default: every server's)")
     start.add_argument("--epochs", type=int, default=3)
+    start.add_argument("--dataset", help="only the examples uploaded from this file (see `observer dataset build`)")
     status = ts.add_parser("status", help="a job's state, progress, base, data size, method, cost or CPU time")
     status.add_argument("job", type=int, nargs="?", help="the job's number (default: the newest)")
     listing = ts.add_parser("list", help="the newest jobs")
@@ -28,6 +31,17 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     cancel.add_argument("job", type=int)
     watch = ts.add_parser("watch", help="drive the jobs (as `observer run` does) until none is active")
     watch.add_argument("--forever", action="store_true", help="keep watching for new jobs")
+
+    test = sub.add_parser("test", help="run a test set through a model, or two side by side, and score them")
+    test.add_argument("--model", help="the model to test (default: the newest trained one, else the default)")
+    test.add_argument("--against", help="a second model answering beside it (default with a trained model: its base)")
+    given = test.add_mutually_exclusive_group()
+    given.add_argument("--file", type=Path, help="a JSONL test set (default: the held-out part of the data)")
+    given.add_argument("--json", help="a test set as inline JSON")
+    test.add_argument("--guild", type=int, help="this server's data and trained models (default: every server's)")
+    test.add_argument("--grader", help="a model of the list that judges each answer right or wrong")
+    test.add_argument("--chart", type=Path, default=Path("observer-test.png"), help="where to write the chart (PNG)")
+    test.add_argument("--details", type=Path, help="also write the per-example report (Markdown) here")
 
 
 async def train_command(settings: Settings, args: argparse.Namespace) -> int:
@@ -57,6 +71,7 @@ async def train_command(settings: Settings, args: argparse.Namespace) -> int:
                     guild_id=args.guild,
                     keep_names=settings.training_keep_names,
                     threads=settings.training_threads,
+                    source=args.dataset,
                 )
             except (TrainingError, LocalJobBusy) as exc:
                 raise ConfigError(str(exc)) from None
@@ -97,3 +112,46 @@ async def train_command(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     finally:
         await services.close()
+
+
+async def test_command(settings: Settings, args: argparse.Namespace) -> int:
+    from agent.services import build_services
+    from agent.training.model_test import TestRefused, run_model_test
+
+    text = args.json
+    if args.file is not None:
+        try:
+            text = args.file.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{args.file}: cannot read it ({exc})") from None
+    if args.chart.suffix.lower() != ".png":
+        raise ConfigError(f"--chart: {args.chart} should end in .png")
+    services = await build_services(settings)
+    try:
+
+        async def progress(done: int, total: int) -> None:
+            if sys.stderr.isatty():
+                print(f"\r{done}/{total} answers", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+        try:
+            result = await run_model_test(
+                services,
+                guild_id=args.guild,
+                model=args.model,
+                against=args.against,
+                text=text,
+                grader=args.grader,
+                on_progress=progress,
+            )
+        except TestRefused as exc:
+            raise ConfigError(f"not tested: {exc}") from None
+    finally:
+        await services.close()
+    details = result.report.details()
+    print(details.replace("**", ""))
+    args.chart.write_bytes(result.chart)
+    print(f"chart: {args.chart}")
+    if args.details is not None:
+        args.details.write_text(details, encoding="utf-8")
+        print(f"details: {args.details}")
+    return 0

@@ -205,8 +205,12 @@ def _roles(lines: list[ChatLine]) -> list[tuple[str, str]]:
     return list(seen.items())
 
 
-async def _from_uploads(record: Record, guild_id: int | None, system: str) -> tuple[list[Candidate], int]:
+async def _from_uploads(
+    record: Record, guild_id: int | None, system: str, source: str | None = None
+) -> tuple[list[Candidate], int]:
     query = select(tables.training_examples).order_by(tables.training_examples.c.id)
+    if source is not None:
+        query = query.where(tables.training_examples.c.source == source)
     if guild_id is not None:
         query = query.where(
             (tables.training_examples.c.guild_id == guild_id) | tables.training_examples.c.guild_id.is_(None)
@@ -284,12 +288,17 @@ async def build_dataset(
     guild_id: int | None = None,
     keep_names: bool = False,
     test_percent: int = TEST_PERCENT,
+    source: str | None = None,
 ) -> BuiltDataset:
-    """The dataset a job would train on, from the record as it is now. `guild_id` None: every server's."""
+    """The dataset a job would train on, from the record as it is now. `guild_id` None: every server's.
+    `source`: only the examples uploaded from that file (a named dataset), no corrections or feedback."""
     system = system_prompt(bot_name)
     anonymiser = Anonymiser(keep_names, bot_name)
-    from_replies, sources = await _from_replies(record, guild_id, anonymiser, system)
-    uploads, uploaded = await _from_uploads(record, guild_id, system)
+    from_replies: list[Candidate] = []
+    sources: dict[str, int] = {}
+    if source is None:  # a named dataset is one upload's examples only
+        from_replies, sources = await _from_replies(record, guild_id, anonymiser, system)
+    uploads, uploaded = await _from_uploads(record, guild_id, system, source)
     if uploaded:
         sources["upload"] = uploaded
     merged, duplicates = _merge([*from_replies, *uploads])
@@ -409,3 +418,15 @@ async def count_examples(record: Record, guild_id: int | None) -> dict[str, int]
     async with record.engine.connect() as conn:
         labels = (await conn.execute(query)).scalars().all()
     return {label: labels.count(label) for label in sorted(set(labels))}
+
+
+async def example_sources(record: Record, guild_id: int | None) -> dict[str, int]:
+    """Uploaded examples per source (the file they came from, or "inline"): the named datasets a job or a
+    test can be given."""
+    from sqlalchemy import func
+
+    query = select(tables.training_examples.c.source, func.count()).group_by(tables.training_examples.c.source)
+    if guild_id is not None:
+        query = query.where(tables.training_examples.c.guild_id == guild_id)
+    async with record.engine.connect() as conn:
+        return {str(source): int(n) for source, n in (await conn.execute(query)).all()}

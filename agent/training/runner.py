@@ -96,8 +96,10 @@ async def start_job(
     user_id: int | None = None,
     keep_names: bool = False,
     threads: int = 2,
+    source: str | None = None,
 ) -> Job:
-    """Queue a job on `base` (a `fine_tunable` model of the list) with the server's dataset.
+    """Queue a job on `base` (a `fine_tunable` model of the list) with the server's dataset (`source`: only
+    the examples uploaded from that file).
 
     TrainingError: unknown or not fine-tunable base, unknown method, nothing to train on, the provider
     refused the file (its words). LocalJobBusy (agent.training.jobs): a local job is already running."""
@@ -109,7 +111,14 @@ async def start_job(
         raise TrainingError(f"{base} is not marked fine_tunable in the model list (fine-tunable: {tunable})")
     if method not in METHODS:
         raise TrainingError(f"method must be sft or dpo, not {method!r}")
-    built = await build_dataset(record, bot_name=bot_name, method=method, guild_id=guild_id, keep_names=keep_names)  # type: ignore[arg-type]
+    built = await build_dataset(
+        record,
+        bot_name=bot_name,
+        method=method,  # type: ignore[arg-type]
+        guild_id=guild_id,
+        keep_names=keep_names,
+        source=source,
+    )
     if not built.train:
         raise TrainingError(f"nothing to train on: {built.summary()}")
     train = BuiltDataset.jsonl(built.train).encode()

@@ -10,6 +10,7 @@ from discord_adapter.commands.feedback import correct_command, feedback_command
 from discord_adapter.commands.health import health_command, ping_command
 from discord_adapter.commands.host import CommandHost
 from discord_adapter.commands.memory import DatasetCommands, PersonaCommands
+from discord_adapter.commands.model_test import instruction_command, test_command
 from discord_adapter.commands.models import ModelCommands
 from discord_adapter.commands.schedule import ScheduleCommands
 from discord_adapter.commands.train import TrainCommands
@@ -31,6 +32,8 @@ def register_all(bot: CommandHost) -> None:
         DatasetCommands(services),
         ScheduleCommands(bot),
         TrainCommands(bot),
+        test_command(bot),
+        instruction_command(bot),
         join,
         leave,
         stop,

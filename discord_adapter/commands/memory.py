@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import re
 import tempfile
 from pathlib import Path
@@ -168,3 +169,27 @@ class DatasetCommands(app_commands.Group, name="dataset", description="What Obse
             counts[source] = counts.get(source, 0) + 1
         lines = [f"• {source}: {n} chunks" for source, n in sorted(counts.items())]
         await reply(interaction, "\n".join(lines) or "No documents yet; add one with /dataset add.")
+
+    @app_commands.command(name="archive", description="This server's documents and training data as a zip")
+    @MANAGE
+    async def dataset_archive(self, interaction: discord.Interaction) -> None:
+        from agent.training.archive import server_archive
+
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        data, counts = await server_archive(self.services, interaction.guild_id or 0)
+        limit = interaction.guild.filesize_limit if interaction.guild is not None else 10 * 1024 * 1024
+        if len(data) > limit:
+            await reply(
+                interaction,
+                f"The archive is {len(data) / 1024 / 1024:.1f} MB, over this server's upload limit of "
+                f"{limit // 1024 // 1024} MB; on the host, `observer dataset build --out FOLDER` writes the "
+                "training data.",
+            )
+            return
+        said = (
+            f"{counts['documents']} documents, {counts['sft-train'] + counts['sft-test']} supervised examples, "
+            f"{counts['dpo-train'] + counts['dpo-test']} preference pairs, {counts['examples']} uploaded examples."
+        )
+        file = discord.File(io.BytesIO(data), filename=f"observer-dataset-{interaction.guild_id}.zip")
+        quiet = discord.AllowedMentions.none()
+        await interaction.followup.send(said, file=file, ephemeral=True, allowed_mentions=quiet)

@@ -13,7 +13,7 @@ import discord
 from discord import app_commands
 
 from agent.training import show
-from agent.training.dataset import ExampleError, add_examples, count_examples, pair, parse_examples
+from agent.training.dataset import ExampleError, add_examples, count_examples, example_sources, pair, parse_examples
 from agent.training.jobs import Job, JobStore, LocalJobBusy
 from agent.training.runner import DEFAULT_EPOCHS, TrainingError, cancel_job, start_job
 from discord_adapter.commands.common import MANAGE
@@ -76,9 +76,15 @@ class ExampleCommands(app_commands.Group, name="example", description="Examples 
     @app_commands.command(name="list", description="How many examples this server has uploaded")
     @MANAGE
     async def example_list(self, interaction: discord.Interaction) -> None:
-        counts = await count_examples(self.bot.services.record, interaction.guild_id)
+        record = self.bot.services.record
+        counts = await count_examples(record, interaction.guild_id)
         text = ", ".join(f"{n} {label}" for label, n in counts.items())
-        await reply(interaction, f"Uploaded examples here: {text}." if text else "No uploaded examples here yet.")
+        if not text:
+            await reply(interaction, "No uploaded examples here yet.")
+            return
+        sources = await example_sources(record, interaction.guild_id)
+        named = "\n".join(f"• {source}: {n}" for source, n in sorted(sources.items()))
+        await reply(interaction, f"Uploaded examples here: {text}. By file (a dataset /train start can take):\n{named}")
 
 
 class TrainCommands(
@@ -97,7 +103,7 @@ class TrainCommands(
     @app_commands.describe(
         base="a model marked fine_tunable (default: the first)",
         method="sft: learn the answers; dpo: prefer the corrected answers over the rejected ones",
-        dataset="whose data: this server's (default) or every server's",
+        dataset="server: this server's data (default); all: every server's; or one uploaded file's examples",
     )
     @MANAGE
     async def train_start(
@@ -105,10 +111,14 @@ class TrainCommands(
         interaction: discord.Interaction,
         base: str | None = None,
         method: Literal["sft", "dpo"] = "sft",
-        dataset: Literal["server", "all"] = "server",
+        dataset: app_commands.Range[str, 1, 120] = "server",
     ) -> None:
         services = self.bot.services
         registry = services.registry
+        source = None if dataset in ("server", "all") else dataset
+        if source is not None and source not in await example_sources(services.record, interaction.guild_id):
+            await reply(interaction, f"No uploaded file called {dataset!r} here; /train example list names them.")
+            return
         base = base or next((m.name for m in registry.specs if m.fine_tunable), None)
         if base is None:
             await reply(interaction, "No model in the list is marked fine_tunable; the operator can mark one.")
@@ -124,10 +134,11 @@ class TrainCommands(
                 base=base,
                 method=method,
                 epochs=DEFAULT_EPOCHS,
-                guild_id=interaction.guild_id if dataset == "server" else None,
+                guild_id=None if dataset == "all" else interaction.guild_id,
                 user_id=interaction.user.id,
                 keep_names=services.settings.training_keep_names,
                 threads=services.settings.training_threads,
+                source=source,
             )
         except TrainingError as exc:
             await reply(interaction, f"Not started: {exc}.")
@@ -147,6 +158,11 @@ class TrainCommands(
     @train_start.autocomplete("base")
     async def base_names(self, _interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         names = [m.name for m in self.bot.services.registry.specs if m.fine_tunable]
+        return [app_commands.Choice(name=n, value=n) for n in names if current.lower() in n.lower()][:25]
+
+    @train_start.autocomplete("dataset")
+    async def dataset_names(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        names = ["server", "all", *sorted(await example_sources(self.bot.services.record, interaction.guild_id))]
         return [app_commands.Choice(name=n, value=n) for n in names if current.lower() in n.lower()][:25]
 
     @app_commands.command(name="status", description="A job's state, progress, data size, method, cost or CPU time")

@@ -257,6 +257,18 @@ def test_a_finished_local_job_is_a_model_the_bot_answers_with(killed_and_resumed
     # Each keeps its own prompt cache: the adapter's is not the base's.
     assert len(list((tmp_path / "prompt-cache").glob("*.bin"))) == 2
 
+    # /test's run of the held-out phrasings through both, side by side, as the bot asks them.
+    import asyncio
+
+    from agent.training.chart import chart_png
+    from agent.training.evaluation import TestCase, registry_asker, run_test
+
+    cases = [TestCase([{"role": "user", "content": q}], words[0]) for q, words in HELD_OUT]
+    report = asyncio.run(run_test(cases, ["local-ft7", "local"], registry_asker(registry)))
+    tuned_score, base_score = report.scores
+    assert tuned_score.contains >= 0.6 and base_score.contains == 0, report.details()
+    assert chart_png(report).startswith(b"\x89PNG")
+
 
 def _finished_local_job(**fields: Any) -> Any:
     from datetime import UTC, datetime
