@@ -11,7 +11,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from dashboard import channels, forms, health, knowledge, live_pages, runs, signin, usage
+from dashboard import channels, forms, health, knowledge, live_pages, prompt_pages, runs, signin, usage
 from dashboard.context import DASHBOARD, SESSION, SESSION_NEW, Dashboard, dashboard_of, session_of
 from dashboard.sessions import COOKIE
 
@@ -104,6 +104,7 @@ def create_app(dashboard: Dashboard) -> web.Application:
     usage.add_routes(app)
     runs.add_routes(app)
     knowledge.add_routes(app)
+    prompt_pages.add_routes(app)
     app.router.add_static("/static/", STATIC, append_version=False)
     app.on_response_prepare.append(_headers)
     app.on_shutdown.append(_close)
