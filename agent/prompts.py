@@ -51,21 +51,29 @@ OVERRIDE_RESCAN_SECONDS = 2.0
 
 
 class PromptError(ConfigError):
-    """A prompt file that the code cannot fill: names the file and line."""
+    """A prompt file that the code cannot fill: names the file and line (`line`, and `problem` without
+    the place, for a page that shows the text beside its own editor)."""
+
+    def __init__(self, path: Path | str, line: int | None, problem: str) -> None:
+        super().__init__(f"{path}:{line}: {problem}" if line is not None else f"{path}: {problem}")
+        self.line = line
+        self.problem = problem
 
 
 @dataclass(frozen=True)
 class _Loaded:
     text: str
-    stamp: tuple[int, int]
+    stamp: tuple[int, int, int]
 
 
-def _stamp(path: Path) -> tuple[int, int] | None:
+def _stamp(path: Path) -> tuple[int, int, int] | None:
     try:
         st = os.stat(path)
     except FileNotFoundError:
         return None
-    return (st.st_mtime_ns, st.st_size)
+    # The inode too: a file saved by replacing it (the dashboard's atomic save) is always a new one, even
+    # when its size and modification time match the last version's.
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
 def check_template(name: str, path: Path, text: str) -> None:
@@ -77,21 +85,24 @@ def check_template(name: str, path: Path, text: str) -> None:
         try:
             fields = [f for _, f, _, _ in string.Formatter().parse(line) if f is not None]
         except ValueError as exc:
-            raise PromptError(f"{path}:{lineno}: {exc}; write a literal brace as {{{{ or }}}}") from None
+            raise PromptError(path, lineno, f"{exc}; write a literal brace as {{{{ or }}}}") from None
         for field in fields:
             if not field.isidentifier():
-                raise PromptError(f"{path}:{lineno}: placeholder {{{field}}} must be a plain name")
+                raise PromptError(path, lineno, f"placeholder {{{field}}} must be a plain name")
             if field not in expected | optional:
                 raise PromptError(
-                    f"{path}:{lineno}: unknown placeholder {{{field}}}; "
-                    f"{name} prompts may use {', '.join(sorted('{' + v + '}' for v in expected | optional))}"
+                    path,
+                    lineno,
+                    f"unknown placeholder {{{field}}}; "
+                    f"{name} prompts may use {', '.join(sorted('{' + v + '}' for v in expected | optional))}",
                 )
             used.add(field)
     unused = expected - used
     if unused:
         raise PromptError(
-            f"{path}:1: the code provides {', '.join(sorted('{' + v + '}' for v in unused))} "
-            f"but the {name} prompt never uses it"
+            path,
+            1,
+            f"the code provides {', '.join(sorted('{' + v + '}' for v in unused))} but the {name} prompt never uses it",
         )
 
 
@@ -142,11 +153,15 @@ class PromptLibrary:
     def _load(self, name: str, path: Path, strict: bool) -> str:
         stamp = _stamp(path)
         cached = self._cache.get(path)
+        if stamp is None and path.parent != self.base_dir:
+            # A guild's override removed (reset to the default): the default at once, not the override's
+            # last text until the next rescan of the override folders.
+            return self._load(name, self.base_dir / f"{name}.md", strict)
         if stamp is None:
             if cached is not None and not strict:
                 log.error("prompt %s disappeared; still using the last good version", path)
                 return cached.text
-            raise PromptError(f"{path}: prompt file missing; restore it from the repository's prompts/")
+            raise PromptError(path, None, "prompt file missing; restore it from the repository's prompts/")
         if cached is not None and cached.stamp == stamp:
             return cached.text
         text = path.read_text(encoding="utf-8")

@@ -81,10 +81,8 @@ class ProgressBar:
 async def persona_command(settings: Settings, args: argparse.Namespace) -> int:
     from agent.memory.ingest import ingest_path
     from agent.memory.persona_files import FileLimits
-    from agent.memory.recall import recall
+    from agent.memory.persona_search import persona_search
     from agent.memory.scopes import readable_scopes, scope_of
-    from agent.memory.world_info.macros import MacroContext, fill_macros
-    from agent.nodes.retrieve import lore_scan
     from agent.services import build_services
 
     services = await build_services(settings)
@@ -108,30 +106,23 @@ async def persona_command(settings: Settings, args: argparse.Namespace) -> int:
                 first = stored.card.description.strip().splitlines()[0][:80] if stored.card.description else ""
                 print(f"{stored.card.name}  [{stored.scope}]  {first}")
         elif args.persona_command == "search":
-            scopes = readable_scopes(args.guild, None)
             found = await asyncio.to_thread(
-                recall,
+                persona_search,
                 services.memory,
-                query=args.query,
-                recent_text=args.query,
-                scopes=scopes,
+                settings,
+                args.query,
+                guild=args.guild,
                 persona=args.persona,
-                budget_tokens=settings.retrieval_tokens,
-                scan=lore_scan(settings),
                 channel=args.channel,
+                user=args.user,
             )
-            chosen = {s.text for s in found.snippets}
-            speaker = settings.bot_name if args.persona == DEFAULT_PERSONA else args.persona
-            macros = MacroContext(char=speaker, user=args.user)  # filled as the reply fills them
             print(
-                f"persona {args.persona}, scopes {', '.join(scopes)}; "
+                f"persona {found.persona}, scopes {', '.join(found.scopes)}; "
                 f"embed {found.embed_ms:.1f} ms, search {found.search_ms:.1f} ms"
             )
-            for s in found.candidates:
-                mark = "*" if s.text in chosen else " "
-                how = "keyword" if s.id.startswith("kw:") else f"{s.score:.3f}"
-                text = fill_macros(s.text, macros)
-                print(f"{mark} {how:>7}  {s.kind:<9} {s.source.rsplit('/', 1)[-1]}: {text[:100]!r}")
+            for c in found.candidates:
+                mark = "*" if c.chosen else " "
+                print(f"{mark} {c.how:>7}  {c.kind:<9} {c.source.rsplit('/', 1)[-1]}: {c.text[:100]!r}")
             print("(* = goes into the reply's prompt, within the token budget)")
         return 0
     finally:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from dashboard import channels, health, live_pages, runs, signin, usage
+from dashboard import channels, forms, health, knowledge, live_pages, prompt_pages, runs, signin, usage
 from dashboard.context import DASHBOARD, SESSION, SESSION_NEW, Dashboard, dashboard_of, session_of
 from dashboard.sessions import COOKIE
 
@@ -68,10 +68,13 @@ async def sessions(request: web.Request, handler: Handler) -> web.StreamResponse
 
 @web.middleware
 async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every POST carries the session's CSRF token (form field `csrf`); a missing or wrong one is 403."""
+    """Every POST carries the session's CSRF token (form field `csrf`, an upload's first field); a missing
+    or wrong one is 403."""
     if request.method == "POST":
         sent = request.headers.get("X-CSRF-Token")
-        if sent is None:
+        if sent is None and forms.is_upload(request):
+            sent = await forms.upload_csrf(request)  # the file is not read before the token is checked
+        elif sent is None:
             form = await request.post()
             value = form.get("csrf")
             sent = value if isinstance(value, str) else None
@@ -100,6 +103,8 @@ def create_app(dashboard: Dashboard) -> web.Application:
     channels.add_routes(app)
     usage.add_routes(app)
     runs.add_routes(app)
+    knowledge.add_routes(app)
+    prompt_pages.add_routes(app)
     app.router.add_static("/static/", STATIC, append_version=False)
     app.on_response_prepare.append(_headers)
     app.on_shutdown.append(_close)

@@ -74,8 +74,7 @@ async def _set_mode(request: web.Request) -> web.StreamResponse:
         raise web.HTTPForbidden(text="A direct message has no mode to change.")
     await dashboard.record.set_channel_mode(channel_id, mode)
     # Kept at the default log level: who changed what is an operator's to read later.
-    who = f"{session.name} ({session.user_id})" if session.user_id else f"the operator ({session.name or 'link'})"
-    log.warning("dashboard: channel %d set to %s by %s", channel_id, mode, who)
+    log.warning("dashboard: channel %d set to %s by %s", channel_id, mode, session.who)
     raise web.HTTPFound(f"/channels?changed={channel_id}")
 
 

@@ -10,13 +10,16 @@ from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from agent.memory.embeddings import Embedder
 from agent.memory.feed import FeedReader
 from agent.memory.logins import LoginLinks
 from agent.memory.record import Record
+from agent.prompts import PromptLibrary
 from agent.settings import Settings
 from dashboard.live import LiveFeed
 from dashboard.oauth import OAuthClient
 from dashboard.sessions import COOKIE, Session, SessionCodec
+from dashboard.stores import LazyKnowledge
 
 TEMPLATES = Environment(loader=PackageLoader("dashboard", "templates"), autoescape=select_autoescape(["html"]))
 
@@ -24,21 +27,29 @@ TEMPLATES = Environment(loader=PackageLoader("dashboard", "templates"), autoesca
 @dataclass
 class Dashboard:
     """The dashboard's collaborators: the record (reads, and a channel's mode), login links, the live
-    feed, the session codec, and the OAuth client when "Log in with Discord" is configured."""
+    feed, the session codec, the OAuth client when "Log in with Discord" is configured, the prompt files
+    (and each server's own versions), and memory and personas (opened when first needed; `embedder`:
+    one already loaded, else made from the settings then)."""
 
     settings: Settings
     engine: AsyncEngine
     record: Record
     codec: SessionCodec
     oauth: OAuthClient | None
+    embedder: Embedder | None = None
     feed: FeedReader = field(init=False)
     logins: LoginLinks = field(init=False)
     live: LiveFeed = field(init=False)
+    prompts: PromptLibrary = field(init=False)
+    knowledge: LazyKnowledge = field(init=False)
 
     def __post_init__(self) -> None:
         self.feed = FeedReader(self.engine)
         self.logins = LoginLinks(self.engine)
         self.live = LiveFeed(self.feed, self.settings.dashboard_poll_seconds)
+        # Where the bot reads them (agent/services.py): what is saved here is what its next message uses.
+        self.prompts = PromptLibrary(self.settings.prompts_dir, override_root=self.settings.data_dir / "prompts")
+        self.knowledge = LazyKnowledge(self.settings, self.engine, self.embedder)
 
     @property
     def secure_cookies(self) -> bool:

@@ -42,7 +42,7 @@ async def _item(dashboard: Dashboard, session: Session, message_id: int) -> Feed
     return items[0]
 
 
-async def _sources_withheld(dashboard: Dashboard, sources: Iterable[str]) -> dict[str, str]:
+async def sources_withheld(dashboard: Dashboard, sources: Iterable[str]) -> dict[str, str]:
     """For each snippet source that names a message: what stands for it now ("(private)", "(deleted)"),
     when the message (or the question it answers) is private or deleted as the page is drawn."""
     m, f = tables.messages.c, tables.feedback.c
@@ -116,7 +116,7 @@ async def run_view(dashboard: Dashboard, item: FeedItem) -> dict[str, Any]:
         latest[note.kind] = dict(note.data or {})
     run = latest.get("run", {})
     snippets = [s for s in run.get("retrieved") or [] if isinstance(s, dict)]
-    sources = await _sources_withheld(dashboard, [str(s.get("source", "")) for s in snippets])
+    sources = await sources_withheld(dashboard, [str(s.get("source", "")) for s in snippets])
     retrieved = []
     for s in snippets:
         masked = hidden or sources.get(str(s.get("source", "")))

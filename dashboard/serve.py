@@ -10,6 +10,7 @@ from aiohttp import web
 
 from agent.errors import ConfigError
 from agent.memory.db import create_engine, upgrade
+from agent.memory.embeddings import Embedder
 from agent.memory.logins import LoginLinks
 from agent.memory.record import Record
 from agent.redact import remember_secrets
@@ -49,13 +50,17 @@ def oauth_client(settings: Settings, host: str | None = None, port: int | None =
     )
 
 
-async def build_dashboard(settings: Settings, host: str | None = None, port: int | None = None) -> Dashboard:
-    """The dashboard's collaborators on the record (migrated first, as every start does)."""
+async def build_dashboard(
+    settings: Settings, host: str | None = None, port: int | None = None, embedder: Embedder | None = None
+) -> Dashboard:
+    """The dashboard's collaborators on the record (migrated first, as every start does); `embedder`: one
+    already loaded (the bot's), for the Knowledge page."""
     engine = create_engine(settings.resolved_database_url(), log_content=settings.log_content)
     await upgrade(engine)
     key = session_key(settings)
     remember_secrets([key.decode()])
-    return Dashboard(settings, engine, Record(engine), SessionCodec(key), oauth_client(settings, host, port))
+    oauth = oauth_client(settings, host, port)
+    return Dashboard(settings, engine, Record(engine), SessionCodec(key), oauth, embedder)
 
 
 async def serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:

@@ -38,6 +38,11 @@ class Session:
             return True
         return self.kind == "member" and guild_id is not None and guild_id in self.guild_ids
 
+    @property
+    def who(self) -> str:
+        """Who acted, for the log: a member by name and id, or the operator."""
+        return f"{self.name} ({self.user_id})" if self.user_id else f"the operator ({self.name or 'link'})"
+
     def visible_guilds(self) -> tuple[int, ...] | None:
         """None: every server (an operator); else the servers this member manages."""
         return None if self.kind == "operator" else self.guild_ids

@@ -22,6 +22,7 @@ from agent.config import load_config
 from agent.errors import ConfigError
 from agent.memory import tables
 from dashboard.context import Dashboard, dashboard_of, render, session_of
+from dashboard.guilds import guild_names
 from dashboard.params import query_id, query_int
 from dashboard.sessions import Session
 
@@ -218,7 +219,7 @@ async def quota_report(dashboard: Dashboard, session: Session, guild: int | None
     """Each member's use of the last hour and day against their server's limits (everyone's; a role's
     override is listed, the member's roles are Discord's), counted as the gate counts it."""
     visible = session.visible_guilds()
-    guilds = await _guild_names(dashboard, visible)
+    guilds = await guild_names(dashboard, visible)
     wanted: list[int | None] = [*sorted(visible)] if visible is not None else [None, *sorted(guilds)]
     # Which places are shown is decided first: nothing else is read for a session that may read none.
     wanted = [gid for gid in wanted if (guild is None or gid == guild) and session.may_read(gid)]
@@ -285,22 +286,11 @@ async def _names(dashboard: Dashboard, ids: set[int]) -> dict[int, str]:
     return found
 
 
-async def _guild_names(dashboard: Dashboard, visible: tuple[int, ...] | None) -> dict[int, str]:
-    """The names of the servers a session may read (`visible`: Session.visible_guilds())."""
-    g = tables.guilds.c
-    query = select(g.id, g.name)
-    if visible is not None:
-        query = query.where(g.id.in_(sorted(visible)))
-    async with dashboard.engine.connect() as conn:
-        rows = (await conn.execute(query)).all()
-    return {int(r.id): r.name or str(r.id) for r in rows}
-
-
 async def _page(request: web.Request) -> web.StreamResponse:
     dashboard, session = dashboard_of(request), session_of(request)
     days = query_int(request, "days", 1, MAX_DAYS, f"a number of days from 1 to {MAX_DAYS}") or DEFAULT_DAYS
     guild = query_id(request, "guild")
-    guilds = await _guild_names(dashboard, session.visible_guilds())
+    guilds = await guild_names(dashboard, session.visible_guilds())
     choices = [(str(g), name) for g, name in sorted(guilds.items(), key=lambda kv: kv[1]) if session.may_read(g)]
     report = await usage_report(dashboard, session, days, guild)
     quotas = await quota_report(dashboard, session, guild)

@@ -4,67 +4,51 @@ from __future__ import annotations
 
 import asyncio
 import io
-import re
-import tempfile
-from pathlib import Path
 from typing import Literal
 
 import discord
 from discord import app_commands
 
-from agent.member_texts import persona_file_added
-from agent.memory.ingest import ingest_path
-from agent.memory.persona_files import KNOWLEDGE_SUFFIXES, PERSONA_SUFFIXES, FileLimits, PersonaFileError
+from agent.memory.listing import documents
+from agent.memory.persona_files import FileLimits
 from agent.memory.personas import DEFAULT_PERSONA
 from agent.memory.scopes import channel_place, guild_scope, readable_scopes, scope_of
+from agent.memory.uploads import (
+    DOCUMENT_UPLOADS,
+    PERSONA_UPLOADS,
+    ingest_upload,
+    refusal,
+    safe_filename,
+)
 from agent.services import Services
 from discord_adapter.commands.cast import CastCommands
 from discord_adapter.commands.common import MANAGE
 from discord_adapter.replies import reply
 
-MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 
-
-def safe_filename(name: str) -> str:
-    """Only the base name, only harmless characters: an upload never picks a path."""
-    base = Path(name.replace("\\", "/")).name
-    cleaned = re.sub(r"[^\w.\-]", "_", base).lstrip(".")
-    return cleaned[:100] or "upload"
-
-
-async def ingest_upload(
+async def ingest_attachment(
     services: Services,
     interaction: discord.Interaction,
     file: discord.Attachment,
-    allowed: set[str],
+    allowed: frozenset[str],
     persona: str | None,
     channel: int | None = None,
 ) -> str:
     name = safe_filename(file.filename)
-    suffix = Path(name).suffix.lower()
-    if suffix not in allowed:
-        return f"{name}: use one of {', '.join(sorted(allowed))}."
-    if file.size > MAX_UPLOAD_BYTES:
-        return f"{name} is {file.size // 1024} KB; the limit is {MAX_UPLOAD_BYTES // 1024 // 1024} MB."
+    refused = refusal(name, file.size, allowed)
+    if refused is not None:
+        return refused
     await interaction.response.defer(ephemeral=True, thinking=True)
-    data = await file.read()
-    with tempfile.TemporaryDirectory(prefix="observer-upload-") as tmp:
-        path = Path(tmp) / name
-        await asyncio.to_thread(path.write_bytes, data)
-        try:
-            report = await ingest_path(
-                services.personas,
-                services.memory,
-                path,
-                scope=scope_of(interaction.guild_id),
-                persona=persona,
-                label=f"discord:{name}",
-                channel=channel,
-                limits=FileLimits.from_settings(services.settings),
-            )
-        except PersonaFileError as exc:
-            return f"Nothing was added. {exc}"
-    return persona_file_added(name, report.summary(), report.warnings)
+    return await ingest_upload(
+        services.personas,
+        services.memory,
+        FileLimits.from_settings(services.settings),
+        name,
+        await file.read(),
+        scope=scope_of(interaction.guild_id),
+        persona=persona,
+        channel=channel,
+    )
 
 
 class PersonaCommands(app_commands.Group, name="persona", description="Who Observer is here", guild_only=True):
@@ -84,8 +68,9 @@ class PersonaCommands(app_commands.Group, name="persona", description="Who Obser
         self, interaction: discord.Interaction, file: discord.Attachment, where: Literal["server", "channel"] = "server"
     ) -> None:
         channel = interaction.channel_id if where == "channel" else None
-        allowed = PERSONA_SUFFIXES | {".md"}
-        await reply(interaction, await ingest_upload(self.services, interaction, file, allowed, None, channel))
+        await reply(
+            interaction, await ingest_attachment(self.services, interaction, file, PERSONA_UPLOADS, None, channel)
+        )
 
     @app_commands.command(name="list", description="Personas available here")
     async def persona_list(self, interaction: discord.Interaction) -> None:
@@ -156,18 +141,13 @@ class DatasetCommands(app_commands.Group, name="dataset", description="What Obse
     async def dataset_add(
         self, interaction: discord.Interaction, file: discord.Attachment, persona: str | None = None
     ) -> None:
-        await reply(interaction, await ingest_upload(self.services, interaction, file, KNOWLEDGE_SUFFIXES, persona))
+        await reply(interaction, await ingest_attachment(self.services, interaction, file, DOCUMENT_UPLOADS, persona))
 
     @app_commands.command(name="list", description="Documents Observer knows in this server")
     @MANAGE
     async def dataset_list(self, interaction: discord.Interaction) -> None:
-        where = {"kind": "knowledge"}
-        counts: dict[str, int] = {}
-        memory = self.services.memory
-        for _text, meta in await asyncio.to_thread(memory.entries, scope_of(interaction.guild_id), where):
-            source = str(meta.get("source", "")).removeprefix("discord:")
-            counts[source] = counts.get(source, 0) + 1
-        lines = [f"• {source}: {n} chunks" for source, n in sorted(counts.items())]
+        found = await asyncio.to_thread(documents, self.services.memory, scope_of(interaction.guild_id))
+        lines = [f"• {d.source}: {d.chunks} chunks" for d in found]
         await reply(interaction, "\n".join(lines) or "No documents yet; add one with /dataset add.")
 
     @app_commands.command(name="archive", description="This server's documents and training data as a zip")

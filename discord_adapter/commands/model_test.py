@@ -10,10 +10,10 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from agent.memory.uploads import MAX_UPLOAD_BYTES, safe_filename, too_large
 from agent.training.model_test import TestRefused, run_model_test
 from discord_adapter.commands.common import MANAGE
 from discord_adapter.commands.host import CommandHost
-from discord_adapter.commands.memory import MAX_UPLOAD_BYTES, safe_filename
 from discord_adapter.replies import reply
 from discord_adapter.split import split_message
 
@@ -53,7 +53,7 @@ def test_command(bot: CommandHost) -> app_commands.Command[Any, ..., None]:
             await reply(interaction, "Give the test set as a file or as json:, not both.")
             return
         if file is not None and file.size > MAX_UPLOAD_BYTES:
-            await reply(interaction, f"{safe_filename(file.filename)} is {file.size // 1024} KB; the limit is 8 MB.")
+            await reply(interaction, too_large(safe_filename(file.filename), file.size))
             return
         await interaction.response.defer(thinking=True)
         running.add(guild_id)

@@ -12,13 +12,13 @@ from typing import Literal
 import discord
 from discord import app_commands
 
+from agent.memory.uploads import MAX_UPLOAD_BYTES, safe_filename, too_large
 from agent.training import show
 from agent.training.dataset import ExampleError, add_examples, count_examples, example_sources, pair, parse_examples
 from agent.training.jobs import Job, JobStore, LocalJobBusy
 from agent.training.runner import DEFAULT_EPOCHS, TrainingError, cancel_job, start_job
 from discord_adapter.commands.common import MANAGE
 from discord_adapter.commands.host import CommandHost
-from discord_adapter.commands.memory import MAX_UPLOAD_BYTES, safe_filename
 from discord_adapter.replies import reply
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class ExampleCommands(app_commands.Group, name="example", description="Examples 
             if file is not None:
                 name = safe_filename(file.filename)
                 if file.size > MAX_UPLOAD_BYTES:
-                    await reply(interaction, f"{name} is {file.size // 1024} KB; the limit is 8 MB.")
+                    await reply(interaction, too_large(name, file.size))
                     return
                 text = (await file.read()).decode("utf-8")
                 examples, source = parse_examples(text, label), name

@@ -53,4 +53,5 @@ def dashboard_settings(services: Services, oauth: FakeDiscordOAuth | None = None
 
 
 async def dashboard_on(services: Services, oauth: FakeDiscordOAuth | None = None, **more: Any) -> Dashboard:
-    return await build_dashboard(dashboard_settings(services, oauth, **more))
+    # The services' embedder, already loaded: the Knowledge page searches what the bot's memory holds.
+    return await build_dashboard(dashboard_settings(services, oauth, **more), embedder=services.embedder)

@@ -1,7 +1,8 @@
 """The dashboard in a real browser (Debian's chromium, headless, driven by Selenium through Debian's
 chromedriver; nothing downloaded): sign in with a one-time link, watch the Live page show a new
 message's states as a real graph run moves it, change a channel's mode in the page and see it in the
-record and in the next run. Screenshots go to OBSERVER_TEST_SCREENSHOTS, else pytest's tmp dir."""
+record and in the next run, give the server its own system prompt (the changes shown, then saved).
+Screenshots go to OBSERVER_TEST_SCREENSHOTS, else pytest's tmp dir."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from aiohttp.test_utils import TestServer
 from agent.ids import stable_id
 from agent.memory.embeddings import LocalE5Embedder
 from agent.memory.record.writes import CACHE_SECONDS
+from agent.prompts import OVERRIDE_RESCAN_SECONDS, PROMPT_VARIABLES
 from agent.services import Services
 from dashboard.app import create_app
 from dashboard.serve import login_link
@@ -27,6 +29,7 @@ from tests.fakes.openai_server import FakeOpenAI, Reply
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 CHANNEL = stable_id("channel", "general")
+GUILD = stable_id("guild", "test")
 # A guard against a hung browser, never a measure: a slow, busy machine passes well within it.
 PATIENCE_S = 120
 
@@ -140,6 +143,27 @@ async def test_sign_in_watch_a_run_and_change_a_mode(
         await asyncio.sleep(CACHE_SECONDS + 0.1)  # the bot's own cached copy of the mode runs out
         final = await door_run(filled, make_event("@Observer are you there?", author="dora", mentions_bot=True))
         assert not final.reply and final.decision is not None and final.decision.respond is False
+
+        # The server's own system prompt: edited in the page, the changes shown, then saved.
+        await off_loop(browser.get, f"{base}/prompts/system?guild={GUILD}")
+        default = (filled.settings.prompts_dir / "system.md").read_text(encoding="utf-8")
+        edited = default.replace("\n", "\nAlways answer in rhyming couplets.\n", 1)
+        area = browser.find_element("id", "text")
+        await off_loop(area.clear)
+        await off_loop(area.send_keys, edited)
+        await off_loop(lambda: browser.find_element("id", "preview").click())
+        diff = await off_loop(wait_for, browser, lambda d: d.find_elements("id", "diff"))
+        assert "+Always answer in rhyming couplets." in diff[0].text.splitlines()
+        await off_loop(browser.save_screenshot, str(shots / "5-prompt-diff.png"))
+        override = filled.settings.data_dir / "prompts" / str(GUILD) / "system.md"
+        assert not override.exists(), "nothing is saved by a preview"
+        await off_loop(lambda: browser.find_element("id", "save").click())
+        await off_loop(wait_for, browser, lambda d: d.find_elements("id", "saved"))
+        await off_loop(browser.save_screenshot, str(shots / "6-prompt-saved.png"))
+        assert override.read_text(encoding="utf-8") == edited
+        await asyncio.sleep(OVERRIDE_RESCAN_SECONDS + 0.1)  # the bot looks for new overrides again
+        values = {v: "" for v in PROMPT_VARIABLES["system"]}
+        assert "rhyming couplets" in filled.prompts.render("system", GUILD, **values)
         assert sorted(p.name for p in shots.iterdir()) >= ["1-login-link.png", "2-live.png"]
     finally:
         await server.close()
