@@ -1,7 +1,8 @@
 """Does the offline default answer? 24 simple questions (12 more held out: `--held-out`) in English, Japanese, Portuguese and Russian.
 
 Each question is asked as a member would, through `observer chat --once "@Observer …"` (a new
-process each time, Observer's real prompts), for every bundled model; then the same model is asked
+process each time, Observer's real prompts, each question in a channel of its own unless
+`--one-channel`, where each sees the earlier questions and answers), for every bundled model; then the same model is asked
 bare (one chat call with a one-line system prompt, the same sampling): the ceiling. An answer is right when it contains
 one of the expected words. Also prints each console call's wall time (the first one cold: a fresh
 data dir, the model assembled and loaded), and the bundled model's speed.
@@ -77,7 +78,11 @@ def right(answer: str, expected: tuple[str, ...]) -> bool:
 Questions = list[tuple[str, str, tuple[str, ...]]]
 
 
-def through_observer(model: str, checkout: Path, data_dir: Path, questions: Questions) -> tuple[list[str], list[float]]:
+def through_observer(
+    model: str, checkout: Path, data_dir: Path, questions: Questions, one_channel: bool = False
+) -> tuple[list[str], list[float]]:
+    """Each question in a channel of its own (as separate members would ask it, no earlier answer in
+    its context), or with `one_channel` all in #general one after another (each sees the earlier ones)."""
     config = data_dir.parent / f"{model}.toml"
     config.write_text(
         f'[[models]]\nname = "local"\nprovider = "local"\nmodel = "{model}"\ncontext_window = 2048\n'
@@ -86,10 +91,11 @@ def through_observer(model: str, checkout: Path, data_dir: Path, questions: Ques
     env = user_env()
     env.update(PYTHONPATH=str(checkout), OBSERVER_DATA_DIR=str(data_dir), OBSERVER_CONFIG=str(config))
     answers, seconds = [], []
-    for _, question, _ in questions:
+    for i, (_, question, _) in enumerate(questions):
         started = time.perf_counter()
+        channel = ["--channel", "general" if one_channel else f"question-{i}"]
         done = subprocess.run(
-            [sys.executable, "-m", "command_line", "chat", "--once", f"@Observer {question}"],
+            [sys.executable, "-m", "command_line", "chat", "--once", f"@Observer {question}", *channel],
             cwd=data_dir.parent,
             env=env,
             capture_output=True,
@@ -160,13 +166,16 @@ def main() -> None:
     parser.add_argument("--no-bare", action="store_true")
     parser.add_argument("--show", action="store_true", help="print every answer")
     parser.add_argument("--held-out", action="store_true", help="the 12 questions never used while tuning")
+    parser.add_argument(
+        "--one-channel", action="store_true", help="all questions in one channel (each sees the earlier answers)"
+    )
     args = parser.parse_args()
     questions = HELD_OUT if args.held_out else QUESTIONS
     n = len(questions)
     for model in args.models:
         with tempfile.TemporaryDirectory() as tmp:
             data_dir = Path(tmp) / "data"
-            answers, seconds = through_observer(model, args.checkout, data_dir, questions)
+            answers, seconds = through_observer(model, args.checkout, data_dir, questions, args.one_channel)
             total, per = score(answers, questions)
             print(f"{model} through Observer: {total}/{n} = {100 * total / n:.0f} % {per}")
             print(

@@ -8,7 +8,8 @@ from aiohttp import web
 from sqlalchemy import select
 
 from agent.memory import tables
-from dashboard.context import Dashboard
+from dashboard.context import Dashboard, dashboard_of
+from dashboard.params import MAX_ID, BadParameter, ascii_int
 from dashboard.sessions import Session
 
 
@@ -35,3 +36,21 @@ def require_manager(session: Session, guild_id: int | None, known: list[tuple[in
     if guild_id is None or guild_id not in {g for g, _ in known} or not session.may_read(guild_id):
         raise web.HTTPForbidden(text=f"You may not change {what} of this server (Manage Server is needed in it).\n")
     return guild_id
+
+
+async def page_guild(
+    request: web.Request, session: Session, raw: str, what: str, first: bool = True
+) -> tuple[int | None, list[tuple[int, str]]]:
+    """The server a page is about, from its `guild` parameter (None: none named — for a member, their
+    first server when `first`), and the servers the session may choose from. A bad id: 400; a server it
+    does not manage: 403 (`what` names what may not be changed)."""
+    known = await managed(dashboard_of(request), session)
+    raw = raw.strip()
+    guild = ascii_int(raw, 0, MAX_ID) if raw else None
+    if raw and guild is None:
+        raise BadParameter("guild", "a Discord id (digits 0-9, at most 19 of them)", raw)
+    if guild is None and session.kind != "operator" and known and first:
+        guild = known[0][0]
+    if guild is not None:
+        require_manager(session, guild, known, what)
+    return guild, known

@@ -30,7 +30,7 @@ from agent.memory.uploads import (
 )
 from dashboard.context import Dashboard, dashboard_of, render, session_of
 from dashboard.forms import read_upload
-from dashboard.guilds import managed, require_manager
+from dashboard.guilds import page_guild
 from dashboard.params import MAX_ID, BadParameter, ascii_int, query_id
 from dashboard.runs import sources_withheld
 from dashboard.sessions import Session
@@ -52,15 +52,7 @@ async def _guild_of(
     """The server the page is about (None: what every server shares, the operator's alone; a member's
     first server when `first` and none is named) and the servers the session may choose from. A server
     it does not manage: 403."""
-    known = await managed(dashboard_of(request), session)
-    guild = ascii_int(raw, 0, MAX_ID) if raw else None
-    if raw and guild is None:
-        raise BadParameter("guild", "a Discord id (digits 0-9, at most 19 of them)", raw)
-    if guild is None and session.kind != "operator" and known and first:
-        guild = known[0][0]
-    if guild is not None:
-        require_manager(session, guild, known, WHAT)
-    return guild, known
+    return await page_guild(request, session, raw, WHAT, first)
 
 
 async def _channels(dashboard: Dashboard, guild: int | None) -> list[tuple[int, str]]:

@@ -24,8 +24,7 @@ from agent.prompt_overrides import (
 from agent.prompts import OPTIONAL_VARIABLES, PROMPT_VARIABLES, PromptError
 from dashboard.context import dashboard_of, render, session_of
 from dashboard.diffs import unified
-from dashboard.guilds import managed, require_manager
-from dashboard.params import MAX_ID, BadParameter, ascii_int
+from dashboard.guilds import page_guild
 from dashboard.sessions import Session
 
 log = logging.getLogger(__name__)
@@ -45,16 +44,7 @@ async def _guild_of(
 ) -> tuple[int | None, list[tuple[int, str]]]:
     """The server whose versions are shown (None: only the files, read-only; a member's first server
     when `first` and none is named) and those the session may choose from. One it does not manage: 403."""
-    known = await managed(dashboard_of(request), session)
-    raw = raw.strip()
-    guild = ascii_int(raw, 0, MAX_ID) if raw else None
-    if raw and guild is None:
-        raise BadParameter("guild", "a Discord id (digits 0-9, at most 19 of them)", raw)
-    if guild is None and session.kind != "operator" and known and first:
-        guild = known[0][0]
-    if guild is not None:
-        require_manager(session, guild, known, WHAT)
-    return guild, known
+    return await page_guild(request, session, raw, WHAT, first)
 
 
 def _placeholders(name: str) -> dict[str, str]:

@@ -25,17 +25,15 @@ from dashboard.app import HEADERS
 from dashboard.context import Dashboard
 from dashboard.sessions import COOKIE, Session
 from tests.conftest import make_event
-from tests.dashboard.test_dashboard_http import csrf_of, fresh_client
+from tests.dashboard.signing import csrf_of, discord_client
+from tests.dashboard.test_dashboard_http import fresh_client
 from tests.dashboard.test_dashboard_pages import (  # noqa: F401  (fixtures)
     ALICE,
     BOB,
     GUILD,
     MEMBER,
     asked_message_id,
-    dashboard,
-    discord_client,
     filled,
-    oauth,
     operator,
     rows_of,
 )

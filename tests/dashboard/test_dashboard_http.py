@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
@@ -29,6 +27,7 @@ from dashboard.oauth import OAuthError
 from dashboard.serve import login_link
 from tests.conftest import make_event, make_services, models_toml
 from tests.dashboard.helpers import SECRET, dashboard_on, dashboard_settings, door_run
+from tests.dashboard.signing import csrf_of, sign_in_with_discord, sign_in_with_link
 from tests.fakes.discord_oauth import FakeDiscordOAuth, FakeUser
 from tests.fakes.openai_server import FakeOpenAI, Reply
 
@@ -37,14 +36,6 @@ CHANNEL = stable_id("channel", "general")
 ADMIN = FakeUser("111", "alice", [{"id": str(GUILD), "name": "test", "owner": False, "permissions": "32"}])
 MEMBER = FakeUser("222", "bob", [{"id": str(GUILD), "name": "test", "owner": False, "permissions": "1024"}])
 API_KEY = "sk-test-THISKEYMUSTNEVERSHOW1234567890"
-
-
-@pytest.fixture
-async def oauth() -> AsyncIterator[FakeDiscordOAuth]:
-    fake = FakeDiscordOAuth()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 @pytest.fixture
@@ -63,13 +54,6 @@ async def filled(
 
 
 @pytest.fixture
-async def dashboard(filled: Services, oauth: FakeDiscordOAuth) -> AsyncIterator[Dashboard]:
-    board = await dashboard_on(filled, oauth)
-    yield board
-    await board.record.close()
-
-
-@pytest.fixture
 async def client(dashboard: Dashboard) -> AsyncIterator[TestClient]:
     async with TestClient(TestServer(create_app(dashboard))) as test_client:
         yield test_client
@@ -79,31 +63,6 @@ async def fresh_client(dashboard: Dashboard) -> TestClient:
     test_client = TestClient(TestServer(create_app(dashboard)))
     await test_client.start_server()
     return test_client
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf" content="([^"]+)"', html)
-    assert found
-    return found.group(1)
-
-
-async def sign_in_with_link(client: TestClient, link: str) -> aiohttp.ClientResponse:
-    path = urlsplit(link).path
-    page = await client.get(path)
-    assert page.status == 200
-    html = await page.text()
-    token = path.rsplit("/", 1)[1]
-    return await client.post("/login", data={"token": token, "csrf": csrf_of(html)}, allow_redirects=False)
-
-
-async def sign_in_with_discord(client: TestClient, oauth: FakeDiscordOAuth) -> aiohttp.ClientResponse:
-    start = await client.get("/auth/discord", allow_redirects=False)
-    assert start.status == 302
-    async with aiohttp.ClientSession() as browser:  # Discord's consent page, in the same "browser"
-        consent = await browser.get(start.headers["Location"], allow_redirects=False)
-        assert consent.status == 302, await consent.text()
-        back = urlsplit(consent.headers["Location"])
-    return await client.get(f"{back.path}?{back.query}", allow_redirects=False)
 
 
 async def test_nothing_is_visible_without_signing_in(client: TestClient):

@@ -15,18 +15,17 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from agent.ids import stable_id
 from agent.memory.embeddings import LocalE5Embedder
 from agent.memory.persona_search import persona_search
 from agent.memory.uploads import MAX_UPLOAD_BYTES
 from agent.services import Services
-from dashboard.app import create_app
 from dashboard.context import Dashboard
 from tests.conftest import make_event, make_services, models_toml
-from tests.dashboard.helpers import dashboard_on, door_run
-from tests.dashboard.test_dashboard_http import csrf_of, sign_in_with_discord
+from tests.dashboard.helpers import door_run
+from tests.dashboard.signing import csrf_of, discord_client
 from tests.fakes.discord_oauth import FakeDiscordOAuth, FakeUser
 from tests.fakes.openai_server import FakeOpenAI
 
@@ -53,14 +52,6 @@ CARD = {
 
 
 @pytest.fixture
-async def oauth() -> AsyncIterator[FakeDiscordOAuth]:
-    fake = FakeDiscordOAuth()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
 async def filled(tmp_path: Path, embedder: LocalE5Embedder, fake_openai: FakeOpenAI) -> AsyncIterator[Services]:
     services = await make_services(
         tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'observer.db'}", embedder, models_toml(fake_openai.base_url)
@@ -69,21 +60,6 @@ async def filled(tmp_path: Path, embedder: LocalE5Embedder, fake_openai: FakeOpe
     await door_run(services, make_event("hi", author="zed", channel="lobby", guild_id=OTHER_GUILD))
     yield services
     await services.close()
-
-
-@pytest.fixture
-async def dashboard(filled: Services, oauth: FakeDiscordOAuth) -> AsyncIterator[Dashboard]:
-    board = await dashboard_on(filled, oauth)
-    yield board
-    await board.record.close()
-
-
-async def discord_client(dashboard: Dashboard, oauth: FakeDiscordOAuth, user: FakeUser) -> TestClient:
-    client = TestClient(TestServer(create_app(dashboard)))
-    await client.start_server()
-    oauth.user = user
-    assert (await sign_in_with_discord(client, oauth)).status == 302
-    return client
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from dashboard.app import create_app
 from dashboard.context import Dashboard
 from dashboard.serve import login_link
 from tests.conftest import make_event, make_services, models_toml
-from tests.dashboard.helpers import dashboard_on, door_run
-from tests.dashboard.test_dashboard_http import sign_in_with_discord, sign_in_with_link
+from tests.dashboard.helpers import door_run
+from tests.dashboard.signing import discord_client, sign_in_with_link
 from tests.fakes.discord_oauth import FakeDiscordOAuth, FakeUser
 from tests.fakes.openai_server import FakeOpenAI, Reply
 
@@ -30,14 +30,6 @@ ADMIN = FakeUser("111", "alice", [{"id": str(GUILD), "name": "test", "owner": Fa
 MEMBER = FakeUser("222", "bob", [{"id": str(GUILD), "name": "test", "owner": False, "permissions": "1024"}])
 BOB = stable_id("user", "bob")
 ALICE = stable_id("user", "alice")
-
-
-@pytest.fixture
-async def oauth() -> AsyncIterator[FakeDiscordOAuth]:
-    fake = FakeDiscordOAuth()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 @pytest.fixture
@@ -56,25 +48,10 @@ async def filled(
 
 
 @pytest.fixture
-async def dashboard(filled: Services, oauth: FakeDiscordOAuth) -> AsyncIterator[Dashboard]:
-    board = await dashboard_on(filled, oauth)
-    yield board
-    await board.record.close()
-
-
-@pytest.fixture
 async def operator(dashboard: Dashboard) -> AsyncIterator[TestClient]:
     async with TestClient(TestServer(create_app(dashboard))) as client:
         await sign_in_with_link(client, await login_link(dashboard.settings))
         yield client
-
-
-async def discord_client(dashboard: Dashboard, oauth: FakeDiscordOAuth, user: FakeUser) -> TestClient:
-    client = TestClient(TestServer(create_app(dashboard)))
-    await client.start_server()
-    oauth.user = user
-    assert (await sign_in_with_discord(client, oauth)).status == 302
-    return client
 
 
 def rows_of(html: str) -> str:

@@ -23,8 +23,8 @@ from dashboard.app import create_app
 from dashboard.context import Dashboard
 from dashboard.serve import login_link
 from tests.conftest import make_event, make_services, models_toml
-from tests.dashboard.helpers import dashboard_on, door_run
-from tests.dashboard.test_dashboard_http import csrf_of, sign_in_with_discord, sign_in_with_link
+from tests.dashboard.helpers import door_run
+from tests.dashboard.signing import csrf_of, discord_client, sign_in_with_link
 from tests.fakes.discord_oauth import FakeDiscordOAuth, FakeUser
 from tests.fakes.openai_server import FakeOpenAI
 
@@ -35,14 +35,6 @@ MEMBER = FakeUser("222", "bob", [{"id": str(GUILD), "name": "test", "owner": Fal
 # Values for rendering the system prompt as the reply does.
 SYSTEM_VALUES = {v: f"<{v}>" for v in PROMPT_VARIABLES["system"]}
 RHYMES = "Always answer in rhyming couplets."
-
-
-@pytest.fixture
-async def oauth() -> AsyncIterator[FakeDiscordOAuth]:
-    fake = FakeDiscordOAuth()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 @pytest.fixture
@@ -57,21 +49,6 @@ async def filled(tmp_path: Path, embedder: LocalE5Embedder, fake_openai: FakeOpe
     )
     yield services
     await services.close()
-
-
-@pytest.fixture
-async def dashboard(filled: Services, oauth: FakeDiscordOAuth) -> AsyncIterator[Dashboard]:
-    board = await dashboard_on(filled, oauth)
-    yield board
-    await board.record.close()
-
-
-async def discord_client(dashboard: Dashboard, oauth: FakeDiscordOAuth, user: FakeUser) -> TestClient:
-    client = TestClient(TestServer(create_app(dashboard)))
-    await client.start_server()
-    oauth.user = user
-    assert (await sign_in_with_discord(client, oauth)).status == 302
-    return client
 
 
 @pytest.fixture
