@@ -124,7 +124,8 @@ class _ChannelTurns:
             self._timer = None
         budget = self.budget
         while True:
-            # A waiter that gave up has left its line already (see `wait`): every turn here is wanted.
+            # A waiter that gave up leaves its line when its task next runs (see `wait`); until then its
+            # cancelled turn is still here and is passed by below.
             if not self.urgent and not self.interim:
                 return
             now = time.monotonic()
@@ -138,7 +139,10 @@ class _ChannelTurns:
             if delay > 0:
                 self._timer = asyncio.get_running_loop().call_later(delay, self._serve)
                 return
-            line.popleft().set_result(now)
+            turn = line.popleft()
+            if turn.done():  # cancelled, its waiter not yet run: the slot goes to the next
+                continue
+            turn.set_result(now)
             bisect.insort(self.recent, now)
             if line is self.interim:
                 self.last_interim = now

@@ -86,3 +86,21 @@ async def test_a_slow_call_counts_until_it_returns_so_calls_never_bunch_at_disco
         returned = time.monotonic()
     await budget.wait_turn(CHANNEL)
     assert time.monotonic() - returned >= 0.29, "the next call went out inside the slow call's window"
+
+
+async def test_a_waiter_given_up_before_it_runs_again_does_not_stop_the_line() -> None:
+    """A cancelled waiter's turn is cancelled at once, but it leaves its line only when its task next
+    runs; a slot opening in between (the timer) must pass it by and serve the next, not fail on it
+    (InvalidStateError, seen in bench.discord_door: the line then waited for some later call)."""
+    budget = ChannelBudget(interval=0.0, calls=1, per=3600.0)
+    await budget.wait_turn(CHANNEL)  # the window's only call: the others queue
+    gave_up = asyncio.create_task(budget.wait_turn(CHANNEL))
+    waiting = asyncio.create_task(budget.wait_turn(CHANNEL))
+    await asyncio.sleep(0)
+    gave_up.cancel()
+    turns = budget._channels[CHANNEL]
+    turns.recent.clear()  # the window has passed: what the timer finds when it fires now
+    turns._serve()
+    await waiting  # served: the cancelled turn was passed by
+    [outcome] = await asyncio.gather(gave_up, return_exceptions=True)
+    assert isinstance(outcome, asyncio.CancelledError)
