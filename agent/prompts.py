@@ -47,6 +47,10 @@ OPTIONAL_VARIABLES: dict[str, frozenset[str]] = {
 }
 
 
+# Documents shown to members as written, not templates: braces are text (a help page shows JSON) and
+# only `{bot_name}` is replaced.
+LITERAL_PROMPTS = frozenset({"instruction"})
+
 OVERRIDE_RESCAN_SECONDS = 2.0
 
 
@@ -78,17 +82,23 @@ def _stamp(path: Path) -> tuple[int, int, int] | None:
 
 def check_template(name: str, path: Path, text: str) -> None:
     """Raise PromptError for a placeholder the code does not provide or a provided value never used."""
+    if name in LITERAL_PROMPTS:
+        return
     expected = PROMPT_VARIABLES[name]
     optional = OPTIONAL_VARIABLES.get(name, frozenset())
     used: set[str] = set()
     for lineno, line in enumerate(text.splitlines() or [""], start=1):
         try:
-            fields = [f for _, f, _, _ in string.Formatter().parse(line) if f is not None]
+            parts = [(f, spec, conv) for _, f, spec, conv in string.Formatter().parse(line) if f is not None]
         except ValueError as exc:
             raise PromptError(path, lineno, f"{exc}; write a literal brace as {{{{ or }}}}") from None
-        for field in fields:
+        for field, spec, conversion in parts:
             if not field.isidentifier():
                 raise PromptError(path, lineno, f"placeholder {{{field}}} must be a plain name")
+            if spec or conversion:
+                # `{date:d}` fails on every message; `{date:>3000000}` builds megabytes per message.
+                shown = "{" + field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+                raise PromptError(path, lineno, f"placeholder {shown} must be a plain name: write {{{field}}}")
             if field not in expected | optional:
                 raise PromptError(
                     path,
@@ -164,11 +174,18 @@ class PromptLibrary:
             raise PromptError(path, None, "prompt file missing; restore it from the repository's prompts/")
         if cached is not None and cached.stamp == stamp:
             return cached.text
-        text = path.read_text(encoding="utf-8")
         self.reads += 1
         try:
+            try:
+                text = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError as exc:
+                raise PromptError(path, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
             check_template(name, path, text)
         except PromptError as exc:
+            if not strict and cached is None and path.parent != self.base_dir:
+                # A server's new override that cannot be used: the default, not a failed command.
+                log.error("%s; using the default prompt instead", exc)
+                return self._load(name, self.base_dir / f"{name}.md", strict)
             if strict or cached is None:
                 raise
             # An operator's half-finished edit must not take the bot down mid-conversation.
@@ -192,6 +209,8 @@ class PromptLibrary:
         values = {**dict.fromkeys(optional, ""), **values}
         with self._lock:  # renders run in worker threads
             template = self._load(name, self.path_for(name, guild_id), strict=False)
+        if name in LITERAL_PROMPTS:
+            return template.replace("{bot_name}", values.get("bot_name", ""))
         return fill(template, values)
 
 

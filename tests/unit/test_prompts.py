@@ -122,3 +122,25 @@ def test_a_judge_prompt_written_before_tools_keeps_working(prompts_dir: Path):
     assert "current_time" not in text and "Newest message, from x" in text
     with pytest.raises(ValueError, match="judge prompt takes"):
         lib.render("judge", tool="typo", **values)
+
+
+@pytest.mark.parametrize("placeholder", ["{date:d}", "{bot_name!r}", "{date:>3000000}", "{date:{bot_name}}"])
+def test_a_format_spec_or_conversion_is_refused(prompts_dir: Path, placeholder: str):
+    """`{date:d}` failed every message; `{date:>3000000}` built megabytes per message (a tester's finding)."""
+    path = prompts_dir / "system.md"
+    path.write_text(path.read_text() + f"\nToday: {placeholder}\n")
+    with pytest.raises(PromptError, match=r"must be a plain name: write \{(date|bot_name)\}"):
+        PromptLibrary(prompts_dir).check_all()
+
+
+def test_a_servers_override_that_cannot_be_used_gives_the_default(prompts_dir: Path, tmp_path: Path):
+    overrides = tmp_path / "overrides"
+    (overrides / "42").mkdir(parents=True)
+    (overrides / "42" / "persona.md").write_bytes(b"\xff\xfe not UTF-8 {bot_name}")
+    (overrides / "42" / "instruction.md").write_text('Send {"prompt": "x"} to {bot_name}.', encoding="utf-8")
+    library = PromptLibrary(prompts_dir, overrides)
+    default = library.render("persona", None, bot_name="Observer")
+    assert library.render("persona", 42, bot_name="Observer") == default
+    assert library.render("instruction", 42, bot_name="Obs") == 'Send {"prompt": "x"} to Obs.', (
+        "a document, not a template"
+    )
