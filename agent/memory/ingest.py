@@ -28,6 +28,7 @@ from agent.memory.persona_files import (
 )
 from agent.memory.personas import PersonaCatalog
 from agent.memory.scopes import GLOBAL
+from agent.redact import redact
 
 
 @dataclass
@@ -60,7 +61,7 @@ def lore_entries(lore: list[LoreEntry], scope: str, persona: str, source: str, c
             scope,
             persona,
             source,
-            entry.text,
+            redact(entry.text),
             tuple(sorted({k.lower() for k in entry.keywords})),
             rule=entry.rule.to_json() if entry.rule is not None else "",
             channel=channel,
@@ -74,7 +75,9 @@ def card_entries(card: PersonaCard, scope: str, source: str) -> list[Entry]:
 
 
 def doc_entries(doc: KnowledgeDoc, scope: str, persona: str, source: str) -> list[Entry]:
-    return [Entry("knowledge", scope, persona, source, chunk) for chunk in doc.chunks]
+    """A document's chunks as stored. Lore and documents are stored redacted: a key or token pasted into
+    one would reach every prompt that retrieves it, and the model may repeat it to members."""
+    return [Entry("knowledge", scope, persona, source, redact(chunk)) for chunk in doc.chunks]
 
 
 def _parse(path: Path, limits: FileLimits) -> list[Parsed]:
