@@ -60,6 +60,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     add.add_argument("file", type=Path)
     add.add_argument("--label", choices=["positive", "negative"], default="positive")
     add.add_argument("--guild", type=int, help="for this server only (default: every server)")
+    remove = es.add_parser("remove", help="remove the examples uploaded from one file (by its name)")
+    remove.add_argument("name", help="the file's name as it was added (see `observer dataset build`)")
+    remove.add_argument("--guild", type=int, help="that server's (default: those for every server)")
 
 
 class ProgressBar:
@@ -200,10 +203,22 @@ async def _dataset_build(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _dataset_example(settings: Settings, args: argparse.Namespace) -> int:
     from agent.services import build_services
-    from agent.training.dataset import ExampleError, add_examples, parse_examples
+    from agent.training.dataset import ExampleError, add_examples, parse_examples, remove_examples
+
+    if args.example_command == "remove":
+        services = await build_services(settings)
+        try:
+            removed = await remove_examples(services.record, args.guild, args.name)
+        finally:
+            await services.close()
+        if not removed:
+            where = f" for server {args.guild}" if args.guild else " for every server"
+            raise ConfigError(f"no examples uploaded from {args.name!r}{where}")
+        print(f"removed {removed} examples from {args.name}")
+        return 0
 
     try:
-        text = args.file.read_text(encoding="utf-8")
+        text = args.file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{args.file}: cannot read it ({exc})") from None
     try:

@@ -14,6 +14,19 @@ from agent.errors import ConfigError
 from agent.settings import Settings
 
 
+def _epochs(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 50:
+        raise argparse.ArgumentTypeError(f"{text!r}: a whole number of passes from 1 to 50")
+    return int(text)
+
+
+def _writable(path: Path, option: str) -> None:
+    """Refused before any model is asked (each answer may cost): the file's folder must exist."""
+    folder = path.parent.resolve()
+    if not folder.is_dir():
+        raise ConfigError(f"{option}: no folder {folder} to write {path.name} in")
+
+
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     train = sub.add_parser("train", help="fine-tune a model on what members taught the bot")
     ts = train.add_subparsers(dest="train_command", required=True)
@@ -21,7 +34,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     start.add_argument("--base", help="a model of the list marked fine_tunable (default: the first such)")
     start.add_argument("--method", choices=["sft", "dpo"], default="sft")
     start.add_argument("--guild", type=int, help="this server's data only (default: every server's)")
-    start.add_argument("--epochs", type=int, default=3)
+    start.add_argument("--epochs", type=_epochs, default=3, help="passes over the data, 1-50 (default 3)")
     start.add_argument("--dataset", help="only the examples uploaded from this file (see `observer dataset build`)")
     status = ts.add_parser("status", help="a job's state, progress, base, data size, method, cost or CPU time")
     status.add_argument("job", type=int, nargs="?", help="the job's number (default: the newest)")
@@ -58,6 +71,11 @@ async def train_command(settings: Settings, args: argparse.Namespace) -> int:
             base = args.base or next((m.name for m in registry.specs if m.fine_tunable), None)
             if base is None:
                 raise ConfigError("no model in the list is marked fine_tunable = true")
+            if args.dataset is not None:
+                from agent.training.dataset import example_sources
+
+                if args.dataset not in await example_sources(services.record, args.guild):
+                    raise ConfigError(f"no examples uploaded from {args.dataset!r}; see `observer dataset build`")
             try:
                 job = await start_job(
                     store,
@@ -126,6 +144,9 @@ async def test_command(settings: Settings, args: argparse.Namespace) -> int:
             raise ConfigError(f"{args.file}: cannot read it ({exc})") from None
     if args.chart.suffix.lower() != ".png":
         raise ConfigError(f"--chart: {args.chart} should end in .png")
+    _writable(args.chart, "--chart")
+    if args.details is not None:
+        _writable(args.details, "--details")
     services = await build_services(settings)
     try:
 

@@ -66,6 +66,9 @@ class ModelSpec(BaseModel):
     # provider = "local" only: a llama.cpp LoRA adapter (GGUF) applied over the model; a finished local
     # training job's entry sets it to the adapter it wrote.
     lora_adapter: str | None = None
+    # A model trained on one server's data answers in that server only (set for a finished training
+    # job's model); None: every server.
+    guild_id: int | None = None
 
     @model_validator(mode="after")
     def _remote_needs_endpoint(self) -> ModelSpec:

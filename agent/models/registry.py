@@ -43,6 +43,16 @@ class ModelRegistry:
     def names(self) -> list[str]:
         return [m.name for m in self.choice.models]
 
+    def serves(self, name: str, guild_id: int | None) -> bool:
+        """Whether the model may answer in this server: a model trained on one server's data is that
+        server's alone (and not the host console's, which has no server)."""
+        spec = self.choice.spec(name)
+        return spec is not None and (spec.guild_id is None or spec.guild_id == guild_id)
+
+    def names_for(self, guild_id: int | None) -> list[str]:
+        """The models a server may see and choose (`names` less other servers' trained models)."""
+        return [m.name for m in self.choice.models if m.guild_id is None or m.guild_id == guild_id]
+
     @property
     def specs(self) -> list[ModelSpec]:
         """Every model's entry as configured, in the file's order."""
@@ -77,10 +87,12 @@ class ModelRegistry:
         """The server said (or showed) that this model's window is smaller than configured: fit to it."""
         self._windows[name] = min(tokens, self._windows.get(name, tokens))
 
-    def menu(self) -> str:
-        """One line per model for the judge: name, what it is for, what it costs."""
+    def menu(self, guild_id: int | None = None) -> str:
+        """One line per model the server may use, for the judge: name, what it is for, what it costs."""
         lines = []
         for m in self.choice.models:
+            if m.guild_id is not None and m.guild_id != guild_id:
+                continue
             price = (
                 "free"
                 if m.cost_per_1k_input == m.cost_per_1k_output == 0

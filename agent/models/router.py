@@ -138,8 +138,8 @@ class Router:
         failure: the same rules applied to it as things are now (cooling, budget), without `exclude`
         (the models already tried). Unset: the preferred model, the fallback order, then by price."""
         cooling = await self.cooldowns.active()
-        known = set(self.registry.names)
-        names = self.order(preferred) if among is None else [name for name in among if name in known]
+        known = set(self.registry.names_for(guild_id))
+        names = [n for n in self.order(preferred) if n in known] if among is None else [n for n in among if n in known]
         specs = [self.registry.spec(name) for name in names if name not in exclude]
         if not specs:
             waits = [cooling[name].seconds_left() for name in exclude if name in cooling]

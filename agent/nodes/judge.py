@@ -88,7 +88,7 @@ async def judge_prompt(
         "judge",
         event.guild_id,
         bot_name=bot_name,
-        models=registry.menu(),
+        models=registry.menu(event.guild_id),
         history=format_history(history),
         message=shorten_middle(event.text or event.describe_attachments(), JUDGE_MESSAGE_TOKENS),
         author=event.author_name,

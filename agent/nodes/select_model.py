@@ -47,10 +47,9 @@ class SelectModel:
             (decision.model, f"picked by the {decision.source}"),
             (registry.default_model, "default model"),
         ]
-        preferred, why = next(
-            ((n, w) for n, w in wanted if n in registry.names), (registry.default_model, "default model")
-        )
-        unknown = [n for n, _ in wanted[:4] if n and n not in registry.names]
+        allowed = registry.names_for(event.guild_id)  # another server's trained model is not this one's
+        preferred, why = next(((n, w) for n, w in wanted if n in allowed), (registry.default_model, "default model"))
+        unknown = [n for n, _ in wanted[:4] if n and n not in allowed]
         route = await self.router.pick(
             preferred, needed_tokens=approx_tokens(event.text) + PROMPT_OVERHEAD_TOKENS, guild_id=event.guild_id
         )

@@ -58,6 +58,7 @@ async def server_archive(services: Services, guild_id: int) -> tuple[bytes, dict
             method=method,
             guild_id=guild_id,
             keep_names=settings.training_keep_names,
+            shared=False,  # the host operator's examples for every server are not this server's to take
         )
     query = (
         select(tables.training_examples)

@@ -206,15 +206,14 @@ def _roles(lines: list[ChatLine]) -> list[tuple[str, str]]:
 
 
 async def _from_uploads(
-    record: Record, guild_id: int | None, system: str, source: str | None = None
+    record: Record, guild_id: int | None, system: str, source: str | None = None, shared: bool = True
 ) -> tuple[list[Candidate], int]:
     query = select(tables.training_examples).order_by(tables.training_examples.c.id)
     if source is not None:
         query = query.where(tables.training_examples.c.source == source)
     if guild_id is not None:
-        query = query.where(
-            (tables.training_examples.c.guild_id == guild_id) | tables.training_examples.c.guild_id.is_(None)
-        )
+        own = tables.training_examples.c.guild_id == guild_id
+        query = query.where(own | tables.training_examples.c.guild_id.is_(None) if shared else own)
     async with record.engine.connect() as conn:
         rows = (await conn.execute(query)).all()
     out: list[Candidate] = []
@@ -289,16 +288,19 @@ async def build_dataset(
     keep_names: bool = False,
     test_percent: int = TEST_PERCENT,
     source: str | None = None,
+    shared: bool = True,
 ) -> BuiltDataset:
     """The dataset a job would train on, from the record as it is now. `guild_id` None: every server's.
-    `source`: only the examples uploaded from that file (a named dataset), no corrections or feedback."""
+    `source`: only the examples uploaded from that file (a named dataset), no corrections or feedback.
+    `shared`: with a server, also the host operator's examples for every server (trained on, but never
+    shown to a server's admins: an archive or a test report leaves them out)."""
     system = system_prompt(bot_name)
     anonymiser = Anonymiser(keep_names, bot_name)
     from_replies: list[Candidate] = []
     sources: dict[str, int] = {}
     if source is None:  # a named dataset is one upload's examples only
         from_replies, sources = await _from_replies(record, guild_id, anonymiser, system)
-    uploads, uploaded = await _from_uploads(record, guild_id, system, source)
+    uploads, uploaded = await _from_uploads(record, guild_id, system, source, shared)
     if uploaded:
         sources["upload"] = uploaded
     merged, duplicates = _merge([*from_replies, *uploads])
@@ -318,6 +320,9 @@ async def build_dataset(
 # ----- uploaded examples -----
 
 _ANSWER_KEYS = ("answer", "completion", "response", "output")
+# One example's words at most: a provider refuses a training file with an example beyond its window
+# (and a whole job with it), so one is refused as it is added, not every job after it.
+MAX_EXAMPLE_CHARS = 20_000
 _PROMPT_KEYS = ("prompt", "question", "input")
 
 
@@ -330,34 +335,32 @@ def _chat_messages(value: Any, where: str) -> list[dict[str, str]]:
             raise ExampleError(f"{where}, message {i}: role must be system, user or assistant")
         if not isinstance(m.get("content"), str) or not m["content"].strip():
             raise ExampleError(f"{where}, message {i}: content must be a non-empty string")
-        out.append({"role": m["role"], "content": m["content"]})
+        # NUL is no text (and PostgreSQL refuses it in a text or JSON column).
+        out.append({"role": m["role"], "content": m["content"].replace("\x00", "")})
     if out[-1]["role"] != "assistant":
         raise ExampleError(f"{where}: the last message must be the assistant's answer")
     if not any(m["role"] == "user" for m in out):
         raise ExampleError(f"{where}: no user message before the answer")
+    size = sum(len(m["content"]) for m in out)
+    if size > MAX_EXAMPLE_CHARS:
+        raise ExampleError(f"{where}: the example is {size:,} characters; at most {MAX_EXAMPLE_CHARS:,}")
     return out
 
 
 def parse_examples(text: str, label: Literal["positive", "negative"]) -> list[tuple[str, list[dict[str, str]]]]:
     """(label, messages) per example in an upload: JSON lines in OpenAI's chat format
     (`{"messages": [...]}`), its preference format (a positive and a negative example), or prompt/answer
-    pairs (`{"prompt": …, "answer": …}`; also completion/response/output). Blank lines are skipped.
-    ExampleError names the first line that cannot be read."""
+    pairs (`{"prompt": …, "answer": …}`; also completion/response/output); or a JSON array of them.
+    Blank lines are skipped. ExampleError names the first line (or array item) that cannot be read."""
     out: list[tuple[str, list[dict[str, str]]]] = []
-    for number, raw in enumerate(text.splitlines(), 1):
-        if not raw.strip():
-            continue
-        where = f"line {number}"
-        try:
-            item = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise ExampleError(f"{where}: not JSON ({exc.msg})") from None
+    for where, item in _items(text.removeprefix("\ufeff")):
         if not isinstance(item, dict):
             raise ExampleError(f"{where}: expected a JSON object")
         if "messages" in item:
             out.append((label, _chat_messages(item["messages"], where)))
         elif "preferred_output" in item:
-            prompt = (item.get("input") or {}).get("messages")
+            given = item.get("input")
+            prompt = given.get("messages") if isinstance(given, dict) else None
             for key, side in (("preferred_output", "positive"), ("non_preferred_output", "negative")):
                 answer = item.get(key)
                 if not isinstance(answer, list) or len(answer) != 1:
@@ -374,11 +377,36 @@ def parse_examples(text: str, label: Literal["positive", "negative"]) -> list[tu
     return out
 
 
+def _loads(raw: str, where: str) -> Any:
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ExampleError(f"{where}: not JSON ({exc.msg})") from None
+    except RecursionError:
+        raise ExampleError(f"{where}: nested too deeply to be an example") from None
+
+
+def _items(text: str) -> Iterable[tuple[str, Any]]:
+    """(where, parsed value) per example: each line of JSONL, or each item of one JSON array."""
+    if text.lstrip().startswith("["):
+        value = _loads(text, "the file")
+        if isinstance(value, list):
+            yield from ((f"item {i}", item) for i, item in enumerate(value, 1))
+            return
+    for number, raw in enumerate(text.splitlines(), 1):
+        if raw.strip():
+            yield f"line {number}", _loads(raw, f"line {number}")
+
+
 def pair(prompt: str, answer: str, where: str = "example") -> list[dict[str, str]]:
-    """A prompt/answer pair as chat messages; ExampleError when either is empty."""
+    """A prompt/answer pair as chat messages; ExampleError when either is empty or too long."""
     if not prompt.strip() or not answer.strip():
         raise ExampleError(f"{where}: the prompt and the answer must not be empty")
-    return [{"role": "user", "content": prompt.strip()}, {"role": "assistant", "content": answer.strip()}]
+    size = len(prompt) + len(answer)
+    if size > MAX_EXAMPLE_CHARS:
+        raise ExampleError(f"{where}: the example is {size:,} characters; at most {MAX_EXAMPLE_CHARS:,}")
+    clean = [t.strip().replace("\x00", "") for t in (prompt, answer)]
+    return [{"role": "user", "content": clean[0]}, {"role": "assistant", "content": clean[1]}]
 
 
 async def add_examples(
@@ -430,3 +458,14 @@ async def example_sources(record: Record, guild_id: int | None) -> dict[str, int
         query = query.where(tables.training_examples.c.guild_id == guild_id)
     async with record.engine.connect() as conn:
         return {str(source): int(n) for source, n in (await conn.execute(query)).all()}
+
+
+async def remove_examples(record: Record, guild_id: int | None, source: str) -> int:
+    """Remove the examples uploaded from one file (`guild_id` None: the host's for every server);
+    returns how many were removed."""
+    from sqlalchemy import delete
+
+    t = tables.training_examples
+    where = t.c.guild_id.is_(None) if guild_id is None else t.c.guild_id == guild_id
+    async with record.engine.begin() as conn:
+        return int((await conn.execute(delete(t).where(where, t.c.source == source))).rowcount or 0)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import re
 import time
 import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
@@ -29,6 +30,18 @@ from agent.models.reasoning import split_text
 from agent.training.dataset import BuiltDataset, ExampleError, parse_examples
 
 MAX_CASES = 50  # a test posts per-example details; past this the run is long and the report unreadable
+# What is embedded of an answer: the embedder reads about 512 tokens anyway, and a long answer's cost
+# grows with its length while it holds the embedder the bot's memory search also waits for.
+EMBED_CHARS = 2_000
+# A grader's first word, in the languages served (and a few the grader may answer in anyway).
+YES = frozenset(
+    {"yes", "y", "yep", "yeah", "correct", "right", "true", "sim", "oui", "sí"}
+    | {"да", "верно", "はい", "是", "是的", "对"}
+)
+NO = frozenset(
+    {"no", "n", "nope", "incorrect", "wrong", "false", "não", "nao", "non"}
+    | {"нет", "неверно", "いいえ", "否", "不是", "不对"}
+)
 _CLOSING = " .。!！?？,，、;；:：…\"'“”‘’」』)）"
 
 
@@ -175,14 +188,6 @@ def parse_test_set(text: str) -> list[TestCase]:
 
     Raises ExampleError naming the line (or array item) that cannot be read, or when no positive
     example is in it."""
-    stripped = text.strip()
-    if stripped.startswith("[") or (stripped.startswith("{") and "\n" not in stripped):
-        try:
-            value = json.loads(stripped)
-        except json.JSONDecodeError as exc:
-            raise ExampleError(f"not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
-        items = value if isinstance(value, list) else [value]
-        text = "\n".join(json.dumps(item, ensure_ascii=False) for item in items)
     examples = parse_examples(text, "positive")
     cases = [TestCase(messages[:-1], messages[-1]["content"]) for label, messages in examples if label == "positive"]
     if not cases:
@@ -216,11 +221,37 @@ def cosine(a: Sequence[float], b: Sequence[float]) -> float:
     return dot / norm if norm else 0.0
 
 
+def _unspaced(char: str) -> bool:
+    """A character of a script written without spaces between words (Han, kana, Hangul, Thai …)."""
+    return "\u0e00" <= char <= "\u0eff" or "\u3000" <= char <= "\ud7ff" or "\uf900" <= char <= "\ufaff"
+
+
+def _joins(left: str, right: str) -> bool:
+    """Two characters side by side belong to one word: letters or digits of scripts written with spaces."""
+    return left.isalnum() and right.isalnum() and not _unspaced(left) and not _unspaced(right)
+
+
+def contains(said: str, want: str) -> bool:
+    """`want` in `said` as whole words where the script has words ("7" is not in "17 cats", "no" not in
+    "I do not know"); as text where it has none (東京 in 日本の首都は東京です, 7時半 in 朝7時半に)."""
+    if not want:
+        return False
+    start = said.find(want)
+    while start != -1:
+        end = start + len(want)
+        if (start == 0 or not _joins(said[start - 1], want[0])) and (
+            end == len(said) or not _joins(want[-1], said[end])
+        ):
+            return True
+        start = said.find(want, start + 1)
+    return False
+
+
 def mark(answer: Answer, expected: str) -> None:
     """Set the exact and contains marks of an answer."""
     said, want = normalise(answer.text), normalise(expected)
     answer.exact = bool(want) and said == want
-    answer.contains = bool(want) and want in said
+    answer.contains = contains(said, want)
 
 
 # ----- running -----
@@ -294,8 +325,8 @@ async def _similarities(report: TestReport, embed: Embed) -> None:
     pairs = [(i, m) for m in report.models for i, a in enumerate(report.answers[m]) if a.error is None and a.text]
     if not pairs:
         return
-    expected = await embed([c.expected for c in report.cases])
-    answers = await embed([report.answers[m][i].text for i, m in pairs])
+    expected = await embed([c.expected[:EMBED_CHARS] for c in report.cases])
+    answers = await embed([report.answers[m][i].text[:EMBED_CHARS] for i, m in pairs])
     for (i, m), vec in zip(pairs, answers, strict=True):
         report.answers[m][i].similarity = round(cosine(expected[i], vec), 4)
 
@@ -317,8 +348,9 @@ def _score(model: str, answers: list[Answer]) -> ModelScore:
 
 
 def grade_with(ask: Ask, grader: str, render: Callable[..., str]) -> Callable[[TestCase, str], Awaitable[bool | None]]:
-    """A grader model asked with the `grade` prompt; its first word yes/no (in any case) is the mark,
-    anything else (or a failed call) no mark."""
+    """A grader model asked with the `grade` prompt; its first word yes or no (in any case, through
+    Markdown and an "Answer:" label, in the served languages) is the mark; anything else (or a failed
+    call) no mark."""
 
     async def grade(case: TestCase, answer: str) -> bool | None:
         text = render(question=case.question, expected=case.expected, answer=answer)
@@ -326,7 +358,8 @@ def grade_with(ask: Ask, grader: str, render: Callable[..., str]) -> Callable[[T
             said = await ask(grader, [{"role": "user", "content": text}])
         except Exception:  # an ungraded answer, not a failed test
             return None
-        word = normalise(said).split(" ", 1)[0].strip(_CLOSING) if said.strip() else ""
-        return True if word in ("yes", "y") else False if word in ("no", "n") else None
+        words = re.findall(r"\w+", normalise(said).removeprefix("answer:").strip())
+        word = words[0] if words and words[0] != "answer" else (words[1] if len(words) > 1 else "")
+        return True if word in YES else False if word in NO else None
 
     return grade

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent.memory import tables
+from agent.redact import redact
 
 Provider = Literal["remote", "local"]
 ACTIVE = ("queued", "running")
@@ -177,7 +178,12 @@ class JobStore:
             await conn.execute(update(T).where(T.c.id == job_id, T.c.holder == holder).values(holder=None))
 
     async def update(self, job_id: int, **values: Any) -> bool:
-        """Change an active job (progress, remote ids, `state="running"`); False once it has finished."""
+        """Change an active job (progress, remote ids, `state="running"`); False once it has finished.
+        An error or note is stored redacted: it is shown to members by /train status and the progress
+        message, and a provider's or trainer's words may carry a key."""
+        for key in ("error", "note"):
+            if isinstance(values.get(key), str):
+                values[key] = redact(values[key])
         values["updated_at"] = datetime.now(UTC)
         async with self.engine.begin() as conn:
             result = await conn.execute(update(T).where(T.c.id == job_id, T.c.state.in_(ACTIVE)).values(**values))

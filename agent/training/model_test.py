@@ -42,7 +42,7 @@ class TestResult:
 
 async def choose_models(services: Services, guild_id: int | None, model: str | None, against: str | None) -> list[str]:
     """The models to compare, in order; TestRefused naming an unknown one."""
-    names = services.registry.names
+    names = services.registry.names_for(guild_id)  # another server's trained model is not this one's
     for name in (model, against):
         if name is not None and name not in names:
             raise TestRefused(f"no model called {name!r} in the model list")
@@ -67,13 +67,17 @@ async def choose_cases(services: Services, guild_id: int | None, text: str | Non
             raise TestRefused(f"the test set cannot be read: {exc}") from None
     settings = services.settings
     built = await build_dataset(
-        services.record, bot_name=settings.bot_name, guild_id=guild_id, keep_names=settings.training_keep_names
+        services.record,
+        bot_name=settings.bot_name,
+        guild_id=guild_id,
+        keep_names=settings.training_keep_names,
+        shared=guild_id is None,  # a server's report shows only what that server taught
     )
     cases = cases_from_dataset(built)
     if not cases:
         raise TestRefused(
             f"no held-out examples yet ({len(built.train)} examples, a held-out part needs at least 5); "
-            "attach a JSONL test file or give one as json:"
+            "give a test set (a JSONL file or inline JSON)"
         )
     return cases
 
@@ -92,7 +96,7 @@ async def run_model_test(
     """Run a test as `/test` does; TestRefused when the set or a model cannot be used."""
     from agent.training.chart import chart_png
 
-    if grader is not None and grader not in services.registry.names:
+    if grader is not None and grader not in services.registry.names_for(guild_id):
         raise TestRefused(f"no model called {grader!r} to grade with")
     models = await choose_models(services, guild_id, model, against)
     cases = await choose_cases(services, guild_id, text)

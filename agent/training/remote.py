@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.models.config import ModelSpec
+from agent.redact import redact
 
 OBSERVER_JOB = "observer_job"  # the metadata key naming our job id on the provider's job
 
@@ -28,17 +29,18 @@ class RemoteStatus:
 
 
 def _message(exc: Exception) -> str:
+    """The provider's words, every credential redacted: some proxies echo the Authorization header."""
     body = getattr(exc, "body", None)
     if isinstance(body, dict):
         inner = body.get("error", body)
         if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])
-    return str(exc)
+            return redact(str(inner["message"]))
+    return redact(str(exc))
 
 
 def _status(job: Any) -> RemoteStatus:
     state = {"validating_files": "queued"}.get(job.status, job.status)
-    error = job.error.message if job.error is not None and getattr(job.error, "message", None) else None
+    error = redact(job.error.message) if job.error is not None and getattr(job.error, "message", None) else None
     return RemoteStatus(job.id, state, job.fine_tuned_model, job.trained_tokens, error)
 
 

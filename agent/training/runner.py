@@ -60,15 +60,13 @@ def tuned_spec(job: Job, base: ModelSpec) -> ModelSpec | None:
     if not job.model_name or not job.result_model:
         return None
     about = f"{job.base} fine-tuned ({job.method}, {job.train_examples} examples, job {job.id})"
+    # Trained on one server's data: that server's model alone (a host's every-server job: everyone's).
+    common = {"name": job.model_name, "fine_tunable": False, "about": about, "guild_id": job.guild_id}
     if job.provider == "local":
         if base.provider != "local" or not Path(job.result_model).is_file():
             return None
-        return base.model_copy(
-            update={"name": job.model_name, "lora_adapter": job.result_model, "fine_tunable": False, "about": about}
-        )
-    return base.model_copy(
-        update={"name": job.model_name, "model": job.result_model, "fine_tunable": False, "about": about}
-    )
+        return base.model_copy(update={**common, "lora_adapter": job.result_model})
+    return base.model_copy(update={**common, "model": job.result_model})
 
 
 async def register_trained(store: JobStore, registry: ModelRegistry) -> list[str]:

@@ -34,8 +34,9 @@ class CastCommands(app_commands.Group, name="cast", description="Several charact
         if stored is None:
             await reply(interaction, f"No persona named {name} here; add one with `/persona add`.")
             return
-        if model and model not in services.registry.names:
-            await reply(interaction, f"No model named {model}; choose one of {', '.join(services.registry.names)}.")
+        names = services.registry.names_for(interaction.guild_id)
+        if model and model not in names:
+            await reply(interaction, f"No model named {model}; choose one of {', '.join(names)}.")
             return
         await services.casts.add(event.channel_id, stored.card.name, model or "")
         await reply(

@@ -109,7 +109,7 @@ class ObserverCommands(app_commands.Group, name="observer", description="Observe
             f"mode: {await record.channel_mode(event.channel_id)}",
             f"persona: {await bot.services.personas.chosen(event.guild_id, event.channel_id) or DEFAULT_PERSONA}",
             f"model: {pinned + ' (pinned here)' if pinned else registry.default_model} "
-            f"(judge: {registry.judge_model}; available: {', '.join(registry.names)})",
+            f"(judge: {registry.judge_model}; available: {', '.join(registry.names_for(event.guild_id))})",
             f"cooling down: {resting}",
             f"queue: {bot.queues.depth(event.channel_id)} waiting",
             f"last error: {(redact(last) if admin else 'one (details for admins)') if last else 'none'}",

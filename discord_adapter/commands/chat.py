@@ -30,7 +30,7 @@ def chat_command(bot: CommandHost) -> app_commands.Command[Any, ..., None]:
         if model is not None and not bot.services.config.member_model_choice:
             await reply(interaction, "This server does not let members choose the model.")
             return
-        if model is not None and model not in registry.names:
+        if model is not None and model not in registry.names_for(interaction.guild_id):
             await reply(interaction, f"No model called {model!r}; see /model list.")
             return
         event = interaction_event(interaction, prompt)

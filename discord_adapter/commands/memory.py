@@ -105,14 +105,15 @@ class PersonaCommands(app_commands.Group, name="persona", description="Who Obser
             await reply(interaction, f"No persona named {name!r} here; see /persona list.")
             return
         if model is not None:
-            await reply(interaction, await self.character_model(interaction.channel_id, found.card.name, model))
+            said = await self.character_model(interaction.channel_id, interaction.guild_id, found.card.name, model)
+            await reply(interaction, said)
             return
         await self.services.personas.choose(place, found.card.name)
         here = "this channel" if where == "channel" else "this server"
         await reply(interaction, f"{found.card.name} now speaks in {here}.")
 
-    async def character_model(self, channel_id: int, name: str, model: str) -> str:
-        names = self.services.registry.names
+    async def character_model(self, channel_id: int, guild_id: int | None, name: str, model: str) -> str:
+        names = self.services.registry.names_for(guild_id)
         if model not in names:
             return f"No model named {model}; choose one of {', '.join(names)}."
         if not await self.services.casts.set_model(channel_id, name, model):

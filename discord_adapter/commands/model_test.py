@@ -55,7 +55,8 @@ def test_command(bot: CommandHost) -> app_commands.Command[Any, ..., None]:
         if file is not None and file.size > MAX_UPLOAD_BYTES:
             await reply(interaction, too_large(safe_filename(file.filename), file.size))
             return
-        await interaction.response.defer(thinking=True)
+        # Shown to the admin who ran it: the held-out questions are what members taught (names replaced).
+        await interaction.response.defer(ephemeral=True, thinking=True)
         running.add(guild_id)
         try:
             text = json_text
@@ -100,8 +101,8 @@ def test_command(bot: CommandHost) -> app_commands.Command[Any, ..., None]:
     @test.autocomplete("model")
     @test.autocomplete("against")
     @test.autocomplete("grader")
-    async def model_names(_interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        names = services.registry.names
+    async def model_names(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        names = services.registry.names_for(interaction.guild_id)
         return [app_commands.Choice(name=n, value=n) for n in names if current.lower() in n.lower()][:25]
 
     return test

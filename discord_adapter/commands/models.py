@@ -27,6 +27,7 @@ class ModelCommands(app_commands.Group, name="model", description="Which model a
             f"${m.cost_per_1k_input:g}/${m.cost_per_1k_output:g} per 1k)"
             + (f" — cooling down {cooling[m.name].seconds_left():.0f} s" if m.name in cooling else "")
             for m in self.services.registry.specs
+            if self.services.registry.serves(m.name, interaction.guild_id)
         ]
         await reply(interaction, "\n".join(lines))
 
@@ -41,7 +42,7 @@ class ModelCommands(app_commands.Group, name="model", description="Which model a
     ) -> None:
         record = self.services.record
         event = await channel_event(record, interaction)
-        names = self.services.registry.names
+        names = self.services.registry.names_for(interaction.guild_id)
         if name != "auto" and name not in names:
             await reply(interaction, f"No model called {name!r}; choose one of: {', '.join(names)}, or auto.")
             return
@@ -53,6 +54,6 @@ class ModelCommands(app_commands.Group, name="model", description="Which model a
         await reply(interaction, f"In #{event.channel_name}, {chosen}{extra}.")
 
     @model_set.autocomplete("name")
-    async def model_names(self, _interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        options = ["auto", *self.services.registry.names]
+    async def model_names(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        options = ["auto", *self.services.registry.names_for(interaction.guild_id)]
         return [app_commands.Choice(name=n, value=n) for n in options if current.lower() in n.lower()][:25]

@@ -14,7 +14,15 @@ from discord import app_commands
 
 from agent.memory.uploads import MAX_UPLOAD_BYTES, safe_filename, too_large
 from agent.training import show
-from agent.training.dataset import ExampleError, add_examples, count_examples, example_sources, pair, parse_examples
+from agent.training.dataset import (
+    ExampleError,
+    add_examples,
+    count_examples,
+    example_sources,
+    pair,
+    parse_examples,
+    remove_examples,
+)
 from agent.training.jobs import Job, JobStore, LocalJobBusy
 from agent.training.runner import DEFAULT_EPOCHS, TrainingError, cancel_job, start_job
 from discord_adapter.commands.common import MANAGE
@@ -51,7 +59,7 @@ class ExampleCommands(app_commands.Group, name="example", description="Examples 
                 if file.size > MAX_UPLOAD_BYTES:
                     await reply(interaction, too_large(name, file.size))
                     return
-                text = (await file.read()).decode("utf-8")
+                text = (await file.read()).decode("utf-8-sig")
                 examples, source = parse_examples(text, label), name
             elif prompt is not None and answer is not None:
                 examples, source = [(label, pair(prompt, answer))], "inline"
@@ -72,6 +80,21 @@ class ExampleCommands(app_commands.Group, name="example", description="Examples 
             source=source,
         )
         await reply(interaction, f"Added {stored} training example{'s' if stored != 1 else ''} ({source}).")
+
+    @app_commands.command(name="remove", description="Remove the examples uploaded from one file")
+    @app_commands.describe(file="the file's name, as /train example list shows it (inline: those given one by one)")
+    @MANAGE
+    async def example_remove(self, interaction: discord.Interaction, file: app_commands.Range[str, 1, 120]) -> None:
+        removed = await remove_examples(self.bot.services.record, interaction.guild_id, file)
+        if not removed:
+            await reply(interaction, f"No uploaded file called {file!r} here; /train example list names them.")
+            return
+        await reply(interaction, f"Removed {removed} training example{'s' if removed != 1 else ''} ({file}).")
+
+    @example_remove.autocomplete("file")
+    async def source_names(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        names = sorted(await example_sources(self.bot.services.record, interaction.guild_id))
+        return [app_commands.Choice(name=n, value=n) for n in names if current.lower() in n.lower()][:25]
 
     @app_commands.command(name="list", description="How many examples this server has uploaded")
     @MANAGE
@@ -103,7 +126,7 @@ class TrainCommands(
     @app_commands.describe(
         base="a model marked fine_tunable (default: the first)",
         method="sft: learn the answers; dpo: prefer the corrected answers over the rejected ones",
-        dataset="server: this server's data (default); all: every server's; or one uploaded file's examples",
+        dataset="server: all this server taught (default), or one uploaded file's examples",
     )
     @MANAGE
     async def train_start(
@@ -115,7 +138,9 @@ class TrainCommands(
     ) -> None:
         services = self.bot.services
         registry = services.registry
-        source = None if dataset in ("server", "all") else dataset
+        # Every server's data together is the host operator's choice (`observer train start`), never a
+        # server admin's: one server never trains on, nor sees, another's.
+        source = None if dataset == "server" else dataset
         if source is not None and source not in await example_sources(services.record, interaction.guild_id):
             await reply(interaction, f"No uploaded file called {dataset!r} here; /train example list names them.")
             return
@@ -134,7 +159,7 @@ class TrainCommands(
                 base=base,
                 method=method,
                 epochs=DEFAULT_EPOCHS,
-                guild_id=None if dataset == "all" else interaction.guild_id,
+                guild_id=interaction.guild_id,
                 user_id=interaction.user.id,
                 keep_names=services.settings.training_keep_names,
                 threads=services.settings.training_threads,
@@ -162,7 +187,7 @@ class TrainCommands(
 
     @train_start.autocomplete("dataset")
     async def dataset_names(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        names = ["server", "all", *sorted(await example_sources(self.bot.services.record, interaction.guild_id))]
+        names = ["server", *sorted(await example_sources(self.bot.services.record, interaction.guild_id))]
         return [app_commands.Choice(name=n, value=n) for n in names if current.lower() in n.lower()][:25]
 
     @app_commands.command(name="status", description="A job's state, progress, data size, method, cost or CPU time")
@@ -193,8 +218,9 @@ class TrainCommands(
         await reply(interaction, f"Cancelled training job #{found.id}.")
 
     async def _job(self, interaction: discord.Interaction, job_id: int | None) -> Job | None:
-        """The job named (only when it is this server's), or the server's newest."""
+        """The job named (only when it is this server's: the host's every-server jobs are the host's), or
+        the server's newest."""
         if job_id is None:
             return next(iter(await self.store.listing(interaction.guild_id, limit=1)), None)
         found = await self.store.get(job_id)
-        return found if found is not None and found.guild_id in (interaction.guild_id, None) else None
+        return found if found is not None and found.guild_id == interaction.guild_id else None

@@ -94,6 +94,7 @@ async def test_an_admin_compares_two_models_side_by_side(two_models: Harness):
         manage_guild=True,
     )
     body = await final(h, token, "Test of chat vs rival on 3 examples")
+    assert responses(h, token)[0].get("flags", 0) & 64, "shown to the admin who ran it"
     table = body["content"].split("```")[1].strip().splitlines()
     assert table[0].split()[:4] == ["model", "exact", "contains", "similar"]
     chat_row, tuned_row = table[1].split(), table[2].split()
@@ -118,7 +119,7 @@ async def test_a_bad_test_set_or_model_is_refused_with_what_to_do(two_models: Ha
     admin = d.add_user("admin")
     token = await d.slash(admin, "test", [], manage_guild=True)
     said = (await final(h, token, "Not tested"))["content"]
-    assert "no held-out examples yet" in said and "attach a JSONL test file" in said
+    assert "no held-out examples yet" in said and "give a test set (a JSONL file or inline JSON)" in said
 
     token = await d.slash(admin, "test", [{"name": "model", "type": 3, "value": "gpt-9"}], manage_guild=True)
     assert "no model called 'gpt-9'" in (await final(h, token, "Not tested"))["content"]
@@ -170,7 +171,9 @@ async def test_instruction_shows_the_servers_document_as_the_member_chose(two_mo
     override = h.services.settings.data_dir / "prompts" / d.guild_id / "instruction.md"
     override.parent.mkdir(parents=True, exist_ok=True)
     rules = "\n".join(f"{i}. Be kind to everyone in #general, @everyone included." for i in range(1, 80))
-    override.write_text(f"# {{bot_name}} in our tea house\n\n{rules}\n", encoding="utf-8")
+    # Braces are text in a document for members: an example in JSON is shown as written.
+    json_line = 'Send examples like {"prompt": "x", "answer": "y"}.'
+    override.write_text(f"# {{bot_name}} in our tea house\n\n{json_line}\n{rules}\n", encoding="utf-8")
     token = await d.slash(member, "privacy", sub("set", mode="public"))
     await answer(h, token)
 
@@ -187,6 +190,7 @@ async def test_instruction_shows_the_servers_document_as_the_member_chose(two_mo
         await h.settle()
         parts = await shown()
     assert parts[0]["content"].startswith("# Observer in our tea house")
+    assert json_line in parts[0]["content"]
     assert len(parts) >= 2 and all(len(p["content"]) <= 2000 for p in parts)
     assert "79. Be kind" in parts[-1]["content"]
     assert not any(p.get("flags", 0) & 64 for p in parts), "public, as the member chose"
@@ -206,6 +210,12 @@ async def test_dataset_archive_holds_the_servers_documents_and_training_data(two
     token = await d.slash(admin, "train", group, manage_guild=True, attachments=[upload])
     assert await answer(h, token) == "Added 6 training examples (teach.jsonl)."
 
+    # The host's examples for every server are trained on, but are not a server's to take away.
+    from agent.training.dataset import add_examples, pair
+
+    shared = [("positive", pair("What is the staff salary list?", "Operator only."))]
+    await add_examples(h.services.record, shared, guild_id=None, user_id=None, source="host.jsonl")
+
     token = await d.slash(member, "dataset", sub("archive"))
     assert "Manage Server" in await answer(h, token)
     token = await d.slash(admin, "dataset", sub("archive"), manage_guild=True)
@@ -219,7 +229,7 @@ async def test_dataset_archive_holds_the_servers_documents_and_training_data(two
     stored = [json.loads(line) for line in archive.read("training/examples.jsonl").decode().splitlines()]
     assert [s["source"] for s in stored] == ["teach.jsonl"] * 6 and stored[0]["messages"][0]["content"] == "Q0?"
     sft = archive.read("training/sft-train.jsonl").decode() + archive.read("training/sft-test.jsonl").decode()
-    assert sft.count("\n") == 6
+    assert sft.count("\n") == 6 and "salary" not in sft
 
 
 async def test_train_start_takes_one_uploaded_file_as_its_dataset(two_models: Harness):
@@ -238,6 +248,14 @@ async def test_train_start_takes_one_uploaded_file_as_its_dataset(two_models: Ha
 
     token = await d.slash(admin, "train", sub("start", dataset="nope.jsonl"), manage_guild=True)
     assert "No uploaded file called 'nope.jsonl' here" in await answer(h, token)
+    # Every server's data together is the host's choice, never a server admin's.
+    token = await d.slash(admin, "train", sub("start", dataset="all"), manage_guild=True)
+    assert "No uploaded file called 'all' here" in await answer(h, token)
+    remove = [{"name": "example", "type": 2, "options": sub("remove", file="other.jsonl")}]
+    token = await d.slash(admin, "train", remove, manage_guild=True)
+    assert await answer(h, token) == "Removed 4 training examples (other.jsonl)."
+    token = await d.slash(admin, "train", [{"name": "example", "type": 2, "options": sub("list")}], manage_guild=True)
+    assert "other.jsonl" not in await answer(h, token)
     token = await d.slash(admin, "train", sub("start", dataset="teahouse.jsonl"), manage_guild=True)
     started = (await final(h, token, "Training job #1"))["content"]
     counts = started.split("(sft, ")[1]  # "(sft, 10 examples, 1 held out)"

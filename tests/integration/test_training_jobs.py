@@ -238,3 +238,78 @@ async def test_a_local_trainer_that_fails_says_why(svc: Services):
     job = await run.store.get(job_id)
     assert job is not None and job.state == "failed"
     assert job.error == "cannot train qwen2.5-coder-0.5b-instruct: the stand-in was told to fail"
+
+
+async def test_a_providers_error_that_echoes_the_key_is_stored_and_shown_redacted(
+    tmp_path: Path, database_url: str, embedder, monkeypatch: pytest.MonkeyPatch
+):
+    """Some proxies echo the Authorization header in their error: /train start's answer, the job's
+    stored error and /train status must not carry the key (a tester's finding)."""
+    from aiohttp import web
+
+    from agent.training.show import status
+
+    key = "sk-SECRET-abcdef0123456789XYZ"
+    monkeypatch.setenv("LEAKY_KEY", key)
+
+    async def files(request: web.Request) -> web.Response:
+        said = f"Invalid API key in header 'Authorization: {request.headers.get('Authorization')}'"
+        return web.json_response({"error": {"message": said, "type": "invalid_request_error"}}, status=401)
+
+    app = web.Application()
+    app.router.add_post("/v1/files", files)
+    runner_ = web.AppRunner(app)
+    await runner_.setup()
+    site = web.TCPSite(runner_, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    toml = (
+        f'[[models]]\nname = "leaky"\nmodel = "x"\nbase_url = "http://127.0.0.1:{port}/v1"\n'
+        'api_key_env = "LEAKY_KEY"\nfine_tunable = true\n'
+    )
+    services = await make_services(tmp_path, database_url, embedder, toml)
+    try:
+        await teach(services)
+        with pytest.raises(TrainingError) as refused:
+            await start(services, base="leaky")
+        assert "Invalid API key" in str(refused.value) and key not in str(refused.value)
+        store = JobStore(services.record.engine)
+        job = await store.create(
+            provider="remote", base="leaky", method="sft", epochs=1, train_examples=1, test_examples=0, train_bytes=1
+        )
+        await store.finish(job.id, "failed", error=f"HTTP 401: Bearer {key} refused", note=f"key={key}")
+        stored = await store.get(job.id)
+        assert stored is not None and key not in (stored.error or "") + stored.note
+        assert key not in status(stored) and "[redacted]" in status(stored)
+    finally:
+        await services.close()
+        await runner_.cleanup()
+
+
+async def test_a_model_trained_on_one_servers_data_answers_there_only(svc: Services):
+    """A finished job's model is its server's: other servers' /model list, /model set, /test and the
+    judge's menu do not offer it, and the router never routes another server's message to it."""
+    from agent.training.runner import tuned_spec
+
+    registry = svc.registry
+    base = registry.spec("chat")
+    job = await JobStore(svc.record.engine).create(
+        provider="remote",
+        base="chat",
+        method="sft",
+        epochs=1,
+        train_examples=1,
+        test_examples=0,
+        train_bytes=1,
+        guild_id=111,
+    )
+    job = job.__class__(**{**job.__dict__, "model_name": "chat-ft9", "result_model": "ft:chat:x", "state": "succeeded"})
+    spec = tuned_spec(job, base)
+    assert spec is not None and spec.guild_id == 111 and registry.add(spec)
+    assert "chat-ft9" in registry.names_for(111) and "chat-ft9" not in registry.names_for(222)
+    assert "chat-ft9" in registry.menu(111) and "chat-ft9" not in registry.menu(222)
+    assert "chat-ft9" not in registry.names_for(None), "nor the host's console"
+    here = await svc.router.pick("chat-ft9", guild_id=111)
+    elsewhere = await svc.router.pick("chat-ft9", guild_id=222)
+    assert getattr(here, "name", None) == "chat-ft9"
+    assert getattr(elsewhere, "name", None) != "chat-ft9" and "chat-ft9" not in getattr(elsewhere, "order", ())

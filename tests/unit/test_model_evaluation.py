@@ -37,6 +37,10 @@ from agent.training.evaluation import (
         ("Москва", "москва", True, True),
         ("A capital é Brasília!", "brasília", False, True),
         ("Brasilia", "Brasília", False, False),  # an accent is a different word
+        ("I have 17 cats", "7", False, False),  # whole words where the script has words
+        ("I do not know", "no", False, False),
+        ("It opens at 7.", "7", False, True),
+        ("朝7時半に開きます。", "7時半", False, True),  # no words in Japanese: as text
         ("", "Mochi", False, False),
         ("Mochi", "", False, False),  # an empty expectation matches nothing
     ],
@@ -94,6 +98,12 @@ def test_test_sets_in_every_format_an_example_upload_takes() -> None:
         ('{"prompt": "a", "answer": "b"}\nnot json', "line 2: not JSON"),
         ('[{"prompt": "a", "answer": "b"}, ', "not JSON"),
         ("", "no examples in the file"),
+        ("[" * 1500 + "]" * 1500, "nested too deeply"),  # fits /test's json: option; was a RecursionError
+        (
+            '{"prompt": "' + "a" * 20_001 + '", "answer": "b"}',
+            "line 1: the example is 20,002 characters; at most 20,000",
+        ),
+        ('{"input": "x", "preferred_output": [], "non_preferred_output": []}', "'preferred_output' must be a list"),
     ],
 )
 def test_a_bad_test_set_names_what_is_wrong(text: str, said: str) -> None:
@@ -164,7 +174,22 @@ async def test_similarity_ranks_the_nearer_answer_higher() -> None:
     assert "similar" in report.table() and f"{near.similarity:.2f}" in report.table()
 
 
-@pytest.mark.parametrize(("said", "mark_"), [("Yes.", True), ("no, it is not", False), ("はい", None), ("", None)])
+@pytest.mark.parametrize(
+    ("said", "mark_"),
+    [
+        ("Yes.", True),
+        ("no, it is not", False),
+        ("**Yes**", True),
+        ("Answer: yes", True),
+        ("はい、正しいです。", True),
+        ("Да", True),
+        ("Sim", True),
+        ("Nope", False),
+        ("Нет.", False),
+        ("Maybe", None),
+        ("", None),
+    ],
+)
 async def test_the_graders_first_word_is_the_mark(said: str, mark_: bool | None) -> None:
     async def ask(model: str, prompt: list[dict[str, str]]) -> str:
         assert model == "judge" and "Expected: Mochi" in prompt[0]["content"]
@@ -192,3 +217,27 @@ async def test_the_chart_is_a_png_of_every_model() -> None:
     assert picture.format == "PNG" and picture.size == (770, 396)
     colours = {c for _n, c in picture.convert("RGB").getcolors(1_000_000) or []}
     assert (0x58, 0x65, 0xF2) in colours, "the first model's bars are drawn"
+
+
+def test_a_byte_order_mark_and_nul_characters_are_not_text() -> None:
+    from agent.training.dataset import parse_examples
+
+    [(_label, messages)] = parse_examples('\ufeff{"prompt": "Q?\\u0000", "answer": "A"}', "positive")
+    assert messages[0]["content"] == "Q?", "Notepad's BOM read, NUL left out (PostgreSQL refuses it)"
+
+
+async def test_a_long_answer_is_embedded_only_as_far_as_the_embedder_reads() -> None:
+    from agent.training.evaluation import EMBED_CHARS
+
+    cases = [TestCase([{"role": "user", "content": "Q?"}], "A")]
+    seen: list[int] = []
+
+    async def ask(model: str, prompt: list[dict[str, str]]) -> str:
+        return "word " * 30_000
+
+    async def embed(texts: list[str]) -> list[list[float]]:
+        seen.extend(len(t) for t in texts)
+        return [[1.0, 0.0] for _ in texts]
+
+    await run_test(cases, ["wordy"], ask, embed=embed)
+    assert max(seen) <= EMBED_CHARS

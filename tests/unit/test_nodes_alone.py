@@ -21,6 +21,9 @@ class FakeRegistry:
     names: list[str] = field(default_factory=lambda: ["small", "large"])
     default_model: str = "small"
 
+    def names_for(self, guild_id: int | None) -> list[str]:
+        return self.names
+
 
 @dataclass
 class FakeRouter:
