@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 import tempfile
+import unicodedata
 from pathlib import Path
 
 from agent.member_texts import persona_file_added
@@ -25,14 +26,19 @@ LABEL_PREFIX = "discord:"
 
 
 def safe_filename(name: str) -> str:
-    """Only the base name, only harmless characters: an upload never picks a path."""
-    base = Path(name.replace("\\", "/")).name
+    """Only the base name, only harmless characters: an upload never picks a path. NFC first (macOS
+    sends names decomposed: "São" would become two uploads), and a long name is cut before its
+    extension, which says what kind of file it is."""
+    base = Path(unicodedata.normalize("NFC", name).replace("\\", "/")).name
     cleaned = re.sub(r"[^\w.\-]", "_", base).lstrip(".")
+    stem, dot, suffix = cleaned.rpartition(".")
+    if dot and stem and len(suffix) <= 10:
+        return f"{stem[: 100 - len(suffix) - 1]}.{suffix}"
     return cleaned[:100] or "upload"
 
 
 def too_large(name: str, size: int) -> str:
-    return f"{name} is {size // 1024} KB; the limit is {MAX_UPLOAD_BYTES // 1024 // 1024} MB."
+    return f"{name} is {size:,} bytes, over the {MAX_UPLOAD_BYTES // 1024 // 1024} MB limit."
 
 
 def refusal(name: str, size: int, allowed: frozenset[str] | set[str]) -> str | None:
@@ -41,6 +47,8 @@ def refusal(name: str, size: int, allowed: frozenset[str] | set[str]) -> str | N
         return f"{name}: use one of {', '.join(sorted(allowed))}."
     if size > MAX_UPLOAD_BYTES:
         return too_large(name, size)
+    if size == 0:
+        return f"{name} is empty; nothing was added."
     return None
 
 

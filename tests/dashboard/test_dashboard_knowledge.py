@@ -134,7 +134,7 @@ async def test_a_character_card_is_listed_with_its_lore(admin: TestClient):
 async def test_an_oversized_or_wrong_file_is_refused_as_the_slash_commands_refuse_it(admin: TestClient):
     status, html = await upload(admin, "document", "huge.md", b"x" * (MAX_UPLOAD_BYTES + 1))
     assert status == 413
-    assert re.fullmatch(r"huge\.md is 8\d\d\d KB; the limit is 8 MB\.", notice(html))
+    assert re.fullmatch(r"huge\.md is 8,\d{3},\d{3} bytes, over the 8 MB limit\.", notice(html))
     status, html = await upload(admin, "document", "tool.exe", b"MZ")
     assert status == 400 and notice(html) == "tool.exe: use one of .markdown, .md, .pdf, .txt."
     status, html = await upload(admin, "persona", "broken.json", b'{"spec": "chara_card_v2", "data": {')
