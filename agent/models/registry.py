@@ -43,14 +43,9 @@ class ModelRegistry:
     def names(self) -> list[str]:
         return [m.name for m in self.choice.models]
 
-    def serves(self, name: str, guild_id: int | None) -> bool:
-        """Whether the model may answer in this server: a model trained on one server's data is that
-        server's alone (and not the host console's, which has no server)."""
-        spec = self.choice.spec(name)
-        return spec is not None and (spec.guild_id is None or spec.guild_id == guild_id)
-
     def names_for(self, guild_id: int | None) -> list[str]:
-        """The models a server may see and choose (`names` less other servers' trained models)."""
+        """The models a server may see and choose: `names` less other servers' trained models (a model
+        trained on one server's data is that server's alone, and not the host console's)."""
         return [m.name for m in self.choice.models if m.guild_id is None or m.guild_id == guild_id]
 
     @property

@@ -141,22 +141,6 @@ class TestReport:
             out.append("")
         return "\n".join(out)
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "models": self.models,
-            "grader": self.grader,
-            "total": self.total,
-            "scores": [s.__dict__ for s in self.scores],
-            "cases": [
-                {
-                    "prompt": c.prompt,
-                    "expected": c.expected,
-                    "answers": {m: self.answers[m][i].__dict__ for m in self.models},
-                }
-                for i, c in enumerate(self.cases)
-            ],
-        }
-
 
 def _marks(a: Answer) -> str:
     if a.error:

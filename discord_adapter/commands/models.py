@@ -22,12 +22,13 @@ class ModelCommands(app_commands.Group, name="model", description="Which model a
     @app_commands.command(name="list", description="The models Observer can use")
     async def model_list(self, interaction: discord.Interaction) -> None:
         cooling = await self.services.router.cooling()
+        allowed = set(self.services.registry.names_for(interaction.guild_id))
         lines = [
             f"**{m.name}**: {m.about or 'general model'} (context {m.context_window}, "
             f"${m.cost_per_1k_input:g}/${m.cost_per_1k_output:g} per 1k)"
             + (f" — cooling down {cooling[m.name].seconds_left():.0f} s" if m.name in cooling else "")
             for m in self.services.registry.specs
-            if self.services.registry.serves(m.name, interaction.guild_id)
+            if m.name in allowed
         ]
         await reply(interaction, "\n".join(lines))
 
