@@ -3,7 +3,6 @@ message, a slash command's question or an approval's verdict becomes an answer."
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -110,6 +109,17 @@ class Replier:
         # Approval buttons need a paused run to come back to: a checkpointed reply to a channel message.
         can_approve = self.checkpointer is not None and isinstance(sink, ReplySink)
         try:
+            return await self._deliver(run, to, config, can_approve)
+        except BaseException:
+            # Stopped (a shutdown's grace ran out, another process took the question over) or failed, at
+            # any step, streaming or delivering: no more calls for this reply from here, not even the
+            # progress edit its renderer may be waiting to make. Whatever it shows now stays.
+            run.renderer.abandon()
+            raise
+
+    async def _deliver(self, run: ReplyRun, to: ReplyTo, config: RunnableConfig, can_approve: bool) -> Reply:
+        event, sink = to.event, to.sink
+        try:
             stream = self.graph.astream(
                 to.command if to.command is not None else await self._graph_input(event, config, to.arrived),
                 config,
@@ -119,11 +129,6 @@ class Replier:
             )
             async for item in run_events(stream, self.notes):
                 run.on(item)
-        except asyncio.CancelledError:
-            # Stopped (a shutdown's grace ran out, or another process took the question over): no more
-            # calls for this reply from here, not even a pending progress edit.
-            run.renderer.abandon()
-            raise
         finally:
             await run.stop_streaming()
         outcome = run.outcome

@@ -112,7 +112,8 @@ class ShardKeeper:
         while True:
             await asyncio.sleep(self.interval)
             loop = asyncio.get_running_loop()
-            silent = loop.time() - self._last_ok > self.processes.lease_seconds
+            # The leases are renewed somewhere in the beat: known held from its start, not its end.
+            started = loop.time()
             try:
                 await self.beat()
             except Exception as exc:  # the database is down: the next beat tries again
@@ -121,13 +122,16 @@ class ShardKeeper:
                 continue
             if self._trust_after == float("inf"):
                 self._trust_after = loop.time() + self.processes.lease_seconds
+            # Judged once the beat is done: a process frozen in the middle of a beat (its leases read just
+            # before) was silent as long as one frozen between beats, and must check the same way.
+            silent = loop.time() - self._last_ok > self.processes.lease_seconds
             if silent:
                 log.warning(
                     "this process was silent for longer than its lease; checking which answers are still its own"
                 )
                 if self.client is not None:
                     await self.client.abandon_taken()
-            self._last_ok = loop.time()
+            self._last_ok = started
             self._steady.set()
 
     async def beat(self) -> None:

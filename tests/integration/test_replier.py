@@ -3,6 +3,8 @@ recording sink, built from its narrow parts without an ObserverBot or a gateway 
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from itertools import count
 from typing import Any
 
@@ -93,3 +95,67 @@ async def test_an_unaddressed_message_posts_nothing_and_is_skipped(services: Ser
     assert reply.posted_ids == [] and sink.shown == {}
     assert fake_openai.requests == []
     assert await replier.inbox.progress.state(chatter.message_id) == "skipped"
+
+
+class Gate:
+    """A fence (discord_adapter/stream.py) that can be shut: as a process frozen past its lease sees it."""
+
+    def __init__(self) -> None:
+        self.shut = False
+        self.opened = asyncio.Event()
+
+    def fenced(self) -> bool:
+        return self.shut
+
+    async def steady(self) -> None:
+        await self.opened.wait()
+
+    def open(self) -> None:
+        self.shut = False
+        self.opened.set()
+
+
+class ShutAfterFirstPost(RecordingSink):
+    def __init__(self, gate: Gate) -> None:
+        super().__init__()
+        self.gate = gate
+
+    async def send(self, content: str, first: bool) -> Any:
+        posted = await super().send(content, first)
+        self.gate.shut = True  # every later call waits at the fence
+        return posted
+
+
+async def test_a_run_stopped_while_delivering_makes_no_more_edits(services: Services, fake_openai: FakeOpenAI):
+    """Cancelled after its stream ended (here while reading the footer setting): the progress edit its
+    renderer was waiting to make must not go out later. It did, once a frozen process was thawed, and
+    overwrote the answer of the process that had taken the question over."""
+    fake_openai.token_delay_s = 0.02
+    fake_openai.push(Reply("Call the cat Miso, or Mochi, or Tofu, whichever suits her best."))
+    replier = replier_for(services)
+    gate = Gate()
+    replier.around.budget.fence = gate
+    footer_asked = asyncio.Event()
+
+    async def hold_the_footer(event: Any) -> bool:
+        footer_asked.set()
+        await asyncio.Event().wait()  # until cancelled
+        return True
+
+    replier.around = dataclasses.replace(replier.around, shows_footer=hold_the_footer)
+    question = make_event("hey @Observer, what should I name my cat?", mentions_bot=True)
+    await services.record.store_event(question, state="waiting")
+    assert await replier.inbox.claim_queued(question.message_id, resumed=False)
+    sink = ShutAfterFirstPost(gate)
+
+    running = asyncio.create_task(replier.run(ReplyTo(question, sink, track=True)))
+    await footer_asked.wait()
+    shown = dict(sink.shown)
+    assert len(shown) == 1 and "Tofu" not in next(iter(shown.values())), "the first post had only the start"
+    running.cancel()
+    await asyncio.gather(running, return_exceptions=True)
+    gate.open()
+    for _ in range(50):  # room for a stray edit: the budget grants at once (interval 0)
+        await asyncio.sleep(0.01)
+
+    assert sink.shown == shown

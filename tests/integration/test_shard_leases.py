@@ -5,7 +5,9 @@ process that died is taken over, one claimed by a live process is not."""
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import update
 
@@ -15,6 +17,8 @@ from agent.memory.processes import Me, Processes, is_alive
 from agent.memory.progress import Progress
 from agent.memory.record import Record
 from agent.memory.shard_leases import ShardLeases
+from discord_adapter.shard_keeper import ShardKeeper
+from discord_adapter.stream import ChannelBudget
 from tests.conftest import make_event
 
 LEASE_S = 2.0
@@ -148,4 +152,66 @@ async def test_thousands_of_shards_are_taken_in_one_go_each_by_one_process(datab
         assert won == set(range(1, 12000, 2)), "only the shards nobody held"
         assert await first.renew() == set(range(0, 12000, 2))
     finally:
+        await engine.dispose()
+
+
+class Shards:
+    """The bot as the shard keeper sees it: records when it was told to check its answers."""
+
+    def __init__(self, order: list[str]) -> None:
+        self.order = order
+
+    def held(self) -> set[int]:
+        return {0}
+
+    async def add(self, shard_id: int) -> None: ...
+    async def drop(self, shard_id: int) -> None: ...
+    async def resume_orphans(self) -> None: ...
+
+    async def abandon_taken(self) -> None:
+        self.order.append("checked which answers are still its own")
+
+
+async def test_a_process_frozen_in_the_middle_of_a_beat_writes_nothing_before_it_checks_its_answers(
+    database_url: str,
+) -> None:
+    """SIGSTOP can land while a beat waits on the database, its leases renewed just before. Thawed, that
+    beat ends: the process was silent for longer than its lease all the same, and must check which
+    questions are still its own before any call to Discord (it used to count the beat as fresh and edit
+    over the answer of the process that had taken the question over)."""
+    engine = await engine_for(database_url)
+    keeper = None
+    try:
+        lease = 1.5
+        processes = Processes(engine, Me(), lease)
+        order: list[str] = []
+        keeper = ShardKeeper(processes, "fixed", 1, fixed=lambda: {0})
+        keeper.client = Shards(order)
+        budget = ChannelBudget(0.0)
+        budget.fence = keeper
+        edited = asyncio.Event()
+
+        async def progress_edit() -> None:
+            async with budget.turn(7):
+                order.append("edit")
+            edited.set()
+
+        beat, beats = processes.beat, 0
+
+        async def beat_then_freeze(*args: Any) -> float:
+            nonlocal beats
+            done = await beat(*args)
+            beats += 1
+            if beats == 2:
+                time.sleep(lease + 0.5)  # noqa: ASYNC251 - the whole process stopped (SIGSTOP), its beat in the database
+                asyncio.get_running_loop().create_task(progress_edit())  # thawed: an edit is due
+            return done
+
+        processes.beat = beat_then_freeze  # type: ignore[method-assign]
+        keeper.begin()
+        await edited.wait()
+        assert "checked which answers are still its own" in order[: order.index("edit")]
+    finally:
+        if keeper is not None:
+            await keeper.stop()
         await engine.dispose()
