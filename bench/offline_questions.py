@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from agent.models.japanese_script import foreign_han
 from bench.child_env import user_env
 
 QUESTIONS: list[tuple[str, str, tuple[str, ...]]] = [
@@ -76,6 +77,13 @@ def right(answer: str, expected: tuple[str, ...]) -> bool:
 
 
 Questions = list[tuple[str, str, tuple[str, ...]]]
+
+
+def chinese_in_japanese(answers: list[str], questions: Questions) -> str:
+    """How many Japanese answers hold a Chinese-only character (东京 for 東京): right by the expected
+    words, wrong to a Japanese reader."""
+    japanese = [a for a, q in zip(answers, questions, strict=True) if q[0] == "ja"]
+    return f"{sum(foreign_han(a) for a in japanese)}/{len(japanese)}"
 
 
 def through_observer(
@@ -178,6 +186,7 @@ def main() -> None:
             answers, seconds = through_observer(model, args.checkout, data_dir, questions, args.one_channel)
             total, per = score(answers, questions)
             print(f"{model} through Observer: {total}/{n} = {100 * total / n:.0f} % {per}")
+            print(f"  Japanese answers with a Chinese-only character: {chinese_in_japanese(answers, questions)}")
             print(
                 f"  console --once wall time: cold {seconds[0]:.1f} s, warm p50 {statistics.median(seconds[1:]):.1f} s"
             )
@@ -188,6 +197,7 @@ def main() -> None:
                 answers, rate, first = bare(model, args.checkout, data_dir, questions)
                 total, per = score(answers, questions)
                 print(f"{model} bare: {total}/{n} = {100 * total / n:.0f} % {per}")
+                print(f"  Japanese answers with a Chinese-only character: {chinese_in_japanese(answers, questions)}")
                 print(f"  {rate:.1f} tokens/s, first token p50 {first:.0f} ms (2048-token context, this machine)")
                 if args.show:
                     for (lang, q, _), a in zip(questions, answers, strict=True):

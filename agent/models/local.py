@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from agent.models.bundled import DEFAULT, ChatFormat, bundled
 from agent.models.chat_template import ToolCallReader, render_chat_template
+from agent.models.japanese_script import japanese_script_only, wants_japanese_script
 from agent.models.llama_loading import LOCKS, bundled_model_path, load_llama
 from agent.models.prompt_cache import cache_file, restore, save
 from agent.models.transcript import render_transcript
@@ -132,6 +133,7 @@ class LocalChatModel(BaseChatModel):
         grammar: Any = None,
         temperature: float | None = None,
         extra_stop: Sequence[str] = (),
+        japanese: bool = False,
     ) -> Iterator[tuple[str, dict[str, int]]]:
         lock = LOCKS.setdefault(self.resolved_path, threading.Lock())
         with lock:
@@ -139,6 +141,9 @@ class LocalChatModel(BaseChatModel):
             tokens, stop = render()
             stop = [*stop, *extra_stop]
             produced = 0
+            from llama_cpp import LogitsProcessorList  # with the model: llama_cpp is loaded by now
+
+            processors = LogitsProcessorList([japanese_script_only(llama)]) if japanese else None
             for part in llama.create_completion(
                 tokens,
                 max_tokens=self.max_tokens,
@@ -147,6 +152,7 @@ class LocalChatModel(BaseChatModel):
                 stop=stop,
                 stream=True,
                 grammar=grammar,
+                logits_processor=processors,
             ):
                 produced += 1
                 text = part["choices"][0]["text"]
@@ -186,6 +192,7 @@ class LocalChatModel(BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         usage = {"input": 0, "output": 0}
         renders = [lambda: self.render(messages)]
+        japanese = wants_japanese_script(_member_text(messages))
         if self.resolved_format == "transcript":
             # A base model sometimes opens its turn with a blank line, which is also where a turn
             # stops: one retry with a nudge (a leading space) instead of an empty answer.
@@ -197,7 +204,9 @@ class LocalChatModel(BaseChatModel):
         for render in renders:
             said = False
             calls = ToolCallReader() if self.tools else None
-            stream = self._completion_stream(render, temperature=kwargs.get("temperature"), extra_stop=stop or ())
+            stream = self._completion_stream(
+                render, temperature=kwargs.get("temperature"), extra_stop=stop or (), japanese=japanese
+            )
             for text, counts in stream:
                 usage = counts
                 if calls is not None:
@@ -294,6 +303,17 @@ class LocalChatModel(BaseChatModel):
             return await asyncio.to_thread(run, messages)
 
         return RunnableLambda(run, afunc=arun, name="local_structured_output")
+
+
+def _member_text(messages: list[BaseMessage]) -> str:
+    """What the member said last (the message being answered)."""
+    for message in reversed(messages):
+        if isinstance(message, HumanMessage):
+            content = message.content
+            if isinstance(content, str):
+                return content
+            return " ".join(str(p.get("text", "")) if isinstance(p, dict) else str(p) for p in content)
+    return ""
 
 
 def _usage(usage: dict[str, int]) -> UsageMetadata:
