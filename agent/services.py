@@ -89,7 +89,6 @@ def _prepare(settings: Settings) -> tuple[ObserverConfig, ModelRegistry, PromptL
         local_threads=settings.local_model_threads,
         local_context=settings.local_context_tokens,
     )
-    registry.warm()
     return config, registry, prompts, LazyChroma(settings.data_dir, settings.chroma_url)
 
 
@@ -133,6 +132,8 @@ async def _build_services(settings: Settings, embedder: Embedder | None, answeri
     await asyncio.to_thread(startup_faults.check_data_dir, settings)
     config, registry, prompts, client = await asyncio.to_thread(_prepare, settings)
     loading = registry.preload_local() if answering else []
+    if answering:
+        registry.warm()  # remote clients, beside the rest of start-up and the bot's connection
     try:
         return await _build_the_rest(settings, embedder, config, registry, prompts, client)
     except BaseException:
