@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -14,6 +15,8 @@ from agent.models.config import ModelChoice, ModelSpec
 
 # Enough for the judge's decision or a member profile (their schemas bound every string).
 STRUCTURED_MIN_TOKENS = 256
+
+log = logging.getLogger(__name__)
 
 
 class ModelRegistry:
@@ -113,9 +116,13 @@ class ModelRegistry:
 
         def build() -> None:
             for spec in self.choice.models:
-                if spec.provider != "local":
+                if spec.provider == "local":
+                    continue
+                try:
                     self.chat_model(spec.name)
                     self.chat_model(spec.name, streaming=False)
+                except Exception as exc:  # not cached: the first call builds it again and meets the error there
+                    log.warning("model %s: client not prepared at start (%s)", spec.name, type(exc).__name__)
 
         thread = threading.Thread(target=build, name="observer-warm-clients", daemon=True)
         thread.start()

@@ -6,6 +6,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
+
 from agent.models.config import ModelChoice, ModelSpec
 from agent.models.registry import ModelRegistry
 
@@ -40,3 +42,27 @@ def test_a_client_asked_for_while_the_warm_up_builds_it_is_built_once_and_shared
     assert asked == [registry.chat_model("chat")], "the message got the warm-up's client"
     assert sorted(built) == [("chat", False), ("chat", True), ("judge", False), ("judge", True)], "each built once"
     assert type(asked[0]).__name__ == "ReasoningChatOpenAI"
+
+
+def test_a_client_that_cannot_be_built_at_start_leaves_the_others_warm_and_fails_again_at_first_use(
+    tmp_path: Path, caplog
+):
+    models = (
+        ModelSpec(name="broken", model="gpt-x", base_url="http://127.0.0.1:9/v1"),
+        ModelSpec(name="fine", model="gpt-y", base_url="http://127.0.0.1:9/v1"),
+    )
+    registry = ModelRegistry(ModelChoice.of(*models), cache_dir=tmp_path)
+    real_build = registry._build
+
+    def build(spec: ModelSpec, *, streaming: bool):
+        if spec.name == "broken":
+            raise ValueError("no such server")
+        return real_build(spec, streaming=streaming)
+
+    registry._build = build  # type: ignore[method-assign]
+    registry.warm().join()
+
+    assert ("fine", True) in registry._chat_models and ("fine", False) in registry._chat_models
+    assert "model broken: client not prepared at start (ValueError)" in caplog.text
+    with pytest.raises(ValueError, match="no such server"):
+        registry.chat_model("broken")
