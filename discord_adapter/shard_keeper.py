@@ -54,6 +54,7 @@ class ShardKeeper:
         self.leased: set[int] = set()  # auto: shards whose lease we hold
         self._task: asyncio.Task[None] | None = None
         self._attaching: asyncio.Task[None] | None = None
+        self._resuming: asyncio.Task[None] | None = None
         # Shards being connected: an IDENTIFY may wait seconds for Discord's rate limit, and the beat
         # must not wait with it (its leases would lapse).
         self._connecting: dict[int, asyncio.Task[None]] = {}
@@ -130,17 +131,35 @@ class ShardKeeper:
                     "this process was silent for longer than its lease; checking which answers are still its own"
                 )
                 if self.client is not None:
-                    await self.client.abandon_taken()
+                    try:
+                        await self.client.abandon_taken()
+                    except Exception as exc:  # the database again: the fence stays shut, the next beat checks
+                        log.warning("could not check which answers are still this process's (%s)", exc)
+                        continue
             self._last_ok = started
             self._steady.set()
+            self._resume_orphans()
 
     async def beat(self) -> None:
         if self.layout != "auto":
             await self.processes.beat(self.layout, self.shard_count, self.fixed())
         else:
             await self._keep_leases(plan=self.client is not None and self._trusting())
-        if self.client is not None and self._trusting():
-            await self.client.resume_orphans()
+
+    def _resume_orphans(self) -> None:
+        """Questions of a dead process, resumed beside the beats, never inside one: resuming calls Discord,
+        and a call made while the fence is shut waits for the next beat, which must not wait for it."""
+        if self.client is None or not self._trusting() or self.fenced():
+            return
+        if self._resuming is None or self._resuming.done():
+            self._resuming = asyncio.create_task(self._resume(self.client))
+
+    @staticmethod
+    async def _resume(client: ShardClient) -> None:
+        try:
+            await client.resume_orphans()
+        except Exception as exc:  # tried again after the next beat
+            log.warning("could not resume the questions of a stopped process (%s)", type(exc).__name__)
 
     async def _keep_leases(self, plan: bool) -> None:
         assert self.shard_count is not None
@@ -191,7 +210,7 @@ class ShardKeeper:
 
     async def stop(self) -> None:
         """A clean stop: leases handed back and the process row removed, so others take over at once."""
-        for task in (self._task, self._attaching, *self._connecting.values()):
+        for task in (self._task, self._attaching, self._resuming, *self._connecting.values()):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(BaseException):

@@ -182,6 +182,7 @@ class StreamRenderer:
         self._on_posted = on_posted
         self._dirty = asyncio.Event()
         self._closing = False
+        self._abandoned = False  # no call starts from here (see `abandon`)
         self._pump: asyncio.Task[None] | None = None
         # True while a call to Discord is in flight: a post must finish so its handle is kept.
         self._calling = False
@@ -232,6 +233,8 @@ class StreamRenderer:
     async def _render(self, final: bool, note: str = "", footer: str = "") -> None:
         chunks = self._chunks(final, note, footer)
         for i, content in enumerate(chunks):
+            if self._abandoned:
+                return
             if i < len(self.sent):
                 if self.sent[i][1] == content:
                     continue
@@ -268,9 +271,12 @@ class StreamRenderer:
                     await self.sink.delete(handle)
 
     def abandon(self) -> None:
-        """Stop without a final edit: whatever this reply shows now stays (its run was cancelled)."""
+        """Stop without a final edit: whatever this reply shows now stays (its run was stopped or failed).
+        A call already on its way finishes (a post cut off would reach Discord with its handle lost, and
+        be posted again by a retry); none starts after it."""
         self._closing = True
-        if self._pump is not None:
+        self._abandoned = True
+        if self._pump is not None and not self._calling:
             self._pump.cancel()
 
     async def finish(self, note: str = "", footer: str = "") -> None:

@@ -17,7 +17,7 @@ from discord_adapter.inbox import Inbox
 from discord_adapter.presence import Presence
 from discord_adapter.replier import Replier, ReplyTo
 from discord_adapter.reply_run import Surroundings
-from discord_adapter.stream import ChannelBudget
+from discord_adapter.stream import ChannelBudget, StreamRenderer
 from tests.conftest import make_event, reply_graph
 from tests.fakes.openai_server import FakeOpenAI, Reply
 
@@ -159,3 +159,39 @@ async def test_a_run_stopped_while_delivering_makes_no_more_edits(services: Serv
         await asyncio.sleep(0.01)
 
     assert sink.shown == shown
+
+
+class SlowPosts(RecordingSink):
+    """A post that is on its way to Discord while the run is stopped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.posting = asyncio.Event()
+        self.arrive = asyncio.Event()
+        self.calls = 0
+
+    async def send(self, content: str, first: bool) -> Any:
+        self.calls += 1
+        self.posting.set()
+        await self.arrive.wait()
+        return await super().send(content, first)
+
+    async def edit(self, handle: Any, content: str) -> None:
+        self.calls += 1
+        await super().edit(handle, content)
+
+
+async def test_a_run_stopped_while_its_first_part_is_being_posted_keeps_that_part_and_calls_no_more():
+    """The post reaches Discord whatever happens here: cut off, its handle would be lost and a retry
+    would post the answer twice. It finishes; nothing starts after it."""
+    sink = SlowPosts()
+    renderer = StreamRenderer(sink, ChannelBudget(0.0), 7)
+    renderer.feed("The cat is called")
+    await sink.posting.wait()
+    renderer.feed(" Miso, and she is very fond of naps.")
+    renderer.abandon()
+    sink.arrive.set()
+    for _ in range(50):  # room for a stray edit, were the pump still going
+        await asyncio.sleep(0.01)
+    assert [handle.id for handle, _ in renderer.sent] == list(sink.shown)
+    assert list(sink.shown.values()) == ["The cat is called ▌"] and sink.calls == 1

@@ -156,17 +156,25 @@ async def test_thousands_of_shards_are_taken_in_one_go_each_by_one_process(datab
 
 
 class Shards:
-    """The bot as the shard keeper sees it: records when it was told to check its answers."""
+    """The bot as the shard keeper sees it: records when it was told to check its answers, and resumes
+    questions with a call to Discord (as closing an interrupted answer does)."""
 
-    def __init__(self, order: list[str]) -> None:
+    def __init__(self, order: list[str], budget: ChannelBudget) -> None:
         self.order = order
+        self.budget = budget
+        self.resumed_after_a_check = asyncio.Event()
 
     def held(self) -> set[int]:
         return {0}
 
     async def add(self, shard_id: int) -> None: ...
     async def drop(self, shard_id: int) -> None: ...
-    async def resume_orphans(self) -> None: ...
+
+    async def resume_orphans(self) -> None:
+        async with self.budget.turn(8):
+            self.order.append("resumed")
+        if "checked which answers are still its own" in self.order:
+            self.resumed_after_a_check.set()
 
     async def abandon_taken(self) -> None:
         self.order.append("checked which answers are still its own")
@@ -178,7 +186,9 @@ async def test_a_process_frozen_in_the_middle_of_a_beat_writes_nothing_before_it
     """SIGSTOP can land while a beat waits on the database, its leases renewed just before. Thawed, that
     beat ends: the process was silent for longer than its lease all the same, and must check which
     questions are still its own before any call to Discord (it used to count the beat as fresh and edit
-    over the answer of the process that had taken the question over)."""
+    over the answer of the process that had taken the question over). Resuming a dead process's questions
+    (a call to Discord) happens beside the beats: inside one, while the fence was shut, it waited for the
+    next beat, which waited for it."""
     engine = await engine_for(database_url)
     keeper = None
     try:
@@ -186,9 +196,9 @@ async def test_a_process_frozen_in_the_middle_of_a_beat_writes_nothing_before_it
         processes = Processes(engine, Me(), lease)
         order: list[str] = []
         keeper = ShardKeeper(processes, "fixed", 1, fixed=lambda: {0})
-        keeper.client = Shards(order)
         budget = ChannelBudget(0.0)
         budget.fence = keeper
+        keeper.client = shards = Shards(order, budget)
         edited = asyncio.Event()
 
         async def progress_edit() -> None:
@@ -209,8 +219,10 @@ async def test_a_process_frozen_in_the_middle_of_a_beat_writes_nothing_before_it
 
         processes.beat = beat_then_freeze  # type: ignore[method-assign]
         keeper.begin()
-        await edited.wait()
+        # A guard, not a measure: the beat that locked itself up waiting at its own fence never edits.
+        await asyncio.wait_for(edited.wait(), 300)
         assert "checked which answers are still its own" in order[: order.index("edit")]
+        await asyncio.wait_for(shards.resumed_after_a_check.wait(), 300)  # and orphans are resumed after it
     finally:
         if keeper is not None:
             await keeper.stop()
