@@ -133,7 +133,7 @@ async def _build_services(settings: Settings, embedder: Embedder | None, answeri
     config, registry, prompts, client = await asyncio.to_thread(_prepare, settings)
     loading = registry.preload_local() if answering else []
     if answering:
-        registry.warm()  # remote clients, beside the rest of start-up and the bot's connection
+        loading.append(registry.warm())  # remote clients, beside the rest of start-up and the bot's connection
     try:
         return await _build_the_rest(settings, embedder, config, registry, prompts, client)
     except BaseException:

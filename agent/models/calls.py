@@ -150,7 +150,7 @@ async def stream_answer(
             name = None
             continue
         messages = build(spec)
-        model = registry.chat_model(name, temperature=temperature)
+        model = await registry.achat_model(name, temperature=temperature)
         offered = tools_for(spec) if tools_for is not None else []
         if offered:
             model = model.bind_tools(offered)

@@ -55,10 +55,8 @@ def foreign_han_tokens(llama: Any) -> npt.NDArray[np.int64]:
         if found is None:
             ids = []
             for token in range(int(llama.n_vocab())):
-                try:
-                    text = llama.detokenize([token]).decode("utf-8")
-                except UnicodeDecodeError:  # a piece of a character: its whole form is what is judged
-                    continue
+                # Stray bytes of a split character dropped: a whole 东 beside them still counts.
+                text = llama.detokenize([token]).decode("utf-8", errors="ignore")
                 if HAN.search(text) and foreign_han(text):
                     ids.append(token)
             found = _MASKS[llama] = np.array(ids, dtype=np.int64)
@@ -70,7 +68,9 @@ def japanese_script_only(llama: Any) -> Callable[[Any, Any], Any]:
     banned = foreign_han_tokens(llama)
 
     def mask(input_ids: Any, scores: Any) -> Any:
-        scores[banned] = -np.inf
+        # The whole vocabulary in id order (llama-cpp-python runs this sampler first, before any cut).
+        if len(scores) > int(banned[-1] if len(banned) else 0):
+            scores[banned] = -np.inf
         return scores
 
     return mask

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from dataclasses import replace
@@ -12,6 +13,7 @@ from langchain_core.language_models import BaseChatModel
 
 from agent.models.bundled import DEFAULT, bundled
 from agent.models.config import ModelChoice, ModelSpec
+from agent.redact import redact
 
 # Enough for the judge's decision or a member profile (their schemas bound every string).
 STRUCTURED_MIN_TOKENS = 256
@@ -122,7 +124,12 @@ class ModelRegistry:
                     self.chat_model(spec.name)
                     self.chat_model(spec.name, streaming=False)
                 except Exception as exc:  # not cached: the first call builds it again and meets the error there
-                    log.warning("model %s: client not prepared at start (%s)", spec.name, type(exc).__name__)
+                    log.warning(
+                        "model %s: client not prepared at start (%s: %s)",
+                        spec.name,
+                        type(exc).__name__,
+                        redact(str(exc)),
+                    )
 
         thread = threading.Thread(target=build, name="observer-warm-clients", daemon=True)
         thread.start()
@@ -153,6 +160,14 @@ class ModelRegistry:
                     self._chat_models[key] = self._build(spec, streaming=key[1])
             model = self._chat_models[key]
         return model if temperature is None else model.bind(temperature=temperature)
+
+    async def achat_model(self, name: str, temperature: float | None = None, *, streaming: bool = True) -> Any:
+        """`chat_model` from async code: a client not built yet (the start-up warm-up may be building it,
+        imports and all) is built or waited for in a worker thread, never on the event loop."""
+        spec = self.spec(name)
+        if (name, streaming or spec.provider == "local") in self._chat_models:
+            return self.chat_model(name, temperature, streaming=streaming)
+        return await asyncio.to_thread(self.chat_model, name, temperature, streaming=streaming)
 
     def _build(self, spec: ModelSpec, *, streaming: bool) -> BaseChatModel:
         if spec.provider == "local":

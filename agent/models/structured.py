@@ -203,7 +203,7 @@ async def structured_call(
         known = registry.structured_method(name)
         # What worked first; the others only if it botches this object twice.
         methods = (known, *(m for m in METHODS if m != known)) if known else METHODS
-    model = registry.chat_model(name, streaming=False)
+    model = await registry.achat_model(name, streaming=False)
     started = time.perf_counter()
     tokens_in = tokens_out = 0
     refused: set[str] = set()

@@ -3,6 +3,7 @@ first message that needs one before it is ready waits for that build and gets th
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from pathlib import Path
 
@@ -63,6 +64,33 @@ def test_a_client_that_cannot_be_built_at_start_leaves_the_others_warm_and_fails
     registry.warm().join()
 
     assert ("fine", True) in registry._chat_models and ("fine", False) in registry._chat_models
-    assert "model broken: client not prepared at start (ValueError)" in caplog.text
+    assert "model broken: client not prepared at start (ValueError: no such server)" in caplog.text
     with pytest.raises(ValueError, match="no such server"):
         registry.chat_model("broken")
+
+
+async def test_the_first_message_waits_for_the_warm_up_without_stopping_the_event_loop(tmp_path: Path):
+    """The bot's heartbeat and every other channel keep running while a client is still being built."""
+    registry = ModelRegistry(
+        ModelChoice.of(ModelSpec(name="chat", model="gpt-x", base_url="http://127.0.0.1:9/v1")), cache_dir=tmp_path
+    )
+    inside, release = threading.Event(), threading.Event()
+    real_build = registry._build
+
+    def slow_build(spec: ModelSpec, *, streaming: bool):
+        inside.set()
+        release.wait()
+        return real_build(spec, streaming=streaming)
+
+    registry._build = slow_build  # type: ignore[method-assign]
+    warming = registry.warm()
+    await asyncio.to_thread(inside.wait)
+    asking = asyncio.create_task(registry.achat_model("chat"))
+    ticks = 0
+    while ticks < 20:  # the loop turns while the message waits
+        await asyncio.sleep(0.01)
+        ticks += 1
+    assert not asking.done()
+    release.set()
+    assert await asking is registry.chat_model("chat")
+    await asyncio.to_thread(warming.join)
