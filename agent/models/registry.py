@@ -131,7 +131,10 @@ class ModelRegistry:
                         redact(str(exc)),
                     )
 
-        thread = threading.Thread(target=build, name="observer-warm-clients", daemon=True)
+        # Not a daemon: the interpreter waits for it at exit. A daemon thread still importing native code
+        # when the process exits (a fatal gateway close right after start) aborts it ("FATAL: exception
+        # not rethrown", exit -6) instead of its one-line error and exit code.
+        thread = threading.Thread(target=build, name="observer-warm-clients")
         thread.start()
         return thread
 

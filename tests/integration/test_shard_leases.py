@@ -146,7 +146,8 @@ async def test_a_process_whose_question_was_taken_over_cannot_overwrite_its_stat
 async def test_thousands_of_shards_are_taken_in_one_go_each_by_one_process(database_url: str) -> None:
     engine = await engine_for(database_url)
     try:
-        first, second = ShardLeases(engine, "first", LEASE_S), ShardLeases(engine, "second", LEASE_S)
+        # Leases long enough to outlast taking 6,000 of them on a slow, busy machine (2 s once did not).
+        first, second = ShardLeases(engine, "first", 600.0), ShardLeases(engine, "second", 600.0)
         assert await first.take_many(list(range(0, 12000, 2))) == set(range(0, 12000, 2))
         won = await second.take_many(list(range(12000)))
         assert won == set(range(1, 12000, 2)), "only the shards nobody held"
