@@ -33,11 +33,10 @@ asyncio.run(main())
 """
 
 
-def start(tmp_path: Path, action: str = "") -> list[str]:
-    config = tmp_path / "observer.toml"
-    config.write_text('[[models]]\nname = "chat"\nmodel = "m"\nbase_url = "http://127.0.0.1:9/v1"\n')
+def python_says(tmp_path: Path, code: str, *args: str) -> list[str]:
+    """The words a fresh interpreter running `code` prints (this checkout's code, a bare environment)."""
     done = subprocess.run(
-        [sys.executable, "-c", START, str(tmp_path / "data"), str(config), action],
+        [sys.executable, "-c", code, *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -46,6 +45,12 @@ def start(tmp_path: Path, action: str = "") -> list[str]:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout.split()
+
+
+def start(tmp_path: Path, action: str = "") -> list[str]:
+    config = tmp_path / "observer.toml"
+    config.write_text('[[models]]\nname = "chat"\nmodel = "m"\nbase_url = "http://127.0.0.1:9/v1"\n')
+    return python_says(tmp_path, START, str(tmp_path / "data"), str(config), action)
 
 
 def test_the_migration_head_is_read_from_the_files_as_alembic_reads_it():
@@ -70,13 +75,4 @@ def test_a_start_loads_chroma_and_the_embedder_only_once_memory_holds_something(
 def test_the_bots_code_loads_no_audio_library_until_a_voice_clip_is_heard_or_spoken(tmp_path: Path):
     """PyAV (17 MiB) comes with the first voice message decoded or spoken, not with every start."""
     probe = "import sys, discord_adapter.run, command_line.console; print(*[m for m in ('av', 'llama_cpp') if m in sys.modules])"
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)},
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split() == []
+    assert python_says(tmp_path, probe) == []
