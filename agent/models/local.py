@@ -79,7 +79,9 @@ class LocalChatModel(BaseChatModel):
 
     def preload(self) -> threading.Thread:
         """Assemble and load the weights in a background thread, so the first answer does not wait for them."""
-        thread = threading.Thread(target=lambda: self.llama, name="observer-local-model-load", daemon=True)
+        # Not a daemon (like the remote warm-up, agent/models/registry.py): a process that exits while the
+        # weights load waits for them instead of aborting inside llama.cpp with its exit code lost.
+        thread = threading.Thread(target=lambda: self.llama, name="observer-local-model-load")
         thread.start()
         return thread
 
