@@ -7,17 +7,43 @@ empty never loads Chroma at all."""
 
 from __future__ import annotations
 
+import importlib
 import sqlite3
+import sys
 import threading
+import types
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 CHROMA_FILE = "chroma.sqlite3"  # Chroma's own catalogue in a persistent folder
 
+# chromadb imports OpenTelemetry's gRPC span exporter when it is imported (grpc and protobuf: ~18 MiB
+# resident, 0.1 s), for a trace collector only a Chroma *server* set up with one ever sends to.
+TRACE_EXPORTER = "opentelemetry.exporter.otlp.proto.grpc.trace_exporter"
+
+
+def defer_chromas_trace_exporter() -> None:
+    """Call before importing chromadb: a stand-in module takes the exporter's place, and the real one
+    is imported the moment anything builds an exporter, which then gets the real class's instance."""
+    if TRACE_EXPORTER in sys.modules:
+        return
+    stand_in = types.ModuleType(TRACE_EXPORTER, "Stand-in until an exporter is built (agent.memory.chroma).")
+
+    class OTLPSpanExporter:
+        def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+            if sys.modules.get(TRACE_EXPORTER) is stand_in:
+                del sys.modules[TRACE_EXPORTER]
+            real = importlib.import_module(TRACE_EXPORTER)
+            return real.OTLPSpanExporter(*args, **kwargs)
+
+    stand_in.OTLPSpanExporter = OTLPSpanExporter  # type: ignore[attr-defined]
+    sys.modules[TRACE_EXPORTER] = stand_in
+
 
 def open_chroma(data_dir: Path, url: str | None = None) -> Any:
     """A persistent client in the data dir, or an HTTP client for a Chroma server. Telemetry off."""
+    defer_chromas_trace_exporter()
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from agent.cache import TtlCache
 from agent.events import Snippet
-from agent.memory.chroma import LazyChroma
+from agent.memory.chroma import LazyChroma, defer_chromas_trace_exporter
 from agent.memory.embedder_switch import EmbedderSwitch
 from agent.memory.embeddings import Embedder
 from agent.memory.entries import Entry, Progress, collection_name, collection_prefix
@@ -83,6 +83,7 @@ class MemoryStore(EmbedderSwitch):
             if not self._chroma.opened and name not in self._chroma.names():
                 self._absent.put(scope, True)  # nothing written yet: Chroma stays closed
                 return None
+            defer_chromas_trace_exporter()
             from chromadb.errors import NotFoundError
 
             try:

@@ -102,7 +102,6 @@ class ReminderScheduler:
         from apscheduler import AsyncScheduler
         from apscheduler.datastores.sqlalchemy import SQLAlchemyDataStore
         from apscheduler.eventbrokers.local import LocalEventBroker
-        from apscheduler.eventbrokers.psycopg import PsycopgEventBroker
 
         self._deliver = deliver
         record = self.reminders.engine
@@ -112,6 +111,9 @@ class ReminderScheduler:
             store = SQLAlchemyDataStore(self._engine, schema=SCHEMA)
             await _create_tables_locked(self._engine, store)
             # psycopg's broker: the asyncpg one publishes from a bare callback, which anyio 4.16 refuses.
+            # Imported here only: psycopg costs a SQLite bot ~11 MiB it never uses.
+            from apscheduler.eventbrokers.psycopg import PsycopgEventBroker
+
             conninfo = record.url.set(drivername="postgresql").render_as_string(hide_password=False)
             broker: Any = PsycopgEventBroker(conninfo)
         else:

