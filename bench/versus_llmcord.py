@@ -6,7 +6,10 @@ Per round and bot: 30 sequential mentions over 5 channels, then a burst of 10 co
 
     git clone https://github.com/jakobdylanc/llmcord /tmp/llmcord      # never into this repository
     .venv/bin/pip install python-dotenv pyyaml                          # llmcord's two extra needs
-    .venv/bin/python -m bench.versus_llmcord /tmp/llmcord [--rounds 5] [--only observer]
+    .venv/bin/python -m bench.versus_llmcord /tmp/llmcord [--rounds 5] [--only observer] [--empty-memory]
+
+By default Observer has a memory to search (as in real use: every answer embeds the question and asks
+Chroma, which llmcord never does); `--empty-memory` starts it with none, as a new install runs.
 
 Figures: reaction (MESSAGE_CREATE → the bot's first message, minus the model's time to first token as
 the model server measured it), MESSAGE_CREATE → request at the model, → final text on Discord, burst
@@ -83,7 +86,9 @@ class Bot:
         return cpu, int(hwm.split()[1]) / 1024
 
 
-async def start_bot(name: str, llmcord_dir: Path, tmp: Path, stack: contextlib.AsyncExitStack) -> Bot:
+async def start_bot(
+    name: str, llmcord_dir: Path, tmp: Path, stack: contextlib.AsyncExitStack, seed_memory: bool = True
+) -> Bot:
     d = FakeDiscord()
     await d.start()
     for i in range(4):
@@ -107,19 +112,20 @@ async def start_bot(name: str, llmcord_dir: Path, tmp: Path, stack: contextlib.A
         )
         env["PYTHONPATH"] = str(REPO)
         # A memory to search, so every answer pays for the embedding and retrieval it makes in real use.
-        seeded = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "command_line",
-            "persona",
-            "ingest",
-            str(REPO / "tests" / "data" / "memory"),
-            cwd=home,
-            env=env,
-            stdout=asyncio.subprocess.DEVNULL,
-        )
-        if await seeded.wait() != 0:
-            raise SystemExit("observer persona ingest failed")
+        if seed_memory:
+            seeded = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "command_line",
+                "persona",
+                "ingest",
+                str(REPO / "tests" / "data" / "memory"),
+                cwd=home,
+                env=env,
+                stdout=asyncio.subprocess.DEVNULL,
+            )
+            if await seeded.wait() != 0:
+                raise SystemExit("observer persona ingest failed")
         command = [sys.executable, "-m", "command_line", "run"]
     else:
         shutil.copy(llmcord_dir / "llmcord.py", home / "llmcord.py")
@@ -264,6 +270,7 @@ async def main() -> None:
     parser.add_argument("--sequential", type=int, default=30)
     parser.add_argument("--burst", type=int, default=10)
     parser.add_argument("--only", choices=["observer", "llmcord"])
+    parser.add_argument("--empty-memory", action="store_true", help="start Observer with nothing to search")
     parser.add_argument("--logs", type=Path, help="copy each bot's log and model request log here")
     a = parser.parse_args()
     names = [a.only] if a.only else ["observer", "llmcord"]
@@ -275,7 +282,7 @@ async def main() -> None:
 
 
 async def race(a: argparse.Namespace, names: list[str], tmp: Path, models: contextlib.AsyncExitStack) -> None:
-    bots = [await start_bot(name, a.llmcord, tmp, models) for name in names]
+    bots = [await start_bot(name, a.llmcord, tmp, models, seed_memory=not a.empty_memory) for name in names]
     try:
         # Ten members: a member who asks twice in one channel before the answer gets one answer.
         people = {b.name: [b.discord.add_user(f"asker{i}") for i in range(10)] for b in bots}

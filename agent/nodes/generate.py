@@ -26,6 +26,7 @@ from agent.nodes.prompt_assembly import build_messages, context_lines, system_pr
 from agent.nodes.reply_outcome import answered, asked_for_tools
 from agent.nodes.round_writers import after, scrubbed
 from agent.nodes.speak import wants_voice
+from agent.nodes.token_batches import TokenBatcher
 from agent.prompts import PromptLibrary
 from agent.settings import Settings
 from agent.state import Context, State, context_of
@@ -48,10 +49,16 @@ class Generate:
     tool_rounds: int = 4
 
     async def __call__(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        writer = TokenBatcher(runtime.stream_writer)
+        try:
+            return await self._round(state, runtime, writer)
+        finally:
+            writer.flush()  # before the node ends: its text precedes everything after it
+
+    async def _round(self, state: State, runtime: Runtime[Context], writer: TokenBatcher) -> dict[str, Any]:
         started = time.perf_counter()
         event = state["event"]
         ctx = context_of(runtime)
-        writer = runtime.stream_writer
         decision = state.get("decision")
         speaker = decision.speaker if decision is not None else None
         # Who writes: the bot, or in a channel with a cast, the chosen character (stored under its name).

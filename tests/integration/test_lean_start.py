@@ -102,7 +102,12 @@ print("grpc" in sys.modules, type(built) is real.OTLPSpanExporter, type(built)._
 
 def test_chromas_trace_exporter_is_the_real_one_the_moment_one_is_built(tmp_path: Path):
     """The stand-in that spares a bot gRPC still gives a Chroma set up with a trace collector the real exporter."""
-    assert python_says(tmp_path, EXPORTER_PROBE, str(tmp_path / "data")) == ["False", "True", "True", "OTLPSpanExporter"]
+    assert python_says(tmp_path, EXPORTER_PROBE, str(tmp_path / "data")) == [
+        "False",
+        "True",
+        "True",
+        "OTLPSpanExporter",
+    ]
 
 
 def test_reminders_on_sqlite_load_no_postgresql_driver(tmp_path: Path):

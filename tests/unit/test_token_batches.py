@@ -1,0 +1,90 @@
+"""Tokens close together leave the generate node as one write; the first at once, none lost or reordered."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from agent.nodes.token_batches import TokenBatcher
+from agent.stream import Notice, Thinking, Token
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def texts(written: list[Any]) -> list[str]:
+    return [w.text if isinstance(w, Token) else type(w).__name__ for w in written]
+
+
+async def test_the_first_token_goes_out_at_once_and_a_burst_after_it_as_one_write():
+    written: list[Any] = []
+    clock = Clock()
+    batcher = TokenBatcher(written.append, interval_s=0.05, clock=clock)
+    batcher(Token(text="Hel"))
+    assert texts(written) == ["Hel"], "the member sees the answer start without waiting"
+    for piece in ("lo", ",", " wor", "ld"):
+        clock.now += 0.005
+        batcher(Token(text=piece))
+    assert texts(written) == ["Hel"], "held while the interval runs"
+    await asyncio.sleep(0.1)  # the interval's timer fires
+    assert texts(written) == ["Hel", "lo, world"]
+
+
+async def test_a_token_after_a_pause_goes_out_at_once():
+    written: list[Any] = []
+    clock = Clock()
+    batcher = TokenBatcher(written.append, interval_s=0.05, clock=clock)
+    batcher(Token(text="a"))
+    clock.now += 1.0  # a slow model: one token a second
+    batcher(Token(text="b"))
+    assert texts(written) == ["a", "b"]
+
+
+async def test_other_stream_items_keep_their_place_after_the_held_text():
+    written: list[Any] = []
+    clock = Clock()
+    batcher = TokenBatcher(written.append, interval_s=10, clock=clock)
+    batcher(Token(text="<think"))
+    batcher(Token(text="ing>"))
+    batcher(Thinking(retract=10))
+    batcher(Token(text="x"))
+    batcher(Notice(text="busy"))
+    batcher.flush()
+    # A retraction counts characters already streamed: they must all be out before it.
+    assert texts(written) == ["<think", "ing>", "Thinking", "x", "Notice"]
+
+
+async def test_flush_at_the_end_of_the_round_writes_what_is_held_and_stops_the_timer():
+    written: list[Any] = []
+    clock = Clock()
+    batcher = TokenBatcher(written.append, interval_s=0.05, clock=clock)
+    batcher(Token(text="a"))
+    batcher(Token(text="b"))
+    batcher.flush()
+    await asyncio.sleep(0.1)
+    assert texts(written) == ["a", "b"], "written once, not again by the timer"
+
+
+@given(st.lists(st.tuples(st.text(min_size=1, max_size=5), st.floats(min_value=0, max_value=0.2)), max_size=40))
+def test_the_text_that_goes_out_is_exactly_the_text_that_came_in(pieces: list[tuple[str, float]]):
+    async def run() -> list[Any]:
+        written: list[Any] = []
+        clock = Clock()
+        batcher = TokenBatcher(written.append, interval_s=0.05, clock=clock)
+        for text, gap in pieces:
+            clock.now += gap
+            batcher(Token(text=text))
+        batcher.flush()
+        return written
+
+    written = asyncio.run(run())
+    assert "".join(texts(written)) == "".join(text for text, _ in pieces)
+    assert len(written) <= len(pieces)
