@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import aiohttp
-
 from agent.voice.fetch import TooLarge, fetch
 
 
@@ -12,6 +10,8 @@ async def fetch_head(url: str, max_bytes: int, timeout_s: float) -> tuple[bytes,
     its start (the model reads its beginning); only http(s) URLs, as for audio (no local paths)."""
     if not url.startswith(("https://", "http://")):
         raise ValueError("only http(s) attachment URLs are fetched")
+    import aiohttp  # with the first download: a run that fetches nothing never loads it (~0.4 s)
+
     timeout = aiohttp.ClientTimeout(total=timeout_s)
     async with aiohttp.ClientSession(timeout=timeout) as session, session.get(url) as response:
         response.raise_for_status()

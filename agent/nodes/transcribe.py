@@ -10,7 +10,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 from langgraph.runtime import Runtime
 
 from agent.events import Attachment, Decision, Event
@@ -55,6 +54,8 @@ class Transcribe:
         if attachment.size > self.max_bytes or too_long:
             refusal = over_limit  # refused before downloading anything
         else:
+            import aiohttp  # with the first recording (fetch imports it too): for its errors
+
             try:
                 data = await fetch(attachment.url, self.max_bytes)
                 # The client-reported duration can lie: decoding stops at the cap whatever it said.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import aiohttp
-
 from agent.events import Attachment
 
 AUDIO_SUFFIXES = (".ogg", ".oga", ".opus", ".mp3", ".wav", ".m4a", ".aac", ".flac", ".webm")
@@ -25,6 +23,8 @@ async def fetch(url: str, max_bytes: int, timeout_s: float = 30.0) -> bytes:
     """The file's bytes. Refuses anything but http(s) (no local paths) and stops past `max_bytes`."""
     if not url.startswith(("https://", "http://")):
         raise ValueError("only http(s) attachment URLs are fetched")
+    import aiohttp  # with the first download: a run that fetches nothing never loads it (~0.4 s)
+
     timeout = aiohttp.ClientTimeout(total=timeout_s)
     async with aiohttp.ClientSession(timeout=timeout) as session, session.get(url) as response:
         response.raise_for_status()

@@ -120,3 +120,9 @@ def test_the_bots_code_loads_no_audio_library_until_a_voice_clip_is_heard_or_spo
     """PyAV (17 MiB) comes with the first voice message decoded or spoken, not with every start."""
     probe = "import sys, discord_adapter.run, command_line.console; print(*[m for m in ('av', 'llama_cpp') if m in sys.modules])"
     assert python_says(tmp_path, probe) == []
+
+
+def test_the_consoles_code_loads_no_http_client_for_files_it_has_none_of(tmp_path: Path):
+    """aiohttp (~0.4 s to import) comes with the first attachment or recording to download."""
+    probe = "import sys, command_line.main, command_line.console, graphs.reply, agent.services; print('aiohttp' in sys.modules)"
+    assert python_says(tmp_path, probe) == ["False"]
