@@ -111,21 +111,14 @@ async def start_bot(
             OBSERVER_DISCORD_GATEWAY_URL=d.gateway_url,
         )
         env["PYTHONPATH"] = str(REPO)
-        # A memory to search, so every answer pays for the embedding and retrieval it makes in real use.
-        if seed_memory:
-            seeded = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "command_line",
-                "persona",
-                "ingest",
-                str(REPO / "tests" / "data" / "memory"),
-                cwd=home,
-                env=env,
-                stdout=asyncio.subprocess.DEVNULL,
-            )
-            if await seeded.wait() != 0:
-                raise SystemExit("observer persona ingest failed")
+        # A memory to search, so every answer pays for the embedding and retrieval it makes in real use;
+        # or none, with the database made (migrated) all the same: both measure a restart, not an install.
+        setup = ["persona", "ingest", str(REPO / "tests" / "data" / "memory")] if seed_memory else ["db", "upgrade"]
+        prepared = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "command_line", *setup, cwd=home, env=env, stdout=asyncio.subprocess.DEVNULL
+        )
+        if await prepared.wait() != 0:
+            raise SystemExit(f"observer {' '.join(setup[:2])} failed")
         command = [sys.executable, "-m", "command_line", "run"]
     else:
         shutil.copy(llmcord_dir / "llmcord.py", home / "llmcord.py")

@@ -8,6 +8,7 @@ empty never loads Chroma at all."""
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
 import sqlite3
 import sys
 import threading
@@ -23,22 +24,44 @@ CHROMA_FILE = "chroma.sqlite3"  # Chroma's own catalogue in a persistent folder
 TRACE_EXPORTER = "opentelemetry.exporter.otlp.proto.grpc.trace_exporter"
 
 
+_loading_exporter = threading.Lock()
+
+
+def _real_trace_exporter() -> types.ModuleType:
+    """The real exporter module, imported now if the stand-in still holds its place (once, thread-safe)."""
+    with _loading_exporter:
+        module = sys.modules.get(TRACE_EXPORTER)
+        if module is not None and not getattr(module, "OBSERVER_STAND_IN", False):
+            return module
+        sys.modules.pop(TRACE_EXPORTER, None)
+        return importlib.import_module(TRACE_EXPORTER)  # also takes the stand-in's place in its package
+
+
 def defer_chromas_trace_exporter() -> None:
-    """Call before importing chromadb: a stand-in module takes the exporter's place, and the real one
-    is imported the moment anything builds an exporter, which then gets the real class's instance."""
+    """Call before importing chromadb: a stand-in module takes the exporter's place, and the real one is
+    imported the moment anything builds an exporter or reads any other name of the module, which then
+    gets the real class's instance or the real name."""
     if TRACE_EXPORTER in sys.modules:
         return
+    package_name, _, leaf = TRACE_EXPORTER.rpartition(".")
+    package = importlib.import_module(package_name)  # its __init__ is a docstring: nothing heavy
+    from opentelemetry.sdk.trace.export import SpanExporter  # chromadb and langsmith import it anyway
+
     stand_in = types.ModuleType(TRACE_EXPORTER, "Stand-in until an exporter is built (agent.memory.chroma).")
+    stand_in.__spec__ = importlib.machinery.ModuleSpec(TRACE_EXPORTER, None)
 
-    class OTLPSpanExporter:
+    class OTLPSpanExporter(SpanExporter):  # a SpanExporter, as OpenTelemetry's configuration checks
         def __new__(cls, *args: Any, **kwargs: Any) -> Any:
-            if sys.modules.get(TRACE_EXPORTER) is stand_in:
-                del sys.modules[TRACE_EXPORTER]
-            real = importlib.import_module(TRACE_EXPORTER)
-            return real.OTLPSpanExporter(*args, **kwargs)
+            return _real_trace_exporter().OTLPSpanExporter(*args, **kwargs)
 
-    stand_in.OTLPSpanExporter = OTLPSpanExporter  # type: ignore[attr-defined]
+    def any_other_name(name: str) -> Any:
+        if name.startswith("__"):  # the import system's own questions (`__path__`…): not a use of it
+            raise AttributeError(name)
+        return getattr(_real_trace_exporter(), name)
+
+    vars(stand_in).update(OBSERVER_STAND_IN=True, OTLPSpanExporter=OTLPSpanExporter, __getattr__=any_other_name)
     sys.modules[TRACE_EXPORTER] = stand_in
+    setattr(package, leaf, stand_in)
 
 
 def open_chroma(data_dir: Path, url: str | None = None) -> Any:

@@ -5,6 +5,7 @@ update is made in `reply_outcome`."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -51,9 +52,13 @@ class Generate:
     async def __call__(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         writer = TokenBatcher(runtime.stream_writer)
         try:
-            return await self._round(state, runtime, writer)
-        finally:
-            writer.flush()  # before the node ends: its text precedes everything after it
+            result = await self._round(state, runtime, writer)
+        except BaseException:
+            with contextlib.suppress(Exception):  # what went wrong in the round is what is raised
+                writer.flush()
+            raise
+        writer.flush()  # before the node ends: its text precedes everything after it
+        return result
 
     async def _round(self, state: State, runtime: Runtime[Context], writer: TokenBatcher) -> dict[str, Any]:
         started = time.perf_counter()

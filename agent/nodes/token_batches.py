@@ -56,6 +56,6 @@ class TokenBatcher:
             self._timer.cancel()
             self._timer = None
         if self._held:
-            text, self._held = "".join(self._held), []
+            self._writer(Token(text="".join(self._held)))
+            self._held = []  # only once written: a write that failed is tried again by the next flush
             self._last = self._clock()
-            self._writer(Token(text=text))

@@ -74,7 +74,7 @@ async def test_langgraph_dev_runs_the_reply_graph_offline(tmp_path: Path, fake_o
         print(f"langgraph dev ready in {time.perf_counter() - started:.1f} s")
 
         fake_openai.push(Reply("Hello Studio, nice to meet you."))
-        fake_openai.token_delay_s = 0.08  # words further apart than the stream's batching interval
+        fake_openai.token_delay_s = 0.15  # words further apart than the stream's batching interval
         client = get_client(url=url)
         tokens: list[str] = []
         final: dict = {}

@@ -94,20 +94,35 @@ from agent.memory.chroma import TRACE_EXPORTER, open_chroma
 open_chroma(pathlib.Path(sys.argv[1]))
 print("grpc" in sys.modules)
 from chromadb.telemetry.opentelemetry import OTLPSpanExporter
+from opentelemetry.sdk.trace.export import SpanExporter
+import opentelemetry.exporter.otlp.proto.grpc.trace_exporter as by_its_path
+print(issubclass(OTLPSpanExporter, SpanExporter), by_its_path is sys.modules[TRACE_EXPORTER], "grpc" in sys.modules)
 built = OTLPSpanExporter(endpoint="http://127.0.0.1:9")
 real = sys.modules[TRACE_EXPORTER]
 print("grpc" in sys.modules, type(built) is real.OTLPSpanExporter, type(built).__name__)
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import Compression
+print(Compression.__name__)
+"""
+
+OTHER_NAME_PROBE = """
+import pathlib, sys
+from agent.memory.chroma import open_chroma
+open_chroma(pathlib.Path(sys.argv[1]))
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import Compression  # any other name: the real one
+print(Compression.__module__, "grpc" in sys.modules)
 """
 
 
 def test_chromas_trace_exporter_is_the_real_one_the_moment_one_is_built(tmp_path: Path):
-    """The stand-in that spares a bot gRPC still gives a Chroma set up with a trace collector the real exporter."""
-    assert python_says(tmp_path, EXPORTER_PROBE, str(tmp_path / "data")) == [
-        "False",
-        "True",
-        "True",
-        "OTLPSpanExporter",
-    ]
+    """The stand-in that spares a bot gRPC still gives a Chroma set up with a trace collector the real
+    exporter, and OpenTelemetry's own configuration a SpanExporter class."""
+    said = python_says(tmp_path, EXPORTER_PROBE, str(tmp_path / "data"))
+    assert said == ["False", "True", "True", "False", "True", "True", "OTLPSpanExporter", "Compression"]
+
+
+def test_any_other_name_of_the_exporter_module_is_the_real_one(tmp_path: Path):
+    said = python_says(tmp_path, OTHER_NAME_PROBE, str(tmp_path / "data"))
+    assert said == ["grpc", "True"], "Compression is grpc's enum, imported with the real module"
 
 
 def test_reminders_on_sqlite_load_no_postgresql_driver(tmp_path: Path):

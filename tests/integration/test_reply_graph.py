@@ -14,7 +14,7 @@ from tests.fakes.openai_server import Cut, Fail, FakeOpenAI, Hang, Reply
 async def test_mention_streams_a_reply_stores_it_and_records_usage(services: Services, fake_openai: FakeOpenAI):
     fake_openai.push(Reply("Call the cat Miso. It suits a small, warm cat."))
     # Words further apart than the stream's batching interval (agent/nodes/token_batches.py): each its own.
-    fake_openai.token_delay_s = 0.08
+    fake_openai.token_delay_s = 0.15
     event = make_event("hey @Observer, what should I name my cat?", mentions_bot=True)
 
     tokens, state = await run_graph(services, event)
@@ -187,7 +187,7 @@ async def test_bad_input_gets_clear_outcomes(services: Services, fake_openai: Fa
 
     japanese = make_event("@Observer 猫の名前を考えてください 🐱✨", mentions_bot=True)
     fake_openai.push(Reply("「みそ」はどうですか？🐱"))
-    fake_openai.token_delay_s = 0.08  # pieces further apart than the stream's batching interval
+    fake_openai.token_delay_s = 0.15  # pieces further apart than the stream's batching interval
     tokens, state = await run_graph(services, japanese)
     assert state["reply"] == "「みそ」はどうですか？🐱" and len(tokens) > 3
     assert await services.record.stored_text(japanese.message_id) == japanese.text

@@ -96,7 +96,7 @@ async def test_reply_length_is_capped_on_every_family(
     svc = await make_services(tmp_path, database_url, embedder, limited_toml(fake_openai.base_url, 12))
     try:
         tokens, state = await run_graph(svc, make_event("@Observer talk", mentions_bot=True))
-        assert 0 < len(tokens) <= 12 and state["reply"].startswith("w0 w1")
+        assert 0 < len("".join(tokens).split()) <= 12 and state["reply"].startswith("w0 w1")
         [request] = [r for r in fake_openai.requests if r.get("stream")]
         assert request.get("max_tokens") == 12, "a compatible server is sent the field it reads"
         assert "max_completion_tokens" not in request
@@ -114,7 +114,8 @@ async def test_a_server_that_ignores_every_limit_is_capped_on_our_side(
     svc = await make_services(tmp_path, database_url, embedder, limited_toml(fake_openai.base_url, 20))
     try:
         tokens, state = await run_graph(svc, make_event("@Observer talk", mentions_bot=True))
-        assert len(tokens) == 20 and state["capped"] == "length"
+        # Streamed pieces may leave the node joined (agent/nodes/token_batches.py): count the words.
+        assert "".join(tokens).split() == [f"w{i}" for i in range(20)] and state["capped"] == "length"
         assert not state.get("error"), "a capped reply ends cleanly, it is not a failure"
         assert state["reply"].endswith("w19")
     finally:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from hypothesis import given
+import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agent.nodes.token_batches import TokenBatcher
@@ -88,3 +89,60 @@ def test_the_text_that_goes_out_is_exactly_the_text_that_came_in(pieces: list[tu
     written = asyncio.run(run())
     assert "".join(texts(written)) == "".join(text for text, _ in pieces)
     assert len(written) <= len(pieces)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.tuples(st.just("token"), st.text(min_size=1, max_size=4), st.sampled_from([0, 0, 2, 30])),
+            st.tuples(st.just("notice"), st.just(""), st.sampled_from([0, 0, 2, 30])),
+        ),
+        max_size=20,
+    )
+)
+def test_with_the_timer_firing_between_writes_nothing_is_lost_or_reordered(items: list[tuple[str, str, int]]):
+    """Real time: the interval's timer (20 ms) fires while tokens and notices keep coming (0-30 ms apart)."""
+
+    async def run() -> list[Any]:
+        written: list[Any] = []
+        loop = asyncio.get_running_loop()
+        batcher = TokenBatcher(written.append, interval_s=0.02, clock=loop.time)
+        for kind, text, gap_ms in items:
+            await asyncio.sleep(gap_ms / 1000)
+            batcher(Token(text=text) if kind == "token" else Notice(text="busy"))
+        batcher.flush()
+        await asyncio.sleep(0.05)  # a timer left behind would write again here
+        return written
+
+    written = asyncio.run(run())
+    # Every notice in its place among the text: the tokens between two notices, joined, in order.
+    expected: list[str] = []
+    for kind, text, _ in items:
+        if kind == "notice":
+            expected.append("\x00")
+        else:
+            expected.append(text)
+    got = ["\x00" if isinstance(w, Notice) else w.text for w in written]
+    assert "".join(got) == "".join(expected)
+    assert got.count("\x00") == expected.count("\x00")
+
+
+async def test_held_text_a_failed_write_could_not_deliver_goes_out_with_the_next_flush():
+    written: list[Any] = []
+    fail_next = [False]
+
+    def writer(item: Any) -> None:
+        if fail_next[0]:
+            fail_next[0] = False
+            raise RuntimeError("stream closed for a moment")
+        written.append(item)
+
+    batcher = TokenBatcher(writer, interval_s=0.05, clock=Clock())
+    batcher(Token(text="a"))  # out at once
+    batcher(Token(text="b"))  # held
+    fail_next[0] = True
+    with pytest.raises(RuntimeError):
+        batcher.flush()
+    batcher.flush()
+    assert texts(written) == ["a", "b"]
