@@ -39,6 +39,10 @@ class EchoScrubber:
     def finish(self) -> str:
         return "" if self._decided else self._release()
 
+    def restart(self) -> None:
+        """What was fed so far is void (it was the model thinking): the answer's own start comes next."""
+        self._held, self._decided, self._removed = "", False, 0
+
     def _release(self) -> str:
         self._decided = True
         text, self._held = scrub_echo(self._held, self._names, labels=2 - self._removed), ""
