@@ -15,6 +15,7 @@ from agent.cast.chain import chained_line
 from agent.events import Event, event_from_names
 from agent.ids import new_snowflake
 from agent.member_texts import capped_note
+from agent.memory.faults import dependency_down, fault_summary
 from agent.memory.scopes import readable_scopes
 from agent.redact import redact
 from agent.services import Services
@@ -147,35 +148,41 @@ class ConsoleSession:
         started = False
         config = RunnableConfig(configurable={"thread_id": f"console:{event.message_id}"})
         run_input: Any = {"event": event}
-        while run_input is not None:
-            stream = self.graph.astream(
-                run_input,
-                config,
-                context=Context(
-                    bot_name=self.bot_name, history_limit=self.services.settings.history_limit, can_approve=True
-                ),
-                stream_mode=["custom", "values"],
-            )
-            run_input = None
-            async for item in run_events(stream, self.services.record):
-                if isinstance(item, Token):
-                    if not started:
-                        self.out.write(f"{speaker or self.bot_name}: ")
-                        started = True
-                    self.out.write(item.text)
-                    self.out.flush()
-                elif isinstance(item, Notice):
-                    print(f"({item.text})", file=self.out, flush=True)
-                elif isinstance(item, Thinking):
-                    started = self._thinking(item, started)
-                elif isinstance(item, VoiceClip):
-                    self.out.write(f"\n(voice reply, {item.duration_s:.1f} s: {item.path})")
-                elif isinstance(item, ApprovalNeeded):
-                    run_input = Command(resume=await self.ask_approval(item.request, author))
-                elif isinstance(item, Decided):
-                    speaker = item.decision.speaker
-                elif isinstance(item, RunOutcome):
-                    outcome = item
+        try:
+            while run_input is not None:
+                stream = self.graph.astream(
+                    run_input,
+                    config,
+                    context=Context(
+                        bot_name=self.bot_name, history_limit=self.services.settings.history_limit, can_approve=True
+                    ),
+                    stream_mode=["custom", "values"],
+                )
+                run_input = None
+                async for item in run_events(stream, self.services.record):
+                    if isinstance(item, Token):
+                        if not started:
+                            self.out.write(f"{speaker or self.bot_name}: ")
+                            started = True
+                        self.out.write(item.text)
+                        self.out.flush()
+                    elif isinstance(item, Notice):
+                        print(f"({item.text})", file=self.out, flush=True)
+                    elif isinstance(item, Thinking):
+                        started = self._thinking(item, started)
+                    elif isinstance(item, VoiceClip):
+                        self.out.write(f"\n(voice reply, {item.duration_s:.1f} s: {item.path})")
+                    elif isinstance(item, ApprovalNeeded):
+                        run_input = Command(resume=await self.ask_approval(item.request, author))
+                    elif isinstance(item, Decided):
+                        speaker = item.decision.speaker
+                    elif isinstance(item, RunOutcome):
+                        outcome = item
+        except Exception as exc:  # a service gone mid-session, say: one line, and the console goes on
+            if started:
+                self.out.write("\n")
+            print(f"(no reply: {failed_run(exc)})", file=self.out, flush=True)
+            return outcome
         await self.graph.checkpointer.adelete_thread(config["configurable"]["thread_id"])  # type: ignore[union-attr]
         if started:
             note = capped_note(outcome.capped, outcome.capped_seconds) if outcome.reply else ""
@@ -258,3 +265,14 @@ async def repl(session: ConsoleSession) -> None:
             return
         if line.strip() and not await session.handle_line(line):
             return
+
+
+def failed_run(exc: Exception) -> str:
+    """Why a run raised, in one line for the operator (redacted; no message text)."""
+    if dependency_down(exc):
+        return (
+            f"a service it needs is unreachable ({redact(fault_summary(exc))}); your message is in the record: "
+            "send it again once the service is back"
+        )
+    first = (str(exc).splitlines() or [""])[0][:200]
+    return f"the run failed ({type(exc).__name__}{': ' + redact(first) if first else ''})"

@@ -3,17 +3,21 @@ a locked SQLite file, an unreachable PostgreSQL or Chroma server. Each is one li
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
 import sqlite3
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import models_toml
+from tests.fakes.openai_server import FakeOpenAI
 from tests.integration.test_cli import observer
-from tests.servers import free_port
+from tests.servers import bin_path, free_port, running
 
 
 @contextlib.contextmanager
@@ -115,3 +119,55 @@ async def test_a_damaged_chroma_store_is_one_line_even_while_the_bundled_model_l
     assert code == 2 and out == ""
     line = one_line(err)
     assert "Chroma's store" in line and "is damaged" in line and "observer persona ingest" in line
+
+
+async def test_chroma_gone_mid_session_is_one_line_and_the_console_goes_on(
+    tmp_path: Path, fake_openai: FakeOpenAI
+) -> None:
+    """Found by a tester: a Chroma server stopped while the console ran ended it with a traceback, and the
+    messages typed after were never handled."""
+    (tmp_path / "observer.toml").write_text(models_toml(fake_openai.base_url))
+    facts = tmp_path / "facts"
+    facts.mkdir()
+    (facts / "cat.md").write_text("The office cat is called Pepper.\n", encoding="utf-8")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("OBSERVER_") and k != "DISCORD_TOKEN"},
+        "OBSERVER_DATA_DIR": str(tmp_path / "data"),
+        "OBSERVER_CHROMA_URL": url,
+        "OBSERVER_MAX_BUSY_WAIT_SECONDS": "0",
+    }
+    command = [
+        bin_path("chroma"),
+        "run",
+        "--path",
+        str(tmp_path / "chroma"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    with running(command, f"{url}/api/v2/heartbeat", tmp_path / "chroma.log", {"ANONYMIZED_TELEMETRY": "False"}):
+        code, _, err = await observer(tmp_path, "persona", "ingest", str(facts), env={"OBSERVER_CHROMA_URL": url})
+        assert code == 0, err
+        console = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "command_line", "chat", cwd=tmp_path, env=env,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        assert console.stdin is not None and console.stdout is not None
+        console.stdin.write(b"@Observer what is the cat called?\n")
+        await console.stdin.drain()
+        first = b""
+        while b"Observer: " not in first:
+            line = await asyncio.wait_for(console.stdout.readline(), timeout=300)
+            assert line, "the console ended before its first answer"
+            first += line
+    # Chroma is stopped now; two more messages, then quit.
+    out, err_bytes = await asyncio.wait_for(
+        console.communicate(b"@Observer still there?\n@Observer and now?\n/quit\n"), timeout=300
+    )
+    text, err = out.decode(), err_bytes.decode()
+    assert console.returncode == 0, err
+    assert "Traceback" not in text + err
+    assert text.count("(no reply: a service it needs is unreachable") == 2, text
