@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
@@ -30,6 +31,9 @@ from agent.models.japanese_script import japanese_script_only, wants_japanese_sc
 from agent.models.llama_loading import LOCKS, bundled_model_path, load_llama
 from agent.models.prompt_cache import cache_file, restore, save
 from agent.models.transcript import render_transcript
+from agent.redact import redact
+
+log = logging.getLogger(__name__)
 
 
 class LocalChatModel(BaseChatModel):
@@ -81,7 +85,15 @@ class LocalChatModel(BaseChatModel):
         """Assemble and load the weights in a background thread, so the first answer does not wait for them."""
         # Not a daemon (like the remote warm-up, agent/models/registry.py): a process that exits while the
         # weights load waits for them instead of aborting inside llama.cpp with its exit code lost.
-        thread = threading.Thread(target=lambda: self.llama, name="observer-local-model-load")
+
+        def load() -> None:
+            try:
+                _ = self.llama  # the property loads the weights once per process
+            except Exception as exc:  # the first answer meets it again and reports it; here, one line
+                where = Path(self.model_path).name if self.model_path else self.bundled_key
+                log.warning("local model %s: not loaded at start (%s: %s)", where, type(exc).__name__, redact(str(exc)))
+
+        thread = threading.Thread(target=load, name="observer-local-model-load")
         thread.start()
         return thread
 

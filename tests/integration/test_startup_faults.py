@@ -171,3 +171,17 @@ async def test_chroma_gone_mid_session_is_one_line_and_the_console_goes_on(
     assert console.returncode == 0, err
     assert "Traceback" not in text + err
     assert text.count("(no reply: a service it needs is unreachable") == 2, text
+
+
+async def test_a_local_model_file_that_is_not_gguf_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """Found by a tester: the background load's failure printed a thread's traceback before the reply
+    said the model failed."""
+    junk = tmp_path / "junk.gguf"
+    junk.write_bytes(os.urandom(4096))
+    (tmp_path / "observer.toml").write_text(
+        f'[[models]]\nname = "local"\nprovider = "local"\nmodel = "{junk}"\n', encoding="utf-8"
+    )
+    code, out, err = await observer(tmp_path, "chat", "--once", "@Observer hi")
+    assert "Traceback" not in err and "Exception in thread" not in err, err
+    assert "junk.gguf" in err and "not loaded at start" in err, err
+    assert "(no reply: model 'local' failed" in out, out
