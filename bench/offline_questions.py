@@ -4,7 +4,7 @@ Each question is asked as a member would, through `observer chat --once "@Observ
 process each time, Observer's real prompts, each question in a channel of its own unless
 `--one-channel`, where each sees the earlier questions and answers), for every bundled model; then the same model is asked
 bare (one chat call with a one-line system prompt, the same sampling): the ceiling. An answer is right when it contains
-one of the expected words. Also prints each console call's wall time (the first one cold: a fresh
+one of the expected words and is written in the question's language (its script). Also prints each console call's wall time (the first one cold: a fresh
 data dir, the model assembled and loaded), and the bundled model's speed.
 
     .venv/bin/python -m bench.offline_questions [--models qwen2.5-coder-0.5b-instruct gemma-3-270m]
@@ -16,6 +16,7 @@ Prints figures; never fails on them.
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import subprocess
 import sys
@@ -71,9 +72,24 @@ HELD_OUT: list[tuple[str, str, tuple[str, ...]]] = [
 ]
 
 
-def right(answer: str, expected: tuple[str, ...]) -> bool:
+def in_language(answer: str, lang: str) -> bool:
+    """Written in the question's language, by its script: Cyrillic for Russian, kana or kanji for
+    Japanese, Latin letters with neither (nor Han) for English and Portuguese."""
+    cyrillic = re.search(r"[\u0400-\u04ff]", answer) is not None
+    kana = re.search(r"[\u3040-\u30ff]", answer) is not None
+    han = re.search(r"[\u4e00-\u9fff]", answer) is not None
+    if lang == "ru":
+        return cyrillic
+    if lang == "ja":
+        return kana or han
+    return re.search(r"[A-Za-z]", answer) is not None and not (cyrillic or kana or han)
+
+
+def right(answer: str, expected: tuple[str, ...], lang: str) -> bool:
+    """An expected word, in the question's language: `В неделю 7 дней.` does not answer an English
+    question for its reader."""
     low = answer.lower()
-    return any(word in low for word in expected)
+    return any(word in low for word in expected) and in_language(answer, lang)
 
 
 Questions = list[tuple[str, str, tuple[str, ...]]]
@@ -158,7 +174,7 @@ def bare(model: str, checkout: Path, data_dir: Path, questions: Questions) -> tu
 def score(answers: list[str], questions: Questions) -> tuple[int, dict[str, str]]:
     total, per_language = 0, {}
     for lang in ("en", "ja", "pt", "ru"):
-        hits = [right(a, q[2]) for a, q in zip(answers, questions, strict=True) if q[0] == lang]
+        hits = [right(a, q[2], lang) for a, q in zip(answers, questions, strict=True) if q[0] == lang]
         per_language[lang] = f"{sum(hits)}/{len(hits)}"
         total += sum(hits)
     return total, per_language
