@@ -25,10 +25,15 @@ def texts(written: list[Any]) -> list[str]:
     return [w.text if isinstance(w, Token) else type(w).__name__ for w in written]
 
 
-async def test_the_first_token_goes_out_at_once_and_a_burst_after_it_as_one_write():
+def batching(interval_s: float = 0.05) -> tuple[list[Any], Clock, TokenBatcher]:
+    """What was written, the batcher's clock, and the batcher."""
     written: list[Any] = []
     clock = Clock()
-    batcher = TokenBatcher(written.append, interval_s=0.05, clock=clock)
+    return written, clock, TokenBatcher(written.append, interval_s=interval_s, clock=clock)
+
+
+async def test_the_first_token_goes_out_at_once_and_a_burst_after_it_as_one_write():
+    written, clock, batcher = batching()
     batcher(Token(text="Hel"))
     assert texts(written) == ["Hel"], "the member sees the answer start without waiting"
     for piece in ("lo", ",", " wor", "ld"):
@@ -40,9 +45,7 @@ async def test_the_first_token_goes_out_at_once_and_a_burst_after_it_as_one_writ
 
 
 async def test_a_token_after_a_pause_goes_out_at_once():
-    written: list[Any] = []
-    clock = Clock()
-    batcher = TokenBatcher(written.append, interval_s=0.05, clock=clock)
+    written, clock, batcher = batching()
     batcher(Token(text="a"))
     clock.now += 1.0  # a slow model: one token a second
     batcher(Token(text="b"))
@@ -50,9 +53,7 @@ async def test_a_token_after_a_pause_goes_out_at_once():
 
 
 async def test_other_stream_items_keep_their_place_after_the_held_text():
-    written: list[Any] = []
-    clock = Clock()
-    batcher = TokenBatcher(written.append, interval_s=10, clock=clock)
+    written, clock, batcher = batching(10)
     batcher(Token(text="<think"))
     batcher(Token(text="ing>"))
     batcher(Thinking(retract=10))
@@ -64,9 +65,7 @@ async def test_other_stream_items_keep_their_place_after_the_held_text():
 
 
 async def test_flush_at_the_end_of_the_round_writes_what_is_held_and_stops_the_timer():
-    written: list[Any] = []
-    clock = Clock()
-    batcher = TokenBatcher(written.append, interval_s=0.05, clock=clock)
+    written, clock, batcher = batching()
     batcher(Token(text="a"))
     batcher(Token(text="b"))
     batcher.flush()
