@@ -15,7 +15,6 @@ from agent.cast.chain import chained_line
 from agent.events import Event, event_from_names
 from agent.ids import new_snowflake
 from agent.member_texts import capped_note
-from agent.memory.faults import dependency_down, fault_summary
 from agent.memory.scopes import readable_scopes
 from agent.redact import redact
 from agent.services import Services
@@ -23,6 +22,7 @@ from agent.state import Context
 from agent.stream import ApprovalNeeded, Decided, Notice, RunOutcome, Thinking, Token, VoiceClip, run_events
 from agent.tools.describe import call_line
 from agent.verdicts import ApprovalRequest, Verdict, approval, denial
+from command_line.run_failures import failed_run
 
 _SPEAKER = re.compile(r"^([^\s:@/#][^\s:]{0,31}):\s+(.*)$", re.DOTALL)
 
@@ -265,14 +265,3 @@ async def repl(session: ConsoleSession) -> None:
             return
         if line.strip() and not await session.handle_line(line):
             return
-
-
-def failed_run(exc: Exception) -> str:
-    """Why a run raised, in one line for the operator (redacted; no message text)."""
-    if dependency_down(exc):
-        return (
-            f"a service it needs is unreachable ({redact(fault_summary(exc))}); your message is in the record: "
-            "send it again once the service is back"
-        )
-    first = (str(exc).splitlines() or [""])[0][:200]
-    return f"the run failed ({type(exc).__name__}{': ' + redact(first) if first else ''})"

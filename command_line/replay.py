@@ -22,6 +22,7 @@ from agent.services import Services, build_services
 from agent.settings import Settings
 from agent.state import Context
 from agent.stream import outcome_of
+from command_line.run_failures import failed_run
 
 
 class TranscriptLine(BaseModel):
@@ -119,7 +120,12 @@ async def _run(
             attachments=item.attachments,
         )
         message_ids[number] = event.message_id
-        outcome = outcome_of(await graph.ainvoke({"event": event}, context=context))
+        try:
+            outcome = outcome_of(await graph.ainvoke({"event": event}, context=context))
+        except Exception as exc:  # one line's failure is shown; the transcript goes on
+            why = failed_run(exc, recorded=False)
+            outcomes.append(Outcome(number, item.author, item.text, False, "failed", None, "", why))
+            continue
         decision = outcome.decision
         assert decision is not None, "every run decides"
         if outcome.reply_message_id:
