@@ -30,6 +30,7 @@ from agent.models.chat_template import ToolCallReader, render_chat_template
 from agent.models.japanese_script import japanese_script_only, wants_japanese_script
 from agent.models.llama_loading import LOCKS, bundled_model_path, load_llama
 from agent.models.prompt_cache import cache_file, restore, save
+from agent.models.script_guard import Guard, banned_tokens, guard_for, script_only
 from agent.models.transcript import render_transcript
 from agent.redact import redact
 
@@ -88,7 +89,8 @@ class LocalChatModel(BaseChatModel):
 
         def load() -> None:
             try:
-                _ = self.llama  # the property loads the weights once per process
+                llama = self.llama  # the property loads the weights once per process
+                banned_tokens(llama, "latin")  # the script masks: read beside the file, or built once
             except Exception as exc:  # the first answer meets it again and reports it; here, one line
                 where = Path(self.model_path).name if self.model_path else self.bundled_key
                 log.warning("local model %s: not loaded at start (%s: %s)", where, type(exc).__name__, redact(str(exc)))
@@ -148,6 +150,7 @@ class LocalChatModel(BaseChatModel):
         temperature: float | None = None,
         extra_stop: Sequence[str] = (),
         japanese: bool = False,
+        guard: Guard | None = None,
     ) -> Iterator[tuple[str, dict[str, int]]]:
         lock = LOCKS.setdefault(self.resolved_path, threading.Lock())
         with lock:
@@ -157,7 +160,10 @@ class LocalChatModel(BaseChatModel):
             produced = 0
             from llama_cpp import LogitsProcessorList  # with the model: llama_cpp is loaded by now
 
-            processors = LogitsProcessorList([japanese_script_only(llama)]) if japanese else None
+            masks = [japanese_script_only(llama)] if japanese else []
+            if guard is not None:
+                masks.append(script_only(llama, guard))
+            processors = LogitsProcessorList(masks) if masks else None
             for part in llama.create_completion(
                 tokens,
                 max_tokens=self.max_tokens,
@@ -206,7 +212,8 @@ class LocalChatModel(BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         usage = {"input": 0, "output": 0}
         renders = [lambda: self.render(messages)]
-        japanese = wants_japanese_script(_member_text(messages))
+        member = _member_text(messages)
+        japanese, guard = wants_japanese_script(member), guard_for(member)
         if self.resolved_format == "transcript":
             # A base model sometimes opens its turn with a blank line, which is also where a turn
             # stops: one retry with a nudge (a leading space) instead of an empty answer.
@@ -219,7 +226,11 @@ class LocalChatModel(BaseChatModel):
             said = False
             calls = ToolCallReader() if self.tools else None
             stream = self._completion_stream(
-                render, temperature=kwargs.get("temperature"), extra_stop=stop or (), japanese=japanese
+                render,
+                temperature=kwargs.get("temperature"),
+                extra_stop=stop or (),
+                japanese=japanese,
+                guard=guard,
             )
             for text, counts in stream:
                 usage = counts

@@ -3,6 +3,7 @@ recorded, the judge parses, and a newcomer's first question in Japanese is answe
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,18 @@ async def test_a_fresh_consoles_first_question_in_japanese_names_tokyo(tmp_path:
     assert code == 0, err
     assert out.strip() == "(no reply: not addressed, judge skipped)"
     assert "llama" not in err.lower() and "metadata" not in err.lower()  # and its load notes stay quiet
+
+
+async def test_an_english_question_is_answered_in_latin_letters(tmp_path: Path):
+    """The bundled model answered "How many days are in a week?" with "В неделю 7 дней." (the persona's
+    Russian example nearby) before the script guard."""
+    from tests.integration.test_cli import observer
+
+    code, out, err = await observer(tmp_path, "chat", "--once", "@Observer How many days are in a week?")
+    assert code == 0, err
+    answer = out.strip().removeprefix("Observer: ")
+    assert re.search(r"[A-Za-z]", answer), answer
+    assert not re.search(r"[\u0400-\u04ff\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]", answer), answer
 
 
 async def test_a_bare_ping_is_greeted_not_refused(tmp_path: Path):
