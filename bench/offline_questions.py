@@ -34,8 +34,8 @@ QUESTIONS: list[tuple[str, str, tuple[str, ...]]] = [
     ("en", "What color is the sky on a clear day?", ("blue",)),
     ("en", "What is 12 plus 30?", ("42", "forty-two", "forty two")),
     ("en", "What is the chemical formula of water?", ("h2o", "h₂o")),
-    ("ja", "日本の首都はどこですか？", ("東京", "东京", "tokyo", "とうきょう")),
-    ("ja", "フランスの首都はどこですか？", ("パリ", "paris", "巴黎")),
+    ("ja", "日本の首都はどこですか？", ("東京", "tokyo", "とうきょう")),
+    ("ja", "フランスの首都はどこですか？", ("パリ", "paris")),
     ("ja", "1週間は何日ですか？", ("7", "七")),
     ("ja", "水の化学式は何ですか？", ("h2o", "h₂o")),
     ("ja", "晴れた日の空は何色ですか？", ("青", "blue")),
@@ -72,17 +72,33 @@ HELD_OUT: list[tuple[str, str, tuple[str, ...]]] = [
 ]
 
 
+# Words that tell English from Portuguese in a short answer (both are Latin script).
+_ENGLISH = frozenset("the is are of in there has have and it a an on".split())
+_PORTUGUESE = frozenset("o a os as é são de do da dos das em no na num numa tem têm um uma e".split())
+
+
 def in_language(answer: str, lang: str) -> bool:
-    """Written in the question's language, by its script: Cyrillic for Russian, kana or kanji for
-    Japanese, Latin letters with neither (nor Han) for English and Portuguese."""
+    """Written in the question's language. Russian: Cyrillic; Japanese: kana, or a kanji word; English and
+    Portuguese: Latin letters with neither (nor Han), told apart by their common short words (a bare
+    `Paris.` is either). An answer without letters (`2 + 2 = 4.`) is in every language."""
+    answer = re.sub(r"^\s*Observer:\s*", "", answer)  # the console's speaker label is not the answer
+    if not any(ch.isalpha() for ch in answer):
+        return True
     cyrillic = re.search(r"[\u0400-\u04ff]", answer) is not None
     kana = re.search(r"[\u3040-\u30ff]", answer) is not None
     han = re.search(r"[\u4e00-\u9fff]", answer) is not None
     if lang == "ru":
         return cyrillic
     if lang == "ja":
-        return kana or han
-    return re.search(r"[A-Za-z]", answer) is not None and not (cyrillic or kana or han)
+        # A Japanese sentence has kana; kanji alone is Japanese only as a word or two (`東京。`), while
+        # `1週間有7天。` is Chinese.
+        return kana or (han and sum(ch.isalpha() for ch in answer) <= 3)
+    if cyrillic or kana or han or re.search(r"[A-Za-z]", answer) is None:
+        return False
+    words = re.findall(r"[^\W\d_]+", answer.lower())
+    english = sum(w in _ENGLISH for w in words)
+    portuguese = sum(w in _PORTUGUESE for w in words) + len(re.findall(r"[ãõçáéíóúâêô]", answer.lower()))
+    return english >= portuguese if lang == "en" else portuguese >= english
 
 
 def right(answer: str, expected: tuple[str, ...], lang: str) -> bool:
