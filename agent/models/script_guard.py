@@ -15,6 +15,7 @@ process does not pay that second again.
 from __future__ import annotations
 
 import contextlib
+import glob
 import logging
 import os
 import re
@@ -102,6 +103,9 @@ def banned_tokens(llama: Any, guard: Guard) -> npt.NDArray[np.int64]:
                         partial = cache.with_name(cache.name + ".partial.npz")
                         np.savez(partial, latin=masks["latin"], cyrillic=masks["cyrillic"])
                         os.replace(partial, cache)
+                        for stale in cache.parent.glob(f"{glob.escape(Path(llama.model_path).name)}.scripts-*.npz"):
+                            if stale != cache:
+                                stale.unlink(missing_ok=True)  # an earlier file at this path
                     except OSError as exc:
                         log.info("script masks not cached beside the model (%s)", type(exc).__name__)
             _MASKS[llama] = masks

@@ -88,6 +88,7 @@ def test_masks_are_read_once_kept_beside_the_model_and_remade_when_the_file_chan
     changed = vocabulary(str(model))
     banned_tokens(changed, "cyrillic")
     assert changed.scans == 1
+    assert len(list(tmp_path.glob("model.gguf.scripts-*.npz"))) == 1, "the old file's masks are gone"
 
 
 def test_a_cache_that_cannot_be_written_only_costs_the_rescan(tmp_path: Path):
