@@ -114,6 +114,14 @@ def test_pdf_document_is_read_through_langchain(tmp_path: Path):
     assert isinstance(doc, KnowledgeDoc) and "9:15 on Sundays" in " ".join(doc.chunks)
 
 
+def test_a_pdf_without_text_is_refused_naming_why(tmp_path: Path):
+    path = tmp_path / "scan.pdf"
+    path.write_bytes(text_pdf([]))
+    with pytest.raises(PersonaFileError) as caught:
+        read_persona_or_knowledge(path)
+    assert f"{path}: pdf: has no text to read" in str(caught.value) and "OCR" in str(caught.value)
+
+
 @pytest.mark.parametrize(
     ("filename", "content", "field"),
     [
@@ -124,6 +132,10 @@ def test_pdf_document_is_read_through_langchain(tmp_path: Path):
         ("e.toml", 'name = "E"\ndescription = ', "toml"),
         ("f.json", '{"spec": "chara_card_v2", "data": {"description": "no name"}}', "name"),
         ("g.md", "---\nname: G\nstyle: [unclosed\n---\nbody", "front matter"),
+        # Found by a tester: an empty document was counted as ingested (0 chunks), though refused in the README.
+        ("h.md", "", "text"),
+        ("i.txt", " \n\n\t\n", "text"),
+        ("j.md", "---\ntags: [a]\n---\n\n", "text"),
     ],
 )
 def test_malformed_files_name_the_file_and_the_field(tmp_path: Path, filename: str, content: str, field: str):

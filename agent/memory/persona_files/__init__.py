@@ -99,7 +99,10 @@ def read_persona_or_knowledge(path: Path, limits: FileLimits = DEFAULT_LIMITS) -
 def _text_chunks(text: str, path: Path, limits: FileLimits) -> list[str]:
     if len(text) > limits.document_chars:
         raise fail(path, "text", over(limits, "document_chars", f"{len(text):,} characters"))
-    return split_paragraphs(text)
+    chunks = split_paragraphs(text)
+    if not chunks:
+        raise fail(path, "text", "is empty: there is nothing to remember (add text, or remove the file)")
+    return chunks
 
 
 def _pdf_chunks(path: Path, limits: FileLimits) -> list[str]:
@@ -129,6 +132,8 @@ def _pdf_chunks(path: Path, limits: FileLimits) -> list[str]:
         if total > limits.document_chars:
             raise fail(path, "pdf", over(limits, "document_chars", f"the text of its first {number} pages"))
         chunks.extend(split_paragraphs(text))
+    if not chunks:
+        raise fail(path, "pdf", "has no text to read (scanned pages are images: run them through OCR first)")
     return chunks
 
 
