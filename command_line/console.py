@@ -32,7 +32,16 @@ HELP = """Type a message, or `name: message` to speak as someone else for one li
   /mode MODE       set this channel's mode: off, mentions, auto, observe
   /cast            who is in this channel's cast; /cast add NAME [MODEL], /cast remove NAME, /cast bots on|off
   /verbose         toggle decision, model, retrieval, token and timing details
+  /help            this list
   /quit            leave"""
+
+
+def _unknown(cmd: str, arg: str) -> str:
+    """One line for a command typed wrong: its usage when it needs an argument, else what exists."""
+    for usage in HELP.splitlines()[1:]:
+        if usage.split()[0] == cmd and not arg:
+            return f"({cmd} needs an argument: {usage.strip()})"
+    return f"(no command {cmd}; /help lists them, and a line without a leading / is a message)"
 
 
 class ConsoleSession:
@@ -97,8 +106,10 @@ class ConsoleSession:
             await self._cast(arg)
         elif cmd == "/verbose":
             self.verbose = not self.verbose
-        else:
+        elif cmd in ("/help", "/?"):
             print(HELP, file=self.out)
+        else:
+            print(_unknown(cmd, arg), file=self.out)
         return True
 
     async def _cast(self, arg: str) -> None:

@@ -64,6 +64,17 @@ async def test_repl_speakers_and_as(tmp_path: Path, fake_openai: FakeOpenAI):
     assert "carol" in fake_openai.requests[-1]["messages"][0]["content"]
 
 
+async def test_a_mistyped_command_is_one_line_and_help_lists_them(tmp_path: Path, fake_openai: FakeOpenAI):
+    """Found by a tester: `/bogus` printed the whole help, which reads as if the console ignored the line."""
+    (tmp_path / "observer.toml").write_text(models_toml(fake_openai.base_url))
+    code, out, err = await observer(tmp_path, "chat", stdin="/bogus\n/channel\n/help\n/quit\n")
+    assert code == 0, err
+    assert "(no command /bogus; /help lists them, and a line without a leading / is a message)\n" in out
+    assert "(/channel needs an argument: /channel NAME" in out
+    assert out.count("/verbose") == 1, "the help is printed once, for /help"
+    assert not fake_openai.requests, "no command reached the model"
+
+
 async def test_endpoint_down_is_one_line_and_exit_zero(tmp_path: Path):
     (tmp_path / "observer.toml").write_text(models_toml("http://127.0.0.1:9/v1"))
     code, out, _ = await observer(tmp_path, "chat", "--once", "@Observer hi")
