@@ -11,8 +11,6 @@ codec): 東, 國 and 説 are in it; 东, 语 and 说 are not. A member who write
 from __future__ import annotations
 
 import re
-import threading
-import weakref
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -22,9 +20,6 @@ import numpy.typing as npt
 
 KANA = re.compile(r"[\u3040-\u309f\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-
-_MASKS: weakref.WeakKeyDictionary[Any, npt.NDArray[np.int64]] = weakref.WeakKeyDictionary()
-_BUILDING = threading.Lock()
 
 
 @lru_cache(maxsize=4096)
@@ -48,29 +43,16 @@ def wants_japanese_script(text: str) -> bool:
 
 
 def foreign_han_tokens(llama: Any) -> npt.NDArray[np.int64]:
-    """Ids of the vocabulary's tokens that hold a Han character Japanese does not use. Built once per
-    loaded model (every token detokenized: about a second for Qwen's 151,000) and kept with it."""
-    with _BUILDING:
-        found = _MASKS.get(llama)
-        if found is None:
-            ids = []
-            for token in range(int(llama.n_vocab())):
-                # Stray bytes of a split character dropped: a whole 东 beside them still counts.
-                text = llama.detokenize([token]).decode("utf-8", errors="ignore")
-                if HAN.search(text) and foreign_han(text):
-                    ids.append(token)
-            found = _MASKS[llama] = np.array(ids, dtype=np.int64)
-        return found
+    """Ids of the vocabulary's tokens that hold a Han character Japanese does not use: read with the
+    other script masks (`script_guard`), once per model file and kept beside it."""
+    from agent.models.script_guard import banned_tokens
+
+    return banned_tokens(llama, "japanese")
 
 
 def japanese_script_only(llama: Any) -> Callable[[Any, Any], Any]:
-    """A llama.cpp logits processor that leaves the Chinese-only characters out of the next token."""
-    banned = foreign_han_tokens(llama)
+    """A llama.cpp logits processor that leaves the Chinese-only characters out of the next token, whole
+    or finished from bytes an earlier token opened."""
+    from agent.models.script_guard import script_only
 
-    def mask(input_ids: Any, scores: Any) -> Any:
-        # The whole vocabulary in id order (llama-cpp-python runs this sampler first, before any cut).
-        if len(scores) > int(banned[-1] if len(banned) else 0):
-            scores[banned] = -np.inf
-        return scores
-
-    return mask
+    return script_only(llama, "japanese")

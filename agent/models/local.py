@@ -90,10 +90,14 @@ class LocalChatModel(BaseChatModel):
         def load() -> None:
             try:
                 llama = self.llama  # the property loads the weights once per process
-                banned_tokens(llama, "latin")  # the script masks: read beside the file, or built once
             except Exception as exc:  # the first answer meets it again and reports it; here, one line
                 where = Path(self.model_path).name if self.model_path else self.bundled_key
                 log.warning("local model %s: not loaded at start (%s: %s)", where, type(exc).__name__, redact(str(exc)))
+                return
+            try:
+                banned_tokens(llama, "latin")  # the script masks: read beside the file, or built once
+            except Exception as exc:  # the answer then goes unguarded (script_guard logs it again)
+                log.warning("local model: script masks not built (%s)", type(exc).__name__)
 
         thread = threading.Thread(target=load, name="observer-local-model-load")
         thread.start()

@@ -63,7 +63,7 @@ def test_tokens_holding_a_chinese_only_character_cannot_be_sampled_and_the_rest_
     vocabulary = Vocabulary([p.encode() for p in pieces] + ["东".encode()[:2]])  # and half a character
     assert [pieces[i] for i in foreign_han_tokens(vocabulary)] == ["东京", "东", "说明"]
     scores = np.arange(len(vocabulary.pieces), dtype=np.float32)
-    masked = japanese_script_only(vocabulary)(None, scores.copy())
+    masked = japanese_script_only(vocabulary)(np.array([], dtype=np.intc), scores.copy())
     allowed = [i for i in range(len(scores)) if np.isfinite(masked[i])]
     assert allowed == [0, 2, 4, 5, 7]
     assert all(masked[i] == scores[i] for i in allowed)

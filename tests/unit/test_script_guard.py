@@ -25,6 +25,20 @@ def test_latin_and_cyrillic_messages_are_guarded_and_questions_about_languages_a
     assert guard_for("Translate 'good morning' to Russian") is None
     assert guard_for("Как будет «кот» по-английски?") is None
     assert guard_for("what does 猫 mean?") is None  # writes the character itself
+    # Found by a tester: asking in other languages than these three was guarded.
+    for asks in (
+        "¿Cómo se dice gato en japonés?",
+        "Comment dit-on merci en japonais ?",
+        "Wie sagt man danke auf Russisch?",
+        "Як японською буде «дякую»?",
+        "How do you say hello in Mandarin?",
+        "Come si dice grazie in cinese?",
+        "Как по-японски будет «кошка»?",
+    ):
+        assert guard_for(asks) is None, asks
+    # Everyday words that only look like language names stay guarded.
+    for plain in ("How does a machine learn?", "Qual é a capital da China?", "Explain JavaScript closures"):
+        assert guard_for(plain) == "latin", plain
 
 
 class Vocabulary:
@@ -44,15 +58,24 @@ class Vocabulary:
 
 
 PIECES = ["The", " week", "В", " неделю", "東京", "です", "里斯", "한국", " 7", "Москва", "é", "。"]
+# 鶴 (e9 b6 b4) and Ж (d0 96) as byte-level tokens, as a BPE vocabulary holds rare characters; and
+# "é" cut in two (c3 a9), a Latin letter.
+BYTES = {"鶴 opens": b"\xe9", "鶴 goes on": b"\xb6", "鶴 ends": b"\xb4", "Ж opens": b"\xd0", "Ж ends": b"\x96"}
+BYTES |= {"é opens": b"\xc3", "é ends": b"\xa9"}
+LABELS = PIECES + list(BYTES)
 
 
 def vocabulary(path: str = "") -> Vocabulary:
-    return Vocabulary([p.encode() for p in PIECES] + ["东".encode()[:2]], path)  # and half a character
+    return Vocabulary([p.encode() for p in PIECES] + list(BYTES.values()), path)
+
+
+def labels(ids: object) -> list[str]:
+    return [LABELS[int(i)] for i in ids]  # type: ignore[attr-defined]
 
 
 def test_a_latin_message_cannot_get_cyrillic_or_east_asian_tokens_a_cyrillic_one_only_not_east_asian():
     words = vocabulary()
-    assert [PIECES[i] for i in banned_tokens(words, "latin")] == [
+    assert labels(banned_tokens(words, "latin")) == [
         "В",
         " неделю",
         "東京",
@@ -60,13 +83,41 @@ def test_a_latin_message_cannot_get_cyrillic_or_east_asian_tokens_a_cyrillic_one
         "里斯",
         "한국",
         "Москва",
+        "鶴 opens",
+        "Ж opens",
     ]
-    assert [PIECES[i] for i in banned_tokens(words, "cyrillic")] == ["東京", "です", "里斯", "한국"]
+    assert labels(banned_tokens(words, "cyrillic")) == ["東京", "です", "里斯", "한국", "鶴 opens"]
     scores = np.arange(len(words.pieces), dtype=np.float32)
-    masked = script_only(words, "latin")(None, scores.copy())
-    allowed = [i for i in range(len(scores)) if np.isfinite(masked[i])]
-    assert allowed == [0, 1, 8, 10, 11, 12]
-    assert all(masked[i] == scores[i] for i in allowed)
+    masked = script_only(words, "latin")(np.array([], dtype=np.intc), scores.copy())
+    allowed = [LABELS[i] for i in range(len(scores)) if np.isfinite(masked[i])]
+    assert allowed == ["The", " week", " 7", "é", "。", "鶴 goes on", "鶴 ends", "Ж ends", "é opens", "é ends"]
+    assert all(masked[i] == scores[i] for i in range(len(scores)) if np.isfinite(masked[i]))
+
+
+def test_a_character_half_written_cannot_be_finished_as_a_left_out_one():
+    """Found by a tester: 鶴 came through as three byte tokens to an English question."""
+    words = vocabulary()
+    index = {label: i for i, label in enumerate(LABELS)}
+
+    def allowed_after(guard: str, *written: str) -> set[str]:
+        scores = np.zeros(len(words.pieces), dtype=np.float32)
+        ids = np.array([index["The"], *(index[w] for w in written)], dtype=np.intc)
+        masked = script_only(words, guard)(ids, scores)  # type: ignore[arg-type]
+        return {LABELS[i] for i in range(len(scores)) if np.isfinite(masked[i])}
+
+    # The prompt's own bytes or a model that opened one anyway: 鶴 is not finished, é is.
+    assert "鶴 ends" not in allowed_after("latin", "鶴 opens", "鶴 goes on")
+    assert "鶴 goes on" in allowed_after("latin", "鶴 opens")  # still half: checked at the next token
+    assert "Ж ends" not in allowed_after("latin", "Ж opens")
+    assert "Ж ends" in allowed_after("cyrillic", "Ж opens")
+    assert "é ends" in allowed_after("latin", "é opens")
+    assert {"鶴 ends", "Ж ends", "é ends"} <= allowed_after("latin")  # nothing half written: no check
+    # Japanese: 鶴 is a Japanese kanji; a simplified form cut in bytes is not (东: e4 b8 9c).
+    japanese = Vocabulary([b"\xe4\xb8", b"\x9c", b"\xe9\xb6", b"\xb4"])
+    for opened, finish, left_out in ((0, 1, True), (2, 3, False)):
+        scores = np.zeros(4, dtype=np.float32)
+        masked = script_only(japanese, "japanese")(np.array([opened], dtype=np.intc), scores)
+        assert np.isneginf(masked[finish]) is np.bool_(left_out)
 
 
 @given(st.text(alphabet=st.characters(codec="latin-1", categories=["L", "N", "P", "Zs"]), min_size=1, max_size=12))
@@ -91,6 +142,29 @@ def test_masks_are_read_once_kept_beside_the_model_and_remade_when_the_file_chan
     assert len(list(tmp_path.glob("model.gguf.scripts-*.npz"))) == 1, "the old file's masks are gone"
 
 
+def test_a_damaged_cache_is_built_again_not_an_unanswered_message(tmp_path: Path):
+    """Found by a tester: a truncated cache (zipfile.BadZipFile) failed every later answer."""
+    model = tmp_path / "model.gguf"
+    model.write_bytes(b"GGUF")
+    banned_tokens(vocabulary(str(model)), "latin")
+    (cache,) = tmp_path.glob("model.gguf.scripts-*.npz")
+    for damage in (cache.read_bytes()[:200], b"", b"PK\x03\x04 not a zip at all"):
+        cache.write_bytes(damage)
+        again = vocabulary(str(model))
+        assert len(banned_tokens(again, "latin")) == 9 and again.scans == 1
+    assert len(banned_tokens(vocabulary(str(model)), "latin")) == 9  # and the rebuilt cache reads
+
+
+def test_a_vocabulary_that_cannot_be_read_leaves_the_answer_unguarded():
+    class Broken(Vocabulary):
+        def detokenize(self, tokens: list[int]) -> bytes:
+            raise RuntimeError("llama_token_to_piece failed")
+
+    scores = np.arange(3, dtype=np.float32)
+    masked = script_only(Broken([b"a", b"b", b"c"]), "latin")(np.array([0], dtype=np.intc), scores.copy())
+    assert (masked == scores).all()
+
+
 def test_a_cache_that_cannot_be_written_only_costs_the_rescan(tmp_path: Path):
     model = tmp_path / "model.gguf"
     model.write_bytes(b"GGUF")
@@ -98,5 +172,5 @@ def test_a_cache_that_cannot_be_written_only_costs_the_rescan(tmp_path: Path):
     # Where the cache would be written is taken (as a folder that cannot be written is, even for root).
     (tmp_path / f"model.gguf.scripts-{stat.st_size}-{int(stat.st_mtime)}.npz.partial.npz").mkdir()
     words = vocabulary(str(model))
-    assert len(banned_tokens(words, "latin")) == 7 and words.scans == 1
+    assert len(banned_tokens(words, "latin")) == 9 and words.scans == 1
     assert not list(tmp_path.glob("*.npz.partial.npz/*")) and len(list(tmp_path.glob("*.npz"))) == 1
