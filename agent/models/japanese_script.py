@@ -5,18 +5,13 @@ Chinese form inside an otherwise Japanese sentence: 日本の首都は东京で�
 Japanese (kana in the message), tokens that hold a Han character Japanese does not use are left out of
 sampling. "Used in Japanese" is JIS X 0213, the full Japanese kanji set (Python's `euc_jis_2004`
 codec): 東, 國 and 説 are in it; 东, 语 and 说 are not. A member who writes such a character themselves
-(asking about Chinese) is answered without the guard.
+(asking about Chinese) is answered without the guard. The mask itself is `script_guard`'s "japanese".
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
-
-import numpy as np
-import numpy.typing as npt
 
 KANA = re.compile(r"[\u3040-\u309f\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -40,19 +35,3 @@ def foreign_han(text: str) -> bool:
 def wants_japanese_script(text: str) -> bool:
     """The member writes Japanese (kana) and uses no Chinese-only character themselves."""
     return bool(KANA.search(text)) and not foreign_han(text)
-
-
-def foreign_han_tokens(llama: Any) -> npt.NDArray[np.int64]:
-    """Ids of the vocabulary's tokens that hold a Han character Japanese does not use: read with the
-    other script masks (`script_guard`), once per model file and kept beside it."""
-    from agent.models.script_guard import banned_tokens
-
-    return banned_tokens(llama, "japanese")
-
-
-def japanese_script_only(llama: Any) -> Callable[[Any, Any], Any]:
-    """A llama.cpp logits processor that leaves the Chinese-only characters out of the next token, whole
-    or finished from bytes an earlier token opened."""
-    from agent.models.script_guard import script_only
-
-    return script_only(llama, "japanese")

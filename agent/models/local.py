@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from agent.models.bundled import DEFAULT, ChatFormat, bundled
 from agent.models.chat_template import ToolCallReader, render_chat_template
-from agent.models.japanese_script import japanese_script_only, wants_japanese_script
+from agent.models.japanese_script import wants_japanese_script
 from agent.models.llama_loading import LOCKS, bundled_model_path, load_llama
 from agent.models.prompt_cache import cache_file, restore, save
 from agent.models.script_guard import Guard, banned_tokens, guard_for, script_only
@@ -164,7 +164,7 @@ class LocalChatModel(BaseChatModel):
             produced = 0
             from llama_cpp import LogitsProcessorList  # with the model: llama_cpp is loaded by now
 
-            masks = [japanese_script_only(llama)] if japanese else []
+            masks = [script_only(llama, "japanese")] if japanese else []
             if guard is not None:
                 masks.append(script_only(llama, guard))
             processors = LogitsProcessorList(masks) if masks else None

@@ -7,12 +7,8 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.models.japanese_script import (
-    foreign_han,
-    foreign_han_tokens,
-    japanese_script_only,
-    wants_japanese_script,
-)
+from agent.models.japanese_script import foreign_han, wants_japanese_script
+from agent.models.script_guard import banned_tokens, script_only
 
 # Every kanji of JIS X 0208 (the everyday Japanese set): EUC-JP rows 16-84, two bytes 0xA1-0xFE each.
 JIS_X_0208_KANJI = [
@@ -61,9 +57,9 @@ class Vocabulary:
 def test_tokens_holding_a_chinese_only_character_cannot_be_sampled_and_the_rest_are_untouched():
     pieces = ["東京", "东京", "です", "东", "。", "Tokyo", "说明"]
     vocabulary = Vocabulary([p.encode() for p in pieces] + ["东".encode()[:2]])  # and half a character
-    assert [pieces[i] for i in foreign_han_tokens(vocabulary)] == ["东京", "东", "说明"]
+    assert [pieces[i] for i in banned_tokens(vocabulary, "japanese")] == ["东京", "东", "说明"]
     scores = np.arange(len(vocabulary.pieces), dtype=np.float32)
-    masked = japanese_script_only(vocabulary)(np.array([], dtype=np.intc), scores.copy())
+    masked = script_only(vocabulary, "japanese")(np.array([], dtype=np.intc), scores.copy())
     allowed = [i for i in range(len(scores)) if np.isfinite(masked[i])]
     assert allowed == [0, 2, 4, 5, 7]
     assert all(masked[i] == scores[i] for i in allowed)
