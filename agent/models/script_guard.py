@@ -21,10 +21,12 @@ built leaves the answer unguarded (one warning), never unanswered.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import logging
 import os
 import re
+import tempfile
 import threading
 import weakref
 from collections.abc import Callable
@@ -42,22 +44,27 @@ Guard = Literal["latin", "cyrillic", "japanese"]
 GUARDS: tuple[Guard, ...] = ("latin", "cyrillic", "japanese")
 
 _CYRILLIC = re.compile(r"[\u0400-\u052f]")
-# Han, kana (full and half width) and Hangul: the East Asian scripts.
+# Han (with its supplementary planes), kana (full and half width) and Hangul (with its compatibility and
+# half-width jamo): the East Asian scripts.
 _EAST_ASIAN = re.compile(
-    r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u1100-\u11ff\uac00-\ud7af]"
+    "[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff"
+    "\u1100-\u11ff\u3130-\u318f\uffa0-\uffdc\uac00-\ud7af]"
 )
+# Notes Observer writes for the model, in English (a bare ping's "(a mention with no text…)", an
+# attachment's "[…]"): not the member's words, so they do not choose the guard.
+_NOTES = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
-# Asking about another language or script: the answer may need its letters. Stems in the languages
-# members write most (English, Portuguese, Spanish, French, German, Italian, Russian, Ukrainian).
+# Asking about another language or script: the answer may need its letters. Names of languages and
+# scripts (as adjectives, in the languages members write most); generic words such as "language" or
+# "translate" are not enough ("programming language", "translate this function to Rust").
 _ABOUT_LANGUAGES = re.compile(
-    r"\bjapan(ese|isch)|\bjapon(ês|és|esa|ais|aise)|giappon|\bchines|\bchinês|\bchino\b|\bchinois|\bcinese|"
-    r"mandarin|cantonese|canton[eê]s|\bkorean|\bcorean|\bcoréen|\brussian|\brusso|\bruso\b|\brusa\b|\brusse\b|"
-    r"russisch|\bukrain|\bucranian|\bbulgarian|\bgreek|\barabic|\bhebrew|\bhindi|\bthai\b|\benglish|\bingl[eê]s|"
-    r"\banglais|\benglisch|\binglese|\blanguage|\bidioma|\bl[íi]ngua|\blengua|\blangue\b|\bsprache|\btranslat|"
-    r"\btradu|übersetz|\bkanji|\bkana\b|hiragana|katakana|\bhangul|cyrillic|cir[íi]lic|kyrill|\balphabet|\balfabet|"
-    r"\bhow do you (say|write)|\bc[óo]mo se (dice|escribe|diz|escreve)|\bcomment (dit|écrit)|"
-    r"язык|мов[аиоуіе]\b|перев[оеі]д|японськ|японск|китайськ|китайск|корейськ|корейск|английск|англійськ|"
-    r"российск|російськ|русск|українськ|украинск|иероглиф|ієрогліф|кирил|алфавит|абетк|латиниц",
+    r"\bjapan(ese|isch|s)\b|\bjapon(ês|és|esa|ais|aise|ca)\b|\bgiappones|japońsk|\bchines|\bchinês|\bchino\b|"
+    r"\bchinois|\bcinese|\bchinees|chińsk|\bçince|\bmandarin|\bcantones|\bcanton[eê]s|\bkorean|\bcorean|"
+    r"\bcoréen|\bkoreaans|koreańsk|\bkorece|\brussian|\brusso|\bruso\b|\brusa\b|\brusse\b|\brussisch|rosyjsk|"
+    r"\brusça|\bukrainian|\bucranian|\bbulgarian|\bgreek|\barabic|\bhebrew|\bhindi\b|\bthai\b|\bkanji|\bkana\b|"
+    r"\bhiragana|\bkatakana|\bhangul|\bcyrillic|\bcir[íi]lic|\bkyrill|"
+    r"японськ|японск|китайськ|китайск|корейськ|корейск|английск|англійськ|русск|російськ|украинск|"
+    r"українськ|иероглиф|ієрогліф|кирил|латиниц",
     re.IGNORECASE,
 )
 
@@ -69,7 +76,9 @@ _BUILDING = threading.Lock()
 def guard_for(text: str) -> Guard | None:
     """Which of the "latin" and "cyrillic" guards the member's message asks for: "latin" (Latin letters
     only), "cyrillic" (Cyrillic, perhaps with Latin words), or None (no letters, an East Asian script, or
-    about languages). Japanese is `japanese_script.wants_japanese_script`."""
+    about languages). Notes in parentheses or brackets are not read. Japanese is
+    `japanese_script.wants_japanese_script`."""
+    text = _NOTES.sub(" ", text)
     if _EAST_ASIAN.search(text) or _ABOUT_LANGUAGES.search(text):
         return None
     if _CYRILLIC.search(text):
@@ -89,7 +98,8 @@ def left_out(char: str, guard: Guard) -> bool:
 
 
 def _opens(lead: int, guard: Guard) -> bool:
-    """A UTF-8 lead byte whose characters are all in a script `guard` leaves out (a cut-off character)."""
+    """A UTF-8 lead byte whose characters are mostly in a script `guard` leaves out (a cut-off character:
+    0xE3 also opens CJK punctuation, 0xEA rare Latin and Cyrillic extensions, seldom written in bytes)."""
     if guard == "japanese":
         return False  # 0xE4-0xE9 open Japanese kanji too: only finishing one is checked
     if 0xE3 <= lead <= 0xE9 or 0xEA <= lead <= 0xED:  # kana, Han, Hangul (and their neighbours)
@@ -126,15 +136,18 @@ def _scan(llama: Any) -> dict[str, npt.NDArray[np.int64]]:
     return masks
 
 
-def _cache_file(llama: Any) -> Path | None:
-    path = getattr(llama, "model_path", None)
-    if not path:
-        return None
+# Part of the cache's name: raised whenever what a mask holds changes (script ranges, byte rules).
+RULES = 2
+
+
+def cache_file(model_path: str) -> Path | None:
+    """Where the masks of the model file at `model_path` are kept: named by the rules, the file's size
+    and modification time (ns), so a changed file or changed rules are read afresh."""
     try:
-        stat = os.stat(path)
+        stat = os.stat(model_path)
     except OSError:
         return None
-    return Path(f"{path}.scripts-{stat.st_size}-{int(stat.st_mtime)}.npz")
+    return Path(f"{model_path}.scripts-v{RULES}-{stat.st_size}-{stat.st_mtime_ns}.npz")
 
 
 def _read(cache: Path) -> dict[str, npt.NDArray[np.int64]] | None:
@@ -148,21 +161,27 @@ def _read(cache: Path) -> dict[str, npt.NDArray[np.int64]] | None:
 
 def _write(cache: Path, masks: dict[str, npt.NDArray[np.int64]], model: str) -> None:
     try:
-        partial = cache.with_name(cache.name + ".partial.npz")
-        np.savez(partial, **{key: value for key, value in masks.items()})  # type: ignore[arg-type]
+        # A name of its own: two processes building at once each write theirs, and the last one wins.
+        handle, partial = tempfile.mkstemp(dir=cache.parent, prefix=f".{cache.name}.", suffix=".npz")
+        with os.fdopen(handle, "wb") as out:
+            np.savez(out, **{key: value for key, value in masks.items()})  # type: ignore[arg-type]
         os.replace(partial, cache)
+        earlier = re.compile(re.escape(Path(model).name) + r"\.scripts-(v\d+-)?\d+-\d+\.npz")
         for stale in cache.parent.glob(f"{glob.escape(Path(model).name)}.scripts-*.npz"):
-            if stale != cache:
-                stale.unlink(missing_ok=True)  # an earlier file at this path
+            if stale != cache and earlier.fullmatch(stale.name):
+                stale.unlink(missing_ok=True)  # an earlier file at this path, or older rules
     except OSError as exc:
         log.info("script masks not cached beside the model (%s)", type(exc).__name__)
+        with contextlib.suppress(OSError, UnboundLocalError):
+            os.unlink(partial)
 
 
 def _masks(llama: Any) -> dict[str, npt.NDArray[np.int64]]:
     with _BUILDING:
         masks = _MASKS.get(llama)
         if masks is None:
-            cache = _cache_file(llama)
+            path = getattr(llama, "model_path", None)
+            cache = cache_file(str(path)) if path else None
             if cache is not None and cache.is_file():
                 masks = _read(cache)
             if masks is None:
@@ -204,18 +223,24 @@ def script_only(llama: Any, guard: Guard) -> Callable[[Any, Any], Any]:
     except Exception as exc:
         log.warning("script guard %s not built (%s); answering without it", guard, type(exc).__name__)
         return lambda input_ids, scores: scores
+    failed: list[Exception] = []  # warned once per answer
 
     def mask(input_ids: Any, scores: Any) -> Any:
         # The whole vocabulary in id order (llama-cpp-python runs this sampler first, before any cut).
         if len(banned) and len(scores) > int(banned[-1]):
             scores[banned] = -np.inf
-        if len(input_ids):
-            recent = llama.detokenize([int(t) for t in input_ids[-3:]])
-            cut = _trailing_lead(recent)
-            if cut is not None:  # a character is half written: it may not be finished as a left-out one
-                finishing = _finishing(llama, recent[-cut[1] :], guard)
-                if finishing:
-                    scores[finishing] = -np.inf
+        try:
+            if len(input_ids):
+                recent = llama.detokenize([int(t) for t in input_ids[-3:]])
+                cut = _trailing_lead(recent)
+                if cut is not None:  # a character is half written: it may not be finished as a left-out one
+                    finishing = [t for t in _finishing(llama, recent[-cut[1] :], guard) if t < len(scores)]
+                    if finishing:
+                        scores[finishing] = -np.inf
+        except Exception as exc:  # inside llama.cpp's sampling callback: this token goes unguarded
+            if not failed:
+                failed.append(exc)
+                log.warning("script guard %s: a split character not checked (%s)", guard, type(exc).__name__)
         return scores
 
     return mask

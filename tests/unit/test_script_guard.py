@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.models.script_guard import banned_tokens, guard_for, script_only
+from agent.models.script_guard import banned_tokens, cache_file, guard_for, script_only
 
 
 def test_latin_and_cyrillic_messages_are_guarded_and_questions_about_languages_are_not():
@@ -36,9 +36,23 @@ def test_latin_and_cyrillic_messages_are_guarded_and_questions_about_languages_a
         "Как по-японски будет «кошка»?",
     ):
         assert guard_for(asks) is None, asks
-    # Everyday words that only look like language names stay guarded.
-    for plain in ("How does a machine learn?", "Qual é a capital da China?", "Explain JavaScript closures"):
+    # Everyday words that only look like language names stay guarded (found by a reviewer).
+    for plain in (
+        "How does a machine learn?",
+        "Qual é a capital da China?",
+        "Explain JavaScript closures",
+        "What is the idiomatic way to read a file?",
+        "How do you write a for loop in Python?",
+        "Which programming language is fastest?",
+        "Translate this function to Rust",
+    ):
         assert guard_for(plain) == "latin", plain
+    for plain in ("Розмова про погоду", "Нужен перевод в банк", "Какой язык программирования выбрать?"):
+        assert guard_for(plain) == "cyrillic", plain
+    # Observer's own notes for the model are not the member's words: a bare ping decides nothing.
+    assert guard_for("(a mention with no text: they are saying hello)") is None
+    assert guard_for("今日は [attached: photo.png]") is None
+    assert guard_for("what is this? [attached: notes.txt]") == "latin"
 
 
 class Vocabulary:
@@ -112,6 +126,11 @@ def test_a_character_half_written_cannot_be_finished_as_a_left_out_one():
     assert "Ж ends" in allowed_after("cyrillic", "Ж opens")
     assert "é ends" in allowed_after("latin", "é opens")
     assert {"鶴 ends", "Ж ends", "é ends"} <= allowed_after("latin")  # nothing half written: no check
+    # Four-byte characters: a Han character of the supplementary planes is left out, an emoji is not.
+    far = Vocabulary([b"\xf0\xa0\x80", b"\x8b", b"\xf0\x9f\x98", b"\x80"])  # 𠀋 and 😀, each cut before its last byte
+    for opened, last, left_out in ((0, 1, True), (2, 3, False)):
+        masked = script_only(far, "latin")(np.array([opened], dtype=np.intc), np.zeros(4, dtype=np.float32))
+        assert bool(np.isneginf(masked[last])) is left_out
     # Japanese: 鶴 is a Japanese kanji; a simplified form cut in bytes is not (东: e4 b8 9c).
     japanese = Vocabulary([b"\xe4\xb8", b"\x9c", b"\xe9\xb6", b"\xb4"])
     for opened, finish, left_out in ((0, 1, True), (2, 3, False)):
@@ -168,9 +187,22 @@ def test_a_vocabulary_that_cannot_be_read_leaves_the_answer_unguarded():
 def test_a_cache_that_cannot_be_written_only_costs_the_rescan(tmp_path: Path):
     model = tmp_path / "model.gguf"
     model.write_bytes(b"GGUF")
-    stat = model.stat()
-    # Where the cache would be written is taken (as a folder that cannot be written is, even for root).
-    (tmp_path / f"model.gguf.scripts-{stat.st_size}-{int(stat.st_mtime)}.npz.partial.npz").mkdir()
+    where = cache_file(str(model))
+    assert where is not None
+    where.mkdir()  # the cache's place is taken (as an unwritable folder is, even for root)
     words = vocabulary(str(model))
     assert len(banned_tokens(words, "latin")) == 9 and words.scans == 1
-    assert not list(tmp_path.glob("*.npz.partial.npz/*")) and len(list(tmp_path.glob("*.npz"))) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.gguf", where.name], "no partial file left"
+
+
+def test_masks_of_older_rules_are_read_afresh_and_removed(tmp_path: Path):
+    model = tmp_path / "model.gguf"
+    model.write_bytes(b"GGUF")
+    stat = model.stat()
+    older = tmp_path / f"model.gguf.scripts-{stat.st_size}-{int(stat.st_mtime)}.npz"  # session 20's first form
+    np.savez(older, latin=np.array([], dtype=np.int64), cyrillic=np.array([], dtype=np.int64))
+    unrelated = tmp_path / "model.gguf.scripts-notes.npz"
+    unrelated.write_bytes(b"someone's file")
+    words = vocabulary(str(model))
+    assert len(banned_tokens(words, "latin")) == 9 and words.scans == 1
+    assert not older.exists() and unrelated.exists()
