@@ -44,8 +44,12 @@ class Outcome:
     reply: str
     error: str | None
 
+    failed: bool = False  # the run raised: `error` says why
+
     @property
     def verdict(self) -> str:
+        if self.failed:
+            return "run failed"
         return f"respond with {self.model}" if self.respond else "no reply"
 
 
@@ -124,7 +128,7 @@ async def _run(
             outcome = outcome_of(await graph.ainvoke({"event": event}, context=context))
         except Exception as exc:  # one line's failure is shown; the transcript goes on
             why = failed_run(exc, recorded=False)
-            outcomes.append(Outcome(number, item.author, item.text, False, "failed", None, "", why))
+            outcomes.append(Outcome(number, item.author, item.text, False, "failed", None, "", why, failed=True))
             continue
         decision = outcome.decision
         assert decision is not None, "every run decides"
@@ -156,9 +160,17 @@ def print_outcomes(outcomes: list[Outcome], bot_name: str, out: TextIO) -> None:
 
 
 def print_diff(old: list[Outcome], new: list[Outcome], out: TextIO) -> int:
+    """The lines whose decision differs between two runs; a line that failed in either run is shown
+    with why (a failure in both is not a change, but is not hidden either)."""
     changed = 0
     for before, after in zip(old, new, strict=True):
-        if before.verdict != after.verdict:
+        if before.failed or after.failed:
+            changed += before.verdict != after.verdict
+            print(f"[{after.line}] {after.author}: {_one_line(after.text)}", file=out)
+            for label, run in (("old prompts", before), ("new prompts", after)):
+                why = f" ({run.error})" if run.failed else f" ({run.reason})"
+                print(f"    {label}: {run.verdict}{why}", file=out)
+        elif before.verdict != after.verdict:
             changed += 1
             print(f"[{after.line}] {after.author}: {_one_line(after.text)}", file=out)
             print(f"    old prompts: {before.verdict} ({before.reason})", file=out)
