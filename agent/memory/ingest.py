@@ -16,6 +16,7 @@ from pathlib import Path
 from agent.memory.knowledge import Entry, MemoryStore, Progress
 from agent.memory.persona_files import (
     DEFAULT_LIMITS,
+    EmptyDocument,
     FileLimits,
     KnowledgeDoc,
     LoreEntry,
@@ -80,8 +81,20 @@ def doc_entries(doc: KnowledgeDoc, scope: str, persona: str, source: str) -> lis
     return [Entry("knowledge", scope, persona, source, redact(chunk)) for chunk in doc.chunks]
 
 
-def _parse(path: Path, limits: FileLimits) -> list[Parsed]:
-    return [read_persona_or_knowledge(p, limits) for p in collect_files(path)]
+def _parse(path: Path, limits: FileLimits) -> tuple[list[Parsed], list[str]]:
+    """Every file parsed, and what was skipped: an empty document in a folder is a warning (a placeholder
+    file should not stop the sync), an empty file given alone is refused."""
+    parsed: list[Parsed] = []
+    skipped: list[str] = []
+    alone = path.is_file()
+    for file in collect_files(path):
+        try:
+            parsed.append(read_persona_or_knowledge(file, limits))
+        except EmptyDocument as exc:
+            if alone:
+                raise
+            skipped.append(f"{exc}; skipped")
+    return parsed, skipped
 
 
 async def ingest_path(
@@ -102,7 +115,7 @@ async def ingest_path(
     temporary path means nothing)."""
     path = await asyncio.to_thread(path.resolve)
     try:
-        parsed = await asyncio.to_thread(_parse, path, limits)
+        parsed, skipped = await asyncio.to_thread(_parse, path, limits)
     except PersonaFileError as exc:
         if label:
             raise PersonaFileError(str(exc).replace(str(path), label)) from None
@@ -110,7 +123,7 @@ async def ingest_path(
     cards = [p for p in parsed if isinstance(p, PersonaCard)]
     docs = [p for p in parsed if isinstance(p, KnowledgeDoc)]
     books = [p for p in parsed if isinstance(p, WorldBook)]
-    warnings = [w for p in parsed if not isinstance(p, KnowledgeDoc) for w in p.warnings]
+    warnings = [*skipped, *(w for p in parsed if not isinstance(p, KnowledgeDoc) for w in p.warnings)]
     if label:
         warnings = [w.replace(str(path), label) for w in warnings]
     seen: dict[str, str] = {}

@@ -70,6 +70,22 @@ async def test_ingest_is_a_sync_by_content_hash(services: Services, tmp_path: Pa
     assert services.memory.count() == first.chunks - 10
 
 
+async def test_an_emptied_document_in_a_folder_is_skipped_with_a_warning_and_its_chunks_go(
+    services: Services, tmp_path: Path
+):
+    """An empty file given alone is refused; in a folder (a placeholder, or a file emptied to clear it)
+    it is a warning, and the sync removes what it held."""
+    folder = _copy_data(tmp_path)
+    first = await ingest_path(services.personas, services.memory, folder)
+    rules = folder / "knowledge" / "server_rules.txt"
+    rules.write_text("\n\n", encoding="utf-8")
+    emptied = await ingest_path(services.personas, services.memory, folder)
+    assert emptied.removed == 10 and emptied.documents == first.documents - 1
+    assert any("server_rules.txt: text: is empty" in w and w.endswith("skipped") for w in emptied.warnings)
+    with pytest.raises(PersonaFileError, match=r"server_rules\.txt: text: is empty"):
+        await ingest_path(services.personas, services.memory, rules)
+
+
 async def test_malformed_file_stops_the_ingest_and_leaves_nothing_behind(services: Services, tmp_path: Path):
     folder = _copy_data(tmp_path)
     (folder / "zz_broken.toml").write_text('name = "Broken"\n[[lore]]\ntext = "no description"\n', encoding="utf-8")

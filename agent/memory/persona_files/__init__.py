@@ -36,6 +36,7 @@ __all__ = [
     "DEFAULT_LIMITS",
     "KNOWLEDGE_SUFFIXES",
     "PERSONA_SUFFIXES",
+    "EmptyDocument",
     "FileLimits",
     "KnowledgeDoc",
     "LoreEntry",
@@ -52,6 +53,11 @@ KNOWLEDGE_SUFFIXES = {".md", ".markdown", ".txt", ".pdf"}
 
 
 Parsed = PersonaCard | KnowledgeDoc | WorldBook
+
+
+class EmptyDocument(PersonaFileError):
+    """A knowledge document with nothing to remember: refused alone; in a folder, skipped with a warning
+    (its earlier chunks go, as a removed file's do)."""
 
 
 def read_persona_or_knowledge(path: Path, limits: FileLimits = DEFAULT_LIMITS) -> Parsed:
@@ -101,7 +107,7 @@ def _text_chunks(text: str, path: Path, limits: FileLimits) -> list[str]:
         raise fail(path, "text", over(limits, "document_chars", f"{len(text):,} characters"))
     chunks = split_paragraphs(text)
     if not chunks:
-        raise fail(path, "text", "is empty: there is nothing to remember (add text, or remove the file)")
+        raise EmptyDocument(f"{path}: text: is empty: there is nothing to remember (add text, or remove the file)")
     return chunks
 
 
@@ -133,7 +139,7 @@ def _pdf_chunks(path: Path, limits: FileLimits) -> list[str]:
             raise fail(path, "pdf", over(limits, "document_chars", f"the text of its first {number} pages"))
         chunks.extend(split_paragraphs(text))
     if not chunks:
-        raise fail(path, "pdf", "has no text to read (scanned pages are images: run them through OCR first)")
+        raise EmptyDocument(f"{path}: pdf: has no text to read (scanned pages are images: run them through OCR first)")
     return chunks
 
 
