@@ -39,7 +39,7 @@ HELP = """Type a message, or `name: message` to speak as someone else for one li
 def _unknown(cmd: str, arg: str) -> str:
     """One line for a command typed wrong: its usage when it needs an argument, else what exists."""
     for usage in HELP.splitlines()[1:]:
-        if usage.split()[0] == cmd and not arg:
+        if usage.split()[:1] == [cmd] and not arg:
             return f"({cmd} needs an argument: {usage.strip()})"
     return f"(no command {cmd}; /help lists them, and a line without a leading / is a message)"
 
