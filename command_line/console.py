@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+import signal
 import sys
 from typing import Any, TextIO
 
@@ -267,12 +269,42 @@ class ConsoleSession:
 
 
 async def repl(session: ConsoleSession) -> None:
+    """Read lines until /quit or end of input (Ctrl-D). Ctrl-C stops the answer being written and
+    returns to the prompt, as in a shell; at the prompt it says how to leave."""
     print(f"Observer console. {session.bot_name} answers when you write @{session.bot_name}. /help for commands.")
-    while True:
-        try:
-            line = await asyncio.to_thread(input, session.prompt)
-        except (EOFError, KeyboardInterrupt):
-            print()
-            return
-        if line.strip() and not await session.handle_line(line):
-            return
+    loop = asyncio.get_running_loop()
+    running: list[asyncio.Task[bool]] = []
+    stopped: list[bool] = []  # the member pressed Ctrl-C during this answer
+
+    def interrupt() -> None:
+        if running and not running[0].done():
+            stopped.append(True)
+            running[0].cancel()
+        else:
+            print("\n(Ctrl-D or /quit leaves)", flush=True)
+
+    with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows, or not the main thread
+        loop.add_signal_handler(signal.SIGINT, interrupt)
+    try:
+        while True:
+            try:
+                line = await asyncio.to_thread(input, session.prompt)
+            except (EOFError, KeyboardInterrupt):
+                print()
+                return
+            if not line.strip():
+                continue
+            running[:] = [asyncio.create_task(session.handle_line(line))]
+            stopped.clear()
+            try:
+                if not await running[0]:
+                    return
+            except asyncio.CancelledError:
+                if not stopped:
+                    raise  # the console itself is being stopped
+                print("\n(stopped)", file=session.out, flush=True)
+            finally:
+                running.clear()
+    finally:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.remove_signal_handler(signal.SIGINT)

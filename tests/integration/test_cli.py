@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import signal
 import sys
 from pathlib import Path
 
 from agent.memory.db import head_revision
 from tests.conftest import models_toml
-from tests.fakes.openai_server import FakeOpenAI, Reply
+from tests.fakes.openai_server import Drip, FakeOpenAI, Reply
 
 
 async def observer(
@@ -218,3 +219,33 @@ async def test_status_lists_every_process_and_the_shards_nobody_holds(tmp_path: 
     )
     assert code == 2 and out == "" and err.count("\n") == 1 and "hunter2" not in err
     assert "OBSERVER_DATABASE_URL: cannot reach PostgreSQL at 127.0.0.1:1/none" in err
+
+
+async def test_ctrl_c_stops_the_answer_not_the_console(tmp_path: Path, fake_openai: FakeOpenAI):
+    """Found by a tester: Ctrl-C quit the console; in a shell it stops what runs and keeps the prompt."""
+    (tmp_path / "observer.toml").write_text(models_toml(fake_openai.base_url))
+    fake_openai.push(Drip("one two three four five six seven eight nine ten eleven twelve", every_s=1.0))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OBSERVER_") and k != "DISCORD_TOKEN"}
+    env.update({"OBSERVER_DATA_DIR": str(tmp_path / "data"), "OBSERVER_MAX_BUSY_WAIT_SECONDS": "0"})
+    console = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "command_line", "chat", cwd=tmp_path, env=env,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert console.stdin is not None and console.stdout is not None
+    console.stdin.write(b"@Observer count slowly\n")
+    await console.stdin.drain()
+    seen = b""
+    while b"one" not in seen:  # the answer is being written
+        seen += await asyncio.wait_for(console.stdout.read(64), timeout=300)
+    console.send_signal(signal.SIGINT)
+    while b"(stopped)" not in seen:
+        chunk = await asyncio.wait_for(console.stdout.read(64), timeout=300)
+        assert chunk, f"the console ended on Ctrl-C: {seen!r}"
+        seen += chunk
+    console.send_signal(signal.SIGINT)  # at the prompt: a hint, not an exit
+    out, err = await asyncio.wait_for(console.communicate(b"@Observer still there?\n/quit\n"), timeout=300)
+    text = (seen + out).decode()
+    assert console.returncode == 0, err.decode()
+    assert "twelve" not in text, "the stopped answer went on"
+    assert "(Ctrl-D or /quit leaves)" in text
+    assert "Observer: Hello from the fake model." in text
