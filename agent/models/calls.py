@@ -145,7 +145,10 @@ async def stream_answer(
         spec = registry.spec(name)
         if _alone_too_long(event, spec):
             kinds[name] = "too_long"
-            answer.error = f"the message alone does not fit {name}'s window ({spec.context_window} tokens)"
+            answer.error = (
+                f"the message alone does not fit {name}'s window ({spec.context_window} tokens): send a shorter "
+                f"one, or raise context_window for {name} in the model list if the model takes more"
+            )
             tried.append(name)
             name = None
             continue

@@ -176,6 +176,8 @@ async def test_bad_input_gets_clear_outcomes(services: Services, fake_openai: Fa
     asked = len(fake_openai.requests)
     _, state = await run_graph(services, huge)
     assert state["failure"] == "too_long" and not state.get("reply")
+    # The operator's line names what to do (found by a tester: it named only the window).
+    assert "send a shorter one, or raise context_window for chat in the model list" in state["error"]
     assert len(fake_openai.requests) == asked and await services.router.cooling() == {}
     assert await services.record.stored_text(huge.message_id) == huge.text, "stored in full"
     # Longer than half the room but not than the window: shortened in the middle, with a note.
