@@ -243,6 +243,10 @@ async def test_ctrl_c_stops_the_answer_not_the_console(tmp_path: Path, fake_open
         assert chunk, f"the console ended on Ctrl-C: {seen!r}"
         seen += chunk
     console.send_signal(signal.SIGINT)  # at the prompt: a hint, not an exit
+    while b"(Ctrl-D or /quit leaves)" not in seen:  # (a line sent at once could be read before the signal)
+        chunk = await asyncio.wait_for(console.stdout.read(64), timeout=300)
+        assert chunk, f"the console ended on Ctrl-C at the prompt: {seen!r}"
+        seen += chunk
     out, err = await asyncio.wait_for(console.communicate(b"@Observer still there?\n/quit\n"), timeout=300)
     text = (seen + out).decode()
     assert console.returncode == 0, err.decode()
