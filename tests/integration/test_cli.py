@@ -14,23 +14,43 @@ from tests.conftest import models_toml
 from tests.fakes.openai_server import Drip, FakeOpenAI, Reply
 
 
-async def observer(
-    tmp_path: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None
-) -> tuple[int, str, str]:
+def cli_env(tmp_path: Path, env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a user's `observer` command: a data dir of the test's own, no waiting for busy models."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("OBSERVER_") and k != "DISCORD_TOKEN"}
     full_env.update({"OBSERVER_DATA_DIR": str(tmp_path / "data"), "OBSERVER_MAX_BUSY_WAIT_SECONDS": "0"})
     full_env.update(env or {})
-    proc = await asyncio.create_subprocess_exec(
+    return full_env
+
+
+async def start_observer(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
+    """`observer ARGS` as a real process with piped stdin, stdout and stderr."""
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "command_line",
         *args,
         cwd=tmp_path,
-        env=full_env,
+        env=cli_env(tmp_path, env),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+async def read_until(proc: asyncio.subprocess.Process, marker: bytes, seen: bytes = b"") -> bytes:
+    """What the process printed (after `seen`) up to and including `marker`; fails if it ends first."""
+    assert proc.stdout is not None
+    while marker not in seen:
+        chunk = await asyncio.wait_for(proc.stdout.read(64), timeout=300)
+        assert chunk, f"the process ended before printing {marker!r}: {seen!r}"
+        seen += chunk
+    return seen
+
+
+async def observer(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+) -> tuple[int, str, str]:
+    proc = await start_observer(tmp_path, *args, env=env)
     out, err = await asyncio.wait_for(proc.communicate(stdin.encode() if stdin else None), timeout=300)
     return proc.returncode or 0, out.decode(), err.decode()
 
@@ -225,28 +245,16 @@ async def test_ctrl_c_stops_the_answer_not_the_console(tmp_path: Path, fake_open
     """Found by a tester: Ctrl-C quit the console; in a shell it stops what runs and keeps the prompt."""
     (tmp_path / "observer.toml").write_text(models_toml(fake_openai.base_url))
     fake_openai.push(Drip("one two three four five six seven eight nine ten eleven twelve", every_s=1.0))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OBSERVER_") and k != "DISCORD_TOKEN"}
-    env.update({"OBSERVER_DATA_DIR": str(tmp_path / "data"), "OBSERVER_MAX_BUSY_WAIT_SECONDS": "0"})
-    console = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "command_line", "chat", cwd=tmp_path, env=env,
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    assert console.stdin is not None and console.stdout is not None
+    console = await start_observer(tmp_path, "chat")
+    assert console.stdin is not None
     console.stdin.write(b"@Observer count slowly\n")
     await console.stdin.drain()
-    seen = b""
-    while b"one" not in seen:  # the answer is being written
-        seen += await asyncio.wait_for(console.stdout.read(64), timeout=300)
+    seen = await read_until(console, b"one")  # the answer is being written
     console.send_signal(signal.SIGINT)
-    while b"(stopped)" not in seen:
-        chunk = await asyncio.wait_for(console.stdout.read(64), timeout=300)
-        assert chunk, f"the console ended on Ctrl-C: {seen!r}"
-        seen += chunk
+    seen = await read_until(console, b"(stopped)", seen)
     console.send_signal(signal.SIGINT)  # at the prompt: a hint, not an exit
-    while b"(Ctrl-D or /quit leaves)" not in seen:  # (a line sent at once could be read before the signal)
-        chunk = await asyncio.wait_for(console.stdout.read(64), timeout=300)
-        assert chunk, f"the console ended on Ctrl-C at the prompt: {seen!r}"
-        seen += chunk
+    # (a line sent at once could be read before the signal)
+    seen = await read_until(console, b"(Ctrl-D or /quit leaves)", seen)
     out, err = await asyncio.wait_for(console.communicate(b"@Observer still there?\n/quit\n"), timeout=300)
     text = (seen + out).decode()
     assert console.returncode == 0, err.decode()

@@ -8,7 +8,6 @@ import contextlib
 import os
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 
 from tests.conftest import models_toml
 from tests.fakes.openai_server import FakeOpenAI
-from tests.integration.test_cli import observer
+from tests.integration.test_cli import observer, read_until, start_observer
 from tests.servers import bin_path, free_port, running
 
 
@@ -132,12 +131,6 @@ async def test_chroma_gone_mid_session_is_one_line_and_the_console_goes_on(
     (facts / "cat.md").write_text("The office cat is called Pepper.\n", encoding="utf-8")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("OBSERVER_") and k != "DISCORD_TOKEN"},
-        "OBSERVER_DATA_DIR": str(tmp_path / "data"),
-        "OBSERVER_CHROMA_URL": url,
-        "OBSERVER_MAX_BUSY_WAIT_SECONDS": "0",
-    }
     command = [
         bin_path("chroma"),
         "run",
@@ -151,18 +144,11 @@ async def test_chroma_gone_mid_session_is_one_line_and_the_console_goes_on(
     with running(command, f"{url}/api/v2/heartbeat", tmp_path / "chroma.log", {"ANONYMIZED_TELEMETRY": "False"}):
         code, _, err = await observer(tmp_path, "persona", "ingest", str(facts), env={"OBSERVER_CHROMA_URL": url})
         assert code == 0, err
-        console = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "command_line", "chat", cwd=tmp_path, env=env,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-        assert console.stdin is not None and console.stdout is not None
+        console = await start_observer(tmp_path, "chat", env={"OBSERVER_CHROMA_URL": url})
+        assert console.stdin is not None
         console.stdin.write(b"@Observer what is the cat called?\n")
         await console.stdin.drain()
-        first = b""
-        while b"Observer: " not in first:
-            line = await asyncio.wait_for(console.stdout.readline(), timeout=300)
-            assert line, "the console ended before its first answer"
-            first += line
+        await read_until(console, b"Nice to meet you!")  # the whole first answer
     # Chroma is stopped now; two more messages, then quit.
     out, err_bytes = await asyncio.wait_for(
         console.communicate(b"@Observer still there?\n@Observer and now?\n/quit\n"), timeout=300
