@@ -160,11 +160,12 @@ def _read(cache: Path) -> dict[str, npt.NDArray[np.int64]] | None:
 
 
 def _write(cache: Path, masks: dict[str, npt.NDArray[np.int64]], model: str) -> None:
+    partial: str | None = None
     try:
         # A name of its own: two processes building at once each write theirs, and the last one wins.
         handle, partial = tempfile.mkstemp(dir=cache.parent, prefix=f".{cache.name}.", suffix=".npz")
         with os.fdopen(handle, "wb") as out:
-            np.savez(out, **{key: value for key, value in masks.items()})  # type: ignore[arg-type]
+            np.savez(out, **masks)  # type: ignore[arg-type]
         os.replace(partial, cache)
         earlier = re.compile(re.escape(Path(model).name) + r"\.scripts-(v\d+-)?\d+-\d+\.npz")
         for stale in cache.parent.glob(f"{glob.escape(Path(model).name)}.scripts-*.npz"):
@@ -172,8 +173,9 @@ def _write(cache: Path, masks: dict[str, npt.NDArray[np.int64]], model: str) -> 
                 stale.unlink(missing_ok=True)  # an earlier file at this path, or older rules
     except OSError as exc:
         log.info("script masks not cached beside the model (%s)", type(exc).__name__)
-        with contextlib.suppress(OSError, UnboundLocalError):
-            os.unlink(partial)
+        if partial is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(partial)
 
 
 def _masks(llama: Any) -> dict[str, npt.NDArray[np.int64]]:
